@@ -16,13 +16,17 @@ export PATH="$PWD/.tools/bin:$PATH"
 JOBS=${JOBS:-$(nproc)}
 echo "test: configuring in $BUILD_DIR"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${CMAKE_ARGS[@]}" >/dev/null
-echo "test: building with $JOBS jobs (first build takes several minutes)"
-cmake --build "$BUILD_DIR" -j "$JOBS" 2>&1 | grep -E "error|warning|Linking|Built target" || true
-if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
-  echo "test: build failed; the compiler's errors are above" >&2
+echo "test: building with $JOBS jobs into $BUILD_DIR (the first build takes several minutes)"
+LOG="$BUILD_DIR/build.log"
+start=$SECONDS
+# Progress: one line each time the build passes another 10%.
+if ! cmake --build "$BUILD_DIR" -j "$JOBS" 2>&1 | tee "$LOG" |
+  awk '/^\[ *[0-9]+%\]/ { p = int(substr($0, 2) / 10) * 10; if (p > last) { last = p; printf "test: build %d%%\n", p; fflush() } }'; then
+  grep -E -B2 -A6 "error|Error" "$LOG" | head -80 >&2
+  echo "test: build failed after $((SECONDS - start))s; the compiler's first errors are above, the full log is $LOG" >&2
   exit 1
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS" >/dev/null  # fails loudly if anything is still broken
+echo "test: built in $((SECONDS - start))s"
 echo "test: running the suite"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j "$JOBS" --timeout 300 "$@"
