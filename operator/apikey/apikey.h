@@ -1,0 +1,230 @@
+#pragma once
+// The ApiKey custom resource (keyward.dev/v1alpha1) as plain C++ structs, parsed from and written
+// to the API's JSON. crds/apikey.yaml is the single source of the schema; parse_apikey applies the
+// same defaults and checks, plus what a schema cannot check: the cron expressions parse and fire,
+// the time zones exist in the tz database, the dates are real dates, the windows can open at all.
+// Field names follow docs/contracts.md; C++ members are the snake_case of the JSON names.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/core/clock.h"
+#include "common/core/result.h"
+#include "operator/apikey/conditions.h"
+
+namespace keyward::apikey {
+
+inline constexpr std::string_view kGroup = "keyward.dev";
+inline constexpr std::string_view kVersion = "v1alpha1";
+inline constexpr std::string_view kApiVersion = "keyward.dev/v1alpha1";
+inline constexpr std::string_view kKind = "ApiKey";
+
+// ---- spec.source: exactly one of generate | secretRef | http ----
+
+enum class Alphabet { Base62, Hex, Base32 };
+
+struct GenerateSource {
+  std::string prefix = "nt_";  // recognisable, non-secret; [A-Za-z0-9_-]{0,16}
+  std::int32_t length = 40;    // random characters AFTER the prefix, 16..256
+  Alphabet alphabet = Alphabet::Base62;
+
+  bool operator==(const GenerateSource&) const = default;
+};
+
+struct SecretRefSource {
+  std::string name;             // a Secret in the ApiKey's namespace, managed by the user
+  std::string key = "apiKey";   // the data key holding the key material
+
+  bool operator==(const SecretRefSource&) const = default;
+};
+
+struct HttpSource {
+  std::string url;                            // https://provider/regenerate
+  std::string method = "POST";                // POST | PUT
+  std::string response_field = "apiKey";      // dotted path into the JSON answer, "data.key"
+  std::string auth_header = "Authorization";  // header that carries the current key
+  std::string auth_scheme = "Bearer";         // "" sends the bare key
+
+  bool operator==(const HttpSource&) const = default;
+};
+
+using SourceSpec = std::variant<GenerateSource, SecretRefSource, HttpSource>;
+
+// ---- spec.rotation ----
+
+struct RotationWindow {
+  std::string name;
+  std::string start;  // 5-field cron for the window's opening, in time_zone
+  std::int64_t duration_seconds = 0;
+  std::string time_zone = "UTC";
+  std::vector<std::string> excluded_dates;  // "YYYY-MM-DD": local dates in time_zone on which
+                                            // the window does not open
+
+  bool operator==(const RotationWindow&) const = default;
+};
+
+struct RotationSpec {
+  std::optional<std::string> schedule;          // exactly one of schedule | interval_seconds
+  std::optional<std::int64_t> interval_seconds;
+  std::string time_zone = "UTC";                // the zone `schedule` is read in
+  std::int64_t grace_period_seconds = 3600;     // previous key kept this long
+  std::vector<RotationWindow> windows;          // empty: rotate and restart any time
+
+  bool operator==(const RotationSpec&) const = default;
+};
+
+// ---- spec.consumers ----
+
+enum class WorkloadKind { Deployment, StatefulSet, DaemonSet, Pod };
+enum class RestartStrategy { RolloutRestart, Evict, None };
+
+struct WorkloadRef {
+  WorkloadKind kind = WorkloadKind::Deployment;
+  std::string name;
+
+  bool operator==(const WorkloadRef&) const = default;
+};
+
+struct ConsumersSpec {
+  std::optional<WorkloadRef> workload_ref;
+  RestartStrategy restart_strategy = RestartStrategy::RolloutRestart;
+  std::int32_t max_unavailable = 1;
+  std::int64_t hold_timeout_seconds = 1800;
+
+  bool operator==(const ConsumersSpec&) const = default;
+};
+
+// ---- spec.tokenExchange (read by the sidecar) ----
+
+enum class TokenProvider { Tradovate, OAuth2ClientCredentials, None };
+enum class OAuth2ClientAuth { Basic, Body };
+
+struct SecretNameRef {
+  std::string name;
+  bool operator==(const SecretNameRef&) const = default;
+};
+
+struct TradovateSettings {
+  std::string app_id;
+  std::string app_version = "1.0";
+  bool operator==(const TradovateSettings&) const = default;
+};
+
+struct OAuth2Settings {
+  OAuth2ClientAuth client_auth = OAuth2ClientAuth::Basic;
+  std::string scope;
+  bool operator==(const OAuth2Settings&) const = default;
+};
+
+struct TokenExchangeSpec {
+  TokenProvider provider = TokenProvider::None;
+  std::string endpoint;  // required unless provider is None
+  std::int64_t lifetime_seconds = 5400;
+  std::int64_t refresh_lead_seconds = 300;
+  std::string token_file = "token";
+  std::string env_var_name = "KEYWARD_ACCESS_TOKEN";
+  std::optional<SecretNameRef> credentials_secret_ref;
+  std::optional<TradovateSettings> tradovate;  // only with provider Tradovate
+  std::optional<OAuth2Settings> oauth2;        // only with provider OAuth2ClientCredentials
+
+  bool operator==(const TokenExchangeSpec&) const = default;
+};
+
+struct ApiKeySpec {
+  std::string display_name;
+  bool active = true;
+  SourceSpec source;
+  std::optional<RotationSpec> rotation;  // absent: never rotate on a schedule
+  ConsumersSpec consumers;
+  TokenExchangeSpec token_exchange;
+
+  bool operator==(const ApiKeySpec&) const = default;
+};
+
+// ---- status ----
+
+struct ConsumerCounts {
+  std::int32_t up_to_date = 0;
+  std::int32_t stale = 0;
+  std::int32_t held = 0;
+  bool operator==(const ConsumerCounts&) const = default;
+};
+
+struct Hold {
+  std::string pod;
+  std::string reason;
+  SystemTime since{};
+  bool operator==(const Hold&) const = default;
+};
+
+struct ApiKeyStatus {
+  std::int64_t observed_generation = 0;
+  std::int64_t key_version = 0;  // 0: no key yet; 1 after the first key
+  std::string key_hint;          // mask_key(), never more
+  std::string secret_name;
+  std::optional<SystemTime> last_rotation_time;
+  std::optional<SystemTime> next_rotation_time;
+  ConsumerCounts consumers;
+  std::vector<Hold> holds;
+  std::vector<Condition> conditions;
+
+  bool operator==(const ApiKeyStatus&) const = default;
+};
+
+// The metadata fields the operator uses.
+struct ObjectMeta {
+  std::string ns;  // metadata.namespace
+  std::string name;
+  std::string uid;
+  std::int64_t generation = 0;
+  std::string resource_version;
+  std::optional<SystemTime> deletion_timestamp;
+  std::vector<std::string> finalizers;
+
+  bool operator==(const ObjectMeta&) const = default;
+};
+
+struct ApiKey {
+  ObjectMeta metadata;
+  ApiKeySpec spec;
+  ApiKeyStatus status;
+
+  bool operator==(const ApiKey&) const = default;
+};
+
+// The whole object. A spec that violates the CRD or the checks above gives
+// Error{"InvalidSpec", "spec.<path>: <what is wrong>; <what to do>"}; missing metadata gives
+// Error{"InvalidObject", ...}; a malformed status gives Error{"InvalidStatus", ...}.
+// Never throws. Secret values never appear in the message (the spec holds none).
+[[nodiscard]] Result<ApiKey> parse_apikey(const nlohmann::json& object);
+
+// The parts on their own, so a controller can still read metadata and status (and report a
+// Degraded condition) for an object whose spec does not parse.
+[[nodiscard]] Result<ObjectMeta> parse_object_meta(const nlohmann::json& object);
+[[nodiscard]] Result<ApiKeySpec> parse_apikey_spec(const nlohmann::json& spec);
+// A missing or null status gives an empty ApiKeyStatus.
+[[nodiscard]] Result<ApiKeyStatus> parse_apikey_status(const nlohmann::json& status);
+
+// The status object as the API expects it under "status" (PUT to /status). Optional fields that
+// are unset are omitted; times are RFC 3339 UTC.
+[[nodiscard]] nlohmann::json to_json(const ApiKeyStatus& status);
+
+// The spec with every default filled in (what the API server stores), for tests and tools.
+[[nodiscard]] nlohmann::json to_json(const ApiKeySpec& spec);
+
+// The Secret name for an ApiKey: "keyward-<name>" (docs/contracts.md).
+[[nodiscard]] std::string secret_name_for(std::string_view apikey_name);
+
+// Enum names as they appear in JSON.
+[[nodiscard]] std::string_view to_string(Alphabet value);
+[[nodiscard]] std::string_view to_string(WorkloadKind value);
+[[nodiscard]] std::string_view to_string(RestartStrategy value);
+[[nodiscard]] std::string_view to_string(TokenProvider value);
+[[nodiscard]] std::string_view to_string(OAuth2ClientAuth value);
+
+}  // namespace keyward::apikey
