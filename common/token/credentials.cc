@@ -1,0 +1,33 @@
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdio>
+#include <memory>
+
+#include "common/token/access_token.h"
+
+namespace keyward {
+
+void Credentials::register_secrets(Redactor& redactor) const {
+  for (const std::string* s : {&api_key, &api_secret, &passphrase, &password, &client_secret}) {
+    if (!s->empty()) redactor.add(*s);
+  }
+}
+
+std::string Credentials::fingerprint() const {
+  const std::string material = username + '\0' + client_id + '\0' + secret_for_exchange();
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(material.data(), material.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
+    return "";
+  }
+  std::string hex;
+  char buf[3];
+  for (unsigned int i = 0; i < 8 && i < len; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
+    hex += buf;
+  }
+  return hex;
+}
+
+}  // namespace keyward

@@ -1,0 +1,22 @@
+#pragma once
+// Shared steps for reading a provider's HTTP answer (internal to keyward_token).
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/core/http_transport.h"
+#include "common/core/log.h"
+#include "common/core/result.h"
+
+namespace keyward::provider_detail {
+
+// 5xx and 429 -> ProviderUnavailable (try later); otherwise the body as a JSON object, or
+// InvalidProviderAnswer for garbage or truncated text. where: "POST /v1/auth/accesstokenrequest".
+Result<nlohmann::json> json_body(const HttpResponse& response, const std::string& where,
+                                 const Redactor& redactor);
+
+// Text from the provider, as written, but with any registered secret scrubbed and cut to a
+// readable length.
+std::string provider_text(const std::string& text, const Redactor& redactor);
+
+}  // namespace keyward::provider_detail

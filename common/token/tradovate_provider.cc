@@ -1,0 +1,149 @@
+#include "common/token/tradovate_provider.h"
+
+#include <charconv>
+
+#include "common/token/provider_answer.h"
+
+namespace keyward {
+
+using provider_detail::json_body;
+using provider_detail::provider_text;
+
+namespace {
+
+std::string string_field(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();  // userId is a number
+}
+
+// cid is a number in Tradovate's API; send it as one when it looks like one.
+nlohmann::json cid_value(const std::string& cid) {
+  long long n = 0;
+  auto [p, ec] = std::from_chars(cid.data(), cid.data() + cid.size(), n);
+  if (!cid.empty() && ec == std::errc() && p == cid.data() + cid.size()) return n;
+  return cid;
+}
+
+}  // namespace
+
+TradovateProvider::TradovateProvider(HttpTransport& transport, std::string base_path,
+                                     const Clock& clock, Logger logger)
+    : transport_(transport), base_path_(std::move(base_path)), clock_(clock), logger_(std::move(logger)) {
+  while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+}
+
+Result<AccessToken> TradovateProvider::parse_token(const nlohmann::json& body,
+                                                   const HttpResponse& response,
+                                                   const std::string& where) const {
+  AccessToken t;
+  t.token = string_field(body, "accessToken");
+  t.md_token = string_field(body, "mdAccessToken");
+  t.user_id = string_field(body, "userId");
+  t.provider = name();
+  t.issued_at = clock_.now();
+  const std::string expiry = string_field(body, "expirationTime");
+  if (t.token.empty() || expiry.empty()) {
+    return fail("InvalidProviderAnswer", where + " answered HTTP " + std::to_string(response.status) +
+                                             " without accessToken and expirationTime; retrying with backoff",
+                response.status);
+  }
+  if (!parse_rfc3339(expiry, t.expires_at)) {
+    return fail("InvalidProviderAnswer",
+                where + " answered an expirationTime that is not RFC 3339 ('" +
+                    provider_text(expiry, logger_.redactor()) + "')",
+                response.status);
+  }
+  if (auto date = response.header("Date")) t.provider_time = parse_http_date(*date);
+  logger_.redactor().add(t.token);
+  logger_.redactor().add(t.md_token);
+  return t;
+}
+
+Result<TokenGrant> TradovateProvider::request(const Credentials& c,
+                                              const std::optional<std::string>& penalty_ticket) {
+  const std::string where = "POST " + base_path_ + "/auth/accesstokenrequest";
+  nlohmann::json body{{"name", c.username},        {"password", c.password},
+                      {"appId", c.app_id},         {"appVersion", c.app_version},
+                      {"cid", cid_value(c.client_id)}, {"sec", c.secret_for_exchange()},
+                      {"deviceId", c.device_id}};
+  if (penalty_ticket) body["p-ticket"] = *penalty_ticket;
+  HttpRequest req;
+  req.method = "POST";
+  req.path = base_path_ + "/auth/accesstokenrequest";
+  req.body = body.dump();
+  req.content_type = "application/json";
+  req.headers.emplace("Accept", "application/json");
+  auto resp = transport_.send(req);
+  if (!resp) return fail(resp.error());
+  auto answer = json_body(*resp, where, logger_.redactor());
+  if (!answer) return fail(answer.error());
+
+  if (answer->contains("p-ticket")) {
+    Penalty p;
+    p.ticket = string_field(*answer, "p-ticket");
+    logger_.redactor().add(p.ticket);
+    if (auto it = answer->find("p-time"); it != answer->end() && it->is_number()) {
+      p.wait = Seconds(std::max<long long>(0, it->get<long long>()));
+    }
+    if (auto it = answer->find("p-captcha"); it != answer->end() && it->is_boolean()) {
+      p.captcha = it->get<bool>();
+    }
+    p.error_text = provider_text(string_field(*answer, "errorText"), logger_.redactor());
+    return TokenGrant{std::move(p)};
+  }
+  if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
+    return fail("ProviderRejected",
+                "Tradovate refused the access token request: \"" +
+                    provider_text(error_text, logger_.redactor()) +
+                    "\"; check the username, password, cid, sec and appId in the credentials",
+                resp->status);
+  }
+  if (resp->status >= 400) {
+    return fail("ProviderRejected", where + " answered HTTP " + std::to_string(resp->status) +
+                                        "; check the credentials and the endpoint",
+                resp->status);
+  }
+  auto token = parse_token(*answer, *resp, where);
+  if (!token) return fail(token.error());
+  token->key_version = c.key_version;
+  return TokenGrant{std::move(*token)};
+}
+
+Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
+  const std::string where = "GET " + base_path_ + "/auth/renewaccesstoken";
+  HttpRequest req;
+  req.method = "GET";
+  req.path = base_path_ + "/auth/renewaccesstoken";
+  req.headers.emplace("Authorization", "Bearer " + current.token);
+  req.headers.emplace("Accept", "application/json");
+  auto resp = transport_.send(req);
+  if (!resp) return fail(resp.error());
+  if (resp->status == 401 || resp->status == 403) {
+    return fail("RenewalRejected", where + " answered HTTP " + std::to_string(resp->status) +
+                                       ": the session is gone; logging in again",
+                resp->status);
+  }
+  auto answer = json_body(*resp, where, logger_.redactor());
+  if (!answer) return fail(answer.error());
+  if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
+    return fail("RenewalRejected", "Tradovate refused to renew the token: \"" +
+                                       provider_text(error_text, logger_.redactor()) +
+                                       "\"; logging in again",
+                resp->status);
+  }
+  if (resp->status >= 400) {
+    return fail("RenewalRejected", where + " answered HTTP " + std::to_string(resp->status) +
+                                       "; logging in again",
+                resp->status);
+  }
+  auto token = parse_token(*answer, *resp, where);
+  if (!token) return fail(token.error());
+  if (token->md_token.empty()) token->md_token = current.md_token;
+  if (token->user_id.empty()) token->user_id = current.user_id;
+  token->key_version = current.key_version;
+  return token;
+}
+
+}  // namespace keyward

@@ -1,0 +1,39 @@
+#pragma once
+// Tradovate: POST {base}/auth/accesstokenrequest with name, password, appId, appVersion, cid,
+// sec, deviceId (and p-ticket on a penalty retry); GET {base}/auth/renewaccesstoken with the
+// current token as Bearer. Answers carry accessToken, mdAccessToken, expirationTime, userId, or
+// errorText, or p-ticket / p-time / p-captcha.
+
+#include <string>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport.h"
+#include "common/core/log.h"
+#include "common/token/token_provider.h"
+
+namespace keyward {
+
+class TradovateProvider final : public TokenProvider {
+ public:
+  // base_path: the endpoint's path ("/v1" of https://demo.tradovateapi.com/v1); transport
+  // connects to the endpoint's host.
+  TradovateProvider(HttpTransport& transport, std::string base_path, const Clock& clock,
+                    Logger logger);
+
+  [[nodiscard]] std::string name() const override { return "tradovate"; }
+  Result<TokenGrant> request(const Credentials& credentials,
+                             const std::optional<std::string>& penalty_ticket = {}) override;
+  [[nodiscard]] bool supports_renewal() const override { return true; }
+  Result<AccessToken> renew(const AccessToken& current) override;
+
+ private:
+  Result<AccessToken> parse_token(const nlohmann::json& body, const HttpResponse& response,
+                                  const std::string& where) const;
+
+  HttpTransport& transport_;
+  std::string base_path_;
+  const Clock& clock_;
+  Logger logger_;
+};
+
+}  // namespace keyward
