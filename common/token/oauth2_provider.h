@@ -16,9 +16,9 @@ namespace keyward {
 enum class OAuth2ClientAuth { Basic, Body };
 
 struct OAuth2Options {
-  std::string token_path;  // the token endpoint's path, "/oauth2/token"
+  std::string token_path{};  // the token endpoint's path, "/oauth2/token"
   OAuth2ClientAuth client_auth = OAuth2ClientAuth::Basic;
-  std::string scope;       // space-separated; empty: not sent
+  std::string scope{};     // space-separated; empty: not sent
   Seconds default_lifetime{3600};  // when the answer has no expires_in
 };
 
