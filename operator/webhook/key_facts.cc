@@ -1,0 +1,79 @@
+#include "operator/webhook/key_facts.h"
+
+namespace keyward::webhook {
+namespace {
+
+using nlohmann::json;
+
+const json* find_path(const json& obj, std::initializer_list<const char*> path) {
+  const json* cur = &obj;
+  for (const char* key : path) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end() || it->is_null()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+std::string where(const KeyFacts& f, const std::string& field) {
+  return "ApiKey " + f.ns + "/" + f.name + " field " + field;
+}
+
+}  // namespace
+
+Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
+  KeyFacts f;
+  if (!apikey.is_object()) return fail("InvalidApiKey", "ApiKey is not a JSON object");
+  if (const json* n = find_path(apikey, {"metadata", "name"}); n && n->is_string()) f.name = *n;
+  if (const json* n = find_path(apikey, {"metadata", "namespace"}); n && n->is_string()) f.ns = *n;
+
+  if (const json* a = find_path(apikey, {"spec", "active"})) {
+    if (!a->is_boolean()) return fail("InvalidApiKey", where(f, "spec.active") + " is not a boolean");
+    f.active = a->get<bool>();
+  }
+  if (const json* w = find_path(apikey, {"spec", "consumers", "workloadRef"})) {
+    const json* kind = find_path(*w, {"kind"});
+    const json* name = find_path(*w, {"name"});
+    if (!kind || !kind->is_string() || !name || !name->is_string()) {
+      return fail("InvalidApiKey", where(f, "spec.consumers.workloadRef") + " needs string kind and name");
+    }
+    f.workload = WorkloadRef{kind->get<std::string>(), name->get<std::string>()};
+  }
+  if (const json* v = find_path(apikey, {"status", "keyVersion"})) {
+    if (!v->is_number_integer()) return fail("InvalidApiKey", where(f, "status.keyVersion") + " is not an integer");
+    f.key_version = v->get<std::int64_t>();
+  }
+  if (const json* s = find_path(apikey, {"spec", "source"}); s && s->is_object()) {
+    f.source = *s;
+    for (const char* k : {"generate", "secretRef", "http"}) {
+      if (s->contains(k)) f.source_kind = k;
+    }
+  }
+  if (const json* t = find_path(apikey, {"spec", "tokenExchange"}); t && t->is_object()) {
+    auto str = [&](const char* key, std::string& out) -> Status {
+      if (const json* v = find_path(*t, {key})) {
+        if (!v->is_string()) return fail("InvalidApiKey", where(f, std::string("spec.tokenExchange.") + key) + " is not a string");
+        out = *v;
+      }
+      return ok();
+    };
+    auto num = [&](const char* key, std::optional<std::int64_t>& out) -> Status {
+      if (const json* v = find_path(*t, {key})) {
+        if (!v->is_number_integer()) return fail("InvalidApiKey", where(f, std::string("spec.tokenExchange.") + key) + " is not an integer");
+        out = v->get<std::int64_t>();
+      }
+      return ok();
+    };
+    if (auto s = str("provider", f.provider); !s) return fail(s.error());
+    if (auto s = str("endpoint", f.endpoint); !s) return fail(s.error());
+    if (auto s = num("lifetimeSeconds", f.lifetime_seconds); !s) return fail(s.error());
+    if (auto s = num("refreshLeadSeconds", f.refresh_lead_seconds); !s) return fail(s.error());
+    if (const json* c = find_path(*t, {"credentialsSecretRef", "name"}); c && c->is_string()) {
+      f.credentials_secret = *c;
+    }
+  }
+  return f;
+}
+
+}  // namespace keyward::webhook

@@ -1,0 +1,372 @@
+#include "operator/webhook/pod_mutator.h"
+
+#include <algorithm>
+#include <set>
+
+#include "operator/webhook/json_patch_builder.h"
+
+namespace keyward::webhook {
+namespace {
+
+using nlohmann::json;
+
+std::string string_at(const json& obj, std::initializer_list<const char*> path) {
+  const json* cur = &obj;
+  for (const char* key : path) {
+    if (!cur->is_object()) return {};
+    auto it = cur->find(key);
+    if (it == cur->end()) return {};
+    cur = &*it;
+  }
+  return cur->is_string() ? cur->get<std::string>() : std::string();
+}
+
+std::string annotation(const json& pod, const char* key) {
+  const json* a = nullptr;
+  if (pod.is_object() && pod.contains("metadata") && pod["metadata"].is_object() &&
+      pod["metadata"].contains("annotations") && pod["metadata"]["annotations"].is_object()) {
+    a = &pod["metadata"]["annotations"];
+  }
+  if (a == nullptr) return {};
+  auto it = a->find(key);
+  return (it != a->end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = trim(std::string_view(text).substr(start, comma - start));
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+bool is_true(const std::string& v) { return v == "true" || v == "True" || v == "1" || v == "yes"; }
+
+bool has_container_named(const json& spec, const char* list, const std::string& name) {
+  if (!spec.contains(list) || !spec[list].is_array()) return false;
+  return std::any_of(spec[list].begin(), spec[list].end(), [&](const json& c) {
+    return c.is_object() && c.value("name", "") == name;
+  });
+}
+
+std::string describe(const std::optional<WorkloadRef>& w) {
+  return w ? w->kind + "/" + w->name : std::string("no workload Keyward can identify");
+}
+
+json security_context(const MutationDefaults& d) {
+  return {{"runAsNonRoot", true},
+          {"runAsUser", d.run_as_user},
+          {"runAsGroup", d.fs_group},
+          {"readOnlyRootFilesystem", true},
+          {"allowPrivilegeEscalation", false},
+          {"privileged", false},
+          {"capabilities", {{"drop", json::array({"ALL"})}}},
+          {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+}
+
+json http_probe(const char* path, int port, int period, int failure_threshold) {
+  return {{"httpGet", {{"path", path}, {"port", port}, {"scheme", "HTTP"}}},
+          {"periodSeconds", period},
+          {"failureThreshold", failure_threshold},
+          {"timeoutSeconds", 1}};
+}
+
+enum class SidecarShape { Native, Classic, InitOnce };
+
+json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefaults& d, bool once) {
+  json args = json::array({"run", "--mode", d.mode, "--apikey", key.name, "--namespace", ns, "--out",
+                           kTokenDir});
+  if (d.mode == "broker") {
+    if (!d.broker_url.empty()) {
+      args.push_back("--broker-url");
+      args.push_back(d.broker_url);
+    }
+  } else {
+    args.push_back("--key-dir");
+    args.push_back(kKeyDir);
+    if (!key.credentials_secret.empty()) {
+      args.push_back("--credentials-dir");
+      args.push_back(kCredentialsDir);
+    }
+    if (!key.provider.empty()) {
+      args.push_back("--provider");
+      args.push_back(key.provider);
+    }
+    if (!key.endpoint.empty()) {
+      args.push_back("--endpoint");
+      args.push_back(key.endpoint);
+    }
+    if (key.lifetime_seconds) {
+      args.push_back("--lifetime-seconds");
+      args.push_back(std::to_string(*key.lifetime_seconds));
+    }
+    if (key.refresh_lead_seconds) {
+      args.push_back("--refresh-lead-seconds");
+      args.push_back(std::to_string(*key.refresh_lead_seconds));
+    }
+  }
+  if (once) {
+    args.push_back("--once");
+  } else {
+    args.push_back("--listen");
+    args.push_back("0.0.0.0:" + std::to_string(d.status_port));
+  }
+  return args;
+}
+
+json sidecar_container(const KeyFacts& key, const std::string& ns, const MutationContext& ctx,
+                       SidecarShape shape) {
+  const MutationDefaults& d = ctx.defaults;
+  json mounts = json::array({{{"name", kTokenVolume}, {"mountPath", kTokenDir}}});
+  if (d.mode != "broker") {
+    mounts.push_back({{"name", kKeyVolume}, {"mountPath", kKeyDir}, {"readOnly", true}});
+    if (!key.credentials_secret.empty()) {
+      mounts.push_back({{"name", kCredentialsVolume}, {"mountPath", kCredentialsDir}, {"readOnly", true}});
+    }
+  }
+  json c = {{"name", kSidecarName},
+            {"image", ctx.sidecar_image},
+            {"imagePullPolicy", d.image_pull_policy},
+            {"command", json::array({d.sidecar_binary})},
+            {"args", sidecar_args(key, ns, d, shape == SidecarShape::InitOnce)},
+            {"resources", d.resources},
+            {"securityContext", security_context(d)},
+            {"volumeMounts", mounts}};
+  if (shape == SidecarShape::InitOnce) return c;
+
+  c["ports"] = json::array({{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}});
+  c["startupProbe"] = http_probe("/readyz", d.status_port, 1, d.startup_failure_threshold);
+  c["readinessProbe"] = http_probe("/readyz", d.status_port, 10, 3);
+  c["livenessProbe"] = http_probe("/healthz", d.status_port, 10, 3);
+  if (shape == SidecarShape::Native) {
+    c["restartPolicy"] = "Always";
+  } else {
+    // Classic sidecar, first in the list: the kubelet starts the next container only after this
+    // hook returns, and `exec` returns once the first token is on the volume.
+    c["lifecycle"] = {{"postStart", {{"exec", {{"command", json::array({d.sidecar_binary, "exec", "--out", kTokenDir, "--", d.sidecar_binary, "version"})}}}}}};
+  }
+  return c;
+}
+
+json shim_install_container(const MutationContext& ctx) {
+  const MutationDefaults& d = ctx.defaults;
+  return {{"name", kShimInstallName},
+          {"image", ctx.sidecar_image},
+          {"imagePullPolicy", d.image_pull_policy},
+          {"command", json::array({d.sidecar_binary, "install-shim", "--to", kShimDir})},
+          {"resources", d.resources},
+          {"securityContext", security_context(d)},
+          {"volumeMounts", json::array({{{"name", kShimVolume}, {"mountPath", kShimDir}}})}};
+}
+
+}  // namespace
+
+std::optional<PodMutator::KeyReference> PodMutator::requested_apikey(const json& pod) {
+  std::string value = trim(annotation(pod, kInjectAnnotation));
+  if (value.empty()) return std::nullopt;
+  KeyReference ref;
+  if (auto slash = value.find('/'); slash != std::string::npos) {
+    ref.ns = value.substr(0, slash);
+    ref.name = value.substr(slash + 1);
+  } else {
+    ref.name = value;
+  }
+  return ref;
+}
+
+bool PodMutator::already_injected(const json& pod) {
+  if (is_true(annotation(pod, kInjectedAnnotation))) return true;
+  if (!pod.is_object() || !pod.contains("spec") || !pod["spec"].is_object()) return false;
+  const json& spec = pod["spec"];
+  return has_container_named(spec, "containers", kSidecarName) ||
+         has_container_named(spec, "initContainers", kSidecarName);
+}
+
+std::optional<WorkloadRef> PodMutator::workload_of(const json& pod) {
+  const json* owners = nullptr;
+  if (pod.contains("metadata") && pod["metadata"].contains("ownerReferences") &&
+      pod["metadata"]["ownerReferences"].is_array()) {
+    owners = &pod["metadata"]["ownerReferences"];
+  }
+  if (owners != nullptr) {
+    const json* controller = nullptr;
+    for (const json& o : *owners) {
+      if (o.is_object() && o.value("controller", false)) controller = &o;
+    }
+    if (controller == nullptr && owners->size() == 1) controller = &owners->front();
+    if (controller != nullptr) {
+      std::string kind = controller->value("kind", "");
+      std::string name = controller->value("name", "");
+      if (kind == "ReplicaSet") {
+        // The Deployment controller names its ReplicaSets "<deployment>-<pod-template-hash>"
+        // and stamps the same hash on the pods.
+        std::string hash;
+        if (pod["metadata"].contains("labels") && pod["metadata"]["labels"].is_object()) {
+          hash = pod["metadata"]["labels"].value("pod-template-hash", "");
+        }
+        std::string suffix = "-" + hash;
+        if (!hash.empty() && name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+          return WorkloadRef{"Deployment", name.substr(0, name.size() - suffix.size())};
+        }
+      }
+      if (!kind.empty() && !name.empty()) return WorkloadRef{kind, name};
+    }
+  }
+  std::string name = string_at(pod, {"metadata", "name"});
+  if (!name.empty()) return WorkloadRef{"Pod", name};
+  return std::nullopt;
+}
+
+AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
+                                   const MutationContext& ctx) const {
+  auto ref = requested_apikey(pod);
+  if (!ref) return AdmissionResult::allowed("no keyward.dev/inject annotation");
+  if (already_injected(pod)) return AdmissionResult::allowed("already injected");
+  if (!pod.contains("spec") || !pod["spec"].is_object() || !pod["spec"].contains("containers") ||
+      !pod["spec"]["containers"].is_array() || pod["spec"]["containers"].empty()) {
+    return AdmissionResult::denied("InvalidPod", "the pod has no spec.containers; Keyward cannot inject into it");
+  }
+  if (ref->name.empty()) {
+    return AdmissionResult::denied("InvalidAnnotation",
+                                   "annotation keyward.dev/inject names no ApiKey; set it to the ApiKey's name");
+  }
+  if (!ref->ns.empty() && ref->ns != ns) {
+    return AdmissionResult::denied(
+        "ApiKeyInOtherNamespace",
+        "annotation keyward.dev/inject names ApiKey " + ref->ns + "/" + ref->name + " but the pod is in namespace " +
+            ns + "; a pod may only use an ApiKey of its own namespace: create the ApiKey in " + ns +
+            " and name it without a namespace");
+  }
+  const std::string key_id = ns + "/" + ref->name;
+  if (!ctx.apikey) {
+    const Error& e = ctx.apikey.error();
+    if (e.reason == "NotFound") {
+      return AdmissionResult::denied("ApiKeyNotFound",
+                                     "ApiKey " + key_id + " named by annotation keyward.dev/inject does not exist; create it "
+                                     "(kubectl get apikeys -n " + ns + ") or fix the annotation");
+    }
+    return AdmissionResult::errored(500, e.reason.empty() ? "InternalError" : e.reason,
+                                    "could not look up ApiKey " + key_id + ": " + e.message);
+  }
+  const KeyFacts& key = *ctx.apikey;
+  if (!key.active) {
+    return AdmissionResult::denied("ApiKeyInactive", "ApiKey " + key_id +
+                                                         " is inactive (spec.active: false); set spec.active to true "
+                                                         "or remove annotation keyward.dev/inject from the pod");
+  }
+  if (key.workload) {
+    std::optional<WorkloadRef> mine = ctx.workload ? ctx.workload : workload_of(pod);
+    if (!mine || !(*mine == *key.workload)) {
+      return AdmissionResult::denied(
+          "ApiKeyAssignedElsewhere",
+          "ApiKey " + key_id + " is assigned exclusively to " + key.workload->kind + "/" + key.workload->name +
+              " (spec.consumers.workloadRef) and this pod belongs to " + describe(mine) +
+              "; use a key assigned to this workload, or change the ApiKey's workloadRef");
+    }
+  }
+
+  const json& spec = pod["spec"];
+  const json& containers = spec["containers"];
+
+  // Which app containers get the token mount.
+  std::vector<std::size_t> targets;
+  std::string listed = annotation(pod, kContainersAnnotation);
+  if (trim(listed).empty()) {
+    for (std::size_t i = 0; i < containers.size(); ++i) targets.push_back(i);
+  } else {
+    for (const std::string& name : split_list(listed)) {
+      auto it = std::find_if(containers.begin(), containers.end(),
+                             [&](const json& c) { return c.is_object() && c.value("name", "") == name; });
+      if (it == containers.end()) {
+        return AdmissionResult::denied("UnknownContainer", "annotation keyward.dev/containers names container '" + name +
+                                                               "', which the pod does not have; list only names from "
+                                                               "spec.containers");
+      }
+      targets.push_back(static_cast<std::size_t>(it - containers.begin()));
+    }
+  }
+
+  const bool env_shim = is_true(annotation(pod, kEnvShimAnnotation));
+  if (env_shim) {
+    for (std::size_t i : targets) {
+      const json& c = containers[i];
+      if (!c.contains("command") || !c["command"].is_array() || c["command"].empty()) {
+        return AdmissionResult::denied(
+            "EnvShimNeedsCommand",
+            "container '" + c.value("name", "") + "' names no command, so keyward.dev/env-shim cannot wrap it: set its "
+            "command to the image's entrypoint, or remove keyward.dev/env-shim and read the token from " +
+                std::string(kTokenDir) + "/token.env instead");
+      }
+    }
+  }
+
+  const bool run_to_completion = spec.value("restartPolicy", "Always") != "Always";
+  SidecarShape shape = SidecarShape::Native;
+  if (!ctx.server_version.supports_native_sidecars()) {
+    shape = run_to_completion ? SidecarShape::InitOnce : SidecarShape::Classic;
+  }
+  const MutationDefaults& d = ctx.defaults;
+
+  JsonPatchBuilder b(pod);
+  if (b.find("/metadata") == nullptr) b.add("/metadata", json::object());
+  // Volumes.
+  b.append("/spec/volumes", {{"name", kTokenVolume},
+                             {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", d.token_volume_size}}}});
+  if (d.mode != "broker") {
+    b.append("/spec/volumes", {{"name", kKeyVolume},
+                               {"secret", {{"secretName", "keyward-" + key.name}, {"defaultMode", 0440}}}});
+    if (!key.credentials_secret.empty()) {
+      b.append("/spec/volumes", {{"name", kCredentialsVolume},
+                                 {"secret", {{"secretName", key.credentials_secret}, {"defaultMode", 0440}, {"optional", true}}}});
+    }
+  }
+  if (env_shim) {
+    b.append("/spec/volumes", {{"name", kShimVolume}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}});
+  }
+
+  // App containers, before anything shifts their indices.
+  for (std::size_t i : targets) {
+    const std::string base = "/spec/containers/" + std::to_string(i);
+    b.append(base + "/volumeMounts", {{"name", kTokenVolume}, {"mountPath", kTokenDir}, {"readOnly", true}});
+    if (env_shim) {
+      b.append(base + "/volumeMounts", {{"name", kShimVolume}, {"mountPath", kShimDir}, {"readOnly", true}});
+      json command = json::array({std::string(kShimDir) + "/keyward-sidecar", "exec", "--out", kTokenDir, "--"});
+      for (const json& part : containers[i]["command"]) command.push_back(part);
+      b.replace(base + "/command", command);
+    }
+  }
+
+  if (env_shim) b.append("/spec/initContainers", shim_install_container(ctx));
+  json sidecar = sidecar_container(key, ns, ctx, shape);
+  if (shape == SidecarShape::Classic) {
+    b.prepend("/spec/containers", std::move(sidecar));
+  } else {
+    b.append("/spec/initContainers", std::move(sidecar));
+  }
+
+  // The sidecar writes 0640 files; a pod-wide fsGroup makes them readable to the app containers.
+  const json* psc = b.find("/spec/securityContext");
+  if (psc == nullptr || !psc->is_object() || !psc->contains("fsGroup")) {
+    b.put("/spec/securityContext", "fsGroup", d.fs_group);
+  }
+
+  b.put("/metadata/annotations", kInjectedAnnotation, "true");
+  b.put("/metadata/annotations", kKeyVersionAnnotation, std::to_string(key.key_version));
+  b.put("/metadata/labels", kApiKeyLabel, key.name);
+  return AdmissionResult::patched(b.operations());
+}
+
+}  // namespace keyward::webhook

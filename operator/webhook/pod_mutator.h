@@ -1,0 +1,102 @@
+#pragma once
+// PodMutator: the one code path that injects Keyward's sidecar into a pod. The admission webhook
+// and `keyward-operator inject` both call it. Pure logic over JSON: no HTTP, no API calls (the
+// caller looks the ApiKey up and passes the result, or the lookup error, in MutationContext).
+//
+// What a pod annotated `keyward.dev/inject: <apikey>` gets (docs/injection.md explains why):
+//   - volume keyward-tokens: emptyDir, medium Memory, sizeLimit (default 1Mi);
+//   - on API servers >= 1.29 the sidecar as a native sidecar: appended to initContainers with
+//     restartPolicy Always and a startupProbe on /readyz, so app containers start only once the
+//     first token is on the volume;
+//   - on older servers a classic sidecar placed FIRST in containers with a postStart hook that
+//     waits for the first token (kubelet starts the next container only after the hook returns);
+//     for run-to-completion pods (restartPolicy Never/OnFailure, e.g. Jobs) an init container in
+//     `--once` mode instead, which writes one token and exits, so the pod can finish;
+//   - a read-only mount of the token directory in every app container (or those listed in
+//     keyward.dev/containers) and, with keyward.dev/env-shim, `keyward-sidecar exec --` in front
+//     of their command (refused when a container names no command);
+//   - sidecar resources, a restrictive securityContext, fsGroup when the pod sets none;
+//   - annotations keyward.dev/injected and keyward.dev/key-version, label keyward.dev/apikey.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/core/result.h"
+#include "operator/webhook/admission_result.h"
+#include "operator/webhook/key_facts.h"
+#include "operator/webhook/server_version.h"
+
+namespace keyward::webhook {
+
+inline constexpr const char* kInjectAnnotation = "keyward.dev/inject";
+inline constexpr const char* kInjectedAnnotation = "keyward.dev/injected";
+inline constexpr const char* kKeyVersionAnnotation = "keyward.dev/key-version";
+inline constexpr const char* kContainersAnnotation = "keyward.dev/containers";
+inline constexpr const char* kEnvShimAnnotation = "keyward.dev/env-shim";
+inline constexpr const char* kHoldAnnotation = "keyward.dev/hold";
+inline constexpr const char* kApiKeyLabel = "keyward.dev/apikey";
+inline constexpr const char* kSidecarName = "keyward-sidecar";
+inline constexpr const char* kShimInstallName = "keyward-shim-install";
+inline constexpr const char* kTokenVolume = "keyward-tokens";
+inline constexpr const char* kKeyVolume = "keyward-key";
+inline constexpr const char* kCredentialsVolume = "keyward-credentials";
+inline constexpr const char* kShimVolume = "keyward-bin";
+inline constexpr const char* kTokenDir = "/var/run/keyward/tokens";
+inline constexpr const char* kKeyDir = "/var/run/keyward/key";
+inline constexpr const char* kCredentialsDir = "/var/run/keyward/credentials";
+inline constexpr const char* kShimDir = "/var/run/keyward/bin";
+
+// Settings that come from the operator's configuration (chart values), not from the pod.
+struct MutationDefaults {
+  std::string mode = "broker";        // broker | direct
+  std::string broker_url;             // --broker-url in broker mode (the operator's Service)
+  std::string sidecar_binary = "/keyward-sidecar";  // path of the binary inside the sidecar image
+  std::string image_pull_policy = "IfNotPresent";
+  int status_port = 9090;             // --listen 0.0.0.0:<port>; probes reach it on the pod IP
+  std::string token_volume_size = "1Mi";
+  std::int64_t run_as_user = 65532;   // the sidecar image's non-root user
+  std::int64_t fs_group = 65532;      // set on pods without fsGroup so apps can read 0640 files
+  nlohmann::json resources = {
+      {"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}},
+      {"limits", {{"cpu", "100m"}, {"memory", "64Mi"}}}};
+  int startup_failure_threshold = 300;  // with periodSeconds 1: five minutes for the first token
+};
+
+struct MutationContext {
+  // The ApiKey named by the pod's annotation, or the lookup error (reason NotFound = unknown).
+  Result<KeyFacts> apikey = fail("NotLookedUp", "no ApiKey was looked up");
+  ServerVersion server_version{1, 29};
+  std::string sidecar_image;
+  MutationDefaults defaults;
+  // The workload the pod belongs to, when the caller knows it better than the pod's owner
+  // references (offline inject of a Deployment template). Empty: derived from the pod.
+  std::optional<WorkloadRef> workload;
+};
+
+class PodMutator {
+ public:
+  // The ApiKey reference in the pod's keyward.dev/inject annotation: {namespace, name}; the
+  // namespace is empty unless the annotation says "ns/name". nullopt when not annotated.
+  struct KeyReference {
+    std::string ns;
+    std::string name;
+  };
+  static std::optional<KeyReference> requested_apikey(const nlohmann::json& pod);
+
+  // True when the pod already carries the sidecar (annotation or container name).
+  static bool already_injected(const nlohmann::json& pod);
+
+  // The workload a pod belongs to, from its owner references: a ReplicaSet named
+  // "<deployment>-<pod-template-hash>" counts as that Deployment; StatefulSet/DaemonSet/Job owners
+  // as themselves; no controller owner: the Pod itself (by metadata.name).
+  static std::optional<WorkloadRef> workload_of(const nlohmann::json& pod);
+
+  // Decides and builds the patch. `ns` is the namespace the pod is created in (the request's
+  // namespace; pods often carry none themselves).
+  [[nodiscard]] AdmissionResult mutate(const nlohmann::json& pod, const std::string& ns,
+                                       const MutationContext& context) const;
+};
+
+}  // namespace keyward::webhook

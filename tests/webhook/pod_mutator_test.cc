@@ -1,0 +1,150 @@
+// PodMutator as pure logic: patch shapes, workload identification, edge cases.
+
+#include "operator/webhook/pod_mutator.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/webhook/json_patch_builder.h"
+#include "tests/webhook/fixtures.h"
+
+namespace keyward::webhook {
+namespace {
+
+using namespace keyward::webhook::testing;
+using nlohmann::json;
+
+MutationContext context_for(const json& key, ServerVersion v = {1, 30}) {
+  MutationContext ctx;
+  ctx.apikey = key_facts_from_apikey(key);
+  ctx.server_version = v;
+  ctx.sidecar_image = "sidecar:1";
+  return ctx;
+}
+
+TEST(JsonPatchBuilder, EscapesPointerTokens) {
+  EXPECT_EQ(escape_pointer_token("keyward.dev/inject"), "keyward.dev~1inject");
+  EXPECT_EQ(escape_pointer_token("a~b/c"), "a~0b~1c");
+}
+
+TEST(JsonPatchBuilder, CreatesMissingContainersAndAppendsToExisting) {
+  JsonPatchBuilder b(json{{"metadata", json::object()}, {"spec", {{"volumes", nullptr}}}});
+  b.append("/spec/volumes", 1);
+  b.append("/spec/volumes", 2);
+  b.put("/metadata/annotations", "a/b", "x");
+  b.put("/metadata/annotations", "c", "y");
+  const json& ops = b.operations();
+  ASSERT_EQ(ops.size(), 4u);
+  EXPECT_EQ(ops[0]["path"], "/spec/volumes");
+  EXPECT_EQ(ops[0]["value"], json::array({1}));
+  EXPECT_EQ(ops[1]["path"], "/spec/volumes/-");
+  EXPECT_EQ(ops[2]["path"], "/metadata/annotations");
+  EXPECT_EQ(ops[3]["path"], "/metadata/annotations/c");
+  EXPECT_EQ(b.document()["metadata"]["annotations"]["a/b"], "x");
+}
+
+TEST(PodMutator, NoAnnotationMeansNoPatch) {
+  json pod = {{"metadata", json::object()}, {"spec", {{"containers", json::array({container("app")})}}}};
+  AdmissionResult r = PodMutator().mutate(pod, "bots", MutationContext{});
+  EXPECT_EQ(r.kind, AdmissionResult::Kind::Allowed);
+  EXPECT_TRUE(r.patch.empty());
+}
+
+TEST(PodMutator, PatchAppliesToPodsWithoutMetadataMaps) {
+  json pod = annotated_pod("alpha", json::array({container("app")}));
+  AdmissionResult r = PodMutator().mutate(pod, "bots", context_for(apikey("bots", "alpha")));
+  ASSERT_EQ(r.kind, AdmissionResult::Kind::Patched);
+  json out = pod.patch(r.patch);
+  EXPECT_EQ(out["metadata"]["labels"]["keyward.dev/apikey"], "alpha");
+  // Without existing arrays the patch adds whole arrays, not "/-" entries.
+  EXPECT_EQ(r.patch[0]["path"], "/spec/volumes");
+  EXPECT_EQ(r.patch[0]["op"], "add");
+}
+
+TEST(PodMutator, WorkloadOfFollowsOwnerReferences) {
+  EXPECT_EQ(PodMutator::workload_of(deployment_pod("alpha-bot", "k", json::array())),
+            (WorkloadRef{"Deployment", "alpha-bot"}));
+  json sts = annotated_pod("k", json::array(), "db-0");
+  sts["metadata"]["ownerReferences"] = json::array({{{"kind", "StatefulSet"}, {"name", "db"}, {"controller", true}}});
+  EXPECT_EQ(PodMutator::workload_of(sts), (WorkloadRef{"StatefulSet", "db"}));
+  // A ReplicaSet without the Deployment's hash is just a ReplicaSet.
+  json rs = annotated_pod("k", json::array(), "x");
+  rs["metadata"]["ownerReferences"] = json::array({{{"kind", "ReplicaSet"}, {"name", "plain"}, {"controller", true}}});
+  EXPECT_EQ(PodMutator::workload_of(rs), (WorkloadRef{"ReplicaSet", "plain"}));
+  EXPECT_EQ(PodMutator::workload_of(annotated_pod("k", json::array(), "solo")), (WorkloadRef{"Pod", "solo"}));
+  json nameless = annotated_pod("k", json::array(), "");
+  nameless["metadata"].erase("name");
+  EXPECT_FALSE(PodMutator::workload_of(nameless).has_value());
+}
+
+TEST(PodMutator, KeyAssignedToABarePodMatchesByName) {
+  json key = apikey("bots", "solo", true, {{"kind", "Pod"}, {"name", "trader"}});
+  EXPECT_EQ(PodMutator().mutate(annotated_pod("solo", json::array({container("a")}), "trader"), "bots",
+                                context_for(key)).kind,
+            AdmissionResult::Kind::Patched);
+  EXPECT_EQ(PodMutator().mutate(annotated_pod("solo", json::array({container("a")}), "other"), "bots",
+                                context_for(key)).kind,
+            AdmissionResult::Kind::Denied);
+}
+
+TEST(PodMutator, LookupFailureOtherThanNotFoundIsAnError) {
+  MutationContext ctx;
+  ctx.apikey = fail("Unreachable", "connection refused");
+  AdmissionResult r = PodMutator().mutate(annotated_pod("alpha", json::array({container("a")})), "bots", ctx);
+  EXPECT_EQ(r.kind, AdmissionResult::Kind::Errored);
+  EXPECT_EQ(r.code, 500);
+  EXPECT_FALSE(r.is_allowed());
+}
+
+TEST(PodMutator, DirectModeMountsKeyAndCredentialsSecrets) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"]["credentialsSecretRef"] = {{"name", "alpha-login"}};
+  key["spec"]["tokenExchange"]["lifetimeSeconds"] = 5400;
+  MutationContext ctx = context_for(key);
+  ctx.defaults.mode = "direct";
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  AdmissionResult r = PodMutator().mutate(pod, "bots", ctx);
+  ASSERT_EQ(r.kind, AdmissionResult::Kind::Patched);
+  json out = pod.patch(r.patch);
+  EXPECT_EQ(find_volume(out, "keyward-key")["secret"]["secretName"], "keyward-alpha");
+  EXPECT_EQ(find_volume(out, "keyward-credentials")["secret"]["secretName"], "alpha-login");
+  json sc = find_container(out, "initContainers", "keyward-sidecar");
+  EXPECT_TRUE(has_arg_pair(sc, "--mode", "direct"));
+  EXPECT_TRUE(has_arg_pair(sc, "--key-dir", "/var/run/keyward/key"));
+  EXPECT_TRUE(has_arg_pair(sc, "--credentials-dir", "/var/run/keyward/credentials"));
+  EXPECT_TRUE(has_arg_pair(sc, "--provider", "tradovate"));
+  EXPECT_TRUE(has_arg_pair(sc, "--endpoint", "https://demo.tradovateapi.com/v1"));
+  EXPECT_TRUE(has_arg_pair(sc, "--lifetime-seconds", "5400"));
+  // App containers never see the key Secret.
+  for (const auto& m : out["spec"]["containers"][0]["volumeMounts"]) EXPECT_EQ(m["name"], "keyward-tokens");
+}
+
+TEST(PodMutator, ApiKeyWithoutStatusGetsKeyVersionZero) {
+  json key = apikey("bots", "alpha");
+  key.erase("status");
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  json out = pod.patch(PodMutator().mutate(pod, "bots", context_for(key)).patch);
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/key-version"], "0");
+}
+
+TEST(KeyFacts, WrongTypesAreNamed) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["active"] = "yes";
+  auto f = key_facts_from_apikey(key);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().reason, "InvalidApiKey");
+  EXPECT_NE(f.error().message.find("spec.active"), std::string::npos);
+}
+
+TEST(ServerVersion, ParsesVendorVersions) {
+  EXPECT_EQ(*parse_server_version("1.30"), (ServerVersion{1, 30}));
+  EXPECT_EQ(*parse_server_version("v1.28.4-eks-1"), (ServerVersion{1, 28}));
+  EXPECT_FALSE(parse_server_version("latest"));
+  EXPECT_EQ(*server_version_from_json({{"major", "1"}, {"minor", "29+"}}), (ServerVersion{1, 29}));
+  EXPECT_EQ(*server_version_from_json({{"major", ""}, {"minor", ""}, {"gitVersion", "v1.27.1"}}), (ServerVersion{1, 27}));
+  EXPECT_TRUE((ServerVersion{1, 29}).supports_native_sidecars());
+  EXPECT_FALSE((ServerVersion{1, 28}).supports_native_sidecars());
+  EXPECT_TRUE((ServerVersion{2, 0}).supports_native_sidecars());
+}
+
+}  // namespace
+}  // namespace keyward::webhook
