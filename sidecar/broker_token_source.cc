@@ -1,0 +1,100 @@
+#include "sidecar/broker_token_source.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "common/token/token_provider.h"
+
+namespace keyward::sidecar {
+
+BrokerTokenSource::BrokerTokenSource(HttpTransport& transport, BrokerTarget target,
+                                     TokenReader service_account_token, const Clock& clock, Logger logger)
+    : transport_(transport),
+      target_(std::move(target)),
+      sa_token_(std::move(service_account_token)),
+      clock_(clock),
+      logger_(std::move(logger)) {}
+
+bool BrokerTokenSource::accepts_cached(const TokenRecord& record) const {
+  return record.state == TokenState::Valid && !record.token.token.empty();
+}
+
+Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
+  auto sa = sa_token_();
+  if (!sa) {
+    return fail("MissingServiceAccountToken",
+                "cannot read the pod's service account token (" + sa.error().message +
+                    "): the broker needs it; keep automountServiceAccountToken on for this pod");
+  }
+  while (!sa->empty() && (sa->back() == '\n' || sa->back() == '\r')) sa->pop_back();
+  logger_.redactor().add(*sa);
+  HttpRequest req;
+  req.method = "GET";
+  req.path = target_.base_path + "/v1/namespaces/" + target_.ns + "/apikeys/" + target_.apikey + "/token";
+  req.headers.emplace("Authorization", "Bearer " + *sa);
+  req.headers.emplace("Accept", "application/json");
+  const std::string where = "the token broker (GET " + req.path + ")";
+  auto resp = transport_.send(req);
+  if (!resp) return fail(resp.error());
+
+  FetchResult out;
+  if (resp->status == 403) {
+    return fail("Forbidden", where + " answered 403: this pod's service account may not use ApiKey " +
+                                 target_.ns + "/" + target_.apikey + "; check the keyward.dev/inject annotation",
+                403);
+  }
+  if (resp->status == 409) {
+    out.kind = FetchResult::Kind::Inactive;
+    out.message = "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
+    return out;
+  }
+  if (resp->status == 503 || resp->status == 429) {
+    out.kind = FetchResult::Kind::RetryLater;
+    out.retry_after = Seconds(5);
+    if (auto ra = resp->header("Retry-After")) {
+      long long s = 0;
+      auto [p, ec] = std::from_chars(ra->data(), ra->data() + ra->size(), s);
+      if (ec == std::errc() && s >= 0) out.retry_after = Seconds(s);
+    }
+    out.message = where + " has no token yet (HTTP " + std::to_string(resp->status) + ")";
+    return out;
+  }
+  if (resp->status != 200) {
+    return fail("BrokerError", where + " answered HTTP " + std::to_string(resp->status) +
+                                   "; retrying with backoff",
+                resp->status);
+  }
+  nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return fail("InvalidBrokerAnswer", where + " answered " + std::to_string(resp->body.size()) +
+                                           " bytes that are not a JSON object; retrying with backoff");
+  }
+  try {
+    if (!j.value("active", true)) {
+      out.kind = FetchResult::Kind::Inactive;
+      out.message = "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
+      return out;
+    }
+    AccessToken& t = out.token;
+    t.token = j.value("accessToken", std::string());
+    t.md_token = j.value("mdAccessToken", std::string());
+    t.provider = j.value("provider", std::string());
+    t.key_version = j.value("keyVersion", std::int64_t{0});
+    t.issued_at = clock_.now();
+    const std::string exp = j.value("expirationTime", std::string());
+    if (t.token.empty()) {
+      return fail("InvalidBrokerAnswer", where + " answered without accessToken; retrying with backoff");
+    }
+    logger_.redactor().add(t.token);
+    logger_.redactor().add(t.md_token);
+    if (!exp.empty() && !parse_rfc3339(exp, t.expires_at)) {
+      return fail("InvalidBrokerAnswer", where + " answered an expirationTime that is not RFC 3339");
+    }
+    if (auto date = resp->header("Date")) t.provider_time = parse_http_date(*date);
+  } catch (const nlohmann::json::exception& e) {
+    return fail("InvalidBrokerAnswer", where + " answered a field of the wrong type (" + e.what() + ")");
+  }
+  return out;
+}
+
+}  // namespace keyward::sidecar
