@@ -47,6 +47,7 @@ inline constexpr std::string_view kKeySourceInvalidResponse = "KeySourceInvalidR
 inline constexpr std::string_view kSourceSecretNotFound = "SourceSecretNotFound";
 inline constexpr std::string_view kSourceSecretKeyMissing = "SourceSecretKeyMissing";
 inline constexpr std::string_view kKeyGenerationFailed = "KeyGenerationFailed";
+inline constexpr std::string_view kNoCurrentKey = "NoCurrentKey";
 }  // namespace reason
 
 struct Condition {

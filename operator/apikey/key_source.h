@@ -73,7 +73,8 @@ class SecretRefKeySource final : public KeySource {
 // string at spec.response_field (dotted path) of the JSON answer.
 // Errors: KeySourceUnreachable (transport failed), KeySourceRejected (non-2xx; http_status set),
 // KeySourceInvalidResponse (not JSON, not an object, field missing / not a string / empty),
-// InvalidSpec (bad URL, or no current key to authenticate with).
+// NoCurrentKey (request.current_key empty: the endpoint cannot authenticate the call),
+// InvalidSpec (bad URL).
 class HttpKeySource final : public KeySource {
  public:
   HttpKeySource(HttpTransport& transport, HttpSource spec, Redactor& redactor);

@@ -1,0 +1,730 @@
+#include "operator/apikey/apikey.h"
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include <regex>
+#include <sstream>
+#include <utility>
+
+#include "operator/apikey/rotation_planner.h"
+
+namespace keyward::apikey {
+namespace {
+
+using nlohmann::json;
+
+std::unexpected<Error> invalid(const std::string& path, const std::string& what) {
+  return fail(std::string(reason::kInvalidSpec), path + ": " + what);
+}
+
+std::string quote(std::string_view text) {
+  // Spec values are not secrets, but keep messages one line and bounded.
+  std::string out = "\"";
+  for (char c : text.substr(0, 80)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  if (text.size() > 80) out += "...";
+  return out + "\"";
+}
+
+std::string_view type_name(const json& j) {
+  if (j.is_string()) return "a string";
+  if (j.is_boolean()) return "a boolean";
+  if (j.is_number()) return "a number";
+  if (j.is_array()) return "a list";
+  if (j.is_object()) return "an object";
+  return "null";
+}
+
+struct StringRule {
+  bool required = false;
+  std::size_t min_length = 0;
+  std::size_t max_length = 0;  // 0: no limit
+  const char* pattern = nullptr;
+  const char* pattern_hint = nullptr;  // what to write instead, shown when the pattern fails
+};
+
+// Reads one object's fields, naming each by its full path in error messages.
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+  [[nodiscard]] std::string path(std::string_view field) const {
+    return path_ + "." + std::string(field);
+  }
+
+  // The field's value, or null when it is absent or JSON null.
+  [[nodiscard]] const json* find(const char* field) const {
+    auto it = object_.find(field);
+    if (it == object_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  Status string(const char* field, std::string& out, const StringRule& rule) const {
+    const json* value = find(field);
+    if (value == nullptr) {
+      if (rule.required) return invalid(path(field), "is required");
+      return ok();
+    }
+    if (!value->is_string()) {
+      return invalid(path(field), "must be a string, got " + std::string(type_name(*value)));
+    }
+    const auto& text = value->get_ref<const std::string&>();
+    if (text.size() < rule.min_length) {
+      return invalid(path(field), rule.min_length == 1
+                                      ? std::string("must not be empty")
+                                      : "must be at least " + std::to_string(rule.min_length) +
+                                            " characters long");
+    }
+    if (rule.max_length != 0 && text.size() > rule.max_length) {
+      return invalid(path(field), "is " + std::to_string(text.size()) +
+                                      " characters long; the limit is " +
+                                      std::to_string(rule.max_length));
+    }
+    if (rule.pattern != nullptr && !std::regex_match(text, std::regex(rule.pattern))) {
+      return invalid(path(field), quote(text) + " is not valid; " + rule.pattern_hint);
+    }
+    out = text;
+    return ok();
+  }
+
+  template <class Int>
+  Status integer(const char* field, Int& out, std::int64_t min, std::int64_t max,
+                 bool required = false) const {
+    const json* value = find(field);
+    if (value == nullptr) {
+      if (required) return invalid(path(field), "is required");
+      return ok();
+    }
+    if (!value->is_number_integer()) {
+      return invalid(path(field), "must be an integer, got " + std::string(type_name(*value)));
+    }
+    const auto v = value->get<std::int64_t>();
+    if (v < min || v > max) {
+      return invalid(path(field), "is " + std::to_string(v) + "; it must be between " +
+                                      std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = static_cast<Int>(v);
+    return ok();
+  }
+
+  Status boolean(const char* field, bool& out) const {
+    const json* value = find(field);
+    if (value == nullptr) return ok();
+    if (!value->is_boolean()) {
+      return invalid(path(field), "must be true or false, got " + std::string(type_name(*value)));
+    }
+    out = value->get<bool>();
+    return ok();
+  }
+
+  template <class E>
+  Status enumeration(const char* field, E& out,
+                     std::initializer_list<std::pair<std::string_view, E>> values,
+                     bool required = false) const {
+    const json* value = find(field);
+    if (value == nullptr) {
+      if (required) return invalid(path(field), "is required");
+      return ok();
+    }
+    std::string allowed;
+    for (const auto& [name, e] : values) {
+      allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+      if (value->is_string() && value->get_ref<const std::string&>() == name) {
+        out = e;
+        return ok();
+      }
+    }
+    return invalid(path(field),
+                   (value->is_string() ? quote(value->get_ref<const std::string&>())
+                                       : std::string(type_name(*value))) +
+                       " is not allowed; use one of " + allowed);
+  }
+
+  // A nested object, or null when absent. Error when present but not an object.
+  Result<const json*> object(const char* field, bool required = false) const {
+    const json* value = find(field);
+    if (value == nullptr) {
+      if (required) return invalid(path(field), "is required");
+      return nullptr;
+    }
+    if (!value->is_object()) {
+      return invalid(path(field), "must be an object, got " + std::string(type_name(*value)));
+    }
+    return value;
+  }
+
+ private:
+  const json& object_;
+  std::string path_;
+};
+
+#define KW_TRY(expr)                            \
+  do {                                          \
+    if (auto _s = (expr); !_s) return fail(_s.error()); \
+  } while (false)
+
+constexpr const char* kDnsSubdomain =
+    R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)";
+constexpr const char* kDnsSubdomainHint =
+    "use a Kubernetes object name: lower-case letters, digits, '-' and '.'";
+constexpr const char* kTimeZonePattern = R"([A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*)";
+constexpr const char* kTimeZoneHint = "use an IANA name such as America/Chicago or UTC";
+constexpr const char* kCronPattern =
+    R"((@(annually|yearly|monthly|weekly|daily|midnight|hourly))|([0-9A-Za-z*/,-]+( +[0-9A-Za-z*/,-]+){4}))";
+constexpr const char* kCronHint =
+    "write 5 fields, minute hour day-of-month month day-of-week, such as \"0 16 * * 1-5\"";
+constexpr const char* kDatePattern = R"([0-9]{4}-[0-9]{2}-[0-9]{2})";
+
+StringRule time_zone_rule() { return {false, 1, 64, kTimeZonePattern, kTimeZoneHint}; }
+
+Status check_time_zone(const std::string& zone, const std::string& path) {
+  try {
+    (void)date::locate_zone(zone);
+  } catch (const std::exception&) {
+    return invalid(path, quote(zone) +
+                             " is not an IANA time zone; use a name such as America/Chicago");
+  }
+  return ok();
+}
+
+Status check_cron(const std::string& text, const std::string& path) {
+  auto cron = CronExpression::parse(text);
+  if (!cron) return invalid(path, cron.error().message);
+  if (!cron->next_after(LocalSeconds{}).has_value()) {
+    return invalid(path, quote(text) +
+                             " never fires (no such date); check the day-of-month and month "
+                             "fields");
+  }
+  return ok();
+}
+
+Result<SourceSpec> parse_source(const FieldReader& spec) {
+  auto source_json = spec.object("source", true);
+  if (!source_json) return fail(source_json.error());
+  FieldReader source(**source_json, spec.path("source"));
+  auto generate = source.object("generate");
+  auto secret_ref = source.object("secretRef");
+  auto http = source.object("http");
+  if (!generate) return fail(generate.error());
+  if (!secret_ref) return fail(secret_ref.error());
+  if (!http) return fail(http.error());
+  const int count = (*generate != nullptr ? 1 : 0) + (*secret_ref != nullptr ? 1 : 0) +
+                    (*http != nullptr ? 1 : 0);
+  if (count != 1) {
+    return invalid(spec.path("source"), "set exactly one of generate, secretRef or http (found " +
+                                            std::to_string(count) + ")");
+  }
+  if (*generate != nullptr) {
+    FieldReader r(**generate, source.path("generate"));
+    GenerateSource g;
+    KW_TRY(r.string("prefix", g.prefix,
+                    {false, 0, 16, "[A-Za-z0-9_-]*",
+                     "use up to 16 letters, digits, '_' or '-', such as nt_"}));
+    KW_TRY(r.integer("length", g.length, 16, 256));
+    KW_TRY(r.enumeration("alphabet", g.alphabet,
+                         {{"base62", Alphabet::Base62}, {"hex", Alphabet::Hex},
+                          {"base32", Alphabet::Base32}}));
+    return g;
+  }
+  if (*secret_ref != nullptr) {
+    FieldReader r(**secret_ref, source.path("secretRef"));
+    SecretRefSource s;
+    KW_TRY(r.string("name", s.name, {true, 1, 253, kDnsSubdomain, kDnsSubdomainHint}));
+    KW_TRY(r.string("key", s.key,
+                    {false, 1, 253, "[-._a-zA-Z0-9]+",
+                     "use a Secret data key: letters, digits, '-', '_' and '.'"}));
+    return s;
+  }
+  FieldReader r(**http, source.path("http"));
+  HttpSource h;
+  KW_TRY(r.string("url", h.url,
+                  {true, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
+                   "use an https:// URL (the current key is sent with the call)"}));
+  KW_TRY(r.enumeration("method", h.method, {{"POST", std::string("POST")},
+                                            {"PUT", std::string("PUT")}}));
+  KW_TRY(r.string("responseField", h.response_field,
+                  {false, 1, 253, R"([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)",
+                   "use a field name or a dotted path such as data.apiKey"}));
+  KW_TRY(r.string("authHeader", h.auth_header,
+                  {false, 1, 128, "[A-Za-z0-9-]+", "use an HTTP header name such as Authorization"}));
+  KW_TRY(r.string("authScheme", h.auth_scheme,
+                  {false, 0, 64, "[A-Za-z0-9_-]*", "use a scheme such as Bearer, or \"\""}));
+  return h;
+}
+
+Result<std::vector<std::string>> parse_dates(const FieldReader& r, const char* field) {
+  std::vector<std::string> dates;
+  const json* list = r.find(field);
+  if (list == nullptr) return dates;
+  if (!list->is_array()) return invalid(r.path(field), "must be a list of YYYY-MM-DD dates");
+  if (list->size() > 1000) return invalid(r.path(field), "has more than 1000 dates");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string path = r.path(field) + "[" + std::to_string(i) + "]";
+    const json& item = (*list)[i];
+    if (!item.is_string()) return invalid(path, "must be a YYYY-MM-DD string");
+    const auto& text = item.get_ref<const std::string&>();
+    std::istringstream in(text);
+    date::year_month_day ymd{};
+    in >> date::parse("%F", ymd);
+    if (!std::regex_match(text, std::regex(kDatePattern)) || in.fail() || !ymd.ok()) {
+      return invalid(path, quote(text) +
+                               " is not a calendar date; write YYYY-MM-DD, for example 2026-12-25");
+    }
+    dates.push_back(text);
+  }
+  return dates;
+}
+
+Result<std::optional<RotationSpec>> parse_rotation(const FieldReader& spec) {
+  auto rotation_json = spec.object("rotation");
+  if (!rotation_json) return fail(rotation_json.error());
+  if (*rotation_json == nullptr) return std::optional<RotationSpec>{};
+  FieldReader r(**rotation_json, spec.path("rotation"));
+  RotationSpec rot;
+  std::string schedule;
+  KW_TRY(r.string("schedule", schedule, {false, 1, 128, kCronPattern, kCronHint}));
+  if (r.find("schedule") != nullptr) rot.schedule = schedule;
+  std::int64_t interval = 0;
+  KW_TRY(r.integer("intervalSeconds", interval, 60, 31'622'400));
+  if (r.find("intervalSeconds") != nullptr) rot.interval_seconds = interval;
+  if (rot.schedule.has_value() == rot.interval_seconds.has_value()) {
+    return invalid(spec.path("rotation"),
+                   "set exactly one of schedule (5-field cron) or intervalSeconds");
+  }
+  KW_TRY(r.string("timeZone", rot.time_zone, time_zone_rule()));
+  KW_TRY(check_time_zone(rot.time_zone, r.path("timeZone")));
+  if (rot.schedule) KW_TRY(check_cron(*rot.schedule, r.path("schedule")));
+  KW_TRY(r.integer("gracePeriodSeconds", rot.grace_period_seconds, 0, 2'592'000));
+
+  if (const json* windows = r.find("windows"); windows != nullptr) {
+    if (!windows->is_array()) return invalid(r.path("windows"), "must be a list of windows");
+    if (windows->size() > 16) return invalid(r.path("windows"), "has more than 16 windows");
+    for (std::size_t i = 0; i < windows->size(); ++i) {
+      const std::string path = r.path("windows") + "[" + std::to_string(i) + "]";
+      if (!(*windows)[i].is_object()) return invalid(path, "must be an object");
+      FieldReader w((*windows)[i], path);
+      RotationWindow window;
+      window.time_zone = rot.time_zone;  // a window reads its start in rotation.timeZone unless set
+      KW_TRY(w.string("name", window.name,
+                      {true, 1, 63, "[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+                       "use lower-case letters, digits and '-', such as globex-halt"}));
+      for (const RotationWindow& other : rot.windows) {
+        if (other.name == window.name) {
+          return invalid(w.path("name"), quote(window.name) + " is used by two windows; give "
+                                                              "each window its own name");
+        }
+      }
+      KW_TRY(w.string("start", window.start, {true, 1, 128, kCronPattern, kCronHint}));
+      KW_TRY(check_cron(window.start, w.path("start")));
+      KW_TRY(w.integer("durationSeconds", window.duration_seconds, 60, 604'800, true));
+      KW_TRY(w.string("timeZone", window.time_zone, time_zone_rule()));
+      KW_TRY(check_time_zone(window.time_zone, w.path("timeZone")));
+      auto dates = parse_dates(w, "excludedDates");
+      if (!dates) return fail(dates.error());
+      window.excluded_dates = std::move(*dates);
+      rot.windows.push_back(std::move(window));
+    }
+  }
+  // Everything the planner needs must hold together (same checks, same messages).
+  if (auto planner = RotationPlanner::create(rot); !planner) return fail(planner.error());
+  return std::optional<RotationSpec>(std::move(rot));
+}
+
+Result<ConsumersSpec> parse_consumers(const FieldReader& spec) {
+  ConsumersSpec c;
+  auto consumers_json = spec.object("consumers");
+  if (!consumers_json) return fail(consumers_json.error());
+  if (*consumers_json == nullptr) return c;
+  FieldReader r(**consumers_json, spec.path("consumers"));
+  auto ref_json = r.object("workloadRef");
+  if (!ref_json) return fail(ref_json.error());
+  if (*ref_json != nullptr) {
+    FieldReader w(**ref_json, r.path("workloadRef"));
+    WorkloadRef ref;
+    KW_TRY(w.enumeration("kind", ref.kind,
+                         {{"Deployment", WorkloadKind::Deployment},
+                          {"StatefulSet", WorkloadKind::StatefulSet},
+                          {"DaemonSet", WorkloadKind::DaemonSet},
+                          {"Pod", WorkloadKind::Pod}},
+                         true));
+    KW_TRY(w.string("name", ref.name, {true, 1, 253, kDnsSubdomain, kDnsSubdomainHint}));
+    c.workload_ref = std::move(ref);
+  }
+  KW_TRY(r.enumeration("restartStrategy", c.restart_strategy,
+                       {{"RolloutRestart", RestartStrategy::RolloutRestart},
+                        {"Evict", RestartStrategy::Evict},
+                        {"None", RestartStrategy::None}}));
+  KW_TRY(r.integer("maxUnavailable", c.max_unavailable, 1, 1000));
+  KW_TRY(r.integer("holdTimeoutSeconds", c.hold_timeout_seconds, 0, 604'800));
+  if (c.workload_ref && c.workload_ref->kind == WorkloadKind::Pod &&
+      c.restart_strategy == RestartStrategy::RolloutRestart) {
+    return invalid(r.path("restartStrategy"),
+                   "RolloutRestart needs a Deployment, StatefulSet or DaemonSet; a bare Pod can "
+                   "only be restarted with Evict (or not at all with None)");
+  }
+  return c;
+}
+
+Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
+  TokenExchangeSpec t;
+  auto te_json = spec.object("tokenExchange");
+  if (!te_json) return fail(te_json.error());
+  if (*te_json == nullptr) return t;
+  FieldReader r(**te_json, spec.path("tokenExchange"));
+  KW_TRY(r.enumeration("provider", t.provider,
+                       {{"tradovate", TokenProvider::Tradovate},
+                        {"oauth2ClientCredentials", TokenProvider::OAuth2ClientCredentials},
+                        {"none", TokenProvider::None}}));
+  KW_TRY(r.string("endpoint", t.endpoint,
+                  {false, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
+                   "use an https:// URL such as https://demo.tradovateapi.com/v1"}));
+  if (t.provider != TokenProvider::None && t.endpoint.empty()) {
+    return invalid(r.path("endpoint"), "is required when provider is " +
+                                           std::string(to_string(t.provider)));
+  }
+  KW_TRY(r.integer("lifetimeSeconds", t.lifetime_seconds, 60, 86'400));
+  KW_TRY(r.integer("refreshLeadSeconds", t.refresh_lead_seconds, 0, 86'400));
+  if (t.refresh_lead_seconds >= t.lifetime_seconds) {
+    return invalid(r.path("refreshLeadSeconds"),
+                   "is " + std::to_string(t.refresh_lead_seconds) +
+                       "; it must be less than lifetimeSeconds (" +
+                       std::to_string(t.lifetime_seconds) + ")");
+  }
+  KW_TRY(r.string("tokenFile", t.token_file,
+                  {false, 1, 64, "[A-Za-z0-9_][A-Za-z0-9._-]*",
+                   "use a plain file name (letters, digits, '.', '_', '-'; not starting with "
+                   "'.'), such as token"}));
+  if (t.token_file == "token.json" || t.token_file == "token.env") {
+    return invalid(r.path("tokenFile"),
+                   quote(t.token_file) + " is taken by the token directory's own files; choose "
+                                         "another name");
+  }
+  KW_TRY(r.string("envVarName", t.env_var_name,
+                  {false, 1, 128, "[A-Za-z_][A-Za-z0-9_]*",
+                   "use letters, digits and '_', not starting with a digit, such as "
+                   "TRADOVATE_ACCESS_TOKEN"}));
+  if (t.env_var_name == "KEYWARD_TOKEN_EXPIRES_AT") {
+    return invalid(r.path("envVarName"), "KEYWARD_TOKEN_EXPIRES_AT is written by the sidecar "
+                                         "itself; choose another name");
+  }
+  auto creds = r.object("credentialsSecretRef");
+  if (!creds) return fail(creds.error());
+  if (*creds != nullptr) {
+    FieldReader c(**creds, r.path("credentialsSecretRef"));
+    SecretNameRef ref;
+    KW_TRY(c.string("name", ref.name, {true, 1, 253, kDnsSubdomain, kDnsSubdomainHint}));
+    t.credentials_secret_ref = std::move(ref);
+  }
+  auto tradovate = r.object("tradovate");
+  if (!tradovate) return fail(tradovate.error());
+  if (*tradovate != nullptr) {
+    if (t.provider != TokenProvider::Tradovate) {
+      return invalid(r.path("tradovate"), "is only allowed with provider tradovate");
+    }
+    FieldReader c(**tradovate, r.path("tradovate"));
+    TradovateSettings s;
+    KW_TRY(c.string("appId", s.app_id, {false, 0, 128, nullptr, nullptr}));
+    KW_TRY(c.string("appVersion", s.app_version, {false, 1, 64, nullptr, nullptr}));
+    t.tradovate = std::move(s);
+  }
+  auto oauth2 = r.object("oauth2");
+  if (!oauth2) return fail(oauth2.error());
+  if (*oauth2 != nullptr) {
+    if (t.provider != TokenProvider::OAuth2ClientCredentials) {
+      return invalid(r.path("oauth2"), "is only allowed with provider oauth2ClientCredentials");
+    }
+    FieldReader c(**oauth2, r.path("oauth2"));
+    OAuth2Settings s;
+    KW_TRY(c.enumeration("clientAuth", s.client_auth,
+                         {{"basic", OAuth2ClientAuth::Basic}, {"body", OAuth2ClientAuth::Body}}));
+    KW_TRY(c.string("scope", s.scope, {false, 0, 1024, nullptr, nullptr}));
+    t.oauth2 = std::move(s);
+  }
+  return t;
+}
+
+Result<std::optional<SystemTime>> read_time(const FieldReader& r, const char* field,
+                                            std::string_view error_reason) {
+  const json* value = r.find(field);
+  if (value == nullptr) return std::optional<SystemTime>{};
+  SystemTime t{};
+  if (!value->is_string() || !parse_rfc3339(value->get<std::string>(), t)) {
+    return fail(std::string(error_reason), r.path(field) + ": expected an RFC 3339 time");
+  }
+  return std::optional<SystemTime>(t);
+}
+
+// Turns InvalidSpec from the shared readers into another reason (for metadata and status).
+template <class T>
+Result<T> with_reason(Result<T> r, std::string_view new_reason) {
+  if (!r && r.error().reason == reason::kInvalidSpec) r.error().reason = std::string(new_reason);
+  return r;
+}
+Status with_reason(Status s, std::string_view new_reason) {
+  if (!s && s.error().reason == reason::kInvalidSpec) s.error().reason = std::string(new_reason);
+  return s;
+}
+
+}  // namespace
+
+std::string_view to_string(Alphabet value) {
+  switch (value) {
+    case Alphabet::Hex: return "hex";
+    case Alphabet::Base32: return "base32";
+    case Alphabet::Base62: break;
+  }
+  return "base62";
+}
+
+std::string_view to_string(WorkloadKind value) {
+  switch (value) {
+    case WorkloadKind::StatefulSet: return "StatefulSet";
+    case WorkloadKind::DaemonSet: return "DaemonSet";
+    case WorkloadKind::Pod: return "Pod";
+    case WorkloadKind::Deployment: break;
+  }
+  return "Deployment";
+}
+
+std::string_view to_string(RestartStrategy value) {
+  switch (value) {
+    case RestartStrategy::Evict: return "Evict";
+    case RestartStrategy::None: return "None";
+    case RestartStrategy::RolloutRestart: break;
+  }
+  return "RolloutRestart";
+}
+
+std::string_view to_string(TokenProvider value) {
+  switch (value) {
+    case TokenProvider::Tradovate: return "tradovate";
+    case TokenProvider::OAuth2ClientCredentials: return "oauth2ClientCredentials";
+    case TokenProvider::None: break;
+  }
+  return "none";
+}
+
+std::string_view to_string(OAuth2ClientAuth value) {
+  return value == OAuth2ClientAuth::Body ? "body" : "basic";
+}
+
+std::string secret_name_for(std::string_view apikey_name) {
+  return "keyward-" + std::string(apikey_name);
+}
+
+Result<ApiKeySpec> parse_apikey_spec(const json& spec_json) {
+  if (!spec_json.is_object()) {
+    return invalid("spec", spec_json.is_null() ? "is required"
+                                               : "must be an object, got " +
+                                                     std::string(type_name(spec_json)));
+  }
+  FieldReader spec(spec_json, "spec");
+  ApiKeySpec out;
+  KW_TRY(spec.string("displayName", out.display_name, {false, 1, 255, nullptr, nullptr}));
+  KW_TRY(spec.boolean("active", out.active));
+  auto source = parse_source(spec);
+  if (!source) return fail(source.error());
+  out.source = std::move(*source);
+  auto rotation = parse_rotation(spec);
+  if (!rotation) return fail(rotation.error());
+  out.rotation = std::move(*rotation);
+  auto consumers = parse_consumers(spec);
+  if (!consumers) return fail(consumers.error());
+  out.consumers = std::move(*consumers);
+  auto token = parse_token_exchange(spec);
+  if (!token) return fail(token.error());
+  out.token_exchange = std::move(*token);
+  return out;
+}
+
+Result<ObjectMeta> parse_object_meta(const json& object) {
+  constexpr std::string_view kInvalidObject = "InvalidObject";
+  if (!object.is_object()) return fail(std::string(kInvalidObject), "ApiKey: expected an object");
+  const json* meta_json = FieldReader(object, "").find("metadata");
+  if (meta_json == nullptr || !meta_json->is_object()) {
+    return fail(std::string(kInvalidObject), "metadata: is required");
+  }
+  FieldReader m(*meta_json, "metadata");
+  ObjectMeta meta;
+  KW_TRY(with_reason(m.string("name", meta.name, {true, 1, 253, nullptr, nullptr}),
+                     kInvalidObject));
+  KW_TRY(with_reason(m.string("namespace", meta.ns, {true, 1, 63, nullptr, nullptr}),
+                     kInvalidObject));
+  KW_TRY(with_reason(m.string("uid", meta.uid, {}), kInvalidObject));
+  KW_TRY(with_reason(m.string("resourceVersion", meta.resource_version, {}), kInvalidObject));
+  KW_TRY(with_reason(m.integer("generation", meta.generation, 0, INT64_MAX), kInvalidObject));
+  auto deletion = read_time(m, "deletionTimestamp", kInvalidObject);
+  if (!deletion) return fail(deletion.error());
+  meta.deletion_timestamp = *deletion;
+  if (const json* finalizers = m.find("finalizers"); finalizers != nullptr) {
+    if (!finalizers->is_array()) {
+      return fail(std::string(kInvalidObject), "metadata.finalizers: must be a list of strings");
+    }
+    for (const json& f : *finalizers) {
+      if (!f.is_string()) {
+        return fail(std::string(kInvalidObject), "metadata.finalizers: must be a list of strings");
+      }
+      meta.finalizers.push_back(f.get<std::string>());
+    }
+  }
+  return meta;
+}
+
+Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
+  constexpr std::string_view kInvalidStatus = "InvalidStatus";
+  ApiKeyStatus status;
+  if (status_json.is_null()) return status;
+  if (!status_json.is_object()) return fail(std::string(kInvalidStatus), "status: expected an object");
+  FieldReader r(status_json, "status");
+  KW_TRY(with_reason(r.integer("observedGeneration", status.observed_generation, 0, INT64_MAX),
+                     kInvalidStatus));
+  KW_TRY(with_reason(r.integer("keyVersion", status.key_version, 0, INT64_MAX), kInvalidStatus));
+  KW_TRY(with_reason(r.string("keyHint", status.key_hint, {}), kInvalidStatus));
+  KW_TRY(with_reason(r.string("secretName", status.secret_name, {}), kInvalidStatus));
+  auto last = read_time(r, "lastRotationTime", kInvalidStatus);
+  if (!last) return fail(last.error());
+  status.last_rotation_time = *last;
+  auto next = read_time(r, "nextRotationTime", kInvalidStatus);
+  if (!next) return fail(next.error());
+  status.next_rotation_time = *next;
+  auto consumers = with_reason(r.object("consumers"), kInvalidStatus);
+  if (!consumers) return fail(consumers.error());
+  if (*consumers != nullptr) {
+    FieldReader c(**consumers, "status.consumers");
+    KW_TRY(with_reason(c.integer("upToDate", status.consumers.up_to_date, 0, INT32_MAX),
+                       kInvalidStatus));
+    KW_TRY(with_reason(c.integer("stale", status.consumers.stale, 0, INT32_MAX), kInvalidStatus));
+    KW_TRY(with_reason(c.integer("held", status.consumers.held, 0, INT32_MAX), kInvalidStatus));
+  }
+  if (const json* holds = r.find("holds"); holds != nullptr) {
+    if (!holds->is_array()) return fail(std::string(kInvalidStatus), "status.holds: expected a list");
+    for (const json& h : *holds) {
+      if (!h.is_object()) {
+        return fail(std::string(kInvalidStatus), "status.holds[]: expected an object");
+      }
+      FieldReader hr(h, "status.holds[]");
+      Hold hold;
+      KW_TRY(with_reason(hr.string("pod", hold.pod, {true, 1, 253, nullptr, nullptr}),
+                         kInvalidStatus));
+      KW_TRY(with_reason(hr.string("reason", hold.reason, {}), kInvalidStatus));
+      auto since = read_time(hr, "since", kInvalidStatus);
+      if (!since) return fail(since.error());
+      hold.since = since->value_or(SystemTime{});
+      status.holds.push_back(std::move(hold));
+    }
+  }
+  if (const json* conditions = r.find("conditions"); conditions != nullptr) {
+    if (!conditions->is_array()) {
+      return fail(std::string(kInvalidStatus), "status.conditions: expected a list");
+    }
+    for (const json& c : *conditions) {
+      auto condition = condition_from_json(c);
+      if (!condition) return fail(condition.error());
+      status.conditions.push_back(std::move(*condition));
+    }
+  }
+  return status;
+}
+
+Result<ApiKey> parse_apikey(const json& object) {
+  ApiKey key;
+  auto meta = parse_object_meta(object);
+  if (!meta) return fail(meta.error());
+  key.metadata = std::move(*meta);
+  auto spec_it = object.find("spec");
+  auto spec = parse_apikey_spec(spec_it == object.end() ? json() : *spec_it);
+  if (!spec) return fail(spec.error());
+  key.spec = std::move(*spec);
+  auto status_it = object.find("status");
+  auto status = parse_apikey_status(status_it == object.end() ? json() : *status_it);
+  if (!status) return fail(status.error());
+  key.status = std::move(*status);
+  return key;
+}
+
+json to_json(const ApiKeyStatus& status) {
+  json out = json::object();
+  out["observedGeneration"] = status.observed_generation;
+  out["keyVersion"] = status.key_version;
+  if (!status.key_hint.empty()) out["keyHint"] = status.key_hint;
+  if (!status.secret_name.empty()) out["secretName"] = status.secret_name;
+  if (status.last_rotation_time) out["lastRotationTime"] = format_rfc3339(*status.last_rotation_time);
+  if (status.next_rotation_time) out["nextRotationTime"] = format_rfc3339(*status.next_rotation_time);
+  out["consumers"] = {{"upToDate", status.consumers.up_to_date},
+                      {"stale", status.consumers.stale},
+                      {"held", status.consumers.held}};
+  json holds = json::array();
+  for (const Hold& h : status.holds) {
+    holds.push_back({{"pod", h.pod}, {"reason", h.reason}, {"since", format_rfc3339(h.since)}});
+  }
+  out["holds"] = std::move(holds);
+  json conditions = json::array();
+  for (const Condition& c : status.conditions) conditions.push_back(to_json(c));
+  out["conditions"] = std::move(conditions);
+  return out;
+}
+
+json to_json(const ApiKeySpec& spec) {
+  json out = json::object();
+  if (!spec.display_name.empty()) out["displayName"] = spec.display_name;
+  out["active"] = spec.active;
+  json source = json::object();
+  if (const auto* g = std::get_if<GenerateSource>(&spec.source)) {
+    source["generate"] = {{"prefix", g->prefix},
+                          {"length", g->length},
+                          {"alphabet", std::string(to_string(g->alphabet))}};
+  } else if (const auto* s = std::get_if<SecretRefSource>(&spec.source)) {
+    source["secretRef"] = {{"name", s->name}, {"key", s->key}};
+  } else {
+    const auto& h = std::get<HttpSource>(spec.source);
+    source["http"] = {{"url", h.url},
+                      {"method", h.method},
+                      {"responseField", h.response_field},
+                      {"authHeader", h.auth_header},
+                      {"authScheme", h.auth_scheme}};
+  }
+  out["source"] = std::move(source);
+  if (spec.rotation) {
+    const RotationSpec& r = *spec.rotation;
+    json rot = json::object();
+    if (r.schedule) rot["schedule"] = *r.schedule;
+    if (r.interval_seconds) rot["intervalSeconds"] = *r.interval_seconds;
+    rot["timeZone"] = r.time_zone;
+    rot["gracePeriodSeconds"] = r.grace_period_seconds;
+    json windows = json::array();
+    for (const RotationWindow& w : r.windows) {
+      windows.push_back({{"name", w.name},
+                         {"start", w.start},
+                         {"durationSeconds", w.duration_seconds},
+                         {"timeZone", w.time_zone},
+                         {"excludedDates", w.excluded_dates}});
+    }
+    if (!windows.empty()) rot["windows"] = std::move(windows);
+    out["rotation"] = std::move(rot);
+  }
+  json consumers = {{"restartStrategy", std::string(to_string(spec.consumers.restart_strategy))},
+                    {"maxUnavailable", spec.consumers.max_unavailable},
+                    {"holdTimeoutSeconds", spec.consumers.hold_timeout_seconds}};
+  if (spec.consumers.workload_ref) {
+    consumers["workloadRef"] = {{"kind", std::string(to_string(spec.consumers.workload_ref->kind))},
+                                {"name", spec.consumers.workload_ref->name}};
+  }
+  out["consumers"] = std::move(consumers);
+  const TokenExchangeSpec& t = spec.token_exchange;
+  json te = {{"provider", std::string(to_string(t.provider))},
+             {"lifetimeSeconds", t.lifetime_seconds},
+             {"refreshLeadSeconds", t.refresh_lead_seconds},
+             {"tokenFile", t.token_file},
+             {"envVarName", t.env_var_name}};
+  if (!t.endpoint.empty()) te["endpoint"] = t.endpoint;
+  if (t.credentials_secret_ref) te["credentialsSecretRef"] = {{"name", t.credentials_secret_ref->name}};
+  if (t.tradovate) te["tradovate"] = {{"appId", t.tradovate->app_id}, {"appVersion", t.tradovate->app_version}};
+  if (t.oauth2) {
+    te["oauth2"] = {{"clientAuth", std::string(to_string(t.oauth2->client_auth))},
+                    {"scope", t.oauth2->scope}};
+  }
+  out["tokenExchange"] = std::move(te);
+  return out;
+}
+
+}  // namespace keyward::apikey

@@ -1,0 +1,199 @@
+#include "operator/apikey/key_source.h"
+
+#include <openssl/evp.h>
+
+#include <climits>
+#include <vector>
+
+namespace keyward::apikey {
+namespace {
+
+std::unexpected<Error> failure(std::string_view reason, std::string message, int status = 0) {
+  return fail(std::string(reason), std::move(message), status);
+}
+
+// Standard base64 (Kubernetes Secret data) through OpenSSL; nullopt when it is not base64.
+std::optional<std::string> decode_base64(std::string_view text) {
+  if (text.empty()) return std::string();
+  if (text.size() % 4 != 0 || text.size() > static_cast<std::size_t>(INT_MAX)) return std::nullopt;
+  std::vector<unsigned char> out(text.size() / 4 * 3);
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t len = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts the padding as zero bytes; drop them.
+  if (text.ends_with("==")) {
+    len -= 2;
+  } else if (text.ends_with("=")) {
+    len -= 1;
+  }
+  return std::string(reinterpret_cast<const char*>(out.data()), len);
+}
+
+// A short, redacted explanation from a provider's error answer: its JSON "message",
+// "error_description" or "error" string, never the raw body (which may be HTML or echo a key).
+std::string provider_explanation(const std::string& body, const Redactor& redactor) {
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (!json.is_object()) return {};
+  for (const char* field : {"message", "error_description", "error"}) {
+    auto it = json.find(field);
+    if (it != json.end() && it->is_string()) {
+      std::string text = redactor.redact(it->get<std::string>());
+      if (text.size() > 200) text = text.substr(0, 200) + "...";
+      for (char& c : text) {
+        if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+      }
+      return text;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+GeneratedKeySource::GeneratedKeySource(KeyGenerator& generator, GenerateSource spec,
+                                       Redactor& redactor)
+    : generator_(generator), spec_(std::move(spec)), redactor_(redactor) {}
+
+Result<std::string> GeneratedKeySource::obtain(const KeyRequest& /*request*/) {
+  auto key = generator_.generate(spec_);
+  if (key) redactor_.add(*key);
+  return key;
+}
+
+SecretRefKeySource::SecretRefKeySource(kube::KubeApi& api, SecretRefSource spec,
+                                       Redactor& redactor)
+    : api_(api), spec_(std::move(spec)), redactor_(redactor) {}
+
+Result<std::string> SecretRefKeySource::obtain(const KeyRequest& request) {
+  const std::string where = "Secret " + request.ns + "/" + spec_.name + " (spec.source.secretRef "
+                            "of ApiKey " + request.ns + "/" + request.apikey_name + ")";
+  auto secret = api_.get(kube::ResourceType::secrets(), request.ns, spec_.name);
+  if (!secret) {
+    if (secret.error().http_status == 404 || secret.error().reason == "NotFound") {
+      return failure(reason::kSourceSecretNotFound,
+                     where + " does not exist; create it with the key under data." + spec_.key,
+                     404);
+    }
+    Error e = secret.error();
+    e.message = "reading " + where + ": " + e.message;
+    return fail(std::move(e));
+  }
+  const auto data = secret->find("data");
+  if (data == secret->end() || !data->is_object() || !data->contains(spec_.key)) {
+    return failure(reason::kSourceSecretKeyMissing,
+                   where + " has no data key \"" + spec_.key +
+                       "\"; add it or set spec.source.secretRef.key to the key that holds it");
+  }
+  const auto& encoded = (*data)[spec_.key];
+  if (!encoded.is_string()) {
+    return failure(reason::kSourceSecretKeyMissing,
+                   where + ": data." + spec_.key + " is not a base64 string");
+  }
+  auto decoded = decode_base64(encoded.get<std::string>());
+  if (!decoded) {
+    return failure(reason::kSourceSecretKeyMissing,
+                   where + ": data." + spec_.key + " is not valid base64");
+  }
+  if (decoded->empty()) {
+    return failure(reason::kSourceSecretKeyMissing,
+                   where + ": data." + spec_.key + " is empty; put the API key in it");
+  }
+  redactor_.add(*decoded);
+  return std::move(*decoded);
+}
+
+HttpKeySource::HttpKeySource(HttpTransport& transport, HttpSource spec, Redactor& redactor)
+    : transport_(transport), spec_(std::move(spec)), redactor_(redactor) {}
+
+Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
+  std::string path;
+  if (auto ep = HttpEndpoint::parse(spec_.url, &path); !ep) {
+    return failure(reason::kInvalidSpec, "spec.source.http.url: " + ep.error().message);
+  }
+  if (path.empty()) path = "/";
+  if (!request.current_key || request.current_key->empty()) {
+    return failure(reason::kNoCurrentKey,
+                   "spec.source.http: the provider's regenerate endpoint needs the current key, "
+                   "and ApiKey " + request.ns + "/" + request.apikey_name +
+                       " has none yet; create the operator Secret keyward-" +
+                       request.apikey_name + " with data.apiKey set to the key you have now");
+  }
+  redactor_.add(*request.current_key);
+
+  HttpRequest http;
+  http.method = spec_.method;
+  http.path = path;
+  http.headers.emplace(spec_.auth_header, spec_.auth_scheme.empty()
+                                              ? *request.current_key
+                                              : spec_.auth_scheme + " " + *request.current_key);
+  if (!request.idempotency_key.empty()) {
+    http.headers.emplace("Idempotency-Key", request.idempotency_key);
+  }
+  http.headers.emplace("Accept", "application/json");
+
+  const std::string where = spec_.method + " " + spec_.url + " (spec.source.http of ApiKey " +
+                            request.ns + "/" + request.apikey_name + ")";
+  auto response = transport_.send(http);
+  if (!response) {
+    return failure(reason::kKeySourceUnreachable,
+                   where + " failed: " + redactor_.redact(response.error().message) +
+                       "; the current key stays in force and the call is retried");
+  }
+  if (response->status < 200 || response->status >= 300) {
+    std::string explanation = provider_explanation(response->body, redactor_);
+    return failure(reason::kKeySourceRejected,
+                   where + " answered HTTP " + std::to_string(response->status) +
+                       (explanation.empty() ? "" : " (\"" + explanation + "\")") +
+                       "; the current key stays in force",
+                   response->status);
+  }
+  nlohmann::json json = nlohmann::json::parse(response->body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return failure(reason::kKeySourceInvalidResponse,
+                   where + " answered HTTP " + std::to_string(response->status) +
+                       " with a body that is not a JSON object (content type \"" +
+                       response->header("Content-Type").value_or("") +
+                       "\"); check spec.source.http.url points at the API, not a web page");
+  }
+  const nlohmann::json* node = &json;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = spec_.response_field.find('.', start);
+    const std::string part = spec_.response_field.substr(
+        start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object() || !node->contains(part)) {
+      node = nullptr;
+      break;
+    }
+    node = &(*node)[part];
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (node == nullptr || !node->is_string() || node->get_ref<const std::string&>().empty()) {
+    // Do not show the body: the new key may be in it under another name.
+    return failure(reason::kKeySourceInvalidResponse,
+                   where + " answered without a non-empty string at \"" + spec_.response_field +
+                       "\"; set spec.source.http.responseField to the field holding the new key");
+  }
+  std::string key = node->get<std::string>();
+  redactor_.add(key);
+  return key;
+}
+
+Result<std::unique_ptr<KeySource>> make_key_source(const SourceSpec& source,
+                                                   const KeySourceDeps& deps) {
+  if (const auto* g = std::get_if<GenerateSource>(&source)) {
+    return std::make_unique<GeneratedKeySource>(deps.generator, *g, deps.redactor);
+  }
+  if (const auto* s = std::get_if<SecretRefSource>(&source)) {
+    return std::make_unique<SecretRefKeySource>(deps.api, *s, deps.redactor);
+  }
+  const auto& h = std::get<HttpSource>(source);
+  if (deps.http == nullptr) {
+    return failure(reason::kInvalidSpec, "spec.source.http: no HTTP transport for " + h.url);
+  }
+  return std::make_unique<HttpKeySource>(*deps.http, h, deps.redactor);
+}
+
+}  // namespace keyward::apikey
