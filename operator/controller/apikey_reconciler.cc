@@ -1,0 +1,641 @@
+#include "operator/controller/apikey_reconciler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "operator/apikey/conditions.h"
+#include "operator/apikey/key_hint.h"
+#include "operator/apikey/key_source.h"
+#include "operator/apikey/rotation_planner.h"
+#include "operator/controller/finalizer.h"
+
+namespace keyward::controller {
+namespace {
+
+namespace ct = apikey::condition_type;
+namespace cs = apikey::condition_status;
+namespace rs = apikey::reason;
+
+std::string s(std::string_view v) { return std::string(v); }
+
+std::optional<kube::ResourceType> workload_type(apikey::WorkloadKind kind) {
+  switch (kind) {
+    case apikey::WorkloadKind::Deployment: return kube::ResourceType::deployments();
+    case apikey::WorkloadKind::StatefulSet: return kube::ResourceType::statefulsets();
+    case apikey::WorkloadKind::DaemonSet: return kube::ResourceType::daemonsets();
+    case apikey::WorkloadKind::Pod: return kube::ResourceType::pods();
+  }
+  return std::nullopt;
+}
+
+void earliest(std::optional<SystemTime>& slot, std::optional<SystemTime> t) {
+  if (t && (!slot || *t < *slot)) slot = t;
+}
+
+}  // namespace
+
+// Everything one reconcile pass knows; discarded at the end of the pass.
+struct ApiKeyReconciler::Pass {
+  kube::Object object;  // the ApiKey; replaced by the server's answer after each write to it
+  apikey::ObjectMeta meta;
+  std::string key;  // "namespace/name"
+  SystemTime now;
+  std::optional<apikey::ApiKeySpec> spec;
+  apikey::ApiKeyStatus status_in;
+  apikey::ApiKeyStatus desired;
+  std::optional<apikey::RotationPlanner> planner;
+  std::optional<KeySecret> secret;
+  std::optional<SystemTime> next_rotation;
+  std::optional<Error> degraded;  // the first problem that needs a person
+  std::optional<SystemTime> wake_at;
+  std::optional<RestartReport> restarts;
+};
+
+ApiKeyReconciler::ApiKeyReconciler(ReconcilerDeps deps)
+    : deps_(std::move(deps)),
+      restarter_(deps_.api, deps_.clock, deps_.logger.child("restarter"), deps_.events,
+                 deps_.metrics) {}
+
+Status ApiKeyReconciler::step(std::string_view name) const {
+  if (deps_.step_hook && !deps_.step_hook(name)) {
+    return fail("Interrupted", "reconcile stopped before step " + std::string(name));
+  }
+  return ok();
+}
+
+void ApiKeyReconciler::forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  failures_.erase(key);
+  key_conditions_.erase(key);
+  if (deps_.metrics != nullptr) {
+    std::map<std::string, int> counts{{"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
+    for (const auto& [k, c] : key_conditions_) ++counts[c];
+    for (const auto& [c, n] : counts) deps_.metrics->apikeys.set({{"condition", c}}, n);
+  }
+}
+
+void ApiKeyReconciler::record_condition_metric(const std::string& key, const std::string& condition) {
+  if (deps_.metrics == nullptr) return;
+  std::lock_guard lock(mu_);
+  key_conditions_[key] = condition;
+  std::map<std::string, int> counts{{"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
+  for (const auto& [k, c] : key_conditions_) ++counts[c];
+  for (const auto& [c, n] : counts) deps_.metrics->apikeys.set({{"condition", c}}, n);
+}
+
+Action ApiKeyReconciler::error_policy(const kube::Object& apikey_object, const Error& error) {
+  const auto& md = apikey_object.at("metadata");
+  const std::string key = md.value("namespace", "") + "/" + md.value("name", "");
+  int n = 0;
+  {
+    std::lock_guard lock(mu_);
+    n = ++failures_[key];
+  }
+  const auto backoff = std::min<std::chrono::seconds>(
+      std::chrono::seconds(5) * (1LL << std::min(n - 1, 10)), std::chrono::minutes(5));
+  deps_.logger.warn("reconcile failed; retrying",
+                    {{"object", key}, {"reason", error.reason}, {"error", error.message},
+                     {"retryInSeconds", backoff.count()}});
+  return Action::requeue(backoff);
+}
+
+Result<Action> ApiKeyReconciler::reconcile(const kube::Object& apikey_object) {
+  const auto started = std::chrono::steady_clock::now();  // duration metric only
+  auto result = reconcile_once(apikey_object);
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->reconcile_duration_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!result) {
+      deps_.metrics->reconcile_total.inc({{"result", "error"}});
+      deps_.metrics->reconcile_errors_total.inc({{"reason", result.error().reason}});
+    } else {
+      deps_.metrics->reconcile_total.inc(
+          {{"result", result->requeue_after ? "requeue" : "success"}});
+    }
+  }
+  if (result) {
+    const auto& md = apikey_object.at("metadata");
+    std::lock_guard lock(mu_);
+    failures_.erase(md.value("namespace", "") + "/" + md.value("name", ""));
+  }
+  return result;
+}
+
+Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_object) {
+  Pass pass;
+  pass.object = apikey_object;
+  pass.now = deps_.clock.now();
+  auto meta = apikey::parse_object_meta(apikey_object);
+  if (!meta) return fail(meta.error());
+  pass.meta = *meta;
+  pass.key = pass.meta.ns + "/" + pass.meta.name;
+  if (apikey_object.contains("status") && !apikey_object["status"].is_null()) {
+    if (auto status = apikey::parse_apikey_status(apikey_object["status"])) pass.status_in = *status;
+  }
+  pass.desired = pass.status_in;
+  pass.desired.observed_generation = pass.meta.generation;
+  auto spec = apikey::parse_apikey_spec(apikey_object.value("spec", kube::Object::object()));
+  if (spec) pass.spec = *spec;
+
+  if (pass.meta.deletion_timestamp) return handle_deletion(pass);
+
+  // 1. Our finalizer first, so a deletion always finds us able to clean up.
+  if (!has_finalizer(pass.object, kFinalizer)) {
+    if (auto st = step(step::kAddFinalizer); !st) return fail(st.error());
+    auto patched = add_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, kFinalizer);
+    if (!patched) return fail(patched.error());
+    pass.object = *patched;
+  }
+
+  // 3. An invalid spec is reported, not retried: the user's next edit triggers the next pass.
+  if (!spec) return report_invalid_spec(pass, spec.error());
+
+  if (pass.spec->rotation) {
+    auto planner = apikey::RotationPlanner::create(*pass.spec->rotation);
+    if (!planner) return report_invalid_spec(pass, planner.error());
+    pass.planner = std::move(*planner);
+  }
+
+  // 4. The Secret.
+  auto secret = ensure_secret(pass);
+  if (!secret) return fail(secret.error());
+  pass.secret = std::move(*secret);
+
+  if (pass.spec->active && pass.secret) {
+    // 5. Rotation.
+    if (auto st = rotate_if_due(pass); !st) return fail(st.error());
+    // 6. Grace period.
+    if (auto st = drop_expired_previous(pass); !st) return fail(st.error());
+  }
+
+  // 7. Consumers (report only while inactive: restarts nothing).
+  if (pass.secret) {
+    RestartSettings settings;
+    settings.key_version = pass.secret->version;
+    settings.consumers = pass.spec->consumers;
+    if (!pass.spec->active) settings.consumers.restart_strategy = apikey::RestartStrategy::None;
+    settings.planner = pass.planner ? &*pass.planner : nullptr;
+    if (pass.secret->rotated_at && pass.secret->version > 1) {
+      const auto grace = pass.spec->rotation
+                             ? std::chrono::seconds(pass.spec->rotation->grace_period_seconds)
+                             : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
+      settings.key_expiry = pass.secret->previous_expires_at.value_or(*pass.secret->rotated_at + grace);
+    }
+    if (auto st = step(step::kRestartConsumers); !st) return fail(st.error());
+    auto report = restarter_.run(pass.object, settings);
+    if (!report) return fail(report.error());
+    pass.restarts = std::move(*report);
+    earliest(pass.wake_at, pass.restarts->plan.wake_at);
+  }
+
+  // 8. Status.
+  if (auto st = write_status(pass); !st) return fail(st.error());
+
+  // 9. Requeue at the next due moment.
+  if (pass.spec->active) {
+    earliest(pass.wake_at, pass.next_rotation);
+    if (pass.secret && pass.secret->previous_key) earliest(pass.wake_at, pass.secret->previous_expires_at);
+  }
+  if (pass.degraded && pass.degraded->reason == rs::kWindowNeverOpens) {
+    earliest(pass.wake_at, pass.now + kWindowNeverOpensRecheck);
+  }
+  if (pass.spec->active && !pass.secret) earliest(pass.wake_at, pass.now + kSeedKeyRecheck);
+  if (!pass.wake_at) return Action::await_change();
+  const auto delay = std::chrono::ceil<std::chrono::seconds>(*pass.wake_at - pass.now);
+  return Action::requeue(std::max(delay, std::chrono::seconds(1)));
+}
+
+Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
+  if (!has_finalizer(pass.object, kFinalizer)) return Action::await_change();
+  if (pass.spec && pass.spec->consumers.workload_ref) {
+    const auto& ref = *pass.spec->consumers.workload_ref;
+    const auto type = workload_type(ref.kind);
+    auto workload = deps_.api.get(*type, pass.meta.ns, ref.name);
+    if (workload) {
+      const std::string message = "ApiKey is assigned to " + s(apikey::to_string(ref.kind)) + "/" +
+                                  ref.name + "; unassign it first (remove "
+                                  "spec.consumers.workloadRef or delete the workload)";
+      (void)deps_.events.record(pass.object, EventType::Warning, "DeletionBlocked",
+                                "DeletionBlocked: ApiKey is assigned to " +
+                                    s(apikey::to_string(ref.kind)) + "/" + ref.name +
+                                    "; unassign it first");
+      pass.degraded = Error{"DeletionBlocked", message, 0};
+      apikey::set_condition(pass.desired.conditions,
+                            {s(ct::kDegraded), s(cs::kTrue), "DeletionBlocked", message, {},
+                             pass.meta.generation},
+                            pass.now);
+      if (pass.desired != pass.status_in) {
+        kube::Object body = pass.object;
+        body["status"] = apikey::to_json(pass.desired);
+        auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
+        if (!written) return fail(written.error());
+      }
+      return Action::requeue(kDeletionRecheck);
+    }
+    if (workload.error().http_status != 404) return fail(workload.error());
+  }
+  if (auto st = step(step::kRemoveFinalizer); !st) return fail(st.error());
+  auto removed = remove_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, kFinalizer);
+  if (!removed && removed.error().http_status != 404) return fail(removed.error());
+  deps_.logger.info("ApiKey deleted; finalizer removed", {{"object", pass.key}});
+  forget(pass.key);
+  return Action::await_change();
+}
+
+Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& error) {
+  auto& conditions = pass.desired.conditions;
+  apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kTrue), error.reason, error.message, {},
+                                     pass.meta.generation},
+                        pass.now);
+  apikey::set_condition(conditions, {s(ct::kReady), s(cs::kFalse), error.reason,
+                                     "the spec is invalid; see the Degraded condition", {},
+                                     pass.meta.generation},
+                        pass.now);
+  apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kFalse), error.reason,
+                                     "nothing rotates while the spec is invalid", {},
+                                     pass.meta.generation},
+                        pass.now);
+  record_condition_metric(pass.key, "Degraded");
+  if (pass.desired != pass.status_in) {
+    (void)deps_.events.record(pass.object, EventType::Warning, error.reason, error.message);
+    if (auto st = step(step::kWriteStatus); !st) return fail(st.error());
+    kube::Object body = pass.object;
+    body["status"] = apikey::to_json(pass.desired);
+    auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
+    if (!written) return fail(written.error());
+  }
+  deps_.logger.warn("ApiKey spec is invalid", {{"object", pass.key}, {"reason", error.reason},
+                                               {"error", error.message}});
+  return Action::await_change();
+}
+
+Result<std::string> ApiKeyReconciler::obtain_key(Pass& pass, const std::string& idempotency_key) {
+  std::unique_ptr<HttpTransport> transport;
+  if (const auto* http = std::get_if<apikey::HttpSource>(&pass.spec->source)) {
+    if (!deps_.http_transports) {
+      return fail("InvalidSpec", "spec.source.http: this operator has no HTTP client configured");
+    }
+    auto made = deps_.http_transports(http->url);
+    if (!made) return fail(made.error());
+    transport = std::move(*made);
+  }
+  apikey::KeySourceDeps source_deps{deps_.generator, deps_.api, transport.get(),
+                                    deps_.logger.redactor()};
+  auto source = apikey::make_key_source(pass.spec->source, source_deps);
+  if (!source) return fail(source.error());
+  apikey::KeyRequest request;
+  request.ns = pass.meta.ns;
+  request.apikey_name = pass.meta.name;
+  if (pass.secret) request.current_key = pass.secret->current_key;
+  request.idempotency_key = idempotency_key;
+  auto key = (*source)->obtain(request);
+  if (key) deps_.logger.redactor().add(*key);
+  return key;
+}
+
+namespace {
+
+kube::Object owner_reference(const apikey::ObjectMeta& meta) {
+  return {{"apiVersion", std::string(apikey::kApiVersion)},
+          {"kind", std::string(apikey::kKind)},
+          {"name", meta.name},
+          {"uid", meta.uid},
+          {"controller", true},
+          {"blockOwnerDeletion", true}};
+}
+
+// Writes the key fields and annotations into a Secret object (keeping everything else).
+Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::int64_t version,
+                              SystemTime rotated_at, const std::optional<std::string>& previous,
+                              std::optional<SystemTime> previous_expires_at) {
+  auto hash = apikey::content_hash(key);
+  if (!hash) return fail(hash.error());
+  auto& data = secret["data"];
+  if (!data.is_object()) data = kube::Object::object();
+  data[s(secret_field::kApiKey)] = base64_encode(key);
+  if (previous && previous_expires_at) {
+    data[s(secret_field::kPreviousApiKey)] = base64_encode(*previous);
+    data[s(secret_field::kPreviousExpiresAt)] = base64_encode(format_rfc3339(*previous_expires_at));
+  } else {
+    data.erase(s(secret_field::kPreviousApiKey));
+    data.erase(s(secret_field::kPreviousExpiresAt));
+  }
+  auto& annotations = secret["metadata"]["annotations"];
+  if (!annotations.is_object()) annotations = kube::Object::object();
+  annotations[s(annotation::kKeyVersion)] = std::to_string(version);
+  annotations[s(annotation::kContentHash)] = *hash;
+  annotations[s(annotation::kRotatedAt)] = format_rfc3339(rotated_at);
+  annotations.erase(s(annotation::kRotationNonce));
+  return secret;
+}
+
+}  // namespace
+
+Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
+  const std::string name = apikey::secret_name_for(pass.meta.name);
+  pass.desired.secret_name = name;
+  auto got = deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, name);
+  if (got) {
+    auto secret = read_key_secret(*got, deps_.logger.redactor());
+    if (!secret) {
+      pass.degraded = secret.error();
+      return std::optional<KeySecret>{};
+    }
+    if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at) {
+      return std::optional<KeySecret>(std::move(*secret));
+    }
+    // Adopt a Secret we did not create (an http source's seed key) or repair its annotations.
+    if (auto st = step(step::kAdoptSecret); !st) return fail(st.error());
+    kube::Object body = *got;
+    auto& md = body["metadata"];
+    if (!secret->owned_by(pass.meta.uid)) {
+      if (!md.contains("ownerReferences")) md["ownerReferences"] = kube::Object::array();
+      md["ownerReferences"].push_back(owner_reference(pass.meta));
+    }
+    md["labels"][s(kApiKeyLabel)] = pass.meta.name;
+    auto adopted = with_key(body, secret->current_key, std::max<std::int64_t>(secret->version, 1),
+                            secret->rotated_at.value_or(pass.now), secret->previous_key,
+                            secret->previous_expires_at);
+    if (!adopted) return fail(adopted.error());
+    if (!secret->rotation_nonce.empty()) {
+      (*adopted)["metadata"]["annotations"][s(annotation::kRotationNonce)] = secret->rotation_nonce;
+    }
+    auto written = deps_.api.update(kube::ResourceType::secrets(), *adopted);
+    if (!written) return fail(written.error());
+    deps_.logger.info("adopted the key Secret", {{"object", pass.key}, {"secret", name}});
+    auto reread = read_key_secret(*written, deps_.logger.redactor());
+    if (!reread) return fail(reread.error());
+    return std::optional<KeySecret>(std::move(*reread));
+  }
+  if (got.error().http_status != 404) return fail(got.error());
+  if (!pass.spec->active) return std::optional<KeySecret>{};  // no delivery while inactive
+  if (std::holds_alternative<apikey::HttpSource>(pass.spec->source)) {
+    pass.degraded = Error{"SeedKeyMissing",
+                          "spec.source.http needs the current key to call the provider: create "
+                          "Secret " + name + " with data.apiKey holding it; the operator adopts it",
+                          0};
+    return std::optional<KeySecret>{};
+  }
+  pass.secret.reset();
+  auto key = obtain_key(pass, pass.meta.uid + "-1");
+  if (!key) {
+    pass.degraded = key.error();
+    return std::optional<KeySecret>{};
+  }
+  kube::Object body = {{"apiVersion", "v1"},
+                       {"kind", "Secret"},
+                       {"type", "Opaque"},
+                       {"metadata",
+                        {{"name", name},
+                         {"namespace", pass.meta.ns},
+                         {"labels", {{s(kApiKeyLabel), pass.meta.name}}},
+                         {"ownerReferences", kube::Object::array({owner_reference(pass.meta)})}}}};
+  auto full = with_key(body, *key, 1, pass.now, std::nullopt, std::nullopt);
+  if (!full) return fail(full.error());
+  if (auto st = step(step::kCreateSecret); !st) return fail(st.error());
+  auto created = deps_.api.create(kube::ResourceType::secrets(), pass.meta.ns, *full);
+  if (!created) return fail(created.error());  // AlreadyExists: the next pass reads it
+  deps_.logger.info("created the key Secret", {{"object", pass.key}, {"secret", name}, {"keyVersion", 1}});
+  (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyAvailable),
+                            "created Secret " + name + " with key version 1");
+  auto reread = read_key_secret(*created, deps_.logger.redactor());
+  if (!reread) return fail(reread.error());
+  return std::optional<KeySecret>(std::move(*reread));
+}
+
+Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key, const char* why) {
+  KeySecret& current = *pass.secret;
+  const std::int64_t version = current.version + 1;
+  const auto grace = pass.planner ? pass.planner->grace_period()
+                                  : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
+  std::optional<std::string> previous;
+  std::optional<SystemTime> expires;
+  if (grace.count() > 0) {
+    previous = current.current_key;
+    expires = pass.now + grace;
+  }
+  auto body = with_key(current.object, new_key, version, pass.now, previous, expires);
+  if (!body) return fail(body.error());
+  if (auto st = step(step::kStoreKey); !st) return fail(st.error());
+  // Conditional on the resourceVersion we read: a concurrent rotation makes this a 409 and the
+  // next pass sees the fresh rotated-at, so a key version is never skipped or doubled.
+  auto written = deps_.api.update(kube::ResourceType::secrets(), *body);
+  if (!written) return fail(written.error());
+  auto reread = read_key_secret(*written, deps_.logger.redactor());
+  if (!reread) return fail(reread.error());
+  pass.secret = std::move(*reread);
+  if (deps_.metrics != nullptr) deps_.metrics->rotations_total.inc();
+  deps_.logger.info("rotated the key", {{"object", pass.key}, {"keyVersion", version}, {"why", why}});
+  (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyRotated),
+                            std::string("rotated to key version ") + std::to_string(version) + " (" +
+                                why + ")");
+  return ok();
+}
+
+Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
+  if (pass.secret->rotation_nonce != nonce) {
+    // Persist the nonce BEFORE calling the provider: after a crash the next pass finds it and
+    // asks again with the same Idempotency-Key, getting the same key back instead of a second one.
+    kube::Object body = pass.secret->object;
+    body["metadata"]["annotations"][s(annotation::kRotationNonce)] = nonce;
+    if (auto st = step(step::kPersistNonce); !st) return fail(st.error());
+    auto written = deps_.api.update(kube::ResourceType::secrets(), body);
+    if (!written) return fail(written.error());
+    auto reread = read_key_secret(*written, deps_.logger.redactor());
+    if (!reread) return fail(reread.error());
+    pass.secret = std::move(*reread);
+  }
+  if (auto st = step(step::kCallProvider); !st) return fail(st.error());
+  auto key = obtain_key(pass, nonce);
+  if (!key) {
+    pass.degraded = key.error();
+    return ok();  // reported in status; the nonce stays, the next pass asks again
+  }
+  // Store it at once; on a conflict re-read and store the SAME key, never ask for another.
+  for (int attempt = 0;; ++attempt) {
+    auto stored = rotate_with_key(pass, *key, "provider regenerated the key");
+    if (stored) return ok();
+    if (stored.error().http_status != 409 || attempt >= 4) return stored;
+    auto fresh = deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
+    if (!fresh) return fail(fresh.error());
+    auto reread = read_key_secret(*fresh, deps_.logger.redactor());
+    if (!reread) return fail(reread.error());
+    if (reread->rotation_nonce != nonce) return ok();  // someone else finished this rotation
+    pass.secret = std::move(*reread);
+  }
+}
+
+Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
+  KeySecret& secret = *pass.secret;
+  const auto& source = pass.spec->source;
+  if (std::holds_alternative<apikey::HttpSource>(source) && !secret.rotation_nonce.empty()) {
+    // A rotation is in flight: finish it whatever the schedule says now.
+    return http_rotation(pass, secret.rotation_nonce);
+  }
+  if (std::holds_alternative<apikey::SecretRefSource>(source)) {
+    auto key = obtain_key(pass, "");
+    if (!key) {
+      pass.degraded = key.error();
+      return ok();
+    }
+    auto hash = apikey::content_hash(*key);
+    if (!hash) return fail(hash.error());
+    if (*hash != secret.content_hash) {
+      return rotate_with_key(pass, *key, "the source Secret changed");
+    }
+    return ok();
+  }
+  if (!pass.planner) return ok();
+  const SystemTime last = secret.rotated_at.value_or(pass.now);
+  auto due = pass.planner->next_rotation(last, pass.now);
+  if (!due) {
+    pass.degraded = due.error();
+    return ok();
+  }
+  if (*due > pass.now) {
+    pass.next_rotation = *due;
+    return ok();
+  }
+  if (std::holds_alternative<apikey::HttpSource>(source)) {
+    if (auto st = http_rotation(pass, pass.meta.uid + "-" + std::to_string(secret.version + 1)); !st) {
+      return st;
+    }
+  } else {
+    auto key = obtain_key(pass, "");
+    if (!key) {
+      pass.degraded = key.error();
+      return ok();
+    }
+    if (auto st = rotate_with_key(pass, *key, "scheduled"); !st) return st;
+  }
+  if (pass.secret->rotated_at) {
+    auto next = pass.planner->next_rotation(*pass.secret->rotated_at, pass.now);
+    if (next) pass.next_rotation = *next;
+  }
+  return ok();
+}
+
+Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
+  KeySecret& secret = *pass.secret;
+  if (!secret.previous_key) return ok();
+  if (secret.previous_expires_at && *secret.previous_expires_at > pass.now) return ok();
+  kube::Object body = secret.object;
+  body["data"].erase(s(secret_field::kPreviousApiKey));
+  body["data"].erase(s(secret_field::kPreviousExpiresAt));
+  if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
+  auto written = deps_.api.update(kube::ResourceType::secrets(), body);
+  if (!written) return fail(written.error());
+  auto reread = read_key_secret(*written, deps_.logger.redactor());
+  if (!reread) return fail(reread.error());
+  pass.secret = std::move(*reread);
+  deps_.logger.info("grace period over; previous key removed",
+                    {{"object", pass.key}, {"keyVersion", pass.secret->version}});
+  return ok();
+}
+
+Status ApiKeyReconciler::write_status(Pass& pass) {
+  auto& st = pass.desired;
+  const auto gen = pass.meta.generation;
+  auto& conditions = st.conditions;
+  const bool active = pass.spec->active;
+  if (pass.secret) {
+    st.key_version = pass.secret->version;
+    const auto* gen_source = std::get_if<apikey::GenerateSource>(&pass.spec->source);
+    st.key_hint = apikey::mask_key(pass.secret->current_key, gen_source ? gen_source->prefix : "");
+    st.last_rotation_time = pass.secret->rotated_at;
+  }
+  st.next_rotation_time = active ? pass.next_rotation : std::nullopt;
+  if (pass.restarts) {
+    st.consumers = pass.restarts->plan.counts;
+    st.holds = pass.restarts->plan.holds;
+  }
+
+  std::string metric = "Ready";
+  if (!active) {
+    apikey::set_condition(conditions, {s(ct::kReady), s(cs::kFalse), s(rs::kInactive),
+                                       "spec.active is false: the key is not delivered and no pod "
+                                       "is restarted",
+                                       {}, gen},
+                          pass.now);
+    metric = "Inactive";
+  } else if (pass.secret) {
+    apikey::set_condition(conditions, {s(ct::kReady), s(cs::kTrue), s(rs::kKeyAvailable),
+                                       "key version " + std::to_string(pass.secret->version) +
+                                           " is in Secret " + st.secret_name,
+                                       {}, gen},
+                          pass.now);
+  } else {
+    const std::string reason = pass.degraded ? pass.degraded->reason : "KeyMissing";
+    apikey::set_condition(conditions, {s(ct::kReady), s(cs::kFalse), reason,
+                                       "no key yet; see the Degraded condition", {}, gen},
+                          pass.now);
+    metric = "NotReady";
+  }
+
+  const auto& plan = pass.restarts ? pass.restarts->plan : RestartPlan{};
+  if (active && pass.secret && !pass.secret->rotation_nonce.empty()) {
+    apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kTrue), s(rs::kRotationPending),
+                                       "waiting for the provider to return the new key", {}, gen},
+                          pass.now);
+  } else if (active && plan.counts.stale > 0) {
+    std::string reason = s(rs::kRestartingConsumers);
+    if (plan.counts.held > 0) reason = s(rs::kConsumersHeld);
+    else if (plan.waiting_for_window) reason = s(rs::kWaitingForWindow);
+    apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kTrue), reason,
+                                       std::to_string(plan.counts.stale) + " pod(s) on an older key "
+                                       "version, " + std::to_string(plan.counts.held) + " held",
+                                       {}, gen},
+                          pass.now);
+  } else {
+    apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kFalse), s(rs::kAsExpected),
+                                       "every consumer runs the current key version", {}, gen},
+                          pass.now);
+  }
+
+  if (!plan.escalations.empty()) {
+    const auto& e = plan.escalations.front();
+    apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kTrue), s(rs::kHoldEscalated),
+                                       "pod " + e.pod + " holds the old key (" + e.reason +
+                                           "); it will be restarted at " + format_rfc3339(e.deadline),
+                                       {}, gen},
+                          pass.now);
+    metric = metric == "Ready" ? "Degraded" : metric;
+  } else if (pass.degraded) {
+    apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kTrue), pass.degraded->reason,
+                                       pass.degraded->message, {}, gen},
+                          pass.now);
+    metric = metric == "Ready" ? "Degraded" : metric;
+  } else {
+    apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kFalse), s(rs::kAsExpected),
+                                       "nothing needs attention", {}, gen},
+                          pass.now);
+  }
+  record_condition_metric(pass.key, metric);
+
+  if (st == pass.status_in) return ok();
+  if (pass.degraded) {
+    // Once per change of status, not on every pass of a requeue loop.
+    (void)deps_.events.record(pass.object, EventType::Warning, pass.degraded->reason,
+                              pass.degraded->message);
+  }
+  if (auto stp = step(step::kWriteStatus); !stp) return fail(stp.error());
+  kube::Object body = pass.object;
+  body["status"] = apikey::to_json(st);
+  for (int attempt = 0;; ++attempt) {
+    auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
+    if (written) {
+      pass.object = *written;
+      return ok();
+    }
+    if (written.error().http_status != 409 || attempt >= 2) return fail(written.error());
+    // Our cached copy was stale (often our own previous status write). The status is computed
+    // from the Secret and the pods, not from the ApiKey, so it stays right for the same spec.
+    auto fresh = deps_.api.get(kube::ResourceType::apikeys(), pass.meta.ns, pass.meta.name);
+    if (!fresh) return fail(fresh.error());
+    if (fresh->at("metadata").value("generation", 0) != gen) return fail(written.error());
+    body = *fresh;
+    body["status"] = apikey::to_json(st);
+  }
+}
+
+}  // namespace keyward::controller

@@ -1,0 +1,130 @@
+#pragma once
+// The ApiKey reconciler, kube-rs style: reconcile(object) -> Result<Action>, plus error_policy.
+// It is not told why it runs; every pass reads the world (the ApiKey, its Secret, its pods) and
+// moves it one step towards the spec, so running it twice changes nothing the second time.
+//
+// One pass, in order (docs/operator.md has the crash-safety argument for each step):
+//  1. finalizer keyward.dev/cleanup added (JSON patch, test + add) before anything else;
+//  2. deletion: blocked while spec.consumers.workloadRef names an existing workload, else the
+//     finalizer entry is removed (the Secret goes with its owner reference);
+//  3. spec parsed; an invalid spec -> Degraded=True (the parse error's reason and message),
+//     Ready=False, no requeue (a spec change triggers the next pass);
+//  4. the Secret keyward-<name> created (version 1) or adopted (owner reference, label, annotations);
+//  5. rotation when due (RotationPlanner) or when a secretRef source's content changed; an http
+//     source first persists an idempotency nonce on the Secret, then calls the provider, then
+//     stores the returned key and clears the nonce in one write (retried on conflict with the
+//     SAME key, never regenerated);
+//  6. previousApiKey dropped once previousExpiresAt has passed;
+//  7. stale consumers restarted (ConsumerRestarter);
+//  8. status written through /status only when it changed;
+//  9. requeue at exactly the next moment something is due (rotation, grace end, hold deadline,
+//     window opening, eviction retry).
+// `active: false` stops at step 4: no key is created or rotated and nothing is restarted.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport.h"
+#include "common/core/log.h"
+#include "common/core/result.h"
+#include "common/kube/kube_api.h"
+#include "operator/apikey/apikey.h"
+#include "operator/apikey/key_generator.h"
+#include "operator/controller/consumer_restarter.h"
+#include "operator/controller/event_recorder.h"
+#include "operator/controller/key_secret.h"
+#include "operator/controller/operator_metrics.h"
+
+namespace keyward::controller {
+
+struct Action {
+  std::optional<std::chrono::seconds> requeue_after;  // nullopt: wait for a change
+
+  static Action requeue(std::chrono::seconds after) { return Action{after}; }
+  static Action await_change() { return Action{}; }
+  bool operator==(const Action&) const = default;
+};
+
+// Builds a transport for an http key source's URL (scheme, host, port of `url`).
+using HttpTransportFactory =
+    std::function<Result<std::unique_ptr<HttpTransport>>(const std::string& url)>;
+
+// Called with a step's name before the step's write; returning false stops the pass there with
+// Error{"Interrupted"}. Tests use it to "crash" between steps.
+using StepHook = std::function<bool(std::string_view step)>;
+
+// Step names passed to the StepHook.
+namespace step {
+inline constexpr std::string_view kAddFinalizer = "add-finalizer";
+inline constexpr std::string_view kRemoveFinalizer = "remove-finalizer";
+inline constexpr std::string_view kCreateSecret = "create-secret";
+inline constexpr std::string_view kAdoptSecret = "adopt-secret";
+inline constexpr std::string_view kPersistNonce = "persist-nonce";
+inline constexpr std::string_view kCallProvider = "call-provider";
+inline constexpr std::string_view kStoreKey = "store-key";
+inline constexpr std::string_view kDropPrevious = "drop-previous";
+inline constexpr std::string_view kRestartConsumers = "restart-consumers";
+inline constexpr std::string_view kWriteStatus = "write-status";
+}  // namespace step
+
+struct ReconcilerDeps {
+  kube::KubeApi& api;
+  const Clock& clock;
+  Logger logger;
+  EventRecorder& events;
+  apikey::KeyGenerator& generator;
+  HttpTransportFactory http_transports;  // empty: http sources report InvalidSpec
+  OperatorMetrics* metrics = nullptr;
+  StepHook step_hook;
+};
+
+class ApiKeyReconciler {
+ public:
+  explicit ApiKeyReconciler(ReconcilerDeps deps);
+
+  // One pass over the ApiKey object as read from the cache or the API.
+  Result<Action> reconcile(const kube::Object& apikey_object);
+
+  // What to do after reconcile failed: requeue with a per-key exponential backoff
+  // (5s, 10s, 20s, ... capped at 5 minutes), reset by the next success.
+  Action error_policy(const kube::Object& apikey_object, const Error& error);
+
+  // Forget per-key state (the ApiKey is gone).
+  void forget(const std::string& key);
+
+  static constexpr std::chrono::seconds kSeedKeyRecheck{60};
+  static constexpr std::chrono::seconds kDeletionRecheck{30};
+  static constexpr std::chrono::seconds kWindowNeverOpensRecheck{3600};
+
+ private:
+  struct Pass;
+
+  Result<Action> reconcile_once(const kube::Object& apikey_object);
+  Status step(std::string_view name) const;
+  Result<Action> handle_deletion(Pass& pass);
+  Result<Action> report_invalid_spec(Pass& pass, const Error& error);
+  Result<std::optional<KeySecret>> ensure_secret(Pass& pass);
+  Status rotate_if_due(Pass& pass);
+  Status rotate_with_key(Pass& pass, const std::string& new_key, const char* why);
+  Status http_rotation(Pass& pass, const std::string& nonce);
+  Status drop_expired_previous(Pass& pass);
+  Status write_status(Pass& pass);
+  Result<std::string> obtain_key(Pass& pass, const std::string& idempotency_key);
+  void record_condition_metric(const std::string& key, const std::string& condition);
+
+  ReconcilerDeps deps_;
+  ConsumerRestarter restarter_;
+
+  std::mutex mu_;  // guards failures_ and key_conditions_
+  std::map<std::string, int> failures_;              // consecutive failures per key
+  std::map<std::string, std::string> key_conditions_;  // per key: the keyward_apikeys label
+};
+
+}  // namespace keyward::controller

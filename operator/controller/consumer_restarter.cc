@@ -1,0 +1,279 @@
+#include "operator/controller/consumer_restarter.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <utility>
+
+#include "operator/controller/key_secret.h"
+
+namespace keyward::controller {
+namespace {
+
+std::int64_t parse_int(const std::string& text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && p == text.data() + text.size() ? v : 0;
+}
+
+void earliest(std::optional<SystemTime>& slot, SystemTime t) {
+  if (!slot || t < *slot) slot = t;
+}
+
+bool pod_ready(const kube::Object& pod) {
+  if (!pod.contains("status")) return false;
+  for (const auto& c : pod["status"].value("conditions", kube::Object::array())) {
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+std::optional<kube::Object> controller_ref(const kube::Object& object) {
+  const auto& md = object.at("metadata");
+  if (!md.contains("ownerReferences")) return std::nullopt;
+  for (const auto& ref : md["ownerReferences"]) {
+    if (ref.value("controller", false)) return ref;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSettings& settings,
+                          SystemTime now) {
+  RestartPlan plan;
+  const auto& consumers = settings.consumers;
+  const bool key_expired = settings.key_expiry && now >= *settings.key_expiry;
+  const bool in_window = settings.planner == nullptr || settings.planner->restart_allowed(now);
+  const bool allowed = in_window || key_expired;
+
+  int unavailable = 0;
+  for (const auto& pod : pods) unavailable += (pod.terminating || !pod.ready) ? 1 : 0;
+  int budget = std::max(1, consumers.max_unavailable) - unavailable;
+
+  std::set<std::pair<std::string, std::string>> owners_done;
+  bool stale_left = false;
+  for (const auto& pod : pods) {
+    if (!pod.hold_reason && pod.has_hold_since) {
+      plan.actions.push_back({RestartAction::Kind::ClearHoldSince, pod.name, ""});
+    }
+    if (pod.terminating) continue;
+    if (pod.key_version >= settings.key_version) {
+      ++plan.counts.up_to_date;
+      continue;
+    }
+    ++plan.counts.stale;
+    if (pod.hold_reason) {
+      const SystemTime since = pod.hold_since.value_or(now);
+      if (!pod.hold_since) {
+        plan.actions.push_back({RestartAction::Kind::StampHoldSince, pod.name, ""});
+      }
+      SystemTime deadline = since + std::chrono::seconds(consumers.hold_timeout_seconds);
+      if (settings.key_expiry) deadline = std::min(deadline, *settings.key_expiry);
+      if (now < deadline) {
+        ++plan.counts.held;
+        plan.holds.push_back({pod.name, *pod.hold_reason, since});
+        const SystemTime escalate_at = deadline - kEscalationLead;
+        if (now >= escalate_at) {
+          plan.escalations.push_back({pod.name, *pod.hold_reason, deadline});
+        } else {
+          earliest(plan.wake_at, escalate_at);
+        }
+        earliest(plan.wake_at, deadline);
+        continue;
+      }
+    }
+    if (consumers.restart_strategy == apikey::RestartStrategy::None) continue;
+    stale_left = true;
+    if (!allowed) {
+      plan.waiting_for_window = true;
+      if (settings.planner != nullptr) {
+        if (auto open = settings.planner->next_window_open(now); open && *open > now) {
+          earliest(plan.wake_at, *open);
+        }
+      }
+      if (settings.key_expiry && *settings.key_expiry > now) {
+        earliest(plan.wake_at, *settings.key_expiry);
+      }
+      continue;
+    }
+    const bool roll_owner = pod.owner.has_value() &&
+                            consumers.restart_strategy == apikey::RestartStrategy::RolloutRestart;
+    if (roll_owner) {
+      const auto key = std::make_pair(pod.owner->kind, pod.owner->name);
+      if (pod.owner->restarted_for_version >= settings.key_version || owners_done.contains(key)) {
+        continue;  // already rolling for this key version
+      }
+      if (budget <= 0) continue;
+      owners_done.insert(key);
+      plan.actions.push_back({RestartAction::Kind::RolloutRestart, pod.owner->name,
+                              pod.owner->kind});
+      --budget;
+    } else {
+      if (budget <= 0) continue;
+      plan.actions.push_back({RestartAction::Kind::Evict, pod.name, ""});
+      --budget;
+    }
+  }
+  if (stale_left && !plan.waiting_for_window) earliest(plan.wake_at, now + kStaleRecheck);
+  return plan;
+}
+
+ConsumerRestarter::ConsumerRestarter(kube::KubeApi& api, const Clock& clock, Logger logger,
+                                     EventRecorder& events, OperatorMetrics* metrics)
+    : api_(api), clock_(clock), logger_(std::move(logger)), events_(events), metrics_(metrics) {}
+
+std::optional<OwnerView> ConsumerRestarter::resolve_owner(const std::string& ns,
+                                                          const kube::Object& pod) {
+  auto ref = controller_ref(pod);
+  if (!ref) return std::nullopt;
+  std::string kind = ref->value("kind", "");
+  std::string name = ref->value("name", "");
+  if (kind == "ReplicaSet") {
+    auto rs = api_.get(kube::ResourceType::replicasets(), ns, name);
+    if (!rs) return std::nullopt;
+    auto rs_owner = controller_ref(*rs);
+    if (!rs_owner || rs_owner->value("kind", "") != "Deployment") return std::nullopt;
+    kind = "Deployment";
+    name = rs_owner->value("name", "");
+  }
+  kube::ResourceType type;
+  if (kind == "Deployment") {
+    type = kube::ResourceType::deployments();
+  } else if (kind == "StatefulSet") {
+    type = kube::ResourceType::statefulsets();
+  } else if (kind == "DaemonSet") {
+    type = kube::ResourceType::daemonsets();
+  } else {
+    return std::nullopt;
+  }
+  auto owner = api_.get(type, ns, name);
+  if (!owner) return std::nullopt;
+  return OwnerView{kind, name, parse_int(get_annotation(*owner, annotation::kRestartedForVersion))};
+}
+
+Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string& ns,
+                                                              const std::string& name) {
+  auto pods = api_.list(kube::ResourceType::pods(), ns, {});
+  if (!pods) return fail(pods.error());
+  std::vector<PodView> out;
+  for (const auto& pod : pods->items) {
+    const auto& md = pod.at("metadata");
+    const auto labels = md.value("labels", kube::Object::object());
+    const bool labelled = labels.value(std::string(kApiKeyLabel), "") == name;
+    if (!labelled && get_annotation(pod, annotation::kInject) != name) continue;
+    PodView view;
+    view.name = md.value("name", "");
+    view.key_version = parse_int(get_annotation(pod, annotation::kKeyVersion));
+    view.ready = pod_ready(pod);
+    view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
+    if (has_annotation(pod, annotation::kHold)) view.hold_reason = get_annotation(pod, annotation::kHold);
+    view.has_hold_since = has_annotation(pod, annotation::kHoldSince);
+    SystemTime since;
+    if (view.has_hold_since && parse_rfc3339(get_annotation(pod, annotation::kHoldSince), since)) {
+      view.hold_since = since;
+    }
+    if (view.key_version >= 0 && !view.terminating) view.owner = resolve_owner(ns, pod);
+    out.push_back(std::move(view));
+  }
+  std::sort(out.begin(), out.end(), [](const PodView& a, const PodView& b) { return a.name < b.name; });
+  return out;
+}
+
+Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
+                                             const RestartSettings& settings) {
+  const auto& md = apikey_object.at("metadata");
+  const std::string ns = md.value("namespace", "");
+  const std::string name = md.value("name", "");
+  auto pods = consumer_pods(ns, name);
+  if (!pods) return fail(pods.error());
+  const SystemTime now = clock_.now();
+  RestartReport report;
+  report.plan = plan_restarts(*pods, settings, now);
+  const std::string strategy(apikey::to_string(settings.consumers.restart_strategy));
+
+  for (const auto& action : report.plan.actions) {
+    switch (action.kind) {
+      case RestartAction::Kind::StampHoldSince:
+      case RestartAction::Kind::ClearHoldSince: {
+        const bool stamp = action.kind == RestartAction::Kind::StampHoldSince;
+        kube::Object value = stamp ? kube::Object(format_rfc3339(now)) : kube::Object(nullptr);
+        const kube::Object patch = {
+            {"metadata", {{"annotations", {{std::string(annotation::kHoldSince), value}}}}}};
+        auto patched = api_.patch(kube::ResourceType::pods(), ns, action.target,
+                                  kube::PatchType::Merge, patch);
+        if (!patched && patched.error().http_status != 404) return fail(patched.error());
+        if (stamp) {
+          (void)events_.record(apikey_object, EventType::Normal, "ConsumerHeld",
+                               "pod " + action.target + " holds key version " +
+                                   std::to_string(settings.key_version - 1) +
+                                   " (keyward.dev/hold); its restart waits for the hold to be "
+                                   "released or to time out");
+        }
+        break;
+      }
+      case RestartAction::Kind::RolloutRestart: {
+        kube::ResourceType type = action.owner_kind == "Deployment"    ? kube::ResourceType::deployments()
+                                  : action.owner_kind == "StatefulSet" ? kube::ResourceType::statefulsets()
+                                                                       : kube::ResourceType::daemonsets();
+        const kube::Object patch = {
+            {"metadata",
+             {{"annotations",
+               {{std::string(annotation::kRestartedForVersion), std::to_string(settings.key_version)}}}}},
+            {"spec",
+             {{"template",
+               {{"metadata",
+                 {{"annotations", {{std::string(annotation::kRestartedAt), format_rfc3339(now)}}}}}}}}}};
+        auto patched = api_.patch(type, ns, action.target, kube::PatchType::Merge, patch);
+        if (!patched) return fail(patched.error());
+        ++report.restarts;
+        if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "RolloutRestart"}});
+        logger_.info("rollout restart for a new key version",
+                     {{"object", ns + "/" + name}, {"owner", action.owner_kind + "/" + action.target},
+                      {"keyVersion", settings.key_version}});
+        (void)events_.record(apikey_object, EventType::Normal, "ConsumersRestarted",
+                             "rollout restart of " + action.owner_kind + "/" + action.target +
+                                 " for key version " + std::to_string(settings.key_version));
+        break;
+      }
+      case RestartAction::Kind::Evict: {
+        const kube::Object eviction = {
+            {"apiVersion", "policy/v1"},
+            {"kind", "Eviction"},
+            {"metadata", {{"name", action.target}, {"namespace", ns}}}};
+        auto evicted = api_.create_subresource(kube::ResourceType::pods(), ns, action.target,
+                                               "eviction", eviction);
+        if (!evicted) {
+          if (evicted.error().http_status == 429) {
+            report.refused.push_back(action.target);
+            auto& wake = report.plan.wake_at;
+            const SystemTime retry = now + kEvictionRetry;
+            if (!wake || retry < *wake) wake = retry;
+            (void)events_.record(apikey_object, EventType::Warning, "EvictionBlocked",
+                                 "eviction of pod " + action.target +
+                                     " refused by a PodDisruptionBudget; retrying in " +
+                                     std::to_string(kEvictionRetry.count()) + "s");
+            continue;
+          }
+          if (evicted.error().http_status == 404) continue;
+          return fail(evicted.error());
+        }
+        ++report.restarts;
+        if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "Evict"}});
+        (void)events_.record(apikey_object, EventType::Normal, "ConsumerEvicted",
+                             "evicted pod " + action.target + " for key version " +
+                                 std::to_string(settings.key_version));
+        break;
+      }
+    }
+  }
+  for (const auto& e : report.plan.escalations) {
+    (void)events_.record(apikey_object, EventType::Warning, "HoldEscalated",
+                         "pod " + e.pod + " still holds the old key (" + e.reason +
+                             "); it will be restarted at " + format_rfc3339(e.deadline) +
+                             " when its hold times out or its key expires");
+  }
+  return report;
+}
+
+}  // namespace keyward::controller

@@ -1,0 +1,72 @@
+#pragma once
+// The operator-owned Secret `keyward-<apikey>` (docs/contracts.md): reading it into a typed view,
+// and the names of the annotations and labels the controller reads and writes.
+//
+// The Secret is the single source of truth for the key and its version: rotation decisions read
+// keyward.dev/rotated-at and keyward.dev/key-version from it, never from the ApiKey's status
+// (status is a report, rebuilt from the Secret every time). That is what makes a lost status
+// write harmless and a crash between "Secret written" and "status written" safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/core/clock.h"
+#include "common/core/log.h"
+#include "common/core/result.h"
+#include "common/kube/kube_api.h"
+
+namespace keyward::controller {
+
+inline constexpr std::string_view kFinalizer = "keyward.dev/cleanup";
+inline constexpr std::string_view kApiKeyLabel = "keyward.dev/apikey";
+
+namespace annotation {
+inline constexpr std::string_view kKeyVersion = "keyward.dev/key-version";
+inline constexpr std::string_view kContentHash = "keyward.dev/content-hash";
+inline constexpr std::string_view kRotatedAt = "keyward.dev/rotated-at";
+// An http-source rotation in flight: the Idempotency-Key sent to the provider. Persisted BEFORE
+// the provider is called; removed in the same write that stores the returned key.
+inline constexpr std::string_view kRotationNonce = "keyward.dev/rotation-nonce";
+inline constexpr std::string_view kInject = "keyward.dev/inject";
+inline constexpr std::string_view kHold = "keyward.dev/hold";
+inline constexpr std::string_view kHoldSince = "keyward.dev/hold-since";
+inline constexpr std::string_view kRestartedAt = "kubectl.kubernetes.io/restartedAt";
+// On a workload's metadata: the key version its last rollout restart was for (once per owner
+// per key version).
+inline constexpr std::string_view kRestartedForVersion = "keyward.dev/restarted-for-version";
+}  // namespace annotation
+
+namespace secret_field {
+inline constexpr std::string_view kApiKey = "apiKey";
+inline constexpr std::string_view kPreviousApiKey = "previousApiKey";
+inline constexpr std::string_view kPreviousExpiresAt = "previousExpiresAt";
+}  // namespace secret_field
+
+struct KeySecret {
+  kube::Object object;  // as read (resourceVersion for conditional writes)
+  std::string current_key;
+  std::optional<std::string> previous_key;
+  std::optional<SystemTime> previous_expires_at;
+  std::int64_t version = 0;
+  std::string content_hash;
+  std::optional<SystemTime> rotated_at;
+  std::string rotation_nonce;  // empty when no http rotation is in flight
+
+  [[nodiscard]] bool owned_by(const std::string& uid) const;
+};
+
+// Reads the Secret; registers every key it finds with the redactor before anything else.
+// A Secret without an apiKey gives Error{"SecretKeyMissing", ...}.
+[[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor);
+
+// Standard base64 (Secret.data) through OpenSSL's EVP block coder.
+[[nodiscard]] std::string base64_encode(std::string_view bytes);
+[[nodiscard]] Result<std::string> base64_decode(std::string_view text);
+
+// Annotation helpers on any object's metadata.
+[[nodiscard]] std::string get_annotation(const kube::Object& object, std::string_view name);
+[[nodiscard]] bool has_annotation(const kube::Object& object, std::string_view name);
+
+}  // namespace keyward::controller

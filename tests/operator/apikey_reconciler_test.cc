@@ -1,0 +1,331 @@
+#include "operator/controller/apikey_reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/operator/operator_fixture.h"
+
+namespace keyward::testing {
+namespace {
+
+using controller::Action;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+class ReconcilerTest : public OperatorTest {};
+
+TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) {
+  api.put(make_apikey("alpha"));
+  auto r = make_reconciler();
+  auto action = reconcile(*r);
+  ASSERT_TRUE(action) << action.error().to_string();
+  EXPECT_EQ(*action, Action::await_change());  // no rotation block: nothing is ever due
+
+  const Json obj = apikey();
+  EXPECT_EQ(obj["metadata"]["finalizers"], Json::array({"keyward.dev/cleanup"}));
+  auto s = secret();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->at("metadata")["ownerReferences"][0]["uid"], obj["metadata"]["uid"]);
+  EXPECT_EQ(s->at("metadata")["labels"]["keyward.dev/apikey"], "alpha");
+  EXPECT_EQ(controller::get_annotation(*s, "keyward.dev/key-version"), "1");
+  EXPECT_EQ(controller::get_annotation(*s, "keyward.dev/content-hash"),
+            *apikey::content_hash(generator.issued().at(0)));
+  EXPECT_EQ(secret_field("apiKey"), generator.issued().at(0));
+  EXPECT_EQ(s->at("type"), "Opaque");
+
+  const Json st = obj["status"];
+  EXPECT_EQ(st["keyVersion"], 1);
+  EXPECT_EQ(st["observedGeneration"], 1);
+  EXPECT_EQ(st["secretName"], "keyward-alpha");
+  EXPECT_EQ(st["keyHint"], "nt_…b001");
+  EXPECT_EQ(condition("Ready")["status"], "True");
+  EXPECT_EQ(condition("Degraded")["status"], "False");
+  EXPECT_EQ(condition("Rotating")["status"], "False");
+  EXPECT_EQ(events_with("KeyAvailable").size(), 1u);
+}
+
+TEST_F(ReconcilerTest, SecondPassWritesNothing) {
+  api.put(make_apikey("alpha"));
+  auto r = make_reconciler();
+  settle(*r);
+  const auto writes = api.calls().size();
+  ASSERT_TRUE(reconcile(*r));
+  EXPECT_EQ(api.calls().size(), writes);
+  EXPECT_EQ(generator.count(), 1);
+}
+
+TEST_F(ReconcilerTest, MalformedSpecIsDegradedWithoutRetryStorm) {
+  api.put(make_apikey("alpha", {{"rotation", {{"schedule", "0 17 * * 5"}, {"timeZone", "America/Chicgo"}}}}));
+  auto r = make_reconciler();
+  for (int i = 0; i < 3; ++i) {
+    auto action = reconcile(*r);
+    ASSERT_TRUE(action) << action.error().to_string();
+    EXPECT_EQ(*action, Action::await_change());
+  }
+  EXPECT_FALSE(secret());
+  const Json degraded = condition("Degraded");
+  EXPECT_EQ(degraded["status"], "True");
+  EXPECT_EQ(degraded["reason"], "InvalidSpec");
+  EXPECT_NE(degraded["message"].get<std::string>().find("America/Chicgo"), std::string::npos);
+  EXPECT_EQ(condition("Ready")["status"], "False");
+  // One status write and one event, however often it runs.
+  EXPECT_EQ(api.count_calls("update apikeys/status"), 1);
+  EXPECT_EQ(events_with("InvalidSpec").size(), 1u);
+  EXPECT_EQ(events_with("InvalidSpec")[0]["type"], "Warning");
+}
+
+TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
+  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}, {"gracePeriodSeconds", 600}}}}));
+  auto r = make_reconciler();
+  auto action = settle(*r);
+  ASSERT_EQ(action.requeue_after, seconds(7200));  // exactly the next rotation
+  const std::string first = secret_field("apiKey");
+
+  clock.advance(seconds(7200));
+  action = settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(secret_field("previousApiKey"), first);
+  EXPECT_EQ(secret_field("previousExpiresAt"), format_rfc3339(clock.now() + seconds(600)));
+  EXPECT_EQ(action.requeue_after, seconds(600));  // grace end comes before the next rotation
+  EXPECT_EQ(apikey()["status"]["lastRotationTime"], format_rfc3339(clock.now()));
+  EXPECT_EQ(apikey()["status"]["nextRotationTime"], format_rfc3339(clock.now() + seconds(7200)));
+  EXPECT_EQ(metrics.rotations_total.value(), 1);
+
+  clock.advance(seconds(600));
+  action = settle(*r);
+  EXPECT_EQ(secret_field("previousApiKey"), "");
+  EXPECT_EQ(secret_field("previousExpiresAt"), "");
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(action.requeue_after, seconds(6600));
+}
+
+// "30 2 * * *" in America/Chicago across the spring-forward night of 2027-03-14: 02:30 does
+// not exist that night, the planner runs it at 03:00 CDT. Rotations happen at the requeue times.
+TEST_F(ReconcilerTest, CronInChicagoAcrossDstDrivesRotationsAtExactInstants) {
+  SystemTime start;
+  ASSERT_TRUE(parse_rfc3339("2027-03-12T12:00:00Z", start));
+  clock.set(start);
+  api.put(make_apikey("alpha", {{"rotation", {{"schedule", "30 2 * * *"},
+                                              {"timeZone", "America/Chicago"},
+                                              {"gracePeriodSeconds", 60}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  std::vector<std::string> rotations;
+  for (int i = 0; i < 6 && rotations.size() < 3; ++i) {
+    auto action = reconcile(*r);
+    ASSERT_TRUE(action) << action.error().to_string();
+    ASSERT_TRUE(action->requeue_after);
+    clock.advance(*action->requeue_after);
+    const auto before = key_version();
+    settle(*r);
+    if (key_version() > before) rotations.push_back(format_rfc3339(clock.now()));
+  }
+  EXPECT_EQ(rotations, (std::vector<std::string>{"2027-03-13T08:30:00Z",   // 02:30 CST
+                                                 "2027-03-14T08:00:00Z",   // 03:00 CDT (no 02:30)
+                                                 "2027-03-15T07:30:00Z"}));  // 02:30 CDT
+  EXPECT_EQ(key_version(), 4);
+}
+
+TEST_F(ReconcilerTest, RotationWaitsForTheWindow) {
+  // Due every hour, but only inside 16:00-17:00 America/Chicago (22:00Z in winter time).
+  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600},
+                                              {"windows", Json::array({{{"name", "halt"},
+                                                                        {"start", "0 16 * * *"},
+                                                                        {"durationSeconds", 3600},
+                                                                        {"timeZone", "America/Chicago"}}})}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  clock.advance(hours(2));  // 14:00Z: due, but outside the window
+  auto action = settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  ASSERT_TRUE(action.requeue_after);
+  EXPECT_EQ(format_rfc3339(clock.now() + *action.requeue_after), "2027-03-01T22:00:00Z");
+  EXPECT_EQ(apikey()["status"]["nextRotationTime"], "2027-03-01T22:00:00Z");
+  clock.advance(*action.requeue_after);
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+}
+
+TEST_F(ReconcilerTest, ConflictStormConvergesWithOneRotation) {
+  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  clock.advance(hours(1));
+  api.fail_next(6, 409, "update", "secrets");
+  api.fail_next(4, 409, "update", "apikeys/status");
+  int errors = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto action = reconcile(*r);
+    if (!action) {
+      ++errors;
+      EXPECT_EQ(action.error().reason, "Conflict");
+      auto retry = r->error_policy(apikey(), action.error());
+      EXPECT_TRUE(retry.requeue_after);
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(generator.count(), 1 + 1 + 6);  // first key, the rotation, one per failed attempt
+  EXPECT_EQ(apikey()["status"]["keyVersion"], 2);
+  EXPECT_EQ(metrics.rotations_total.value(), 1);
+}
+
+TEST_F(ReconcilerTest, ErrorPolicyBacksOffExponentiallyAndResetsOnSuccess) {
+  api.put(make_apikey("alpha"));
+  auto r = make_reconciler();
+  const Error e{"Unreachable", "x", 0};
+  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(5));
+  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(10));
+  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(20));
+  for (int i = 0; i < 10; ++i) (void)r->error_policy(apikey(), e);
+  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, minutes(5));
+  ASSERT_TRUE(reconcile(*r));
+  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(5));
+}
+
+TEST_F(ReconcilerTest, InactiveKeyIsNotDeliveredAndRestartsNothing) {
+  api.put(make_apikey("alpha", {{"active", false}}));
+  auto r = make_reconciler();
+  auto action = settle(*r);
+  EXPECT_FALSE(secret());
+  EXPECT_EQ(action, Action::await_change());
+  EXPECT_EQ(condition("Ready")["status"], "False");
+  EXPECT_EQ(condition("Ready")["reason"], "Inactive");
+  EXPECT_EQ(generator.count(), 0);
+}
+
+TEST_F(ReconcilerTest, DeactivatingStopsRotationAndRestarts) {
+  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  api.put(Json{{"apiVersion", "v1"}, {"kind", "Pod"},
+               {"metadata", {{"name", "bare"}, {"namespace", "bots"},
+                             {"labels", {{"keyward.dev/apikey", "alpha"}}},
+                             {"annotations", {{"keyward.dev/key-version", "0"}}}}},
+               {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}});
+  Json obj = apikey();
+  obj["spec"]["active"] = false;
+  api.put(obj);
+  clock.advance(hours(5));
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  EXPECT_TRUE(api.find("pods", "bots", "bare"));
+  EXPECT_EQ(api.count_calls("create pods/eviction"), 0);
+  EXPECT_EQ(condition("Ready")["reason"], "Inactive");
+  EXPECT_EQ(apikey()["status"]["consumers"]["stale"], 1);
+  EXPECT_FALSE(apikey()["status"].contains("nextRotationTime"));
+}
+
+TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {
+  const std::string user_key_1 = "user-provided-key-0001";
+  const std::string user_key_2 = "user-provided-key-0002";
+  api.put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
+               {"metadata", {{"name", "user-key"}, {"namespace", "bots"}}},
+               {"data", {{"apiKey", controller::base64_encode(user_key_1)}}}});
+  Json spec_override = {{"source", {{"generate", nullptr}, {"secretRef", {{"name", "user-key"}, {"key", "apiKey"}}}}}};
+  api.put(make_apikey("alpha", spec_override));
+  auto r = make_reconciler();
+  settle(*r);
+  EXPECT_EQ(secret_field("apiKey"), user_key_1);
+  EXPECT_EQ(key_version(), 1);
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);  // unchanged content: no rotation
+  Json user = *api.find("secrets", "bots", "user-key");
+  user["data"]["apiKey"] = controller::base64_encode(user_key_2);
+  api.put(user);
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(secret_field("apiKey"), user_key_2);
+  EXPECT_EQ(secret_field("previousApiKey"), user_key_1);
+  EXPECT_EQ(apikey()["status"]["keyHint"], "…0002");
+  const std::string seen = observable_text();
+  EXPECT_EQ(seen.find(user_key_1), std::string::npos);
+  EXPECT_EQ(seen.find(user_key_2), std::string::npos);
+}
+
+TEST_F(ReconcilerTest, DeletionIsBlockedWhileAWorkloadIsAssignedThenCleansUp) {
+  api.put(Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+               {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}}, {"spec", {{"replicas", 1}}}});
+  api.put(make_apikey("alpha", {{"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha-bot"}}}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  ASSERT_TRUE(secret());
+  ASSERT_TRUE(api.remove(kube::ResourceType::apikeys(), "bots", "alpha", {}));
+  ASSERT_TRUE(api.find("apikeys", "bots", "alpha"));  // finalizer holds it
+
+  auto action = reconcile(*r);
+  ASSERT_TRUE(action) << action.error().to_string();
+  EXPECT_EQ(action->requeue_after, controller::ApiKeyReconciler::kDeletionRecheck);
+  ASSERT_TRUE(api.find("apikeys", "bots", "alpha"));
+  EXPECT_TRUE(apikey()["metadata"].contains("deletionTimestamp"));
+  EXPECT_EQ(condition("Degraded")["reason"], "DeletionBlocked");
+  auto blocked = events_with("DeletionBlocked");
+  ASSERT_EQ(blocked.size(), 1u);
+  EXPECT_EQ(blocked[0]["type"], "Warning");
+  EXPECT_EQ(blocked[0]["message"],
+            "DeletionBlocked: ApiKey is assigned to Deployment/alpha-bot; unassign it first");
+  ASSERT_TRUE(reconcile(*r));
+  EXPECT_EQ(events_with("DeletionBlocked")[0]["count"], 2);  // aggregated, not a new Event
+
+  // Unassign: the next pass removes only our finalizer; the Secret goes with its owner.
+  Json obj = apikey();
+  obj["metadata"]["finalizers"].push_back("example.com/other");
+  obj["spec"]["consumers"].erase("workloadRef");
+  api.put(obj);
+  ASSERT_TRUE(reconcile(*r));
+  ASSERT_TRUE(api.find("apikeys", "bots", "alpha"));
+  EXPECT_EQ(apikey()["metadata"]["finalizers"], Json::array({"example.com/other"}));
+  obj = apikey();
+  obj["metadata"]["finalizers"] = Json::array();
+  api.put(obj);
+  ASSERT_TRUE(api.remove(kube::ResourceType::apikeys(), "bots", "alpha", {}));
+  EXPECT_FALSE(api.find("apikeys", "bots", "alpha"));
+  EXPECT_FALSE(secret());
+}
+
+TEST_F(ReconcilerTest, HttpSourceNeedsASeedKeyThenRotatesThroughTheProvider) {
+  provider = std::make_unique<IdempotentProvider>("pk_seed_key_000000000000");
+  api.put(make_apikey("alpha", {{"source", {{"generate", nullptr}, {"http", {{"url", "https://provider.example/regenerate"}}}}},
+                                {"rotation", {{"intervalSeconds", 3600}}}}));
+  auto r = make_reconciler();
+  auto action = settle(*r);
+  EXPECT_EQ(condition("Degraded")["reason"], "SeedKeyMissing");
+  EXPECT_EQ(action.requeue_after, controller::ApiKeyReconciler::kSeedKeyRecheck);
+  api.put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
+               {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+               {"data", {{"apiKey", controller::base64_encode("pk_seed_key_000000000000")}}}});
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  EXPECT_EQ(secret()->at("metadata")["ownerReferences"][0]["uid"], apikey()["metadata"]["uid"]);
+  EXPECT_EQ(condition("Ready")["status"], "True");
+  clock.advance(hours(1));
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(provider->issued(), 1);
+  EXPECT_EQ(secret_field("apiKey"), provider->valid_key());
+  EXPECT_FALSE(controller::has_annotation(*secret(), "keyward.dev/rotation-nonce"));
+  const std::string seen = observable_text();
+  EXPECT_EQ(seen.find(provider->valid_key()), std::string::npos);
+  EXPECT_EQ(seen.find("pk_seed_key_000000000000"), std::string::npos);
+}
+
+TEST_F(ReconcilerTest, SecretsNeverReachLogsEventsOrStatus) {
+  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 60}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(seconds(60));
+    settle(*r);
+  }
+  ASSERT_EQ(generator.count(), 4);
+  const std::string seen = observable_text();
+  ASSERT_FALSE(seen.empty());
+  for (const auto& key : generator.issued()) {
+    EXPECT_EQ(seen.find(key), std::string::npos) << key;
+    EXPECT_EQ(seen.find(key.substr(3, 20)), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace keyward::testing

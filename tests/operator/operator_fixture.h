@@ -1,0 +1,234 @@
+#pragma once
+// Shared test fixture for the operator's unit tests: FakeKubeApi + FakeClock + captured logs,
+// a deterministic key generator and an idempotent fake key provider.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "operator/apikey/key_generator.h"
+#include "operator/controller/apikey_reconciler.h"
+#include "operator/controller/event_recorder.h"
+#include "operator/controller/key_secret.h"
+#include "operator/controller/operator_metrics.h"
+#include "tests/operator/fake_kube_api.h"
+#include "tests/support/fake_clock.h"
+
+namespace keyward::testing {
+
+using Json = nlohmann::json;
+
+// Keys "nt_" + 37 letters + a 3-digit serial: distinct, recognisable, never random.
+class CountingKeyGenerator final : public apikey::KeyGenerator {
+ public:
+  Result<std::string> generate(const apikey::GenerateSource& spec) override {
+    std::lock_guard lock(mu_);
+    ++count_;
+    char serial[16];
+    std::snprintf(serial, sizeof serial, "%03d", count_);
+    std::string key = spec.prefix + std::string(37, static_cast<char>('a' + count_ % 26)) + serial;
+    issued_.push_back(key);
+    return key;
+  }
+  int count() const {
+    std::lock_guard lock(mu_);
+    return count_;
+  }
+  std::vector<std::string> issued() const {
+    std::lock_guard lock(mu_);
+    return issued_;
+  }
+
+ private:
+  mutable std::mutex mu_;  // guards count_ and issued_
+  int count_ = 0;
+  std::vector<std::string> issued_;
+};
+
+// A provider's regenerate endpoint that honours Idempotency-Key: the same key is answered for a
+// repeated Idempotency-Key; a new one invalidates the previous key (like a real provider).
+class IdempotentProvider final : public HttpTransport {
+ public:
+  explicit IdempotentProvider(std::string seed_key) : valid_key_(std::move(seed_key)) {}
+
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    std::lock_guard lock(mu_);
+    ++calls_;
+    const std::string nonce = request.headers.count("Idempotency-Key")
+                                  ? request.headers.find("Idempotency-Key")->second
+                                  : "";
+    HttpResponse response;
+    response.headers.emplace("Content-Type", "application/json");
+    if (auto it = by_nonce_.find(nonce); it != by_nonce_.end()) {
+      response.status = 200;
+      response.body = Json{{"apiKey", it->second}}.dump();
+      return response;
+    }
+    const auto auth = request.headers.find("Authorization");
+    if (auth == request.headers.end() || auth->second != "Bearer " + valid_key_) {
+      response.status = 401;
+      response.body = R"({"error":"invalid key"})";
+      return response;
+    }
+    ++issued_;
+    valid_key_ = "pk_live_" + std::string(30, static_cast<char>('A' + issued_)) + std::to_string(issued_);
+    by_nonce_[nonce] = valid_key_;
+    response.status = 200;
+    response.body = Json{{"apiKey", valid_key_}}.dump();
+    return response;
+  }
+  Result<HttpResponse> stream(const HttpRequest&, const std::function<bool(std::string_view)>&,
+                              std::stop_token) override {
+    return fail("Unsupported", "no streams");
+  }
+  int issued() const {
+    std::lock_guard lock(mu_);
+    return issued_;
+  }
+  int calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  std::string valid_key() const {
+    std::lock_guard lock(mu_);
+    return valid_key_;
+  }
+
+ private:
+  mutable std::mutex mu_;  // guards everything below
+  std::string valid_key_;
+  std::map<std::string, std::string> by_nonce_;
+  int issued_ = 0;
+  int calls_ = 0;
+};
+
+// An HttpTransport that forwards to a shared provider (the reconciler owns what the factory makes).
+class ForwardingTransport final : public HttpTransport {
+ public:
+  explicit ForwardingTransport(HttpTransport& target) : target_(target) {}
+  Result<HttpResponse> send(const HttpRequest& r) override { return target_.send(r); }
+  Result<HttpResponse> stream(const HttpRequest& r, const std::function<bool(std::string_view)>& f,
+                              std::stop_token s) override {
+    return target_.stream(r, f, s);
+  }
+
+ private:
+  HttpTransport& target_;
+};
+
+inline Json make_apikey(const std::string& name, Json spec_overrides = Json::object()) {
+  Json spec = {{"displayName", "Alpha bot"},
+               {"active", true},
+               {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
+               {"consumers", {{"restartStrategy", "RolloutRestart"}, {"maxUnavailable", 1},
+                              {"holdTimeoutSeconds", 1800}}},
+               {"tokenExchange", {{"provider", "none"}}}};
+  spec.merge_patch(spec_overrides);
+  return Json{{"apiVersion", "keyward.dev/v1alpha1"},
+              {"kind", "ApiKey"},
+              {"metadata", {{"name", name}, {"namespace", "bots"}}},
+              {"spec", spec}};
+}
+
+class OperatorTest : public ::testing::Test {
+ protected:
+  // 2027-03-01T12:00:00Z
+  static SystemTime t0() { return SystemTime(std::chrono::seconds(1803902400)); }
+
+  OperatorTest()
+      : clock(t0()),
+        sink(std::make_shared<MemorySink>()),
+        redactor(std::make_shared<Redactor>()),
+        logger("test", sink, redactor, LogLevel::Debug, &clock),
+        events(api, clock, logger),
+        metrics(registry) {}
+
+  std::unique_ptr<controller::ApiKeyReconciler> make_reconciler(controller::StepHook hook = {}) {
+    controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, nullptr, {}};
+    deps.metrics = &metrics;
+    deps.step_hook = std::move(hook);
+    if (provider) {
+      deps.http_transports = [this](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+        return std::make_unique<ForwardingTransport>(*provider);
+      };
+    }
+    return std::make_unique<controller::ApiKeyReconciler>(std::move(deps));
+  }
+
+  Json apikey(const std::string& name = "alpha") { return *api.find("apikeys", "bots", name); }
+
+  Result<controller::Action> reconcile(controller::ApiKeyReconciler& r, const std::string& name = "alpha") {
+    auto obj = api.find("apikeys", "bots", name);
+    if (!obj) return fail("NotFound", "apikey gone");
+    return r.reconcile(*obj);
+  }
+
+  // Runs passes until one returns without a write-less change; returns the last action.
+  controller::Action settle(controller::ApiKeyReconciler& r, const std::string& name = "alpha") {
+    controller::Action last;
+    for (int i = 0; i < 20; ++i) {
+      const auto before = api.calls().size();
+      auto action = reconcile(r, name);
+      EXPECT_TRUE(action.has_value()) << (action ? "" : action.error().to_string());
+      if (!action) return {};
+      last = *action;
+      if (api.calls().size() == before) return last;
+    }
+    ADD_FAILURE() << "reconciler did not settle";
+    return last;
+  }
+
+  std::optional<Json> secret(const std::string& name = "alpha") {
+    return api.find("secrets", "bots", "keyward-" + name);
+  }
+  std::string secret_field(const std::string& field, const std::string& name = "alpha") {
+    auto s = secret(name);
+    if (!s || !(*s)["data"].contains(field)) return "";
+    return *controller::base64_decode((*s)["data"][field].get<std::string>());
+  }
+  std::int64_t key_version(const std::string& name = "alpha") {
+    auto s = secret(name);
+    if (!s) return 0;
+    return std::stoll(controller::get_annotation(*s, controller::annotation::kKeyVersion));
+  }
+  Json condition(const std::string& type, const std::string& name = "alpha") {
+    for (const auto& c : apikey(name)["status"].value("conditions", Json::array())) {
+      if (c["type"] == type) return c;
+    }
+    return Json{};
+  }
+  std::vector<Json> events_with(const std::string& reason) {
+    std::vector<Json> out;
+    for (const auto& e : api.all("events")) {
+      if (e["reason"] == reason) out.push_back(e);
+    }
+    return out;
+  }
+
+  // Everything a secret must never appear in: logs, events, ApiKey status.
+  std::string observable_text() {
+    std::string text = sink->joined();
+    for (const auto& e : api.all("events")) text += e.dump();
+    for (const auto& a : api.all("apikeys")) text += a["status"].dump();
+    return text;
+  }
+
+  FakeClock clock;
+  FakeKubeApi api;
+  std::shared_ptr<MemorySink> sink;
+  std::shared_ptr<Redactor> redactor;
+  Logger logger;
+  controller::EventRecorder events;
+  CountingKeyGenerator generator;
+  MetricsRegistry registry;
+  controller::OperatorMetrics metrics;
+  std::unique_ptr<IdempotentProvider> provider;
+};
+
+}  // namespace keyward::testing
