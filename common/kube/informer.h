@@ -1,0 +1,132 @@
+#pragma once
+// Store and Informer: a local cache of one resource type kept current by a Watcher, after
+// kube-rs reflector/store.rs and client-go's shared informer.
+//
+// Store: one writer (the informer thread), any number of readers. The cache is an immutable
+// Snapshot behind a shared_ptr that the writer replaces whole on every change (copy-on-write of
+// a map of shared_ptr<const Object>, cheap for the hundreds of objects an operator caches);
+// readers take the current snapshot under a short lock and then read without any lock.
+// Indexes: by namespace, and by the value of one label (default keyward.dev/apikey).
+// Keys are "namespace/name" ("name" for cluster-scoped objects), as the WorkQueue uses them.
+//
+// Informer: runs the Watcher on its own std::jthread (start/stop); errors wait for the Backoff
+// (Clock::sleep_until, so a stop request ends the wait at once) and retry. After a (re)list the
+// cache is replaced whole: objects that vanished during a watch gap are reported to on_delete,
+// changed ones to on_update, new ones to on_add. Handlers run on the informer thread after the
+// store has been updated, so a handler (usually "enqueue the key") sees the new state.
+// has_synced() turns true after the first complete list. stop() returns within a second: the
+// watch connection is shut down through the stop token.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/core/clock.h"
+#include "common/core/log.h"
+#include "common/io/random.h"
+#include "common/kube/backoff.h"
+#include "common/kube/kube_api.h"
+#include "common/kube/watcher.h"
+
+namespace keyward::kube {
+
+using ObjectPtr = std::shared_ptr<const Object>;
+
+struct Snapshot {
+  std::map<std::string, ObjectPtr> objects;                    // key -> object
+  std::map<std::string, std::set<std::string>> by_namespace;  // namespace -> keys
+  std::map<std::string, std::set<std::string>> by_label;      // label value -> keys
+};
+
+// "namespace/name", or "name" without a namespace.
+std::string object_key(const Object& object);
+
+class Store {
+ public:
+  explicit Store(std::string index_label = "keyward.dev/apikey");
+
+  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const;
+  [[nodiscard]] ObjectPtr get(const std::string& key) const;
+  [[nodiscard]] std::vector<ObjectPtr> list() const;
+  [[nodiscard]] std::vector<ObjectPtr> list_namespace(const std::string& ns) const;
+  [[nodiscard]] std::vector<ObjectPtr> by_label(const std::string& value) const;
+  [[nodiscard]] std::size_t size() const;
+  [[nodiscard]] const std::string& index_label() const { return index_label_; }
+
+  // Writer side (the informer). Each returns what the handlers need.
+  // replace: the whole new state; fills added/updated(old,new)/deleted.
+  void replace(std::vector<Object> objects, std::vector<ObjectPtr>& added,
+               std::vector<std::pair<ObjectPtr, ObjectPtr>>& updated,
+               std::vector<ObjectPtr>& deleted);
+  // apply: returns the previous object (null if new) and the stored one.
+  std::pair<ObjectPtr, ObjectPtr> apply(Object object);
+  // remove: the removed object (the cached one if present, else the given one).
+  ObjectPtr remove(const Object& object);
+
+ private:
+  void index(Snapshot& s, const std::string& key, const Object& o) const;
+  void unindex(Snapshot& s, const std::string& key, const Object& o) const;
+  void publish(std::shared_ptr<const Snapshot> next);
+
+  const std::string index_label_;
+  mutable std::mutex mu_;  // guards the snapshot_ pointer (not the snapshot, which is immutable)
+  std::shared_ptr<const Snapshot> snapshot_;
+};
+
+struct InformerHandlers {
+  std::function<void(const Object&)> on_add;
+  std::function<void(const Object& old_object, const Object& new_object)> on_update;
+  std::function<void(const Object&)> on_delete;
+};
+
+struct InformerOptions {
+  WatcherOptions watcher;
+  BackoffOptions backoff;
+  std::string index_label = "keyward.dev/apikey";
+};
+
+class Informer {
+ public:
+  Informer(KubeApi& api, ResourceType type, std::string ns, InformerOptions options,
+           Clock& clock, Random& random, Logger logger);
+  ~Informer();
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  // Register before start(); handlers run on the informer thread.
+  void add_handlers(InformerHandlers handlers);
+  void start();
+  void stop();
+
+  [[nodiscard]] bool has_synced() const;
+  // Waits (on the Clock) until the first list completed or deadline passes.
+  bool wait_for_sync(SystemTime deadline);
+
+  [[nodiscard]] const Store& store() const { return store_; }
+
+ private:
+  void run(std::stop_token stop);
+  void handle(const WatcherEvent& event);
+  void mark_synced();
+
+  Clock& clock_;
+  Logger logger_;
+  Store store_;
+  Watcher watcher_;  // used only by the informer thread
+  Backoff backoff_;  // used only by the informer thread
+  std::vector<InformerHandlers> handlers_;  // written before start(), read by the thread
+
+  mutable std::mutex sync_mu_;  // guards synced_ and sync_waiters_
+  bool synced_ = false;
+  std::vector<Wakeup*> sync_waiters_;
+
+  Wakeup retry_wakeup_;  // the backoff sleep (stop ends it through the stop token)
+  std::jthread thread_;
+};
+
+}  // namespace keyward::kube
