@@ -19,6 +19,7 @@
 #include "operator/controller/operator_metrics.h"
 #include "tests/operator/fake_kube_api.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/scripted_transport.h"
 
 namespace keyward::testing {
 
