@@ -1,0 +1,117 @@
+// keyward-sidecar: keeps a short-lived access token fresh on a shared tmpfs.
+//   keyward-sidecar run [flags]            (see docs/sidecar.md)
+//   keyward-sidecar exec [--out DIR] -- CMD ARGS...
+// The only place that reads the process environment (envp) and the host name.
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport_httplib.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/core/process_hardening.h"
+#include "common/io/config_resolver.h"
+#include "common/io/directory_watcher.h"
+#include "common/io/filesystem.h"
+#include "common/io/random.h"
+#include "sidecar/exec_shim.h"
+#include "sidecar/shutdown_signal.h"
+#include "sidecar/sidecar_app.h"
+#include "sidecar/sidecar_config.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: keyward-sidecar run --mode broker|direct [--apikey NAME --namespace NS --broker-url URL]\n"
+    "         [--provider tradovate|oauth2ClientCredentials|none --endpoint URL] [--key-dir DIR]\n"
+    "         [--credentials-dir DIR] [--out DIR] [--listen HOST:PORT|off] [--once] [--config FILE] ...\n"
+    "       keyward-sidecar exec [--out DIR] [--timeout-seconds N] -- CMD ARGS...\n"
+    "Every flag --foo-bar is also the config key fooBar and the variable KEYWARD_FOO_BAR;\n"
+    "a flag wins over the config file, which wins over the environment. See docs/sidecar.md.\n";
+
+int run(const std::vector<std::string>& args, const keyward::Environment& env) {
+  using namespace keyward;
+  using namespace keyward::sidecar;
+  // Before any thread exists, so every thread inherits the blocked SIGTERM/SIGINT.
+  auto shutdown = ShutdownSignal::install();
+  if (!shutdown) {
+    make_stderr_logger("keyward-sidecar").error(shutdown.error().message);
+    return 1;
+  }
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  PosixFilesystem fs;
+  auto config = resolve_sidecar_config(args, env, host,
+                                       [&fs](const std::string& path) { return fs.read_file(path); });
+  if (!config) {
+    make_stderr_logger("keyward-sidecar").error(config.error().message, {{"reason", config.error().reason}});
+    return 2;
+  }
+  LogLevel level = LogLevel::Info;
+  parse_log_level(config->log_level, level);
+  Logger logger = make_stderr_logger("keyward-sidecar", level);
+
+  TlsClientConfig tls;
+  if (!config->ca_file.empty()) {
+    auto ca = fs.read_file(config->ca_file);
+    if (!ca) {
+      logger.error("cannot read --ca-file: " + ca.error().message);
+      return 2;
+    }
+    tls.ca_pem = *ca;
+  }
+  RealClock clock;
+  SystemRandom random;
+  MetricsRegistry metrics;
+  SidecarDeps deps{
+      fs, clock, random, metrics, logger,
+      [tls](const HttpEndpoint& ep) -> Result<std::unique_ptr<HttpTransport>> {
+        auto t = HttplibTransport::create(ep, tls);
+        if (!t) return fail(t.error());
+        return std::unique_ptr<HttpTransport>(std::move(*t));
+      },
+      [logger]() -> std::unique_ptr<DirectoryWatcher> {
+        return std::make_unique<InotifyDirectoryWatcher>(logger.child("watch"));
+      }};
+  auto app = SidecarApp::create(*config, deps);
+  if (!app) {
+    logger.error(app.error().message, {{"reason", app.error().reason}});
+    return 2;
+  }
+  ShutdownSignal* sig = shutdown->get();
+  std::function<void()> on_token;
+  if (config->once) on_token = [sig] { sig->finish(0); };
+  if (auto s = (*app)->start(on_token); !s) {
+    logger.error(s.error().message, {{"reason", s.error().reason}});
+    return 1;
+  }
+  const int code = (*shutdown)->wait();
+  logger.info(config->once ? "token written; exiting (--once)" : "stopping");
+  if (!(*app)->stop_within(Millis(700))) {
+    logger.warn("a token request was still in flight; exiting without waiting (the files are whole)");
+    std::_Exit(code);
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  if (auto s = keyward::harden_process(); !s) {
+    keyward::make_stderr_logger("keyward-sidecar").warn(s.error().message);
+  }
+  const std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    std::cout << kUsage;
+    return all.empty() ? 2 : 0;
+  }
+  const std::vector<std::string> rest(all.begin() + 1, all.end());
+  const keyward::Environment env = keyward::environment_from(envp);
+  if (all[0] == "run") return run(rest, env);
+  if (all[0] == "exec") return keyward::sidecar::run_exec(rest, env, keyward::make_stderr_logger("keyward-sidecar-exec"));
+  std::cerr << "unknown command '" << all[0] << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,210 @@
+#include "sidecar/sidecar_app.h"
+
+#include "common/token/oauth2_provider.h"
+#include "common/token/static_key_provider.h"
+#include "common/token/tradovate_provider.h"
+#include "sidecar/broker_token_source.h"
+#include "sidecar/direct_token_source.h"
+
+namespace keyward::sidecar {
+
+namespace {
+
+std::optional<std::string> iso(const std::optional<SystemTime>& t) {
+  if (!t) return std::nullopt;
+  return format_rfc3339(*t);
+}
+
+}  // namespace
+
+SidecarApp::SidecarApp(SidecarConfig config, SidecarDeps deps)
+    : config_(std::move(config)), deps_(std::move(deps)) {}
+
+SidecarApp::~SidecarApp() { stop(); }
+
+Result<std::unique_ptr<SidecarApp>> SidecarApp::create(SidecarConfig config, SidecarDeps deps) {
+  std::unique_ptr<SidecarApp> app(new SidecarApp(std::move(config), std::move(deps)));
+  if (auto s = app->build(); !s) return fail(s.error());
+  return app;
+}
+
+Status SidecarApp::build() {
+  const Logger& log = deps_.logger;
+  writer_ = std::make_unique<AtomicWriter>(deps_.fs, deps_.clock, config_.out_dir, log.child("files"));
+  files_ = std::make_unique<TokenFileWriter>(*writer_, TokenFileNames{config_.token_file, config_.env_var_name});
+
+  if (config_.mode == Mode::Broker) {
+    std::string base;
+    auto ep = HttpEndpoint::parse(config_.broker_url, &base);
+    if (!ep) return fail(ep.error());
+    auto t = deps_.make_transport(*ep);
+    if (!t) return fail(t.error());
+    transport_ = std::move(*t);
+    const std::string sa_file = config_.service_account_token_file;
+    Filesystem& fs = deps_.fs;
+    source_ = std::make_unique<BrokerTokenSource>(
+        *transport_, BrokerTarget{base, config_.ns, config_.apikey},
+        [&fs, sa_file]() { return fs.read_file(sa_file); }, deps_.clock, log.child("broker"));
+  } else {
+    loader_ = std::make_unique<CredentialsLoader>(
+        deps_.fs, CredentialSources{config_.key_dir, config_.credentials_dir, config_.credentials},
+        log.redactor());
+    config_.credentials.register_secrets(log.redactor());
+    if (config_.provider == "none") {
+      provider_ = std::make_unique<StaticKeyProvider>(deps_.clock);
+    } else {
+      std::string base;
+      auto ep = HttpEndpoint::parse(config_.endpoint, &base);
+      if (!ep) return fail(ep.error());
+      auto t = deps_.make_transport(*ep);
+      if (!t) return fail(t.error());
+      transport_ = std::move(*t);
+      if (config_.provider == "tradovate") {
+        provider_ = std::make_unique<TradovateProvider>(*transport_, base, deps_.clock, log.child("tradovate"));
+      } else {
+        provider_ = std::make_unique<OAuth2ClientCredentialsProvider>(
+            *transport_,
+            OAuth2Options{base, config_.oauth2_client_auth, config_.oauth2_scope, config_.lifetime},
+            deps_.clock, log.child("oauth2"));
+      }
+    }
+    CredentialsLoader* loader = loader_.get();
+    source_ = std::make_unique<DirectTokenSource>(*provider_, [loader] { return loader->load(); },
+                                                  log.child("direct"));
+    // Fail fast on unreadable credentials (one clear message at start).
+    auto creds = loader_->load();
+    if (!creds) return fail(creds.error());
+    last_credentials_ = *creds;
+  }
+  RefresherOptions options;
+  options.refresh_lead = config_.refresh_lead;
+  refresher_ = std::make_unique<TokenRefresher>(*source_, *files_, deps_.clock, deps_.random,
+                                                deps_.metrics, log.child("refresher"), options);
+  return ok();
+}
+
+void SidecarApp::on_secret_change() {
+  if (!loader_) return;
+  auto creds = loader_->load();
+  if (!creds) {
+    deps_.logger.warn("a Secret directory changed but could not be read; keeping the current token",
+                      {{"error", creds.error().message}});
+    return;
+  }
+  {
+    std::lock_guard lock(creds_mu_);
+    if (last_credentials_ && *last_credentials_ == *creds) return;  // an unrelated file event
+    last_credentials_ = *creds;
+  }
+  deps_.logger.info("the credentials changed; fetching a new token now");
+  refresher_->credentials_changed();
+  wakeup_.notify();
+}
+
+nlohmann::json SidecarApp::status_json() const {
+  const RefresherStatus s = refresher_->status();
+  const SystemTime now = deps_.clock.now();
+  nlohmann::json j{{"state", s.state},
+                   {"mode", config_.mode == Mode::Broker ? "broker" : "direct"},
+                   {"provider", s.provider.empty() ? source_->provider() : s.provider},
+                   {"keyVersion", s.key_version},
+                   {"expirationTime", iso(s.expires_at) ? nlohmann::json(*iso(s.expires_at)) : nlohmann::json(nullptr)},
+                   {"secondsToExpiry", s.expires_at ? nlohmann::json(std::chrono::duration_cast<Seconds>(*s.expires_at - now).count()) : nlohmann::json(nullptr)},
+                   {"issuedAt", iso(s.issued_at) ? nlohmann::json(*iso(s.issued_at)) : nlohmann::json(nullptr)},
+                   {"lastRefreshTime", iso(s.last_refresh) ? nlohmann::json(*iso(s.last_refresh)) : nlohmann::json(nullptr)},
+                   {"lastAttemptTime", iso(s.last_attempt) ? nlohmann::json(*iso(s.last_attempt)) : nlohmann::json(nullptr)},
+                   {"nextAttemptTime", iso(s.next_attempt) ? nlohmann::json(*iso(s.next_attempt)) : nlohmann::json(nullptr)},
+                   {"lastError", s.last_error},
+                   {"needsPerson", s.needs_person},
+                   {"consecutiveFailures", s.consecutive_failures},
+                   {"clockSkewSeconds", s.clock_skew_seconds},
+                   {"reusedCachedToken", s.reused_cached_token},
+                   {"tokenDirectory", config_.out_dir}};
+  return j;
+}
+
+Status SidecarApp::start(std::function<void()> on_first_valid_token) {
+  on_first_valid_token_ = std::move(on_first_valid_token);
+  const Logger& log = deps_.logger;
+
+  // Reuse a token an earlier run left on the same tmpfs.
+  if (auto cached = read_token_record(deps_.fs, config_.out_dir); cached) {
+    if (!refresher_->adopt_cached(*cached, deps_.clock.now())) {
+      log.info("the token left by an earlier run is not reusable (expired, other key or provider)");
+    }
+  }
+
+  for (const std::string* dir : {&config_.key_dir, &config_.credentials_dir}) {
+    if (dir->empty() || config_.mode == Mode::Broker || !deps_.make_watcher) continue;
+    auto w = deps_.make_watcher();
+    if (auto s = w->start(*dir, [this] { on_secret_change(); }); !s) return s;
+    watchers_.push_back(std::move(w));
+  }
+
+  if (config_.listen_port >= 0) {
+    TokenRefresher* r = refresher_.get();
+    Clock& clock = deps_.clock;
+    server_ = std::make_unique<StatusServer>(
+        log.child("status"), deps_.metrics, [] { return ok(); },
+        [r, &clock]() -> Status {
+          r->update_gauges(clock.now());
+          return r->ready(clock.now());
+        });
+    server_->add_route(Route{"GET", "/v1/status", [this](const HttpRequest&) {
+                               refresher_->update_gauges(deps_.clock.now());
+                               HttpResponse res;
+                               res.status = 200;
+                               res.body = status_json().dump();
+                               res.headers.emplace("Content-Type", "application/json");
+                               return res;
+                             }});
+    if (auto s = server_->start(config_.listen_host, config_.listen_port); !s) return s;
+  }
+
+  loop_ = std::jthread([this](std::stop_token st) { run(st); });
+  log.info("keyward-sidecar started",
+           {{"mode", config_.mode == Mode::Broker ? "broker" : "direct"},
+            {"out", config_.out_dir},
+            {"listen", config_.listen_port >= 0 ? config_.listen_host + ":" + std::to_string(status_port()) : "off"},
+            {"settings", config_.sources}});
+  return ok();
+}
+
+void SidecarApp::run(std::stop_token stop) {
+  bool announced = false;
+  while (!stop.stop_requested()) {
+    const SystemTime next = refresher_->step(deps_.clock.now());
+    refresher_->update_gauges(deps_.clock.now());
+    if (!announced && on_first_valid_token_ && refresher_->has_valid_token(deps_.clock.now())) {
+      announced = true;
+      on_first_valid_token_();
+    }
+    deps_.clock.sleep_until(next, wakeup_, stop);
+  }
+  std::lock_guard lock(loop_mu_);
+  loop_done_ = true;
+  loop_cv_.notify_all();
+}
+
+bool SidecarApp::stop_within(Millis limit) {
+  if (server_) server_->stop();
+  for (auto& w : watchers_) w->stop();
+  if (!loop_.joinable()) return true;
+  loop_.request_stop();
+  std::unique_lock lock(loop_mu_);
+  if (!loop_cv_.wait_for(lock, limit, [&] { return loop_done_; })) return false;
+  lock.unlock();
+  loop_.join();
+  return true;
+}
+
+void SidecarApp::stop() {
+  if (loop_.joinable()) {
+    loop_.request_stop();
+    loop_.join();
+  }
+  for (auto& w : watchers_) w->stop();
+  if (server_) server_->stop();
+}
+
+}  // namespace keyward::sidecar

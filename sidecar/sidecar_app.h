@@ -1,0 +1,88 @@
+#pragma once
+// SidecarApp wires one sidecar together from its config and its side effects, in ordered
+// start-up steps: files -> token source -> refresher (reusing a cached token) -> watchers on
+// the Secret directories -> status server -> run loop. The run loop is a jthread that calls
+// TokenRefresher::step and sleeps with Clock::sleep_until until the next due time, a Secret
+// change (Wakeup) or stop(): no polling.
+
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/core/status_server.h"
+#include "common/io/atomic_writer.h"
+#include "common/io/directory_watcher.h"
+#include "common/io/filesystem.h"
+#include "common/io/random.h"
+#include "common/token/token_provider.h"
+#include "sidecar/credentials_loader.h"
+#include "sidecar/sidecar_config.h"
+#include "sidecar/token_files.h"
+#include "sidecar/token_refresher.h"
+#include "sidecar/token_source.h"
+
+namespace keyward::sidecar {
+
+struct SidecarDeps {
+  Filesystem& fs;
+  Clock& clock;
+  Random& random;
+  MetricsRegistry& metrics;
+  Logger logger;
+  // An HTTP client for a URL's host (the provider or the broker).
+  std::function<Result<std::unique_ptr<HttpTransport>>(const HttpEndpoint&)> make_transport;
+  std::function<std::unique_ptr<DirectoryWatcher>()> make_watcher;
+};
+
+class SidecarApp {
+ public:
+  static Result<std::unique_ptr<SidecarApp>> create(SidecarConfig config, SidecarDeps deps);
+  ~SidecarApp();
+  SidecarApp(const SidecarApp&) = delete;
+  SidecarApp& operator=(const SidecarApp&) = delete;
+
+  // on_first_valid_token runs (on the run loop) once a valid token is in place (--once).
+  Status start(std::function<void()> on_first_valid_token = {});
+  void stop();
+  // Asks everything to stop and waits at most `limit` for the run loop (an HTTP request may be
+  // in flight). Returns false if the loop is still busy; the caller may then exit anyway: the
+  // token files are always whole, so ending mid-request loses nothing.
+  bool stop_within(Millis limit);
+
+  [[nodiscard]] int status_port() const { return server_ ? server_->port() : -1; }
+  [[nodiscard]] TokenRefresher& refresher() { return *refresher_; }
+  [[nodiscard]] nlohmann::json status_json() const;
+  // A Secret directory changed: reload, and fetch at once if the credentials really differ.
+  void on_secret_change();
+
+ private:
+  SidecarApp(SidecarConfig config, SidecarDeps deps);
+  Status build();
+  void run(std::stop_token stop);
+
+  SidecarConfig config_;
+  SidecarDeps deps_;
+  std::unique_ptr<HttpTransport> transport_;
+  std::unique_ptr<TokenProvider> provider_;
+  std::unique_ptr<CredentialsLoader> loader_;
+  std::unique_ptr<TokenSource> source_;
+  std::unique_ptr<AtomicWriter> writer_;
+  std::unique_ptr<TokenFileWriter> files_;
+  std::unique_ptr<TokenRefresher> refresher_;
+  std::vector<std::unique_ptr<DirectoryWatcher>> watchers_;
+  std::unique_ptr<StatusServer> server_;
+  std::function<void()> on_first_valid_token_;
+  std::mutex creds_mu_;  // guards last_credentials_
+  std::optional<Credentials> last_credentials_;
+  Wakeup wakeup_;
+  std::mutex loop_mu_;  // guards loop_done_
+  std::condition_variable loop_cv_;
+  bool loop_done_ = false;
+  std::jthread loop_;
+};
+
+}  // namespace keyward::sidecar

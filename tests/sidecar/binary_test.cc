@@ -1,0 +1,179 @@
+// The real keyward-sidecar binary: SIGTERM ends it within a second, --once against the
+// simulator over HTTP, a restart reuses the cached token, and the exec shim.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "common/io/unique_fd.h"
+#include "sidecar/exec_shim.h"
+#include "sidecar/token_files.h"
+#include "tests/io/faulty_filesystem.h"
+#include "tests/provider_sim/provider_simulator.h"
+
+extern char** environ;
+
+namespace keyward::sidecar {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Process {
+ public:
+  Process(std::vector<std::string> args, std::vector<std::string> env, const std::string& log_path) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    if (pid_ > 0) pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+  }
+  ~Process() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  [[nodiscard]] bool started() const { return pid_ > 0 && pidfd_.valid(); }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // The exit status if the process ends within `limit`, else nullopt (bounded wait on a pidfd).
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) return std::nullopt;
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+  bool reaped_ = false;
+};
+
+std::string slurp(const std::string& path) {
+  PosixFilesystem fs;
+  auto r = fs.read_file(path);
+  return r ? *r : "";
+}
+
+class BinaryTest : public ::testing::Test {
+ protected:
+  Status wait_token(const std::string& dir) {
+    RealClock clock;
+    std::stop_source never;
+    return wait_for_valid_token(fs, clock, dir, 10s, never.get_token(), make_null_logger());
+  }
+  testing::TempDir tmp;
+  PosixFilesystem fs;
+};
+
+TEST_F(BinaryTest, SigtermEndsItWithinASecond) {
+  ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "127.0.0.1:0"},
+            {"KEYWARD_API_KEY=static-key-0123456789"}, tmp / "log");
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(wait_token(tmp / "out")) << slurp(tmp / "log");
+  EXPECT_EQ(slurp(tmp / "out/token"), "static-key-0123456789");
+  const auto t0 = std::chrono::steady_clock::now();
+  p.signal(SIGTERM);
+  auto code = p.wait_exit(1000ms);
+  ASSERT_TRUE(code.has_value()) << "still running 1s after SIGTERM";
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  const std::string log = slurp(tmp / "log");
+  EXPECT_EQ(log.find("static-key-0123456789"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"settings\""), std::string::npos) << "startup log lists the settings' sources";
+  EXPECT_NE(log.find(R"({"setting":"api-key","source":"environment"})"), std::string::npos) << log;
+}
+
+TEST_F(BinaryTest, BadSettingsStopItWithOneLine) {
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--mode", "broker", "--provider", "tradovate"}, {}, tmp / "log");
+  ASSERT_TRUE(p.started());
+  auto code = p.wait_exit(5000ms);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 2);
+  const std::string log = slurp(tmp / "log");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  EXPECT_NE(log.find("MissingSetting"), std::string::npos) << log;
+}
+
+TEST_F(BinaryTest, OnceAgainstTheSimulatorThenARestartReusesTheToken) {
+  RealClock clock;
+  sim::ProviderSimulator sim(clock, sim::SimConfig{.lifetime = 1h});
+  sim.add_user({"demo", "demo-password-123", "8", "demo-sec-0123456789", 0});
+  auto port = sim.start("127.0.0.1", 0);
+  ASSERT_TRUE(port);
+  ASSERT_TRUE(fs.make_dirs(tmp / "creds", 0700));
+  ASSERT_TRUE(fs.write_new_file(tmp / "creds/username", "demo", 0600));
+  ASSERT_TRUE(fs.write_new_file(tmp / "creds/password", "demo-password-123", 0600));
+  ASSERT_TRUE(fs.write_new_file(tmp / "creds/clientId", "8", 0600));
+  ASSERT_TRUE(fs.write_new_file(tmp / "creds/apiKey", "demo-sec-0123456789", 0600));
+  const std::vector<std::string> args{KEYWARD_SIDECAR_BINARY, "run", "--once", "--provider", "tradovate",
+                                      "--endpoint", sim.url() + "/v1", "--credentials-dir", tmp / "creds",
+                                      "--out", tmp / "out", "--listen", "off"};
+  for (int run = 0; run < 2; ++run) {
+    Process p(args, {}, tmp / "log");
+    ASSERT_TRUE(p.started());
+    auto code = p.wait_exit(10000ms);
+    ASSERT_TRUE(code) << slurp(tmp / "log");
+    EXPECT_EQ(*code, 0) << slurp(tmp / "log");
+    EXPECT_EQ(sim.requests("demo"), 1) << "run " << run << ": the restart reused the token";
+    auto rec = read_token_record(fs, tmp / "out");
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->state, TokenState::Valid);
+    EXPECT_EQ(rec->token.token, sim.last_token());
+    const std::string log = slurp(tmp / "log");
+    for (const std::string& s : {std::string("demo-password-123"), std::string("demo-sec-0123456789"), sim.last_token()}) {
+      EXPECT_EQ(log.find(s), std::string::npos) << s << " leaked: " << log;
+    }
+  }
+  sim.stop();
+}
+
+TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
+  ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
+  Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "off",
+                   "--env-var-name", "EXCHANGE_KEY"},
+                  {"KEYWARD_API_KEY=it's-a-key-0123"}, tmp / "sidecar.log");
+  ASSERT_TRUE(sidecar.started());
+  Process shim({KEYWARD_SIDECAR_BINARY, "exec", "--out", tmp / "out", "--", "/bin/sh", "-c",
+                "printf 'got:%s:%s' \"$EXCHANGE_KEY\" \"$KEYWARD_TOKEN_STATE\""},
+               {"PATH=/usr/bin:/bin"}, tmp / "shim.log");
+  ASSERT_TRUE(shim.started());
+  auto code = shim.wait_exit(10000ms);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_NE(slurp(tmp / "shim.log").find("got:it's-a-key-0123:Valid"), std::string::npos) << slurp(tmp / "shim.log");
+  sidecar.signal(SIGTERM);
+  EXPECT_TRUE(sidecar.wait_exit(1000ms));
+}
+
+TEST(ExecEnvironmentTest, TokenEnvOverridesTheBase) {
+  auto env = exec_environment({{"A", "1"}, {"MY_TOKEN", "old"}}, "MY_TOKEN='new'\\''x'\nB='2'\n");
+  ASSERT_TRUE(env);
+  EXPECT_EQ(*env, (std::vector<std::string>{"A=1", "B=2", "MY_TOKEN=new'x"}));
+}
+
+}  // namespace
+}  // namespace keyward::sidecar

@@ -1,0 +1,174 @@
+// SidecarApp end to end in one process: the real run loop on a FakeClock, the real status
+// server on port 0, real inotify on a temporary key directory, the simulator in-process.
+
+#include "sidecar/sidecar_app.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <thread>
+
+#include "tests/io/faulty_filesystem.h"
+#include "tests/provider_sim/simulator_transport.h"
+#include "tests/sidecar/fake_random.h"
+#include "tests/support/fake_clock.h"
+
+namespace keyward::sidecar {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits until pred holds, re-checking every millisecond, for at most `limit`: a bounded wait
+// on a condition (the fake clock, inotify and the run loop are on other threads).
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 5000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return pred();
+}
+
+class SidecarAppTest : public ::testing::Test {
+ protected:
+  SidecarAppTest() {
+    sim.add_user({"alice", "pw-0123456789", "8", "key-one-0123456789", 42});
+    PosixFilesystem real;
+    EXPECT_TRUE(real.make_dirs(tmp / "key", 0700));
+    EXPECT_TRUE(real.write_new_file(tmp / "key/apiKey", "key-one-0123456789", 0600));
+  }
+
+  SidecarConfig config() {
+    SidecarConfig c;
+    c.mode = Mode::Direct;
+    c.provider = "tradovate";
+    c.endpoint = "http://sim.invalid/v1";
+    c.out_dir = tmp / "tokens";
+    c.key_dir = tmp / "key";
+    c.credentials.username = "alice";
+    c.credentials.password = "pw-0123456789";
+    c.credentials.client_id = "8";
+    c.listen_port = 0;
+    return c;
+  }
+
+  SidecarDeps deps() {
+    return SidecarDeps{fs, clock, random, metrics, logger,
+                       [this](const HttpEndpoint&) -> Result<std::unique_ptr<HttpTransport>> {
+                         return std::unique_ptr<HttpTransport>(std::make_unique<sim::SimulatorTransport>(sim));
+                       },
+                       [this]() -> std::unique_ptr<DirectoryWatcher> {
+                         return std::make_unique<InotifyDirectoryWatcher>(logger);
+                       }};
+  }
+
+  std::string get(int port, const std::string& path, int* status = nullptr) {
+    httplib::Client cli("127.0.0.1", port);
+    auto res = cli.Get(path.c_str());
+    if (!res) return "<no answer>";
+    if (status) *status = res->status;
+    return res->body;
+  }
+
+  testing::TempDir tmp;
+  testing::FaultyFilesystem fs;
+  keyward::testing::FakeClock clock;
+  keyward::testing::FakeRandom random;
+  MetricsRegistry metrics;
+  std::shared_ptr<MemorySink> sink = std::make_shared<MemorySink>();
+  Logger logger{"sidecar", sink, std::make_shared<Redactor>(), LogLevel::Debug, &clock};
+  sim::ProviderSimulator sim{clock, sim::SimConfig{.lifetime = 90min}};
+};
+
+TEST_F(SidecarAppTest, ServesStatusReadinessAndMetricsAndFollowsTheClock) {
+  auto app = SidecarApp::create(config(), deps());
+  ASSERT_TRUE(app) << app.error().message;
+  ASSERT_TRUE((*app)->start());
+  const int port = (*app)->status_port();
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() == 1 && sim.requests("alice") == 1; }));
+
+  int status = 0;
+  get(port, "/readyz", &status);
+  EXPECT_EQ(status, 200);
+  auto st = nlohmann::json::parse(get(port, "/v1/status"));
+  EXPECT_EQ(st["state"], "Valid");
+  EXPECT_EQ(st["provider"], "tradovate");
+  EXPECT_EQ(st["secondsToExpiry"], 5400);
+  EXPECT_EQ(clock.next_deadline(), clock.now() + 85min) << "the loop sleeps until the refresh, no polling";
+  const std::string metrics_text = get(port, "/metrics");
+  EXPECT_NE(metrics_text.find("keyward_sidecar_refreshes_total{kind=\"request\"} 1"), std::string::npos) << metrics_text;
+  EXPECT_NE(metrics_text.find("keyward_sidecar_token_expiry_seconds"), std::string::npos);
+
+  // 85 minutes later the loop wakes and renews.
+  clock.advance(85min);
+  ASSERT_TRUE(eventually([&] { return sim.renewals("alice") == 1 && clock.sleepers() == 1; }));
+  EXPECT_EQ(sim.requests("alice"), 1);
+
+  // No secret in /v1/status or the logs.
+  const std::string all = get(port, "/v1/status") + get(port, "/metrics") + sink->joined();
+  for (const std::string& s : {std::string("pw-0123456789"), std::string("key-one-0123456789"), sim.last_token()}) {
+    EXPECT_EQ(all.find(s), std::string::npos) << s;
+  }
+  (*app)->stop();
+}
+
+TEST_F(SidecarAppTest, SecretRotatedOnDiskFetchesANewTokenAtOnce) {
+  auto app = SidecarApp::create(config(), deps());
+  ASSERT_TRUE(app) << app.error().message;
+  ASSERT_TRUE((*app)->start());
+  ASSERT_TRUE(eventually([&] { return sim.requests("alice") == 1 && clock.sleepers() == 1; }));
+  clock.advance(30min);
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() == 1; }));
+
+  // The kubelet's way: a new timestamped dir and a ..data swap.
+  sim.add_user({"alice", "pw-0123456789", "8", "key-two-0123456789", 42});
+  PosixFilesystem real;
+  ASSERT_TRUE(real.make_dirs(tmp / "key/..v2", 0700));
+  ASSERT_TRUE(real.write_new_file(tmp / "key/..v2/apiKey", "key-two-0123456789", 0600));
+  ASSERT_TRUE(real.remove_all(tmp / "key/apiKey"));
+  ASSERT_TRUE(real.symlink("..v2", tmp / "key/..data_tmp"));
+  ASSERT_TRUE(real.symlink("..data/apiKey", tmp / "key/apiKey"));
+  ASSERT_TRUE(real.rename(tmp / "key/..data_tmp", tmp / "key/..data"));
+
+  ASSERT_TRUE(eventually([&] { return sim.requests("alice") == 2; })) << "no new login after the rotation";
+  EXPECT_EQ(sim.renewals("alice"), 0);
+  ASSERT_TRUE(eventually([&] {
+    auto r = read_token_record(fs, tmp / "tokens");
+    return r && r->token.token == sim.last_token();
+  }));
+  EXPECT_EQ(sink->joined().find("key-two-0123456789"), std::string::npos);
+  (*app)->stop();
+}
+
+TEST_F(SidecarAppTest, RestartReusesTheCachedTokenWithoutARequest) {
+  {
+    auto first = SidecarApp::create(config(), deps());
+    ASSERT_TRUE(first);
+    ASSERT_TRUE((*first)->start());
+    ASSERT_TRUE(eventually([&] { return sim.requests("alice") == 1 && clock.sleepers() == 1; }));
+    (*first)->stop();
+  }
+  clock.advance(10min);
+  auto second = SidecarApp::create(config(), deps());
+  ASSERT_TRUE(second);
+  ASSERT_TRUE((*second)->start());
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() == 1; }));
+  EXPECT_EQ(sim.requests("alice"), 1);
+  EXPECT_TRUE((*second)->refresher().status().reused_cached_token);
+  int status = 0;
+  get((*second)->status_port(), "/readyz", &status);
+  EXPECT_EQ(status, 200);
+  (*second)->stop();
+}
+
+TEST_F(SidecarAppTest, UnreadableCredentialsStopTheStartWithOneMessage) {
+  auto c = config();
+  c.key_dir = tmp / "missing";
+  auto app = SidecarApp::create(c, deps());
+  ASSERT_FALSE(app);
+  EXPECT_EQ(app.error().reason, "MissingCredentials");
+  EXPECT_NE(app.error().message.find(tmp / "missing"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyward::sidecar
