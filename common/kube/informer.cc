@@ -242,17 +242,28 @@ void Informer::handle(const WatcherEvent& event) {
 }
 
 void Informer::run(std::stop_token stop) {
+  bool previous_was_gone = false;
   while (!stop.stop_requested()) {
     auto status = watcher_.step([this](const WatcherEvent& e) { handle(e); }, stop);
     if (stop.stop_requested()) break;
-    if (!status) {
-      const auto delay = backoff_.next();
-      logger_.warn("watch failed; retrying", {{"reason", status.error().reason},
-                                              {"error", status.error().message},
-                                              {"state", std::string(to_string(watcher_.state()))},
-                                              {"retryInMs", delay.count()}});
-      clock_.sleep_until(clock_.now() + delay, retry_wakeup_, stop);
+    if (status) {
+      previous_was_gone = false;
+      continue;
     }
+    // A 410 is routine (history compacted): relist at once, unless the last attempt was a 410
+    // too, so a server that keeps answering 410 cannot make us relist in a tight loop.
+    const bool gone = status.error().http_status == 410;
+    if (gone && !previous_was_gone) {
+      previous_was_gone = true;
+      continue;
+    }
+    previous_was_gone = gone;
+    const auto delay = backoff_.next();
+    logger_.warn("watch failed; retrying", {{"reason", status.error().reason},
+                                            {"error", status.error().message},
+                                            {"state", std::string(to_string(watcher_.state()))},
+                                            {"retryInMs", delay.count()}});
+    clock_.sleep_until(clock_.now() + delay, retry_wakeup_, stop);
   }
 }
 

@@ -10,7 +10,8 @@
 // Keys are "namespace/name" ("name" for cluster-scoped objects), as the WorkQueue uses them.
 //
 // Informer: runs the Watcher on its own std::jthread (start/stop); errors wait for the Backoff
-// (Clock::sleep_until, so a stop request ends the wait at once) and retry. After a (re)list the
+// (Clock::sleep_until, so a stop request ends the wait at once) and retry. A 410 relists at
+// once (once in a row; a second 410 in a row backs off like any error). After a (re)list the
 // cache is replaced whole: objects that vanished during a watch gap are reported to on_delete,
 // changed ones to on_update, new ones to on_add. Handlers run on the informer thread after the
 // store has been updated, so a handler (usually "enqueue the key") sees the new state.
