@@ -155,7 +155,7 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
   } else {
     // Classic sidecar, first in the list: the kubelet starts the next container only after this
     // hook returns, and `exec` returns once the first token is on the volume.
-    c["lifecycle"] = {{"postStart", {{"exec", {{"command", json::array({d.sidecar_binary, "exec", "--out", kTokenDir, "--", d.sidecar_binary, "version"})}}}}}};
+    c["lifecycle"] = {{"postStart", {{"exec", {{"command", json::array({d.sidecar_binary, "exec", "--out", kTokenDir, "--", d.sidecar_binary, "help"})}}}}}};
   }
   return c;
 }
