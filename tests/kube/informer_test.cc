@@ -1,0 +1,133 @@
+// Store (copy-on-write snapshots, indexes, diffs on relist) and Informer sync waiting.
+#include "common/kube/informer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/kube/wait.h"
+#include "tests/support/fake_clock.h"
+
+namespace keyward::kube {
+namespace {
+
+using keyward::testing::FakeClock;
+using keyward::testing::wait_until;
+
+Object obj(const std::string& ns, const std::string& name, const std::string& rv,
+           const std::string& apikey = "") {
+  Object o = {{"metadata", {{"name", name}, {"namespace", ns}, {"resourceVersion", rv}}}};
+  if (!apikey.empty()) o["metadata"]["labels"]["keyward.dev/apikey"] = apikey;
+  return o;
+}
+
+std::vector<std::string> keys(const std::vector<ObjectPtr>& objects) {
+  std::vector<std::string> out;
+  for (const auto& o : objects) out.push_back(object_key(*o));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(Store, ReplaceReportsAddsUpdatesAndDeletes) {
+  Store store;
+  std::vector<ObjectPtr> added, deleted;
+  std::vector<std::pair<ObjectPtr, ObjectPtr>> updated;
+  store.replace({obj("a", "x", "1", "k1"), obj("a", "y", "2", "k1"), obj("b", "z", "3")}, added,
+                updated, deleted);
+  EXPECT_EQ(keys(added), (std::vector<std::string>{"a/x", "a/y", "b/z"}));
+  EXPECT_TRUE(updated.empty());
+  EXPECT_TRUE(deleted.empty());
+  EXPECT_EQ(keys(store.by_label("k1")), (std::vector<std::string>{"a/x", "a/y"}));
+  EXPECT_EQ(keys(store.list_namespace("b")), (std::vector<std::string>{"b/z"}));
+
+  const auto before = store.snapshot();  // a reader's view stays valid and unchanged
+  added.clear();
+  store.replace({obj("a", "x", "1", "k1"), obj("a", "y", "5", "k2"), obj("c", "w", "6")}, added,
+                updated, deleted);
+  EXPECT_EQ(keys(added), (std::vector<std::string>{"c/w"}));
+  ASSERT_EQ(updated.size(), 1u);
+  EXPECT_EQ(object_key(*updated[0].second), "a/y");
+  EXPECT_EQ(resource_version_of(*updated[0].first), "2");
+  EXPECT_EQ(keys(deleted), (std::vector<std::string>{"b/z"}));
+  EXPECT_EQ(keys(store.by_label("k1")), (std::vector<std::string>{"a/x"}));
+  EXPECT_EQ(keys(store.by_label("k2")), (std::vector<std::string>{"a/y"}));
+  EXPECT_TRUE(store.list_namespace("b").empty());
+  EXPECT_EQ(before->objects.size(), 3u);
+  EXPECT_TRUE(before->objects.contains("b/z"));
+}
+
+TEST(Store, ApplyAndRemoveMaintainIndexes) {
+  Store store;
+  auto [prev, now] = store.apply(obj("a", "x", "1", "k1"));
+  EXPECT_EQ(prev, nullptr);
+  auto [prev2, now2] = store.apply(obj("a", "x", "2", "k2"));
+  ASSERT_NE(prev2, nullptr);
+  EXPECT_EQ(resource_version_of(*prev2), "1");
+  EXPECT_TRUE(store.by_label("k1").empty());
+  EXPECT_EQ(store.by_label("k2").size(), 1u);
+  auto removed = store.remove(obj("a", "x", "3", "k2"));
+  EXPECT_EQ(resource_version_of(*removed), "3");
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_TRUE(store.by_label("k2").empty());
+  EXPECT_TRUE(store.list_namespace("a").empty());
+  EXPECT_EQ(store.get("a/x"), nullptr);
+}
+
+// Every list fails: the informer never syncs and backs off on the clock.
+class DownKubeApi final : public KubeApi {
+ public:
+  std::atomic<int> lists{0};
+  Result<ObjectList> list(const ResourceType&, const std::string&, const ListOptions&) override {
+    ++lists;
+    return fail("Unreachable", "cannot reach the test server");
+  }
+  Status watch(const ResourceType&, const std::string&, const ListOptions&,
+               const std::function<bool(const WatchEvent&)>&, std::stop_token) override {
+    return fail("Unreachable", "down");
+  }
+  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override { return no(); }
+  Result<Object> create(const ResourceType&, const std::string&, const Object&) override { return no(); }
+  Result<Object> update(const ResourceType&, const Object&) override { return no(); }
+  Result<Object> update_status(const ResourceType&, const Object&) override { return no(); }
+  Result<Object> patch(const ResourceType&, const std::string&, const std::string&, PatchType,
+                       const Object&, bool) override { return no(); }
+  Status remove(const ResourceType&, const std::string&, const std::string&, const DeleteOptions&) override {
+    return fail("Unreachable", "down");
+  }
+  Result<Object> create_subresource(const ResourceType&, const std::string&, const std::string&,
+                                    const std::string&, const Object&) override { return no(); }
+  Result<Object> get_path(const std::string&) override { return no(); }
+
+ private:
+  static std::unexpected<Error> no() { return fail("Unreachable", "down"); }
+};
+
+class HalfRandom final : public Random {
+ public:
+  double uniform01() override { return 0.5; }
+};
+
+TEST(Informer, WaitForSyncGivesUpAtTheDeadlineAndRetriesWithBackoff) {
+  FakeClock clock;
+  HalfRandom random;
+  DownKubeApi api;
+  Informer informer(api, ResourceType::pods(), "", {}, clock, random, make_null_logger());
+  informer.start();
+  ASSERT_TRUE(wait_until([&] { return api.lists == 1 && clock.sleepers() == 1; }));
+  EXPECT_EQ(clock.next_deadline(), clock.now() + std::chrono::milliseconds(800));
+  std::atomic<int> result{-1};
+  std::jthread waiter([&] { result = informer.wait_for_sync(clock.now() + std::chrono::seconds(5)) ? 1 : 0; });
+  ASSERT_TRUE(wait_until([&] { return clock.sleepers() == 2; }));
+  clock.advance(std::chrono::milliseconds(800));  // backoff over: a second list
+  ASSERT_TRUE(wait_until([&] { return api.lists == 2; }));
+  EXPECT_EQ(result.load(), -1);
+  clock.advance(std::chrono::seconds(5));
+  ASSERT_TRUE(wait_until([&] { return result.load() == 0; }));
+  EXPECT_FALSE(informer.has_synced());
+  const auto before = std::chrono::steady_clock::now();
+  informer.stop();  // ends the backoff sleep at once
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace keyward::kube
