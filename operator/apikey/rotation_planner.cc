@@ -175,19 +175,22 @@ std::optional<SystemTime> RotationPlanner::next_opening(const Window& w, SystemT
 }
 
 std::optional<SystemTime> RotationPlanner::covering_end(const Window& w, SystemTime t) const {
-  // Openings o with t - duration < o <= t, not excluded; the latest one ends last.
-  std::optional<SystemTime> end;
-  SystemTime after = t - w.duration;
-  while (true) {
-    auto f = next_firing(w.start, *w.zone, after);
-    if (!f || f->instant > t) break;
-    const auto day = date::floor<date::days>(f->local);
-    if (!std::binary_search(w.excluded.begin(), w.excluded.end(), day)) {
-      end = f->instant + w.duration;
+  // The latest non-excluded opening o with t - duration < o <= t ends last. Look back over a
+  // span that doubles (1 minute, 2, 4, ... up to the duration), so a frequent start such as
+  // "* * * * *" is answered from the last minute instead of walking a week of openings.
+  for (seconds span = std::min<seconds>(seconds(60), w.duration);; span = std::min(span * 2, w.duration)) {
+    std::optional<SystemTime> latest;
+    SystemTime after = t - span;
+    while (true) {
+      auto f = next_firing(w.start, *w.zone, after);
+      if (!f || f->instant > t) break;
+      const auto day = date::floor<date::days>(f->local);
+      if (!std::binary_search(w.excluded.begin(), w.excluded.end(), day)) latest = f->instant;
+      after = f->instant;
     }
-    after = f->instant;
+    if (latest) return *latest + w.duration;
+    if (span >= w.duration) return std::nullopt;
   }
-  return end;
 }
 
 bool RotationPlanner::in_window(SystemTime t) const {

@@ -225,6 +225,52 @@ TEST(RotationWindows, OverlappingWindowsReportTheUnionEnd) {
   EXPECT_EQ(show(planner.next_window_open(at("2026-06-01T13:00:00Z"))), "2026-06-02T10:00:00Z");
 }
 
+TEST(RotationWindows, BoundariesAreHalfOpen) {
+  auto planner = make(globex_spec());
+  const SystemTime open = at("2026-11-23T22:00:00Z");
+  EXPECT_EQ(show(planner.next_window_open(open)), "2026-11-23T22:00:00Z");
+  EXPECT_EQ(show(planner.window_end(open)), "2026-11-23T23:00:00Z");
+  EXPECT_EQ(show(planner.next_window_open(at("2026-11-23T23:00:00Z"))), "2026-11-24T22:00:00Z");
+  EXPECT_EQ(show(planner.next_window_open(at("2026-11-23T21:59:59.5Z"))), "2026-11-23T22:00:00Z");
+}
+
+TEST(RotationWindows, WindowOpeningAtANonexistentTimeOpensAtTheTransition) {
+  RotationSpec spec;
+  spec.interval_seconds = 3600;
+  spec.windows.push_back(RotationWindow{"night", "30 2 * * *", 1800, "America/Chicago", {}});
+  auto planner = make(spec);
+  // Mar 8 2026: 02:30 does not exist; the window opens at 03:00 CDT (08:00Z) for 30 minutes.
+  EXPECT_EQ(show(planner.next_window_open(at("2026-03-08T00:00:00Z"))), "2026-03-08T08:00:00Z");
+  EXPECT_TRUE(planner.in_window(at("2026-03-08T08:29:00Z")));
+  EXPECT_FALSE(planner.in_window(at("2026-03-08T08:30:00Z")));
+}
+
+TEST(RotationWindows, ExcludedDateIsTheLocalDateInTheWindowZone) {
+  // Opens 23:30 Chicago = 05:30Z the next UTC day. Excluding 2026-12-24 (local) removes the
+  // opening at 2026-12-25T05:30Z, not the one at 2026-12-24T05:30Z.
+  RotationSpec spec;
+  spec.interval_seconds = 3600;
+  spec.windows.push_back(RotationWindow{"late", "30 23 * * *", 600, "America/Chicago", {"2026-12-24"}});
+  auto planner = make(spec);
+  EXPECT_TRUE(planner.in_window(at("2026-12-24T05:35:00Z")));
+  EXPECT_FALSE(planner.in_window(at("2026-12-25T05:35:00Z")));
+  EXPECT_EQ(show(planner.next_window_open(at("2026-12-24T06:00:00Z"))), "2026-12-26T05:30:00Z");
+}
+
+TEST(RotationWindows, AlwaysOpenWindowEndsAtTheHorizon) {
+  RotationSpec spec;
+  spec.interval_seconds = 3600;
+  spec.windows.push_back(RotationWindow{"always", "* * * * *", 604800, "UTC", {"2026-12-25"}});
+  auto planner = make(spec);
+  const SystemTime t = at("2026-12-20T00:00:00Z");
+  EXPECT_TRUE(planner.in_window(t));
+  // Dec 25 has no openings of its own, but the week-long windows opened before it cover it.
+  EXPECT_TRUE(planner.in_window(at("2026-12-25T12:00:00Z")));
+  auto end = planner.window_end(t);
+  ASSERT_TRUE(end);
+  EXPECT_GE(*end - t, RotationPlanner::kSearchHorizon);
+}
+
 TEST(RotationWindows, WindowNeverOpensWithinTheHorizon) {
   RotationSpec spec;
   spec.interval_seconds = 3600;
