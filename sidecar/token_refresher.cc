@@ -143,8 +143,14 @@ SystemTime TokenRefresher::on_token(SystemTime now, FetchResult result) {
   AccessToken& t = result.token;
   if (t.provider.empty()) t.provider = source_.provider();
   if (t.provider_time) {
-    skew_ = t.issued_at - *t.provider_time;
-    const double skew_s = to_seconds(skew_);
+    // The Date header has whole seconds and is stamped before the answer travels, so the
+    // measured skew overstates the true one by up to ~1s. Within 2s it is noise and ignored;
+    // beyond, 1s is taken off so the corrected expiry errs early, never late.
+    const Duration measured = t.issued_at - *t.provider_time;
+    skew_ = std::chrono::abs(measured) <= Duration(std::chrono::seconds(2))
+                ? Duration::zero()
+                : measured - Duration(std::chrono::seconds(1));
+    const double skew_s = to_seconds(measured);
     skew_gauge_.set(skew_s);
     status_.clock_skew_seconds = skew_s;
     if (std::abs(skew_s) > to_seconds(options_.skew_warning)) {

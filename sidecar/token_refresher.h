@@ -8,7 +8,8 @@
 //    fleet does not refresh in the same second; a token shorter-lived than its lead is
 //    refreshed at half its life;
 //  * expiry is the provider's, shifted by the measured clock skew (local clock minus the
-//    provider's Date header); a skew above skew_warning is logged and exported;
+//    provider's Date header; ignored within 2s, the header's resolution, and reduced by 1s
+//    beyond so the correction errs early); a skew above skew_warning is logged and exported;
 //  * failures back off exponentially (initial * 2^n, capped at backoff_max) with jitter (x0.5
 //    to x1), never sleeping past half of the current token's remaining life, so retries get
 //    denser as expiry nears;
