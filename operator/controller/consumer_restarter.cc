@@ -268,6 +268,10 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
     }
   }
   for (const auto& e : report.plan.escalations) {
+    {
+      std::lock_guard lock(mu_);
+      if (!escalated_.insert(ns + "/" + e.pod + "@" + format_rfc3339(e.deadline)).second) continue;
+    }
     (void)events_.record(apikey_object, EventType::Warning, "HoldEscalated",
                          "pod " + e.pod + " still holds the old key (" + e.reason +
                              "); it will be restarted at " + format_rfc3339(e.deadline) +

@@ -17,7 +17,9 @@
 // plan_restarts() is the pure decision; ConsumerRestarter gathers the facts and carries it out.
 
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,10 @@ class ConsumerRestarter {
   Logger logger_;
   EventRecorder& events_;
   OperatorMetrics* metrics_;
+  std::mutex mu_;  // guards escalated_
+  // "<ns>/<pod>@<deadline>" already escalated: one Warning event per hold deadline (best effort;
+  // after an operator restart the event is aggregated into the same Event object anyway).
+  std::set<std::string> escalated_;
 };
 
 }  // namespace keyward::controller
