@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "operator/apikey/message_text.h"
 #include "operator/apikey/rotation_planner.h"
 
 namespace keyward::apikey {
@@ -19,11 +20,8 @@ std::unexpected<Error> invalid(const std::string& path, const std::string& what)
 }
 
 std::string quote(std::string_view text) {
-  // Spec values are not secrets, but keep messages one line and bounded.
-  std::string out = "\"";
-  for (char c : text.substr(0, 80)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (text.size() > 80) out += "...";
-  return out + "\"";
+  // Spec values are not secrets, but keep messages valid UTF-8, one line and bounded.
+  return "\"" + message_safe(text, 80) + "\"";
 }
 
 std::string_view type_name(const json& j) {
@@ -69,14 +67,15 @@ class FieldReader {
       return invalid(path(field), "must be a string, got " + std::string(type_name(*value)));
     }
     const auto& text = value->get_ref<const std::string&>();
-    if (text.size() < rule.min_length) {
+    const std::size_t length = utf8_length(text);  // maxLength counts characters, as the API does
+    if (length < rule.min_length) {
       return invalid(path(field), rule.min_length == 1
                                       ? std::string("must not be empty")
                                       : "must be at least " + std::to_string(rule.min_length) +
                                             " characters long");
     }
-    if (rule.max_length != 0 && text.size() > rule.max_length) {
-      return invalid(path(field), "is " + std::to_string(text.size()) +
+    if (rule.max_length != 0 && length > rule.max_length) {
+      return invalid(path(field), "is " + std::to_string(length) +
                                       " characters long; the limit is " +
                                       std::to_string(rule.max_length));
     }

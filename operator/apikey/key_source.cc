@@ -5,6 +5,8 @@
 #include <climits>
 #include <vector>
 
+#include "operator/apikey/message_text.h"
+
 namespace keyward::apikey {
 namespace {
 
@@ -38,12 +40,7 @@ std::string provider_explanation(const std::string& body, const Redactor& redact
   for (const char* field : {"message", "error_description", "error"}) {
     auto it = json.find(field);
     if (it != json.end() && it->is_string()) {
-      std::string text = redactor.redact(it->get<std::string>());
-      if (text.size() > 200) text = text.substr(0, 200) + "...";
-      for (char& c : text) {
-        if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-      }
-      return text;
+      return message_safe(redactor.redact(it->get<std::string>()), 200);
     }
   }
   return {};
@@ -137,7 +134,7 @@ Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
   auto response = transport_.send(http);
   if (!response) {
     return failure(reason::kKeySourceUnreachable,
-                   where + " failed: " + redactor_.redact(response.error().message) +
+                   where + " failed: " + message_safe(redactor_.redact(response.error().message), 500) +
                        "; the current key stays in force and the call is retried");
   }
   if (response->status < 200 || response->status >= 300) {
@@ -153,7 +150,7 @@ Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
     return failure(reason::kKeySourceInvalidResponse,
                    where + " answered HTTP " + std::to_string(response->status) +
                        " with a body that is not a JSON object (content type \"" +
-                       response->header("Content-Type").value_or("") +
+                       message_safe(response->header("Content-Type").value_or(""), 100) +
                        "\"); check spec.source.http.url points at the API, not a web page");
   }
   const nlohmann::json* node = &json;

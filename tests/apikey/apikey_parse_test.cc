@@ -283,6 +283,31 @@ INSTANTIATE_TEST_SUITE_P(
                 "spec.rotation: must be an object, got a string"}),
     [](const ::testing::TestParamInfo<Invalid>& p) { return std::string(p.param.name); });
 
+TEST(ParseApiKey, LengthsCountCharactersLikeTheApiServer) {
+  json spec = minimal_spec();
+  std::string name;
+  for (int i = 0; i < 255; ++i) name += "\u00e9";  // 255 characters, 510 bytes
+  spec["displayName"] = name;
+  auto ok_key = parse_apikey(object_with(spec));
+  ASSERT_TRUE(ok_key) << ok_key.error().to_string();
+  EXPECT_EQ(ok_key->spec.display_name, name);
+  spec["displayName"] = name + "\u00e9";
+  auto too_long = parse_apikey(object_with(spec));
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().message, "spec.displayName: is 256 characters long; the limit is 255");
+}
+
+TEST(ParseApiKey, MessagesQuotingUserTextStayValidUtf8) {
+  // A long zone name of multi-byte characters is cut in the message without splitting one.
+  json spec = valid_spec();
+  std::string zone = "Europe/";
+  for (int i = 0; i < 50; ++i) zone += "\u00e9";
+  spec["rotation"]["timeZone"] = zone;
+  auto key = parse_apikey(object_with(spec));
+  ASSERT_FALSE(key);
+  EXPECT_NO_THROW((void)json(key.error().message).dump());
+}
+
 TEST(ParseApiKey, MissingOrNonObjectSpec) {
   json object = object_with(minimal_spec());
   object.erase("spec");

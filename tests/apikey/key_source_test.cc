@@ -274,6 +274,27 @@ TEST(HttpKeySource, RejectionShowsTheProviderMessageRedacted) {
       << key.error().message;
 }
 
+TEST(HttpKeySource, HostileProviderTextCannotBreakJsonSerialisation) {
+  testing::ScriptedTransport transport;
+  HttpResponse r;
+  r.status = 500;
+  r.body = std::string(R"({"message":"bad \u00e9)") + std::string(300, 'x') + "\"}";
+  r.headers.emplace("Content-Type", std::string("text/\xff\xfe", 7));
+  transport.push(r);
+  r.status = 200;
+  r.body = "not json";
+  transport.push(r);
+  Redactor redactor;
+  HttpKeySource source(transport, http_spec(), redactor);
+  auto first = source.obtain(request());
+  ASSERT_FALSE(first);
+  EXPECT_NE(first.error().message.find("..."), std::string::npos);  // the provider text was cut
+  auto second = source.obtain(request());
+  ASSERT_FALSE(second);
+  EXPECT_NO_THROW((void)nlohmann::json(first.error().message).dump());
+  EXPECT_NO_THROW((void)nlohmann::json(second.error().message).dump());
+}
+
 TEST(HttpKeySource, TransportFailureIsUnreachable) {
   testing::ScriptedTransport transport;
   transport.push_error("Unreachable", "connect to provider.example:443 failed");
