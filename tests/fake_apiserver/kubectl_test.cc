@@ -208,5 +208,28 @@ TEST_F(KubectlTest, ApplyGetWatchAndDeleteAnApiKey) {
   EXPECT_FALSE(server_->get("keyward.dev/v1alpha1", "ApiKey", "default", "alpha-bot"));
 }
 
+TEST_F(KubectlTest, BinaryServesTlsWritesAKubeconfigAndStopsOnSigterm) {
+  fs::path tls = dir_ / "tls";
+  fs::path kubeconfig = dir_ / "binary-kubeconfig";
+  Child server({KEYWARD_FAKE_APISERVER_BINARY, "--crds", KEYWARD_FAKE_APISERVER_TESTDATA, "--tls-dir", tls.string(),
+                "--kubeconfig-out", kubeconfig.string(), "--git-version", "v1.31.2"});
+  ASSERT_TRUE(server.read_until("\n", 20s)) << server.output();
+  auto ready = nlohmann::json::parse(server.output().substr(0, server.output().find('\n')), nullptr, false);
+  ASSERT_EQ(ready.value("message", ""), "ready") << server.output();
+  EXPECT_EQ(ready["url"].get<std::string>().rfind("https://127.0.0.1:", 0), 0u);
+  EXPECT_TRUE(fs::exists(tls / "ca.crt"));
+  EXPECT_EQ(fs::status(tls / "server.key").permissions() & fs::perms::others_read, fs::perms::none);
+  EXPECT_EQ(fs::status(kubeconfig).permissions() & fs::perms::group_read, fs::perms::none);
+
+  Child version({kubectl_, "--kubeconfig", kubeconfig.string(), "--cache-dir", (dir_ / "cache2").string(),
+                 "get", "apikeys", "-A"});
+  EXPECT_EQ(version.wait(30s), 0) << version.output();
+  EXPECT_NE(version.output().find("No resources found"), std::string::npos) << version.output();
+
+  server.terminate();
+  EXPECT_EQ(server.wait(10s), 0) << server.output();
+  EXPECT_NE(server.output().find("stopped"), std::string::npos) << server.output();
+}
+
 }  // namespace
 }  // namespace keyward::testing
