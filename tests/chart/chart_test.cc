@@ -16,6 +16,7 @@
 #include <regex>
 #include <sstream>
 
+#include "operator/webhook/webhook.h"
 #include "operator/webhook/yaml_json.h"
 #include "tests/chart/helm_runner.h"
 
@@ -377,6 +378,20 @@ TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
   EXPECT_EQ(cfg["sidecarImage"], "registry.example/kw/sidecar@" + digest);
   EXPECT_EQ(cfg["mode"], "broker");
   EXPECT_EQ(cfg["brokerUrl"], "https://rel-keyward-webhook.keyward-system.svc:443");
+
+  // keyward-operator reads exactly this ConfigMap: the chart and the code agree on its keys.
+  auto settings = webhook::parse_webhook_settings(custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->injection.sidecar_image, "registry.example/kw/sidecar@" + digest);
+  EXPECT_EQ(settings->server.port, 8443);
+  EXPECT_EQ(settings->injection.defaults.resources["limits"]["memory"], "64Mi");
+  // ...and the TLS files it names are where the Deployment mounts the Secret.
+  const json deploy = custom.one("Deployment");
+  bool mounted = false;
+  for (const auto& m : deploy["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]) {
+    if (m["name"] == "webhook-tls") mounted = settings->cert_file == m["mountPath"].get<std::string>() + "/tls.crt";
+  }
+  EXPECT_TRUE(mounted);
 }
 
 TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
