@@ -84,7 +84,13 @@ Status SidecarApp::build() {
 }
 
 void SidecarApp::on_secret_change() {
-  if (!loader_) return;
+  if (!loader_) {
+    // Broker mode: the key rotated; ask the broker for the new token now.
+    deps_.logger.info("the key Secret changed; asking the broker for the current token now");
+    refresher_->credentials_changed();
+    wakeup_.notify();
+    return;
+  }
   auto creds = loader_->load();
   if (!creds) {
     deps_.logger.warn("a Secret directory changed but could not be read; keeping the current token",
@@ -135,7 +141,7 @@ Status SidecarApp::start(std::function<void()> on_first_valid_token) {
   }
 
   for (const std::string* dir : {&config_.key_dir, &config_.credentials_dir}) {
-    if (dir->empty() || config_.mode == Mode::Broker || !deps_.make_watcher) continue;
+    if (dir->empty() || !deps_.make_watcher) continue;
     auto w = deps_.make_watcher();
     if (auto s = w->start(*dir, [this] { on_secret_change(); }); !s) return s;
     watchers_.push_back(std::move(w));

@@ -194,49 +194,60 @@ SystemTime TokenRefresher::on_token(SystemTime now, FetchResult result) {
 }
 
 SystemTime TokenRefresher::step(SystemTime now) {
+  std::optional<AccessToken> renewable;
+  {
+    std::lock_guard lock(mu_);
+    status_.next_attempt.reset();
+
+    // 1. The token in place ran out.
+    if (current_ && status_.state == "Valid" && current_->expires() && now >= current_local_expiry_) {
+      mark_expired(now);
+    }
+
+    // 2. A token fetched earlier but not written (disk full) goes first.
+    if (unwritten_ && !force_) {
+      if (now < next_attempt_) return wake_bound(next_attempt_);
+      FetchResult again;
+      again.token = unwritten_->token;
+      again.renewed = unwritten_renewed_;
+      return on_token(now, std::move(again));
+    }
+
+    if (force_) {
+      force_ = false;
+      unwritten_.reset();
+      next_attempt_ = now;
+      refresh_at_ = now;
+      logger_.info("credentials changed; fetching a new token now");
+    }
+    if (needs_person_) return wake_bound(SystemTime::max());
+
+    // 3. Not due yet.
+    SystemTime due = valid_locked(now) ? refresh_at_ : now;
+    due = std::max(due, next_attempt_);
+    if (now < due) {
+      status_.next_attempt = due;
+      return wake_bound(due);
+    }
+    status_.last_attempt = now;
+    if (valid_locked(now)) renewable = current_;
+  }
+
+  // 4. Fetch, without the lock: readiness probes and /v1/status stay fast while a slow
+  //    provider answers.
+  auto result = source_.fetch(renewable ? &*renewable : nullptr);
+
   std::lock_guard lock(mu_);
-  status_.next_attempt.reset();
-
-  // 1. The token in place ran out.
-  if (current_ && status_.state == "Valid" && current_->expires() && now >= current_local_expiry_) {
-    mark_expired(now);
-  }
-
-  // 2. A token fetched earlier but not written (disk full) goes first.
-  if (unwritten_ && !force_) {
-    if (now < next_attempt_) return wake_bound(next_attempt_);
-    TokenRecord r = *unwritten_;
-    FetchResult again;
-    again.token = r.token;
-    return on_token(now, std::move(again));
-  }
-
   if (force_) {
-    force_ = false;
-    unwritten_.reset();
-    next_attempt_ = now;
-    refresh_at_ = now;
-    logger_.info("credentials changed; fetching a new token now");
+    // The credentials changed while the request ran: its answer may belong to the old ones.
+    logger_.info("discarding an answer fetched with credentials that changed meanwhile");
+    return now;
   }
-  if (needs_person_) return wake_bound(SystemTime::max());
-
-  // 3. Not due yet.
-  SystemTime due = valid_locked(now) ? refresh_at_ : now;
-  if (inactive_) due = std::max(due, next_attempt_);
-  due = std::max(due, next_attempt_);
-  if (now < due) {
-    status_.next_attempt = due;
-    return wake_bound(due);
-  }
-
-  // 4. Fetch.
-  status_.last_attempt = now;
-  const AccessToken* renewable = valid_locked(now) ? &*current_ : nullptr;
-  auto result = source_.fetch(renewable);
   if (!result) return on_failure(now, result.error());
   switch (result->kind) {
     case FetchResult::Kind::Token:
       inactive_ = false;
+      unwritten_renewed_ = result->renewed;
       return on_token(now, std::move(*result));
     case FetchResult::Kind::RetryLater:
       if (result->penalty) penalties_.inc();

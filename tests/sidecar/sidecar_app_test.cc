@@ -12,6 +12,7 @@
 #include "tests/provider_sim/simulator_transport.h"
 #include "tests/sidecar/fake_random.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/scripted_transport.h"
 
 namespace keyward::sidecar {
 namespace {
@@ -168,6 +169,75 @@ TEST_F(SidecarAppTest, UnreadableCredentialsStopTheStartWithOneMessage) {
   ASSERT_FALSE(app);
   EXPECT_EQ(app.error().reason, "MissingCredentials");
   EXPECT_NE(app.error().message.find(tmp / "missing"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyward::sidecar
+
+namespace keyward::sidecar {
+namespace {
+
+// Hands requests to a ScriptedTransport the test owns.
+class Forwarding final : public HttpTransport {
+ public:
+  explicit Forwarding(HttpTransport& to) : to_(to) {}
+  Result<HttpResponse> send(const HttpRequest& r) override { return to_.send(r); }
+  Result<HttpResponse> stream(const HttpRequest& r, const std::function<bool(std::string_view)>& f,
+                              std::stop_token s) override {
+    return to_.stream(r, f, s);
+  }
+
+ private:
+  HttpTransport& to_;
+};
+
+TEST_F(SidecarAppTest, BrokerModeInactiveThenActiveAndKeyRotationAsksAtOnce) {
+  keyward::testing::ScriptedTransport broker;  // answers in order; the last one repeats
+  const std::string expiry = format_rfc3339(clock.now() + 91min);
+  broker.push(409, R"({"reason":"Inactive"})");
+  broker.push(200, R"({"accessToken":"broker-at-0123456789","expirationTime":")" + expiry +
+                       R"(","keyVersion":2,"provider":"tradovate","active":true})");
+  broker.push(200, R"({"accessToken":"broker-at-rotated-0123","expirationTime":")" + expiry +
+                       R"(","keyVersion":3,"provider":"tradovate","active":true})");
+  auto c = config();
+  c.mode = Mode::Broker;
+  c.broker_url = "https://broker.invalid";
+  c.apikey = "alpha-bot";
+  c.ns = "bots";
+  c.service_account_token_file = tmp / "sa-token";
+  PosixFilesystem real;
+  ASSERT_TRUE(real.write_new_file(tmp / "sa-token", "sa-0123456789", 0600));
+  auto d = deps();
+  d.make_transport = [&broker](const HttpEndpoint&) -> Result<std::unique_ptr<HttpTransport>> {
+    return std::unique_ptr<HttpTransport>(std::make_unique<Forwarding>(broker));
+  };
+  auto app = SidecarApp::create(c, d);
+  ASSERT_TRUE(app) << app.error().message;
+  ASSERT_TRUE((*app)->start());
+  const int port = (*app)->status_port();
+  ASSERT_TRUE(eventually([&] { return broker.requests().size() == 1 && clock.sleepers() == 1; }));
+  int status = 0;
+  EXPECT_NE(get(port, "/readyz", &status).find("Inactive"), std::string::npos);
+  EXPECT_EQ(status, 503);
+  EXPECT_EQ(read_token_record(fs, tmp / "tokens")->state, TokenState::Inactive);
+
+  // The key becomes active: the next poll (60s later) gets a token.
+  clock.advance(60s);
+  ASSERT_TRUE(eventually([&] { return broker.requests().size() == 2 && clock.sleepers() == 1; }));
+  get(port, "/readyz", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(read_token_record(fs, tmp / "tokens")->token.key_version, 2);
+
+  // The key Secret rotates: the broker is asked at once, not at the refresh time.
+  ASSERT_TRUE(real.write_new_file(tmp / "key/..new", "x", 0600));
+  ASSERT_TRUE(real.rename(tmp / "key/..new", tmp / "key/apiKey"));
+  ASSERT_TRUE(eventually([&] {
+    auto r = read_token_record(fs, tmp / "tokens");
+    return r && r->token.key_version == 3;
+  }));
+  EXPECT_EQ(sink->joined().find("sa-0123456789"), std::string::npos);
+  EXPECT_EQ(sink->joined().find("broker-at-"), std::string::npos);
+  (*app)->stop();
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <future>
+#include <thread>
 
 #include "common/token/tradovate_provider.h"
 #include "sidecar/credentials_loader.h"
@@ -331,6 +333,49 @@ TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   EXPECT_DOUBLE_EQ(metrics.gauge("keyward_sidecar_clock_skew_seconds", "").value(), 120.0);
   EXPECT_NE(sink->joined().find("clocks disagree"), std::string::npos)
       << "large skew logged";
+}
+
+// A source whose fetch blocks until the test releases it.
+class BlockingSource final : public TokenSource {
+ public:
+  explicit BlockingSource(const Clock& clock) : clock_(clock) {}
+  Result<FetchResult> fetch(const AccessToken*) override {
+    entered.set_value();
+    release.get_future().wait();
+    FetchResult r;
+    r.token.token = "blocking-token-" + std::to_string(++n_);
+    r.token.expires_at = clock_.now() + std::chrono::minutes(90);
+    r.token.provider = "test";
+    return r;
+  }
+  void credentials_changed() override {}
+  bool accepts_cached(const TokenRecord&) const override { return false; }
+  std::string fingerprint() const override { return ""; }
+  std::string provider() const override { return "test"; }
+  std::promise<void> entered;
+  std::promise<void> release;
+
+ private:
+  const Clock& clock_;
+  int n_ = 0;
+};
+
+TEST_F(RefresherTest, ReadinessAnswersWhileAFetchHangsAndAChangedSecretDiscardsTheAnswer) {
+  BlockingSource source(clock);
+  AtomicWriter writer(fs, clock, tmp / "tokens", logger);
+  TokenFileWriter files(writer, {});
+  MetricsRegistry metrics;
+  TokenRefresher refresher(source, files, clock, random, metrics, logger, {});
+  std::jthread loop([&] { refresher.step(clock.now()); });
+  source.entered.get_future().wait();
+  // The fetch is in flight: status and readiness do not wait for it.
+  EXPECT_EQ(refresher.ready(clock.now()).error().reason, "NoToken");
+  EXPECT_EQ(refresher.status().state, "Starting");
+  refresher.credentials_changed();
+  source.release.set_value();
+  loop.join();
+  EXPECT_FALSE(refresher.has_valid_token(clock.now())) << "an answer for the old credentials is dropped";
+  EXPECT_FALSE(fs.exists(tmp / "tokens/token"));
 }
 
 TEST_F(RefresherTest, SecretsNeverReachTheLogs) {
