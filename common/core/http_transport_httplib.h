@@ -8,11 +8,12 @@
 //
 // Stopping a stream: a std::stop_callback on the caller's stop_token calls httplib's
 // ClientImpl::stop(), which shuts the in-flight socket down under the client's socket mutex, so
-// the blocked read returns at once. The body and header callbacks also check the token. One
-// window remains: a stop requested while the connection is still being set up (before httplib
-// counts the request in flight) is seen only once the first response bytes arrive or the
-// per-read timeout (HttpRequest::timeout) expires; callers that need a bound on stop latency
-// keep that timeout finite.
+// a read blocked on an open stream returns at once. The header and body callbacks also check
+// the token. One window remains: httplib counts a request as in flight only after connect and
+// the TLS handshake, so a stop requested during those is seen when the first response bytes
+// arrive (a Kubernetes watch answers with headers at once) or, for a server that accepts and
+// never answers, when the per-read timeout (HttpRequest::timeout) or the connect timeout
+// expires. Callers that need a hard bound on stop latency keep those finite.
 //
 // tls-server-name: httplib verifies the certificate against, and sends SNI for, the host it
 // was constructed with. When TlsClientConfig::server_name differs from the endpoint host, the

@@ -377,6 +377,7 @@ Result<std::unique_ptr<KubeClient>> make_kube_client(const KubeConfig& config,
                                                      const Filesystem& fs, const Clock& clock,
                                                      Logger logger) {
   for (const auto& warning : config.warnings) logger.warn(warning);
+  if (!config.tls.client_key_pem.empty()) logger.redactor().add(config.tls.client_key_pem);
   auto transport = HttplibTransport::create(config.endpoint, config.tls);
   if (!transport) {
     Error e = transport.error();
