@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <sstream>
 
 namespace keyward::apikey {
@@ -119,6 +120,58 @@ TEST(CronExpression, MatchesChecksTheWholeMinute) {
   ASSERT_TRUE(cron);
   EXPECT_TRUE(cron->matches(local("2026-03-08 02:30") + 20s));
   EXPECT_FALSE(cron->matches(local("2026-03-08 02:31")));
+}
+
+// Deterministic fuzzing: arbitrary text never throws or crashes, and whatever parses yields a
+// next run strictly after the start (or none).
+TEST(CronExpression, ArbitraryTextIsHandled) {
+  std::mt19937 rng(20261123);
+  const std::string noise = "0123456789*/,- \tJANFEBMONSUNxyz@dailyhour";
+  const std::vector<std::string> names = {"JAN", "dec", "MON", "sun", "Fri", "FOO"};
+  auto num = [&] {
+    const int top = std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? 70 : 12;
+    return std::to_string(std::uniform_int_distribution<int>(0, top)(rng));
+  };
+  auto field = [&]() -> std::string {
+    switch (std::uniform_int_distribution<int>(0, 8)(rng)) {
+      case 0: return "*";
+      case 1: return "*/" + num();
+      case 2: return num();
+      case 3: return num() + "-" + num();
+      case 4: return num() + "-" + num() + "/" + num();
+      case 5: return num() + "," + num() + "," + num();
+      case 6: return names[std::uniform_int_distribution<std::size_t>(0, names.size() - 1)(rng)];
+      case 7: return num() + "/" + num();
+      default: {
+        std::string junk;
+        for (int k = std::uniform_int_distribution<int>(0, 4)(rng); k > 0; --k) {
+          junk.push_back(noise[std::uniform_int_distribution<std::size_t>(0, noise.size() - 1)(rng)]);
+        }
+        return junk;
+      }
+    }
+  };
+  const LocalSeconds start = local("2026-11-23 04:02");
+  int parsed = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const int fields = std::uniform_int_distribution<int>(0, 4)(rng) == 0
+                           ? std::uniform_int_distribution<int>(3, 6)(rng)
+                           : 5;
+    for (int f = 0; f < fields; ++f) text += (f ? " " : "") + field();
+    ASSERT_NO_THROW({
+      auto cron = CronExpression::parse(text);
+      if (cron) {
+        ++parsed;
+        auto next = cron->next_after(start);
+        if (next) {
+          ASSERT_GT(*next, start) << text;
+          ASSERT_TRUE(cron->matches(*next)) << text;
+        }
+      }
+    });
+  }
+  EXPECT_GT(parsed, 100);  // the fuzzer reaches the evaluator, not only the error paths
 }
 
 struct BadCron {
