@@ -42,6 +42,7 @@ Result<Credentials> CredentialsLoader::load() const {
   }
   c.key_version = sources_.explicit_values.key_version;
   c.register_secrets(redactor_);
+  sources_.explicit_values.register_secrets(redactor_);  // also the values a directory overrode
   return c;
 }
 

@@ -82,14 +82,14 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
     return 2;
   }
   ShutdownSignal* sig = shutdown->get();
-  std::function<void()> on_token;
-  if (config->once) on_token = [sig] { sig->finish(0); };
+  std::function<void(int)> on_token;
+  if (config->once) on_token = [sig](int code) { sig->finish(code); };
   if (auto s = (*app)->start(on_token); !s) {
     logger.error(s.error().message, {{"reason", s.error().reason}});
     return 1;
   }
   const int code = (*shutdown)->wait();
-  logger.info(config->once ? "token written; exiting (--once)" : "stopping");
+  logger.info(config->once ? "exiting (--once)" : "stopping", {{"exitCode", code}});
   if (!(*app)->stop_within(Millis(700))) {
     logger.warn("a token request was still in flight; exiting without waiting (the files are whole)");
     std::_Exit(code);

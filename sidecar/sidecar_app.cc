@@ -129,8 +129,8 @@ nlohmann::json SidecarApp::status_json() const {
   return j;
 }
 
-Status SidecarApp::start(std::function<void()> on_first_valid_token) {
-  on_first_valid_token_ = std::move(on_first_valid_token);
+Status SidecarApp::start(std::function<void(int)> on_once_done) {
+  on_once_done_ = std::move(on_once_done);
   const Logger& log = deps_.logger;
 
   // Reuse a token an earlier run left on the same tmpfs.
@@ -181,9 +181,14 @@ void SidecarApp::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     const SystemTime next = refresher_->step(deps_.clock.now());
     refresher_->update_gauges(deps_.clock.now());
-    if (!announced && on_first_valid_token_ && refresher_->has_valid_token(deps_.clock.now())) {
-      announced = true;
-      on_first_valid_token_();
+    if (!announced && on_once_done_) {
+      if (refresher_->has_valid_token(deps_.clock.now())) {
+        announced = true;
+        on_once_done_(0);
+      } else if (refresher_->status().needs_person) {
+        announced = true;
+        on_once_done_(kExitNeedsPerson);
+      }
     }
     deps_.clock.sleep_until(next, wakeup_, stop);
   }

@@ -45,8 +45,10 @@ class SidecarApp {
   SidecarApp(const SidecarApp&) = delete;
   SidecarApp& operator=(const SidecarApp&) = delete;
 
-  // on_first_valid_token runs (on the run loop) once a valid token is in place (--once).
-  Status start(std::function<void()> on_first_valid_token = {});
+  // For --once: on_once_done runs (on the run loop) with exit code 0 once a valid token is in
+  // place, or 3 when no retry can help (the provider demands a captcha).
+  static constexpr int kExitNeedsPerson = 3;
+  Status start(std::function<void(int)> on_once_done = {});
   void stop();
   // Asks everything to stop and waits at most `limit` for the run loop (an HTTP request may be
   // in flight). Returns false if the loop is still busy; the caller may then exit anyway: the
@@ -75,7 +77,7 @@ class SidecarApp {
   std::unique_ptr<TokenRefresher> refresher_;
   std::vector<std::unique_ptr<DirectoryWatcher>> watchers_;
   std::unique_ptr<StatusServer> server_;
-  std::function<void()> on_first_valid_token_;
+  std::function<void(int)> on_once_done_;
   std::mutex creds_mu_;  // guards last_credentials_
   std::optional<Credentials> last_credentials_;
   Wakeup wakeup_;

@@ -151,6 +151,25 @@ TEST_F(BinaryTest, OnceAgainstTheSimulatorThenARestartReusesTheToken) {
   sim.stop();
 }
 
+TEST_F(BinaryTest, OnceExitsWithThreeWhenAPersonMustLogIn) {
+  RealClock clock;
+  sim::ProviderSimulator sim(clock, sim::SimConfig{.lifetime = 1h});
+  sim.add_user({"demo", "demo-password-123", "8", "demo-sec-0123456789", 0});
+  sim.set_captcha(true);
+  auto port = sim.start("127.0.0.1", 0);
+  ASSERT_TRUE(port);
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--once", "--provider", "tradovate", "--endpoint", sim.url() + "/v1",
+             "--username", "demo", "--client-id", "8", "--out", tmp / "out", "--listen", "off"},
+            {"KEYWARD_PASSWORD=demo-password-123", "KEYWARD_API_KEY=demo-sec-0123456789"}, tmp / "log");
+  ASSERT_TRUE(p.started());
+  auto code = p.wait_exit(10000ms);
+  ASSERT_TRUE(code) << slurp(tmp / "log");
+  EXPECT_EQ(*code, 3);
+  EXPECT_NE(slurp(tmp / "log").find("a person must log in"), std::string::npos) << slurp(tmp / "log");
+  EXPECT_EQ(sim.requests("demo"), 1);
+  sim.stop();
+}
+
 TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
   ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
   Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "off",
