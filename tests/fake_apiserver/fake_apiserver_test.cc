@@ -428,6 +428,15 @@ TEST_F(FakeApiServerTest, DiscoveryVersionAndTables) {
   EXPECT_EQ(table.body["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 
   EXPECT_EQ(client_->get("/apis/nothing.example/v1/things").status, 404);
+
+  server_->apply(pod("tp", true));
+  auto pods = client_->get("/api/v1/namespaces/default/pods", {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
+  ASSERT_EQ(pods.status, 200);
+  std::vector<std::string> pod_columns;
+  for (const auto& c : pods.body["columnDefinitions"]) pod_columns.push_back(c["name"]);
+  EXPECT_EQ(pod_columns, (std::vector<std::string>{"Name", "Ready", "Status", "Node", "Age"}));
+  EXPECT_EQ(pods.body["rows"][0]["cells"][1], "True");
+  EXPECT_EQ(pods.body["rows"][0]["cells"][2], "Running");
 }
 
 TEST_F(FakeApiServerTest, CrdPostedOverHttpIsServedAtOnce) {

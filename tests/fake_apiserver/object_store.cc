@@ -282,9 +282,27 @@ void ObjectStore::register_builtin_resources_locked() {
       builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, false),
       builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, false),
   };
+  auto column = [](const char* name, const char* type, const char* path) {
+    return json{{"name", name}, {"type", type}, {"jsonPath", path}};
+  };
+  const json age = column("Age", "date", ".metadata.creationTimestamp");
   for (ResourceInfo& info : infos) {
-    if (info.plural == "pods") info.eviction_subresource = true;
-    if (info.plural == "events" && info.group.empty()) info.categories = {};
+    // A few of the columns kubectl shows for built-ins, so the demo's `kubectl get` reads well.
+    if (info.plural == "pods") {
+      info.eviction_subresource = true;
+      info.printer_columns = json::array({column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status"),
+                                          column("Status", "string", ".status.phase"),
+                                          column("Node", "string", ".spec.nodeName"), age});
+    } else if (info.plural == "deployments" || info.plural == "replicasets" || info.plural == "statefulsets") {
+      info.printer_columns = json::array({column("Desired", "integer", ".spec.replicas"),
+                                          column("Ready", "integer", ".status.readyReplicas"),
+                                          column("Up-to-date", "integer", ".status.updatedReplicas"),
+                                          column("Available", "integer", ".status.availableReplicas"), age});
+    } else if (info.plural == "namespaces") {
+      info.printer_columns = json::array({column("Status", "string", ".status.phase"), age});
+    } else if (info.plural == "secrets") {
+      info.printer_columns = json::array({column("Type", "string", ".type"), age});
+    }
     register_resource_locked(info, true);
   }
 }
