@@ -1,0 +1,153 @@
+// The webhook against the shared fake API server through the real KubeClient: the ApiKey
+// (registered from crds/apikey.yaml), its status.keyVersion, the server version from /version,
+// and the pods the validator checks all come over HTTP like in a cluster.
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/core/http_transport_httplib.h"
+#include "common/kube/kube_client.h"
+#include "operator/webhook/webhook.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
+#include "tests/support/fake_clock.h"
+#include "tests/webhook/fixtures.h"
+#include "tests/webhook/test_certificates.h"
+
+namespace keyward::webhook {
+namespace {
+
+using namespace keyward::webhook::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string b64decode(const std::string& in) {
+  std::string out(in.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  std::size_t pad = (in.size() > 0 && in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
+  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+class WebhookWithFakeApiServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    keyward::testing::FakeApiServerOptions options;
+    options.git_version = "v1.28.5";
+    options.crd_files = {(fs::path(KEYWARD_SOURCE_DIR) / "crds" / "apikey.yaml").string()};
+    server_ = std::make_unique<keyward::testing::FakeApiServer>(options);
+    auto started = server_->start();
+    ASSERT_TRUE(started) << started.error().to_string();
+    server_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+    json key = apikey("bots", "alpha", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}, 4);
+    server_->apply(key);
+
+    auto endpoint = HttpEndpoint::parse(server_->url());
+    ASSERT_TRUE(endpoint);
+    auto transport = HttplibTransport::create(*endpoint, {});
+    ASSERT_TRUE(transport);
+    transport_ = std::move(*transport);
+    kube::KubeClientOptions ko;
+    ko.server_url = server_->url();
+    client_ = std::make_unique<kube::KubeClient>(*transport_, nullptr, make_null_logger(), ko);
+
+    char tmpl[] = "/tmp/keyward-webhook-fake-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    PemPair ca = make_test_ca("fake CA");
+    PemPair leaf = issue_test_certificate(ca, "webhook");
+    std::ofstream(dir_ / "tls.crt") << leaf.cert;
+    std::ofstream(dir_ / "tls.key") << leaf.key;
+    std::ofstream(dir_ / "ca.crt") << ca.cert;
+    WebhookSettings settings;
+    settings.server.host = "127.0.0.1";
+    settings.server.port = 0;
+    settings.cert_file = (dir_ / "tls.crt").string();
+    settings.key_file = (dir_ / "tls.key").string();
+    settings.injection.sidecar_image = "sidecar:1";
+    webhook_ = std::make_unique<Webhook>(*client_, clock_, make_null_logger(), settings);
+    ASSERT_TRUE(webhook_->start());
+  }
+
+  void TearDown() override {
+    webhook_.reset();
+    server_->stop();
+    fs::remove_all(dir_);
+  }
+
+  json post(const std::string& path, const json& body) {
+    httplib::SSLClient c("localhost", webhook_->port());
+    c.set_ca_cert_path((dir_ / "ca.crt").c_str());
+    c.enable_server_certificate_verification(true);
+    auto res = c.Post(path.c_str(), body.dump(), "application/json");
+    EXPECT_TRUE(res);
+    if (!res) return nullptr;
+    return json::parse(res->body)["response"];
+  }
+
+  json admit_and_apply(const json& pod) {
+    json r = post("/mutate-pods", review(pod, "bots"));
+    EXPECT_EQ(r["allowed"], true) << r.dump();
+    return pod.patch(json::parse(b64decode(r.value("patch", ""))));
+  }
+
+  keyward::testing::FakeClock clock_;
+  std::unique_ptr<keyward::testing::FakeApiServer> server_;
+  std::unique_ptr<HttplibTransport> transport_;
+  std::unique_ptr<kube::KubeClient> client_;
+  fs::path dir_;
+  std::unique_ptr<Webhook> webhook_;
+};
+
+TEST_F(WebhookWithFakeApiServer, VersionAndKeyComeFromTheApiServer) {
+  json pod = deployment_pod("alpha-bot", "alpha", json::array({container("app")}));
+  json old_server = admit_and_apply(pod);
+  EXPECT_EQ(old_server["spec"]["containers"][0]["name"], "keyward-sidecar") << "1.28: classic sidecar first";
+  EXPECT_EQ(old_server["metadata"]["annotations"]["keyward.dev/key-version"], "4");
+
+  server_->set_git_version("v1.30.1");
+  clock_.advance(std::chrono::minutes(11));  // past the version cache
+  json new_server = admit_and_apply(pod);
+  EXPECT_EQ(new_server["spec"]["initContainers"][0]["restartPolicy"], "Always") << "1.30: native sidecar";
+  EXPECT_GE(server_->request_count("GET", "/version"), 2u);
+}
+
+TEST_F(WebhookWithFakeApiServer, RefusalsUseTheApiServersAnswers) {
+  json unknown = post("/mutate-pods", review(deployment_pod("alpha-bot", "ghost", json::array({container("app")})), "bots"));
+  EXPECT_EQ(unknown["allowed"], false);
+  EXPECT_EQ(unknown["status"]["reason"], "ApiKeyNotFound");
+  json elsewhere = post("/mutate-pods", review(deployment_pod("beta-bot", "alpha", json::array({container("app")})), "bots"));
+  EXPECT_EQ(elsewhere["status"]["reason"], "ApiKeyAssignedElsewhere");
+
+  // The API server failing the lookup is an error (500), not a silent allow.
+  server_->fail_next(1, 500, "GET", "/apikeys/alpha");
+  json failed = post("/mutate-pods", review(deployment_pod("alpha-bot", "alpha", json::array({container("app")})), "bots"));
+  EXPECT_EQ(failed["allowed"], false);
+  EXPECT_EQ(failed["status"]["code"], 500);
+}
+
+TEST_F(WebhookWithFakeApiServer, ValidatorListsHeldPodsThroughTheApiServer) {
+  server_->apply({{"apiVersion", "v1"},
+                  {"kind", "Pod"},
+                  {"metadata",
+                   {{"name", "alpha-bot-1"},
+                    {"namespace", "bots"},
+                    {"labels", {{"keyward.dev/apikey", "alpha"}}},
+                    {"annotations", {{"keyward.dev/hold", "open positions"}}}}},
+                  {"spec", {{"containers", json::array({container("app")})}}}});
+  auto old_key = server_->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
+  ASSERT_TRUE(old_key);
+  json new_key = *old_key;
+  new_key["spec"]["consumers"]["workloadRef"]["name"] = "beta-bot";
+  json r = post("/validate-apikeys", review(new_key, "bots", "u", "ApiKey", "keyward.dev", "UPDATE", *old_key));
+  EXPECT_EQ(r["allowed"], false);
+  EXPECT_EQ(r["status"]["reason"], "ApiKeyHeld");
+  EXPECT_NE(r["status"]["message"].get<std::string>().find("alpha-bot-1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyward::webhook
