@@ -348,7 +348,7 @@ TEST_F(ChartTest, OperatorDeploymentPdbAndHelmTest) {
   const json& c = deploy["spec"]["template"]["spec"]["containers"][0];
   std::set<std::string> args;
   for (const auto& a : c["args"]) args.insert(a.get<std::string>());
-  EXPECT_TRUE(args.count("--leader-elect"));
+  EXPECT_TRUE(args.count("--leader-elect=true"));
   EXPECT_TRUE(args.count("--lease-namespace=keyward-system"));
   EXPECT_TRUE(args.count("--webhook-config=/etc/keyward/webhook.yaml"));
   EXPECT_TRUE(c.contains("livenessProbe"));
@@ -360,6 +360,8 @@ TEST_F(ChartTest, OperatorDeploymentPdbAndHelmTest) {
   EXPECT_EQ(test_pod["metadata"]["annotations"]["helm.sh/hook"], "test");
 
   Rendered single = render({"replicaCount=1", "leaderElection.enabled=false"});
+  const json single_args = single.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
+  EXPECT_NE(std::find(single_args.begin(), single_args.end(), "--leader-elect=false"), single_args.end());
   EXPECT_TRUE(single.of_kind("PodDisruptionBudget").empty()) << "a PDB with one replica would block node drains";
 }
 
