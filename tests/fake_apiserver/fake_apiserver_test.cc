@@ -166,6 +166,18 @@ TEST_F(FakeApiServerTest, FinalizersDelayDeletionUntilRemoved) {
   EXPECT_EQ((*deleted)["object"]["metadata"]["name"], "fin");
 }
 
+TEST_F(FakeApiServerTest, ApplyThatDropsTheLastFinalizerFinishesTheDeletion) {
+  json key = api_key("applied");
+  key["metadata"]["finalizers"] = {"keyward.dev/cleanup"};
+  key["status"] = {{"keyVersion", 1}};
+  server_->apply(key);
+  ASSERT_EQ(client_->del(std::string(kApiKeys) + "/applied").status, 200);
+  ASSERT_TRUE(server_->get("keyward.dev/v1alpha1", "ApiKey", "default", "applied"));
+  key["metadata"]["finalizers"] = json::array();
+  server_->apply(key);
+  EXPECT_FALSE(server_->get("keyward.dev/v1alpha1", "ApiKey", "default", "applied"));
+}
+
 TEST_F(FakeApiServerTest, DeletePreconditionsConflict) {
   auto created = client_->post(kConfigMaps, config_map("pre"));
   auto wrong_uid = client_->del(std::string(kConfigMaps) + "/pre", {{"preconditions", {{"uid", "nope"}}}});

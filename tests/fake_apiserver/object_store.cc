@@ -1052,6 +1052,8 @@ ApiResult<ObjectPtr> ObjectStore::apply(json object) {
   json status = object.contains("status") ? object["status"] : json();
   auto updated = update_locked(*info, old, object, false, options);
   if (!updated || !info->status_subresource) return updated;
+  // Removing the last finalizer of an object being deleted deletes it: nothing left to update.
+  if (!find_locked(info->storage_key(), ns, name)) return updated;
   json with_status = **updated;
   if (status.is_null()) with_status.erase("status");
   else with_status["status"] = status;
