@@ -10,9 +10,8 @@ namespace keyward::sidecar {
 
 namespace {
 
-std::optional<std::string> iso(const std::optional<SystemTime>& t) {
-  if (!t) return std::nullopt;
-  return format_rfc3339(*t);
+nlohmann::json time_or_null(const std::optional<SystemTime>& t) {
+  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -114,18 +113,19 @@ nlohmann::json SidecarApp::status_json() const {
                    {"mode", config_.mode == Mode::Broker ? "broker" : "direct"},
                    {"provider", s.provider.empty() ? source_->provider() : s.provider},
                    {"keyVersion", s.key_version},
-                   {"expirationTime", iso(s.expires_at) ? nlohmann::json(*iso(s.expires_at)) : nlohmann::json(nullptr)},
-                   {"secondsToExpiry", s.expires_at ? nlohmann::json(std::chrono::duration_cast<Seconds>(*s.expires_at - now).count()) : nlohmann::json(nullptr)},
-                   {"issuedAt", iso(s.issued_at) ? nlohmann::json(*iso(s.issued_at)) : nlohmann::json(nullptr)},
-                   {"lastRefreshTime", iso(s.last_refresh) ? nlohmann::json(*iso(s.last_refresh)) : nlohmann::json(nullptr)},
-                   {"lastAttemptTime", iso(s.last_attempt) ? nlohmann::json(*iso(s.last_attempt)) : nlohmann::json(nullptr)},
-                   {"nextAttemptTime", iso(s.next_attempt) ? nlohmann::json(*iso(s.next_attempt)) : nlohmann::json(nullptr)},
+                   {"expirationTime", time_or_null(s.expires_at)},
+                   {"secondsToExpiry", nullptr},
+                   {"issuedAt", time_or_null(s.issued_at)},
+                   {"lastRefreshTime", time_or_null(s.last_refresh)},
+                   {"lastAttemptTime", time_or_null(s.last_attempt)},
+                   {"nextAttemptTime", time_or_null(s.next_attempt)},
                    {"lastError", s.last_error},
                    {"needsPerson", s.needs_person},
                    {"consecutiveFailures", s.consecutive_failures},
                    {"clockSkewSeconds", s.clock_skew_seconds},
                    {"reusedCachedToken", s.reused_cached_token},
                    {"tokenDirectory", config_.out_dir}};
+  if (s.expires_at) j["secondsToExpiry"] = std::chrono::duration_cast<Seconds>(*s.expires_at - now).count();
   return j;
 }
 

@@ -95,7 +95,7 @@ SystemTime TokenRefresher::wake_bound(SystemTime t) const {
   return t;
 }
 
-void TokenRefresher::mark_expired(SystemTime now) {
+void TokenRefresher::mark_expired() {
   status_.state = "Expired";
   valid_gauge_.set(0);
   TokenRecord r{*current_, TokenState::Expired, source_.fingerprint()};
@@ -106,7 +106,6 @@ void TokenRefresher::mark_expired(SystemTime now) {
     logger_.error("could not mark the token files Expired", {{"error", s.error().message}});
     failures_.inc({{"reason", s.error().reason}});
   }
-  (void)now;
 }
 
 bool TokenRefresher::write_record(const TokenRecord& record, SystemTime now) {
@@ -183,7 +182,10 @@ SystemTime TokenRefresher::on_token(SystemTime now, FetchResult result) {
   refresh_at_ = plan_refresh(now);
   status_.next_attempt = refresh_at_ == SystemTime::max() ? std::nullopt : std::optional(refresh_at_);
   valid_gauge_.set(1);
-  const std::string kind = result.renewed ? "renew" : (t.provider == "none" ? "static" : (source_.provider() == "broker" ? "broker" : "request"));
+  std::string kind = "request";
+  if (result.renewed) kind = "renew";
+  else if (source_.provider() == "broker") kind = "broker";
+  else if (t.provider == "none") kind = "static";
   refreshes_.inc({{"kind", kind}});
   logger_.info("delivered a new token",
                {{"kind", kind},
@@ -201,7 +203,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
 
     // 1. The token in place ran out.
     if (current_ && status_.state == "Valid" && current_->expires() && now >= current_local_expiry_) {
-      mark_expired(now);
+      mark_expired();
     }
 
     // 2. A token fetched earlier but not written (disk full) goes first.

@@ -88,7 +88,7 @@ class TokenRefresher {
   SystemTime on_failure(SystemTime now, const Error& error);
   SystemTime on_token(SystemTime now, FetchResult result);
   bool write_record(const TokenRecord& record, SystemTime now);
-  void mark_expired(SystemTime now);
+  void mark_expired();
   SystemTime wake_bound(SystemTime t) const;  // never sleep past the current token's expiry
   [[nodiscard]] bool valid_locked(SystemTime now) const;
 
