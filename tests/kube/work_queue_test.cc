@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <thread>
 
@@ -120,36 +121,37 @@ TEST(Controller, NeverRunsOneKeyOnTwoWorkers) {
   FakeClock clock;
   WorkQueue q(clock);
   constexpr int kKeys = 4;
-  std::mutex mu;  // guards holders, max_holders, runs
+  std::mutex mu;  // guards holders, max_holders, runs, adds
+  std::condition_variable cv;
   std::map<std::string, int> holders;
   int max_holders = 0;
   int runs = 0;
-  std::atomic<int> adds{0};
+  int adds = 0;
   Controller c("stress", q, [&](const std::string& key) {
-    {
-      std::lock_guard lock(mu);
-      max_holders = std::max(max_holders, ++holders[key]);
-      ++runs;
-    }
-    // Hold the key until a producer has added it again (bounded), so the queue is asked to
-    // hand it out while this worker still holds it.
-    const int seen = adds.load();
-    for (int i = 0; i < 5000 && adds.load() < seen + 2; ++i) std::this_thread::yield();
-    {
-      std::lock_guard lock(mu);
-      --holders[key];
-    }
+    std::unique_lock lock(mu);
+    max_holders = std::max(max_holders, ++holders[key]);
+    ++runs;
+    cv.notify_all();
+    // Hold the key until producers have added keys again (bounded), so the queue is asked to
+    // hand this key out while this worker still holds it.
+    const int seen = adds;
+    cv.wait_for(lock, milliseconds(20), [&] { return adds >= seen + 2; });
+    --holders[key];
     return ReconcileResult{};
   }, 8, make_null_logger());
   c.start();
   {
     std::vector<std::jthread> producers;
     for (int p = 0; p < 4; ++p) {
-      producers.emplace_back([&] {
-        for (int i = 0; i < 300; ++i) {
-          q.add("ns/k" + std::to_string(i % kKeys));
-          adds.fetch_add(1);
-          for (int y = 0; y < 20; ++y) std::this_thread::yield();
+      producers.emplace_back([&, p] {
+        for (int i = 0; i < 50; ++i) {
+          q.add("ns/k" + std::to_string((i + p) % kKeys));
+          std::unique_lock lock(mu);
+          ++adds;
+          cv.notify_all();
+          // Pace the adds with the reconciles (bounded): wait until some reconcile started.
+          const int r0 = runs;
+          cv.wait_for(lock, milliseconds(20), [&] { return runs > r0; });
         }
       });
     }
