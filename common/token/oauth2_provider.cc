@@ -54,6 +54,7 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
   req.path = options_.token_path;
   req.content_type = "application/x-www-form-urlencoded";
   req.headers.emplace("Accept", "application/json");
+  req.timeout = options_.request_timeout;
   req.body = "grant_type=client_credentials";
   if (!options_.scope.empty()) req.body += "&scope=" + form_encode(options_.scope);
   if (options_.client_auth == OAuth2ClientAuth::Basic) {

@@ -20,6 +20,7 @@ struct OAuth2Options {
   OAuth2ClientAuth client_auth = OAuth2ClientAuth::Basic;
   std::string scope{};     // space-separated; empty: not sent
   Seconds default_lifetime{3600};  // when the answer has no expires_in
+  Millis request_timeout{10000};  // a slow endpoint fails the attempt (Unreachable)
 };
 
 class OAuth2ClientCredentialsProvider final : public TokenProvider {

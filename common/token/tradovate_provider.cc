@@ -29,8 +29,12 @@ nlohmann::json cid_value(const std::string& cid) {
 }  // namespace
 
 TradovateProvider::TradovateProvider(HttpTransport& transport, std::string base_path,
-                                     const Clock& clock, Logger logger)
-    : transport_(transport), base_path_(std::move(base_path)), clock_(clock), logger_(std::move(logger)) {
+                                     const Clock& clock, Logger logger, Millis request_timeout)
+    : transport_(transport),
+      base_path_(std::move(base_path)),
+      clock_(clock),
+      logger_(std::move(logger)),
+      request_timeout_(request_timeout) {
   while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
 }
 
@@ -75,6 +79,7 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
   req.body = body.dump();
   req.content_type = "application/json";
   req.headers.emplace("Accept", "application/json");
+  req.timeout = request_timeout_;
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
   auto answer = json_body(*resp, where, logger_.redactor());
@@ -118,6 +123,7 @@ Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
   req.path = base_path_ + "/auth/renewaccesstoken";
   req.headers.emplace("Authorization", "Bearer " + current.token);
   req.headers.emplace("Accept", "application/json");
+  req.timeout = request_timeout_;
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
   if (resp->status == 401 || resp->status == 403) {

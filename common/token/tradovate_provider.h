@@ -18,7 +18,7 @@ class TradovateProvider final : public TokenProvider {
   // base_path: the endpoint's path ("/v1" of https://demo.tradovateapi.com/v1); transport
   // connects to the endpoint's host.
   TradovateProvider(HttpTransport& transport, std::string base_path, const Clock& clock,
-                    Logger logger);
+                    Logger logger, Millis request_timeout = Millis(10000));
 
   [[nodiscard]] std::string name() const override { return "tradovate"; }
   Result<TokenGrant> request(const Credentials& credentials,
@@ -34,6 +34,7 @@ class TradovateProvider final : public TokenProvider {
   std::string base_path_;
   const Clock& clock_;
   Logger logger_;
+  Millis request_timeout_;  // a slow provider fails the attempt (Unreachable) and is retried
 };
 
 }  // namespace keyward
