@@ -18,7 +18,7 @@ COPY operator operator
 COPY sidecar sidecar
 COPY bench bench
 COPY images/collect-rootfs.sh /usr/local/bin/collect-rootfs.sh
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DKEYWARD_BUILD_TESTS=OFF \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYWARD_BUILD_TESTS=OFF \
  && cmake --build /build --target keyward-operator -j"$(nproc)" \
  && collect-rootfs.sh /build/operator/keyward-operator /rootfs keyward-operator
 

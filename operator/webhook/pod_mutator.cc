@@ -295,7 +295,8 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
                                                                "', which the pod does not have; list only names from "
                                                                "spec.containers");
       }
-      targets.push_back(static_cast<std::size_t>(it - containers.begin()));
+      const auto index = static_cast<std::size_t>(it - containers.begin());
+      if (std::find(targets.begin(), targets.end(), index) == targets.end()) targets.push_back(index);
     }
   }
 

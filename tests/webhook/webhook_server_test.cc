@@ -256,6 +256,10 @@ TEST_F(WebhookHttpsTest, ManyContainersAllGetTheMountUnlessListed) {
   expect_token_mount(some["spec"]["containers"][1], false);
   expect_token_mount(some["spec"]["containers"][2]);
 
+  pod["metadata"]["annotations"]["keyward.dev/containers"] = "c,c";
+  json twice = admit_and_apply(pod);
+  EXPECT_EQ(twice["spec"]["containers"][2]["volumeMounts"].size(), 1u) << "a name listed twice is mounted once";
+
   pod["metadata"]["annotations"]["keyward.dev/containers"] = "a,zz";
   json refused = admit(pod);
   EXPECT_EQ(refused["allowed"], false);
