@@ -202,23 +202,14 @@ TEST(WatchChannelTest, SlowWatcherIsClosedInsteadOfBlockingWriters) {
   EXPECT_EQ(channel->pop(event, std::chrono::steady_clock::now()), fake::WatchChannel::Pop::Closed);
 }
 
-TEST(WatchChannelTest, ManyObjectsStayFast) {
-  // Writes must not get slower as the store grows (no scan of all objects per write): the last
-  // 2000 of 20000 creates take about as long as the first 2000.
+TEST(WatchChannelTest, HoldsTwentyThousandObjectsAndPagesThem) {
+  // Functional scale check only: speed is measured in bench/apiserver, not in a timed test.
   RealClock clock;
   fake::ObjectStore store({}, clock);
   auto info = *store.find_resource("", "v1", "configmaps");
-  auto batch = [&](int from) {
-    auto start = std::chrono::steady_clock::now();
-    for (int i = from; i < from + 2000; ++i) {
-      EXPECT_TRUE(store.create(info, "default", config_map("cm" + std::to_string(i))));
-    }
-    return std::chrono::steady_clock::now() - start;
-  };
-  auto first = batch(0);
-  for (int from = 2000; from < 18000; from += 2000) batch(from);
-  auto last = batch(18000);
-  EXPECT_LT(last, first * 5 + 50ms);
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_TRUE(store.create(info, "default", config_map("cm" + std::to_string(i))));
+  }
   auto listed = store.list(info, "default", {.label_selector = "", .field_selector = "", .limit = 500, .continue_token = ""});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->items.size(), 500u);
