@@ -492,6 +492,8 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
     pass.degraded = due.error();
     return ok();
   }
+  deps_.logger.debug("rotation schedule", {{"object", pass.key}, {"rotatedAt", format_rfc3339(last)},
+                                            {"due", format_rfc3339(*due)}, {"now", format_rfc3339(pass.now)}});
   if (*due > pass.now) {
     pass.next_rotation = *due;
     return ok();

@@ -1,0 +1,163 @@
+#include "operator/controller/operator_runner.h"
+
+#include <utility>
+
+#include "operator/controller/key_secret.h"
+
+namespace keyward::controller {
+
+OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
+                               MetricsRegistry& registry, apikey::KeyGenerator& generator,
+                               HttpTransportFactory http_transports, OperatorOptions options)
+    : api_(api),
+      clock_(clock),
+      logger_(std::move(logger)),
+      options_(std::move(options)),
+      metrics_(registry),
+      events_(api, clock, logger_.child("events")),
+      reconciler_(ReconcilerDeps{api, clock, logger_.child("reconciler"), events_, generator,
+                                 std::move(http_transports), &metrics_, {}}),
+      queue_(clock),
+      apikeys_(api, kube::ResourceType::apikeys(), options_.watch_namespace, {}, clock, random,
+               logger_.child("informer.apikeys")),
+      secrets_(api, kube::ResourceType::secrets(), options_.watch_namespace, {}, clock, random,
+               logger_.child("informer.secrets")),
+      pods_(api, kube::ResourceType::pods(), options_.watch_namespace, {}, clock, random,
+            logger_.child("informer.pods")),
+      controller_("apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
+                  std::max(1, options_.workers), logger_.child("controller")) {
+  if (options_.leader_elect) {
+    elector_ = std::make_unique<LeaderElector>(api, clock, logger_.child("leader"), options_.leader);
+  }
+  apikeys_.add_handlers({
+      [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
+      [this](const kube::Object&, const kube::Object& o) { enqueue(kube::object_key(o)); },
+      [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
+  });
+  secrets_.add_handlers({
+      [this](const kube::Object& o) { enqueue_for_secret(o); },
+      [this](const kube::Object&, const kube::Object& o) { enqueue_for_secret(o); },
+      [this](const kube::Object& o) { enqueue_for_secret(o); },
+  });
+  pods_.add_handlers({
+      [this](const kube::Object& o) { enqueue_for_pod(o); },
+      [this](const kube::Object&, const kube::Object& o) { enqueue_for_pod(o); },
+      [this](const kube::Object& o) { enqueue_for_pod(o); },
+  });
+}
+
+OperatorRunner::~OperatorRunner() { stop(); }
+
+void OperatorRunner::enqueue(const std::string& key) {
+  queue_.add(key);
+  metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
+}
+
+void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
+  const auto& md = secret.at("metadata");
+  const std::string ns = md.value("namespace", "");
+  const auto labels = md.value("labels", kube::Object::object());
+  if (labels.contains(std::string(kApiKeyLabel)) && labels[std::string(kApiKeyLabel)].is_string()) {
+    enqueue(ns + "/" + labels[std::string(kApiKeyLabel)].get<std::string>());
+  }
+  // An http source's seed Secret (not labelled yet) and secretRef sources.
+  const std::string name = md.value("name", "");
+  for (const auto& apikey : apikeys_.store().list_namespace(ns)) {
+    const auto& a = *apikey;
+    const std::string apikey_name = a["metadata"].value("name", "");
+    bool match = name == "keyward-" + apikey_name;
+    if (a.contains("spec") && a["spec"].contains("source") && a["spec"]["source"].contains("secretRef")) {
+      match = match || a["spec"]["source"]["secretRef"].value("name", "") == name;
+    }
+    if (match) enqueue(ns + "/" + apikey_name);
+  }
+}
+
+void OperatorRunner::enqueue_for_pod(const kube::Object& pod) {
+  const auto& md = pod.at("metadata");
+  const std::string ns = md.value("namespace", "");
+  const auto labels = md.value("labels", kube::Object::object());
+  if (labels.contains(std::string(kApiKeyLabel)) && labels[std::string(kApiKeyLabel)].is_string()) {
+    enqueue(ns + "/" + labels[std::string(kApiKeyLabel)].get<std::string>());
+  } else if (const std::string inject = get_annotation(pod, annotation::kInject); !inject.empty()) {
+    enqueue(ns + "/" + inject);
+  }
+}
+
+void OperatorRunner::enqueue_all() {
+  for (const auto& apikey : apikeys_.store().list()) enqueue(kube::object_key(*apikey));
+}
+
+bool OperatorRunner::leading() const { return !elector_ || elector_->is_leader(); }
+
+kube::ReconcileResult OperatorRunner::reconcile_key(const std::string& key) {
+  metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
+  if (!leading()) {
+    logger_.debug("not leading; looking again later", {{"object", key}});
+    // A standby (or a leader whose renewal is late) never writes. Look again after the retry
+    // period rather than dropping the key: a leader that only lapsed gets no new
+    // "started leading" callback when its next renewal succeeds.
+    kube::ReconcileResult later;
+    later.requeue_after = std::chrono::duration_cast<std::chrono::milliseconds>(options_.leader.retry_period);
+    return later;
+  }
+  auto object = apikeys_.store().get(key);
+  if (!object) {
+    reconciler_.forget(key);
+    return {};
+  }
+  const SystemTime started = clock_.now();
+  auto action = reconciler_.reconcile(*object);
+  // Actions are relative to the pass's start; the queue counts from now. Take off the time the
+  // pass took (or the clock jumped meanwhile) so the key comes back at the intended moment.
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
+  auto adjusted = [&](std::chrono::seconds after) {
+    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(after) - elapsed);
+  };
+  logger_.debug("reconciled", {{"object", key}, {"ok", action.has_value()},
+                               {"requeueAfterSeconds", action && action->requeue_after ? action->requeue_after->count() : -1}});
+  kube::ReconcileResult result;
+  if (!action) {
+    const Action retry = reconciler_.error_policy(*object, action.error());
+    result.requeue_after = std::chrono::duration_cast<std::chrono::milliseconds>(*retry.requeue_after);
+    return result;
+  }
+  if (action->requeue_after) result.requeue_after = adjusted(*action->requeue_after);
+  return result;
+}
+
+void OperatorRunner::start() {
+  if (started_.exchange(true)) return;
+  logger_.info("starting", {{"namespace", options_.watch_namespace.empty() ? "(all)" : options_.watch_namespace},
+                            {"workers", options_.workers}, {"leaderElect", options_.leader_elect}});
+  apikeys_.start();
+  secrets_.start();
+  pods_.start();
+  controller_.start();
+  if (elector_) {
+    elector_->start([this] {
+      logger_.info("leading: reconciling every ApiKey", {{"identity", elector_->identity()}});
+      enqueue_all();
+    }, [this] { logger_.warn("no longer leading: reconciling stops", {{"identity", elector_->identity()}}); });
+  }
+}
+
+void OperatorRunner::stop() {
+  if (!started_.exchange(false)) return;
+  if (elector_) elector_->stop();  // releases the Lease first: a standby takes over at once
+  queue_.shutdown();
+  controller_.stop();
+  apikeys_.stop();
+  secrets_.stop();
+  pods_.stop();
+  logger_.info("stopped");
+}
+
+Status OperatorRunner::readiness() const {
+  if (!apikeys_.has_synced() || !secrets_.has_synced() || !pods_.has_synced()) {
+    return fail("NotSynced", "the ApiKey, Secret and Pod caches have not finished their first list");
+  }
+  return ok();  // leading, or a standby whose caches are warm: both are healthy
+}
+
+}  // namespace keyward::controller

@@ -1,0 +1,85 @@
+#pragma once
+// Wires the operator together: informers for ApiKeys, their Secrets and pods; a work queue and
+// controller workers calling ApiKeyReconciler; leader election gating every reconcile.
+//
+// Event mapping (what enqueues which ApiKey "namespace/name"):
+//   ApiKey add/update/delete                     -> itself
+//   Secret with label keyward.dev/apikey=<name>  -> <ns>/<name>
+//   Secret named by an ApiKey's spec.source.secretRef in its namespace -> that ApiKey
+//   Pod with label keyward.dev/apikey or annotation keyward.dev/inject -> that ApiKey
+// Time-driven work comes back through Action::requeue_after (the queue's add_after).
+//
+// Leadership: the informers run on every replica (a standby is warm); a reconcile first checks
+// LeaderElector::is_leader() and does nothing on a standby, so losing the lease stops
+// reconciling at once. On winning the lease every cached ApiKey is enqueued.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/core/clock.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/core/result.h"
+#include "common/io/random.h"
+#include "common/kube/informer.h"
+#include "common/kube/kube_api.h"
+#include "common/kube/work_queue.h"
+#include "operator/apikey/key_generator.h"
+#include "operator/controller/apikey_reconciler.h"
+#include "operator/controller/event_recorder.h"
+#include "operator/controller/leader_elector.h"
+#include "operator/controller/operator_metrics.h"
+
+namespace keyward::controller {
+
+struct OperatorOptions {
+  std::string watch_namespace;  // "" = all namespaces
+  int workers = 2;
+  bool leader_elect = true;
+  LeaderElectionConfig leader;
+};
+
+class OperatorRunner {
+ public:
+  OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
+                 MetricsRegistry& registry, apikey::KeyGenerator& generator,
+                 HttpTransportFactory http_transports, OperatorOptions options);
+  ~OperatorRunner();
+  OperatorRunner(const OperatorRunner&) = delete;
+  OperatorRunner& operator=(const OperatorRunner&) = delete;
+
+  void start();
+  // Stops the election (releasing the Lease), the workers and the informers. Idempotent.
+  void stop();
+
+  // Ready: every informer has synced, and this replica leads or is a healthy standby.
+  [[nodiscard]] Status readiness() const;
+  [[nodiscard]] bool leading() const;
+
+  // One reconcile of a key, as the workers run it (tests call it directly).
+  kube::ReconcileResult reconcile_key(const std::string& key);
+
+ private:
+  void enqueue(const std::string& key);
+  void enqueue_for_secret(const kube::Object& secret);
+  void enqueue_for_pod(const kube::Object& pod);
+  void enqueue_all();
+
+  kube::KubeApi& api_;
+  Clock& clock_;
+  Logger logger_;
+  OperatorOptions options_;
+  OperatorMetrics metrics_;
+  EventRecorder events_;
+  ApiKeyReconciler reconciler_;
+  kube::WorkQueue queue_;
+  kube::Informer apikeys_;
+  kube::Informer secrets_;
+  kube::Informer pods_;
+  kube::Controller controller_;
+  std::unique_ptr<LeaderElector> elector_;  // null without --leader-elect
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace keyward::controller

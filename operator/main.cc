@@ -1,0 +1,282 @@
+// keyward-operator: the ApiKey controller (rotation, stale-consumer restarts, leader election),
+// the admission webhook, and the offline `inject` command.
+//
+//   keyward-operator run [--kubeconfig F] [--namespace NS] [--leader-elect=true|false]
+//                        [--lease-namespace NS] [--lease-name N] [--identity ID]
+//                        [--metrics-listen HOST:PORT] [--webhook-config FILE] [--workers N]
+//                        [--log-level debug|info|warn|error] [--config FILE]
+//   keyward-operator inject ...      (see `keyward-operator inject --help`)
+//   keyward-operator version
+//
+// Start-up is an ordered list of small steps; SIGTERM/SIGINT stop the workers, release the
+// Lease and exit within a few seconds. Signals are taken synchronously with sigwait() on the
+// main thread (blocked before any thread starts), so there is no global at all.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport_httplib.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/core/status_server.h"
+#include "common/io/config_resolver.h"
+#include "common/io/filesystem.h"
+#include "common/io/random.h"
+#include "common/kube/kube_client.h"
+#include "common/kube/kube_config.h"
+#include "operator/apikey/key_generator.h"
+#include "operator/controller/operator_runner.h"
+#if KEYWARD_HAVE_WEBHOOK
+#include "operator/webhook/inject_command.h"
+#include "operator/webhook/webhook.h"
+#endif
+
+namespace {
+
+using namespace keyward;
+
+constexpr const char* kVersion = "0.1.0";
+
+Status parse_host_port(const std::string& text, std::string& host, int& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return fail("InvalidArguments", "expected HOST:PORT, got \"" + text + "\"");
+  host = text.substr(0, colon);
+  const std::string p = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535) {
+    return fail("InvalidArguments", "expected HOST:PORT with a port 0..65535, got \"" + text + "\"");
+  }
+  if (host.empty()) host = "0.0.0.0";
+  return ok();
+}
+
+std::vector<SettingSpec> run_settings() {
+  auto is_bool = [](const std::string& v) -> Status {
+    if (v == "true" || v == "false") return ok();
+    return fail("InvalidArguments", "expected true or false");
+  };
+  auto is_host_port = [](const std::string& v) -> Status {
+    std::string h;
+    int p = 0;
+    return parse_host_port(v, h, p);
+  };
+  auto is_positive = [](const std::string& v) -> Status {
+    int n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > 64) {
+      return fail("InvalidArguments", "expected a number from 1 to 64");
+    }
+    return ok();
+  };
+  auto is_level = [](const std::string& v) -> Status {
+    LogLevel l;
+    return parse_log_level(v, l) ? ok() : fail("InvalidArguments", "expected debug, info, warn or error");
+  };
+  return {
+      {"kubeconfig", "--kubeconfig", "kubeconfig", "", false, false, false, std::nullopt, {}},
+      {"namespace", "--namespace", "namespace", "KEYWARD_NAMESPACE", false, false, false, std::string(""), {}},
+      {"leader-elect", "--leader-elect", "leaderElect", "KEYWARD_LEADER_ELECT", false, false, false,
+       std::string("true"), is_bool},
+      {"lease-namespace", "--lease-namespace", "leaseNamespace", "KEYWARD_LEASE_NAMESPACE", false, false,
+       false, std::nullopt, {}},
+      {"lease-name", "--lease-name", "leaseName", "", false, false, false, std::string("keyward-operator"), {}},
+      {"identity", "--identity", "identity", "POD_NAME", false, false, false, std::nullopt, {}},
+      {"metrics-listen", "--metrics-listen", "metricsListen", "KEYWARD_METRICS_LISTEN", false, false,
+       false, std::string("0.0.0.0:8080"), is_host_port},
+      {"webhook-config", "--webhook-config", "webhookConfig", "KEYWARD_WEBHOOK_CONFIG", false, false,
+       false, std::nullopt, {}},
+      {"workers", "--workers", "workers", "", false, false, false, std::string("2"), is_positive},
+      {"log-level", "--log-level", "logLevel", "KEYWARD_LOG_LEVEL", false, false, false,
+       std::string("info"), is_level},
+      {"config", "--config", "", "KEYWARD_CONFIG", false, false, false, std::nullopt, {}},
+  };
+}
+
+std::string read_text(const std::string& path, bool& ok_out) {
+  std::ifstream in(path);
+  ok_out = static_cast<bool>(in);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+int run(const std::vector<std::string>& args, const Environment& env) {
+  Logger boot = make_stderr_logger("keyward-operator");
+
+  // 1. Settings: flags > config file > environment > defaults.
+  ConfigResolver resolver(run_settings());
+  auto flags = resolver.parse_flags(args);
+  if (!flags) {
+    boot.error("bad arguments", {{"error", flags.error().message}});
+    return 2;
+  }
+  std::string config_yaml;
+  std::string config_name;
+  if (auto it = flags->find("--config"); it != flags->end()) config_name = it->second;
+  else if (auto e = env.find("KEYWARD_CONFIG"); e != env.end()) config_name = e->second;
+  if (!config_name.empty()) {
+    bool readable = false;
+    config_yaml = read_text(config_name, readable);
+    if (!readable) {
+      boot.error("cannot read the config file", {{"file", config_name}});
+      return 2;
+    }
+  }
+  auto settings = resolver.resolve(*flags, config_yaml, config_name, env);
+  if (!settings) {
+    boot.error("bad configuration", {{"error", settings.error().message}});
+    return 2;
+  }
+  LogLevel level = LogLevel::Info;
+  (void)parse_log_level(settings->get_or("log-level", "info"), level);
+  Logger logger = make_stderr_logger("keyward-operator", level);
+  logger.info("configuration", {{"settings", settings->describe()}, {"version", kVersion}});
+
+  // 2. Signals: blocked here, before any thread exists, taken with sigwait() below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // 3. The Kubernetes API.
+  RealClock clock;
+  PosixFilesystem fs;
+  kube::KubeConfigOptions kube_options;
+  kube_options.kubeconfig_path = settings->get_or("kubeconfig", "");
+  auto kube_config = kube::load_kube_config(env, fs, kube_options);
+  if (!kube_config) {
+    logger.error("cannot load the Kubernetes configuration", {{"error", kube_config.error().message}});
+    return 1;
+  }
+  auto client = kube::make_kube_client(*kube_config, fs, clock, logger.child("kube"));
+  if (!client) {
+    logger.error("cannot create the Kubernetes client", {{"error", client.error().message}});
+    return 1;
+  }
+  logger.info("Kubernetes API", {{"server", kube_config->server}, {"origin", kube_config->origin}});
+
+  // 4. The operator.
+  SystemRandom random;
+  MetricsRegistry registry;
+  apikey::OpenSslKeyGenerator generator;
+  controller::OperatorOptions options;
+  options.watch_namespace = settings->get_or("namespace", "");
+  options.workers = std::stoi(settings->get_or("workers", "2"));
+  options.leader_elect = settings->get_or("leader-elect", "true") == "true";
+  options.leader.lease_namespace = settings->get_or("lease-namespace", kube_config->ns);
+  options.leader.lease_name = settings->get_or("lease-name", "keyward-operator");
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  options.leader.identity = settings->get_or(
+      "identity", std::string(host) + "_" + std::to_string(static_cast<long>(getpid())));
+  controller::HttpTransportFactory http_transports =
+      [](const std::string& url) -> Result<std::unique_ptr<HttpTransport>> {
+    auto endpoint = HttpEndpoint::parse(url);
+    if (!endpoint) return fail(endpoint.error());
+    auto transport = HttplibTransport::create(*endpoint, TlsClientConfig{});
+    if (!transport) return fail(transport.error());
+    return std::unique_ptr<HttpTransport>(std::move(*transport));
+  };
+  controller::OperatorRunner runner(**client, clock, random, logger.child("operator"), registry,
+                                    generator, http_transports, options);
+
+  // 5. Health, readiness and metrics.
+  std::string metrics_host;
+  int metrics_port = 0;
+  (void)parse_host_port(settings->get_or("metrics-listen", "0.0.0.0:8080"), metrics_host, metrics_port);
+  StatusServer status(logger.child("status"), registry, [] { return ok(); },
+                      [&runner] { return runner.readiness(); });
+  if (auto st = status.start(metrics_host, metrics_port); !st) {
+    logger.error("cannot start the status server", {{"error", st.error().message}});
+    return 1;
+  }
+  logger.info("serving /healthz /readyz /metrics", {{"listen", metrics_host + ":" + std::to_string(status.port())}});
+
+  // 6. The admission webhook (every replica serves it, leader or not).
+#if KEYWARD_HAVE_WEBHOOK
+  std::unique_ptr<webhook::Webhook> admission;
+  if (auto path = settings->get("webhook-config")) {
+    auto webhook_settings = webhook::load_webhook_settings(*path);
+    if (!webhook_settings) {
+      logger.error("bad webhook configuration", {{"error", webhook_settings.error().message}});
+      return 1;
+    }
+    admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"), *webhook_settings);
+    if (auto st = admission->start(); !st) {
+      logger.error("cannot start the webhook", {{"error", st.error().message}});
+      return 1;
+    }
+  }
+#else
+  if (settings->get("webhook-config")) {
+    logger.error("this build has no admission webhook; drop --webhook-config");
+    return 2;
+  }
+#endif
+
+  // 7. Run until SIGTERM/SIGINT.
+  runner.start();
+  int received = 0;
+  sigwait(&signals, &received);
+  logger.info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  runner.stop();  // releases the Lease
+#if KEYWARD_HAVE_WEBHOOK
+  if (admission) admission->stop();
+#endif
+  status.stop();
+  logger.info("bye");
+  return 0;
+}
+
+void usage() {
+  std::cerr << "usage: keyward-operator run [flags]   (the controller; --help lists flags)\n"
+               "       keyward-operator inject ...    (add the sidecar to manifests offline)\n"
+               "       keyward-operator version\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  if (argc < 2) {
+    usage();
+    return 2;
+  }
+  const std::string command = argv[1];
+  if (command == "version" || command == "--version") {
+    std::cout << "keyward-operator " << kVersion << "\n";
+    return 0;
+  }
+  if (command == "inject") {
+#if KEYWARD_HAVE_WEBHOOK
+    return keyward::webhook::run_inject_command(argc, argv);
+#else
+    std::cerr << "keyward-operator: this build has no inject command\n";
+    return 2;
+#endif
+  }
+  if (command == "run") {
+    std::vector<std::string> args(argv + 2, argv + argc);
+    for (const auto& a : args) {
+      if (a == "--help" || a == "-h") {
+        std::cerr << "keyward-operator run [--kubeconfig F] [--namespace NS] [--leader-elect=true|false]\n"
+                     "  [--lease-namespace NS] [--lease-name N] [--identity ID] [--metrics-listen HOST:PORT]\n"
+                     "  [--webhook-config FILE] [--workers N] [--log-level L] [--config FILE]\n";
+        return 0;
+      }
+    }
+    return run(args, keyward::environment_from(envp));
+  }
+  usage();
+  return 2;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Keyward demo against a local stand-in cluster (keyward-fake-apiserver), in under 2 minutes:
+#   an ApiKey applied with kubectl, its Secret (masked) and status, a rotation, and the stale
+#   pods' Deployment restarted by the operator.
+# Run after scripts/setup.sh:   scripts/demo.sh        (builds into build/ first)
+# Other sections plug in by defining demo_sidecar / demo_injection (see the marked places).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${KEYWARD_BUILD_DIR:-$ROOT/build}"
+WORK="$(mktemp -d -t keyward-demo.XXXXXX)"
+PIDS=()
+START=$(date +%s)
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+heading() { printf '\n\033[1m== %s\033[0m  (%ss)\n' "$1" "$(( $(date +%s) - START ))"; }
+note() { printf '   %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second, bounded.
+wait_for() {
+  local limit=$1 what=$2; shift 2
+  local deadline=$(( $(date +%s) + limit ))
+  until "$@" >/dev/null 2>&1; do
+    (( $(date +%s) < deadline )) || die "timed out after ${limit}s waiting for: $what"
+    sleep 0.5
+  done
+}
+
+command -v kubectl >/dev/null || die "kubectl not found on PATH; run scripts/setup.sh"
+
+heading "Building keyward-operator and keyward-fake-apiserver into $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 \
+  || { tail -20 "$WORK/cmake.log"; die "cmake configure failed"; }
+TARGETS=(keyward-operator keyward-fake-apiserver)
+if declare -F demo_sidecar_targets >/dev/null; then TARGETS+=($(demo_sidecar_targets)); fi
+cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}" >"$WORK/build.log" 2>&1 \
+  || { grep -m5 -E 'error' "$WORK/build.log"; die "build failed (log: $WORK/build.log)"; }
+OPERATOR="$BUILD/operator/keyward-operator"
+FAKE="$BUILD/tests/fake_apiserver/keyward-fake-apiserver"
+note "ok"
+
+heading "Starting the stand-in cluster (fake API server with simulated Deployment controllers)"
+export KUBECONFIG="$WORK/kubeconfig"
+"$FAKE" --port 0 --tls-dir "$WORK/tls" --crds "$ROOT/crds" --simulate-controllers \
+  --kubeconfig-out "$KUBECONFIG" \
+  >"$WORK/apiserver.log" 2>&1 &
+PIDS+=($!)
+wait_for 15 "the fake API server's kubeconfig" test -s "$KUBECONFIG"
+wait_for 15 "the API server to answer" kubectl get namespaces
+note "$(grep -m1 '"url"' "$WORK/apiserver.log" || true)"
+
+heading "kubectl apply: a namespace, an ApiKey rotating every 20s, and a bot Deployment"
+kubectl apply -f - <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: bots}
+---
+apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: alpha-bot, namespace: bots}
+spec:
+  displayName: "Alpha bot, CME futures (demo)"
+  source:
+    generate: {prefix: "nt_", length: 40, alphabet: base62}
+  rotation:
+    intervalSeconds: 20
+    gracePeriodSeconds: 15
+  consumers:
+    workloadRef: {kind: Deployment, name: alpha-bot}
+    restartStrategy: RolloutRestart
+    maxUnavailable: 1
+  tokenExchange: {provider: none}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: alpha-bot, namespace: bots}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: alpha-bot}}
+  template:
+    metadata:
+      labels: {app: alpha-bot, keyward.dev/apikey: alpha-bot}
+      annotations: {keyward.dev/inject: alpha-bot, keyward.dev/key-version: "1"}
+    spec:
+      containers: [{name: bot, image: "example.com/alpha-bot:1"}]
+YAML
+
+heading "Starting keyward-operator"
+"$OPERATOR" run --namespace bots --leader-elect=true --lease-namespace bots \
+  --metrics-listen 127.0.0.1:0 >"$WORK/operator.log" 2>&1 &
+PIDS+=($!)
+secret_version() {
+  kubectl -n bots get secret keyward-alpha-bot \
+    -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}' 2>/dev/null
+}
+wait_for 30 "the operator to create Secret keyward-alpha-bot" test -n "$(secret_version)"
+wait_for 30 "the ApiKey status" bash -c \
+  "kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.keyVersion}' | grep -q ."
+
+heading "The Secret the operator owns (key material masked: only the hint is shown)"
+kubectl -n bots get secret keyward-alpha-bot \
+  -o jsonpath='{"name: "}{.metadata.name}{"\nowner: "}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\nkey-version: "}{.metadata.annotations.keyward\.dev/key-version}{"\ncontent-hash: "}{.metadata.annotations.keyward\.dev/content-hash}{"\ndata keys: "}{.data}{"\n"}' \
+  | sed -E 's/"(apiKey|previousApiKey)":"[^"]*"/"\1":"<redacted>"/g'
+note "key hint: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.keyHint}')"
+
+heading "ApiKey status and kubectl get apikeys"
+kubectl -n bots get apikey alpha-bot -o jsonpath='{.status}' | sed 's/,"/,\n  "/g'; echo
+kubectl -n bots get apikeys
+
+heading "Pods before the rotation"
+kubectl -n bots get pods -o custom-columns='NAME:.metadata.name,KEY-VERSION:.metadata.annotations.keyward\.dev/key-version'
+BEFORE="$(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
+
+heading "Waiting for the scheduled rotation (intervalSeconds: 20)"
+wait_for 45 "key version 2" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 2 ]"
+note "Secret now at key version $(secret_version); previous key kept for the 15s grace period"
+kubectl -n bots get apikeys
+
+heading "The stale pods' Deployment is restarted (rollout restart, as kubectl does it)"
+wait_for 30 "the restartedAt annotation" bash -c \
+  "kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations}' | grep -q restartedAt"
+kubectl -n bots get deployment alpha-bot \
+  -o jsonpath='{"restartedAt: "}{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}{"\nrestarted-for-version: "}{.metadata.annotations.keyward\.dev/restarted-for-version}{"\n"}'
+wait_for 30 "new pods" bash -c "[ \"\$(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')\" != \"$BEFORE\" ]"
+note "pods before: $BEFORE"
+note "pods after:  $(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
+kubectl -n bots get events --field-selector involvedObject.kind=ApiKey 2>/dev/null | tail -6 || true
+
+# ---- Sidecar section (sidecar engineer): define demo_sidecar to run it here. ----
+if declare -F demo_sidecar >/dev/null; then heading "Sidecar"; demo_sidecar; fi
+# ---- Injection section (webhook engineer): define demo_injection to run it here. ----
+if declare -F demo_injection >/dev/null; then heading "Injection"; demo_injection; fi
+
+heading "Checking that no key material reached the operator's logs"
+KEYS_SEEN=0
+for field in apiKey previousApiKey; do
+  value="$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath="{.data.$field}" | base64 -d 2>/dev/null || true)"
+  if [ -n "$value" ] && grep -qF "$value" "$WORK/operator.log"; then KEYS_SEEN=1; fi
+done
+[ "$KEYS_SEEN" = 0 ] && note "none found" || die "a key appeared in the operator log"
+
+heading "Done (everything started by this script is stopped on exit)"

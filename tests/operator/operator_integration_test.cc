@@ -1,0 +1,211 @@
+// The whole operator (informers, work queue, workers, leader election, reconciler) against the
+// fake API server over real HTTP, with a FakeClock driving rotations.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/io/filesystem.h"
+#include "common/io/random.h"
+#include "common/kube/kube_client.h"
+#include "operator/controller/operator_runner.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
+#include "tests/operator/operator_fixture.h"
+
+namespace keyward::testing {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::seconds;
+
+// Waits (bounded, real time) for a condition that other threads make true.
+// Advances the FakeClock a second per poll while waiting: requeues (leader renewal, error
+// backoff, stale rechecks) run on it.
+template <class F>
+bool ticking(FakeClock& clock, F&& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    clock.advance(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a sync point
+  }
+  return condition();
+}
+
+template <class F>
+bool eventually(F&& condition, std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, not a sync point
+  }
+  return condition();
+}
+
+class FixedRandom final : public Random {
+ public:
+  double uniform01() override { return 0.5; }
+};
+
+class OperatorIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FakeApiServerOptions options;
+    options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
+    server = std::make_unique<FakeApiServer>(options);
+    ASSERT_TRUE(server->start());
+    server->enable_controller_simulation(true);
+    // The webhook's part: stamp the current key version on every new pod.
+    server->set_pod_mutator([this](const nlohmann::json& pod) {
+      nlohmann::json p = pod;
+      p["metadata"]["annotations"]["keyward.dev/key-version"] = std::to_string(current_version.load());
+      return p;
+    });
+    server->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+  }
+
+  std::unique_ptr<kube::KubeClient> client() {
+    kube::KubeConfig config;
+    config.server = server->url();
+    config.endpoint = *HttpEndpoint::parse(config.server);
+    auto made = kube::make_kube_client(config, fs, clock, logger.child("kube"));
+    EXPECT_TRUE(made) << made.error().to_string();
+    return std::move(*made);
+  }
+
+  std::unique_ptr<controller::OperatorRunner> runner(kube::KubeApi& api, const std::string& identity) {
+    controller::OperatorOptions options;
+    options.watch_namespace = "bots";
+    options.leader.lease_namespace = "bots";
+    options.leader.identity = identity;
+    return std::make_unique<controller::OperatorRunner>(api, clock, random, logger.child(identity),
+                                                        registry, generator, nullptr, options);
+  }
+
+  std::string tail_of_logs() {
+    const std::string all = sink->joined();
+    return all.size() > 20000 ? all.substr(all.size() - 20000) : all;
+  }
+  std::optional<nlohmann::json> secret() { return server->get("v1", "Secret", "bots", "keyward-alpha"); }
+  std::int64_t version() {
+    auto s = secret();
+    if (!s) return 0;
+    return std::stoll(controller::get_annotation(*s, "keyward.dev/key-version"));
+  }
+  nlohmann::json apikey() { return *server->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha"); }
+  // status.<field> (or status.consumers.<field>), -1 while absent.
+  std::int64_t status_int(const std::string& field, bool consumers = false) {
+    nlohmann::json st = apikey().value("status", nlohmann::json::object());
+    if (consumers) st = st.is_object() ? st.value("consumers", nlohmann::json::object()) : nlohmann::json::object();
+    if (!st.is_object() || !st.contains(field) || !st[field].is_number()) return -1;
+    return st[field].get<std::int64_t>();
+  }
+  std::set<std::string> pod_names() {
+    std::set<std::string> names;
+    for (const auto& p : server->list("v1", "Pod", "bots")) names.insert(p["metadata"]["name"].get<std::string>());
+    return names;
+  }
+
+  void apply_workload() {
+    server->apply({{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+                   {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
+                   {"spec", {{"replicas", 2},
+                             {"selector", {{"matchLabels", {{"app", "alpha-bot"}}}}},
+                             {"template", {{"metadata", {{"labels", {{"app", "alpha-bot"}, {"keyward.dev/apikey", "alpha"}}},
+                                                         {"annotations", {{"keyward.dev/inject", "alpha"}}}}},
+                                           {"spec", {{"containers", {{{"name", "bot"}, {"image", "bot:1"}}}}}}}}}}});
+    server->apply(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 600}}},
+                                        {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha-bot"}}}}}}));
+  }
+
+  FakeClock clock{SystemTime(std::chrono::seconds(1803902400))};
+  std::shared_ptr<MemorySink> sink = std::make_shared<MemorySink>();
+  Logger logger{"it", sink, std::make_shared<Redactor>(), LogLevel::Debug, &clock};
+  PosixFilesystem fs;
+  FixedRandom random;
+  MetricsRegistry registry;
+  CountingKeyGenerator generator;
+  std::atomic<int> current_version{1};
+  std::unique_ptr<FakeApiServer> server;
+};
+
+TEST_F(OperatorIntegrationTest, RotatesAndRestartsTheStaleDeploymentThroughTheRealApi) {
+  apply_workload();
+  auto api = client();
+  auto op = runner(*api, "op-a");
+  op->start();
+  ASSERT_TRUE(eventually([&] { return version() == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    return status_int("keyVersion") == 1 && status_int("upToDate", true) == 2;
+  })) << apikey().dump();
+  ASSERT_TRUE(eventually([&] { return op->readiness().has_value(); }));
+  const auto before = pod_names();
+  ASSERT_EQ(before.size(), 2u);
+
+  current_version = 2;  // pods created from now on start with version 2 (the webhook would say so)
+  clock.advance(hours(1));
+  ASSERT_TRUE(ticking(clock, [&] { return version() == 2; }));
+  ASSERT_TRUE(ticking(clock, [&] {
+    auto d = server->get("apps/v1", "Deployment", "bots", "alpha-bot");
+    return d && (*d)["spec"]["template"]["metadata"]["annotations"].contains("kubectl.kubernetes.io/restartedAt");
+  }));
+  ASSERT_TRUE(ticking(clock, [&] {
+    return status_int("keyVersion") == 2 && status_int("upToDate", true) == 2 &&
+           status_int("stale", true) == 0;
+  })) << apikey().dump();
+  const auto after = pod_names();
+  for (const auto& name : after) EXPECT_FALSE(before.contains(name)) << name;
+  EXPECT_EQ(generator.count(), 2);
+  const std::string logs = sink->joined();
+  for (const auto& key : generator.issued()) EXPECT_EQ(logs.find(key), std::string::npos);
+  op->stop();
+}
+
+TEST_F(OperatorIntegrationTest, WatchCutAndConflictsMidRotationStillRotateOnce) {
+  apply_workload();
+  auto api = client();
+  auto op = runner(*api, "op-a");
+  op->start();
+  ASSERT_TRUE(eventually([&] { return status_int("keyVersion") == 1; }));
+  server->fail_next(3, 409, "PUT", "/secrets/");
+  server->fail_next(2, 409, "PUT", "/status");
+  clock.advance(hours(1));
+  server->cut_watches();
+  // Failed passes come back after the error policy's backoff (5s, 10s, 20s on the FakeClock).
+  ASSERT_TRUE(ticking(clock, [&] { return status_int("keyVersion") == 2; })) << apikey().dump();
+  server->cut_watches();
+  // Let the backoff timers run out; nothing may rotate again before the next due time.
+  for (int i = 0; i < 10; ++i) clock.advance(seconds(30));
+  ASSERT_TRUE(eventually([&] { return status_int("keyVersion") == 2; }));
+  EXPECT_EQ(version(), 2);
+  op->stop();
+}
+
+TEST_F(OperatorIntegrationTest, StandbyTakesOverAfterTheLeaderStopsWithoutDoubleRotation) {
+  apply_workload();
+  auto api_a = client();
+  auto api_b = client();
+  auto a = runner(*api_a, "op-a");
+  a->start();
+  ASSERT_TRUE(eventually([&] { return a->leading(); }));
+  auto b = runner(*api_b, "op-b");
+  b->start();
+  ASSERT_TRUE(eventually([&] { return version() == 1; }));
+  EXPECT_FALSE(b->leading());
+  a->stop();  // graceful: the Lease is released
+  ASSERT_TRUE(eventually([&] {
+    clock.advance(seconds(2));  // b's retry period
+    return b->leading();
+  }));
+  clock.advance(hours(1));
+  ASSERT_TRUE(ticking(clock, [&] { return version() == 2; })) << tail_of_logs() << "\nSECRET " << secret()->dump() << "\nNOW " << format_rfc3339(clock.now());
+  for (int i = 0; i < 10; ++i) clock.advance(seconds(30));
+  ASSERT_TRUE(eventually([&] { return status_int("keyVersion") == 2; }));
+  EXPECT_EQ(version(), 2);
+  EXPECT_EQ(generator.count(), 2);
+  b->stop();
+}
+
+}  // namespace
+}  // namespace keyward::testing
