@@ -21,7 +21,13 @@ trap cleanup EXIT INT TERM
 
 heading() { printf '\n\033[1m== %s\033[0m  (%ss)\n' "$1" "$(( $(date +%s) - START ))"; }
 note() { printf '   %s\n' "$*"; }
-die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+die() {
+  printf 'demo: %s\n' "$*" >&2
+  for log in "$WORK/operator.log" "$WORK/apiserver.log"; do
+    [ -s "$log" ] && { printf -- '--- last lines of %s\n' "$log" >&2; tail -8 "$log" >&2; }
+  done
+  exit 1
+}
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every half second, bounded.
 wait_for() {
@@ -56,7 +62,7 @@ wait_for 15 "the fake API server's kubeconfig" test -s "$KUBECONFIG"
 wait_for 15 "the API server to answer" kubectl get namespaces
 note "$(grep -m1 '"url"' "$WORK/apiserver.log" || true)"
 
-heading "kubectl apply: a namespace, an ApiKey rotating every 20s, and a bot Deployment"
+heading "kubectl apply: a namespace, an ApiKey rotating every 60s (the CRD minimum), and a bot Deployment"
 kubectl apply -f - <<'YAML'
 apiVersion: v1
 kind: Namespace
@@ -70,8 +76,8 @@ spec:
   source:
     generate: {prefix: "nt_", length: 40, alphabet: base62}
   rotation:
-    intervalSeconds: 20
-    gracePeriodSeconds: 15
+    intervalSeconds: 60
+    gracePeriodSeconds: 30
   consumers:
     workloadRef: {kind: Deployment, name: alpha-bot}
     restartStrategy: RolloutRestart
@@ -100,7 +106,8 @@ secret_version() {
   kubectl -n bots get secret keyward-alpha-bot \
     -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}' 2>/dev/null
 }
-wait_for 30 "the operator to create Secret keyward-alpha-bot" test -n "$(secret_version)"
+has_secret() { [ -n "$(secret_version)" ]; }
+wait_for 30 "the operator to create Secret keyward-alpha-bot" has_secret
 wait_for 30 "the ApiKey status" bash -c \
   "kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.keyVersion}' | grep -q ."
 
@@ -118,9 +125,9 @@ heading "Pods before the rotation"
 kubectl -n bots get pods -o custom-columns='NAME:.metadata.name,KEY-VERSION:.metadata.annotations.keyward\.dev/key-version'
 BEFORE="$(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
 
-heading "Waiting for the scheduled rotation (intervalSeconds: 20)"
-wait_for 45 "key version 2" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 2 ]"
-note "Secret now at key version $(secret_version); previous key kept for the 15s grace period"
+heading "Waiting for the scheduled rotation (intervalSeconds: 60)"
+wait_for 80 "key version 2" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 2 ]"
+note "Secret now at key version $(secret_version); previous key kept for the 30s grace period"
 kubectl -n bots get apikeys
 
 heading "The stale pods' Deployment is restarted (rollout restart, as kubectl does it)"
@@ -131,7 +138,7 @@ kubectl -n bots get deployment alpha-bot \
 wait_for 30 "new pods" bash -c "[ \"\$(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')\" != \"$BEFORE\" ]"
 note "pods before: $BEFORE"
 note "pods after:  $(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
-kubectl -n bots get events --field-selector involvedObject.kind=ApiKey 2>/dev/null | tail -6 || true
+kubectl -n bots get events -o custom-columns='TYPE:.type,REASON:.reason,COUNT:.count,MESSAGE:.message' 2>/dev/null | tail -6 || true
 
 # ---- Sidecar section (sidecar engineer): define demo_sidecar to run it here. ----
 if declare -F demo_sidecar >/dev/null; then heading "Sidecar"; demo_sidecar; fi
