@@ -32,6 +32,22 @@ constexpr const char* kUsage =
     "Every flag --foo-bar is also the config key fooBar and the variable KEYWARD_FOO_BAR;\n"
     "a flag wins over the config file, which wins over the environment. See docs/sidecar.md.\n";
 
+// httplib 0.11's Server::stop() does nothing until the accept loop has started, and StatusServer
+// does not wait for it; a SIGTERM in that window would leave stop() joining forever. One
+// answered /healthz proves the loop runs. Bounded: at most ~2 s.
+void await_status_server(const std::string& host, int port, const keyward::Logger& logger) {
+  using namespace keyward;
+  auto transport = HttplibTransport::create(HttpEndpoint{"http", host, port}, {});
+  if (!transport) return;
+  HttpRequest req;
+  req.path = "/healthz";
+  req.timeout = Millis(500);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (auto r = (*transport)->send(req); r && r->status == 200) return;
+  }
+  logger.warn("the status server did not answer /healthz at start", {{"port", port}});
+}
+
 int run(const std::vector<std::string>& args, const keyward::Environment& env) {
   using namespace keyward;
   using namespace keyward::sidecar;
@@ -88,6 +104,7 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
     logger.error(s.error().message, {{"reason", s.error().reason}});
     return 1;
   }
+  if (config->listen_port >= 0) await_status_server(config->listen_host, (*app)->status_port(), logger);
   const int code = (*shutdown)->wait();
   logger.info(config->once ? "exiting (--once)" : "stopping", {{"exitCode", code}});
   if (!(*app)->stop_within(Millis(700))) {

@@ -405,6 +405,10 @@ Result<int> ProviderSimulator::start(const std::string& host, int port) {
   host_ = host;
   port_ = bound;
   thread_ = std::jthread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the accept loop runs; wait for it (bounded) so a quick
+  // stop() after start() cannot leave the thread blocked in accept forever.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   return port_;
 }
 
