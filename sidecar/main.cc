@@ -18,6 +18,7 @@
 #include "common/io/filesystem.h"
 #include "common/io/random.h"
 #include "sidecar/exec_shim.h"
+#include "sidecar/shim_installer.h"
 #include "sidecar/shutdown_signal.h"
 #include "sidecar/sidecar_app.h"
 #include "sidecar/sidecar_config.h"
@@ -29,24 +30,9 @@ constexpr const char* kUsage =
     "         [--provider tradovate|oauth2ClientCredentials|none --endpoint URL] [--key-dir DIR]\n"
     "         [--credentials-dir DIR] [--out DIR] [--listen HOST:PORT|off] [--once] [--config FILE] ...\n"
     "       keyward-sidecar exec [--out DIR] [--timeout-seconds N] -- CMD ARGS...\n"
+    "       keyward-sidecar install-shim --to DIR   (copies the exec shim and its libraries)\n"
     "Every flag --foo-bar is also the config key fooBar and the variable KEYWARD_FOO_BAR;\n"
     "a flag wins over the config file, which wins over the environment. See docs/sidecar.md.\n";
-
-// httplib 0.11's Server::stop() does nothing until the accept loop has started, and StatusServer
-// does not wait for it; a SIGTERM in that window would leave stop() joining forever. One
-// answered /healthz proves the loop runs. Bounded: at most ~2 s.
-void await_status_server(const std::string& host, int port, const keyward::Logger& logger) {
-  using namespace keyward;
-  auto transport = HttplibTransport::create(HttpEndpoint{"http", host, port}, {});
-  if (!transport) return;
-  HttpRequest req;
-  req.path = "/healthz";
-  req.timeout = Millis(500);
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    if (auto r = (*transport)->send(req); r && r->status == 200) return;
-  }
-  logger.warn("the status server did not answer /healthz at start", {{"port", port}});
-}
 
 int run(const std::vector<std::string>& args, const keyward::Environment& env) {
   using namespace keyward;
@@ -104,7 +90,6 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
     logger.error(s.error().message, {{"reason", s.error().reason}});
     return 1;
   }
-  if (config->listen_port >= 0) await_status_server(config->listen_host, (*app)->status_port(), logger);
   const int code = (*shutdown)->wait();
   logger.info(config->once ? "exiting (--once)" : "stopping", {{"exitCode", code}});
   if (!(*app)->stop_within(Millis(700))) {
@@ -128,6 +113,7 @@ int main(int argc, char** argv, char** envp) {
   const std::vector<std::string> rest(all.begin() + 1, all.end());
   const keyward::Environment env = keyward::environment_from(envp);
   if (all[0] == "run") return run(rest, env);
+  if (all[0] == "install-shim") return keyward::sidecar::run_install_shim(rest);
   if (all[0] == "exec") return keyward::sidecar::run_exec(rest, env, keyward::make_stderr_logger("keyward-sidecar-exec"));
   std::cerr << "unknown command '" << all[0] << "'\n" << kUsage;
   return 2;

@@ -107,7 +107,7 @@ std::vector<SettingSpec> sidecar_settings() {
   config.config_key.clear();  // the config file cannot name itself
   s.push_back(config);
   s.push_back(setting("token-file", "token"));
-  s.push_back(setting("env-var-name", "TRADOVATE_ACCESS_TOKEN"));
+  s.push_back(setting("env-var-name", "KEYWARD_ACCESS_TOKEN"));
   s.push_back(setting("username"));
   s.push_back(secret("password"));
   s.push_back(setting("client-id"));
@@ -170,7 +170,7 @@ Result<SidecarConfig> resolve_sidecar_config(
   }
   c.once = v.flag("once");
   c.token_file = v.get_or("token-file", "token");
-  c.env_var_name = v.get_or("env-var-name", "TRADOVATE_ACCESS_TOKEN");
+  c.env_var_name = v.get_or("env-var-name", "KEYWARD_ACCESS_TOKEN");
   c.credentials.username = v.get_or("username", "");
   c.credentials.password = v.get_or("password", "");
   c.credentials.client_id = v.get_or("client-id", "");

@@ -32,7 +32,7 @@ struct SidecarConfig {
   int listen_port = 9090;  // 0: any free port; -1: no server
   bool once = false;
   std::string token_file = "token";
-  std::string env_var_name = "TRADOVATE_ACCESS_TOKEN";
+  std::string env_var_name = "KEYWARD_ACCESS_TOKEN";  // the CRD default
   Credentials credentials;  // explicit values (flags, config file, environment)
   OAuth2ClientAuth oauth2_client_auth = OAuth2ClientAuth::Basic;
   std::string oauth2_scope;

@@ -29,7 +29,7 @@ struct TokenRecord {
 
 struct TokenFileNames {
   std::string token_file = "token";
-  std::string env_var = "TRADOVATE_ACCESS_TOKEN";
+  std::string env_var = "KEYWARD_ACCESS_TOKEN";  // the CRD default
 };
 
 // Single-quotes a value for a POSIX shell: ' becomes '\''.

@@ -34,10 +34,11 @@ WakeReason RealClock::sleep_until(SystemTime deadline, Wakeup& wakeup, std::stop
     }
     const auto remaining = deadline - std::chrono::system_clock::now();
     if (remaining <= std::chrono::system_clock::duration::zero()) return WakeReason::Deadline;
-    // Cap each wait at one second so wall-clock jumps are noticed.
+    // Sleep on the steady clock, re-checking the wall clock at least every kWallClockRecheck so
+    // a wall-clock step (NTP, a suspended VM) is noticed without waking often while idle.
     const auto step = std::min<std::chrono::steady_clock::duration>(
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining),
-        std::chrono::seconds(1));
+        kWallClockRecheck);
     wakeup.cv_.wait_for(lock, stop, step, [&] { return wakeup.notified_; });
   }
 }

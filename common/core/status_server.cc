@@ -78,6 +78,9 @@ Status StatusServer::start(const std::string& host, int port) {
   port_ = bound;
   server_ = std::move(server);
   thread_ = std::jthread([srv = server_.get()] { srv->listen_after_bind(); });
+  // httplib's stop() does nothing until the accept loop runs, so a stop() right after start()
+  // would hang in join(): return only once the loop is running.
+  while (!server_->is_running() && thread_.joinable()) std::this_thread::yield();
   logger_.info("status server listening", {{"address", host + ":" + std::to_string(port_)}});
   return ok();
 }

@@ -16,6 +16,7 @@
 
 #include "common/io/unique_fd.h"
 #include "sidecar/exec_shim.h"
+#include "sidecar/shim_installer.h"
 #include "sidecar/token_files.h"
 #include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/provider_simulator.h"
@@ -186,6 +187,51 @@ TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
   EXPECT_NE(slurp(tmp / "shim.log").find("got:it's-a-key-0123:Valid"), std::string::npos) << slurp(tmp / "shim.log");
   sidecar.signal(SIGTERM);
   EXPECT_TRUE(sidecar.wait_exit(1000ms));
+}
+
+TEST_F(BinaryTest, InstalledShimRunsThroughItsOwnLoader) {
+  // install-shim copies the binary, its libraries and its loader; the webhook's app command
+  // (DIR/ld.so --library-path DIR DIR/keyward-sidecar exec ...) must then work from that copy.
+  const std::string shim = tmp / "shim";
+  Process install({KEYWARD_SIDECAR_BINARY, "install-shim", "--to", shim}, {}, tmp / "install.log");
+  ASSERT_TRUE(install.started());
+  auto installed = install.wait_exit(10000ms);
+  ASSERT_TRUE(installed) << slurp(tmp / "install.log");
+  ASSERT_EQ(*installed, 0) << slurp(tmp / "install.log");
+  ASSERT_TRUE(std::filesystem::exists(shim + "/ld.so"));
+  ASSERT_TRUE(std::filesystem::exists(shim + "/keyward-sidecar"));
+
+  ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
+  Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "off",
+                   "--env-var-name", "EXCHANGE_KEY"},
+                  {"KEYWARD_API_KEY=shim-key-0123456"}, tmp / "sidecar.log");
+  ASSERT_TRUE(sidecar.started());
+  Process app({shim + "/ld.so", "--library-path", shim, shim + "/keyward-sidecar", "exec", "--out", tmp / "out",
+               "--", "/bin/sh", "-c", "printf 'app:%s' \"$EXCHANGE_KEY\""},
+              {"PATH=/usr/bin:/bin"}, tmp / "app.log");
+  ASSERT_TRUE(app.started());
+  auto code = app.wait_exit(10000ms);
+  ASSERT_TRUE(code) << slurp(tmp / "app.log");
+  EXPECT_EQ(*code, 0) << slurp(tmp / "app.log");
+  EXPECT_NE(slurp(tmp / "app.log").find("app:shim-key-0123456"), std::string::npos) << slurp(tmp / "app.log");
+  sidecar.signal(SIGTERM);
+  EXPECT_TRUE(sidecar.wait_exit(1000ms));
+}
+
+TEST(ShimFilesTest, PicksSharedObjectsAndTheLoaderFromMaps) {
+  const std::string maps =
+      "55d0-55d1 r-xp 00000000 08:01 1 /usr/bin/keyward-sidecar\n"
+      "7f00-7f01 r-xp 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/libcrypto.so.3\n"
+      "7f01-7f02 r--p 00001000 08:01 2 /usr/lib/x86_64-linux-gnu/libcrypto.so.3\n"
+      "7f02-7f03 r-xp 00000000 08:01 3 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n"
+      "7f03-7f04 rw-p 00000000 00:00 0 [heap]\n"
+      "7f04-7f05 r--p 00000000 08:01 4 /usr/lib/locale/C.utf8/LC_CTYPE\n";
+  auto files = shim_files(maps, "/usr/bin/keyward-sidecar");
+  ASSERT_TRUE(files);
+  std::vector<std::string> names;
+  for (const auto& f : *files) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"keyward-sidecar", "libcrypto.so.3", "ld-linux-x86-64.so.2", "ld.so"}));
+  EXPECT_EQ(shim_files("7f03-7f04 rw-p 00000000 00:00 0 [heap]\n", "/x").error().reason, "ShimLoaderMissing");
 }
 
 TEST(ExecEnvironmentTest, TokenEnvOverridesTheBase) {
