@@ -39,6 +39,67 @@ wait_for() {
   done
 }
 
+# ---- Sections for the sidecar and the injection webhook. ----
+demo_sidecar_targets() { echo keyward-sidecar keyward-provider-sim; }
+
+demo_sidecar() {
+  local sim="$BUILD/tests/provider_sim/keyward-provider-sim" sidecar="$BUILD/sidecar/keyward-sidecar"
+  note "a Tradovate-compatible token server with 20-second tokens (the real ones live 90 minutes)"
+  "$sim" --port 0 --lifetime-seconds 20 >"$WORK/sim.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 15 "the provider simulator" grep -q '"url"' "$WORK/sim.log"
+  local url
+  url="$(grep -m1 -o '"url":"[^"]*"' "$WORK/sim.log" | cut -d'"' -f4)"
+  note "simulator at $url; the sidecar runs standalone (direct mode), refreshing 5s before expiry"
+  KEYWARD_PASSWORD=demo-password KEYWARD_API_KEY=demo-sec "$sidecar" run --mode direct \
+    --provider tradovate --endpoint "$url/v1" --username demo --client-id 8 --app-id Demo \
+    --out "$WORK/tokens" --listen 127.0.0.1:0 --refresh-lead-seconds 5 --lifetime-seconds 20 \
+    --env-var-name TRADOVATE_ACCESS_TOKEN >"$WORK/sidecar.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 15 "the first token" test -s "$WORK/tokens/token.json"
+  note "token.json (the token itself shortened here):"
+  sed -E 's/"(accessToken|mdAccessToken)":"([^"]{6})[^"]*"/"\1":"\2…"/g' "$WORK/tokens/token.json"; echo
+  note "token.env is quoted so any shell can source it:"
+  sed -E "s/='([^']{6})[^']*'/='\1…'/" "$WORK/tokens/token.env"
+  note "waiting ~20s: the token is renewed before it expires, and the files swap atomically"
+  local first
+  first="$(readlink "$WORK/tokens/..data")"
+  wait_for 30 "a renewed token" bash -c "[ \"\$(readlink '$WORK/tokens/..data')\" != '$first' ]"
+  note "..data moved from $first to $(readlink "$WORK/tokens/..data")"
+  grep -E '"delivered a new token"' "$WORK/sidecar.log" | tail -2 | sed 's/^/   /'
+}
+
+demo_injection() {
+  note "keyward-operator inject -f: the webhook's own mutation, offline, on a Deployment"
+  cat >"$WORK/deploy.yaml" <<'YAML'
+apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: alpha-bot, namespace: bots}
+spec:
+  source: {generate: {prefix: nt_}}
+  tokenExchange: {provider: tradovate, endpoint: "https://demo.tradovateapi.com/v1", envVarName: TRADOVATE_ACCESS_TOKEN}
+status: {keyVersion: 2}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: alpha-bot, namespace: bots}
+spec:
+  selector: {matchLabels: {app: alpha-bot}}
+  template:
+    metadata:
+      labels: {app: alpha-bot}
+      annotations: {keyward.dev/inject: alpha-bot}
+    spec:
+      containers: [{name: bot, image: "example.com/alpha-bot:1"}]
+YAML
+  "$OPERATOR" inject -f "$WORK/deploy.yaml" --server-version 1.30 >"$WORK/injected.yaml" \
+    || die "inject failed"
+  note "the injected pod template (native sidecar, memory-backed token volume, read-only mount):"
+  sed -n '/kind: Deployment/,$p' "$WORK/injected.yaml" | grep -E 'keyward|medium|restartPolicy|readOnly|mountPath|image:|name:' | head -30 | sed 's/^/   /'
+}
+
+heading "Installing what the demo needs (scripts/setup.sh; quick when already installed)"
+"$ROOT/scripts/setup.sh" || die "setup failed; the message above says what to fix"
 command -v kubectl >/dev/null || die "kubectl not found on PATH; run scripts/setup.sh"
 
 heading "Building keyward-operator and keyward-fake-apiserver into $BUILD"
@@ -140,7 +201,7 @@ note "pods before: $BEFORE"
 note "pods after:  $(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
 kubectl -n bots get events -o custom-columns='TYPE:.type,REASON:.reason,COUNT:.count,MESSAGE:.message' 2>/dev/null | tail -6 || true
 
-# ---- Sidecar section (sidecar engineer): define demo_sidecar to run it here. ----
+# ---- Sidecar section ----
 if declare -F demo_sidecar >/dev/null; then heading "Sidecar"; demo_sidecar; fi
 # ---- Injection section (webhook engineer): define demo_injection to run it here. ----
 if declare -F demo_injection >/dev/null; then heading "Injection"; demo_injection; fi
