@@ -33,7 +33,7 @@ class RestartTest : public OperatorTest {
   std::unique_ptr<controller::ApiKeyReconciler> start(Json overrides) {
     Json spec = {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 3600}}}};
     if (overrides.is_object()) spec.merge_patch(overrides);
-    api.put(make_apikey("alpha", spec));
+    put(make_apikey("alpha", spec));
     auto r = make_reconciler();
     settle(*r);
     return r;
@@ -47,22 +47,23 @@ class RestartTest : public OperatorTest {
 };
 
 TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
-  api.put(Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+  const Json deployment = put(Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
                {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
                {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
-  api.put(Json{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
+  const Json replicaset = put(Json{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
                {"metadata", {{"name", "alpha-bot-7c9"}, {"namespace", "bots"},
-                             {"ownerReferences", {{{"kind", "Deployment"}, {"name", "alpha-bot"},
-                                                   {"controller", true}, {"uid", "d1"}}}}}}});
-  const Json rs_ref = {{"kind", "ReplicaSet"}, {"name", "alpha-bot-7c9"}, {"controller", true}, {"uid", "r1"}};
-  api.put(pod("alpha-bot-7c9-a", 1, {}, rs_ref));
-  api.put(pod("alpha-bot-7c9-b", 1, {}, rs_ref));
+                             {"ownerReferences", {{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "alpha-bot"},
+                                                   {"controller", true}, {"uid", deployment["metadata"]["uid"]}}}}}}});
+  const Json rs_ref = {{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "alpha-bot-7c9"},
+                       {"controller", true}, {"uid", replicaset["metadata"]["uid"]}};
+  put(pod("alpha-bot-7c9-a", 1, {}, rs_ref));
+  put(pod("alpha-bot-7c9-b", 1, {}, rs_ref));
   auto r = start({});
   EXPECT_EQ(apikey()["status"]["consumers"]["upToDate"], 2);
-  EXPECT_EQ(api.count_calls("patch deployments"), 0);
+  EXPECT_EQ(requests("PATCH", "/deployments/") + requests("PUT", "/deployments/"), 0u);
 
   rotate(*r);
-  const Json deploy = *api.find("deployments", "bots", "alpha-bot");
+  const Json deploy = *find("deployments", "bots", "alpha-bot");
   EXPECT_EQ(deploy["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
             format_rfc3339(clock.now()));
   EXPECT_EQ(controller::get_annotation(deploy, "keyward.dev/restarted-for-version"), "2");
@@ -74,14 +75,14 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
     clock.advance(seconds(20));
     settle(*r);
   }
-  EXPECT_EQ(api.count_calls("patch deployments"), 1);
+  EXPECT_EQ(requests("PATCH", "/deployments/") + requests("PUT", "/deployments/"), 1u);
   EXPECT_EQ(metrics.restarts_total.value({{"strategy", "RolloutRestart"}}), 1);
   EXPECT_EQ(events_with("ConsumersRestarted").size(), 1u);
 
   // The Deployment rolled: new pods on version 2.
   ASSERT_TRUE(api.remove(kube::ResourceType::pods(), "bots", "alpha-bot-7c9-a", {}));
   ASSERT_TRUE(api.remove(kube::ResourceType::pods(), "bots", "alpha-bot-7c9-b", {}));
-  api.put(pod("alpha-bot-8d1-x", 2, {}, rs_ref));
+  put(pod("alpha-bot-8d1-x", 2, {}, rs_ref));
   settle(*r);
   EXPECT_EQ(apikey()["status"]["consumers"]["upToDate"], 1);
   EXPECT_EQ(apikey()["status"]["consumers"]["stale"], 0);
@@ -89,7 +90,7 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
 }
 
 TEST_F(RestartTest, RestartsWaitForTheWindowOrTheKeyExpiry) {
-  api.put(pod("bare", 1));
+  put(pod("bare", 1));
   // Windows 22:00-23:00Z daily; rotation every hour (inside windows only); 2h grace.
   auto r = start({{"consumers", {{"restartStrategy", "Evict"}}},
                   {"rotation", {{"gracePeriodSeconds", 7200},
@@ -101,12 +102,12 @@ TEST_F(RestartTest, RestartsWaitForTheWindowOrTheKeyExpiry) {
   clock.set(clock.now() + hours(10));  // 22:00Z: window open, rotation due
   settle(*r);
   ASSERT_EQ(key_version(), 2);
-  EXPECT_FALSE(api.find("pods", "bots", "bare"));  // evicted inside the window
+  EXPECT_FALSE(find("pods", "bots", "bare"));  // evicted inside the window
 
-  api.put(pod("late", 1));  // another stale pod shows up after the window closed
+  put(pod("late", 1));  // another stale pod shows up after the window closed
   clock.advance(hours(1) + minutes(1));  // 23:01Z
   auto action = settle(*r);
-  EXPECT_TRUE(api.find("pods", "bots", "late"));
+  EXPECT_TRUE(find("pods", "bots", "late"));
   EXPECT_EQ(condition("Rotating")["reason"], "WaitingForWindow");
   ASSERT_TRUE(action.requeue_after);
   // The next window opens tomorrow 22:00Z, but the late pod's key expires at 00:00Z (rotation
@@ -114,16 +115,16 @@ TEST_F(RestartTest, RestartsWaitForTheWindowOrTheKeyExpiry) {
   EXPECT_EQ(format_rfc3339(clock.now() + *action.requeue_after), "2027-03-02T00:00:00Z");
   clock.advance(*action.requeue_after);
   settle(*r);
-  EXPECT_FALSE(api.find("pods", "bots", "late"));
+  EXPECT_FALSE(find("pods", "bots", "late"));
 }
 
 TEST_F(RestartTest, HeldPodWaitsUntilReleased) {
-  api.put(pod("bare", 1, {{"keyward.dev/hold", "open positions"}}));
+  put(pod("bare", 1, {{"keyward.dev/hold", "open positions"}}));
   auto r = start({{"consumers", {{"restartStrategy", "Evict"}, {"holdTimeoutSeconds", 1800}}}});
   rotate(*r);
   const SystemTime rotated = clock.now();
-  ASSERT_TRUE(api.find("pods", "bots", "bare"));
-  const Json p = *api.find("pods", "bots", "bare");
+  ASSERT_TRUE(find("pods", "bots", "bare"));
+  const Json p = *find("pods", "bots", "bare");
   EXPECT_EQ(controller::get_annotation(p, "keyward.dev/hold-since"), format_rfc3339(rotated));
   const Json st = apikey()["status"];
   EXPECT_EQ(st["consumers"]["held"], 1);
@@ -135,18 +136,18 @@ TEST_F(RestartTest, HeldPodWaitsUntilReleased) {
 
   clock.advance(minutes(10));
   settle(*r);
-  EXPECT_TRUE(api.find("pods", "bots", "bare"));
+  EXPECT_TRUE(find("pods", "bots", "bare"));
   // The bot closes its positions and releases the hold.
-  Json released = *api.find("pods", "bots", "bare");
+  Json released = *find("pods", "bots", "bare");
   released["metadata"]["annotations"].erase("keyward.dev/hold");
-  api.put(released);
+  put(released);
   settle(*r);
-  EXPECT_FALSE(api.find("pods", "bots", "bare"));
+  EXPECT_FALSE(find("pods", "bots", "bare"));
   EXPECT_EQ(metrics.restarts_total.value({{"strategy", "Evict"}}), 1);
 }
 
 TEST_F(RestartTest, HeldPodEscalatesBeforeTheKeyExpiresAndIsRestartedThen) {
-  api.put(pod("bare", 1, {{"keyward.dev/hold", "open positions"}}));
+  put(pod("bare", 1, {{"keyward.dev/hold", "open positions"}}));
   // Grace (20 min) ends before the hold timeout (60 min): the grace end is the deadline.
   auto r = start({{"consumers", {{"restartStrategy", "Evict"}, {"holdTimeoutSeconds", 3600}}},
                   {"rotation", {{"gracePeriodSeconds", 1200}}}});
@@ -159,7 +160,7 @@ TEST_F(RestartTest, HeldPodEscalatesBeforeTheKeyExpiresAndIsRestartedThen) {
 
   clock.set(rotated + minutes(15));
   action = settle(*r);
-  EXPECT_TRUE(api.find("pods", "bots", "bare"));
+  EXPECT_TRUE(find("pods", "bots", "bare"));
   auto escalated = events_with("HoldEscalated");
   ASSERT_EQ(escalated.size(), 1u);
   EXPECT_EQ(escalated[0]["type"], "Warning");
@@ -170,13 +171,13 @@ TEST_F(RestartTest, HeldPodEscalatesBeforeTheKeyExpiresAndIsRestartedThen) {
 
   clock.set(rotated + minutes(20));
   settle(*r);
-  EXPECT_FALSE(api.find("pods", "bots", "bare"));  // restarted despite the hold, at key expiry
+  EXPECT_FALSE(find("pods", "bots", "bare"));  // restarted despite the hold, at key expiry
   EXPECT_EQ(condition("Degraded")["status"], "False");
 }
 
 TEST_F(RestartTest, PdbRefusalIsRetriedWithAWarningEvent) {
-  api.put(pod("bare", 1));
-  api.put(Json{{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"},
+  put(pod("bare", 1));
+  put(Json{{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"},
                {"metadata", {{"name", "alpha-pdb"}, {"namespace", "bots"}}},
                {"spec", {{"minAvailable", 1}, {"selector", {{"matchLabels", {{"app", "alpha"}}}}}}}});
   auto r = start({{"consumers", {{"restartStrategy", "Evict"}}}});
@@ -184,7 +185,7 @@ TEST_F(RestartTest, PdbRefusalIsRetriedWithAWarningEvent) {
   auto action = reconcile(*r);
   ASSERT_TRUE(action) << action.error().to_string();
   EXPECT_EQ(key_version(), 2);
-  EXPECT_TRUE(api.find("pods", "bots", "bare"));
+  EXPECT_TRUE(find("pods", "bots", "bare"));
   EXPECT_EQ(action->requeue_after, controller::kEvictionRetry);
   auto blocked = events_with("EvictionBlocked");
   ASSERT_EQ(blocked.size(), 1u);
@@ -197,19 +198,19 @@ TEST_F(RestartTest, PdbRefusalIsRetriedWithAWarningEvent) {
   EXPECT_EQ(events_with("EvictionBlocked").size(), 1u);
   EXPECT_EQ(events_with("EvictionBlocked")[0]["count"], 2);  // aggregated
   // A second replica becomes ready: the budget allows the eviction.
-  api.put(pod("bare-2", 2));
+  put(pod("bare-2", 2));
   clock.advance(controller::kEvictionRetry);
   ASSERT_TRUE(reconcile(*r));
-  EXPECT_FALSE(api.find("pods", "bots", "bare"));
+  EXPECT_FALSE(find("pods", "bots", "bare"));
 }
 
 TEST_F(RestartTest, StrategyNoneOnlyReports) {
-  api.put(pod("bare", 1));
+  put(pod("bare", 1));
   auto r = start({{"consumers", {{"restartStrategy", "None"}}}});
   rotate(*r);
   settle(*r);
-  EXPECT_TRUE(api.find("pods", "bots", "bare"));
-  EXPECT_EQ(api.count_calls("create pods/eviction"), 0);
+  EXPECT_TRUE(find("pods", "bots", "bare"));
+  EXPECT_EQ(requests("POST", "/eviction"), 0u);
   EXPECT_EQ(apikey()["status"]["consumers"]["stale"], 1);
 }
 

@@ -19,10 +19,10 @@ class CrashBetweenStepsTest : public OperatorTest,
  protected:
   void SetUp() override {
     provider = std::make_unique<IdempotentProvider>(kSeed);
-    api.put(make_apikey("alpha", {{"source", {{"generate", nullptr},
+    put(make_apikey("alpha", {{"source", {{"generate", nullptr},
                                               {"http", {{"url", "https://provider.example/regenerate"}}}}},
                                   {"rotation", {{"intervalSeconds", 3600}}}}));
-    api.put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
+    put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
                  {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
                  {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
     auto first = make_reconciler();
@@ -80,10 +80,10 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, CrashBetweenStepsTest,
 
 TEST_F(OperatorTest, HttpRotationConflictOnStoreRetriesWithTheSameKey) {
   provider = std::make_unique<IdempotentProvider>(kSeed);
-  api.put(make_apikey("alpha", {{"source", {{"generate", nullptr},
+  put(make_apikey("alpha", {{"source", {{"generate", nullptr},
                                             {"http", {{"url", "https://provider.example/regenerate"}}}}},
                                 {"rotation", {{"intervalSeconds", 3600}}}}));
-  api.put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
+  put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
                {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
                {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
   int conflicts = 0;
@@ -91,7 +91,7 @@ TEST_F(OperatorTest, HttpRotationConflictOnStoreRetriesWithTheSameKey) {
     // Someone else writes the Secret between our provider call and our store, twice.
     if (step == controller::step::kStoreKey && conflicts < 2) {
       ++conflicts;
-      api.fail_next(1, 409, "update", "secrets");
+      server->fail_next(1, 409, "PUT", "/secrets/keyward-alpha");
     }
     return true;
   });
@@ -107,10 +107,10 @@ TEST_F(OperatorTest, HttpRotationConflictOnStoreRetriesWithTheSameKey) {
 
 TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
   provider = std::make_unique<IdempotentProvider>(kSeed);
-  api.put(make_apikey("alpha", {{"source", {{"generate", nullptr},
+  put(make_apikey("alpha", {{"source", {{"generate", nullptr},
                                             {"http", {{"url", "https://provider.example/regenerate"}}}}},
                                 {"rotation", {{"intervalSeconds", 3600}}}}));
-  api.put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
+  put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
                {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
                {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
   bool provider_down = false;
@@ -136,7 +136,7 @@ TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
 }
 
 TEST_F(OperatorTest, GeneratedRotationCrashBeforeStoreRotatesOnceAfterRestart) {
-  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
   {
     auto r = make_reconciler();
     settle(*r);

@@ -8,7 +8,7 @@ namespace keyward::testing {
 namespace {
 
 TEST_F(OperatorTest, FinalizerIsAddedOnceAndOnlyOursIsRemoved) {
-  Json obj = api.put(make_apikey("alpha"));
+  Json obj = put(make_apikey("alpha"));
   auto added = controller::add_finalizer(api, kube::ResourceType::apikeys(), obj, "keyward.dev/cleanup");
   ASSERT_TRUE(added) << added.error().to_string();
   EXPECT_EQ((*added)["metadata"]["finalizers"], Json::array({"keyward.dev/cleanup"}));
@@ -17,7 +17,7 @@ TEST_F(OperatorTest, FinalizerIsAddedOnceAndOnlyOursIsRemoved) {
 
   Json current = apikey();
   current["metadata"]["finalizers"] = Json::array({"other.io/a", "keyward.dev/cleanup", "other.io/b"});
-  current = api.put(current);
+  current = put(current);
   auto removed = controller::remove_finalizer(api, kube::ResourceType::apikeys(), current, "keyward.dev/cleanup");
   ASSERT_TRUE(removed) << removed.error().to_string();
   EXPECT_EQ((*removed)["metadata"]["finalizers"], Json::array({"other.io/a", "other.io/b"}));

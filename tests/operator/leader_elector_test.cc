@@ -19,7 +19,7 @@ class LeaderElectorTest : public OperatorTest {
     config.identity = id;
     return std::make_unique<LeaderElector>(api, clock, logger, config);
   }
-  Json lease() { return *api.find("leases", "keyward-system", "keyward-operator"); }
+  Json lease() { return *find("leases", "keyward-system", "keyward-operator"); }
 };
 
 TEST_F(LeaderElectorTest, FirstCandidateCreatesTheLeaseOthersWait) {
@@ -71,7 +71,7 @@ TEST_F(LeaderElectorTest, PausedLeaderStopsLeadingBeforeAStandbyTakesOver) {
 
 TEST_F(LeaderElectorTest, ConflictingWriteLosesTheRace) {
   auto a = candidate("a");
-  api.fail_next(1, 409, "update", "leases");
+  server->fail_next(1, 409, "PUT", "/leases/");
   ASSERT_TRUE(a->try_acquire_or_renew());  // create path
   clock.advance(seconds(2));
   EXPECT_FALSE(a->try_acquire_or_renew());  // the renewal hit a 409
@@ -123,7 +123,7 @@ TEST_F(LeaderElectorTest, LoopCallsBackOnStartAndStopAndReleases) {
 // rotation; the standby takes over and rotates at the next due time; when the old leader
 // resumes with its stale view it neither leads nor rotates again.
 TEST_F(LeaderElectorTest, FailoverBetweenTwoOperatorsRotatesExactlyOncePerDueTime) {
-  api.put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 60}, {"gracePeriodSeconds", 0}}}}));
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 60}, {"gracePeriodSeconds", 0}}}}));
   auto a = candidate("a");
   auto b = candidate("b");
   auto ra = make_reconciler();

@@ -1,6 +1,9 @@
 #pragma once
-// Shared test fixture for the operator's unit tests: FakeKubeApi + FakeClock + captured logs,
-// a deterministic key generator and an idempotent fake key provider.
+// Shared test fixture for the operator's scenario tests: the project's fake API server
+// (in-process, port 0, crds/apikey.yaml registered, timestamps from the test's FakeClock) reached
+// through the real KubeClient over HTTP, plus captured logs, a deterministic key generator and an
+// idempotent fake key provider. Setup and inspection go straight to the server's store
+// (put/find/all); the code under test only ever talks HTTP.
 
 #include <gtest/gtest.h>
 
@@ -8,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "common/core/log.h"
@@ -17,7 +21,9 @@
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/key_secret.h"
 #include "operator/controller/operator_metrics.h"
-#include "tests/operator/fake_kube_api.h"
+#include "common/io/filesystem.h"
+#include "common/kube/kube_client.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_transport.h"
 
@@ -137,6 +143,18 @@ inline Json make_apikey(const std::string& name, Json spec_overrides = Json::obj
               {"spec", spec}};
 }
 
+// The resource type for a plural the tests use.
+inline kube::ResourceType resource_type(const std::string& plural) {
+  static const std::map<std::string, kube::ResourceType> types = {
+      {"apikeys", kube::ResourceType::apikeys()},         {"secrets", kube::ResourceType::secrets()},
+      {"pods", kube::ResourceType::pods()},               {"events", kube::ResourceType::events()},
+      {"deployments", kube::ResourceType::deployments()}, {"replicasets", kube::ResourceType::replicasets()},
+      {"leases", kube::ResourceType::leases()},           {"poddisruptionbudgets", kube::ResourceType::pdbs()}};
+  auto it = types.find(plural);
+  if (it == types.end()) throw std::logic_error("resource_type: add " + plural);
+  return it->second;
+}
+
 class OperatorTest : public ::testing::Test {
  protected:
   // 2027-03-01T12:00:00Z
@@ -147,8 +165,37 @@ class OperatorTest : public ::testing::Test {
         sink(std::make_shared<MemorySink>()),
         redactor(std::make_shared<Redactor>()),
         logger("test", sink, redactor, LogLevel::Debug, &clock),
+        server(start_server(clock)),
+        client(connect(*server, fs, clock, logger)),
+        api(*client),
         events(api, clock, logger),
-        metrics(registry) {}
+        metrics(registry) {
+    for (const char* ns : {"bots", "keyward-system"}) {
+      server->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+    }
+  }
+
+  static std::unique_ptr<FakeApiServer> start_server(const FakeClock& clock) {
+    FakeApiServerOptions options;
+    options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
+    options.clock = &clock;
+    options.random_seed = 42;
+    options.worker_threads = 8;
+    auto server = std::make_unique<FakeApiServer>(options);
+    if (Status started = server->start(); !started) {
+      throw std::runtime_error("fake API server: " + started.error().to_string());
+    }
+    return server;
+  }
+  static std::unique_ptr<kube::KubeClient> connect(const FakeApiServer& server, const Filesystem& fs,
+                                                   const FakeClock& clock, const Logger& logger) {
+    kube::KubeConfig config;
+    config.server = server.url();
+    config.endpoint = *HttpEndpoint::parse(config.server);
+    auto made = kube::make_kube_client(config, fs, clock, logger.child("kube"));
+    if (!made) throw std::runtime_error("kube client: " + made.error().to_string());
+    return std::move(*made);
+  }
 
   std::unique_ptr<controller::ApiKeyReconciler> make_reconciler(controller::StepHook hook = {}) {
     controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, nullptr, {}};
@@ -162,31 +209,49 @@ class OperatorTest : public ::testing::Test {
     return std::make_unique<controller::ApiKeyReconciler>(std::move(deps));
   }
 
-  Json apikey(const std::string& name = "alpha") { return *api.find("apikeys", "bots", name); }
+  // --- the server's store, for setup and inspection (no HTTP, no request counted) ---
+  // Creates or replaces (status included, resourceVersion ignored); returns the stored object.
+  Json put(const Json& object) { return server->apply(object); }
+  std::optional<Json> find(const std::string& plural, const std::string& ns, const std::string& name) const {
+    const auto type = resource_type(plural);
+    return server->get(type.api_version(), type.kind, ns, name);
+  }
+  std::vector<Json> all(const std::string& plural, const std::string& ns = "bots") const {
+    const auto type = resource_type(plural);
+    return server->list(type.api_version(), type.kind, ns);
+  }
+  // Requests that reached the server (method "" = any; path without query string).
+  std::uint64_t requests(const std::string& method, const std::string& path_substring = "") const {
+    return server->request_count(method, path_substring);
+  }
+  // Every request that may have written something (all but GET).
+  std::uint64_t writes() const { return requests("") - requests("GET"); }
+
+  Json apikey(const std::string& name = "alpha") { return *find("apikeys", "bots", name); }
 
   Result<controller::Action> reconcile(controller::ApiKeyReconciler& r, const std::string& name = "alpha") {
-    auto obj = api.find("apikeys", "bots", name);
+    auto obj = find("apikeys", "bots", name);
     if (!obj) return fail("NotFound", "apikey gone");
     return r.reconcile(*obj);
   }
 
-  // Runs passes until one returns without a write-less change; returns the last action.
+  // Runs passes until one sends no write to the API server; returns the last action.
   controller::Action settle(controller::ApiKeyReconciler& r, const std::string& name = "alpha") {
     controller::Action last;
     for (int i = 0; i < 20; ++i) {
-      const auto before = api.calls().size();
+      const auto before = writes();
       auto action = reconcile(r, name);
       EXPECT_TRUE(action.has_value()) << (action ? "" : action.error().to_string());
       if (!action) return {};
       last = *action;
-      if (api.calls().size() == before) return last;
+      if (writes() == before) return last;
     }
     ADD_FAILURE() << "reconciler did not settle";
     return last;
   }
 
   std::optional<Json> secret(const std::string& name = "alpha") {
-    return api.find("secrets", "bots", "keyward-" + name);
+    return find("secrets", "bots", "keyward-" + name);
   }
   std::string secret_field(const std::string& field, const std::string& name = "alpha") {
     auto s = secret(name);
@@ -206,25 +271,29 @@ class OperatorTest : public ::testing::Test {
   }
   std::vector<Json> events_with(const std::string& reason) {
     std::vector<Json> out;
-    for (const auto& e : api.all("events")) {
+    for (const auto& e : all("events")) {
       if (e["reason"] == reason) out.push_back(e);
     }
     return out;
   }
 
-  // Everything a secret must never appear in: logs, events, ApiKey status.
+  // Everything a secret must never appear in: logs (the kube client's included), events,
+  // ApiKey status.
   std::string observable_text() {
     std::string text = sink->joined();
-    for (const auto& e : api.all("events")) text += e.dump();
-    for (const auto& a : api.all("apikeys")) text += a["status"].dump();
+    for (const auto& e : all("events", "")) text += e.dump();
+    for (const auto& a : all("apikeys", "")) text += a.value("status", Json::object()).dump();
     return text;
   }
 
   FakeClock clock;
-  FakeKubeApi api;
   std::shared_ptr<MemorySink> sink;
   std::shared_ptr<Redactor> redactor;
   Logger logger;
+  PosixFilesystem fs;
+  std::unique_ptr<FakeApiServer> server;
+  std::unique_ptr<kube::KubeClient> client;
+  kube::KubeApi& api;  // *client: what the code under test is given
   controller::EventRecorder events;
   CountingKeyGenerator generator;
   MetricsRegistry registry;
