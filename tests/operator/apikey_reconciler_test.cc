@@ -55,7 +55,8 @@ TEST_F(ReconcilerTest, SecondPassWritesNothing) {
 }
 
 TEST_F(ReconcilerTest, MalformedSpecIsDegradedWithoutRetryStorm) {
-  put(make_apikey("alpha", {{"rotation", {{"schedule", "0 17 * * 5"}, {"timeZone", "America/Chicgo"}}}}));
+  put(make_apikey("alpha",
+                  {{"rotation", {{"schedule", "0 17 * * 5"}, {"timeZone", "America/Chicgo"}}}}));
   auto r = make_reconciler();
   for (int i = 0; i < 3; ++i) {
     auto action = reconcile(*r);
@@ -69,7 +70,8 @@ TEST_F(ReconcilerTest, MalformedSpecIsDegradedWithoutRetryStorm) {
   EXPECT_NE(degraded["message"].get<std::string>().find("America/Chicgo"), std::string::npos);
   EXPECT_EQ(condition("Ready")["status"], "False");
   // One status write and one event, however often it runs.
-  EXPECT_EQ(requests("PUT", "/apikeys/alpha/status") + requests("PATCH", "/apikeys/alpha/status"), 1u);
+  EXPECT_EQ(requests("PUT", "/apikeys/alpha/status") + requests("PATCH", "/apikeys/alpha/status"),
+            1u);
   EXPECT_EQ(events_with("InvalidSpec").size(), 1u);
   EXPECT_EQ(events_with("InvalidSpec")[0]["type"], "Warning");
 }
@@ -84,15 +86,18 @@ TEST_F(ReconcilerTest, SchemaRejectsAMalformedApiKeyOverHttp) {
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().http_status, 422);
   EXPECT_EQ(created.error().reason, "Invalid");
-  EXPECT_NE(created.error().message.find("intervalSeconds"), std::string::npos) << created.error().message;
-  EXPECT_NE(created.error().message.find("restartStrategy"), std::string::npos) << created.error().message;
+  EXPECT_NE(created.error().message.find("intervalSeconds"), std::string::npos)
+      << created.error().message;
+  EXPECT_NE(created.error().message.find("restartStrategy"), std::string::npos)
+      << created.error().message;
   EXPECT_FALSE(find("apikeys", "bots", "alpha"));
   EXPECT_FALSE(secret());
   EXPECT_EQ(generator.count(), 0);
 }
 
 TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
-  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}, {"gracePeriodSeconds", 600}}}}));
+  put(make_apikey("alpha",
+                  {{"rotation", {{"intervalSeconds", 7200}, {"gracePeriodSeconds", 600}}}}));
   auto r = make_reconciler();
   auto action = settle(*r);
   ASSERT_EQ(action.requeue_after, seconds(7200));  // exactly the next rotation
@@ -122,9 +127,10 @@ TEST_F(ReconcilerTest, CronInChicagoAcrossDstDrivesRotationsAtExactInstants) {
   SystemTime start;
   ASSERT_TRUE(parse_rfc3339("2027-03-12T12:00:00Z", start));
   clock.set(start);
-  put(make_apikey("alpha", {{"rotation", {{"schedule", "30 2 * * *"},
-                                              {"timeZone", "America/Chicago"},
-                                              {"gracePeriodSeconds", 60}}}}));
+  put(make_apikey("alpha", {{"rotation",
+                             {{"schedule", "30 2 * * *"},
+                              {"timeZone", "America/Chicago"},
+                              {"gracePeriodSeconds", 60}}}}));
   auto r = make_reconciler();
   settle(*r);
   std::vector<std::string> rotations;
@@ -137,19 +143,20 @@ TEST_F(ReconcilerTest, CronInChicagoAcrossDstDrivesRotationsAtExactInstants) {
     settle(*r);
     if (key_version() > before) rotations.push_back(format_rfc3339(clock.now()));
   }
-  EXPECT_EQ(rotations, (std::vector<std::string>{"2027-03-13T08:30:00Z",   // 02:30 CST
-                                                 "2027-03-14T08:00:00Z",   // 03:00 CDT (no 02:30)
+  EXPECT_EQ(rotations, (std::vector<std::string>{"2027-03-13T08:30:00Z",     // 02:30 CST
+                                                 "2027-03-14T08:00:00Z",     // 03:00 CDT (no 02:30)
                                                  "2027-03-15T07:30:00Z"}));  // 02:30 CDT
   EXPECT_EQ(key_version(), 4);
 }
 
 TEST_F(ReconcilerTest, RotationWaitsForTheWindow) {
   // Due every hour, but only inside 16:00-17:00 America/Chicago (22:00Z in winter time).
-  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600},
-                                              {"windows", Json::array({{{"name", "halt"},
-                                                                        {"start", "0 16 * * *"},
-                                                                        {"durationSeconds", 3600},
-                                                                        {"timeZone", "America/Chicago"}}})}}}}));
+  put(make_apikey("alpha", {{"rotation",
+                             {{"intervalSeconds", 3600},
+                              {"windows", Json::array({{{"name", "halt"},
+                                                        {"start", "0 16 * * *"},
+                                                        {"durationSeconds", 3600},
+                                                        {"timeZone", "America/Chicago"}}})}}}}));
   auto r = make_reconciler();
   settle(*r);
   EXPECT_EQ(key_version(), 1);
@@ -216,11 +223,14 @@ TEST_F(ReconcilerTest, DeactivatingStopsRotationAndRestarts) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
   auto r = make_reconciler();
   settle(*r);
-  put(Json{{"apiVersion", "v1"}, {"kind", "Pod"},
-               {"metadata", {{"name", "bare"}, {"namespace", "bots"},
-                             {"labels", {{"keyward.dev/apikey", "alpha"}}},
-                             {"annotations", {{"keyward.dev/key-version", "0"}}}}},
-               {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}});
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Pod"},
+           {"metadata",
+            {{"name", "bare"},
+             {"namespace", "bots"},
+             {"labels", {{"keyward.dev/apikey", "alpha"}}},
+             {"annotations", {{"keyward.dev/key-version", "0"}}}}},
+           {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}});
   Json obj = apikey();
   obj["spec"]["active"] = false;
   put(obj);
@@ -237,10 +247,13 @@ TEST_F(ReconcilerTest, DeactivatingStopsRotationAndRestarts) {
 TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {
   const std::string user_key_1 = "user-provided-key-0001";
   const std::string user_key_2 = "user-provided-key-0002";
-  put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
-               {"metadata", {{"name", "user-key"}, {"namespace", "bots"}}},
-               {"data", {{"apiKey", controller::base64_encode(user_key_1)}}}});
-  Json spec_override = {{"source", {{"generate", nullptr}, {"secretRef", {{"name", "user-key"}, {"key", "apiKey"}}}}}};
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "user-key"}, {"namespace", "bots"}}},
+           {"data", {{"apiKey", controller::base64_encode(user_key_1)}}}});
+  Json spec_override = {
+      {"source",
+       {{"generate", nullptr}, {"secretRef", {{"name", "user-key"}, {"key", "apiKey"}}}}}};
   put(make_apikey("alpha", spec_override));
   auto r = make_reconciler();
   settle(*r);
@@ -262,9 +275,12 @@ TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {
 }
 
 TEST_F(ReconcilerTest, DeletionIsBlockedWhileAWorkloadIsAssignedThenCleansUp) {
-  put(Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
-               {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}}, {"spec", {{"replicas", 1}}}});
-  put(make_apikey("alpha", {{"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha-bot"}}}}}}));
+  put(Json{{"apiVersion", "apps/v1"},
+           {"kind", "Deployment"},
+           {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
+           {"spec", {{"replicas", 1}}}});
+  put(make_apikey("alpha", {{"consumers",
+                             {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha-bot"}}}}}}));
   auto r = make_reconciler();
   settle(*r);
   ASSERT_TRUE(secret());
@@ -303,15 +319,18 @@ TEST_F(ReconcilerTest, DeletionIsBlockedWhileAWorkloadIsAssignedThenCleansUp) {
 
 TEST_F(ReconcilerTest, HttpSourceNeedsASeedKeyThenRotatesThroughTheProvider) {
   provider = std::make_unique<IdempotentProvider>("pk_seed_key_000000000000");
-  put(make_apikey("alpha", {{"source", {{"generate", nullptr}, {"http", {{"url", "https://provider.example/regenerate"}}}}},
-                                {"rotation", {{"intervalSeconds", 3600}}}}));
+  put(make_apikey("alpha", {{"source",
+                             {{"generate", nullptr},
+                              {"http", {{"url", "https://provider.example/regenerate"}}}}},
+                            {"rotation", {{"intervalSeconds", 3600}}}}));
   auto r = make_reconciler();
   auto action = settle(*r);
   EXPECT_EQ(condition("Degraded")["reason"], "SeedKeyMissing");
   EXPECT_EQ(action.requeue_after, controller::ApiKeyReconciler::kSeedKeyRecheck);
-  put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
-               {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-               {"data", {{"apiKey", controller::base64_encode("pk_seed_key_000000000000")}}}});
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+           {"data", {{"apiKey", controller::base64_encode("pk_seed_key_000000000000")}}}});
   settle(*r);
   EXPECT_EQ(key_version(), 1);
   EXPECT_EQ(secret()->at("metadata")["ownerReferences"][0]["uid"], apikey()["metadata"]["uid"]);

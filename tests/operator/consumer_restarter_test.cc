@@ -18,11 +18,14 @@ Json pod(const std::string& name, int version, Json extra_annotations = Json::ob
   if (extra_annotations.is_object()) annotations.merge_patch(extra_annotations);
   Json p = {{"apiVersion", "v1"},
             {"kind", "Pod"},
-            {"metadata", {{"name", name}, {"namespace", "bots"},
-                          {"labels", {{"keyward.dev/apikey", "alpha"}, {"app", "alpha"}}},
-                          {"annotations", annotations}}},
-            {"status", {{"phase", "Running"},
-                        {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}}}}}};
+            {"metadata",
+             {{"name", name},
+              {"namespace", "bots"},
+              {"labels", {{"keyward.dev/apikey", "alpha"}, {"app", "alpha"}}},
+              {"annotations", annotations}}},
+            {"status",
+             {{"phase", "Running"},
+              {"conditions", {{{"type", "Ready"}, {"status", ready ? "True" : "False"}}}}}}};
   if (!owner.is_null()) p["metadata"]["ownerReferences"] = Json::array({owner});
   return p;
 }
@@ -47,15 +50,27 @@ class RestartTest : public OperatorTest {
 };
 
 TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
-  const Json deployment = put(Json{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
-               {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
-               {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
-  const Json replicaset = put(Json{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
-               {"metadata", {{"name", "alpha-bot-7c9"}, {"namespace", "bots"},
-                             {"ownerReferences", {{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "alpha-bot"},
-                                                   {"controller", true}, {"uid", deployment["metadata"]["uid"]}}}}}}});
-  const Json rs_ref = {{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "alpha-bot-7c9"},
-                       {"controller", true}, {"uid", replicaset["metadata"]["uid"]}};
+  const Json deployment = put(Json{
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
+      {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
+  const Json replicaset = put(Json{{"apiVersion", "apps/v1"},
+                                   {"kind", "ReplicaSet"},
+                                   {"metadata",
+                                    {{"name", "alpha-bot-7c9"},
+                                     {"namespace", "bots"},
+                                     {"ownerReferences",
+                                      {{{"apiVersion", "apps/v1"},
+                                        {"kind", "Deployment"},
+                                        {"name", "alpha-bot"},
+                                        {"controller", true},
+                                        {"uid", deployment["metadata"]["uid"]}}}}}}});
+  const Json rs_ref = {{"apiVersion", "apps/v1"},
+                       {"kind", "ReplicaSet"},
+                       {"name", "alpha-bot-7c9"},
+                       {"controller", true},
+                       {"uid", replicaset["metadata"]["uid"]}};
   put(pod("alpha-bot-7c9-a", 1, {}, rs_ref));
   put(pod("alpha-bot-7c9-b", 1, {}, rs_ref));
   auto r = start({});
@@ -64,8 +79,9 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
 
   rotate(*r);
   const Json deploy = *find("deployments", "bots", "alpha-bot");
-  EXPECT_EQ(deploy["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
-            format_rfc3339(clock.now()));
+  EXPECT_EQ(
+      deploy["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+      format_rfc3339(clock.now()));
   EXPECT_EQ(controller::get_annotation(deploy, "keyward.dev/restarted-for-version"), "2");
   EXPECT_EQ(apikey()["status"]["consumers"]["stale"], 2);
   EXPECT_EQ(condition("Rotating")["status"], "True");
@@ -93,10 +109,12 @@ TEST_F(RestartTest, RestartsWaitForTheWindowOrTheKeyExpiry) {
   put(pod("bare", 1));
   // Windows 22:00-23:00Z daily; rotation every hour (inside windows only); 2h grace.
   auto r = start({{"consumers", {{"restartStrategy", "Evict"}}},
-                  {"rotation", {{"gracePeriodSeconds", 7200},
-                                {"windows", Json::array({{{"name", "w"}, {"start", "0 22 * * *"},
-                                                          {"durationSeconds", 3600},
-                                                          {"timeZone", "UTC"}}})}}}});
+                  {"rotation",
+                   {{"gracePeriodSeconds", 7200},
+                    {"windows", Json::array({{{"name", "w"},
+                                              {"start", "0 22 * * *"},
+                                              {"durationSeconds", 3600},
+                                              {"timeZone", "UTC"}}})}}}});
   // t0 is 12:00Z: the first key is created at once (no key is worse than one outside a window).
   ASSERT_EQ(key_version(), 1);
   clock.set(clock.now() + hours(10));  // 22:00Z: window open, rotation due
@@ -104,7 +122,7 @@ TEST_F(RestartTest, RestartsWaitForTheWindowOrTheKeyExpiry) {
   ASSERT_EQ(key_version(), 2);
   EXPECT_FALSE(find("pods", "bots", "bare"));  // evicted inside the window
 
-  put(pod("late", 1));  // another stale pod shows up after the window closed
+  put(pod("late", 1));                   // another stale pod shows up after the window closed
   clock.advance(hours(1) + minutes(1));  // 23:01Z
   auto action = settle(*r);
   EXPECT_TRUE(find("pods", "bots", "late"));
@@ -177,9 +195,10 @@ TEST_F(RestartTest, HeldPodEscalatesBeforeTheKeyExpiresAndIsRestartedThen) {
 
 TEST_F(RestartTest, PdbRefusalIsRetriedWithAWarningEvent) {
   put(pod("bare", 1));
-  put(Json{{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"},
-               {"metadata", {{"name", "alpha-pdb"}, {"namespace", "bots"}}},
-               {"spec", {{"minAvailable", 1}, {"selector", {{"matchLabels", {{"app", "alpha"}}}}}}}});
+  put(Json{{"apiVersion", "policy/v1"},
+           {"kind", "PodDisruptionBudget"},
+           {"metadata", {{"name", "alpha-pdb"}, {"namespace", "bots"}}},
+           {"spec", {{"minAvailable", 1}, {"selector", {{"matchLabels", {{"app", "alpha"}}}}}}}});
   auto r = start({{"consumers", {{"restartStrategy", "Evict"}}}});
   clock.advance(hours(1));
   auto action = reconcile(*r);

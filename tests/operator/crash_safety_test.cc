@@ -19,12 +19,14 @@ class CrashBetweenStepsTest : public OperatorTest,
  protected:
   void SetUp() override {
     provider = std::make_unique<IdempotentProvider>(kSeed);
-    put(make_apikey("alpha", {{"source", {{"generate", nullptr},
-                                              {"http", {{"url", "https://provider.example/regenerate"}}}}},
-                                  {"rotation", {{"intervalSeconds", 3600}}}}));
-    put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
-                 {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-                 {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
+    put(make_apikey("alpha", {{"source",
+                               {{"generate", nullptr},
+                                {"http", {{"url", "https://provider.example/regenerate"}}}}},
+                              {"rotation", {{"intervalSeconds", 3600}}}}));
+    put(Json{{"apiVersion", "v1"},
+             {"kind", "Secret"},
+             {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+             {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
     auto first = make_reconciler();
     settle(*first);
     ASSERT_EQ(key_version(), 1);
@@ -80,12 +82,14 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, CrashBetweenStepsTest,
 
 TEST_F(OperatorTest, HttpRotationConflictOnStoreRetriesWithTheSameKey) {
   provider = std::make_unique<IdempotentProvider>(kSeed);
-  put(make_apikey("alpha", {{"source", {{"generate", nullptr},
-                                            {"http", {{"url", "https://provider.example/regenerate"}}}}},
-                                {"rotation", {{"intervalSeconds", 3600}}}}));
-  put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
-               {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-               {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
+  put(make_apikey("alpha", {{"source",
+                             {{"generate", nullptr},
+                              {"http", {{"url", "https://provider.example/regenerate"}}}}},
+                            {"rotation", {{"intervalSeconds", 3600}}}}));
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+           {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
   int conflicts = 0;
   auto r = make_reconciler([&](std::string_view step) {
     // Someone else writes the Secret between our provider call and our store, twice.
@@ -107,12 +111,14 @@ TEST_F(OperatorTest, HttpRotationConflictOnStoreRetriesWithTheSameKey) {
 
 TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
   provider = std::make_unique<IdempotentProvider>(kSeed);
-  put(make_apikey("alpha", {{"source", {{"generate", nullptr},
-                                            {"http", {{"url", "https://provider.example/regenerate"}}}}},
-                                {"rotation", {{"intervalSeconds", 3600}}}}));
-  put(Json{{"apiVersion", "v1"}, {"kind", "Secret"},
-               {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-               {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
+  put(make_apikey("alpha", {{"source",
+                             {{"generate", nullptr},
+                              {"http", {{"url", "https://provider.example/regenerate"}}}}},
+                            {"rotation", {{"intervalSeconds", 3600}}}}));
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+           {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
   bool provider_down = false;
   controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, &metrics, {}};
   deps.http_transports = [&](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
@@ -143,13 +149,15 @@ TEST_F(OperatorTest, GeneratedRotationCrashBeforeStoreRotatesOnceAfterRestart) {
   }
   clock.advance(hours(1));
   {
-    auto doomed = make_reconciler([](std::string_view step) { return step != controller::step::kStoreKey; });
+    auto doomed =
+        make_reconciler([](std::string_view step) { return step != controller::step::kStoreKey; });
     auto result = reconcile(*doomed);
     ASSERT_FALSE(result);
   }
   EXPECT_EQ(key_version(), 1);  // the key generated in memory was never delivered anywhere
   {
-    auto doomed = make_reconciler([](std::string_view step) { return step != controller::step::kWriteStatus; });
+    auto doomed = make_reconciler(
+        [](std::string_view step) { return step != controller::step::kWriteStatus; });
     ASSERT_FALSE(reconcile(*doomed));
   }
   EXPECT_EQ(key_version(), 2);

@@ -11,7 +11,8 @@ using controller::EventType;
 
 class EventRecorderTest : public OperatorTest {
  protected:
-  Json involved = {{"apiVersion", "keyward.dev/v1alpha1"}, {"kind", "ApiKey"},
+  Json involved = {{"apiVersion", "keyward.dev/v1alpha1"},
+                   {"kind", "ApiKey"},
                    {"metadata", {{"name", "alpha"}, {"namespace", "bots"}, {"uid", "u1"}}}};
 };
 
@@ -54,7 +55,8 @@ TEST_F(EventRecorderTest, AnExpiredEventStartsANewOne) {
 
 TEST_F(EventRecorderTest, RegisteredSecretsAreScrubbedFromMessages) {
   redactor->add("super-secret-key-material");
-  ASSERT_TRUE(events.record(involved, EventType::Warning, "Oops", "leaked super-secret-key-material here"));
+  ASSERT_TRUE(
+      events.record(involved, EventType::Warning, "Oops", "leaked super-secret-key-material here"));
   EXPECT_EQ(all("events")[0]["message"].get<std::string>().find("super-secret"), std::string::npos);
 }
 

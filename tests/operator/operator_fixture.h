@@ -16,13 +16,13 @@
 
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/io/filesystem.h"
+#include "common/kube/kube_client.h"
 #include "operator/apikey/key_generator.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/key_secret.h"
 #include "operator/controller/operator_metrics.h"
-#include "common/io/filesystem.h"
-#include "common/kube/kube_client.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/scripted_transport.h"
@@ -84,7 +84,8 @@ class IdempotentProvider final : public HttpTransport {
       return response;
     }
     ++issued_;
-    valid_key_ = "pk_live_" + std::string(30, static_cast<char>('A' + issued_)) + std::to_string(issued_);
+    valid_key_ =
+        "pk_live_" + std::string(30, static_cast<char>('A' + issued_)) + std::to_string(issued_);
     by_nonce_[nonce] = valid_key_;
     response.status = 200;
     response.body = Json{{"apiKey", valid_key_}}.dump();
@@ -133,8 +134,10 @@ inline Json make_apikey(const std::string& name, Json spec_overrides = Json::obj
   Json spec = {{"displayName", "Alpha bot"},
                {"active", true},
                {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
-               {"consumers", {{"restartStrategy", "RolloutRestart"}, {"maxUnavailable", 1},
-                              {"holdTimeoutSeconds", 1800}}},
+               {"consumers",
+                {{"restartStrategy", "RolloutRestart"},
+                 {"maxUnavailable", 1},
+                 {"holdTimeoutSeconds", 1800}}},
                {"tokenExchange", {{"provider", "none"}}}};
   spec.merge_patch(spec_overrides);
   return Json{{"apiVersion", "keyward.dev/v1alpha1"},
@@ -146,10 +149,14 @@ inline Json make_apikey(const std::string& name, Json spec_overrides = Json::obj
 // The resource type for a plural the tests use.
 inline kube::ResourceType resource_type(const std::string& plural) {
   static const std::map<std::string, kube::ResourceType> types = {
-      {"apikeys", kube::ResourceType::apikeys()},         {"secrets", kube::ResourceType::secrets()},
-      {"pods", kube::ResourceType::pods()},               {"events", kube::ResourceType::events()},
-      {"deployments", kube::ResourceType::deployments()}, {"replicasets", kube::ResourceType::replicasets()},
-      {"leases", kube::ResourceType::leases()},           {"poddisruptionbudgets", kube::ResourceType::pdbs()}};
+      {"apikeys", kube::ResourceType::apikeys()},
+      {"secrets", kube::ResourceType::secrets()},
+      {"pods", kube::ResourceType::pods()},
+      {"events", kube::ResourceType::events()},
+      {"deployments", kube::ResourceType::deployments()},
+      {"replicasets", kube::ResourceType::replicasets()},
+      {"leases", kube::ResourceType::leases()},
+      {"poddisruptionbudgets", kube::ResourceType::pdbs()}};
   auto it = types.find(plural);
   if (it == types.end()) throw std::logic_error("resource_type: add " + plural);
   return it->second;
@@ -187,8 +194,9 @@ class OperatorTest : public ::testing::Test {
     }
     return server;
   }
-  static std::unique_ptr<kube::KubeClient> connect(const FakeApiServer& server, const Filesystem& fs,
-                                                   const FakeClock& clock, const Logger& logger) {
+  static std::unique_ptr<kube::KubeClient> connect(const FakeApiServer& server,
+                                                   const Filesystem& fs, const FakeClock& clock,
+                                                   const Logger& logger) {
     kube::KubeConfig config;
     config.server = server.url();
     config.endpoint = *HttpEndpoint::parse(config.server);
@@ -212,7 +220,8 @@ class OperatorTest : public ::testing::Test {
   // --- the server's store, for setup and inspection (no HTTP, no request counted) ---
   // Creates or replaces (status included, resourceVersion ignored); returns the stored object.
   Json put(const Json& object) { return server->apply(object); }
-  std::optional<Json> find(const std::string& plural, const std::string& ns, const std::string& name) const {
+  std::optional<Json> find(const std::string& plural, const std::string& ns,
+                           const std::string& name) const {
     const auto type = resource_type(plural);
     return server->get(type.api_version(), type.kind, ns, name);
   }
@@ -229,7 +238,8 @@ class OperatorTest : public ::testing::Test {
 
   Json apikey(const std::string& name = "alpha") { return *find("apikeys", "bots", name); }
 
-  Result<controller::Action> reconcile(controller::ApiKeyReconciler& r, const std::string& name = "alpha") {
+  Result<controller::Action> reconcile(controller::ApiKeyReconciler& r,
+                                       const std::string& name = "alpha") {
     auto obj = find("apikeys", "bots", name);
     if (!obj) return fail("NotFound", "apikey gone");
     return r.reconcile(*obj);

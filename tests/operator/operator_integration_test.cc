@@ -59,7 +59,8 @@ class OperatorIntegrationTest : public ::testing::Test {
     // The webhook's part: stamp the current key version on every new pod.
     server->set_pod_mutator([this](const nlohmann::json& pod) {
       nlohmann::json p = pod;
-      p["metadata"]["annotations"]["keyward.dev/key-version"] = std::to_string(current_version.load());
+      p["metadata"]["annotations"]["keyward.dev/key-version"] =
+          std::to_string(current_version.load());
       return p;
     });
     server->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
@@ -74,7 +75,8 @@ class OperatorIntegrationTest : public ::testing::Test {
     return std::move(*made);
   }
 
-  std::unique_ptr<controller::OperatorRunner> runner(kube::KubeApi& api, const std::string& identity) {
+  std::unique_ptr<controller::OperatorRunner> runner(kube::KubeApi& api,
+                                                     const std::string& identity) {
     controller::OperatorOptions options;
     options.watch_namespace = "bots";
     options.leader.lease_namespace = "bots";
@@ -87,36 +89,49 @@ class OperatorIntegrationTest : public ::testing::Test {
     const std::string all = sink->joined();
     return all.size() > 20000 ? all.substr(all.size() - 20000) : all;
   }
-  std::optional<nlohmann::json> secret() { return server->get("v1", "Secret", "bots", "keyward-alpha"); }
+  std::optional<nlohmann::json> secret() {
+    return server->get("v1", "Secret", "bots", "keyward-alpha");
+  }
   std::int64_t version() {
     auto s = secret();
     if (!s) return 0;
     return std::stoll(controller::get_annotation(*s, "keyward.dev/key-version"));
   }
-  nlohmann::json apikey() { return *server->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha"); }
+  nlohmann::json apikey() {
+    return *server->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
+  }
   // status.<field> (or status.consumers.<field>), -1 while absent.
   std::int64_t status_int(const std::string& field, bool consumers = false) {
     nlohmann::json st = apikey().value("status", nlohmann::json::object());
-    if (consumers) st = st.is_object() ? st.value("consumers", nlohmann::json::object()) : nlohmann::json::object();
+    if (consumers)
+      st = st.is_object() ? st.value("consumers", nlohmann::json::object())
+                          : nlohmann::json::object();
     if (!st.is_object() || !st.contains(field) || !st[field].is_number()) return -1;
     return st[field].get<std::int64_t>();
   }
   std::set<std::string> pod_names() {
     std::set<std::string> names;
-    for (const auto& p : server->list("v1", "Pod", "bots")) names.insert(p["metadata"]["name"].get<std::string>());
+    for (const auto& p : server->list("v1", "Pod", "bots"))
+      names.insert(p["metadata"]["name"].get<std::string>());
     return names;
   }
 
   void apply_workload() {
-    server->apply({{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+    server->apply({{"apiVersion", "apps/v1"},
+                   {"kind", "Deployment"},
                    {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
-                   {"spec", {{"replicas", 2},
-                             {"selector", {{"matchLabels", {{"app", "alpha-bot"}}}}},
-                             {"template", {{"metadata", {{"labels", {{"app", "alpha-bot"}, {"keyward.dev/apikey", "alpha"}}},
-                                                         {"annotations", {{"keyward.dev/inject", "alpha"}}}}},
-                                           {"spec", {{"containers", {{{"name", "bot"}, {"image", "bot:1"}}}}}}}}}}});
-    server->apply(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 600}}},
-                                        {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha-bot"}}}}}}));
+                   {"spec",
+                    {{"replicas", 2},
+                     {"selector", {{"matchLabels", {{"app", "alpha-bot"}}}}},
+                     {"template",
+                      {{"metadata",
+                        {{"labels", {{"app", "alpha-bot"}, {"keyward.dev/apikey", "alpha"}}},
+                         {"annotations", {{"keyward.dev/inject", "alpha"}}}}},
+                       {"spec", {{"containers", {{{"name", "bot"}, {"image", "bot:1"}}}}}}}}}}});
+    server->apply(make_apikey(
+        "alpha",
+        {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 600}}},
+         {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha-bot"}}}}}}));
   }
 
   FakeClock clock{SystemTime(std::chrono::seconds(1803902400))};
@@ -148,7 +163,8 @@ TEST_F(OperatorIntegrationTest, RotatesAndRestartsTheStaleDeploymentThroughTheRe
   ASSERT_TRUE(ticking(clock, [&] { return version() == 2; }));
   ASSERT_TRUE(ticking(clock, [&] {
     auto d = server->get("apps/v1", "Deployment", "bots", "alpha-bot");
-    return d && (*d)["spec"]["template"]["metadata"]["annotations"].contains("kubectl.kubernetes.io/restartedAt");
+    return d && (*d)["spec"]["template"]["metadata"]["annotations"].contains(
+                    "kubectl.kubernetes.io/restartedAt");
   }));
   ASSERT_TRUE(ticking(clock, [&] {
     return status_int("keyVersion") == 2 && status_int("upToDate", true) == 2 &&
@@ -199,7 +215,9 @@ TEST_F(OperatorIntegrationTest, StandbyTakesOverAfterTheLeaderStopsWithoutDouble
     return b->leading();
   }));
   clock.advance(hours(1));
-  ASSERT_TRUE(ticking(clock, [&] { return version() == 2; })) << tail_of_logs() << "\nSECRET " << secret()->dump() << "\nNOW " << format_rfc3339(clock.now());
+  ASSERT_TRUE(ticking(clock, [&] { return version() == 2; }))
+      << tail_of_logs() << "\nSECRET " << secret()->dump() << "\nNOW "
+      << format_rfc3339(clock.now());
   for (int i = 0; i < 10; ++i) clock.advance(seconds(30));
   ASSERT_TRUE(eventually([&] { return status_int("keyVersion") == 2; }));
   EXPECT_EQ(version(), 2);
