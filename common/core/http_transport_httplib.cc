@@ -1,5 +1,7 @@
 #include "common/core/http_transport_httplib.h"
 
+#include "common/core/openssl_ptr.h"
+
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netdb.h>
@@ -18,29 +20,14 @@ namespace keyward {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509StackFree {
-  void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
 struct AddrinfoFree {
   void operator()(addrinfo* p) const { freeaddrinfo(p); }
 };
 
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
+using openssl::BioPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
+using openssl::X509StackPtr;
 
 // The newest OpenSSL error as text, and the queue cleared (so it does not leak into later calls).
 std::string take_openssl_error() {

@@ -1,5 +1,7 @@
 #include "common/kube/kube_config.h"
 
+#include "common/core/openssl_ptr.h"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -15,18 +17,10 @@ namespace keyward::kube {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct EncodeCtxFree {
-  void operator()(EVP_ENCODE_CTX* p) const { EVP_ENCODE_CTX_free(p); }
-};
+using openssl::BioFree;
+using openssl::EncodeCtxFree;
+using openssl::PkeyFree;
+using openssl::X509Free;
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 

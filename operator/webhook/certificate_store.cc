@@ -12,10 +12,7 @@
 namespace keyward::webhook {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
+using openssl::BioPtr;
 
 std::string openssl_error() {
   unsigned long code = ERR_get_error();

@@ -15,22 +15,14 @@
 #include <string>
 
 #include "common/core/log.h"
+#include "common/core/openssl_ptr.h"
 #include "common/core/result.h"
 
 namespace keyward::webhook {
 
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509StackFree {
-  void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
+using openssl::X509Ptr;
+using openssl::X509StackPtr;
+using EvpPkeyPtr = openssl::PkeyPtr;
 
 // One parsed certificate chain and its key.
 struct CertifiedKey {

@@ -67,6 +67,8 @@ Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
     };
     if (auto s = str("provider", f.provider); !s) return fail(s.error());
     if (auto s = str("endpoint", f.endpoint); !s) return fail(s.error());
+    if (auto s = str("tokenFile", f.token_file); !s) return fail(s.error());
+    if (auto s = str("envVarName", f.env_var_name); !s) return fail(s.error());
     if (auto s = num("lifetimeSeconds", f.lifetime_seconds); !s) return fail(s.error());
     if (auto s = num("refreshLeadSeconds", f.refresh_lead_seconds); !s) return fail(s.error());
     if (const json* c = find_path(*t, {"credentialsSecretRef", "name"}); c && c->is_string()) {

@@ -33,6 +33,8 @@ struct KeyFacts {
   std::optional<std::int64_t> lifetime_seconds;
   std::optional<std::int64_t> refresh_lead_seconds;
   std::string credentials_secret;        // spec.tokenExchange.credentialsSecretRef.name
+  std::string token_file;                // spec.tokenExchange.tokenFile ("" = sidecar default)
+  std::string env_var_name;              // spec.tokenExchange.envVarName ("" = sidecar default)
 };
 
 // Reads the facts from an ApiKey object; a field of the wrong type is an Error

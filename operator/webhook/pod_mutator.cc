@@ -117,6 +117,15 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
       args.push_back(std::to_string(*key.refresh_lead_seconds));
     }
   }
+  // What the apps read: the same in both modes, taken from the ApiKey.
+  if (!key.token_file.empty()) {
+    args.push_back("--token-file");
+    args.push_back(key.token_file);
+  }
+  if (!key.env_var_name.empty()) {
+    args.push_back("--env-var-name");
+    args.push_back(key.env_var_name);
+  }
   if (once) {
     args.push_back("--once");
   } else {
@@ -344,7 +353,10 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
     b.append(base + "/volumeMounts", {{"name", kTokenVolume}, {"mountPath", kTokenDir}, {"readOnly", true}});
     if (env_shim) {
       b.append(base + "/volumeMounts", {{"name", kShimVolume}, {"mountPath", kShimDir}, {"readOnly", true}});
-      json command = json::array({std::string(kShimDir) + "/keyward-sidecar", "exec", "--out", kTokenDir, "--"});
+      // The shim brings its own loader and libraries (install-shim), so it runs in any app image.
+      const std::string shim = kShimDir;
+      json command = json::array({shim + "/ld.so", "--library-path", shim, shim + "/keyward-sidecar", "exec",
+                                  "--out", kTokenDir, "--"});
       for (const json& part : containers[i]["command"]) command.push_back(part);
       b.replace(base + "/command", command);
     }

@@ -118,6 +118,21 @@ TEST(PodMutator, DirectModeMountsKeyAndCredentialsSecrets) {
   for (const auto& m : out["spec"]["containers"][0]["volumeMounts"]) EXPECT_EQ(m["name"], "keyward-tokens");
 }
 
+TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"]["tokenFile"] = "access-token";
+  key["spec"]["tokenExchange"]["envVarName"] = "TRADOVATE_ACCESS_TOKEN";
+  for (const char* mode : {"broker", "direct"}) {
+    MutationContext ctx = context_for(key);
+    ctx.defaults.mode = mode;
+    json pod = annotated_pod("alpha", json::array({container("a")}));
+    json out = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+    json sc = find_container(out, "initContainers", "keyward-sidecar");
+    EXPECT_TRUE(has_arg_pair(sc, "--token-file", "access-token")) << mode;
+    EXPECT_TRUE(has_arg_pair(sc, "--env-var-name", "TRADOVATE_ACCESS_TOKEN")) << mode;
+  }
+}
+
 TEST(PodMutator, ApiKeyWithoutStatusGetsKeyVersionZero) {
   json key = apikey("bots", "alpha");
   key.erase("status");

@@ -366,8 +366,10 @@ TEST_F(WebhookHttpsTest, EnvShimWrapsCommandsAndRefusesContainersWithoutOne) {
   pod["metadata"]["annotations"]["keyward.dev/env-shim"] = "true";
   json out = admit_and_apply(pod);
   json app = out["spec"]["containers"][0];
-  EXPECT_EQ(app["command"], json::array({"/var/run/keyward/bin/keyward-sidecar", "exec", "--out",
-                                         "/var/run/keyward/tokens", "--", "/bin/bot", "--live"}));
+  EXPECT_EQ(app["command"],
+            json::array({"/var/run/keyward/bin/ld.so", "--library-path", "/var/run/keyward/bin",
+                         "/var/run/keyward/bin/keyward-sidecar", "exec", "--out", "/var/run/keyward/tokens", "--",
+                         "/bin/bot", "--live"}));
   EXPECT_EQ(app["args"], json::array({"--venue", "cme"})) << "args stay and follow the wrapped command";
   ASSERT_EQ(out["spec"]["initContainers"].size(), 2u);
   EXPECT_EQ(out["spec"]["initContainers"][0]["name"], "keyward-shim-install");
