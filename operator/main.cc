@@ -49,12 +49,14 @@ constexpr const char* kVersion = "0.1.0";
 
 Status parse_host_port(const std::string& text, std::string& host, int& port) {
   const auto colon = text.rfind(':');
-  if (colon == std::string::npos) return fail("InvalidArguments", "expected HOST:PORT, got \"" + text + "\"");
+  if (colon == std::string::npos)
+    return fail("InvalidArguments", "expected HOST:PORT, got \"" + text + "\"");
   host = text.substr(0, colon);
   const std::string p = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
   if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535) {
-    return fail("InvalidArguments", "expected HOST:PORT with a port 0..65535, got \"" + text + "\"");
+    return fail("InvalidArguments",
+                "expected HOST:PORT with a port 0..65535, got \"" + text + "\"");
   }
   if (host.empty()) host = "0.0.0.0";
   return ok();
@@ -80,21 +82,52 @@ std::vector<SettingSpec> run_settings() {
   };
   auto is_level = [](const std::string& v) -> Status {
     LogLevel l;
-    return parse_log_level(v, l) ? ok() : fail("InvalidArguments", "expected debug, info, warn or error");
+    return parse_log_level(v, l) ? ok()
+                                 : fail("InvalidArguments", "expected debug, info, warn or error");
   };
   return {
       {"kubeconfig", "--kubeconfig", "kubeconfig", "", false, false, false, std::nullopt, {}},
-      {"namespace", "--namespace", "namespace", "KEYWARD_NAMESPACE", false, false, false, std::string(""), {}},
+      {"namespace",
+       "--namespace",
+       "namespace",
+       "KEYWARD_NAMESPACE",
+       false,
+       false,
+       false,
+       std::string(""),
+       {}},
       {"leader-elect", "--leader-elect", "leaderElect", "KEYWARD_LEADER_ELECT", false, false, false,
        std::string("true"), is_bool},
-      {"lease-namespace", "--lease-namespace", "leaseNamespace", "KEYWARD_LEASE_NAMESPACE", false, false,
-       false, std::nullopt, {}},
-      {"lease-name", "--lease-name", "leaseName", "", false, false, false, std::string("keyward-operator"), {}},
+      {"lease-namespace",
+       "--lease-namespace",
+       "leaseNamespace",
+       "KEYWARD_LEASE_NAMESPACE",
+       false,
+       false,
+       false,
+       std::nullopt,
+       {}},
+      {"lease-name",
+       "--lease-name",
+       "leaseName",
+       "",
+       false,
+       false,
+       false,
+       std::string("keyward-operator"),
+       {}},
       {"identity", "--identity", "identity", "POD_NAME", false, false, false, std::nullopt, {}},
-      {"metrics-listen", "--metrics-listen", "metricsListen", "KEYWARD_METRICS_LISTEN", false, false,
-       false, std::string("0.0.0.0:8080"), is_host_port},
-      {"webhook-config", "--webhook-config", "webhookConfig", "KEYWARD_WEBHOOK_CONFIG", false, false,
-       false, std::nullopt, {}},
+      {"metrics-listen", "--metrics-listen", "metricsListen", "KEYWARD_METRICS_LISTEN", false,
+       false, false, std::string("0.0.0.0:8080"), is_host_port},
+      {"webhook-config",
+       "--webhook-config",
+       "webhookConfig",
+       "KEYWARD_WEBHOOK_CONFIG",
+       false,
+       false,
+       false,
+       std::nullopt,
+       {}},
       {"workers", "--workers", "workers", "", false, false, false, std::string("2"), is_positive},
       {"log-level", "--log-level", "logLevel", "KEYWARD_LOG_LEVEL", false, false, false,
        std::string("info"), is_level},
@@ -122,8 +155,10 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   }
   std::string config_yaml;
   std::string config_name;
-  if (auto it = flags->find("--config"); it != flags->end()) config_name = it->second;
-  else if (auto e = env.find("KEYWARD_CONFIG"); e != env.end()) config_name = e->second;
+  if (auto it = flags->find("--config"); it != flags->end())
+    config_name = it->second;
+  else if (auto e = env.find("KEYWARD_CONFIG"); e != env.end())
+    config_name = e->second;
   if (!config_name.empty()) {
     bool readable = false;
     config_yaml = read_text(config_name, readable);
@@ -156,7 +191,8 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   kube_options.kubeconfig_path = settings->get_or("kubeconfig", "");
   auto kube_config = kube::load_kube_config(env, fs, kube_options);
   if (!kube_config) {
-    logger.error("cannot load the Kubernetes configuration", {{"error", kube_config.error().message}});
+    logger.error("cannot load the Kubernetes configuration",
+                 {{"error", kube_config.error().message}});
     return 1;
   }
   auto client = kube::make_kube_client(*kube_config, fs, clock, logger.child("kube"));
@@ -194,14 +230,17 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   // 5. Health, readiness and metrics.
   std::string metrics_host;
   int metrics_port = 0;
-  (void)parse_host_port(settings->get_or("metrics-listen", "0.0.0.0:8080"), metrics_host, metrics_port);
-  StatusServer status(logger.child("status"), registry, [] { return ok(); },
-                      [&runner] { return runner.readiness(); });
+  (void)parse_host_port(settings->get_or("metrics-listen", "0.0.0.0:8080"), metrics_host,
+                        metrics_port);
+  StatusServer status(
+      logger.child("status"), registry, [] { return ok(); },
+      [&runner] { return runner.readiness(); });
   if (auto st = status.start(metrics_host, metrics_port); !st) {
     logger.error("cannot start the status server", {{"error", st.error().message}});
     return 1;
   }
-  logger.info("serving /healthz /readyz /metrics", {{"listen", metrics_host + ":" + std::to_string(status.port())}});
+  logger.info("serving /healthz /readyz /metrics",
+              {{"listen", metrics_host + ":" + std::to_string(status.port())}});
 
   // 6. The admission webhook (every replica serves it, leader or not).
 #if KEYWARD_HAVE_WEBHOOK
@@ -212,7 +251,8 @@ int run(const std::vector<std::string>& args, const Environment& env) {
       logger.error("bad webhook configuration", {{"error", webhook_settings.error().message}});
       return 1;
     }
-    admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"), *webhook_settings);
+    admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"),
+                                                   *webhook_settings);
     if (auto st = admission->start(); !st) {
       logger.error("cannot start the webhook", {{"error", st.error().message}});
       return 1;
@@ -269,8 +309,10 @@ int main(int argc, char** argv, char** envp) {
     std::vector<std::string> args(argv + 2, argv + argc);
     for (const auto& a : args) {
       if (a == "--help" || a == "-h") {
-        std::cerr << "keyward-operator run [--kubeconfig F] [--namespace NS] [--leader-elect=true|false]\n"
-                     "  [--lease-namespace NS] [--lease-name N] [--identity ID] [--metrics-listen HOST:PORT]\n"
+        std::cerr << "keyward-operator run [--kubeconfig F] [--namespace NS] "
+                     "[--leader-elect=true|false]\n"
+                     "  [--lease-namespace NS] [--lease-name N] [--identity ID] [--metrics-listen "
+                     "HOST:PORT]\n"
                      "  [--webhook-config FILE] [--workers N] [--log-level L] [--config FILE]\n";
         return 0;
       }

@@ -8,7 +8,8 @@
 namespace keyward::sidecar {
 
 BrokerTokenSource::BrokerTokenSource(HttpTransport& transport, BrokerTarget target,
-                                     TokenReader service_account_token, const Clock& clock, Logger logger)
+                                     TokenReader service_account_token, const Clock& clock,
+                                     Logger logger)
     : transport_(transport),
       target_(std::move(target)),
       sa_token_(std::move(service_account_token)),
@@ -30,7 +31,8 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
   logger_.redactor().add(*sa);
   HttpRequest req;
   req.method = "GET";
-  req.path = target_.base_path + "/v1/namespaces/" + target_.ns + "/apikeys/" + target_.apikey + "/token";
+  req.path =
+      target_.base_path + "/v1/namespaces/" + target_.ns + "/apikeys/" + target_.apikey + "/token";
   req.headers.emplace("Authorization", "Bearer " + *sa);
   req.headers.emplace("Accept", "application/json");
   const std::string where = "the token broker (GET " + req.path + ")";
@@ -39,13 +41,15 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
 
   FetchResult out;
   if (resp->status == 403) {
-    return fail("Forbidden", where + " answered 403: this pod's service account may not use ApiKey " +
-                                 target_.ns + "/" + target_.apikey + "; check the keyward.dev/inject annotation",
+    return fail("Forbidden",
+                where + " answered 403: this pod's service account may not use ApiKey " +
+                    target_.ns + "/" + target_.apikey + "; check the keyward.dev/inject annotation",
                 403);
   }
   if (resp->status == 409) {
     out.kind = FetchResult::Kind::Inactive;
-    out.message = "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
+    out.message =
+        "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
     return out;
   }
   if (resp->status == 503 || resp->status == 429) {
@@ -60,19 +64,22 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
     return out;
   }
   if (resp->status != 200) {
-    return fail("BrokerError", where + " answered HTTP " + std::to_string(resp->status) +
-                                   "; retrying with backoff",
-                resp->status);
+    return fail(
+        "BrokerError",
+        where + " answered HTTP " + std::to_string(resp->status) + "; retrying with backoff",
+        resp->status);
   }
   nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return fail("InvalidBrokerAnswer", where + " answered " + std::to_string(resp->body.size()) +
-                                           " bytes that are not a JSON object; retrying with backoff");
+    return fail("InvalidBrokerAnswer",
+                where + " answered " + std::to_string(resp->body.size()) +
+                    " bytes that are not a JSON object; retrying with backoff");
   }
   try {
     if (!j.value("active", true)) {
       out.kind = FetchResult::Kind::Inactive;
-      out.message = "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
+      out.message =
+          "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
       return out;
     }
     AccessToken& t = out.token;
@@ -83,16 +90,19 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
     t.issued_at = clock_.now();
     const std::string exp = j.value("expirationTime", std::string());
     if (t.token.empty()) {
-      return fail("InvalidBrokerAnswer", where + " answered without accessToken; retrying with backoff");
+      return fail("InvalidBrokerAnswer",
+                  where + " answered without accessToken; retrying with backoff");
     }
     logger_.redactor().add(t.token);
     logger_.redactor().add(t.md_token);
     if (!exp.empty() && !parse_rfc3339(exp, t.expires_at)) {
-      return fail("InvalidBrokerAnswer", where + " answered an expirationTime that is not RFC 3339");
+      return fail("InvalidBrokerAnswer",
+                  where + " answered an expirationTime that is not RFC 3339");
     }
     if (auto date = resp->header("Date")) t.provider_time = parse_http_date(*date);
   } catch (const nlohmann::json::exception& e) {
-    return fail("InvalidBrokerAnswer", where + " answered a field of the wrong type (" + e.what() + ")");
+    return fail("InvalidBrokerAnswer",
+                where + " answered a field of the wrong type (" + e.what() + ")");
   }
   return out;
 }

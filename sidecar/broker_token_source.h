@@ -24,8 +24,8 @@ struct BrokerTarget {
 class BrokerTokenSource final : public TokenSource {
  public:
   using TokenReader = std::function<Result<std::string>()>;
-  BrokerTokenSource(HttpTransport& transport, BrokerTarget target, TokenReader service_account_token,
-                    const Clock& clock, Logger logger);
+  BrokerTokenSource(HttpTransport& transport, BrokerTarget target,
+                    TokenReader service_account_token, const Clock& clock, Logger logger);
 
   Result<FetchResult> fetch(const AccessToken* current) override;
   void credentials_changed() override {}

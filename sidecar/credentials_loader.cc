@@ -16,16 +16,22 @@ std::string trim_newline(std::string s) {
 Result<Credentials> CredentialsLoader::load() const {
   Credentials c;
   const std::pair<const char*, std::string Credentials::*> fields[] = {
-      {"apiKey", &Credentials::api_key},       {"apiSecret", &Credentials::api_secret},
-      {"passphrase", &Credentials::passphrase}, {"username", &Credentials::username},
-      {"password", &Credentials::password},     {"clientId", &Credentials::client_id},
-      {"clientSecret", &Credentials::client_secret}, {"appId", &Credentials::app_id},
-      {"appVersion", &Credentials::app_version}, {"deviceId", &Credentials::device_id}};
+      {"apiKey", &Credentials::api_key},
+      {"apiSecret", &Credentials::api_secret},
+      {"passphrase", &Credentials::passphrase},
+      {"username", &Credentials::username},
+      {"password", &Credentials::password},
+      {"clientId", &Credentials::client_id},
+      {"clientSecret", &Credentials::client_secret},
+      {"appId", &Credentials::app_id},
+      {"appVersion", &Credentials::app_version},
+      {"deviceId", &Credentials::device_id}};
   for (const std::string* dir : {&sources_.key_dir, &sources_.credentials_dir}) {
     if (dir->empty()) continue;
     if (!fs_.exists(*dir)) {
-      return fail("MissingCredentials", "the credentials directory " + *dir +
-                                            " does not exist: mount the Secret there or fix --key-dir/--credentials-dir");
+      return fail("MissingCredentials",
+                  "the credentials directory " + *dir +
+                      " does not exist: mount the Secret there or fix --key-dir/--credentials-dir");
     }
     for (const auto& [file, member] : fields) {
       if (!(c.*member).empty()) continue;

@@ -2,7 +2,8 @@
 
 namespace keyward::sidecar {
 
-DirectTokenSource::DirectTokenSource(TokenProvider& provider, Loader load_credentials, Logger logger)
+DirectTokenSource::DirectTokenSource(TokenProvider& provider, Loader load_credentials,
+                                     Logger logger)
     : provider_(provider), load_(std::move(load_credentials)), logger_(std::move(logger)) {}
 
 Result<Credentials> DirectTokenSource::credentials() {
@@ -86,17 +87,19 @@ Result<FetchResult> DirectTokenSource::fetch(const AccessToken* current) {
   }
   if (p.captcha) {
     out.kind = FetchResult::Kind::NeedsPerson;
-    out.message = "the provider demands a captcha (p-captcha): a person must log in at the provider "
-                  "once from this network, then restart the sidecar or update the credentials Secret" +
-                  (p.error_text.empty() ? std::string() : " (provider said: \"" + p.error_text + "\")");
+    out.message =
+        "the provider demands a captcha (p-captcha): a person must log in at the provider "
+        "once from this network, then restart the sidecar or update the credentials Secret" +
+        (p.error_text.empty() ? std::string() : " (provider said: \"" + p.error_text + "\")");
     return out;
   }
   out.kind = FetchResult::Kind::RetryLater;
   out.penalty = true;
   out.retry_after = p.wait;
-  out.message = "the provider imposed a penalty: retrying with its ticket after " +
-                std::to_string(p.wait.count()) + "s" +
-                (p.error_text.empty() ? std::string() : " (provider said: \"" + p.error_text + "\")");
+  out.message =
+      "the provider imposed a penalty: retrying with its ticket after " +
+      std::to_string(p.wait.count()) + "s" +
+      (p.error_text.empty() ? std::string() : " (provider said: \"" + p.error_text + "\")");
   return out;
 }
 

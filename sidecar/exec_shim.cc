@@ -11,7 +11,8 @@
 
 namespace keyward::sidecar {
 
-Result<std::vector<std::string>> exec_environment(const Environment& base, const std::string& token_env) {
+Result<std::vector<std::string>> exec_environment(const Environment& base,
+                                                  const std::string& token_env) {
   auto vars = parse_env_file(token_env);
   if (!vars) return fail(vars.error());
   std::map<std::string, std::string> merged(base.begin(), base.end());
@@ -37,8 +38,8 @@ Status wait_for_valid_token(const Filesystem& fs, Clock& clock, const std::strin
       // Changes in the directory wake us; before it exists we check once a second.
       watching = static_cast<bool>(watcher.start(dir, [&wakeup] { wakeup.notify(); }));
     }
-    if (auto r = read_token_record(fs, dir); r && r->state == TokenState::Valid &&
-                                             (!r->token.expires() || r->token.expires_at > now)) {
+    if (auto r = read_token_record(fs, dir);
+        r && r->state == TokenState::Valid && (!r->token.expires() || r->token.expires_at > now)) {
       return ok();
     }
     if (now >= deadline) {
@@ -47,8 +48,9 @@ Status wait_for_valid_token(const Filesystem& fs, Clock& clock, const std::strin
                                  "s: check the keyward-sidecar container's logs and /v1/status");
     }
     if (now >= next_progress) {
-      logger.info("waiting for the first token", {{"directory", dir},
-                                                   {"waitedSeconds", std::chrono::duration_cast<Seconds>(now - started).count()}});
+      logger.info("waiting for the first token",
+                  {{"directory", dir},
+                   {"waitedSeconds", std::chrono::duration_cast<Seconds>(now - started).count()}});
       next_progress += progress_every;
     }
     SystemTime wake = std::min(deadline, next_progress);
@@ -99,7 +101,8 @@ int run_exec(const std::vector<std::string>& args, const Environment& env, const
   PosixFilesystem fs;
   RealClock clock;
   std::stop_source never;
-  if (auto s = wait_for_valid_token(fs, clock, dir, Seconds(limit), never.get_token(), logger); !s) {
+  if (auto s = wait_for_valid_token(fs, clock, dir, Seconds(limit), never.get_token(), logger);
+      !s) {
     logger.error(s.error().message, {{"reason", s.error().reason}});
     return 1;
   }
@@ -120,7 +123,8 @@ int run_exec(const std::vector<std::string>& args, const Environment& env, const
   for (auto& e : *environment) envp.push_back(e.data());
   envp.push_back(nullptr);
   ::execvpe(argv[0], argv.data(), envp.data());
-  logger.error("could not start the command", {{"command", command[0]}, {"error", std::strerror(errno)}});
+  logger.error("could not start the command",
+               {{"command", command[0]}, {"error", std::strerror(errno)}});
   return 127;
 }
 

@@ -17,7 +17,8 @@
 namespace keyward::sidecar {
 
 // The environment for CMD: base plus every NAME='value' of token.env (token.env wins).
-Result<std::vector<std::string>> exec_environment(const Environment& base, const std::string& token_env);
+Result<std::vector<std::string>> exec_environment(const Environment& base,
+                                                  const std::string& token_env);
 
 // Blocks until a valid token is in dir, the timeout passes (Error "Timeout") or stop.
 // progress runs every progress_every with the seconds waited so far.

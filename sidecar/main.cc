@@ -26,9 +26,11 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: keyward-sidecar run --mode broker|direct [--apikey NAME --namespace NS --broker-url URL]\n"
+    "usage: keyward-sidecar run --mode broker|direct [--apikey NAME --namespace NS --broker-url "
+    "URL]\n"
     "         [--provider tradovate|oauth2ClientCredentials|none --endpoint URL] [--key-dir DIR]\n"
-    "         [--credentials-dir DIR] [--out DIR] [--listen HOST:PORT|off] [--once] [--config FILE] ...\n"
+    "         [--credentials-dir DIR] [--out DIR] [--listen HOST:PORT|off] [--once] [--config "
+    "FILE] ...\n"
     "       keyward-sidecar exec [--out DIR] [--timeout-seconds N] -- CMD ARGS...\n"
     "       keyward-sidecar install-shim --to DIR   (copies the exec shim and its libraries)\n"
     "Every flag --foo-bar is also the config key fooBar and the variable KEYWARD_FOO_BAR;\n"
@@ -46,10 +48,11 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   PosixFilesystem fs;
-  auto config = resolve_sidecar_config(args, env, host,
-                                       [&fs](const std::string& path) { return fs.read_file(path); });
+  auto config = resolve_sidecar_config(
+      args, env, host, [&fs](const std::string& path) { return fs.read_file(path); });
   if (!config) {
-    make_stderr_logger("keyward-sidecar").error(config.error().message, {{"reason", config.error().reason}});
+    make_stderr_logger("keyward-sidecar")
+        .error(config.error().message, {{"reason", config.error().reason}});
     return 2;
   }
   LogLevel level = LogLevel::Info;
@@ -68,16 +71,19 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
   RealClock clock;
   SystemRandom random;
   MetricsRegistry metrics;
-  SidecarDeps deps{
-      fs, clock, random, metrics, logger,
-      [tls](const HttpEndpoint& ep) -> Result<std::unique_ptr<HttpTransport>> {
-        auto t = HttplibTransport::create(ep, tls);
-        if (!t) return fail(t.error());
-        return std::unique_ptr<HttpTransport>(std::move(*t));
-      },
-      [logger]() -> std::unique_ptr<DirectoryWatcher> {
-        return std::make_unique<InotifyDirectoryWatcher>(logger.child("watch"));
-      }};
+  SidecarDeps deps{fs,
+                   clock,
+                   random,
+                   metrics,
+                   logger,
+                   [tls](const HttpEndpoint& ep) -> Result<std::unique_ptr<HttpTransport>> {
+                     auto t = HttplibTransport::create(ep, tls);
+                     if (!t) return fail(t.error());
+                     return std::unique_ptr<HttpTransport>(std::move(*t));
+                   },
+                   [logger]() -> std::unique_ptr<DirectoryWatcher> {
+                     return std::make_unique<InotifyDirectoryWatcher>(logger.child("watch"));
+                   }};
   auto app = SidecarApp::create(*config, deps);
   if (!app) {
     logger.error(app.error().message, {{"reason", app.error().reason}});
@@ -93,7 +99,8 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
   const int code = (*shutdown)->wait();
   logger.info(config->once ? "exiting (--once)" : "stopping", {{"exitCode", code}});
   if (!(*app)->stop_within(Millis(700))) {
-    logger.warn("a token request was still in flight; exiting without waiting (the files are whole)");
+    logger.warn(
+        "a token request was still in flight; exiting without waiting (the files are whole)");
     std::_Exit(code);
   }
   return code;
@@ -114,7 +121,9 @@ int main(int argc, char** argv, char** envp) {
   const keyward::Environment env = keyward::environment_from(envp);
   if (all[0] == "run") return run(rest, env);
   if (all[0] == "install-shim") return keyward::sidecar::run_install_shim(rest);
-  if (all[0] == "exec") return keyward::sidecar::run_exec(rest, env, keyward::make_stderr_logger("keyward-sidecar-exec"));
+  if (all[0] == "exec")
+    return keyward::sidecar::run_exec(rest, env,
+                                      keyward::make_stderr_logger("keyward-sidecar-exec"));
   std::cerr << "unknown command '" << all[0] << "'\n" << kUsage;
   return 2;
 }

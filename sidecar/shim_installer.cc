@@ -15,11 +15,11 @@
 namespace keyward::sidecar {
 namespace {
 
-bool is_loader(const std::string& name) { return name.rfind("ld-linux", 0) == 0 || name.rfind("ld64.so", 0) == 0; }
-
-bool is_shared_object(const std::string& name) {
-  return name.find(".so") != std::string::npos;
+bool is_loader(const std::string& name) {
+  return name.rfind("ld-linux", 0) == 0 || name.rfind("ld64.so", 0) == 0;
 }
+
+bool is_shared_object(const std::string& name) { return name.find(".so") != std::string::npos; }
 
 Status copy_file(const std::string& from, const std::string& to) {
   std::ifstream in(from, std::ios::binary);
@@ -27,8 +27,9 @@ Status copy_file(const std::string& from, const std::string& to) {
   const std::string tmp = to + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return fail("ShimCopyFailed", "cannot write " + tmp + ": " + std::strerror(errno) +
-                                                "; is the shim volume mounted writable?");
+    if (!out)
+      return fail("ShimCopyFailed", "cannot write " + tmp + ": " + std::strerror(errno) +
+                                        "; is the shim volume mounted writable?");
     out << in.rdbuf();
     if (!out.flush()) {
       return fail("ShimCopyFailed", "cannot write " + tmp + ": " + std::strerror(errno) +
@@ -43,7 +44,8 @@ Status copy_file(const std::string& from, const std::string& to) {
 
 }  // namespace
 
-Result<std::vector<ShimFile>> shim_files(const std::string& proc_maps, const std::string& self_exe) {
+Result<std::vector<ShimFile>> shim_files(const std::string& proc_maps,
+                                         const std::string& self_exe) {
   std::vector<ShimFile> files{{self_exe, "keyward-sidecar"}};
   std::set<std::string> seen;
   std::string loader;
@@ -81,15 +83,19 @@ Status install_shim(const std::string& dir, const std::vector<ShimFile>& files) 
 int run_install_shim(const std::vector<std::string>& args) {
   std::string dir;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--to" && i + 1 < args.size()) dir = args[++i];
-    else if (args[i].rfind("--to=", 0) == 0) dir = args[i].substr(5);
+    if (args[i] == "--to" && i + 1 < args.size())
+      dir = args[++i];
+    else if (args[i].rfind("--to=", 0) == 0)
+      dir = args[i].substr(5);
     else {
-      std::cerr << "install-shim: unknown argument '" << args[i] << "'; usage: keyward-sidecar install-shim --to DIR\n";
+      std::cerr << "install-shim: unknown argument '" << args[i]
+                << "'; usage: keyward-sidecar install-shim --to DIR\n";
       return 2;
     }
   }
   if (dir.empty()) {
-    std::cerr << "install-shim: --to DIR is required (the shared volume the app containers mount)\n";
+    std::cerr
+        << "install-shim: --to DIR is required (the shared volume the app containers mount)\n";
     return 2;
   }
   std::ifstream maps("/proc/self/maps");
@@ -110,7 +116,8 @@ int run_install_shim(const std::vector<std::string>& args) {
     std::cerr << "install-shim: " << s.error().message << "\n";
     return 1;
   }
-  std::cout << "{\"message\":\"shim installed\",\"dir\":\"" << dir << "\",\"files\":" << files->size() << "}\n";
+  std::cout << "{\"message\":\"shim installed\",\"dir\":\"" << dir
+            << "\",\"files\":" << files->size() << "}\n";
   return 0;
 }
 

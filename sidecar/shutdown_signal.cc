@@ -23,9 +23,11 @@ Result<std::unique_ptr<ShutdownSignal>> ShutdownSignal::install() {
     return fail("SignalSetupFailed", "blocking SIGTERM/SIGINT failed");
   }
   UniqueFd sfd(::signalfd(-1, &set, SFD_CLOEXEC));
-  if (!sfd) return fail("SignalSetupFailed", std::string("signalfd failed: ") + std::strerror(errno));
+  if (!sfd)
+    return fail("SignalSetupFailed", std::string("signalfd failed: ") + std::strerror(errno));
   UniqueFd efd(::eventfd(0, EFD_CLOEXEC));
-  if (!efd) return fail("SignalSetupFailed", std::string("eventfd failed: ") + std::strerror(errno));
+  if (!efd)
+    return fail("SignalSetupFailed", std::string("eventfd failed: ") + std::strerror(errno));
   return std::unique_ptr<ShutdownSignal>(new ShutdownSignal(std::move(sfd), std::move(efd)));
 }
 
@@ -38,7 +40,8 @@ void ShutdownSignal::finish(int exit_code) {
 
 int ShutdownSignal::wait() {
   while (true) {
-    std::array<pollfd, 2> fds{pollfd{signal_fd_.get(), POLLIN, 0}, pollfd{event_fd_.get(), POLLIN, 0}};
+    std::array<pollfd, 2> fds{pollfd{signal_fd_.get(), POLLIN, 0},
+                              pollfd{event_fd_.get(), POLLIN, 0}};
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       return 1;

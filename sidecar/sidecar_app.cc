@@ -29,8 +29,10 @@ Result<std::unique_ptr<SidecarApp>> SidecarApp::create(SidecarConfig config, Sid
 
 Status SidecarApp::build() {
   const Logger& log = deps_.logger;
-  writer_ = std::make_unique<AtomicWriter>(deps_.fs, deps_.clock, config_.out_dir, log.child("files"));
-  files_ = std::make_unique<TokenFileWriter>(*writer_, TokenFileNames{config_.token_file, config_.env_var_name});
+  writer_ =
+      std::make_unique<AtomicWriter>(deps_.fs, deps_.clock, config_.out_dir, log.child("files"));
+  files_ = std::make_unique<TokenFileWriter>(
+      *writer_, TokenFileNames{config_.token_file, config_.env_var_name});
 
   if (config_.mode == Mode::Broker) {
     std::string base;
@@ -59,7 +61,8 @@ Status SidecarApp::build() {
       if (!t) return fail(t.error());
       transport_ = std::move(*t);
       if (config_.provider == "tradovate") {
-        provider_ = std::make_unique<TradovateProvider>(*transport_, base, deps_.clock, log.child("tradovate"));
+        provider_ = std::make_unique<TradovateProvider>(*transport_, base, deps_.clock,
+                                                        log.child("tradovate"));
       } else {
         provider_ = std::make_unique<OAuth2ClientCredentialsProvider>(
             *transport_,
@@ -68,8 +71,8 @@ Status SidecarApp::build() {
       }
     }
     CredentialsLoader* loader = loader_.get();
-    source_ = std::make_unique<DirectTokenSource>(*provider_, [loader] { return loader->load(); },
-                                                  log.child("direct"));
+    source_ = std::make_unique<DirectTokenSource>(
+        *provider_, [loader] { return loader->load(); }, log.child("direct"));
     // Fail fast on unreadable credentials (one clear message at start).
     auto creds = loader_->load();
     if (!creds) return fail(creds.error());
@@ -125,7 +128,8 @@ nlohmann::json SidecarApp::status_json() const {
                    {"clockSkewSeconds", s.clock_skew_seconds},
                    {"reusedCachedToken", s.reused_cached_token},
                    {"tokenDirectory", config_.out_dir}};
-  if (s.expires_at) j["secondsToExpiry"] = std::chrono::duration_cast<Seconds>(*s.expires_at - now).count();
+  if (s.expires_at)
+    j["secondsToExpiry"] = std::chrono::duration_cast<Seconds>(*s.expires_at - now).count();
   return j;
 }
 
@@ -171,7 +175,9 @@ Status SidecarApp::start(std::function<void(int)> on_once_done) {
   log.info("keyward-sidecar started",
            {{"mode", config_.mode == Mode::Broker ? "broker" : "direct"},
             {"out", config_.out_dir},
-            {"listen", config_.listen_port >= 0 ? config_.listen_host + ":" + std::to_string(status_port()) : "off"},
+            {"listen", config_.listen_port >= 0
+                           ? config_.listen_host + ":" + std::to_string(status_port())
+                           : "off"},
             {"settings", config_.sources}});
   return ok();
 }

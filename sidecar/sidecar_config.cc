@@ -24,7 +24,8 @@ std::string camel(const std::string& flag) {
 
 std::string env_name(const std::string& flag) {
   std::string out = "KEYWARD_";
-  for (char c : flag.substr(2)) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : flag.substr(2))
+    out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   return out;
 }
 
@@ -77,8 +78,8 @@ Status listen_address(const std::string& v) {
   const auto colon = v.rfind(':');
   int port = -1;
   if (colon == std::string::npos ||
-      std::from_chars(v.data() + colon + 1, v.data() + v.size(), port).ec != std::errc() || port < 0 ||
-      port > 65535) {
+      std::from_chars(v.data() + colon + 1, v.data() + v.size(), port).ec != std::errc() ||
+      port < 0 || port > 65535) {
     return fail("InvalidSetting", "must be HOST:PORT (port 0 = any free port) or off");
   }
   return ok();
@@ -95,7 +96,8 @@ std::vector<SettingSpec> sidecar_settings() {
   s.push_back(setting("broker-url", std::nullopt, url));
   s.push_back(setting("key-dir"));
   s.push_back(setting("credentials-dir"));
-  s.push_back(setting("provider", std::nullopt, one_of({"tradovate", "oauth2ClientCredentials", "none"})));
+  s.push_back(
+      setting("provider", std::nullopt, one_of({"tradovate", "oauth2ClientCredentials", "none"})));
   s.push_back(setting("endpoint", std::nullopt, url));
   s.push_back(setting("lifetime-seconds", "5400", positive_seconds));
   s.push_back(setting("refresh-lead-seconds", "300", positive_seconds));
@@ -120,7 +122,8 @@ std::vector<SettingSpec> sidecar_settings() {
   s.push_back(setting("device-id"));
   s.push_back(setting("oauth2-client-auth", "basic", one_of({"basic", "body"})));
   s.push_back(setting("oauth2-scope"));
-  s.push_back(setting("service-account-token-file", "/var/run/secrets/kubernetes.io/serviceaccount/token"));
+  s.push_back(
+      setting("service-account-token-file", "/var/run/secrets/kubernetes.io/serviceaccount/token"));
   s.push_back(setting("ca-file"));
   s.push_back(setting("log-level", "info", one_of({"debug", "info", "warn", "error"})));
   return s;
@@ -134,13 +137,16 @@ Result<SidecarConfig> resolve_sidecar_config(
   if (!flags) return fail(flags.error());
   // The config file's own name: flag, then environment.
   std::string config_file;
-  if (auto it = flags->find("--config"); it != flags->end()) config_file = it->second;
-  else if (auto e = env.find("KEYWARD_CONFIG"); e != env.end()) config_file = e->second;
+  if (auto it = flags->find("--config"); it != flags->end())
+    config_file = it->second;
+  else if (auto e = env.find("KEYWARD_CONFIG"); e != env.end())
+    config_file = e->second;
   std::string yaml;
   if (!config_file.empty()) {
     auto text = read_file(config_file);
     if (!text) {
-      return fail("InvalidConfig", "cannot read the config file " + config_file + ": " + text.error().message);
+      return fail("InvalidConfig",
+                  "cannot read the config file " + config_file + ": " + text.error().message);
     }
     yaml = std::move(*text);
   }
@@ -180,8 +186,11 @@ Result<SidecarConfig> resolve_sidecar_config(
   c.credentials.passphrase = v.get_or("passphrase", "");
   c.credentials.app_id = v.get_or("app-id", "");
   c.credentials.app_version = v.get_or("app-version", "");
-  c.credentials.device_id = v.get_or("device-id", host_name.empty() ? "keyward-sidecar" : "keyward-" + host_name);
-  c.oauth2_client_auth = v.get_or("oauth2-client-auth", "basic") == "body" ? OAuth2ClientAuth::Body : OAuth2ClientAuth::Basic;
+  c.credentials.device_id =
+      v.get_or("device-id", host_name.empty() ? "keyward-sidecar" : "keyward-" + host_name);
+  c.oauth2_client_auth = v.get_or("oauth2-client-auth", "basic") == "body"
+                             ? OAuth2ClientAuth::Body
+                             : OAuth2ClientAuth::Basic;
   c.oauth2_scope = v.get_or("oauth2-scope", "");
   c.service_account_token_file = v.get_or("service-account-token-file", "");
   c.ca_file = v.get_or("ca-file", "");
@@ -190,22 +199,25 @@ Result<SidecarConfig> resolve_sidecar_config(
   c.sources = v.describe();
 
   // Settings that only make sense together.
-  if (c.token_file.empty() || c.token_file.find('/') != std::string::npos || c.token_file.starts_with("..") ||
-      c.token_file == "token.json" || c.token_file == "token.env") {
-    return fail("InvalidSetting", "setting " + v.where("token-file") +
-                                      " must be a plain file name other than token.json and token.env");
+  if (c.token_file.empty() || c.token_file.find('/') != std::string::npos ||
+      c.token_file.starts_with("..") || c.token_file == "token.json" ||
+      c.token_file == "token.env") {
+    return fail("InvalidSetting",
+                "setting " + v.where("token-file") +
+                    " must be a plain file name other than token.json and token.env");
   }
   if (c.env_var_name.empty() || std::isdigit(static_cast<unsigned char>(c.env_var_name[0])) ||
-      c.env_var_name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
-          std::string::npos) {
+      c.env_var_name.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
     return fail("InvalidSetting", "setting " + v.where("env-var-name") +
                                       " must be a shell variable name (letters, digits, _)");
   }
   if (c.mode == Mode::Broker) {
     for (const char* need : {"broker-url", "apikey", "namespace"}) {
       if (!v.has(need)) {
-        return fail("MissingSetting", "setting " + std::string(need) + " is required in broker mode (" +
-                                          v.where("mode") + "): set --" + need + " or KEYWARD_" +
+        return fail("MissingSetting", "setting " + std::string(need) +
+                                          " is required in broker mode (" + v.where("mode") +
+                                          "): set --" + need + " or KEYWARD_" +
                                           env_name(std::string("--") + need).substr(8));
       }
     }
@@ -213,17 +225,18 @@ Result<SidecarConfig> resolve_sidecar_config(
       const std::string which = v.has("provider") ? "provider" : "endpoint";
       return fail("ContradictorySettings",
                   "setting " + v.where(which) + " contradicts " + v.where("mode") +
-                      ": in broker mode the operator's broker talks to the provider; drop " + which +
-                      " or use --mode direct");
+                      ": in broker mode the operator's broker talks to the provider; drop " +
+                      which + " or use --mode direct");
     }
   } else {
     if (v.has("broker-url")) {
-      return fail("ContradictorySettings", "setting " + v.where("broker-url") + " contradicts " +
-                                               v.where("mode") +
-                                               ": direct mode talks to the provider; use --mode broker or drop broker-url");
+      return fail("ContradictorySettings",
+                  "setting " + v.where("broker-url") + " contradicts " + v.where("mode") +
+                      ": direct mode talks to the provider; use --mode broker or drop broker-url");
     }
     if (!v.has("provider")) {
-      return fail("MissingSetting", "setting provider is required in direct mode (" + v.where("mode") +
+      return fail("MissingSetting", "setting provider is required in direct mode (" +
+                                        v.where("mode") +
                                         "): set --provider tradovate|oauth2ClientCredentials|none");
     }
     if (c.provider != "none" && !v.has("endpoint")) {
@@ -239,7 +252,8 @@ Result<SidecarConfig> resolve_sidecar_config(
   }
   if (c.refresh_lead >= c.lifetime) {
     return fail("ContradictorySettings", "setting " + v.where("refresh-lead-seconds") +
-                                             " must be shorter than " + v.where("lifetime-seconds"));
+                                             " must be shorter than " +
+                                             v.where("lifetime-seconds"));
   }
   return c;
 }

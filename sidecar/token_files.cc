@@ -19,8 +19,10 @@ std::string to_string(TokenState state) {
 std::string shell_quote(const std::string& value) {
   std::string out = "'";
   for (char c : value) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
   }
   out += "'";
   return out;
@@ -36,7 +38,8 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(const st
     // A quoted value may contain newlines: find the line's end after the closing quote.
     const auto eq = text.find('=', pos);
     if (eq == std::string::npos || (eol != std::string::npos && eq > eol)) {
-      return fail("InvalidTokenFile", "token.env line " + std::to_string(line_no) + " has no NAME=");
+      return fail("InvalidTokenFile",
+                  "token.env line " + std::to_string(line_no) + " has no NAME=");
     }
     std::string name = text.substr(pos, eq - pos);
     std::size_t i = eq + 1;
@@ -44,7 +47,8 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(const st
     while (i < text.size() && text[i] == '\'') {
       const auto close = text.find('\'', i + 1);
       if (close == std::string::npos) {
-        return fail("InvalidTokenFile", "token.env line " + std::to_string(line_no) + " has an unclosed quote");
+        return fail("InvalidTokenFile",
+                    "token.env line " + std::to_string(line_no) + " has an unclosed quote");
       }
       value += text.substr(i + 1, close - i - 1);
       i = close + 1;
@@ -54,7 +58,8 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_env_file(const st
       }
     }
     if (i < text.size() && text[i] != '\n') {
-      return fail("InvalidTokenFile", "token.env line " + std::to_string(line_no) + " is not NAME='value'");
+      return fail("InvalidTokenFile",
+                  "token.env line " + std::to_string(line_no) + " is not NAME='value'");
     }
     out.emplace_back(std::move(name), std::move(value));
     pos = i + 1;
@@ -68,8 +73,10 @@ std::vector<PayloadFile> render_token_files(const TokenRecord& r, const TokenFil
   nlohmann::json j;
   j["accessToken"] = live ? t.token : "";
   if (live && !t.md_token.empty()) j["mdAccessToken"] = t.md_token;
-  j["expirationTime"] = t.expires() ? nlohmann::json(format_rfc3339(t.expires_at)) : nlohmann::json(nullptr);
-  j["issuedAt"] = t.issued_at == SystemTime{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339(t.issued_at));
+  j["expirationTime"] =
+      t.expires() ? nlohmann::json(format_rfc3339(t.expires_at)) : nlohmann::json(nullptr);
+  j["issuedAt"] = t.issued_at == SystemTime{} ? nlohmann::json(nullptr)
+                                              : nlohmann::json(format_rfc3339(t.issued_at));
   j["keyVersion"] = t.key_version;
   j["provider"] = t.provider;
   j["state"] = to_string(r.state);
@@ -80,10 +87,15 @@ std::vector<PayloadFile> render_token_files(const TokenRecord& r, const TokenFil
 
   std::string env;
   env += names.env_var + "=" + shell_quote(live ? t.token : "") + "\n";
-  if (live && !t.md_token.empty()) env += "KEYWARD_MD_ACCESS_TOKEN=" + shell_quote(t.md_token) + "\n";
-  if (live && !t.api_secret.empty()) env += names.env_var + "_SECRET=" + shell_quote(t.api_secret) + "\n";
-  if (live && !t.passphrase.empty()) env += names.env_var + "_PASSPHRASE=" + shell_quote(t.passphrase) + "\n";
-  env += "KEYWARD_TOKEN_EXPIRES_AT=" + shell_quote(t.expires() ? format_rfc3339(t.expires_at) : "") + "\n";
+  if (live && !t.md_token.empty())
+    env += "KEYWARD_MD_ACCESS_TOKEN=" + shell_quote(t.md_token) + "\n";
+  if (live && !t.api_secret.empty())
+    env += names.env_var + "_SECRET=" + shell_quote(t.api_secret) + "\n";
+  if (live && !t.passphrase.empty())
+    env += names.env_var + "_PASSPHRASE=" + shell_quote(t.passphrase) + "\n";
+  env +=
+      "KEYWARD_TOKEN_EXPIRES_AT=" + shell_quote(t.expires() ? format_rfc3339(t.expires_at) : "") +
+      "\n";
   env += "KEYWARD_TOKEN_STATE=" + shell_quote(to_string(r.state)) + "\n";
 
   return {{names.token_file, live ? t.token : "", 0640},
@@ -118,9 +130,12 @@ Result<TokenRecord> read_token_record(const Filesystem& fs, const std::string& d
       parse_rfc3339(j["issuedAt"].get<std::string>(), r.token.issued_at);
     }
     const std::string state = j.value("state", std::string());
-    if (state == "Valid") r.state = TokenState::Valid;
-    else if (state == "Inactive") r.state = TokenState::Inactive;
-    else r.state = TokenState::Expired;
+    if (state == "Valid")
+      r.state = TokenState::Valid;
+    else if (state == "Inactive")
+      r.state = TokenState::Inactive;
+    else
+      r.state = TokenState::Expired;
     return r;
   } catch (const nlohmann::json::exception& e) {
     return fail("InvalidTokenFile", path + " has a field of the wrong type (" + e.what() + ")");

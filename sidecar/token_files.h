@@ -41,8 +41,11 @@ std::vector<PayloadFile> render_token_files(const TokenRecord& record, const Tok
 
 class TokenFileWriter {
  public:
-  TokenFileWriter(AtomicWriter& writer, TokenFileNames names) : writer_(writer), names_(std::move(names)) {}
-  Status write(const TokenRecord& record) { return writer_.write(render_token_files(record, names_)); }
+  TokenFileWriter(AtomicWriter& writer, TokenFileNames names)
+      : writer_(writer), names_(std::move(names)) {}
+  Status write(const TokenRecord& record) {
+    return writer_.write(render_token_files(record, names_));
+  }
   [[nodiscard]] const std::string& dir() const { return writer_.target_dir(); }
   [[nodiscard]] const TokenFileNames& names() const { return names_; }
 

@@ -32,8 +32,9 @@ TokenRefresher::TokenRefresher(TokenSource& source, TokenFileWriter& files, cons
                                 "Failed attempts to obtain or write a token, by reason")),
       penalties_(metrics.counter("keyward_sidecar_penalties_total",
                                  "Provider penalties (p-ticket) and captchas received")),
-      expiry_seconds_(metrics.gauge("keyward_sidecar_token_expiry_seconds",
-                                    "Seconds until the delivered token expires (negative: expired)")),
+      expiry_seconds_(
+          metrics.gauge("keyward_sidecar_token_expiry_seconds",
+                        "Seconds until the delivered token expires (negative: expired)")),
       skew_gauge_(metrics.gauge("keyward_sidecar_clock_skew_seconds",
                                 "Local clock minus the provider's clock, from its Date header")),
       valid_gauge_(metrics.gauge("keyward_sidecar_token_valid",
@@ -99,9 +100,9 @@ void TokenRefresher::mark_expired() {
   status_.state = "Expired";
   valid_gauge_.set(0);
   TokenRecord r{*current_, TokenState::Expired, source_.fingerprint()};
-  logger_.error("the token expired with no replacement; readiness now fails",
-                {{"expiredAt", format_rfc3339(current_local_expiry_)},
-                 {"lastError", status_.last_error}});
+  logger_.error(
+      "the token expired with no replacement; readiness now fails",
+      {{"expiredAt", format_rfc3339(current_local_expiry_)}, {"lastError", status_.last_error}});
   if (auto s = files_.write(r); !s) {
     logger_.error("could not mark the token files Expired", {{"error", s.error().message}});
     failures_.inc({{"reason", s.error().reason}});
@@ -132,7 +133,8 @@ SystemTime TokenRefresher::on_failure(SystemTime now, const Error& error) {
   next_attempt_ = now + seconds_f(delay);
   status_.next_attempt = next_attempt_;
   logger_.warn("could not refresh the token; retrying",
-               {{"reason", error.reason}, {"error", error.message},
+               {{"reason", error.reason},
+                {"error", error.message},
                 {"failures", status_.consecutive_failures},
                 {"retryAt", format_rfc3339(next_attempt_)}});
   return wake_bound(next_attempt_);
@@ -180,17 +182,22 @@ SystemTime TokenRefresher::on_token(SystemTime now, FetchResult result) {
   status_.reused_cached_token = false;
   next_attempt_ = SystemTime::min();
   refresh_at_ = plan_refresh(now);
-  status_.next_attempt = refresh_at_ == SystemTime::max() ? std::nullopt : std::optional(refresh_at_);
+  status_.next_attempt =
+      refresh_at_ == SystemTime::max() ? std::nullopt : std::optional(refresh_at_);
   valid_gauge_.set(1);
   std::string kind = "request";
-  if (result.renewed) kind = "renew";
-  else if (source_.provider() == "broker") kind = "broker";
-  else if (t.provider == "none") kind = "static";
+  if (result.renewed)
+    kind = "renew";
+  else if (source_.provider() == "broker")
+    kind = "broker";
+  else if (t.provider == "none")
+    kind = "static";
   refreshes_.inc({{"kind", kind}});
   logger_.info("delivered a new token",
                {{"kind", kind},
                 {"expirationTime", t.expires() ? format_rfc3339(t.expires_at) : "never"},
-                {"refreshAt", refresh_at_ == SystemTime::max() ? "on key change" : format_rfc3339(refresh_at_)},
+                {"refreshAt",
+                 refresh_at_ == SystemTime::max() ? "on key change" : format_rfc3339(refresh_at_)},
                 {"keyVersion", t.key_version}});
   return refresh_at_;
 }
@@ -202,7 +209,8 @@ SystemTime TokenRefresher::step(SystemTime now) {
     status_.next_attempt.reset();
 
     // 1. The token in place ran out.
-    if (current_ && status_.state == "Valid" && current_->expires() && now >= current_local_expiry_) {
+    if (current_ && status_.state == "Valid" && current_->expires() &&
+        now >= current_local_expiry_) {
       mark_expired();
     }
 
@@ -303,12 +311,16 @@ bool TokenRefresher::has_valid_token(SystemTime now) const {
 Status TokenRefresher::ready(SystemTime now) const {
   std::lock_guard lock(mu_);
   if (valid_locked(now)) return ok();
-  if (status_.needs_person) return fail("CaptchaRequired", "a person must log in at the provider (captcha)");
+  if (status_.needs_person)
+    return fail("CaptchaRequired", "a person must log in at the provider (captcha)");
   if (status_.state == "Inactive") return fail("Inactive", "the ApiKey is inactive");
   if (status_.state == "Expired") {
-    return fail("TokenExpired", "the token expired with no replacement; last error: " + status_.last_error);
+    return fail("TokenExpired",
+                "the token expired with no replacement; last error: " + status_.last_error);
   }
-  return fail("NoToken", "no token yet" + (status_.last_error.empty() ? "" : "; last error: " + status_.last_error));
+  return fail(
+      "NoToken",
+      "no token yet" + (status_.last_error.empty() ? "" : "; last error: " + status_.last_error));
 }
 
 void TokenRefresher::update_gauges(SystemTime now) {

@@ -109,10 +109,10 @@ class TokenRefresher {
   mutable std::mutex mu_;  // guards everything below. step() runs on the run loop and holds it
                            // except during the fetch; status and readiness are read from the
                            // status server's threads; credentials_changed from the watcher's.
-  std::optional<AccessToken> current_;     // the token in the files (Valid) or last one (Expired)
+  std::optional<AccessToken> current_;  // the token in the files (Valid) or last one (Expired)
   SystemTime current_local_expiry_ = SystemTime::min();
-  std::optional<TokenRecord> unwritten_;   // fetched but not yet written (disk full)
-  bool unwritten_renewed_ = false;         // ... and whether it came from a renewal
+  std::optional<TokenRecord> unwritten_;  // fetched but not yet written (disk full)
+  bool unwritten_renewed_ = false;        // ... and whether it came from a renewal
   std::chrono::system_clock::duration skew_{0};
   SystemTime refresh_at_ = SystemTime::min();
   SystemTime next_attempt_ = SystemTime::min();

@@ -58,8 +58,10 @@ int main(int argc, char** argv) {
   int objects = 20000;
   int watchers = 50;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--objects") objects = std::stoi(argv[i + 1]);
-    else if (std::string(argv[i]) == "--watchers") watchers = std::stoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--objects")
+      objects = std::stoi(argv[i + 1]);
+    else if (std::string(argv[i]) == "--watchers")
+      watchers = std::stoi(argv[i + 1]);
     else {
       std::cerr << "usage: keyward-bench-apiserver [--objects N] [--watchers W]\n";
       return 2;
@@ -80,8 +82,9 @@ int main(int argc, char** argv) {
   }
   keyward::kube::KubeClient client(std::move(*transport), nullptr, keyward::make_null_logger());
   const auto pods = ResourceType::pods();
-  if (auto ns = client.create(ResourceType::namespaces(), "",
-                              {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+  if (auto ns = client.create(
+          ResourceType::namespaces(), "",
+          {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
       !ns) {
     std::cerr << "bench: " << ns.error().message << "\n";
     return 1;
@@ -145,22 +148,24 @@ int main(int argc, char** argv) {
       keyward::kube::ListOptions opts;
       opts.resource_version = rv;
       opts.label_selector = "shard=3";
-      (void)c.watch(pods, "bots", opts,
-                    [&](const keyward::kube::WatchEvent& e) {
-                      if (e.type == keyward::kube::WatchEventType::Modified) {
-                        std::lock_guard lock(mu);
-                        ++seen;
-                        cv.notify_all();
-                        return false;
-                      }
-                      return true;
-                    },
-                    st);
+      (void)c.watch(
+          pods, "bots", opts,
+          [&](const keyward::kube::WatchEvent& e) {
+            if (e.type == keyward::kube::WatchEventType::Modified) {
+              std::lock_guard lock(mu);
+              ++seen;
+              cv.notify_all();
+              return false;
+            }
+            return true;
+          },
+          st);
     });
   }
   // Give every watcher its connection: wait until the server counts W watch requests.
   const auto connect_deadline = Clock::now() + std::chrono::seconds(30);
-  while (server.request_count("GET", "/namespaces/bots/pods") < gets_before + static_cast<std::uint64_t>(watchers) &&
+  while (server.request_count("GET", "/namespaces/bots/pods") <
+             gets_before + static_cast<std::uint64_t>(watchers) &&
          Clock::now() < connect_deadline) {
     std::this_thread::yield();
   }

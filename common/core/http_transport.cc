@@ -8,7 +8,8 @@ namespace keyward {
 
 bool CaseInsensitiveLess::operator()(std::string_view a, std::string_view b) const {
   return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
+    return std::tolower(static_cast<unsigned char>(x)) <
+           std::tolower(static_cast<unsigned char>(y));
   });
 }
 
@@ -39,11 +40,14 @@ Result<HttpEndpoint> HttpEndpoint::parse(std::string_view url, std::string* base
   ep.port = ep.scheme == "https" ? 443 : 80;
   if (!hostport.empty() && hostport.front() == '[') {  // [::1]:6443
     const auto close = hostport.find(']');
-    if (close == std::string_view::npos) return fail("InvalidURL", "URL '" + std::string(url) + "' has an unclosed IPv6 bracket");
+    if (close == std::string_view::npos)
+      return fail("InvalidURL", "URL '" + std::string(url) + "' has an unclosed IPv6 bracket");
     ep.host = std::string(hostport.substr(1, close - 1));
     hostport = hostport.substr(close + 1);
-    if (!hostport.empty() && hostport.front() == ':') hostport = hostport.substr(1);
-    else hostport = {};
+    if (!hostport.empty() && hostport.front() == ':')
+      hostport = hostport.substr(1);
+    else
+      hostport = {};
   } else {
     const auto colon = hostport.rfind(':');
     ep.host = std::string(hostport.substr(0, colon));

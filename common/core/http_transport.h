@@ -31,7 +31,7 @@ struct HttpRequest {
   std::string path;  // path plus query string, already escaped: "/api/v1/namespaces/x/pods?watch=1"
   HttpHeaders headers;
   std::string body;
-  std::string content_type;  // sent as Content-Type when body is not empty
+  std::string content_type;                  // sent as Content-Type when body is not empty
   std::chrono::milliseconds timeout{30000};  // read timeout; for streams, per read
 };
 

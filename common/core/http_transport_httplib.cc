@@ -1,7 +1,5 @@
 #include "common/core/http_transport_httplib.h"
 
-#include "common/core/openssl_ptr.h"
-
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netdb.h>
@@ -15,6 +13,8 @@
 #include <array>
 #include <atomic>
 #include <mutex>
+
+#include "common/core/openssl_ptr.h"
 
 namespace keyward {
 
@@ -87,8 +87,8 @@ Result<std::string> resolve_numeric(const std::string& host, const std::string& 
   const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &raw);
   std::unique_ptr<addrinfo, AddrinfoFree> list(raw);
   if (rc != 0 || !list) {
-    return fail("Unreachable", "cannot reach " + where + ": cannot resolve host '" + host +
-                                   "' (" + gai_strerror(rc) + "); check the address");
+    return fail("Unreachable", "cannot reach " + where + ": cannot resolve host '" + host + "' (" +
+                                   gai_strerror(rc) + "); check the address");
   }
   std::array<char, INET6_ADDRSTRLEN> buf{};
   const void* addr = nullptr;
@@ -98,8 +98,8 @@ Result<std::string> resolve_numeric(const std::string& host, const std::string& 
     addr = &reinterpret_cast<sockaddr_in6*>(list->ai_addr)->sin6_addr;
   }
   if (inet_ntop(list->ai_family, addr, buf.data(), static_cast<socklen_t>(buf.size())) == nullptr) {
-    return fail("Unreachable", "cannot reach " + where + ": cannot format the address of '" +
-                                   host + "'");
+    return fail("Unreachable",
+                "cannot reach " + where + ": cannot format the address of '" + host + "'");
   }
   return std::string(buf.data());
 }
@@ -112,13 +112,12 @@ struct HttplibTransport::ParsedTls {
   PkeyPtr client_key;
 };
 
-Result<std::unique_ptr<HttplibTransport>> HttplibTransport::create(HttpEndpoint endpoint,
-                                                                   TlsClientConfig tls,
-                                                                   HttplibTransportOptions options) {
+Result<std::unique_ptr<HttplibTransport>> HttplibTransport::create(
+    HttpEndpoint endpoint, TlsClientConfig tls, HttplibTransportOptions options) {
   if (endpoint.host.empty()) return fail("InvalidURL", "HTTP endpoint has no host");
   if (endpoint.scheme != "https" && endpoint.scheme != "http") {
-    return fail("InvalidURL", "HTTP endpoint scheme must be http or https, not '" +
-                                  endpoint.scheme + "'");
+    return fail("InvalidURL",
+                "HTTP endpoint scheme must be http or https, not '" + endpoint.scheme + "'");
   }
   auto parsed = std::make_unique<ParsedTls>();
   const std::string where = endpoint.to_string();
@@ -131,9 +130,8 @@ Result<std::unique_ptr<HttplibTransport>> HttplibTransport::create(HttpEndpoint 
     const bool has_cert = !tls.client_cert_pem.empty();
     const bool has_key = !tls.client_key_pem.empty();
     if (has_cert != has_key) {
-      return fail("InvalidCertificate",
-                  "client certificate and client key for " + where +
-                      " must be given together; one of them is missing");
+      return fail("InvalidCertificate", "client certificate and client key for " + where +
+                                            " must be given together; one of them is missing");
     }
     if (has_cert) {
       auto certs = parse_certificates(tls.client_cert_pem, "the client certificate for " + where);
@@ -143,9 +141,9 @@ Result<std::unique_ptr<HttplibTransport>> HttplibTransport::create(HttpEndpoint 
       ERR_clear_error();
       parsed->client_key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
       if (!parsed->client_key) {
-        return fail("InvalidCertificate",
-                    "the client key for " + where + " is not a valid unencrypted PEM private key (" +
-                        take_openssl_error() + ")");
+        return fail("InvalidCertificate", "the client key for " + where +
+                                              " is not a valid unencrypted PEM private key (" +
+                                              take_openssl_error() + ")");
       }
       if (X509_check_private_key(parsed->client_cert.get(), parsed->client_key.get()) != 1) {
         ERR_clear_error();
@@ -173,9 +171,9 @@ Result<HttpResponse> HttplibTransport::send(const HttpRequest& request) {
   return perform(request, nullptr, std::stop_token{});
 }
 
-Result<HttpResponse> HttplibTransport::stream(
-    const HttpRequest& request, const std::function<bool(std::string_view)>& on_chunk,
-    std::stop_token stop) {
+Result<HttpResponse> HttplibTransport::stream(const HttpRequest& request,
+                                              const std::function<bool(std::string_view)>& on_chunk,
+                                              std::stop_token stop) {
   return perform(request, &on_chunk, std::move(stop));
 }
 
@@ -191,11 +189,10 @@ Result<HttpResponse> HttplibTransport::perform(
   if (https) {
     const bool override_name = !tls_.server_name.empty() && tls_.server_name != endpoint_.host;
     const std::string& name = override_name ? tls_.server_name : endpoint_.host;
-    auto ssl = parsed_->client_cert
-                   ? std::make_unique<httplib::SSLClient>(name, endpoint_.port,
-                                                          parsed_->client_cert.get(),
-                                                          parsed_->client_key.get())
-                   : std::make_unique<httplib::SSLClient>(name, endpoint_.port);
+    auto ssl = parsed_->client_cert ? std::make_unique<httplib::SSLClient>(
+                                          name, endpoint_.port, parsed_->client_cert.get(),
+                                          parsed_->client_key.get())
+                                    : std::make_unique<httplib::SSLClient>(name, endpoint_.port);
     if (!ssl->is_valid()) {
       return fail("InvalidCertificate", "cannot set up TLS for " + where + " (" +
                                             take_openssl_error() +
@@ -221,7 +218,7 @@ Result<HttpResponse> HttplibTransport::perform(
   client->set_write_timeout(request.timeout);
   client->set_keep_alive(false);
   client->set_follow_location(false);
-  client->set_url_encode(false);  // paths arrive escaped
+  client->set_url_encode(false);                           // paths arrive escaped
   if (on_chunk != nullptr) client->set_decompress(false);  // chunks as they arrive, no gzip
 
   httplib::Request req;
@@ -248,8 +245,7 @@ Result<HttpResponse> HttplibTransport::perform(
       }
       return true;
     };
-    req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
-                               std::uint64_t) {
+    req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
       if (stop.stop_requested()) {
         stopped_by_caller = true;
         return false;

@@ -131,7 +131,8 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
   } else if (!fields.is_null()) {
     line["fields"] = fields;
   }
-  sink_->write(redactor_->redact(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  sink_->write(
+      redactor_->redact(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 Logger make_stderr_logger(std::string component, LogLevel min_level) {

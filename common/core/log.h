@@ -67,9 +67,8 @@ class MemorySink final : public LogSink {
 
 class Logger {
  public:
-  Logger(std::string component, std::shared_ptr<LogSink> sink,
-         std::shared_ptr<Redactor> redactor, LogLevel min_level = LogLevel::Info,
-         const Clock* clock = nullptr);
+  Logger(std::string component, std::shared_ptr<LogSink> sink, std::shared_ptr<Redactor> redactor,
+         LogLevel min_level = LogLevel::Info, const Clock* clock = nullptr);
 
   // A logger for a sub-component sharing the sink, redactor and level.
   [[nodiscard]] Logger child(std::string component) const;

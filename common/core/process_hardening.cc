@@ -12,8 +12,9 @@ namespace keyward {
 Status harden_process() {
   const rlimit no_core{0, 0};
   if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
-    return fail("HardeningFailed",
-                std::string("cannot disable core dumps (setrlimit RLIMIT_CORE): ") + std::strerror(errno));
+    return fail(
+        "HardeningFailed",
+        std::string("cannot disable core dumps (setrlimit RLIMIT_CORE): ") + std::strerror(errno));
   }
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     return fail("HardeningFailed",

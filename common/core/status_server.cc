@@ -61,19 +61,25 @@ Status StatusServer::start(const std::string& host, int port) {
       }
       res.set_content(out.body, content_type);
     };
-    if (route.method == "GET") server->Get(route.path, handler);
-    else if (route.method == "POST") server->Post(route.path, handler);
-    else if (route.method == "PUT") server->Put(route.path, handler);
-    else if (route.method == "DELETE") server->Delete(route.path, handler);
-    else return fail("InvalidRoute", "unsupported method " + route.method + " for " + route.path);
+    if (route.method == "GET")
+      server->Get(route.path, handler);
+    else if (route.method == "POST")
+      server->Post(route.path, handler);
+    else if (route.method == "PUT")
+      server->Put(route.path, handler);
+    else if (route.method == "DELETE")
+      server->Delete(route.path, handler);
+    else
+      return fail("InvalidRoute", "unsupported method " + route.method + " for " + route.path);
   }
   int bound = port;
   if (port == 0) {
     bound = server->bind_to_any_port(host);
     if (bound <= 0) return fail("BindFailed", "cannot bind " + host + " to any port");
   } else if (!server->bind_to_port(host, port)) {
-    return fail("BindFailed", "cannot listen on " + host + ":" + std::to_string(port) +
-                                  ": is another process using the port? choose another with --listen");
+    return fail("BindFailed",
+                "cannot listen on " + host + ":" + std::to_string(port) +
+                    ": is another process using the port? choose another with --listen");
   }
   port_ = bound;
   server_ = std::move(server);

@@ -32,8 +32,9 @@ Status AtomicWriter::validate(const std::vector<PayloadFile>& payload) const {
   for (const auto& f : payload) {
     if (f.name.empty() || f.name.find('/') != std::string::npos || f.name.starts_with("..") ||
         f.name == ".") {
-      return fail("InvalidPayload", "file name '" + f.name + "' for " + target_dir_ +
-                                        " must be a plain name without '/' and not start with '..'");
+      return fail("InvalidPayload",
+                  "file name '" + f.name + "' for " + target_dir_ +
+                      " must be a plain name without '/' and not start with '..'");
     }
     if (!seen.insert(f.name).second) {
       return fail("InvalidPayload", "file name '" + f.name + "' appears twice in the payload");
@@ -71,8 +72,8 @@ Status AtomicWriter::write(const std::vector<PayloadFile>& payload) {
   }
 
   // 1. A fresh timestamped directory, as the kubelet names them.
-  const std::string stamp = date::format("..%Y_%m_%d_%H_%M_%S.",
-                                         std::chrono::floor<std::chrono::seconds>(clock_.now()));
+  const std::string stamp =
+      date::format("..%Y_%m_%d_%H_%M_%S.", std::chrono::floor<std::chrono::seconds>(clock_.now()));
   auto version_dir = fs_.make_temp_dir(join(target_dir_, stamp), kDirMode);
   if (!version_dir) return fail(explain(version_dir.error(), "creating a version directory"));
   const std::string version_name = base_name(*version_dir);
@@ -97,15 +98,18 @@ Status AtomicWriter::write(const std::vector<PayloadFile>& payload) {
   // 3. ..data_tmp -> new dir, renamed over ..data: the single atomic switch.
   const std::string data_link = join(target_dir_, kDataLink);
   const std::string tmp_link = join(target_dir_, kDataTmpLink);
-  if (auto s = fs_.remove_all(tmp_link); !s) return abandon(s.error(), "removing a stale ..data_tmp");
-  if (auto s = fs_.symlink(version_name, tmp_link); !s) return abandon(s.error(), "creating ..data_tmp");
+  if (auto s = fs_.remove_all(tmp_link); !s)
+    return abandon(s.error(), "removing a stale ..data_tmp");
+  if (auto s = fs_.symlink(version_name, tmp_link); !s)
+    return abandon(s.error(), "creating ..data_tmp");
   if (auto s = fs_.rename(tmp_link, data_link); !s) {
     (void)fs_.remove_all(tmp_link);
     return abandon(s.error(), "switching ..data to the new version");
   }
   if (auto s = fs_.sync_dir(target_dir_); !s) {
     // The switch happened; durability of a tmpfs is moot. Report, but the new version is live.
-    logger_.warn("could not fsync the token directory", {{"path", target_dir_}, {"error", s.error().message}});
+    logger_.warn("could not fsync the token directory",
+                 {{"path", target_dir_}, {"error", s.error().message}});
   }
 
   // 4. Top-level links (created once; they point through ..data and never change).
@@ -154,7 +158,8 @@ void AtomicWriter::remove_stale(const std::string& keep_dir_name,
     }
     if (!stale) continue;
     if (auto r = fs_.remove_all(path); !r) {
-      logger_.warn("could not remove an old token version", {{"path", path}, {"error", r.error().message}});
+      logger_.warn("could not remove an old token version",
+                   {{"path", path}, {"error", r.error().message}});
     }
   }
 }

@@ -28,9 +28,9 @@
 namespace keyward {
 
 struct PayloadFile {
-  std::string name;     // a plain file name: no '/', not starting with ".."
+  std::string name;  // a plain file name: no '/', not starting with ".."
   std::string content;
-  mode_t mode = 0640;   // group-readable at most; anything wider is narrowed to 0640
+  mode_t mode = 0640;  // group-readable at most; anything wider is narrowed to 0640
 };
 
 class AtomicWriter {

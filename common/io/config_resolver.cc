@@ -29,7 +29,9 @@ std::string ResolvedSettings::get_or(const std::string& name, const std::string&
   return v ? *v : fallback;
 }
 
-bool ResolvedSettings::flag(const std::string& name) const { return get_or(name, "false") == "true"; }
+bool ResolvedSettings::flag(const std::string& name) const {
+  return get_or(name, "false") == "true";
+}
 
 std::optional<SettingSource> ResolvedSettings::source(const std::string& name) const {
   auto it = values_.find(name);
@@ -204,8 +206,8 @@ Result<ResolvedSettings> ConfigResolver::resolve(const FlagValues& flags,
       if (auto check = s.validator(v->value); !check) {
         // The value itself is shown only for settings that are not secret.
         const std::string shown = s.secret ? "" : " ('" + v->value + "')";
-        return fail("InvalidSetting", "setting " + s.name + " from " + where + shown + ": " +
-                                          check.error().message);
+        return fail("InvalidSetting",
+                    "setting " + s.name + " from " + where + shown + ": " + check.error().message);
       }
     }
     out.values_.emplace(s.name, std::move(*v));

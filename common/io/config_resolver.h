@@ -9,11 +9,10 @@
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/core/result.h"
 
@@ -28,8 +27,8 @@ struct SettingSpec {
   std::string config_key;  // "brokerUrl"; empty: not settable in the config file
   std::string env_var;     // "KEYWARD_BROKER_URL"; empty: not settable by environment
   bool required = false;
-  bool secret = false;     // the value is never shown (describe() shows only the source)
-  bool boolean = false;    // a flag without a value ("--once"); values "true"/"false"
+  bool secret = false;   // the value is never shown (describe() shows only the source)
+  bool boolean = false;  // a flag without a value ("--once"); values "true"/"false"
   std::optional<std::string> default_value{};
   // Checks one value; the Error's message says what is wrong with it (the resolver adds the
   // setting's name and source).

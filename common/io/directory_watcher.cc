@@ -47,7 +47,8 @@ void InotifyDirectoryWatcher::stop() {
 void InotifyDirectoryWatcher::run(std::stop_token stop) {
   alignas(inotify_event) std::array<char, 4096> buf{};
   while (!stop.stop_requested()) {
-    std::array<pollfd, 2> fds{pollfd{inotify_.get(), POLLIN, 0}, pollfd{stop_event_.get(), POLLIN, 0}};
+    std::array<pollfd, 2> fds{pollfd{inotify_.get(), POLLIN, 0},
+                              pollfd{stop_event_.get(), POLLIN, 0}};
     const int n = ::poll(fds.data(), fds.size(), -1);
     if (n < 0) {
       if (errno == EINTR) continue;

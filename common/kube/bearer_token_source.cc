@@ -16,8 +16,8 @@ std::string trim(std::string s) {
 std::unique_ptr<BearerTokenSource> BearerTokenSource::fixed(std::string token, Logger logger) {
   token = trim(std::move(token));
   logger.redactor().add(token);
-  return std::unique_ptr<BearerTokenSource>(new BearerTokenSource(
-      std::move(token), "", nullptr, nullptr, std::move(logger), Seconds(0)));
+  return std::unique_ptr<BearerTokenSource>(
+      new BearerTokenSource(std::move(token), "", nullptr, nullptr, std::move(logger), Seconds(0)));
 }
 
 Result<std::unique_ptr<BearerTokenSource>> BearerTokenSource::from_file(
@@ -32,8 +32,8 @@ Result<std::unique_ptr<BearerTokenSource>> BearerTokenSource::from_file(
   if (token.empty()) {
     return fail("TokenUnreadable", "the bearer token file " + path + " is empty");
   }
-  auto source = std::unique_ptr<BearerTokenSource>(
-      new BearerTokenSource(std::move(token), std::move(path), &fs, &clock, std::move(logger), recheck));
+  auto source = std::unique_ptr<BearerTokenSource>(new BearerTokenSource(
+      std::move(token), std::move(path), &fs, &clock, std::move(logger), recheck));
   source->last_check_ = clock.now();
   return source;
 }

@@ -213,9 +213,12 @@ void Informer::handle(const WatcherEvent& event) {
       std::vector<std::pair<ObjectPtr, ObjectPtr>> updated;
       store_.replace(event.objects, added, updated, deleted);
       for (const auto& h : handlers_) {
-        if (h.on_delete) for (const auto& o : deleted) h.on_delete(*o);
-        if (h.on_update) for (const auto& [o, n] : updated) h.on_update(*o, *n);
-        if (h.on_add) for (const auto& o : added) h.on_add(*o);
+        if (h.on_delete)
+          for (const auto& o : deleted) h.on_delete(*o);
+        if (h.on_update)
+          for (const auto& [o, n] : updated) h.on_update(*o, *n);
+        if (h.on_add)
+          for (const auto& o : added) h.on_add(*o);
       }
       mark_synced();
       break;

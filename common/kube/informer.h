@@ -39,7 +39,7 @@ namespace keyward::kube {
 using ObjectPtr = std::shared_ptr<const Object>;
 
 struct Snapshot {
-  std::map<std::string, ObjectPtr> objects;                    // key -> object
+  std::map<std::string, ObjectPtr> objects;                   // key -> object
   std::map<std::string, std::set<std::string>> by_namespace;  // namespace -> keys
   std::map<std::string, std::set<std::string>> by_label;      // label value -> keys
 };
@@ -93,8 +93,8 @@ struct InformerOptions {
 
 class Informer {
  public:
-  Informer(KubeApi& api, ResourceType type, std::string ns, InformerOptions options,
-           Clock& clock, Random& random, Logger logger);
+  Informer(KubeApi& api, ResourceType type, std::string ns, InformerOptions options, Clock& clock,
+           Random& random, Logger logger);
   ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
@@ -118,8 +118,8 @@ class Informer {
   Clock& clock_;
   Logger logger_;
   Store store_;
-  Watcher watcher_;  // used only by the informer thread
-  Backoff backoff_;  // used only by the informer thread
+  Watcher watcher_;                         // used only by the informer thread
+  Backoff backoff_;                         // used only by the informer thread
   std::vector<InformerHandlers> handlers_;  // written before start(), read by the thread
 
   mutable std::mutex sync_mu_;  // guards synced_ and sync_waiters_

@@ -29,7 +29,9 @@ struct ResourceType {
   std::string kind;     // "Pod"
   bool namespaced = true;
 
-  [[nodiscard]] std::string api_version() const { return group.empty() ? version : group + "/" + version; }
+  [[nodiscard]] std::string api_version() const {
+    return group.empty() ? version : group + "/" + version;
+  }
 
   static ResourceType pods() { return {"", "v1", "pods", "Pod", true}; }
   static ResourceType secrets() { return {"", "v1", "secrets", "Secret", true}; }
@@ -40,7 +42,9 @@ struct ResourceType {
   static ResourceType daemonsets() { return {"apps", "v1", "daemonsets", "DaemonSet", true}; }
   static ResourceType replicasets() { return {"apps", "v1", "replicasets", "ReplicaSet", true}; }
   static ResourceType leases() { return {"coordination.k8s.io", "v1", "leases", "Lease", true}; }
-  static ResourceType pdbs() { return {"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true}; }
+  static ResourceType pdbs() {
+    return {"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true};
+  }
   static ResourceType apikeys() { return {"keyward.dev", "v1alpha1", "apikeys", "ApiKey", true}; }
 };
 
@@ -50,8 +54,8 @@ struct ListOptions {
   std::string resource_version;  // for list: "" = most recent (quorum); for watch: resume point
   int limit = 0;                 // 0 = no paging
   std::string continue_token;
-  int timeout_seconds = 0;       // watch: server-side timeout (0 = server default)
-  bool allow_bookmarks = true;   // watch only
+  int timeout_seconds = 0;      // watch: server-side timeout (0 = server default)
+  bool allow_bookmarks = true;  // watch only
 };
 
 struct ObjectList {
@@ -99,8 +103,7 @@ class KubeApi {
                         const DeleteOptions& options = {}) = 0;
   // POST to a subresource, e.g. "eviction" on pods (a 429 means a PDB refused it).
   virtual Result<Object> create_subresource(const ResourceType& type, const std::string& ns,
-                                            const std::string& name,
-                                            const std::string& subresource,
+                                            const std::string& name, const std::string& subresource,
                                             const Object& body) = 0;
   // One watch connection: calls on_event for each event until the server closes the stream,
   // on_event returns false, or stop is requested. Returns ok at a normal end; an Error when the

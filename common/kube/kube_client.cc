@@ -16,22 +16,38 @@ bool is_success(int status) { return status >= 200 && status < 300; }
 
 std::string reason_for_code(int code) {
   switch (code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 406: return "NotAcceptable";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 413: return "RequestEntityTooLarge";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "UnexpectedStatus";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 406:
+      return "NotAcceptable";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 413:
+      return "RequestEntityTooLarge";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "UnexpectedStatus";
   }
 }
 
@@ -104,11 +120,11 @@ std::string url_escape(std::string_view text) {
   return out;
 }
 
-std::string resource_path(const ResourceType& type, const std::string& ns,
-                          const std::string& name, const std::string& subresource) {
-  std::string path = type.group.empty() ? "/api/" + url_escape(type.version)
-                                        : "/apis/" + url_escape(type.group) + "/" +
-                                              url_escape(type.version);
+std::string resource_path(const ResourceType& type, const std::string& ns, const std::string& name,
+                          const std::string& subresource) {
+  std::string path = type.group.empty()
+                         ? "/api/" + url_escape(type.version)
+                         : "/apis/" + url_escape(type.group) + "/" + url_escape(type.version);
   if (type.namespaced && !ns.empty()) path += "/namespaces/" + url_escape(ns);
   path += "/" + url_escape(type.plural);
   if (!name.empty()) path += "/" + url_escape(name);
@@ -149,13 +165,15 @@ Error decode_error(const std::string& what, const HttpResponse& response) {
         error.http_status = code->get<int>();
       }
       if (const auto d = j.find("details"); d != j.end() && d->is_object()) {
-        if (const auto ra = d->find("retryAfterSeconds"); ra != d->end() && ra->is_number_integer()) {
+        if (const auto ra = d->find("retryAfterSeconds");
+            ra != d->end() && ra->is_number_integer()) {
           retry_after = ra->get<int>();
         }
       }
     }
     if (error.reason.empty()) error.reason = reason_for_code(error.http_status);
-    if (message.empty()) message = "the API server answered HTTP " + std::to_string(response.status);
+    if (message.empty())
+      message = "the API server answered HTTP " + std::to_string(response.status);
     error.message = what + ": " + message;
   } else {
     const std::string type = response.header("Content-Type").value_or("no content type");
@@ -291,13 +309,19 @@ Result<Object> KubeClient::update_status(const ResourceType& type, const Object&
 }
 
 Result<Object> KubeClient::patch(const ResourceType& type, const std::string& ns,
-                                 const std::string& name, PatchType patch_type,
-                                 const Object& patch, bool status_subresource) {
+                                 const std::string& name, PatchType patch_type, const Object& patch,
+                                 bool status_subresource) {
   std::string content_type;
   switch (patch_type) {
-    case PatchType::Merge: content_type = "application/merge-patch+json"; break;
-    case PatchType::JsonPatch: content_type = "application/json-patch+json"; break;
-    case PatchType::StrategicMerge: content_type = "application/strategic-merge-patch+json"; break;
+    case PatchType::Merge:
+      content_type = "application/merge-patch+json";
+      break;
+    case PatchType::JsonPatch:
+      content_type = "application/json-patch+json";
+      break;
+    case PatchType::StrategicMerge:
+      content_type = "application/strategic-merge-patch+json";
+      break;
   }
   return call("PATCH", resource_path(type, ns, name, status_subresource ? "status" : ""), &patch,
               content_type);
@@ -332,10 +356,10 @@ Status KubeClient::watch(const ResourceType& type, const std::string& ns,
   const std::string what = describe("GET", path);
   HttpRequest request;
   request.path = options_.base_path + path;
-  request.timeout = options.timeout_seconds > 0
-                        ? std::chrono::seconds(options.timeout_seconds) + std::chrono::seconds(30)
-                        : std::chrono::duration_cast<std::chrono::milliseconds>(
-                              options_.watch_idle_timeout);
+  request.timeout =
+      options.timeout_seconds > 0
+          ? std::chrono::seconds(options.timeout_seconds) + std::chrono::seconds(30)
+          : std::chrono::duration_cast<std::chrono::milliseconds>(options_.watch_idle_timeout);
   request.headers.emplace("Accept", "application/json");
 
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -373,9 +397,8 @@ Status KubeClient::watch(const ResourceType& type, const std::string& ns,
   return ok();
 }
 
-Result<std::unique_ptr<KubeClient>> make_kube_client(const KubeConfig& config,
-                                                     const Filesystem& fs, const Clock& clock,
-                                                     Logger logger) {
+Result<std::unique_ptr<KubeClient>> make_kube_client(const KubeConfig& config, const Filesystem& fs,
+                                                     const Clock& clock, Logger logger) {
   for (const auto& warning : config.warnings) logger.warn(warning);
   if (!config.tls.client_key_pem.empty()) logger.redactor().add(config.tls.client_key_pem);
   auto transport = HttplibTransport::create(config.endpoint, config.tls);
@@ -395,7 +418,8 @@ Result<std::unique_ptr<KubeClient>> make_kube_client(const KubeConfig& config,
   KubeClientOptions options;
   options.server_url = config.endpoint.to_string();
   options.base_path = config.base_path;
-  logger.info("Kubernetes client configured", {{"server", config.server}, {"origin", config.origin}});
+  logger.info("Kubernetes client configured",
+              {{"server", config.server}, {"origin", config.origin}});
   return std::make_unique<KubeClient>(std::move(*transport), std::move(tokens), std::move(logger),
                                       std::move(options));
 }

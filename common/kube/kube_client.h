@@ -84,9 +84,8 @@ class KubeClient final : public KubeApi {
 
 // Builds the HttplibTransport, the token source and the client for a loaded configuration, and
 // logs the configuration's warnings (insecure-skip-tls-verify) at warn level.
-Result<std::unique_ptr<KubeClient>> make_kube_client(const KubeConfig& config,
-                                                     const Filesystem& fs, const Clock& clock,
-                                                     Logger logger);
+Result<std::unique_ptr<KubeClient>> make_kube_client(const KubeConfig& config, const Filesystem& fs,
+                                                     const Clock& clock, Logger logger);
 
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string url_escape(std::string_view text);

@@ -1,7 +1,5 @@
 #include "common/kube/kube_config.h"
 
-#include "common/core/openssl_ptr.h"
-
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -12,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+
+#include "common/core/openssl_ptr.h"
 
 namespace keyward::kube {
 
@@ -90,9 +90,11 @@ Status merge_list(const YAML::Node& doc, const std::string& list_name, const std
   }
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node item = list[i];
-    const std::string where = "kubeconfig " + file + ": " + list_name + "[" + std::to_string(i) + "]";
+    const std::string where =
+        "kubeconfig " + file + ": " + list_name + "[" + std::to_string(i) + "]";
     if (!item.IsMap() || !item["name"] || !item["name"].IsScalar()) {
-      return fail("InvalidKubeconfig", where + " has no name; every entry needs name and " + body_key);
+      return fail("InvalidKubeconfig",
+                  where + " has no name; every entry needs name and " + body_key);
     }
     const std::string name = item["name"].as<std::string>();
     const YAML::Node body = item[body_key];
@@ -154,8 +156,8 @@ Result<std::string> pem_field(const YAML::Node& body, const std::string& field, 
     if (!decode_base64(**data, pem)) {
       return fail("InvalidKubeconfig", where + "." + field +
                                            "-data is not valid base64; paste the output of "
-                                           "'base64 -w0 <file>' or use " + field +
-                                           " with a file path");
+                                           "'base64 -w0 <file>' or use " +
+                                           field + " with a file path");
     }
     source = field + "-data";
   } else if (*path && !(*path)->empty()) {
@@ -174,12 +176,13 @@ Result<std::string> pem_field(const YAML::Node& body, const std::string& field, 
   }
   const bool valid = is_key ? looks_like_pem_key(pem) : looks_like_pem_cert(pem);
   if (!valid) {
-    return fail("InvalidKubeconfig",
-                where + "." + (source.ends_with("-data") ? source : field) +
-                    (is_key ? " is not a PEM private key" : " is not a PEM certificate") +
-                    (source.ends_with("-data") ? "" : " (file " + source.substr(field.size() + 1) + ")") +
-                    "; check that it holds a '-----BEGIN " + (is_key ? "... PRIVATE KEY" : "CERTIFICATE") +
-                    "-----' block");
+    return fail(
+        "InvalidKubeconfig",
+        where + "." + (source.ends_with("-data") ? source : field) +
+            (is_key ? " is not a PEM private key" : " is not a PEM certificate") +
+            (source.ends_with("-data") ? "" : " (file " + source.substr(field.size() + 1) + ")") +
+            "; check that it holds a '-----BEGIN " + (is_key ? "... PRIVATE KEY" : "CERTIFICATE") +
+            "-----' block");
   }
   return pem;
 }
@@ -199,12 +202,13 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
   const auto ctx_it = merged.contexts.find(context_name);
   if (ctx_it == merged.contexts.end()) {
     return fail("InvalidKubeconfig",
-                "kubeconfig " + (context_override.empty() ? context_file : files) +
-                    ": context " + quote(context_name) +
+                "kubeconfig " + (context_override.empty() ? context_file : files) + ": context " +
+                    quote(context_name) +
                     " is not defined under contexts; run kubectl config get-contexts");
   }
   const Entry& ctx = ctx_it->second;
-  const std::string ctx_where = "kubeconfig " + ctx.file + ": contexts[" + quote(context_name) + "]";
+  const std::string ctx_where =
+      "kubeconfig " + ctx.file + ": contexts[" + quote(context_name) + "]";
   auto cluster_name = scalar(ctx.body, "cluster", ctx_where + ".context");
   if (!cluster_name) return fail(cluster_name.error());
   if (!*cluster_name || (*cluster_name)->empty()) {
@@ -212,9 +216,8 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
   }
   const auto cl_it = merged.clusters.find(**cluster_name);
   if (cl_it == merged.clusters.end()) {
-    return fail("InvalidKubeconfig", "kubeconfig " + ctx.file + ": context " +
-                                         quote(context_name) + " names cluster " +
-                                         quote(**cluster_name) +
+    return fail("InvalidKubeconfig", "kubeconfig " + ctx.file + ": context " + quote(context_name) +
+                                         " names cluster " + quote(**cluster_name) +
                                          " which is not defined under clusters; run kubectl "
                                          "config get-contexts");
   }
@@ -238,13 +241,14 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
 
   // The cluster.
   const Entry& cluster = cl_it->second;
-  const std::string cl_where = "kubeconfig " + cluster.file + ": clusters[" +
-                               quote(**cluster_name) + "].cluster";
+  const std::string cl_where =
+      "kubeconfig " + cluster.file + ": clusters[" + quote(**cluster_name) + "].cluster";
   auto server = scalar(cluster.body, "server", cl_where);
   if (!server) return fail(server.error());
   if (!*server || (*server)->empty()) {
-    return fail("InvalidKubeconfig", cl_where + ".server is missing; set it to the API server's "
-                                                "URL, e.g. https://host:6443");
+    return fail("InvalidKubeconfig", cl_where +
+                                         ".server is missing; set it to the API server's "
+                                         "URL, e.g. https://host:6443");
   }
   out.server = **server;
   auto endpoint = HttpEndpoint::parse(out.server, &out.base_path);
@@ -253,8 +257,9 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
   }
   out.endpoint = *endpoint;
   if (cluster.body["proxy-url"]) {
-    return fail("InvalidKubeconfig", cl_where + ".proxy-url is not supported by keyward; "
-                                                "reach the API server directly");
+    return fail("InvalidKubeconfig", cl_where +
+                                         ".proxy-url is not supported by keyward; "
+                                         "reach the API server directly");
   }
   auto ca = pem_field(cluster.body, "certificate-authority", false, cl_where, fs, cluster.file);
   if (!ca) return fail(ca.error());
@@ -265,13 +270,15 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
     if (**insecure == "true") {
       out.tls.insecure_skip_verify = true;
     } else if (**insecure != "false") {
-      return fail("InvalidKubeconfig", cl_where + ".insecure-skip-tls-verify must be true or false");
+      return fail("InvalidKubeconfig",
+                  cl_where + ".insecure-skip-tls-verify must be true or false");
     }
   }
   if (out.tls.insecure_skip_verify) {
     if (!out.tls.ca_pem.empty()) {
-      return fail("InvalidKubeconfig", cl_where + " sets both insecure-skip-tls-verify and a "
-                                                  "certificate authority; remove one of them");
+      return fail("InvalidKubeconfig", cl_where +
+                                           " sets both insecure-skip-tls-verify and a "
+                                           "certificate authority; remove one of them");
     }
     out.warnings.push_back("TLS verification of the API server " + out.server +
                            " is DISABLED (insecure-skip-tls-verify in " + cluster.file +
@@ -284,7 +291,8 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
 
   // The user.
   if (user != nullptr) {
-    const std::string u_where = "kubeconfig " + user->file + ": users[" + quote(**user_name) + "].user";
+    const std::string u_where =
+        "kubeconfig " + user->file + ": users[" + quote(**user_name) + "].user";
     for (const char* unsupported : {"exec", "auth-provider"}) {
       if (user->body[unsupported]) {
         return fail("InvalidKubeconfig",
@@ -294,18 +302,20 @@ Result<KubeConfig> build(const Merged& merged, const std::string& files,
       }
     }
     if (user->body["username"] || user->body["password"]) {
-      return fail("InvalidKubeconfig", u_where + ".username/password (basic auth) is not "
-                                                 "supported; use a token or client certificate");
+      return fail("InvalidKubeconfig", u_where +
+                                           ".username/password (basic auth) is not "
+                                           "supported; use a token or client certificate");
     }
     auto cert = pem_field(user->body, "client-certificate", false, u_where, fs, user->file);
     if (!cert) return fail(cert.error());
     auto key = pem_field(user->body, "client-key", true, u_where, fs, user->file);
     if (!key) return fail(key.error());
     if (cert->empty() != key->empty()) {
-      return fail("InvalidKubeconfig", u_where + " has " +
-                                           (cert->empty() ? "client-key but no client-certificate"
-                                                          : "client-certificate but no client-key") +
-                                           "; give both (or the -data forms)");
+      return fail("InvalidKubeconfig",
+                  u_where + " has " +
+                      (cert->empty() ? "client-key but no client-certificate"
+                                     : "client-certificate but no client-key") +
+                      "; give both (or the -data forms)");
     }
     out.tls.client_cert_pem = std::move(*cert);
     out.tls.client_key_pem = std::move(*key);
@@ -335,8 +345,8 @@ std::vector<std::string> split_path_list(const std::string& list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const auto colon = list.find(':', start);
-    const std::string part = list.substr(start, colon == std::string::npos ? std::string::npos
-                                                                          : colon - start);
+    const std::string part =
+        list.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (!part.empty()) out.push_back(part);
     if (colon == std::string::npos) break;
     start = colon + 1;
@@ -356,7 +366,8 @@ bool decode_base64(std::string_view text, std::string& out) {
   clean.reserve(text.size());
   for (const char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
-    const bool valid = std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+    const bool valid =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
     if (!valid) return false;
     clean.push_back(c);
   }
@@ -401,8 +412,8 @@ Result<KubeConfig> load_kubeconfig_files(const std::vector<std::string>& paths,
   if (loaded.empty()) {
     std::string list;
     for (const auto& p : paths) list += (list.empty() ? "" : ":") + p;
-    return fail("InvalidKubeconfig", "kubeconfig " + list +
-                                         ": none of these files exists; check KUBECONFIG");
+    return fail("InvalidKubeconfig",
+                "kubeconfig " + list + ": none of these files exists; check KUBECONFIG");
   }
   std::string files;
   for (const auto& p : loaded) files += (files.empty() ? "" : ":") + p;
@@ -451,8 +462,8 @@ Result<KubeConfig> load_in_cluster_config(const Environment& env, const Filesyst
                                               "); check the service account mount");
   }
   if (!looks_like_pem_cert(*ca)) {
-    return fail("InClusterConfigMissing", "in-cluster config: " + service_account_dir +
-                                              "/ca.crt is not a PEM certificate");
+    return fail("InClusterConfigMissing",
+                "in-cluster config: " + service_account_dir + "/ca.crt is not a PEM certificate");
   }
   out.tls.ca_pem = std::move(*ca);
   if (auto ns = fs.read_file(service_account_dir + "/namespace"); ns && !trim(*ns).empty()) {
@@ -470,8 +481,9 @@ Result<KubeConfig> load_kube_config(const Environment& env, const Filesystem& fs
   if (const std::string* list = env_get(env, "KUBECONFIG")) {
     auto paths = split_path_list(*list);
     if (paths.empty()) {
-      return fail("InvalidKubeconfig", "KUBECONFIG is set but names no file; unset it or list "
-                                       "files separated by ':'");
+      return fail("InvalidKubeconfig",
+                  "KUBECONFIG is set but names no file; unset it or list "
+                  "files separated by ':'");
     }
     return load_kubeconfig_files(paths, fs, options.context);
   }
@@ -480,8 +492,9 @@ Result<KubeConfig> load_kube_config(const Environment& env, const Filesystem& fs
   }
   const std::string* home = env_get(env, "HOME");
   if (home == nullptr) {
-    return fail("InvalidKubeconfig", "no Kubernetes configuration: not in a cluster, KUBECONFIG "
-                                     "unset and HOME unset; pass --kubeconfig");
+    return fail("InvalidKubeconfig",
+                "no Kubernetes configuration: not in a cluster, KUBECONFIG "
+                "unset and HOME unset; pass --kubeconfig");
   }
   return load_kubeconfig_files({*home + "/.kube/config"}, fs, options.context);
 }

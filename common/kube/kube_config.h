@@ -40,8 +40,8 @@ struct KubeConfig {
   HttpEndpoint endpoint;  // parsed from server
   std::string base_path;  // the path part of server, "" usually
   TlsClientConfig tls;
-  std::string token;       // a static bearer token (kubeconfig user.token), may be empty
-  std::string token_file;  // a token file re-read when it rotates (in-cluster, user.tokenFile)
+  std::string token;           // a static bearer token (kubeconfig user.token), may be empty
+  std::string token_file;      // a token file re-read when it rotates (in-cluster, user.tokenFile)
   std::string ns = "default";  // the context's namespace (in-cluster: the pod's namespace)
   std::string origin;          // for logs: "in-cluster" or "kubeconfig /x/config, context prod"
   std::vector<std::string> warnings;  // things to log loudly, e.g. insecure-skip-tls-verify
@@ -59,9 +59,9 @@ Result<KubeConfig> load_kube_config(const Environment& env, const Filesystem& fs
 
 // The pod's service account: KUBERNETES_SERVICE_HOST/PORT, <dir>/token, <dir>/ca.crt,
 // <dir>/namespace. The token is not kept in KubeConfig::token but named by token_file.
-Result<KubeConfig> load_in_cluster_config(const Environment& env, const Filesystem& fs,
-                                          const std::string& service_account_dir =
-                                              kDefaultServiceAccountDir);
+Result<KubeConfig> load_in_cluster_config(
+    const Environment& env, const Filesystem& fs,
+    const std::string& service_account_dir = kDefaultServiceAccountDir);
 
 // One or more kubeconfig files merged by the rules above; context "" uses current-context.
 Result<KubeConfig> load_kubeconfig_files(const std::vector<std::string>& paths,

@@ -9,8 +9,7 @@ Result<LineSplitter::Outcome> LineSplitter::feed(
     if (nl == std::string_view::npos) {
       if (partial_.size() + chunk.size() > max_line_) {
         partial_.clear();
-        return fail("InvalidResponse", "a watch event is longer than " +
-                                           std::to_string(max_line_) +
+        return fail("InvalidResponse", "a watch event is longer than " + std::to_string(max_line_) +
                                            " bytes; the server sent something that is not a "
                                            "Kubernetes watch stream");
       }
@@ -35,11 +34,16 @@ Result<LineSplitter::Outcome> LineSplitter::feed(
 
 std::string_view to_string(WatchEventType type) {
   switch (type) {
-    case WatchEventType::Added: return "ADDED";
-    case WatchEventType::Modified: return "MODIFIED";
-    case WatchEventType::Deleted: return "DELETED";
-    case WatchEventType::Bookmark: return "BOOKMARK";
-    case WatchEventType::Error: return "ERROR";
+    case WatchEventType::Added:
+      return "ADDED";
+    case WatchEventType::Modified:
+      return "MODIFIED";
+    case WatchEventType::Deleted:
+      return "DELETED";
+    case WatchEventType::Bookmark:
+      return "BOOKMARK";
+    case WatchEventType::Error:
+      return "ERROR";
   }
   return "UNKNOWN";
 }
@@ -47,8 +51,8 @@ std::string_view to_string(WatchEventType type) {
 Result<WatchEvent> parse_watch_event(std::string_view line) {
   nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    return fail("InvalidResponse", "a watch event is not a JSON object (" +
-                                       std::to_string(line.size()) + " bytes)");
+    return fail("InvalidResponse",
+                "a watch event is not a JSON object (" + std::to_string(line.size()) + " bytes)");
   }
   const auto type = j.find("type");
   const auto object = j.find("object");

@@ -8,10 +8,14 @@ bool is_gone(const Error& e) { return e.http_status == 410; }
 
 std::string_view to_string(Watcher::State state) {
   switch (state) {
-    case Watcher::State::Empty: return "Empty";
-    case Watcher::State::InitListing: return "InitListing";
-    case Watcher::State::InitialWatch: return "InitialWatch";
-    case Watcher::State::Watching: return "Watching";
+    case Watcher::State::Empty:
+      return "Empty";
+    case Watcher::State::InitListing:
+      return "InitListing";
+    case Watcher::State::InitialWatch:
+      return "InitialWatch";
+    case Watcher::State::Watching:
+      return "Watching";
   }
   return "Unknown";
 }
@@ -96,37 +100,41 @@ Status Watcher::watch_once(const std::function<void(const WatcherEvent&)>& emit,
   options.timeout_seconds = options_.timeout_seconds;
   options.allow_bookmarks = true;
   std::optional<Error> event_error;
-  auto status = api_.watch(type_, ns_, options, [&](const WatchEvent& event) {
-    switch (event.type) {
-      case WatchEventType::Added:
-      case WatchEventType::Modified:
-      case WatchEventType::Deleted: {
-        if (const std::string rv = resource_version_of(event.object); !rv.empty()) {
-          resource_version_ = rv;
+  auto status = api_.watch(
+      type_, ns_, options,
+      [&](const WatchEvent& event) {
+        switch (event.type) {
+          case WatchEventType::Added:
+          case WatchEventType::Modified:
+          case WatchEventType::Deleted: {
+            if (const std::string rv = resource_version_of(event.object); !rv.empty()) {
+              resource_version_ = rv;
+            }
+            WatcherEvent out;
+            out.type = event.type == WatchEventType::Deleted ? WatcherEvent::Type::Deleted
+                                                             : WatcherEvent::Type::Applied;
+            out.object = event.object;
+            emit(out);
+            return true;
+          }
+          case WatchEventType::Bookmark:
+            if (const std::string rv = resource_version_of(event.object); !rv.empty()) {
+              resource_version_ = rv;
+            }
+            return true;
+          case WatchEventType::Error: {
+            const int code = event.object.value("code", 0);
+            event_error =
+                Error{event.object.value("reason", code == 410 ? "Expired" : "WatchError"),
+                      "watch " + type_.plural + ": " +
+                          event.object.value("message", "the server sent an ERROR event"),
+                      code};
+            return false;
+          }
         }
-        WatcherEvent out;
-        out.type = event.type == WatchEventType::Deleted ? WatcherEvent::Type::Deleted
-                                                         : WatcherEvent::Type::Applied;
-        out.object = event.object;
-        emit(out);
         return true;
-      }
-      case WatchEventType::Bookmark:
-        if (const std::string rv = resource_version_of(event.object); !rv.empty()) {
-          resource_version_ = rv;
-        }
-        return true;
-      case WatchEventType::Error: {
-        const int code = event.object.value("code", 0);
-        event_error = Error{event.object.value("reason", code == 410 ? "Expired" : "WatchError"),
-                            "watch " + type_.plural + ": " +
-                                event.object.value("message", "the server sent an ERROR event"),
-                            code};
-        return false;
-      }
-    }
-    return true;
-  }, std::move(stop));
+      },
+      std::move(stop));
   if (!status) event_error = status.error();
   if (event_error) {
     if (is_gone(*event_error)) {

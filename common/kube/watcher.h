@@ -31,8 +31,8 @@ namespace keyward::kube {
 struct WatcherOptions {
   std::string label_selector;
   std::string field_selector;
-  int page_size = 500;          // list page size (limit); 0 = no paging
-  int timeout_seconds = 290;    // server-side watch timeout; the watch then resumes
+  int page_size = 500;        // list page size (limit); 0 = no paging
+  int timeout_seconds = 290;  // server-side watch timeout; the watch then resumes
 };
 
 struct WatcherEvent {
@@ -67,9 +67,9 @@ class Watcher {
   Logger logger_;
 
   State state_ = State::Empty;
-  std::string continue_token_;       // InitListing
-  std::vector<Object> listed_;       // InitListing: pages so far
-  std::string resource_version_;     // InitialWatch / Watching: where to resume
+  std::string continue_token_;    // InitListing
+  std::vector<Object> listed_;    // InitListing: pages so far
+  std::string resource_version_;  // InitialWatch / Watching: where to resume
 };
 
 std::string_view to_string(Watcher::State state);

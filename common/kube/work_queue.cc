@@ -5,8 +5,7 @@
 
 namespace keyward::kube {
 
-WorkQueue::WorkQueue(Clock& clock, WorkQueueOptions options)
-    : clock_(clock), options_(options) {
+WorkQueue::WorkQueue(Clock& clock, WorkQueueOptions options) : clock_(clock), options_(options) {
   timer_thread_ = std::jthread([this](std::stop_token stop) { run_timer(stop); });
 }
 
@@ -40,10 +39,11 @@ void WorkQueue::add_after(const std::string& key, std::chrono::milliseconds dela
     if (shutting_down_) return;
     const SystemTime deadline = clock_.now() + delay;
     const SystemTime previous_earliest =
-        waiting_.empty() ? SystemTime::max()
-                         : std::min_element(waiting_.begin(), waiting_.end(), [](const auto& a, const auto& b) {
-                             return a.second < b.second;
-                           })->second;
+        waiting_.empty()
+            ? SystemTime::max()
+            : std::min_element(waiting_.begin(), waiting_.end(), [](const auto& a, const auto& b) {
+                return a.second < b.second;
+              })->second;
     auto [it, inserted] = waiting_.try_emplace(key, deadline);
     if (!inserted && deadline < it->second) it->second = deadline;  // the earliest wins
     earlier = it->second < previous_earliest;

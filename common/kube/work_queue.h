@@ -64,9 +64,9 @@ class WorkQueue {
   void shutdown();
   [[nodiscard]] bool shutting_down() const;
 
-  [[nodiscard]] std::size_t depth() const;          // keys ready to be handed out
-  [[nodiscard]] std::size_t delayed() const;        // keys waiting for their deadline
-  [[nodiscard]] std::size_t processing() const;     // keys held by workers
+  [[nodiscard]] std::size_t depth() const;       // keys ready to be handed out
+  [[nodiscard]] std::size_t delayed() const;     // keys waiting for their deadline
+  [[nodiscard]] std::size_t processing() const;  // keys held by workers
 
  private:
   void add_locked(const std::string& key);

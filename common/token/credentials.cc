@@ -18,7 +18,8 @@ std::string Credentials::fingerprint() const {
   const std::string material = username + '\0' + client_id + '\0' + secret_for_exchange();
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
-  if (EVP_Digest(material.data(), material.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
+  if (EVP_Digest(material.data(), material.size(), digest.data(), &len, EVP_sha256(), nullptr) !=
+      1) {
     return "";
   }
   std::string hex;

@@ -39,7 +39,10 @@ std::string base64_encode(std::string_view data) {
 OAuth2ClientCredentialsProvider::OAuth2ClientCredentialsProvider(HttpTransport& transport,
                                                                  OAuth2Options options,
                                                                  const Clock& clock, Logger logger)
-    : transport_(transport), options_(std::move(options)), clock_(clock), logger_(std::move(logger)) {}
+    : transport_(transport),
+      options_(std::move(options)),
+      clock_(clock),
+      logger_(std::move(logger)) {}
 
 Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
     const Credentials& c, const std::optional<std::string>& /*penalty_ticket*/) {
@@ -75,7 +78,8 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
     const std::string description = answer->value("error_description", std::string());
     if (!description.empty()) error += ": " + description;
     return fail("ProviderRejected",
-                "the token endpoint " + options_.token_path + " refused the client credentials (\"" +
+                "the token endpoint " + options_.token_path +
+                    " refused the client credentials (\"" +
                     provider_text(error, logger_.redactor()) +
                     "\"); check clientId, clientSecret, clientAuth and scope",
                 resp->status);
@@ -83,8 +87,8 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
   AccessToken t;
   t.token = answer->value("access_token", std::string());
   if (t.token.empty()) {
-    return fail("InvalidProviderAnswer", where + " answered without access_token; retrying with backoff",
-                resp->status);
+    return fail("InvalidProviderAnswer",
+                where + " answered without access_token; retrying with backoff", resp->status);
   }
   logger_.redactor().add(t.token);
   t.provider = name();
@@ -98,7 +102,8 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
       try {
         lifetime = Seconds(std::stoll(it->get<std::string>()));
       } catch (const std::exception&) {
-        return fail("InvalidProviderAnswer", where + " answered an expires_in that is not a number");
+        return fail("InvalidProviderAnswer",
+                    where + " answered an expires_in that is not a number");
       }
     }
   }

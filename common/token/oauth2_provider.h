@@ -18,9 +18,9 @@ enum class OAuth2ClientAuth { Basic, Body };
 struct OAuth2Options {
   std::string token_path{};  // the token endpoint's path, "/oauth2/token"
   OAuth2ClientAuth client_auth = OAuth2ClientAuth::Basic;
-  std::string scope{};     // space-separated; empty: not sent
+  std::string scope{};             // space-separated; empty: not sent
   Seconds default_lifetime{3600};  // when the answer has no expires_in
-  Millis request_timeout{10000};  // a slow endpoint fails the attempt (Unreachable)
+  Millis request_timeout{10000};   // a slow endpoint fails the attempt (Unreachable)
 };
 
 class OAuth2ClientCredentialsProvider final : public TokenProvider {

@@ -12,14 +12,16 @@ Result<nlohmann::json> json_body(const HttpResponse& response, const std::string
                                  const Redactor& redactor) {
   const std::string status = std::to_string(response.status);
   if (response.status >= 500 || response.status == 429) {
-    std::string msg = where + " answered HTTP " + status + ": the provider is unavailable; retrying with backoff";
+    std::string msg =
+        where + " answered HTTP " + status + ": the provider is unavailable; retrying with backoff";
     if (auto ra = response.header("Retry-After")) msg += " (Retry-After: " + *ra + ")";
     return fail("ProviderUnavailable", msg, response.status);
   }
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return fail("InvalidProviderAnswer",
-                where + " answered HTTP " + status + " with " + std::to_string(response.body.size()) +
+                where + " answered HTTP " + status + " with " +
+                    std::to_string(response.body.size()) +
                     " bytes that are not a JSON object (garbage or truncated; starts with '" +
                     provider_text(response.body.substr(0, 40), redactor) +
                     "'): check the endpoint URL; retrying with backoff",

@@ -23,10 +23,10 @@
 namespace keyward {
 
 struct Penalty {
-  std::string ticket;       // send back with the retry
-  Seconds wait{0};          // p-time: wait at least this long before the retry
-  bool captcha = false;     // p-captcha: a person must log in; do not retry
-  std::string error_text;   // the provider's errorText, if any
+  std::string ticket;      // send back with the retry
+  Seconds wait{0};         // p-time: wait at least this long before the retry
+  bool captcha = false;    // p-captcha: a person must log in; do not retry
+  std::string error_text;  // the provider's errorText, if any
 };
 
 using TokenGrant = std::variant<AccessToken, Penalty>;

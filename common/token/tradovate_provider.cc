@@ -49,8 +49,9 @@ Result<AccessToken> TradovateProvider::parse_token(const nlohmann::json& body,
   t.issued_at = clock_.now();
   const std::string expiry = string_field(body, "expirationTime");
   if (t.token.empty() || expiry.empty()) {
-    return fail("InvalidProviderAnswer", where + " answered HTTP " + std::to_string(response.status) +
-                                             " without accessToken and expirationTime; retrying with backoff",
+    return fail("InvalidProviderAnswer",
+                where + " answered HTTP " + std::to_string(response.status) +
+                    " without accessToken and expirationTime; retrying with backoff",
                 response.status);
   }
   if (!parse_rfc3339(expiry, t.expires_at)) {
@@ -68,9 +69,12 @@ Result<AccessToken> TradovateProvider::parse_token(const nlohmann::json& body,
 Result<TokenGrant> TradovateProvider::request(const Credentials& c,
                                               const std::optional<std::string>& penalty_ticket) {
   const std::string where = "POST " + base_path_ + "/auth/accesstokenrequest";
-  nlohmann::json body{{"name", c.username},        {"password", c.password},
-                      {"appId", c.app_id},         {"appVersion", c.app_version},
-                      {"cid", cid_value(c.client_id)}, {"sec", c.secret_for_exchange()},
+  nlohmann::json body{{"name", c.username},
+                      {"password", c.password},
+                      {"appId", c.app_id},
+                      {"appVersion", c.app_version},
+                      {"cid", cid_value(c.client_id)},
+                      {"sec", c.secret_for_exchange()},
                       {"deviceId", c.device_id}};
   if (penalty_ticket) body["p-ticket"] = *penalty_ticket;
   HttpRequest req;
@@ -106,8 +110,9 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
                 resp->status);
   }
   if (resp->status >= 400) {
-    return fail("ProviderRejected", where + " answered HTTP " + std::to_string(resp->status) +
-                                        "; check the credentials and the endpoint",
+    return fail("ProviderRejected",
+                where + " answered HTTP " + std::to_string(resp->status) +
+                    "; check the credentials and the endpoint",
                 resp->status);
   }
   auto token = parse_token(*answer, *resp, where);
@@ -127,21 +132,22 @@ Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
   if (resp->status == 401 || resp->status == 403) {
-    return fail("RenewalRejected", where + " answered HTTP " + std::to_string(resp->status) +
-                                       ": the session is gone; logging in again",
+    return fail("RenewalRejected",
+                where + " answered HTTP " + std::to_string(resp->status) +
+                    ": the session is gone; logging in again",
                 resp->status);
   }
   auto answer = json_body(*resp, where, logger_.redactor());
   if (!answer) return fail(answer.error());
   if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
-    return fail("RenewalRejected", "Tradovate refused to renew the token: \"" +
-                                       provider_text(error_text, logger_.redactor()) +
-                                       "\"; logging in again",
+    return fail("RenewalRejected",
+                "Tradovate refused to renew the token: \"" +
+                    provider_text(error_text, logger_.redactor()) + "\"; logging in again",
                 resp->status);
   }
   if (resp->status >= 400) {
-    return fail("RenewalRejected", where + " answered HTTP " + std::to_string(resp->status) +
-                                       "; logging in again",
+    return fail("RenewalRejected",
+                where + " answered HTTP " + std::to_string(resp->status) + "; logging in again",
                 resp->status);
   }
   auto token = parse_token(*answer, *resp, where);

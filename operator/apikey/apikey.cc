@@ -133,10 +133,9 @@ class FieldReader {
         return ok();
       }
     }
-    return invalid(path(field),
-                   (value->is_string() ? quote(value->get_ref<const std::string&>())
-                                       : std::string(type_name(*value))) +
-                       " is not allowed; use one of " + allowed);
+    return invalid(path(field), (value->is_string() ? quote(value->get_ref<const std::string&>())
+                                                    : std::string(type_name(*value))) +
+                                    " is not allowed; use one of " + allowed);
   }
 
   // A nested object, or null when absent. Error when present but not an object.
@@ -157,8 +156,8 @@ class FieldReader {
   std::string path_;
 };
 
-#define KW_TRY(expr)                            \
-  do {                                          \
+#define KW_TRY(expr)                                    \
+  do {                                                  \
     if (auto _s = (expr); !_s) return fail(_s.error()); \
   } while (false)
 
@@ -180,8 +179,8 @@ Status check_time_zone(const std::string& zone, const std::string& path) {
   try {
     (void)date::locate_zone(zone);
   } catch (const std::exception&) {
-    return invalid(path, quote(zone) +
-                             " is not an IANA time zone; use a name such as America/Chicago");
+    return invalid(path,
+                   quote(zone) + " is not an IANA time zone; use a name such as America/Chicago");
   }
   return ok();
 }
@@ -216,13 +215,13 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
   if (*generate != nullptr) {
     FieldReader r(**generate, source.path("generate"));
     GenerateSource g;
-    KW_TRY(r.string("prefix", g.prefix,
-                    {false, 0, 16, "[A-Za-z0-9_-]*",
-                     "use up to 16 letters, digits, '_' or '-', such as nt_"}));
+    KW_TRY(r.string(
+        "prefix", g.prefix,
+        {false, 0, 16, "[A-Za-z0-9_-]*", "use up to 16 letters, digits, '_' or '-', such as nt_"}));
     KW_TRY(r.integer("length", g.length, 16, 256));
-    KW_TRY(r.enumeration("alphabet", g.alphabet,
-                         {{"base62", Alphabet::Base62}, {"hex", Alphabet::Hex},
-                          {"base32", Alphabet::Base32}}));
+    KW_TRY(r.enumeration(
+        "alphabet", g.alphabet,
+        {{"base62", Alphabet::Base62}, {"hex", Alphabet::Hex}, {"base32", Alphabet::Base32}}));
     return g;
   }
   if (*secret_ref != nullptr) {
@@ -239,13 +238,14 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
   KW_TRY(r.string("url", h.url,
                   {true, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
                    "use an https:// URL (the current key is sent with the call)"}));
-  KW_TRY(r.enumeration("method", h.method, {{"POST", std::string("POST")},
-                                            {"PUT", std::string("PUT")}}));
+  KW_TRY(r.enumeration("method", h.method,
+                       {{"POST", std::string("POST")}, {"PUT", std::string("PUT")}}));
   KW_TRY(r.string("responseField", h.response_field,
                   {false, 1, 253, R"([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)",
                    "use a field name or a dotted path such as data.apiKey"}));
-  KW_TRY(r.string("authHeader", h.auth_header,
-                  {false, 1, 128, "[A-Za-z0-9-]+", "use an HTTP header name such as Authorization"}));
+  KW_TRY(
+      r.string("authHeader", h.auth_header,
+               {false, 1, 128, "[A-Za-z0-9-]+", "use an HTTP header name such as Authorization"}));
   KW_TRY(r.string("authScheme", h.auth_scheme,
                   {false, 0, 64, "[A-Za-z0-9_-]*", "use a scheme such as Bearer, or \"\""}));
   return h;
@@ -266,8 +266,8 @@ Result<std::vector<std::string>> parse_dates(const FieldReader& r, const char* f
     date::year_month_day ymd{};
     in >> date::parse("%F", ymd);
     if (!std::regex_match(text, std::regex(kDatePattern)) || in.fail() || !ymd.ok()) {
-      return invalid(path, quote(text) +
-                               " is not a calendar date; write YYYY-MM-DD, for example 2026-12-25");
+      return invalid(
+          path, quote(text) + " is not a calendar date; write YYYY-MM-DD, for example 2026-12-25");
     }
     dates.push_back(text);
   }
@@ -309,8 +309,9 @@ Result<std::optional<RotationSpec>> parse_rotation(const FieldReader& spec) {
                        "use lower-case letters, digits and '-', such as globex-halt"}));
       for (const RotationWindow& other : rot.windows) {
         if (other.name == window.name) {
-          return invalid(w.path("name"), quote(window.name) + " is used by two windows; give "
-                                                              "each window its own name");
+          return invalid(w.path("name"), quote(window.name) +
+                                             " is used by two windows; give "
+                                             "each window its own name");
         }
       }
       KW_TRY(w.string("start", window.start, {true, 1, 128, kCronPattern, kCronHint}));
@@ -378,33 +379,33 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
                   {false, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
                    "use an https:// URL such as https://demo.tradovateapi.com/v1"}));
   if (t.provider != TokenProvider::None && t.endpoint.empty()) {
-    return invalid(r.path("endpoint"), "is required when provider is " +
-                                           std::string(to_string(t.provider)));
+    return invalid(r.path("endpoint"),
+                   "is required when provider is " + std::string(to_string(t.provider)));
   }
   KW_TRY(r.integer("lifetimeSeconds", t.lifetime_seconds, 60, 86'400));
   KW_TRY(r.integer("refreshLeadSeconds", t.refresh_lead_seconds, 0, 86'400));
   if (t.refresh_lead_seconds >= t.lifetime_seconds) {
-    return invalid(r.path("refreshLeadSeconds"),
-                   "is " + std::to_string(t.refresh_lead_seconds) +
-                       "; it must be less than lifetimeSeconds (" +
-                       std::to_string(t.lifetime_seconds) + ")");
+    return invalid(r.path("refreshLeadSeconds"), "is " + std::to_string(t.refresh_lead_seconds) +
+                                                     "; it must be less than lifetimeSeconds (" +
+                                                     std::to_string(t.lifetime_seconds) + ")");
   }
   KW_TRY(r.string("tokenFile", t.token_file,
                   {false, 1, 64, "[A-Za-z0-9_][A-Za-z0-9._-]*",
                    "use a plain file name (letters, digits, '.', '_', '-'; not starting with "
                    "'.'), such as token"}));
   if (t.token_file == "token.json" || t.token_file == "token.env") {
-    return invalid(r.path("tokenFile"),
-                   quote(t.token_file) + " is taken by the token directory's own files; choose "
-                                         "another name");
+    return invalid(r.path("tokenFile"), quote(t.token_file) +
+                                            " is taken by the token directory's own files; choose "
+                                            "another name");
   }
   KW_TRY(r.string("envVarName", t.env_var_name,
                   {false, 1, 128, "[A-Za-z_][A-Za-z0-9_]*",
                    "use letters, digits and '_', not starting with a digit, such as "
                    "TRADOVATE_ACCESS_TOKEN"}));
   if (t.env_var_name == "KEYWARD_TOKEN_EXPIRES_AT") {
-    return invalid(r.path("envVarName"), "KEYWARD_TOKEN_EXPIRES_AT is written by the sidecar "
-                                         "itself; choose another name");
+    return invalid(r.path("envVarName"),
+                   "KEYWARD_TOKEN_EXPIRES_AT is written by the sidecar "
+                   "itself; choose another name");
   }
   auto creds = r.object("credentialsSecretRef");
   if (!creds) return fail(creds.error());
@@ -468,37 +469,50 @@ Status with_reason(Status s, std::string_view new_reason) {
 
 std::string_view to_string(Alphabet value) {
   switch (value) {
-    case Alphabet::Hex: return "hex";
-    case Alphabet::Base32: return "base32";
-    case Alphabet::Base62: break;
+    case Alphabet::Hex:
+      return "hex";
+    case Alphabet::Base32:
+      return "base32";
+    case Alphabet::Base62:
+      break;
   }
   return "base62";
 }
 
 std::string_view to_string(WorkloadKind value) {
   switch (value) {
-    case WorkloadKind::StatefulSet: return "StatefulSet";
-    case WorkloadKind::DaemonSet: return "DaemonSet";
-    case WorkloadKind::Pod: return "Pod";
-    case WorkloadKind::Deployment: break;
+    case WorkloadKind::StatefulSet:
+      return "StatefulSet";
+    case WorkloadKind::DaemonSet:
+      return "DaemonSet";
+    case WorkloadKind::Pod:
+      return "Pod";
+    case WorkloadKind::Deployment:
+      break;
   }
   return "Deployment";
 }
 
 std::string_view to_string(RestartStrategy value) {
   switch (value) {
-    case RestartStrategy::Evict: return "Evict";
-    case RestartStrategy::None: return "None";
-    case RestartStrategy::RolloutRestart: break;
+    case RestartStrategy::Evict:
+      return "Evict";
+    case RestartStrategy::None:
+      return "None";
+    case RestartStrategy::RolloutRestart:
+      break;
   }
   return "RolloutRestart";
 }
 
 std::string_view to_string(TokenProvider value) {
   switch (value) {
-    case TokenProvider::Tradovate: return "tradovate";
-    case TokenProvider::OAuth2ClientCredentials: return "oauth2ClientCredentials";
-    case TokenProvider::None: break;
+    case TokenProvider::Tradovate:
+      return "tradovate";
+    case TokenProvider::OAuth2ClientCredentials:
+      return "oauth2ClientCredentials";
+    case TokenProvider::None:
+      break;
   }
   return "none";
 }
@@ -513,9 +527,9 @@ std::string secret_name_for(std::string_view apikey_name) {
 
 Result<ApiKeySpec> parse_apikey_spec(const json& spec_json) {
   if (!spec_json.is_object()) {
-    return invalid("spec", spec_json.is_null() ? "is required"
-                                               : "must be an object, got " +
-                                                     std::string(type_name(spec_json)));
+    return invalid("spec", spec_json.is_null()
+                               ? "is required"
+                               : "must be an object, got " + std::string(type_name(spec_json)));
   }
   FieldReader spec(spec_json, "spec");
   ApiKeySpec out;
@@ -545,10 +559,10 @@ Result<ObjectMeta> parse_object_meta(const json& object) {
   }
   FieldReader m(*meta_json, "metadata");
   ObjectMeta meta;
-  KW_TRY(with_reason(m.string("name", meta.name, {true, 1, 253, nullptr, nullptr}),
-                     kInvalidObject));
-  KW_TRY(with_reason(m.string("namespace", meta.ns, {true, 1, 63, nullptr, nullptr}),
-                     kInvalidObject));
+  KW_TRY(
+      with_reason(m.string("name", meta.name, {true, 1, 253, nullptr, nullptr}), kInvalidObject));
+  KW_TRY(
+      with_reason(m.string("namespace", meta.ns, {true, 1, 63, nullptr, nullptr}), kInvalidObject));
   KW_TRY(with_reason(m.string("uid", meta.uid, {}), kInvalidObject));
   KW_TRY(with_reason(m.string("resourceVersion", meta.resource_version, {}), kInvalidObject));
   KW_TRY(with_reason(m.integer("generation", meta.generation, 0, INT64_MAX), kInvalidObject));
@@ -573,7 +587,8 @@ Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
   constexpr std::string_view kInvalidStatus = "InvalidStatus";
   ApiKeyStatus status;
   if (status_json.is_null()) return status;
-  if (!status_json.is_object()) return fail(std::string(kInvalidStatus), "status: expected an object");
+  if (!status_json.is_object())
+    return fail(std::string(kInvalidStatus), "status: expected an object");
   FieldReader r(status_json, "status");
   KW_TRY(with_reason(r.integer("observedGeneration", status.observed_generation, 0, INT64_MAX),
                      kInvalidStatus));
@@ -596,7 +611,8 @@ Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
     KW_TRY(with_reason(c.integer("held", status.consumers.held, 0, INT32_MAX), kInvalidStatus));
   }
   if (const json* holds = r.find("holds"); holds != nullptr) {
-    if (!holds->is_array()) return fail(std::string(kInvalidStatus), "status.holds: expected a list");
+    if (!holds->is_array())
+      return fail(std::string(kInvalidStatus), "status.holds: expected a list");
     for (const json& h : *holds) {
       if (!h.is_object()) {
         return fail(std::string(kInvalidStatus), "status.holds[]: expected an object");
@@ -647,8 +663,10 @@ json to_json(const ApiKeyStatus& status) {
   out["keyVersion"] = status.key_version;
   if (!status.key_hint.empty()) out["keyHint"] = status.key_hint;
   if (!status.secret_name.empty()) out["secretName"] = status.secret_name;
-  if (status.last_rotation_time) out["lastRotationTime"] = format_rfc3339(*status.last_rotation_time);
-  if (status.next_rotation_time) out["nextRotationTime"] = format_rfc3339(*status.next_rotation_time);
+  if (status.last_rotation_time)
+    out["lastRotationTime"] = format_rfc3339(*status.last_rotation_time);
+  if (status.next_rotation_time)
+    out["nextRotationTime"] = format_rfc3339(*status.next_rotation_time);
   out["consumers"] = {{"upToDate", status.consumers.up_to_date},
                       {"stale", status.consumers.stale},
                       {"held", status.consumers.held}};
@@ -716,8 +734,10 @@ json to_json(const ApiKeySpec& spec) {
              {"tokenFile", t.token_file},
              {"envVarName", t.env_var_name}};
   if (!t.endpoint.empty()) te["endpoint"] = t.endpoint;
-  if (t.credentials_secret_ref) te["credentialsSecretRef"] = {{"name", t.credentials_secret_ref->name}};
-  if (t.tradovate) te["tradovate"] = {{"appId", t.tradovate->app_id}, {"appVersion", t.tradovate->app_version}};
+  if (t.credentials_secret_ref)
+    te["credentialsSecretRef"] = {{"name", t.credentials_secret_ref->name}};
+  if (t.tradovate)
+    te["tradovate"] = {{"appId", t.tradovate->app_id}, {"appVersion", t.tradovate->app_version}};
   if (t.oauth2) {
     te["oauth2"] = {{"clientAuth", std::string(to_string(t.oauth2->client_auth))},
                     {"scope", t.oauth2->scope}};

@@ -37,8 +37,8 @@ struct GenerateSource {
 };
 
 struct SecretRefSource {
-  std::string name;             // a Secret in the ApiKey's namespace, managed by the user
-  std::string key = "apiKey";   // the data key holding the key material
+  std::string name;            // a Secret in the ApiKey's namespace, managed by the user
+  std::string key = "apiKey";  // the data key holding the key material
 
   bool operator==(const SecretRefSource&) const = default;
 };
@@ -69,11 +69,11 @@ struct RotationWindow {
 };
 
 struct RotationSpec {
-  std::optional<std::string> schedule;          // exactly one of schedule | interval_seconds
+  std::optional<std::string> schedule;  // exactly one of schedule | interval_seconds
   std::optional<std::int64_t> interval_seconds;
-  std::string time_zone = "UTC";                // the zone `schedule` is read in
-  std::int64_t grace_period_seconds = 3600;     // previous key kept this long
-  std::vector<RotationWindow> windows;          // empty: rotate and restart any time
+  std::string time_zone = "UTC";             // the zone `schedule` is read in
+  std::int64_t grace_period_seconds = 3600;  // previous key kept this long
+  std::vector<RotationWindow> windows;       // empty: rotate and restart any time
 
   bool operator==(const RotationSpec&) const = default;
 };

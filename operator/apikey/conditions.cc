@@ -12,15 +12,15 @@ bool set_condition(std::vector<Condition>& conditions, Condition condition, Syst
     conditions.push_back(std::move(condition));
     return true;
   }
-  condition.last_transition_time =
-      it->status == condition.status ? it->last_transition_time : now;
+  condition.last_transition_time = it->status == condition.status ? it->last_transition_time : now;
   if (*it == condition) return false;
   *it = std::move(condition);
   return true;
 }
 
 bool remove_condition(std::vector<Condition>& conditions, std::string_view type) {
-  const auto removed = std::erase_if(conditions, [&](const Condition& c) { return c.type == type; });
+  const auto removed =
+      std::erase_if(conditions, [&](const Condition& c) { return c.type == type; });
   return removed > 0;
 }
 
@@ -51,8 +51,8 @@ Result<Condition> condition_from_json(const nlohmann::json& json) {
     auto it = json.find(field);
     if (it == json.end() || it->is_null()) {
       if (required) {
-        return fail("InvalidStatus", std::string("status.conditions[]: missing field \"") + field +
-                                         "\"");
+        return fail("InvalidStatus",
+                    std::string("status.conditions[]: missing field \"") + field + "\"");
       }
       return ok();
     }
@@ -70,8 +70,8 @@ Result<Condition> condition_from_json(const nlohmann::json& json) {
   std::string ltt;
   if (auto s = read_string("lastTransitionTime", ltt, false); !s) return fail(s.error());
   if (!ltt.empty() && !parse_rfc3339(ltt, c.last_transition_time)) {
-    return fail("InvalidStatus", "status.conditions[" + c.type +
-                                     "].lastTransitionTime: \"" + ltt + "\" is not RFC 3339");
+    return fail("InvalidStatus", "status.conditions[" + c.type + "].lastTransitionTime: \"" + ltt +
+                                     "\" is not RFC 3339");
   }
   if (auto it = json.find("observedGeneration"); it != json.end() && !it->is_null()) {
     if (!it->is_number_integer()) {

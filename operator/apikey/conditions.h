@@ -16,8 +16,9 @@ namespace keyward::apikey {
 
 // Condition types an ApiKey reports.
 namespace condition_type {
-inline constexpr std::string_view kReady = "Ready";        // key present and delivered as specified
-inline constexpr std::string_view kRotating = "Rotating";  // a rotation or its restarts are underway
+inline constexpr std::string_view kReady = "Ready";  // key present and delivered as specified
+inline constexpr std::string_view kRotating =
+    "Rotating";  // a rotation or its restarts are underway
 inline constexpr std::string_view kDegraded = "Degraded";  // something needs a person's attention
 }  // namespace condition_type
 

@@ -14,14 +14,13 @@ struct FieldSpec {
   int min;
   int max;
   const std::array<std::string_view, 13>* names;  // index = value; null when the field has none
-  int name_base;                                   // value of names[0]
+  int name_base;                                  // value of names[0]
 };
 
 constexpr std::array<std::string_view, 13> kMonthNames = {
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", ""};
-constexpr std::array<std::string_view, 13> kDayNames = {"SUN", "MON", "TUE", "WED", "THU",
-                                                        "FRI", "SAT", "",    "",    "",
-                                                        "",    "",    ""};
+constexpr std::array<std::string_view, 13> kDayNames = {
+    "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "", "", "", "", "", ""};
 
 const FieldSpec kMinute{"minute", 0, 59, nullptr, 0};
 const FieldSpec kHour{"hour", 0, 23, nullptr, 0};
@@ -29,9 +28,10 @@ const FieldSpec kDayOfMonth{"day-of-month", 1, 31, nullptr, 0};
 const FieldSpec kMonth{"month", 1, 12, &kMonthNames, 1};
 const FieldSpec kDayOfWeek{"day-of-week", 0, 7, &kDayNames, 0};  // 7 is Sunday too
 
-std::unexpected<Error> field_error(const FieldSpec& f, std::string_view text, std::string_view what) {
-  return fail("InvalidCron", std::string(f.name) + " field \"" + std::string(text) + "\": " +
-                                 std::string(what));
+std::unexpected<Error> field_error(const FieldSpec& f, std::string_view text,
+                                   std::string_view what) {
+  return fail("InvalidCron",
+              std::string(f.name) + " field \"" + std::string(text) + "\": " + std::string(what));
 }
 
 // A number or (for month and day-of-week) a three-letter name.
@@ -58,8 +58,8 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
   std::size_t start = 0;
   while (true) {
     const auto pos = text.find(sep, start);
-    parts.push_back(text.substr(start, pos == std::string_view::npos ? std::string_view::npos
-                                                                     : pos - start));
+    parts.push_back(
+        text.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start));
     if (pos == std::string_view::npos) break;
     start = pos + 1;
   }
@@ -80,12 +80,12 @@ Result<std::vector<bool>> parse_field(const FieldSpec& f, std::string_view text)
           std::from_chars(step_text.data(), step_text.data() + step_text.size(), parsed);
       if (step_text.empty() || ec != std::errc() || ptr != step_text.data() + step_text.size() ||
           parsed <= 0) {
-        return field_error(f, text, "step \"" + std::string(step_text) +
-                                        "\" is not a positive number");
+        return field_error(f, text,
+                           "step \"" + std::string(step_text) + "\" is not a positive number");
       }
       if (parsed > f.max) {
-        return field_error(f, text, "step " + std::to_string(parsed) + " is larger than " +
-                                        std::to_string(f.max));
+        return field_error(
+            f, text, "step " + std::to_string(parsed) + " is larger than " + std::to_string(f.max));
       }
       step = parsed;
       range = item.substr(0, slash);
@@ -113,14 +113,16 @@ Result<std::vector<bool>> parse_field(const FieldSpec& f, std::string_view text)
         high = low;  // a single value
       } else if (&f == &kDayOfWeek) {
         high = 6;  // "1/2" means 1-6/2 (7 would be Sunday again)
-      }  // otherwise "5/15" means 5-max/15
+      }            // otherwise "5/15" means 5-max/15
       if (low < f.min || low > f.max || high < f.min || high > f.max) {
-        return field_error(f, text, "values must be between " + std::to_string(f.min) + " and " +
-                                        std::to_string(f.max));
+        return field_error(
+            f, text,
+            "values must be between " + std::to_string(f.min) + " and " + std::to_string(f.max));
       }
       if (low > high) {
-        return field_error(f, text, "range " + std::to_string(low) + "-" + std::to_string(high) +
-                                        " runs backwards; write the smaller value first");
+        return field_error(f, text,
+                           "range " + std::to_string(low) + "-" + std::to_string(high) +
+                               " runs backwards; write the smaller value first");
       }
     }
     for (int v = low; v <= high; v += step) bits[static_cast<std::size_t>(v)] = true;
@@ -209,8 +211,8 @@ std::optional<LocalSeconds> CronExpression::next_after(LocalSeconds after) const
     if (!matches_day(day)) continue;
     int first_minute_of_day = 0;
     if (day == date::floor<date::days>(start)) {
-      first_minute_of_day = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::minutes>(start - day).count());
+      first_minute_of_day =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(start - day).count());
     }
     for (int h = first_minute_of_day / 60; h < 24; ++h) {
       if (!hours_[static_cast<std::size_t>(h)]) continue;

@@ -6,8 +6,9 @@
 // restricted (neither starts with "*"), a day matches if EITHER matches; otherwise both must.
 // Time zones are not this class's business: RotationPlanner maps local times to instants.
 
-#include <bitset>
 #include <date/date.h>
+
+#include <bitset>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -48,9 +48,9 @@ OpenSslKeyGenerator::OpenSslKeyGenerator(RandomBytes& random) : random_(&random)
 Result<std::string> OpenSslKeyGenerator::generate(const GenerateSource& spec) {
   const std::string_view chars = alphabet_chars(spec.alphabet);
   if (spec.length <= 0) {
-    return fail(std::string(reason::kInvalidSpec),
-                "spec.source.generate.length: must be positive, got " +
-                    std::to_string(spec.length));
+    return fail(
+        std::string(reason::kInvalidSpec),
+        "spec.source.generate.length: must be positive, got " + std::to_string(spec.length));
   }
   const auto wanted = static_cast<std::size_t>(spec.length);
   // Bytes at or above `limit` would make the first (256 % size) characters more likely: drop them.

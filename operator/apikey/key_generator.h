@@ -46,7 +46,7 @@ class KeyGenerator {
 
 class OpenSslKeyGenerator final : public KeyGenerator {
  public:
-  OpenSslKeyGenerator();                          // RAND_bytes
+  OpenSslKeyGenerator();                              // RAND_bytes
   explicit OpenSslKeyGenerator(RandomBytes& random);  // not owned; tests script the bytes
   Result<std::string> generate(const GenerateSource& spec) override;
 

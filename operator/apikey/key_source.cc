@@ -58,13 +58,14 @@ Result<std::string> GeneratedKeySource::obtain(const KeyRequest& /*request*/) {
   return key;
 }
 
-SecretRefKeySource::SecretRefKeySource(kube::KubeApi& api, SecretRefSource spec,
-                                       Redactor& redactor)
+SecretRefKeySource::SecretRefKeySource(kube::KubeApi& api, SecretRefSource spec, Redactor& redactor)
     : api_(api), spec_(std::move(spec)), redactor_(redactor) {}
 
 Result<std::string> SecretRefKeySource::obtain(const KeyRequest& request) {
-  const std::string where = "Secret " + request.ns + "/" + spec_.name + " (spec.source.secretRef "
-                            "of ApiKey " + request.ns + "/" + request.apikey_name + ")";
+  const std::string where = "Secret " + request.ns + "/" + spec_.name +
+                            " (spec.source.secretRef "
+                            "of ApiKey " +
+                            request.ns + "/" + request.apikey_name + ")";
   auto secret = api_.get(kube::ResourceType::secrets(), request.ns, spec_.name);
   if (!secret) {
     if (secret.error().http_status == 404 || secret.error().reason == "NotFound") {
@@ -112,9 +113,10 @@ Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
   if (!request.current_key || request.current_key->empty()) {
     return failure(reason::kNoCurrentKey,
                    "spec.source.http: the provider's regenerate endpoint needs the current key, "
-                   "and ApiKey " + request.ns + "/" + request.apikey_name +
-                       " has none yet; create the operator Secret keyward-" +
-                       request.apikey_name + " with data.apiKey set to the key you have now");
+                   "and ApiKey " +
+                       request.ns + "/" + request.apikey_name +
+                       " has none yet; create the operator Secret keyward-" + request.apikey_name +
+                       " with data.apiKey set to the key you have now");
   }
   redactor_.add(*request.current_key);
 
@@ -134,7 +136,8 @@ Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
   auto response = transport_.send(http);
   if (!response) {
     return failure(reason::kKeySourceUnreachable,
-                   where + " failed: " + message_safe(redactor_.redact(response.error().message), 500) +
+                   where +
+                       " failed: " + message_safe(redactor_.redact(response.error().message), 500) +
                        "; the current key stays in force and the call is retried");
   }
   if (response->status < 200 || response->status >= 300) {

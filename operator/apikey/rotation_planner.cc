@@ -89,8 +89,7 @@ std::optional<SystemTime> next_cron_instant(const CronExpression& cron, const da
 Result<RotationPlanner> RotationPlanner::create(const RotationSpec& spec) {
   RotationPlanner planner;
   if (spec.schedule.has_value() == spec.interval_seconds.has_value()) {
-    return invalid(
-        "spec.rotation: set exactly one of schedule (5-field cron) or intervalSeconds");
+    return invalid("spec.rotation: set exactly one of schedule (5-field cron) or intervalSeconds");
   }
   if (spec.schedule) {
     auto cron = CronExpression::parse(*spec.schedule);
@@ -123,9 +122,8 @@ Result<RotationPlanner> RotationPlanner::create(const RotationSpec& spec) {
     Window window{.name = w.name, .start = *cron, .duration = {}, .zone = nullptr, .excluded = {}};
     if (!cron->next_after(LocalSeconds{}).has_value()) {
       return fail(std::string(reason::kWindowNeverOpens),
-                  path + ".start: \"" + w.start +
-                      "\" never fires (no such date), so window \"" + w.name +
-                      "\" never opens; check the day-of-month and month fields");
+                  path + ".start: \"" + w.start + "\" never fires (no such date), so window \"" +
+                      w.name + "\" never opens; check the day-of-month and month fields");
     }
     if (w.duration_seconds <= 0) {
       return fail(std::string(reason::kWindowNeverOpens),
@@ -137,8 +135,8 @@ Result<RotationPlanner> RotationPlanner::create(const RotationSpec& spec) {
     if (!zone) return fail(zone.error());
     window.zone = *zone;
     for (std::size_t d = 0; d < w.excluded_dates.size(); ++d) {
-      auto day = parse_local_date(w.excluded_dates[d],
-                                  path + ".excludedDates[" + std::to_string(d) + "]");
+      auto day =
+          parse_local_date(w.excluded_dates[d], path + ".excludedDates[" + std::to_string(d) + "]");
       if (!day) return fail(day.error());
       window.excluded.push_back(*day);
     }
@@ -178,7 +176,8 @@ std::optional<SystemTime> RotationPlanner::covering_end(const Window& w, SystemT
   // The latest non-excluded opening o with t - duration < o <= t ends last. Look back over a
   // span that doubles (1 minute, 2, 4, ... up to the duration), so a frequent start such as
   // "* * * * *" is answered from the last minute instead of walking a week of openings.
-  for (seconds span = std::min<seconds>(seconds(60), w.duration);; span = std::min(span * 2, w.duration)) {
+  for (seconds span = std::min<seconds>(seconds(60), w.duration);;
+       span = std::min(span * 2, w.duration)) {
     std::optional<SystemTime> latest;
     SystemTime after = t - span;
     while (true) {

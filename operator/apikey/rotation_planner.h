@@ -72,7 +72,7 @@ class RotationPlanner {
     std::string name;
     CronExpression start;
     std::chrono::seconds duration{0};
-    const date::time_zone* zone = nullptr;  // owned by the tz database, lives for the process
+    const date::time_zone* zone = nullptr;   // owned by the tz database, lives for the process
     std::vector<date::local_days> excluded;  // sorted
   };
 

@@ -20,10 +20,14 @@ std::string s(std::string_view v) { return std::string(v); }
 
 std::optional<kube::ResourceType> workload_type(apikey::WorkloadKind kind) {
   switch (kind) {
-    case apikey::WorkloadKind::Deployment: return kube::ResourceType::deployments();
-    case apikey::WorkloadKind::StatefulSet: return kube::ResourceType::statefulsets();
-    case apikey::WorkloadKind::DaemonSet: return kube::ResourceType::daemonsets();
-    case apikey::WorkloadKind::Pod: return kube::ResourceType::pods();
+    case apikey::WorkloadKind::Deployment:
+      return kube::ResourceType::deployments();
+    case apikey::WorkloadKind::StatefulSet:
+      return kube::ResourceType::statefulsets();
+    case apikey::WorkloadKind::DaemonSet:
+      return kube::ResourceType::daemonsets();
+    case apikey::WorkloadKind::Pod:
+      return kube::ResourceType::pods();
   }
   return std::nullopt;
 }
@@ -68,17 +72,20 @@ void ApiKeyReconciler::forget(const std::string& key) {
   failures_.erase(key);
   key_conditions_.erase(key);
   if (deps_.metrics != nullptr) {
-    std::map<std::string, int> counts{{"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
+    std::map<std::string, int> counts{
+        {"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
     for (const auto& [k, c] : key_conditions_) ++counts[c];
     for (const auto& [c, n] : counts) deps_.metrics->apikeys.set({{"condition", c}}, n);
   }
 }
 
-void ApiKeyReconciler::record_condition_metric(const std::string& key, const std::string& condition) {
+void ApiKeyReconciler::record_condition_metric(const std::string& key,
+                                               const std::string& condition) {
   if (deps_.metrics == nullptr) return;
   std::lock_guard lock(mu_);
   key_conditions_[key] = condition;
-  std::map<std::string, int> counts{{"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
+  std::map<std::string, int> counts{
+      {"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
   for (const auto& [k, c] : key_conditions_) ++counts[c];
   for (const auto& [c, n] : counts) deps_.metrics->apikeys.set({{"condition", c}}, n);
 }
@@ -93,9 +100,10 @@ Action ApiKeyReconciler::error_policy(const kube::Object& apikey_object, const E
   }
   const auto backoff = std::min<std::chrono::seconds>(
       std::chrono::seconds(5) * (1LL << std::min(n - 1, 10)), std::chrono::minutes(5));
-  deps_.logger.warn("reconcile failed; retrying",
-                    {{"object", key}, {"reason", error.reason}, {"error", error.message},
-                     {"retryInSeconds", backoff.count()}});
+  deps_.logger.warn("reconcile failed; retrying", {{"object", key},
+                                                   {"reason", error.reason},
+                                                   {"error", error.message},
+                                                   {"retryInSeconds", backoff.count()}});
   return Action::requeue(backoff);
 }
 
@@ -130,7 +138,8 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   pass.meta = *meta;
   pass.key = pass.meta.ns + "/" + pass.meta.name;
   if (apikey_object.contains("status") && !apikey_object["status"].is_null()) {
-    if (auto status = apikey::parse_apikey_status(apikey_object["status"])) pass.status_in = *status;
+    if (auto status = apikey::parse_apikey_status(apikey_object["status"]))
+      pass.status_in = *status;
   }
   pass.desired = pass.status_in;
   pass.desired.observed_generation = pass.meta.generation;
@@ -179,7 +188,8 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
       const auto grace = pass.spec->rotation
                              ? std::chrono::seconds(pass.spec->rotation->grace_period_seconds)
                              : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
-      settings.key_expiry = pass.secret->previous_expires_at.value_or(*pass.secret->rotated_at + grace);
+      settings.key_expiry =
+          pass.secret->previous_expires_at.value_or(*pass.secret->rotated_at + grace);
     }
     if (auto st = step(step::kRestartConsumers); !st) return fail(st.error());
     auto report = restarter_.run(pass.object, settings);
@@ -194,7 +204,8 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   // 9. Requeue at the next due moment.
   if (pass.spec->active) {
     earliest(pass.wake_at, pass.next_rotation);
-    if (pass.secret && pass.secret->previous_key) earliest(pass.wake_at, pass.secret->previous_expires_at);
+    if (pass.secret && pass.secret->previous_key)
+      earliest(pass.wake_at, pass.secret->previous_expires_at);
   }
   if (pass.degraded && pass.degraded->reason == rs::kWindowNeverOpens) {
     earliest(pass.wake_at, pass.now + kWindowNeverOpensRecheck);
@@ -213,17 +224,18 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
     auto workload = deps_.api.get(*type, pass.meta.ns, ref.name);
     if (workload) {
       const std::string message = "ApiKey is assigned to " + s(apikey::to_string(ref.kind)) + "/" +
-                                  ref.name + "; unassign it first (remove "
+                                  ref.name +
+                                  "; unassign it first (remove "
                                   "spec.consumers.workloadRef or delete the workload)";
       (void)deps_.events.record(pass.object, EventType::Warning, "DeletionBlocked",
                                 "DeletionBlocked: ApiKey is assigned to " +
                                     s(apikey::to_string(ref.kind)) + "/" + ref.name +
                                     "; unassign it first");
       pass.degraded = Error{"DeletionBlocked", message, 0};
-      apikey::set_condition(pass.desired.conditions,
-                            {s(ct::kDegraded), s(cs::kTrue), "DeletionBlocked", message, {},
-                             pass.meta.generation},
-                            pass.now);
+      apikey::set_condition(
+          pass.desired.conditions,
+          {s(ct::kDegraded), s(cs::kTrue), "DeletionBlocked", message, {}, pass.meta.generation},
+          pass.now);
       if (pass.desired != pass.status_in) {
         kube::Object body = pass.object;
         body["status"] = apikey::to_json(pass.desired);
@@ -235,7 +247,8 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
     if (workload.error().http_status != 404) return fail(workload.error());
   }
   if (auto st = step(step::kRemoveFinalizer); !st) return fail(st.error());
-  auto removed = remove_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, kFinalizer);
+  auto removed =
+      remove_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, kFinalizer);
   if (!removed && removed.error().http_status != 404) return fail(removed.error());
   deps_.logger.info("ApiKey deleted; finalizer removed", {{"object", pass.key}});
   forget(pass.key);
@@ -244,16 +257,25 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
 
 Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& error) {
   auto& conditions = pass.desired.conditions;
-  apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kTrue), error.reason, error.message, {},
-                                     pass.meta.generation},
+  apikey::set_condition(
+      conditions,
+      {s(ct::kDegraded), s(cs::kTrue), error.reason, error.message, {}, pass.meta.generation},
+      pass.now);
+  apikey::set_condition(conditions,
+                        {s(ct::kReady),
+                         s(cs::kFalse),
+                         error.reason,
+                         "the spec is invalid; see the Degraded condition",
+                         {},
+                         pass.meta.generation},
                         pass.now);
-  apikey::set_condition(conditions, {s(ct::kReady), s(cs::kFalse), error.reason,
-                                     "the spec is invalid; see the Degraded condition", {},
-                                     pass.meta.generation},
-                        pass.now);
-  apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kFalse), error.reason,
-                                     "nothing rotates while the spec is invalid", {},
-                                     pass.meta.generation},
+  apikey::set_condition(conditions,
+                        {s(ct::kRotating),
+                         s(cs::kFalse),
+                         error.reason,
+                         "nothing rotates while the spec is invalid",
+                         {},
+                         pass.meta.generation},
                         pass.now);
   record_condition_metric(pass.key, "Degraded");
   if (pass.desired != pass.status_in) {
@@ -264,8 +286,8 @@ Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& er
     auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
     if (!written) return fail(written.error());
   }
-  deps_.logger.warn("ApiKey spec is invalid", {{"object", pass.key}, {"reason", error.reason},
-                                               {"error", error.message}});
+  deps_.logger.warn("ApiKey spec is invalid",
+                    {{"object", pass.key}, {"reason", error.reason}, {"error", error.message}});
   return Action::await_change();
 }
 
@@ -372,7 +394,8 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
   if (std::holds_alternative<apikey::HttpSource>(pass.spec->source)) {
     pass.degraded = Error{"SeedKeyMissing",
                           "spec.source.http needs the current key to call the provider: create "
-                          "Secret " + name + " with data.apiKey holding it; the operator adopts it",
+                          "Secret " +
+                              name + " with data.apiKey holding it; the operator adopts it",
                           0};
     return std::optional<KeySecret>{};
   }
@@ -395,7 +418,8 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
   if (auto st = step(step::kCreateSecret); !st) return fail(st.error());
   auto created = deps_.api.create(kube::ResourceType::secrets(), pass.meta.ns, *full);
   if (!created) return fail(created.error());  // AlreadyExists: the next pass reads it
-  deps_.logger.info("created the key Secret", {{"object", pass.key}, {"secret", name}, {"keyVersion", 1}});
+  deps_.logger.info("created the key Secret",
+                    {{"object", pass.key}, {"secret", name}, {"keyVersion", 1}});
   (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyAvailable),
                             "created Secret " + name + " with key version 1");
   auto reread = read_key_secret(*created, deps_.logger.redactor());
@@ -406,8 +430,9 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
 Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key, const char* why) {
   KeySecret& current = *pass.secret;
   const std::int64_t version = current.version + 1;
-  const auto grace = pass.planner ? pass.planner->grace_period()
-                                  : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
+  const auto grace = pass.planner
+                         ? pass.planner->grace_period()
+                         : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
   std::optional<std::string> previous;
   std::optional<SystemTime> expires;
   if (grace.count() > 0) {
@@ -425,10 +450,11 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key,
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
   if (deps_.metrics != nullptr) deps_.metrics->rotations_total.inc();
-  deps_.logger.info("rotated the key", {{"object", pass.key}, {"keyVersion", version}, {"why", why}});
-  (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyRotated),
-                            std::string("rotated to key version ") + std::to_string(version) + " (" +
-                                why + ")");
+  deps_.logger.info("rotated the key",
+                    {{"object", pass.key}, {"keyVersion", version}, {"why", why}});
+  (void)deps_.events.record(
+      pass.object, EventType::Normal, s(rs::kKeyRotated),
+      std::string("rotated to key version ") + std::to_string(version) + " (" + why + ")");
   return ok();
 }
 
@@ -456,7 +482,8 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
     auto stored = rotate_with_key(pass, *key, "provider regenerated the key");
     if (stored) return ok();
     if (stored.error().http_status != 409 || attempt >= 4) return stored;
-    auto fresh = deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
+    auto fresh =
+        deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
     if (!fresh) return fail(fresh.error());
     auto reread = read_key_secret(*fresh, deps_.logger.redactor());
     if (!reread) return fail(reread.error());
@@ -492,14 +519,17 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
     pass.degraded = due.error();
     return ok();
   }
-  deps_.logger.debug("rotation schedule", {{"object", pass.key}, {"rotatedAt", format_rfc3339(last)},
-                                            {"due", format_rfc3339(*due)}, {"now", format_rfc3339(pass.now)}});
+  deps_.logger.debug("rotation schedule", {{"object", pass.key},
+                                           {"rotatedAt", format_rfc3339(last)},
+                                           {"due", format_rfc3339(*due)},
+                                           {"now", format_rfc3339(pass.now)}});
   if (*due > pass.now) {
     pass.next_rotation = *due;
     return ok();
   }
   if (std::holds_alternative<apikey::HttpSource>(source)) {
-    if (auto st = http_rotation(pass, pass.meta.uid + "-" + std::to_string(secret.version + 1)); !st) {
+    if (auto st = http_rotation(pass, pass.meta.uid + "-" + std::to_string(secret.version + 1));
+        !st) {
       return st;
     }
   } else {
@@ -554,63 +584,96 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
 
   std::string metric = "Ready";
   if (!active) {
-    apikey::set_condition(conditions, {s(ct::kReady), s(cs::kFalse), s(rs::kInactive),
-                                       "spec.active is false: the key is not delivered and no pod "
-                                       "is restarted",
-                                       {}, gen},
+    apikey::set_condition(conditions,
+                          {s(ct::kReady),
+                           s(cs::kFalse),
+                           s(rs::kInactive),
+                           "spec.active is false: the key is not delivered and no pod "
+                           "is restarted",
+                           {},
+                           gen},
                           pass.now);
     metric = "Inactive";
   } else if (pass.secret) {
-    apikey::set_condition(conditions, {s(ct::kReady), s(cs::kTrue), s(rs::kKeyAvailable),
-                                       "key version " + std::to_string(pass.secret->version) +
-                                           " is in Secret " + st.secret_name,
-                                       {}, gen},
-                          pass.now);
+    apikey::set_condition(
+        conditions,
+        {s(ct::kReady),
+         s(cs::kTrue),
+         s(rs::kKeyAvailable),
+         "key version " + std::to_string(pass.secret->version) + " is in Secret " + st.secret_name,
+         {},
+         gen},
+        pass.now);
   } else {
     const std::string reason = pass.degraded ? pass.degraded->reason : "KeyMissing";
-    apikey::set_condition(conditions, {s(ct::kReady), s(cs::kFalse), reason,
-                                       "no key yet; see the Degraded condition", {}, gen},
-                          pass.now);
+    apikey::set_condition(
+        conditions,
+        {s(ct::kReady), s(cs::kFalse), reason, "no key yet; see the Degraded condition", {}, gen},
+        pass.now);
     metric = "NotReady";
   }
 
   const auto& plan = pass.restarts ? pass.restarts->plan : RestartPlan{};
   if (active && pass.secret && !pass.secret->rotation_nonce.empty()) {
-    apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kTrue), s(rs::kRotationPending),
-                                       "waiting for the provider to return the new key", {}, gen},
+    apikey::set_condition(conditions,
+                          {s(ct::kRotating),
+                           s(cs::kTrue),
+                           s(rs::kRotationPending),
+                           "waiting for the provider to return the new key",
+                           {},
+                           gen},
                           pass.now);
   } else if (active && plan.counts.stale > 0) {
     std::string reason = s(rs::kRestartingConsumers);
-    if (plan.counts.held > 0) reason = s(rs::kConsumersHeld);
-    else if (plan.waiting_for_window) reason = s(rs::kWaitingForWindow);
-    apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kTrue), reason,
-                                       std::to_string(plan.counts.stale) + " pod(s) on an older key "
-                                       "version, " + std::to_string(plan.counts.held) + " held",
-                                       {}, gen},
+    if (plan.counts.held > 0)
+      reason = s(rs::kConsumersHeld);
+    else if (plan.waiting_for_window)
+      reason = s(rs::kWaitingForWindow);
+    apikey::set_condition(conditions,
+                          {s(ct::kRotating),
+                           s(cs::kTrue),
+                           reason,
+                           std::to_string(plan.counts.stale) +
+                               " pod(s) on an older key "
+                               "version, " +
+                               std::to_string(plan.counts.held) + " held",
+                           {},
+                           gen},
                           pass.now);
   } else {
-    apikey::set_condition(conditions, {s(ct::kRotating), s(cs::kFalse), s(rs::kAsExpected),
-                                       "every consumer runs the current key version", {}, gen},
+    apikey::set_condition(conditions,
+                          {s(ct::kRotating),
+                           s(cs::kFalse),
+                           s(rs::kAsExpected),
+                           "every consumer runs the current key version",
+                           {},
+                           gen},
                           pass.now);
   }
 
   if (!plan.escalations.empty()) {
     const auto& e = plan.escalations.front();
-    apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kTrue), s(rs::kHoldEscalated),
-                                       "pod " + e.pod + " holds the old key (" + e.reason +
-                                           "); it will be restarted at " + format_rfc3339(e.deadline),
-                                       {}, gen},
+    apikey::set_condition(conditions,
+                          {s(ct::kDegraded),
+                           s(cs::kTrue),
+                           s(rs::kHoldEscalated),
+                           "pod " + e.pod + " holds the old key (" + e.reason +
+                               "); it will be restarted at " + format_rfc3339(e.deadline),
+                           {},
+                           gen},
                           pass.now);
     metric = metric == "Ready" ? "Degraded" : metric;
   } else if (pass.degraded) {
-    apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kTrue), pass.degraded->reason,
-                                       pass.degraded->message, {}, gen},
-                          pass.now);
+    apikey::set_condition(
+        conditions,
+        {s(ct::kDegraded), s(cs::kTrue), pass.degraded->reason, pass.degraded->message, {}, gen},
+        pass.now);
     metric = metric == "Ready" ? "Degraded" : metric;
   } else {
-    apikey::set_condition(conditions, {s(ct::kDegraded), s(cs::kFalse), s(rs::kAsExpected),
-                                       "nothing needs attention", {}, gen},
-                          pass.now);
+    apikey::set_condition(
+        conditions,
+        {s(ct::kDegraded), s(cs::kFalse), s(rs::kAsExpected), "nothing needs attention", {}, gen},
+        pass.now);
   }
   record_condition_metric(pass.key, metric);
 

@@ -9,7 +9,8 @@
 //     finalizer entry is removed (the Secret goes with its owner reference);
 //  3. spec parsed; an invalid spec -> Degraded=True (the parse error's reason and message),
 //     Ready=False, no requeue (a spec change triggers the next pass);
-//  4. the Secret keyward-<name> created (version 1) or adopted (owner reference, label, annotations);
+//  4. the Secret keyward-<name> created (version 1) or adopted (owner reference, label,
+//  annotations);
 //  5. rotation when due (RotationPlanner) or when a secretRef source's content changed; an http
 //     source first persists an idempotency nonce on the Secret, then calls the provider, then
 //     stores the returned key and clears the nonce in one write (retried on conflict with the
@@ -122,8 +123,8 @@ class ApiKeyReconciler {
   ReconcilerDeps deps_;
   ConsumerRestarter restarter_;
 
-  std::mutex mu_;  // guards failures_ and key_conditions_
-  std::map<std::string, int> failures_;              // consecutive failures per key
+  std::mutex mu_;                                      // guards failures_ and key_conditions_
+  std::map<std::string, int> failures_;                // consecutive failures per key
   std::map<std::string, std::string> key_conditions_;  // per key: the keyward_apikeys label
 };
 

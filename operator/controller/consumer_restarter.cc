@@ -106,8 +106,8 @@ RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSetting
       }
       if (budget <= 0) continue;
       owners_done.insert(key);
-      plan.actions.push_back({RestartAction::Kind::RolloutRestart, pod.owner->name,
-                              pod.owner->kind});
+      plan.actions.push_back(
+          {RestartAction::Kind::RolloutRestart, pod.owner->name, pod.owner->kind});
       --budget;
     } else {
       if (budget <= 0) continue;
@@ -167,7 +167,8 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     view.key_version = parse_int(get_annotation(pod, annotation::kKeyVersion));
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
-    if (has_annotation(pod, annotation::kHold)) view.hold_reason = get_annotation(pod, annotation::kHold);
+    if (has_annotation(pod, annotation::kHold))
+      view.hold_reason = get_annotation(pod, annotation::kHold);
     view.has_hold_since = has_annotation(pod, annotation::kHoldSince);
     SystemTime since;
     if (view.has_hold_since && parse_rfc3339(get_annotation(pod, annotation::kHoldSince), since)) {
@@ -176,7 +177,8 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (view.key_version >= 0 && !view.terminating) view.owner = resolve_owner(ns, pod);
     out.push_back(std::move(view));
   }
-  std::sort(out.begin(), out.end(), [](const PodView& a, const PodView& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const PodView& a, const PodView& b) { return a.name < b.name; });
   return out;
 }
 
@@ -213,23 +215,27 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         break;
       }
       case RestartAction::Kind::RolloutRestart: {
-        kube::ResourceType type = action.owner_kind == "Deployment"    ? kube::ResourceType::deployments()
-                                  : action.owner_kind == "StatefulSet" ? kube::ResourceType::statefulsets()
-                                                                       : kube::ResourceType::daemonsets();
+        kube::ResourceType type =
+            action.owner_kind == "Deployment"    ? kube::ResourceType::deployments()
+            : action.owner_kind == "StatefulSet" ? kube::ResourceType::statefulsets()
+                                                 : kube::ResourceType::daemonsets();
         const kube::Object patch = {
             {"metadata",
              {{"annotations",
-               {{std::string(annotation::kRestartedForVersion), std::to_string(settings.key_version)}}}}},
+               {{std::string(annotation::kRestartedForVersion),
+                 std::to_string(settings.key_version)}}}}},
             {"spec",
              {{"template",
                {{"metadata",
-                 {{"annotations", {{std::string(annotation::kRestartedAt), format_rfc3339(now)}}}}}}}}}};
+                 {{"annotations",
+                   {{std::string(annotation::kRestartedAt), format_rfc3339(now)}}}}}}}}}};
         auto patched = api_.patch(type, ns, action.target, kube::PatchType::Merge, patch);
         if (!patched) return fail(patched.error());
         ++report.restarts;
         if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "RolloutRestart"}});
         logger_.info("rollout restart for a new key version",
-                     {{"object", ns + "/" + name}, {"owner", action.owner_kind + "/" + action.target},
+                     {{"object", ns + "/" + name},
+                      {"owner", action.owner_kind + "/" + action.target},
                       {"keyVersion", settings.key_version}});
         (void)events_.record(apikey_object, EventType::Normal, "ConsumersRestarted",
                              "rollout restart of " + action.owner_kind + "/" + action.target +
@@ -237,10 +243,9 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         break;
       }
       case RestartAction::Kind::Evict: {
-        const kube::Object eviction = {
-            {"apiVersion", "policy/v1"},
-            {"kind", "Eviction"},
-            {"metadata", {{"name", action.target}, {"namespace", ns}}}};
+        const kube::Object eviction = {{"apiVersion", "policy/v1"},
+                                       {"kind", "Eviction"},
+                                       {"metadata", {{"name", action.target}, {"namespace", ns}}}};
         auto evicted = api_.create_subresource(kube::ResourceType::pods(), ns, action.target,
                                                "eviction", eviction);
         if (!evicted) {

@@ -53,7 +53,7 @@ struct PodView {
   bool terminating = false;
   std::optional<std::string> hold_reason;
   std::optional<SystemTime> hold_since;
-  bool has_hold_since = false;  // the annotation exists (even after the hold was released)
+  bool has_hold_since = false;     // the annotation exists (even after the hold was released)
   std::optional<OwnerView> owner;  // null: a bare pod (or one whose owner cannot roll)
 };
 
@@ -61,12 +61,12 @@ struct RestartSettings {
   std::int64_t key_version = 0;
   apikey::ConsumersSpec consumers;
   const apikey::RotationPlanner* planner = nullptr;  // null: no windows
-  std::optional<SystemTime> key_expiry;  // when the stale pods' key stops being valid
+  std::optional<SystemTime> key_expiry;              // when the stale pods' key stops being valid
 };
 
 struct RestartAction {
   enum class Kind { RolloutRestart, Evict, StampHoldSince, ClearHoldSince } kind;
-  std::string target;  // pod name, or owner name for RolloutRestart
+  std::string target;      // pod name, or owner name for RolloutRestart
   std::string owner_kind;  // RolloutRestart only
 };
 
@@ -90,7 +90,7 @@ struct RestartPlan {
 
 struct RestartReport {
   RestartPlan plan;
-  int restarts = 0;               // rollout restarts + evictions done in this pass
+  int restarts = 0;                  // rollout restarts + evictions done in this pass
   std::vector<std::string> refused;  // pods whose eviction a PDB refused
 };
 

@@ -42,7 +42,8 @@ Status EventRecorder::record(const kube::Object& involved, EventType type,
       return ok();
     }
     if (patched.error().http_status != 404) {
-      logger_.warn("cannot update event", {{"reason", reason}, {"error", patched.error().to_string()}});
+      logger_.warn("cannot update event",
+                   {{"reason", reason}, {"error", patched.error().to_string()}});
       return fail(patched.error());
     }
     seen_.erase(it);  // the event expired on the server: start a new one
@@ -65,7 +66,8 @@ Status EventRecorder::create_event(const kube::Object& involved, const Key& key,
 
   Error last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const std::string name = md.value("name", "object") + "." + hex_nanos(clock_.now(), sequence_++);
+    const std::string name =
+        md.value("name", "object") + "." + hex_nanos(clock_.now(), sequence_++);
     const kube::Object event = {
         {"apiVersion", "v1"},
         {"kind", "Event"},
@@ -84,7 +86,9 @@ Status EventRecorder::create_event(const kube::Object& involved, const Key& key,
     if (created) {
       seen_[key] = Seen{name, 1};
       logger_.info("event", {{"object", ns + "/" + md.value("name", "")},
-                             {"type", type}, {"reason", reason}, {"message", message}});
+                             {"type", type},
+                             {"reason", reason},
+                             {"message", message}});
       return ok();
     }
     last_error = created.error();

@@ -16,9 +16,11 @@ namespace keyward::controller {
 [[nodiscard]] bool has_finalizer(const kube::Object& object, std::string_view finalizer);
 
 // The JSON patch that appends `finalizer`; the object must not have it yet.
-[[nodiscard]] kube::Object add_finalizer_patch(const kube::Object& object, std::string_view finalizer);
+[[nodiscard]] kube::Object add_finalizer_patch(const kube::Object& object,
+                                               std::string_view finalizer);
 // The JSON patch that removes `finalizer` (test + remove at its index); the object must have it.
-[[nodiscard]] kube::Object remove_finalizer_patch(const kube::Object& object, std::string_view finalizer);
+[[nodiscard]] kube::Object remove_finalizer_patch(const kube::Object& object,
+                                                  std::string_view finalizer);
 
 Result<kube::Object> add_finalizer(kube::KubeApi& api, const kube::ResourceType& type,
                                    const kube::Object& object, std::string_view finalizer);

@@ -83,8 +83,9 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   if (!current) return fail(current.error());
   if (!*current || (*current)->empty()) {
     return fail("SecretKeyMissing",
-                "Secret " + name + " has no data.apiKey; put the current key there or delete the "
-                "Secret so the operator creates a new one");
+                "Secret " + name +
+                    " has no data.apiKey; put the current key there or delete the "
+                    "Secret so the operator creates a new one");
   }
   out.current_key = **current;
   auto previous = field(secret_field::kPreviousApiKey, true);

@@ -27,12 +27,13 @@ bool LeaderElector::is_leader() const {
 kube::Object LeaderElector::lease_body(const std::optional<kube::Object>& current,
                                        bool taking_over) const {
   const SystemTime now = clock_.now();
-  kube::Object lease = current ? *current
-                               : kube::Object{{"apiVersion", "coordination.k8s.io/v1"},
-                                              {"kind", "Lease"},
-                                              {"metadata",
-                                               {{"name", config_.lease_name},
-                                                {"namespace", config_.lease_namespace}}}};
+  kube::Object lease =
+      current
+          ? *current
+          : kube::Object{{"apiVersion", "coordination.k8s.io/v1"},
+                         {"kind", "Lease"},
+                         {"metadata",
+                          {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}}};
   auto& spec = lease["spec"];
   spec["holderIdentity"] = config_.identity;
   spec["leaseDurationSeconds"] = config_.lease_duration.count();
@@ -98,7 +99,8 @@ bool LeaderElector::try_acquire_or_renew() {
   if (taking_over) {
     logger_.info("acquired the leader lease",
                  {{"lease", config_.lease_namespace + "/" + config_.lease_name},
-                  {"identity", config_.identity}, {"previousHolder", holder}});
+                  {"identity", config_.identity},
+                  {"previousHolder", holder}});
   }
   leading_ = true;
   last_renew_ = now;

@@ -70,9 +70,9 @@ class LeaderElector {
 
   mutable std::mutex mu_;  // guards the fields below
   bool leading_ = false;
-  SystemTime last_renew_{};        // our clock, at the last successful acquire/renew
-  std::string observed_record_;    // holder + renewTime of the last Lease we saw
-  SystemTime observed_time_{};     // our clock, when observed_record_ last changed
+  SystemTime last_renew_{};      // our clock, at the last successful acquire/renew
+  std::string observed_record_;  // holder + renewTime of the last Lease we saw
+  SystemTime observed_time_{};   // our clock, when observed_record_ last changed
   int observed_transitions_ = 0;
   std::string observed_acquire_time_;
 

@@ -8,13 +8,13 @@ namespace keyward::controller {
 struct OperatorMetrics {
   explicit OperatorMetrics(MetricsRegistry& registry);
 
-  Counter& reconcile_total;          // {result="success"|"error"|"requeue"}
-  Counter& reconcile_errors_total;   // {reason}
+  Counter& reconcile_total;         // {result="success"|"error"|"requeue"}
+  Counter& reconcile_errors_total;  // {reason}
   Histogram& reconcile_duration_seconds;
   Gauge& workqueue_depth;
   Counter& rotations_total;
-  Counter& restarts_total;           // {strategy="RolloutRestart"|"Evict"}
-  Gauge& apikeys;                    // {condition="Ready"|"NotReady"|"Degraded"|"Inactive"}
+  Counter& restarts_total;  // {strategy="RolloutRestart"|"Evict"}
+  Gauge& apikeys;           // {condition="Ready"|"NotReady"|"Degraded"|"Inactive"}
 };
 
 }  // namespace keyward::controller

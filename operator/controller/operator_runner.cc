@@ -15,8 +15,14 @@ OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random,
       options_(std::move(options)),
       metrics_(registry),
       events_(api, clock, logger_.child("events")),
-      reconciler_(ReconcilerDeps{api, clock, logger_.child("reconciler"), events_, generator,
-                                 std::move(http_transports), &metrics_, {}}),
+      reconciler_(ReconcilerDeps{api,
+                                 clock,
+                                 logger_.child("reconciler"),
+                                 events_,
+                                 generator,
+                                 std::move(http_transports),
+                                 &metrics_,
+                                 {}}),
       queue_(clock),
       apikeys_(api, kube::ResourceType::apikeys(), options_.watch_namespace, {}, clock, random,
                logger_.child("informer.apikeys")),
@@ -24,10 +30,12 @@ OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random,
                logger_.child("informer.secrets")),
       pods_(api, kube::ResourceType::pods(), options_.watch_namespace, {}, clock, random,
             logger_.child("informer.pods")),
-      controller_("apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
-                  std::max(1, options_.workers), logger_.child("controller")) {
+      controller_(
+          "apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
+          std::max(1, options_.workers), logger_.child("controller")) {
   if (options_.leader_elect) {
-    elector_ = std::make_unique<LeaderElector>(api, clock, logger_.child("leader"), options_.leader);
+    elector_ =
+        std::make_unique<LeaderElector>(api, clock, logger_.child("leader"), options_.leader);
   }
   apikeys_.add_handlers({
       [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
@@ -66,7 +74,8 @@ void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
     const auto& a = *apikey;
     const std::string apikey_name = a["metadata"].value("name", "");
     bool match = name == "keyward-" + apikey_name;
-    if (a.contains("spec") && a["spec"].contains("source") && a["spec"]["source"].contains("secretRef")) {
+    if (a.contains("spec") && a["spec"].contains("source") &&
+        a["spec"]["source"].contains("secretRef")) {
       match = match || a["spec"]["source"]["secretRef"].value("name", "") == name;
     }
     if (match) enqueue(ns + "/" + apikey_name);
@@ -98,7 +107,8 @@ kube::ReconcileResult OperatorRunner::reconcile_key(const std::string& key) {
     // period rather than dropping the key: a leader that only lapsed gets no new
     // "started leading" callback when its next renewal succeeds.
     kube::ReconcileResult later;
-    later.requeue_after = std::chrono::duration_cast<std::chrono::milliseconds>(options_.leader.retry_period);
+    later.requeue_after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.leader.retry_period);
     return later;
   }
   auto object = apikeys_.store().get(key);
@@ -110,16 +120,22 @@ kube::ReconcileResult OperatorRunner::reconcile_key(const std::string& key) {
   auto action = reconciler_.reconcile(*object);
   // Actions are relative to the pass's start; the queue counts from now. Take off the time the
   // pass took (or the clock jumped meanwhile) so the key comes back at the intended moment.
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
   auto adjusted = [&](std::chrono::seconds after) {
-    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(after) - elapsed);
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(after) - elapsed);
   };
-  logger_.debug("reconciled", {{"object", key}, {"ok", action.has_value()},
-                               {"requeueAfterSeconds", action && action->requeue_after ? action->requeue_after->count() : -1}});
+  logger_.debug("reconciled",
+                {{"object", key},
+                 {"ok", action.has_value()},
+                 {"requeueAfterSeconds",
+                  action && action->requeue_after ? action->requeue_after->count() : -1}});
   kube::ReconcileResult result;
   if (!action) {
     const Action retry = reconciler_.error_policy(*object, action.error());
-    result.requeue_after = std::chrono::duration_cast<std::chrono::milliseconds>(*retry.requeue_after);
+    result.requeue_after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*retry.requeue_after);
     return result;
   }
   if (action->requeue_after) result.requeue_after = adjusted(*action->requeue_after);
@@ -128,17 +144,24 @@ kube::ReconcileResult OperatorRunner::reconcile_key(const std::string& key) {
 
 void OperatorRunner::start() {
   if (started_.exchange(true)) return;
-  logger_.info("starting", {{"namespace", options_.watch_namespace.empty() ? "(all)" : options_.watch_namespace},
-                            {"workers", options_.workers}, {"leaderElect", options_.leader_elect}});
+  logger_.info("starting", {{"namespace",
+                             options_.watch_namespace.empty() ? "(all)" : options_.watch_namespace},
+                            {"workers", options_.workers},
+                            {"leaderElect", options_.leader_elect}});
   apikeys_.start();
   secrets_.start();
   pods_.start();
   controller_.start();
   if (elector_) {
-    elector_->start([this] {
-      logger_.info("leading: reconciling every ApiKey", {{"identity", elector_->identity()}});
-      enqueue_all();
-    }, [this] { logger_.warn("no longer leading: reconciling stops", {{"identity", elector_->identity()}}); });
+    elector_->start(
+        [this] {
+          logger_.info("leading: reconciling every ApiKey", {{"identity", elector_->identity()}});
+          enqueue_all();
+        },
+        [this] {
+          logger_.warn("no longer leading: reconciling stops",
+                       {{"identity", elector_->identity()}});
+        });
   }
 }
 
@@ -155,7 +178,8 @@ void OperatorRunner::stop() {
 
 Status OperatorRunner::readiness() const {
   if (!apikeys_.has_synced() || !secrets_.has_synced() || !pods_.has_synced()) {
-    return fail("NotSynced", "the ApiKey, Secret and Pod caches have not finished their first list");
+    return fail("NotSynced",
+                "the ApiKey, Secret and Pod caches have not finished their first list");
   }
   return ok();  // leading, or a standby whose caches are warm: both are healthy
 }

@@ -21,18 +21,22 @@ Result<AdmissionRequest> parse_admission_review(std::string_view body) {
   try {
     review = json::parse(body);
   } catch (const json::exception& e) {
-    return fail("InvalidAdmissionReview", std::string("admission review body is not JSON: ") + e.what());
+    return fail("InvalidAdmissionReview",
+                std::string("admission review body is not JSON: ") + e.what());
   }
   if (!review.is_object() || review.value("kind", "") != "AdmissionReview") {
-    return fail("InvalidAdmissionReview", "body is not an AdmissionReview (kind must be AdmissionReview)");
+    return fail("InvalidAdmissionReview",
+                "body is not an AdmissionReview (kind must be AdmissionReview)");
   }
   if (review.value("apiVersion", "") != "admission.k8s.io/v1") {
     return fail("InvalidAdmissionReview",
-                "AdmissionReview apiVersion must be admission.k8s.io/v1; set admissionReviewVersions: [v1] in the "
+                "AdmissionReview apiVersion must be admission.k8s.io/v1; set "
+                "admissionReviewVersions: [v1] in the "
                 "webhook configuration");
   }
   auto it = review.find("request");
-  if (it == review.end() || !it->is_object()) return fail("InvalidAdmissionReview", "AdmissionReview has no request");
+  if (it == review.end() || !it->is_object())
+    return fail("InvalidAdmissionReview", "AdmissionReview has no request");
   const json& r = *it;
   AdmissionRequest req;
   req.uid = r.value("uid", "");
@@ -61,7 +65,8 @@ json make_admission_response(const std::string& uid, const AdmissionResult& resu
     if (!result.reason.empty()) status["reason"] = result.reason;
     response["status"] = status;
   }
-  return {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", response}};
+  return {
+      {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", response}};
 }
 
 }  // namespace keyward::webhook

@@ -14,11 +14,11 @@ namespace keyward::webhook {
 
 struct AdmissionRequest {
   std::string uid;
-  std::string group;     // request.kind.group ("" for core)
-  std::string kind;      // request.kind.kind ("Pod", "ApiKey")
-  std::string operation; // CREATE | UPDATE | DELETE | CONNECT
-  std::string ns;        // request.namespace
-  std::string name;      // request.name (often empty on CREATE of generated names)
+  std::string group;      // request.kind.group ("" for core)
+  std::string kind;       // request.kind.kind ("Pod", "ApiKey")
+  std::string operation;  // CREATE | UPDATE | DELETE | CONNECT
+  std::string ns;         // request.namespace
+  std::string name;       // request.name (often empty on CREATE of generated names)
   bool dry_run = false;
   nlohmann::json object;      // request.object (null on DELETE)
   nlohmann::json old_object;  // request.oldObject (null on CREATE)

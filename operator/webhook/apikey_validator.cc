@@ -26,10 +26,12 @@ std::string describe_ref(const json& ref) {
 
 }  // namespace
 
-ApiKeyValidator::ApiKeyValidator(kube::KubeApi& api, Logger logger) : api_(api), logger_(std::move(logger)) {}
+ApiKeyValidator::ApiKeyValidator(kube::KubeApi& api, Logger logger)
+    : api_(api), logger_(std::move(logger)) {}
 
 AdmissionResult ApiKeyValidator::handle(const AdmissionRequest& request) const {
-  if (request.kind != "ApiKey" || request.group != "keyward.dev") return AdmissionResult::allowed("not an ApiKey");
+  if (request.kind != "ApiKey" || request.group != "keyward.dev")
+    return AdmissionResult::allowed("not an ApiKey");
   if (request.operation != "UPDATE") return AdmissionResult::allowed();
 
   const json old_ref = at_or_null(request.old_object, {"spec", "consumers", "workloadRef"});
@@ -41,37 +43,43 @@ AdmissionResult ApiKeyValidator::handle(const AdmissionRequest& request) const {
   if (!reassigned && !source_changed) return AdmissionResult::allowed();
 
   std::string name = request.name;
-  if (name.empty()) name = at_or_null(request.object, {"metadata", "name"}).is_string()
-                               ? at_or_null(request.object, {"metadata", "name"}).get<std::string>()
-                               : std::string();
+  if (name.empty())
+    name = at_or_null(request.object, {"metadata", "name"}).is_string()
+               ? at_or_null(request.object, {"metadata", "name"}).get<std::string>()
+               : std::string();
   kube::ListOptions options;
   options.label_selector = std::string(kApiKeyLabel) + "=" + name;
   auto pods = api_.list(kube::ResourceType::pods(), request.ns, options);
   if (!pods) {
     return AdmissionResult::errored(500, "LookupFailed",
-                                    "could not list the pods using ApiKey " + request.ns + "/" + name +
-                                        " to check for holds: " + pods.error().message + "; retry the change");
+                                    "could not list the pods using ApiKey " + request.ns + "/" +
+                                        name + " to check for holds: " + pods.error().message +
+                                        "; retry the change");
   }
   std::vector<std::string> held;
   for (const json& pod : pods->items) {
     json hold = at_or_null(pod, {"metadata", "annotations", kHoldAnnotation});
     if (hold.is_string() && !hold.get<std::string>().empty()) {
-      held.push_back(at_or_null(pod, {"metadata", "name"}).is_string() ? pod["metadata"]["name"].get<std::string>()
-                                                                       : std::string("?"));
+      held.push_back(at_or_null(pod, {"metadata", "name"}).is_string()
+                         ? pod["metadata"]["name"].get<std::string>()
+                         : std::string("?"));
     }
   }
   if (held.empty()) return AdmissionResult::allowed();
 
   std::string pods_text;
   for (const auto& p : held) pods_text += (pods_text.empty() ? "" : ", ") + p;
-  const std::string what = reassigned ? "reassign spec.consumers.workloadRef from " + describe_ref(old_ref) +
-                                            " to " + describe_ref(new_ref)
+  const std::string what = reassigned ? "reassign spec.consumers.workloadRef from " +
+                                            describe_ref(old_ref) + " to " + describe_ref(new_ref)
                                       : std::string("change spec.source");
   logger_.warn("refused ApiKey change while pods hold the key",
-               {{"object", request.ns + "/" + name}, {"heldPods", held}, {"change", reassigned ? "workloadRef" : "source"}});
+               {{"object", request.ns + "/" + name},
+                {"heldPods", held},
+                {"change", reassigned ? "workloadRef" : "source"}});
   return AdmissionResult::denied(
-      "ApiKeyHeld", "cannot " + what + " of ApiKey " + request.ns + "/" + name + " while pods hold it (" +
-                        std::string(kHoldAnnotation) + " on " + pods_text +
+      "ApiKeyHeld", "cannot " + what + " of ApiKey " + request.ns + "/" + name +
+                        " while pods hold it (" + std::string(kHoldAnnotation) + " on " +
+                        pods_text +
                         "); wait until they release the hold (close their positions) and retry");
 }
 

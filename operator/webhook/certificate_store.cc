@@ -29,7 +29,8 @@ BioPtr memory_bio(const std::string& text) {
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("CertificateUnreadable", "cannot open " + path + "; check the mounted TLS Secret");
+  if (!in)
+    return fail("CertificateUnreadable", "cannot open " + path + "; check the mounted TLS Secret");
   std::ostringstream out;
   out << in.rdbuf();
   if (!in.good() && !in.eof()) return fail("CertificateUnreadable", "cannot read " + path);
@@ -38,11 +39,14 @@ Result<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-Result<std::shared_ptr<const CertifiedKey>> CertifiedKey::parse(const std::string& cert_pem, const std::string& key_pem) {
+Result<std::shared_ptr<const CertifiedKey>> CertifiedKey::parse(const std::string& cert_pem,
+                                                                const std::string& key_pem) {
   auto ck = std::make_shared<CertifiedKey>();
   BioPtr cert_bio = memory_bio(cert_pem);
   ck->leaf.reset(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
-  if (!ck->leaf) return fail("InvalidCertificate", "the certificate file holds no PEM certificate: " + openssl_error());
+  if (!ck->leaf)
+    return fail("InvalidCertificate",
+                "the certificate file holds no PEM certificate: " + openssl_error());
   ck->chain.reset(sk_X509_new_null());
   while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
     sk_X509_push(ck->chain.get(), extra);
@@ -52,11 +56,13 @@ Result<std::shared_ptr<const CertifiedKey>> CertifiedKey::parse(const std::strin
   BioPtr key_bio = memory_bio(key_pem);
   // The key never goes into an error message; OpenSSL's error strings name no key material.
   ck->key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-  if (!ck->key) return fail("InvalidCertificate", "the key file holds no PEM private key: " + openssl_error());
+  if (!ck->key)
+    return fail("InvalidCertificate", "the key file holds no PEM private key: " + openssl_error());
   if (X509_check_private_key(ck->leaf.get(), ck->key.get()) != 1) {
     ERR_clear_error();
-    return fail("InvalidCertificate", "the private key does not match the certificate; the TLS Secret is "
-                                      "half-written or mixed up");
+    return fail("InvalidCertificate",
+                "the private key does not match the certificate; the TLS Secret is "
+                "half-written or mixed up");
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -112,7 +118,9 @@ std::shared_ptr<const CertifiedKey> CertificateStore::current() const {
   return current_;
 }
 
-void CertificateStore::install_on(SSL_CTX* ctx) { SSL_CTX_set_cert_cb(ctx, &CertificateStore::cert_callback, this); }
+void CertificateStore::install_on(SSL_CTX* ctx) {
+  SSL_CTX_set_cert_cb(ctx, &CertificateStore::cert_callback, this);
+}
 
 int CertificateStore::cert_callback(SSL* ssl, void* arg) {
   auto* self = static_cast<CertificateStore*>(arg);

@@ -31,7 +31,8 @@ struct CertifiedKey {
   EvpPkeyPtr key;
   std::string fingerprint;  // SHA-256 of the leaf, hex, for logs
 
-  static Result<std::shared_ptr<const CertifiedKey>> parse(const std::string& cert_pem, const std::string& key_pem);
+  static Result<std::shared_ptr<const CertifiedKey>> parse(const std::string& cert_pem,
+                                                           const std::string& key_pem);
 };
 
 // Reads the PEM texts; the filesystem behind an interface so tests and other sources plug in.

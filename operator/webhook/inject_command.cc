@@ -25,7 +25,8 @@ Result<std::string> read_text(const std::string& path) {
     return out.str();
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("FileUnreadable", "cannot open " + path + "; check the path given to inject");
+  if (!in)
+    return fail("FileUnreadable", "cannot open " + path + "; check the path given to inject");
   out << in.rdbuf();
   return out.str();
 }
@@ -50,12 +51,14 @@ std::string namespace_of(const json& doc, const std::string& fallback) {
 }
 
 bool is_apikey(const json& doc) {
-  return doc.is_object() && doc.value("kind", "") == "ApiKey" && doc.value("apiVersion", "").rfind("keyward.dev/", 0) == 0;
+  return doc.is_object() && doc.value("kind", "") == "ApiKey" &&
+         doc.value("apiVersion", "").rfind("keyward.dev/", 0) == 0;
 }
 
 // Where a workload keeps its pod template, and which workload a template's pods belong to.
 std::optional<std::string> template_pointer(const std::string& kind) {
-  if (kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" || kind == "ReplicaSet" || kind == "Job") {
+  if (kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
+      kind == "ReplicaSet" || kind == "Job") {
     return "/spec/template";
   }
   if (kind == "CronJob") return "/spec/jobTemplate/spec/template";
@@ -70,7 +73,8 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* flag) -> Result<std::string> {
-      if (i + 1 >= args.size()) return fail("InvalidArguments", std::string(flag) + " needs a value\n" + kUsage);
+      if (i + 1 >= args.size())
+        return fail("InvalidArguments", std::string(flag) + " needs a value\n" + kUsage);
       return args[++i];
     };
     auto take = [&](const char* flag, std::string& out) -> Status {
@@ -94,7 +98,8 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
         std::int64_t n = 0;
         auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
         if (ec != std::errc() || ptr != v.data() + v.size() || n < 0) {
-          return fail("InvalidArguments", "--key-version '" + v + "' is not a non-negative integer");
+          return fail("InvalidArguments",
+                      "--key-version '" + v + "' is not a non-negative integer");
         }
         o.key_version = n;
       }
@@ -111,7 +116,8 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
     } else if (a == "--mode") {
       s = take("--mode", o.defaults.mode);
       if (s && o.defaults.mode != "broker" && o.defaults.mode != "direct") {
-        return fail("InvalidArguments", "--mode must be broker or direct, not '" + o.defaults.mode + "'");
+        return fail("InvalidArguments",
+                    "--mode must be broker or direct, not '" + o.defaults.mode + "'");
       }
     } else if (a == "--broker-url") {
       s = take("--broker-url", o.defaults.broker_url);
@@ -122,11 +128,14 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
     }
     if (!s) return fail(s.error());
   }
-  if (!have_file || o.file.empty()) return fail("InvalidArguments", std::string("-f FILE (or -f - for stdin) is required\n") + kUsage);
+  if (!have_file || o.file.empty())
+    return fail("InvalidArguments",
+                std::string("-f FILE (or -f - for stdin) is required\n") + kUsage);
   return o;
 }
 
-Result<std::string> inject_manifests(const std::string& input, const std::vector<std::string>& apikey_texts,
+Result<std::string> inject_manifests(const std::string& input,
+                                     const std::vector<std::string>& apikey_texts,
                                      const InjectOptions& options) {
   auto nodes = load_yaml_documents(input);
   if (!nodes) return fail(nodes.error());
@@ -136,8 +145,12 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
   std::map<std::string, json> apikeys;  // "ns/name" -> ApiKey
   for (std::size_t i = 0; i < nodes->size(); ++i) {
     auto doc = yaml_to_json((*nodes)[i]);
-    if (!doc) return fail(doc.error().reason, "document " + std::to_string(i + 1) + ": " + doc.error().message);
-    if (is_apikey(*doc)) apikeys[namespace_of(*doc, options.default_namespace) + "/" + (*doc)["metadata"].value("name", "")] = *doc;
+    if (!doc)
+      return fail(doc.error().reason,
+                  "document " + std::to_string(i + 1) + ": " + doc.error().message);
+    if (is_apikey(*doc))
+      apikeys[namespace_of(*doc, options.default_namespace) + "/" +
+              (*doc)["metadata"].value("name", "")] = *doc;
     docs.push_back(std::move(*doc));
   }
   for (const std::string& text : apikey_texts) {
@@ -146,7 +159,9 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
     for (const auto& node : *extra) {
       auto doc = yaml_to_json(node);
       if (!doc) return fail(doc.error().reason, "--apikey-file: " + doc.error().message);
-      if (is_apikey(*doc)) apikeys[namespace_of(*doc, options.default_namespace) + "/" + (*doc)["metadata"].value("name", "")] = *doc;
+      if (is_apikey(*doc))
+        apikeys[namespace_of(*doc, options.default_namespace) + "/" +
+                (*doc)["metadata"].value("name", "")] = *doc;
     }
   }
 
@@ -157,10 +172,12 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
     const json& doc = docs[i];
     if (doc.is_null()) continue;  // empty document between separators
     const std::string kind = doc.is_object() ? doc.value("kind", "") : "";
-    std::optional<std::string> tpl = kind == "Pod" ? std::optional<std::string>("") : template_pointer(kind);
+    std::optional<std::string> tpl =
+        kind == "Pod" ? std::optional<std::string>("") : template_pointer(kind);
     std::string rendered;
     bool changed = false;
-    if (tpl && doc.is_object() && doc.contains(json::json_pointer(*tpl + (tpl->empty() ? "" : "")))) {
+    if (tpl && doc.is_object() &&
+        doc.contains(json::json_pointer(*tpl + (tpl->empty() ? "" : "")))) {
       const std::string ns = namespace_of(doc, options.default_namespace);
       json pod;
       MutationContext ctx;
@@ -168,9 +185,11 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
         pod = doc;
       } else {
         const json& t = doc.at(json::json_pointer(*tpl));
-        pod = {{"apiVersion", "v1"}, {"kind", "Pod"},
-               {"metadata", t.is_object() && t.contains("metadata") ? t["metadata"] : json::object()},
-               {"spec", t.is_object() && t.contains("spec") ? t["spec"] : json::object()}};
+        pod = {
+            {"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata", t.is_object() && t.contains("metadata") ? t["metadata"] : json::object()},
+            {"spec", t.is_object() && t.contains("spec") ? t["spec"] : json::object()}};
         ctx.workload = WorkloadRef{kind, doc["metadata"].value("name", "")};
       }
       if (auto ref = PodMutator::requested_apikey(pod); ref && !PodMutator::already_injected(pod)) {
@@ -180,7 +199,8 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
         std::string key_ns = ref->ns.empty() ? ns : ref->ns;
         auto found = apikeys.find(key_ns + "/" + ref->name);
         if (found == apikeys.end()) {
-          ctx.apikey = fail("NotFound", "ApiKey " + key_ns + "/" + ref->name + " is not in the input");
+          ctx.apikey =
+              fail("NotFound", "ApiKey " + key_ns + "/" + ref->name + " is not in the input");
         } else {
           ctx.apikey = key_facts_from_apikey(found->second);
           if (ctx.apikey && options.key_version) ctx.apikey->key_version = *options.key_version;
@@ -197,7 +217,8 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
           try {
             patched = pod.patch(r.patch);
           } catch (const json::exception& e) {
-            return fail("InternalError", doc_label(i + 1, doc) + ": the injection patch does not apply: " + e.what());
+            return fail("InternalError", doc_label(i + 1, doc) +
+                                             ": the injection patch does not apply: " + e.what());
           }
           json result = doc;
           if (kind == "Pod") {
@@ -226,8 +247,10 @@ Result<std::string> inject_manifests(const std::string& input, const std::vector
 int run_inject_command(int argc, char** argv) {
   std::vector<std::string> args;
   int start = 1;
-  if (argc > 0 && std::string(argv[0]) == "inject") start = 1;
-  else if (argc > 1 && std::string(argv[1]) == "inject") start = 2;
+  if (argc > 0 && std::string(argv[0]) == "inject")
+    start = 1;
+  else if (argc > 1 && std::string(argv[1]) == "inject")
+    start = 2;
   for (int i = start; i < argc; ++i) args.emplace_back(argv[i]);
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
@@ -256,7 +279,8 @@ int run_inject_command(int argc, char** argv) {
   }
   auto out = inject_manifests(*input, apikey_texts, *options);
   if (!out) {
-    std::cerr << "keyward-operator inject: " << out.error().reason << ": " << out.error().message << "\n";
+    std::cerr << "keyward-operator inject: " << out.error().reason << ": " << out.error().message
+              << "\n";
     return 1;
   }
   std::cout << *out;

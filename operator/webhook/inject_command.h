@@ -21,9 +21,9 @@
 namespace keyward::webhook {
 
 struct InjectOptions {
-  std::string file;                        // path, or "-" for stdin
-  std::vector<std::string> apikey_files;   // more ApiKeys (YAML, multi-document)
-  std::optional<std::int64_t> key_version; // overrides status.keyVersion
+  std::string file;                         // path, or "-" for stdin
+  std::vector<std::string> apikey_files;    // more ApiKeys (YAML, multi-document)
+  std::optional<std::int64_t> key_version;  // overrides status.keyVersion
   ServerVersion server_version{1, 29};
   std::string sidecar_image = "ghcr.io/keyward/keyward-sidecar:0.1.0";
   std::string default_namespace = "default";  // for documents without metadata.namespace
@@ -34,7 +34,8 @@ struct InjectOptions {
 Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& args);
 
 // The whole transformation, without I/O: input text plus the texts of the --apikey-file files.
-Result<std::string> inject_manifests(const std::string& input, const std::vector<std::string>& apikey_texts,
+Result<std::string> inject_manifests(const std::string& input,
+                                     const std::vector<std::string>& apikey_texts,
                                      const InjectOptions& options);
 
 // Entry point for main(): pass main's argc/argv unchanged (the "inject" word is skipped).

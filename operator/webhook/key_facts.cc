@@ -29,19 +29,22 @@ Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
   if (const json* n = find_path(apikey, {"metadata", "namespace"}); n && n->is_string()) f.ns = *n;
 
   if (const json* a = find_path(apikey, {"spec", "active"})) {
-    if (!a->is_boolean()) return fail("InvalidApiKey", where(f, "spec.active") + " is not a boolean");
+    if (!a->is_boolean())
+      return fail("InvalidApiKey", where(f, "spec.active") + " is not a boolean");
     f.active = a->get<bool>();
   }
   if (const json* w = find_path(apikey, {"spec", "consumers", "workloadRef"})) {
     const json* kind = find_path(*w, {"kind"});
     const json* name = find_path(*w, {"name"});
     if (!kind || !kind->is_string() || !name || !name->is_string()) {
-      return fail("InvalidApiKey", where(f, "spec.consumers.workloadRef") + " needs string kind and name");
+      return fail("InvalidApiKey",
+                  where(f, "spec.consumers.workloadRef") + " needs string kind and name");
     }
     f.workload = WorkloadRef{kind->get<std::string>(), name->get<std::string>()};
   }
   if (const json* v = find_path(apikey, {"status", "keyVersion"})) {
-    if (!v->is_number_integer()) return fail("InvalidApiKey", where(f, "status.keyVersion") + " is not an integer");
+    if (!v->is_number_integer())
+      return fail("InvalidApiKey", where(f, "status.keyVersion") + " is not an integer");
     f.key_version = v->get<std::int64_t>();
   }
   if (const json* s = find_path(apikey, {"spec", "source"}); s && s->is_object()) {
@@ -53,14 +56,18 @@ Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
   if (const json* t = find_path(apikey, {"spec", "tokenExchange"}); t && t->is_object()) {
     auto str = [&](const char* key, std::string& out) -> Status {
       if (const json* v = find_path(*t, {key})) {
-        if (!v->is_string()) return fail("InvalidApiKey", where(f, std::string("spec.tokenExchange.") + key) + " is not a string");
+        if (!v->is_string())
+          return fail("InvalidApiKey",
+                      where(f, std::string("spec.tokenExchange.") + key) + " is not a string");
         out = *v;
       }
       return ok();
     };
     auto num = [&](const char* key, std::optional<std::int64_t>& out) -> Status {
       if (const json* v = find_path(*t, {key})) {
-        if (!v->is_number_integer()) return fail("InvalidApiKey", where(f, std::string("spec.tokenExchange.") + key) + " is not an integer");
+        if (!v->is_number_integer())
+          return fail("InvalidApiKey",
+                      where(f, std::string("spec.tokenExchange.") + key) + " is not an integer");
         out = v->get<std::int64_t>();
       }
       return ok();

@@ -23,18 +23,18 @@ struct WorkloadRef {
 struct KeyFacts {
   std::string name;
   std::string ns;
-  bool active = true;                    // spec.active, default true
-  std::optional<WorkloadRef> workload;   // spec.consumers.workloadRef
-  std::int64_t key_version = 0;          // status.keyVersion, 0 before the first key
-  std::string source_kind;               // "generate" | "secretRef" | "http" | "" when absent
+  bool active = true;                   // spec.active, default true
+  std::optional<WorkloadRef> workload;  // spec.consumers.workloadRef
+  std::int64_t key_version = 0;         // status.keyVersion, 0 before the first key
+  std::string source_kind;              // "generate" | "secretRef" | "http" | "" when absent
   nlohmann::json source = nlohmann::json::object();  // spec.source as written
-  std::string provider = "none";         // spec.tokenExchange.provider
-  std::string endpoint;                  // spec.tokenExchange.endpoint
+  std::string provider = "none";                     // spec.tokenExchange.provider
+  std::string endpoint;                              // spec.tokenExchange.endpoint
   std::optional<std::int64_t> lifetime_seconds;
   std::optional<std::int64_t> refresh_lead_seconds;
-  std::string credentials_secret;        // spec.tokenExchange.credentialsSecretRef.name
-  std::string token_file;                // spec.tokenExchange.tokenFile ("" = sidecar default)
-  std::string env_var_name;              // spec.tokenExchange.envVarName ("" = sidecar default)
+  std::string credentials_secret;  // spec.tokenExchange.credentialsSecretRef.name
+  std::string token_file;          // spec.tokenExchange.tokenFile ("" = sidecar default)
+  std::string env_var_name;        // spec.tokenExchange.envVarName ("" = sidecar default)
 };
 
 // Reads the facts from an ApiKey object; a field of the wrong type is an Error

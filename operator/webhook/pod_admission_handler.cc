@@ -2,19 +2,22 @@
 
 namespace keyward::webhook {
 
-PodAdmissionHandler::PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions, InjectionConfig config,
-                                         Logger logger)
+PodAdmissionHandler::PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions,
+                                         InjectionConfig config, Logger logger)
     : api_(api), versions_(versions), config_(std::move(config)), logger_(std::move(logger)) {}
 
 AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) const {
   if (request.kind != "Pod" || !request.group.empty()) return AdmissionResult::allowed("not a pod");
-  if (request.operation != "CREATE") return AdmissionResult::allowed("only pod creation is mutated");
+  if (request.operation != "CREATE")
+    return AdmissionResult::allowed("only pod creation is mutated");
   const nlohmann::json& pod = request.object;
   auto ref = PodMutator::requested_apikey(pod);
-  if (!ref || PodMutator::already_injected(pod)) return mutator_.mutate(pod, request.ns, MutationContext{});
+  if (!ref || PodMutator::already_injected(pod))
+    return mutator_.mutate(pod, request.ns, MutationContext{});
 
   std::string ns = request.ns;
-  if (ns.empty() && pod.contains("metadata") && pod["metadata"].is_object()) ns = pod["metadata"].value("namespace", "");
+  if (ns.empty() && pod.contains("metadata") && pod["metadata"].is_object())
+    ns = pod["metadata"].value("namespace", "");
 
   MutationContext ctx;
   ctx.sidecar_image = config_.sidecar_image;
@@ -33,9 +36,8 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
   if (pod_name.empty() && pod.contains("metadata") && pod["metadata"].is_object()) {
     pod_name = pod["metadata"].value("generateName", "");
   }
-  nlohmann::json fields = {{"object", ns + "/" + pod_name},
-                           {"apikey", ref->name},
-                           {"uid", request.uid}};
+  nlohmann::json fields = {
+      {"object", ns + "/" + pod_name}, {"apikey", ref->name}, {"uid", request.uid}};
   if (result.kind == AdmissionResult::Kind::Patched) {
     fields["serverVersion"] = ctx.server_version.to_string();
     logger_.info("injected sidecar", fields);

@@ -18,7 +18,8 @@ struct InjectionConfig {
 
 class PodAdmissionHandler {
  public:
-  PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions, InjectionConfig config, Logger logger);
+  PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions, InjectionConfig config,
+                      Logger logger);
 
   [[nodiscard]] AdmissionResult handle(const AdmissionRequest& request) const;
 

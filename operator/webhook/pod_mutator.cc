@@ -56,9 +56,8 @@ bool is_true(const std::string& v) { return v == "true" || v == "True" || v == "
 
 bool has_container_named(const json& spec, const char* list, const std::string& name) {
   if (!spec.contains(list) || !spec[list].is_array()) return false;
-  return std::any_of(spec[list].begin(), spec[list].end(), [&](const json& c) {
-    return c.is_object() && c.value("name", "") == name;
-  });
+  return std::any_of(spec[list].begin(), spec[list].end(),
+                     [&](const json& c) { return c.is_object() && c.value("name", "") == name; });
 }
 
 std::string describe(const std::optional<WorkloadRef>& w) {
@@ -85,9 +84,10 @@ json http_probe(const char* path, int port, int period, int failure_threshold) {
 
 enum class SidecarShape { Native, Classic, InitOnce };
 
-json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefaults& d, bool once) {
-  json args = json::array({"run", "--mode", d.mode, "--apikey", key.name, "--namespace", ns, "--out",
-                           kTokenDir});
+json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefaults& d,
+                  bool once) {
+  json args = json::array(
+      {"run", "--mode", d.mode, "--apikey", key.name, "--namespace", ns, "--out", kTokenDir});
   if (d.mode == "broker") {
     if (!d.broker_url.empty()) {
       args.push_back("--broker-url");
@@ -142,7 +142,8 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
   if (d.mode != "broker") {
     mounts.push_back({{"name", kKeyVolume}, {"mountPath", kKeyDir}, {"readOnly", true}});
     if (!key.credentials_secret.empty()) {
-      mounts.push_back({{"name", kCredentialsVolume}, {"mountPath", kCredentialsDir}, {"readOnly", true}});
+      mounts.push_back(
+          {{"name", kCredentialsVolume}, {"mountPath", kCredentialsDir}, {"readOnly", true}});
     }
   }
   json c = {{"name", kSidecarName},
@@ -155,7 +156,8 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
             {"volumeMounts", mounts}};
   if (shape == SidecarShape::InitOnce) return c;
 
-  c["ports"] = json::array({{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}});
+  c["ports"] = json::array(
+      {{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}});
   c["startupProbe"] = http_probe("/readyz", d.status_port, 1, d.startup_failure_threshold);
   c["readinessProbe"] = http_probe("/readyz", d.status_port, 10, 3);
   c["livenessProbe"] = http_probe("/healthz", d.status_port, 10, 3);
@@ -164,7 +166,10 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
   } else {
     // Classic sidecar, first in the list: the kubelet starts the next container only after this
     // hook returns, and `exec` returns once the first token is on the volume.
-    c["lifecycle"] = {{"postStart", {{"exec", {{"command", json::array({d.sidecar_binary, "exec", "--out", kTokenDir, "--", d.sidecar_binary, "help"})}}}}}};
+    c["lifecycle"] = {{"postStart",
+                       {{"exec",
+                         {{"command", json::array({d.sidecar_binary, "exec", "--out", kTokenDir,
+                                                   "--", d.sidecar_binary, "help"})}}}}}};
   }
   return c;
 }
@@ -246,43 +251,50 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   if (already_injected(pod)) return AdmissionResult::allowed("already injected");
   if (!pod.contains("spec") || !pod["spec"].is_object() || !pod["spec"].contains("containers") ||
       !pod["spec"]["containers"].is_array() || pod["spec"]["containers"].empty()) {
-    return AdmissionResult::denied("InvalidPod", "the pod has no spec.containers; Keyward cannot inject into it");
+    return AdmissionResult::denied("InvalidPod",
+                                   "the pod has no spec.containers; Keyward cannot inject into it");
   }
   if (ref->name.empty()) {
-    return AdmissionResult::denied("InvalidAnnotation",
-                                   "annotation keyward.dev/inject names no ApiKey; set it to the ApiKey's name");
+    return AdmissionResult::denied(
+        "InvalidAnnotation",
+        "annotation keyward.dev/inject names no ApiKey; set it to the ApiKey's name");
   }
   if (!ref->ns.empty() && ref->ns != ns) {
     return AdmissionResult::denied(
         "ApiKeyInOtherNamespace",
-        "annotation keyward.dev/inject names ApiKey " + ref->ns + "/" + ref->name + " but the pod is in namespace " +
-            ns + "; a pod may only use an ApiKey of its own namespace: create the ApiKey in " + ns +
+        "annotation keyward.dev/inject names ApiKey " + ref->ns + "/" + ref->name +
+            " but the pod is in namespace " + ns +
+            "; a pod may only use an ApiKey of its own namespace: create the ApiKey in " + ns +
             " and name it without a namespace");
   }
   const std::string key_id = ns + "/" + ref->name;
   if (!ctx.apikey) {
     const Error& e = ctx.apikey.error();
     if (e.reason == "NotFound") {
-      return AdmissionResult::denied("ApiKeyNotFound",
-                                     "ApiKey " + key_id + " named by annotation keyward.dev/inject does not exist; create it "
-                                     "(kubectl get apikeys -n " + ns + ") or fix the annotation");
+      return AdmissionResult::denied(
+          "ApiKeyNotFound", "ApiKey " + key_id +
+                                " named by annotation keyward.dev/inject does not exist; create it "
+                                "(kubectl get apikeys -n " +
+                                ns + ") or fix the annotation");
     }
     return AdmissionResult::errored(500, e.reason.empty() ? "InternalError" : e.reason,
                                     "could not look up ApiKey " + key_id + ": " + e.message);
   }
   const KeyFacts& key = *ctx.apikey;
   if (!key.active) {
-    return AdmissionResult::denied("ApiKeyInactive", "ApiKey " + key_id +
-                                                         " is inactive (spec.active: false); set spec.active to true "
-                                                         "or remove annotation keyward.dev/inject from the pod");
+    return AdmissionResult::denied("ApiKeyInactive",
+                                   "ApiKey " + key_id +
+                                       " is inactive (spec.active: false); set spec.active to true "
+                                       "or remove annotation keyward.dev/inject from the pod");
   }
   if (key.workload) {
     std::optional<WorkloadRef> mine = ctx.workload ? ctx.workload : workload_of(pod);
     if (!mine || !(*mine == *key.workload)) {
       return AdmissionResult::denied(
           "ApiKeyAssignedElsewhere",
-          "ApiKey " + key_id + " is assigned exclusively to " + key.workload->kind + "/" + key.workload->name +
-              " (spec.consumers.workloadRef) and this pod belongs to " + describe(mine) +
+          "ApiKey " + key_id + " is assigned exclusively to " + key.workload->kind + "/" +
+              key.workload->name + " (spec.consumers.workloadRef) and this pod belongs to " +
+              describe(mine) +
               "; use a key assigned to this workload, or change the ApiKey's workloadRef");
     }
   }
@@ -297,15 +309,18 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
     for (std::size_t i = 0; i < containers.size(); ++i) targets.push_back(i);
   } else {
     for (const std::string& name : split_list(listed)) {
-      auto it = std::find_if(containers.begin(), containers.end(),
-                             [&](const json& c) { return c.is_object() && c.value("name", "") == name; });
+      auto it = std::find_if(containers.begin(), containers.end(), [&](const json& c) {
+        return c.is_object() && c.value("name", "") == name;
+      });
       if (it == containers.end()) {
-        return AdmissionResult::denied("UnknownContainer", "annotation keyward.dev/containers names container '" + name +
-                                                               "', which the pod does not have; list only names from "
-                                                               "spec.containers");
+        return AdmissionResult::denied(
+            "UnknownContainer", "annotation keyward.dev/containers names container '" + name +
+                                    "', which the pod does not have; list only names from "
+                                    "spec.containers");
       }
       const auto index = static_cast<std::size_t>(it - containers.begin());
-      if (std::find(targets.begin(), targets.end(), index) == targets.end()) targets.push_back(index);
+      if (std::find(targets.begin(), targets.end(), index) == targets.end())
+        targets.push_back(index);
     }
   }
 
@@ -316,8 +331,10 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
       if (!c.contains("command") || !c["command"].is_array() || c["command"].empty()) {
         return AdmissionResult::denied(
             "EnvShimNeedsCommand",
-            "container '" + c.value("name", "") + "' names no command, so keyward.dev/env-shim cannot wrap it: set its "
-            "command to the image's entrypoint, or remove keyward.dev/env-shim and read the token from " +
+            "container '" + c.value("name", "") +
+                "' names no command, so keyward.dev/env-shim cannot wrap it: set its "
+                "command to the image's entrypoint, or remove keyward.dev/env-shim and read the "
+                "token from " +
                 std::string(kTokenDir) + "/token.env instead");
       }
     }
@@ -333,30 +350,38 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   JsonPatchBuilder b(pod);
   if (b.find("/metadata") == nullptr) b.add("/metadata", json::object());
   // Volumes.
-  b.append("/spec/volumes", {{"name", kTokenVolume},
-                             {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", d.token_volume_size}}}});
+  b.append("/spec/volumes",
+           {{"name", kTokenVolume},
+            {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", d.token_volume_size}}}});
   if (d.mode != "broker") {
-    b.append("/spec/volumes", {{"name", kKeyVolume},
-                               {"secret", {{"secretName", "keyward-" + key.name}, {"defaultMode", 0440}}}});
+    b.append("/spec/volumes",
+             {{"name", kKeyVolume},
+              {"secret", {{"secretName", "keyward-" + key.name}, {"defaultMode", 0440}}}});
     if (!key.credentials_secret.empty()) {
-      b.append("/spec/volumes", {{"name", kCredentialsVolume},
-                                 {"secret", {{"secretName", key.credentials_secret}, {"defaultMode", 0440}, {"optional", true}}}});
+      b.append(
+          "/spec/volumes",
+          {{"name", kCredentialsVolume},
+           {"secret",
+            {{"secretName", key.credentials_secret}, {"defaultMode", 0440}, {"optional", true}}}});
     }
   }
   if (env_shim) {
-    b.append("/spec/volumes", {{"name", kShimVolume}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}});
+    b.append("/spec/volumes",
+             {{"name", kShimVolume}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}});
   }
 
   // App containers, before anything shifts their indices.
   for (std::size_t i : targets) {
     const std::string base = "/spec/containers/" + std::to_string(i);
-    b.append(base + "/volumeMounts", {{"name", kTokenVolume}, {"mountPath", kTokenDir}, {"readOnly", true}});
+    b.append(base + "/volumeMounts",
+             {{"name", kTokenVolume}, {"mountPath", kTokenDir}, {"readOnly", true}});
     if (env_shim) {
-      b.append(base + "/volumeMounts", {{"name", kShimVolume}, {"mountPath", kShimDir}, {"readOnly", true}});
+      b.append(base + "/volumeMounts",
+               {{"name", kShimVolume}, {"mountPath", kShimDir}, {"readOnly", true}});
       // The shim brings its own loader and libraries (install-shim), so it runs in any app image.
       const std::string shim = kShimDir;
-      json command = json::array({shim + "/ld.so", "--library-path", shim, shim + "/keyward-sidecar", "exec",
-                                  "--out", kTokenDir, "--"});
+      json command = json::array({shim + "/ld.so", "--library-path", shim,
+                                  shim + "/keyward-sidecar", "exec", "--out", kTokenDir, "--"});
       for (const json& part : containers[i]["command"]) command.push_back(part);
       b.replace(base + "/command", command);
     }

@@ -50,17 +50,16 @@ inline constexpr const char* kShimDir = "/var/run/keyward/bin";
 
 // Settings that come from the operator's configuration (chart values), not from the pod.
 struct MutationDefaults {
-  std::string mode = "broker";        // broker | direct
-  std::string broker_url;             // --broker-url in broker mode (the operator's Service)
+  std::string mode = "broker";  // broker | direct
+  std::string broker_url;       // --broker-url in broker mode (the operator's Service)
   std::string sidecar_binary = "/keyward-sidecar";  // path of the binary inside the sidecar image
   std::string image_pull_policy = "IfNotPresent";
-  int status_port = 9090;             // --listen 0.0.0.0:<port>; probes reach it on the pod IP
+  int status_port = 9090;  // --listen 0.0.0.0:<port>; probes reach it on the pod IP
   std::string token_volume_size = "1Mi";
-  std::int64_t run_as_user = 65532;   // the sidecar image's non-root user
-  std::int64_t fs_group = 65532;      // set on pods without fsGroup so apps can read 0640 files
-  nlohmann::json resources = {
-      {"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}},
-      {"limits", {{"cpu", "100m"}, {"memory", "64Mi"}}}};
+  std::int64_t run_as_user = 65532;  // the sidecar image's non-root user
+  std::int64_t fs_group = 65532;     // set on pods without fsGroup so apps can read 0640 files
+  nlohmann::json resources = {{"requests", {{"cpu", "10m"}, {"memory", "16Mi"}}},
+                              {"limits", {{"cpu", "100m"}, {"memory", "64Mi"}}}};
   int startup_failure_threshold = 300;  // with periodSeconds 1: five minutes for the first token
 };
 

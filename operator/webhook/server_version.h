@@ -15,8 +15,12 @@ struct ServerVersion {
   int major = 1;
   int minor = 0;
 
-  [[nodiscard]] bool supports_native_sidecars() const { return major > 1 || (major == 1 && minor >= 29); }
-  [[nodiscard]] std::string to_string() const { return std::to_string(major) + "." + std::to_string(minor); }
+  [[nodiscard]] bool supports_native_sidecars() const {
+    return major > 1 || (major == 1 && minor >= 29);
+  }
+  [[nodiscard]] std::string to_string() const {
+    return std::to_string(major) + "." + std::to_string(minor);
+  }
   bool operator==(const ServerVersion&) const = default;
 };
 

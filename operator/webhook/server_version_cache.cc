@@ -23,7 +23,9 @@ ServerVersion ServerVersionCache::get() {
   }
   ServerVersion use = cached_ ? *cached_ : fallback_;
   logger_.warn("could not read the API server version; using the last known or the fallback",
-               {{"reason", parsed.error().reason}, {"error", parsed.error().message}, {"using", use.to_string()}});
+               {{"reason", parsed.error().reason},
+                {"error", parsed.error().message},
+                {"using", use.to_string()}});
   return use;
 }
 

@@ -12,7 +12,8 @@ namespace {
 using nlohmann::json;
 
 Status invalid(const std::string& what) {
-  return fail("InvalidWebhookConfig", "webhook settings: " + what + "; check the chart's webhook-config ConfigMap");
+  return fail("InvalidWebhookConfig",
+              "webhook settings: " + what + "; check the chart's webhook-config ConfigMap");
 }
 
 }  // namespace
@@ -26,9 +27,9 @@ Result<WebhookSettings> parse_webhook_settings(const std::string& yaml_text) {
   const json& j = *parsed;
   if (!j.is_object()) return fail(invalid("expected a mapping at the top level").error());
 
-  static const std::set<std::string> kKnown = {"listen", "certFile", "keyFile", "sidecarImage", "imagePullPolicy",
-                                                "mode", "brokerUrl", "tokenVolumeSize", "statusPort", "resources",
-                                                "reloadIntervalSeconds"};
+  static const std::set<std::string> kKnown = {
+      "listen",    "certFile",        "keyFile",    "sidecarImage", "imagePullPolicy",      "mode",
+      "brokerUrl", "tokenVolumeSize", "statusPort", "resources",    "reloadIntervalSeconds"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.contains(key)) return fail(invalid("unknown key '" + key + "'").error());
   }
@@ -41,9 +42,10 @@ Result<WebhookSettings> parse_webhook_settings(const std::string& yaml_text) {
   };
   auto integer = [&](const char* key, auto& out, long long lo, long long hi) -> Status {
     if (!j.contains(key)) return ok();
-    if (!j[key].is_number_integer() || j[key].get<long long>() < lo || j[key].get<long long>() > hi) {
-      return invalid(std::string("'") + key + "' must be an integer from " + std::to_string(lo) + " to " +
-                     std::to_string(hi));
+    if (!j[key].is_number_integer() || j[key].get<long long>() < lo ||
+        j[key].get<long long>() > hi) {
+      return invalid(std::string("'") + key + "' must be an integer from " + std::to_string(lo) +
+                     " to " + std::to_string(hi));
     }
     out = static_cast<std::remove_reference_t<decltype(out)>>(j[key].get<long long>());
     return ok();
@@ -51,20 +53,23 @@ Result<WebhookSettings> parse_webhook_settings(const std::string& yaml_text) {
   std::string listen;
   MutationDefaults& d = s.injection.defaults;
   for (Status st : {str("listen", listen), str("certFile", s.cert_file), str("keyFile", s.key_file),
-                    str("sidecarImage", s.injection.sidecar_image), str("imagePullPolicy", d.image_pull_policy),
-                    str("mode", d.mode), str("brokerUrl", d.broker_url), str("tokenVolumeSize", d.token_volume_size),
+                    str("sidecarImage", s.injection.sidecar_image),
+                    str("imagePullPolicy", d.image_pull_policy), str("mode", d.mode),
+                    str("brokerUrl", d.broker_url), str("tokenVolumeSize", d.token_volume_size),
                     integer("statusPort", d.status_port, 1, 65535)}) {
     if (!st) return fail(st.error());
   }
   long long reload_seconds = s.server.reload_interval.count();
-  if (auto st = integer("reloadIntervalSeconds", reload_seconds, 1, 3600); !st) return fail(st.error());
+  if (auto st = integer("reloadIntervalSeconds", reload_seconds, 1, 3600); !st)
+    return fail(st.error());
   s.server.reload_interval = std::chrono::seconds(reload_seconds);
   if (j.contains("resources")) {
     if (!j["resources"].is_object()) return fail(invalid("'resources' must be a mapping").error());
     d.resources = j["resources"];
   }
   if (s.injection.sidecar_image.empty()) return fail(invalid("'sidecarImage' is required").error());
-  if (d.mode != "broker" && d.mode != "direct") return fail(invalid("'mode' must be broker or direct").error());
+  if (d.mode != "broker" && d.mode != "direct")
+    return fail(invalid("'mode' must be broker or direct").error());
   if (!listen.empty()) {
     auto colon = listen.rfind(':');
     if (colon == std::string::npos) return fail(invalid("'listen' must be HOST:PORT").error());
@@ -74,14 +79,17 @@ Result<WebhookSettings> parse_webhook_settings(const std::string& yaml_text) {
     } catch (const std::exception&) {
       return fail(invalid("'listen' must be HOST:PORT").error());
     }
-    if (s.server.port < 0 || s.server.port > 65535) return fail(invalid("'listen' port out of range").error());
+    if (s.server.port < 0 || s.server.port > 65535)
+      return fail(invalid("'listen' port out of range").error());
   }
   return s;
 }
 
 Result<WebhookSettings> load_webhook_settings(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return fail("InvalidWebhookConfig", "cannot open webhook settings " + path + "; check --webhook-config");
+  if (!in)
+    return fail("InvalidWebhookConfig",
+                "cannot open webhook settings " + path + "; check --webhook-config");
   std::ostringstream text;
   text << in.rdbuf();
   return parse_webhook_settings(text.str());

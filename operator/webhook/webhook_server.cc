@@ -5,8 +5,8 @@
 namespace keyward::webhook {
 
 WebhookServer::WebhookServer(WebhookServerConfig config, CertificateStore& certificates,
-                             const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys, Clock& clock,
-                             Logger logger)
+                             const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys,
+                             Clock& clock, Logger logger)
     : config_(std::move(config)),
       certificates_(certificates),
       pods_(pods),
@@ -16,13 +16,17 @@ WebhookServer::WebhookServer(WebhookServerConfig config, CertificateStore& certi
 
 WebhookServer::~WebhookServer() { stop(); }
 
-std::string WebhookServer::review(const std::string& path, const std::string& body, int& status) const {
+std::string WebhookServer::review(const std::string& path, const std::string& body,
+                                  int& status) const {
   auto request = parse_admission_review(body);
   if (!request) {
     status = 400;
-    return nlohmann::json({{"reason", request.error().reason}, {"message", request.error().message}}).dump();
+    return nlohmann::json(
+               {{"reason", request.error().reason}, {"message", request.error().message}})
+        .dump();
   }
-  AdmissionResult result = path == "/mutate-pods" ? pods_.handle(*request) : apikeys_.handle(*request);
+  AdmissionResult result =
+      path == "/mutate-pods" ? pods_.handle(*request) : apikeys_.handle(*request);
   status = 200;
   return make_admission_response(request->uid, result).dump();
 }
@@ -44,31 +48,34 @@ Status WebhookServer::start() {
   server_->set_payload_max_length(config_.max_body_bytes);
   server_->set_keep_alive_timeout(30);
   for (const char* path : {"/mutate-pods", "/validate-apikeys"}) {
-    server_->Post(path, [this, p = std::string(path)](const httplib::Request& req, httplib::Response& res) {
-      int status = 200;
-      std::string out = review(p, req.body, status);
-      res.status = status;
-      res.set_content(out, "application/json");
-    });
+    server_->Post(
+        path, [this, p = std::string(path)](const httplib::Request& req, httplib::Response& res) {
+          int status = 200;
+          std::string out = review(p, req.body, status);
+          res.status = status;
+          res.set_content(out, "application/json");
+        });
   }
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     bool loaded_cert = certificates_.current() != nullptr;
     res.status = loaded_cert ? 200 : 503;
     res.set_content(loaded_cert ? "ok" : "no certificate", "text/plain");
   });
-  server_->set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    logger_.error("webhook handler failed", {{"path", req.path}, {"error", what}});
-    res.status = 500;
-    res.set_content(R"({"reason":"InternalError","message":"the webhook failed to handle the request"})",
-                    "application/json");
-  });
+  server_->set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        logger_.error("webhook handler failed", {{"path", req.path}, {"error", what}});
+        res.status = 500;
+        res.set_content(
+            R"({"reason":"InternalError","message":"the webhook failed to handle the request"})",
+            "application/json");
+      });
 
   if (config_.port == 0) {
     port_ = server_->bind_to_any_port(config_.host);
@@ -77,13 +84,14 @@ Status WebhookServer::start() {
   }
   if (port_ <= 0) {
     server_.reset();
-    return fail("BindFailed", "cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
-                                  "; is the port in use?");
+    return fail("BindFailed", "cannot listen on " + config_.host + ":" +
+                                  std::to_string(config_.port) + "; is the port in use?");
   }
   serve_thread_ = std::jthread([this] { server_->listen_after_bind(); });
   // httplib 0.11 has no ready signal; the socket already listens (connections queue), and stop()
   // needs the loop running to end it, so wait (bounded) for it to report running.
-  for (int i = 0; i < 5000 && !server_->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && !server_->is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   reload_thread_ = std::jthread([this](std::stop_token st) { reload_loop(st); });
   logger_.info("webhook server listening", {{"host", config_.host}, {"port", port_}});
   return ok();

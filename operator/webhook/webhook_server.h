@@ -35,8 +35,9 @@ struct WebhookServerConfig {
 
 class WebhookServer {
  public:
-  WebhookServer(WebhookServerConfig config, CertificateStore& certificates, const PodAdmissionHandler& pods,
-                const ApiKeyValidator& apikeys, Clock& clock, Logger logger);
+  WebhookServer(WebhookServerConfig config, CertificateStore& certificates,
+                const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys, Clock& clock,
+                Logger logger);
   WebhookServer(const WebhookServer&) = delete;
   WebhookServer& operator=(const WebhookServer&) = delete;
   ~WebhookServer();
@@ -48,7 +49,8 @@ class WebhookServer {
   [[nodiscard]] int port() const { return port_; }
 
   // The body a handler answers for an AdmissionReview (exposed for tests and inject).
-  [[nodiscard]] std::string review(const std::string& path, const std::string& body, int& status) const;
+  [[nodiscard]] std::string review(const std::string& path, const std::string& body,
+                                   int& status) const;
 
  private:
   void reload_loop(std::stop_token stop);

@@ -13,7 +13,9 @@ const std::regex kInt("^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$");
 const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
 const std::regex kSpecialFloat("^[-+]?\\.(inf|Inf|INF)$|^\\.(nan|NaN|NAN)$");
 
-bool is_null_word(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+bool is_null_word(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
 bool is_true_word(const std::string& s) { return s == "true" || s == "True" || s == "TRUE"; }
 bool is_false_word(const std::string& s) { return s == "false" || s == "False" || s == "FALSE"; }
 
@@ -21,7 +23,8 @@ bool is_false_word(const std::string& s) { return s == "false" || s == "False" |
 bool needs_quotes(const std::string& s) {
   static const std::regex kYaml11Bool("^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$");
   return is_null_word(s) || is_true_word(s) || is_false_word(s) || std::regex_match(s, kInt) ||
-         std::regex_match(s, kFloat) || std::regex_match(s, kSpecialFloat) || std::regex_match(s, kYaml11Bool);
+         std::regex_match(s, kFloat) || std::regex_match(s, kSpecialFloat) ||
+         std::regex_match(s, kYaml11Bool);
 }
 
 json scalar_to_json(const YAML::Node& node) {
@@ -84,7 +87,8 @@ void emit(YAML::Emitter& out, const json& v) {
       } else if (s.find('\n') != std::string::npos) {
         // yaml-cpp writes literal blocks with "|" (keep one final newline); other multi-line
         // strings go double-quoted with \n escapes so they read back exactly.
-        const bool literal_safe = s.back() == '\n' && s.find("\n\n", s.size() - 2) == std::string::npos &&
+        const bool literal_safe = s.back() == '\n' &&
+                                  s.find("\n\n", s.size() - 2) == std::string::npos &&
                                   s.find_first_of("\t\r") == std::string::npos && s.front() != ' ';
         if (literal_safe) {
           out << YAML::Literal << s;

@@ -64,7 +64,9 @@ TEST(ParseApiKey, FullContractExample) {
            {"start", "0 16 * * 1-5"},
            {"durationSeconds", 3600},
            {"excludedDates", {"2026-12-25", "2027-01-01"}}},
-          {{"name", "london"}, {"start", "0 7 * * *"}, {"durationSeconds", 600},
+          {{"name", "london"},
+           {"start", "0 7 * * *"},
+           {"durationSeconds", 600},
            {"timeZone", "Europe/London"}}}}}},
       {"consumers",
        {{"workloadRef", {{"kind", "StatefulSet"}, {"name", "alpha-bot"}}},
@@ -131,15 +133,16 @@ struct Invalid {
 };
 
 json valid_spec() {
-  return json{{"source", {{"generate", json::object()}}},
-              {"rotation",
-               {{"schedule", "0 17 * * 5"},
-                {"timeZone", "America/Chicago"},
-                {"windows",
-                 {{{"name", "globex-halt"}, {"start", "0 16 * * 1-5"}, {"durationSeconds", 3600}}}}}},
-              {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "bot"}}}}},
-              {"tokenExchange",
-               {{"provider", "tradovate"}, {"endpoint", "https://demo.tradovateapi.com/v1"}}}};
+  return json{
+      {"source", {{"generate", json::object()}}},
+      {"rotation",
+       {{"schedule", "0 17 * * 5"},
+        {"timeZone", "America/Chicago"},
+        {"windows",
+         {{{"name", "globex-halt"}, {"start", "0 16 * * 1-5"}, {"durationSeconds", 3600}}}}}},
+      {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "bot"}}}}},
+      {"tokenExchange",
+       {{"provider", "tradovate"}, {"endpoint", "https://demo.tradovateapi.com/v1"}}}};
 }
 
 json window_patch(json window_fields) {
@@ -162,42 +165,54 @@ TEST_P(ParseApiKeyRejects, WithAnExactMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ParseApiKeyRejects,
     ::testing::Values(
-        Invalid{"TimeZoneTypo", {{"rotation", {{"timeZone", "America/Chicgo"}}}},
+        Invalid{"TimeZoneTypo",
+                {{"rotation", {{"timeZone", "America/Chicgo"}}}},
                 "spec.rotation.timeZone: \"America/Chicgo\" is not an IANA time zone; use a name "
                 "such as America/Chicago"},
-        Invalid{"TimeZoneShape", {{"rotation", {{"timeZone", "Central Time"}}}},
+        Invalid{"TimeZoneShape",
+                {{"rotation", {{"timeZone", "Central Time"}}}},
                 "spec.rotation.timeZone: \"Central Time\" is not valid; use an IANA name such as "
                 "America/Chicago or UTC"},
         Invalid{"WindowZone", window_patch({{"timeZone", "Mars/Olympus"}}),
                 "spec.rotation.windows[0].timeZone: \"Mars/Olympus\" is not an IANA time zone; use "
                 "a name such as America/Chicago"},
-        Invalid{"DisplayNameTooLong", {{"displayName", std::string(256, 'x')}},
+        Invalid{"DisplayNameTooLong",
+                {{"displayName", std::string(256, 'x')}},
                 "spec.displayName: is 256 characters long; the limit is 255"},
         Invalid{"DisplayNameEmpty", {{"displayName", ""}}, "spec.displayName: must not be empty"},
-        Invalid{"ActiveNotBool", {{"active", "yes"}},
+        Invalid{"ActiveNotBool",
+                {{"active", "yes"}},
                 "spec.active: must be true or false, got a string"},
         Invalid{"NoSource", {{"source", nullptr}}, "spec.source: is required"},
-        Invalid{"TwoSources", {{"source", {{"secretRef", {{"name", "s"}}}}}},
+        Invalid{"TwoSources",
+                {{"source", {{"secretRef", {{"name", "s"}}}}}},
                 "spec.source: set exactly one of generate, secretRef or http (found 2)"},
-        Invalid{"EmptySource", {{"source", {{"generate", nullptr}}}},
+        Invalid{"EmptySource",
+                {{"source", {{"generate", nullptr}}}},
                 "spec.source: set exactly one of generate, secretRef or http (found 0)"},
-        Invalid{"Alphabet", {{"source", {{"generate", {{"alphabet", "base64"}}}}}},
+        Invalid{"Alphabet",
+                {{"source", {{"generate", {{"alphabet", "base64"}}}}}},
                 "spec.source.generate.alphabet: \"base64\" is not allowed; use one of base62, hex, "
                 "base32"},
-        Invalid{"LengthTooShort", {{"source", {{"generate", {{"length", 8}}}}}},
+        Invalid{"LengthTooShort",
+                {{"source", {{"generate", {{"length", 8}}}}}},
                 "spec.source.generate.length: is 8; it must be between 16 and 256"},
-        Invalid{"LengthNotInteger", {{"source", {{"generate", {{"length", 40.5}}}}}},
+        Invalid{"LengthNotInteger",
+                {{"source", {{"generate", {{"length", 40.5}}}}}},
                 "spec.source.generate.length: must be an integer, got a number"},
-        Invalid{"PrefixCharset", {{"source", {{"generate", {{"prefix", "nt key/"}}}}}},
+        Invalid{"PrefixCharset",
+                {{"source", {{"generate", {{"prefix", "nt key/"}}}}}},
                 "spec.source.generate.prefix: \"nt key/\" is not valid; use up to 16 letters, "
                 "digits, '_' or '-', such as nt_"},
-        Invalid{"PrefixTooLong", {{"source", {{"generate", {{"prefix", std::string(17, 'a')}}}}}},
+        Invalid{"PrefixTooLong",
+                {{"source", {{"generate", {{"prefix", std::string(17, 'a')}}}}}},
                 "spec.source.generate.prefix: is 17 characters long; the limit is 16"},
         Invalid{"SecretRefName",
                 {{"source", {{"generate", nullptr}, {"secretRef", {{"name", "User_Key"}}}}}},
                 "spec.source.secretRef.name: \"User_Key\" is not valid; use a Kubernetes object "
                 "name: lower-case letters, digits, '-' and '.'"},
-        Invalid{"SecretRefNoName", {{"source", {{"generate", nullptr}, {"secretRef", json::object()}}}},
+        Invalid{"SecretRefNoName",
+                {{"source", {{"generate", nullptr}, {"secretRef", json::object()}}}},
                 "spec.source.secretRef.name: is required"},
         Invalid{"HttpPlainUrl",
                 {{"source", {{"generate", nullptr}, {"http", {{"url", "http://p.example/r"}}}}}},
@@ -205,26 +220,34 @@ INSTANTIATE_TEST_SUITE_P(
                 "(the current key is sent with the call)"},
         Invalid{"HttpMethod",
                 {{"source",
-                  {{"generate", nullptr}, {"http", {{"url", "https://p.example"}, {"method", "GET"}}}}}},
+                  {{"generate", nullptr},
+                   {"http", {{"url", "https://p.example"}, {"method", "GET"}}}}}},
                 "spec.source.http.method: \"GET\" is not allowed; use one of POST, PUT"},
-        Invalid{"BothScheduleAndInterval", {{"rotation", {{"intervalSeconds", 3600}}}},
+        Invalid{"BothScheduleAndInterval",
+                {{"rotation", {{"intervalSeconds", 3600}}}},
                 "spec.rotation: set exactly one of schedule (5-field cron) or intervalSeconds"},
-        Invalid{"NeitherScheduleNorInterval", {{"rotation", {{"schedule", nullptr}}}},
+        Invalid{"NeitherScheduleNorInterval",
+                {{"rotation", {{"schedule", nullptr}}}},
                 "spec.rotation: set exactly one of schedule (5-field cron) or intervalSeconds"},
         Invalid{"IntervalTooShort",
                 {{"rotation", {{"schedule", nullptr}, {"intervalSeconds", 10}}}},
                 "spec.rotation.intervalSeconds: is 10; it must be between 60 and 31622400"},
-        Invalid{"CronFourFields", {{"rotation", {{"schedule", "0 17 * *"}}}},
+        Invalid{"CronFourFields",
+                {{"rotation", {{"schedule", "0 17 * *"}}}},
                 "spec.rotation.schedule: \"0 17 * *\" is not valid; write 5 fields, minute hour "
                 "day-of-month month day-of-week, such as \"0 16 * * 1-5\""},
-        Invalid{"CronOutOfRange", {{"rotation", {{"schedule", "0 25 * * 5"}}}},
+        Invalid{"CronOutOfRange",
+                {{"rotation", {{"schedule", "0 25 * * 5"}}}},
                 "spec.rotation.schedule: hour field \"25\": values must be between 0 and 23"},
-        Invalid{"CronNeverFires", {{"rotation", {{"schedule", "0 0 31 2 *"}}}},
+        Invalid{"CronNeverFires",
+                {{"rotation", {{"schedule", "0 0 31 2 *"}}}},
                 "spec.rotation.schedule: \"0 0 31 2 *\" never fires (no such date); check the "
                 "day-of-month and month fields"},
-        Invalid{"GraceNegative", {{"rotation", {{"gracePeriodSeconds", -1}}}},
+        Invalid{"GraceNegative",
+                {{"rotation", {{"gracePeriodSeconds", -1}}}},
                 "spec.rotation.gracePeriodSeconds: is -1; it must be between 0 and 2592000"},
-        Invalid{"WindowsNotAList", {{"rotation", {{"windows", {{"name", "x"}}}}}},
+        Invalid{"WindowsNotAList",
+                {{"rotation", {{"windows", {{"name", "x"}}}}}},
                 "spec.rotation.windows: must be a list of windows"},
         Invalid{"WindowNoStart", window_patch({{"start", nullptr}}),
                 "spec.rotation.windows[0].start: is required"},
@@ -249,37 +272,49 @@ INSTANTIATE_TEST_SUITE_P(
                 {{"consumers", {{"workloadRef", {{"kind", "Job"}}}}}},
                 "spec.consumers.workloadRef.kind: \"Job\" is not allowed; use one of Deployment, "
                 "StatefulSet, DaemonSet, Pod"},
-        Invalid{"PodWithRollout", {{"consumers", {{"workloadRef", {{"kind", "Pod"}}}}}},
+        Invalid{"PodWithRollout",
+                {{"consumers", {{"workloadRef", {{"kind", "Pod"}}}}}},
                 "spec.consumers.restartStrategy: RolloutRestart needs a Deployment, StatefulSet or "
                 "DaemonSet; a bare Pod can only be restarted with Evict (or not at all with None)"},
-        Invalid{"RestartStrategy", {{"consumers", {{"restartStrategy", "Recreate"}}}},
+        Invalid{"RestartStrategy",
+                {{"consumers", {{"restartStrategy", "Recreate"}}}},
                 "spec.consumers.restartStrategy: \"Recreate\" is not allowed; use one of "
                 "RolloutRestart, Evict, None"},
-        Invalid{"MaxUnavailableZero", {{"consumers", {{"maxUnavailable", 0}}}},
+        Invalid{"MaxUnavailableZero",
+                {{"consumers", {{"maxUnavailable", 0}}}},
                 "spec.consumers.maxUnavailable: is 0; it must be between 1 and 1000"},
-        Invalid{"Provider", {{"tokenExchange", {{"provider", "oauth2"}}}},
+        Invalid{"Provider",
+                {{"tokenExchange", {{"provider", "oauth2"}}}},
                 "spec.tokenExchange.provider: \"oauth2\" is not allowed; use one of tradovate, "
                 "oauth2ClientCredentials, none"},
-        Invalid{"EndpointMissing", {{"tokenExchange", {{"endpoint", nullptr}}}},
+        Invalid{"EndpointMissing",
+                {{"tokenExchange", {{"endpoint", nullptr}}}},
                 "spec.tokenExchange.endpoint: is required when provider is tradovate"},
-        Invalid{"EndpointPlainHttp", {{"tokenExchange", {{"endpoint", "http://x"}}}},
+        Invalid{"EndpointPlainHttp",
+                {{"tokenExchange", {{"endpoint", "http://x"}}}},
                 "spec.tokenExchange.endpoint: \"http://x\" is not valid; use an https:// URL such "
                 "as https://demo.tradovateapi.com/v1"},
-        Invalid{"RefreshLeadTooLong", {{"tokenExchange", {{"lifetimeSeconds", 600}, {"refreshLeadSeconds", 600}}}},
+        Invalid{"RefreshLeadTooLong",
+                {{"tokenExchange", {{"lifetimeSeconds", 600}, {"refreshLeadSeconds", 600}}}},
                 "spec.tokenExchange.refreshLeadSeconds: is 600; it must be less than "
                 "lifetimeSeconds (600)"},
-        Invalid{"TokenFileDots", {{"tokenExchange", {{"tokenFile", "..data"}}}},
+        Invalid{"TokenFileDots",
+                {{"tokenExchange", {{"tokenFile", "..data"}}}},
                 "spec.tokenExchange.tokenFile: \"..data\" is not valid; use a plain file name "
                 "(letters, digits, '.', '_', '-'; not starting with '.'), such as token"},
-        Invalid{"TokenFileTaken", {{"tokenExchange", {{"tokenFile", "token.json"}}}},
+        Invalid{"TokenFileTaken",
+                {{"tokenExchange", {{"tokenFile", "token.json"}}}},
                 "spec.tokenExchange.tokenFile: \"token.json\" is taken by the token directory's "
                 "own files; choose another name"},
-        Invalid{"EnvVarName", {{"tokenExchange", {{"envVarName", "1TOKEN"}}}},
+        Invalid{"EnvVarName",
+                {{"tokenExchange", {{"envVarName", "1TOKEN"}}}},
                 "spec.tokenExchange.envVarName: \"1TOKEN\" is not valid; use letters, digits and "
                 "'_', not starting with a digit, such as TRADOVATE_ACCESS_TOKEN"},
-        Invalid{"OAuth2WithTradovate", {{"tokenExchange", {{"oauth2", {{"scope", "x"}}}}}},
+        Invalid{"OAuth2WithTradovate",
+                {{"tokenExchange", {{"oauth2", {{"scope", "x"}}}}}},
                 "spec.tokenExchange.oauth2: is only allowed with provider oauth2ClientCredentials"},
-        Invalid{"RotationNotObject", {{"rotation", "weekly"}},
+        Invalid{"RotationNotObject",
+                {{"rotation", "weekly"}},
                 "spec.rotation: must be an object, got a string"}),
     [](const ::testing::TestParamInfo<Invalid>& p) { return std::string(p.param.name); });
 
@@ -357,7 +392,8 @@ TEST(ParseApiKey, NeverThrowsOnHostileInput) {
        {json(nullptr), json(1), json("x"), json::array(), json{{"source", 1}},
         json{{"source", {{"generate", 1}}}}, json{{"source", {{"generate", {{"length", "40"}}}}}},
         json{{"source", {{"generate", {}}}}, {"rotation", {{"windows", {1, 2}}}}},
-        json{{"source", {{"generate", {}}}}, {"rotation", {{"schedule", "@daily"}, {"windows", {{{"excludedDates", 5}}}}}}},
+        json{{"source", {{"generate", {}}}},
+             {"rotation", {{"schedule", "@daily"}, {"windows", {{{"excludedDates", 5}}}}}}},
         json{{"source", {{"generate", {}}}}, {"consumers", {{"workloadRef", "bot"}}}},
         json{{"source", {{"generate", {}}}}, {"tokenExchange", {{"lifetimeSeconds", 1e300}}}}}) {
     EXPECT_NO_THROW({
@@ -374,7 +410,9 @@ TEST(ApiKeyStatusJson, RoundTripsEveryField) {
   ApiKeyStatus status;
   status.observed_generation = 3;
   status.key_version = 7;
-  status.key_hint = "nt_\u2026" "9f3a";
+  status.key_hint =
+      "nt_\u2026"
+      "9f3a";
   status.secret_name = "keyward-alpha-bot";
   status.last_rotation_time = clock.now();
   status.next_rotation_time = clock.now() + std::chrono::hours(24 * 7);
@@ -383,7 +421,9 @@ TEST(ApiKeyStatusJson, RoundTripsEveryField) {
   status.conditions = {Condition{"Ready", "True", "KeyAvailable", "ok", clock.now(), 3}};
   const json j = to_json(status);
   EXPECT_EQ(j["keyVersion"], 7);
-  EXPECT_EQ(j["keyHint"], "nt_\u2026" "9f3a");
+  EXPECT_EQ(j["keyHint"],
+            "nt_\u2026"
+            "9f3a");
   EXPECT_EQ(j["consumers"], (json{{"upToDate", 2}, {"stale", 1}, {"held", 1}}));
   EXPECT_EQ(j["holds"][0]["since"], format_rfc3339(clock.now()));
   EXPECT_EQ(j["lastRotationTime"], format_rfc3339(clock.now()));
@@ -411,7 +451,9 @@ TEST(ApiKeyStatusJson, MalformedStatusIsInvalidStatus) {
   EXPECT_EQ(b.error().message, "status.lastRotationTime: expected an RFC 3339 time");
 }
 
-TEST(SecretName, FollowsTheContract) { EXPECT_EQ(secret_name_for("alpha-bot"), "keyward-alpha-bot"); }
+TEST(SecretName, FollowsTheContract) {
+  EXPECT_EQ(secret_name_for("alpha-bot"), "keyward-alpha-bot");
+}
 
 }  // namespace
 }  // namespace keyward::apikey

@@ -10,8 +10,12 @@ namespace {
 using namespace std::chrono_literals;
 
 Condition ready(std::string_view status, std::string_view why, std::int64_t generation = 1) {
-  return Condition{std::string(condition_type::kReady), std::string(status), std::string(why),
-                   "message", SystemTime{}, generation};
+  return Condition{std::string(condition_type::kReady),
+                   std::string(status),
+                   std::string(why),
+                   "message",
+                   SystemTime{},
+                   generation};
 }
 
 TEST(SetCondition, NewConditionGetsNowAsTransitionTime) {
@@ -54,8 +58,8 @@ TEST(Conditions, FindRemoveAndIsTrue) {
   testing::FakeClock clock;
   std::vector<Condition> conditions;
   set_condition(conditions, ready("True", "KeyAvailable"), clock.now());
-  set_condition(conditions,
-                Condition{"Degraded", "False", "AsExpected", "", SystemTime{}, 1}, clock.now());
+  set_condition(conditions, Condition{"Degraded", "False", "AsExpected", "", SystemTime{}, 1},
+                clock.now());
   EXPECT_TRUE(is_condition_true(conditions, "Ready"));
   EXPECT_FALSE(is_condition_true(conditions, "Degraded"));
   EXPECT_FALSE(is_condition_true(conditions, "Rotating"));

@@ -81,7 +81,8 @@ class SchemaValidator {
       if (!value.is_object()) return error(path, "expected an object");
       if (schema["required"]) {
         for (const auto& r : schema["required"]) {
-          if (!value.contains(r.as<std::string>())) error(path, "missing required " + r.as<std::string>());
+          if (!value.contains(r.as<std::string>()))
+            error(path, "missing required " + r.as<std::string>());
         }
       }
       const YAML::Node props = schema["properties"];
@@ -129,8 +130,10 @@ class SchemaValidator {
     } else if (type == "integer") {
       if (!value.is_number_integer()) return error(path, "expected an integer");
       const auto v = value.get<std::int64_t>();
-      if (schema["minimum"] && v < schema["minimum"].as<std::int64_t>()) error(path, "below minimum");
-      if (schema["maximum"] && v > schema["maximum"].as<std::int64_t>()) error(path, "above maximum");
+      if (schema["minimum"] && v < schema["minimum"].as<std::int64_t>())
+        error(path, "below minimum");
+      if (schema["maximum"] && v > schema["maximum"].as<std::int64_t>())
+        error(path, "above maximum");
     } else if (type == "boolean") {
       if (!value.is_boolean()) return error(path, "expected a boolean");
     }
@@ -174,7 +177,8 @@ json load_example(const std::string& file) {
 std::vector<std::string> example_files() {
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(source_path("examples"))) {
-    if (entry.path().extension() == ".yaml" && entry.path().filename().string().starts_with("apikey")) {
+    if (entry.path().extension() == ".yaml" &&
+        entry.path().filename().string().starts_with("apikey")) {
       files.push_back(entry.path().filename().string());
     }
   }
@@ -261,7 +265,8 @@ void collect_unknown(const json& value, const YAML::Node& schema, const std::str
       continue;
     }
     if (child.is_array() && prop["items"]) {
-      for (const auto& item : child) collect_unknown(item, prop["items"], path + "." + key + "[]", unknown);
+      for (const auto& item : child)
+        collect_unknown(item, prop["items"], path + "." + key + "[]", unknown);
     } else {
       collect_unknown(child, prop, path + "." + key, unknown);
     }
@@ -277,7 +282,8 @@ json contract_spec() {
   std::string spec_text;
   bool in_spec = false;
   while (std::getline(in, line)) {
-    if (line == "spec:") in_spec = true;
+    if (line == "spec:")
+      in_spec = true;
     else if (line == "status:" || line == "```") {
       if (in_spec) break;
     }
@@ -295,7 +301,7 @@ json contract_spec() {
 TEST(Crd, EveryContractSpecFieldExists) {
   const json spec = contract_spec();
   ASSERT_TRUE(spec.contains("source"));
-  ASSERT_TRUE(spec["source"].contains("http"));             // the alternatives were read
+  ASSERT_TRUE(spec["source"].contains("http"));  // the alternatives were read
   ASSERT_TRUE(spec["rotation"].contains("intervalSeconds"));
   std::vector<std::string> unknown;
   collect_unknown(spec, root_schema()["properties"]["spec"], "spec", unknown);
@@ -371,7 +377,8 @@ TEST(Defaults, CrdDefaultsEqualTheCppDefaults) {
   const json& spec = defaulted["spec"];
   // The API server fills these; spot-check the documented ones.
   EXPECT_EQ(spec["active"], true);
-  EXPECT_EQ(spec["source"]["generate"], (json{{"prefix", "nt_"}, {"length", 40}, {"alphabet", "base62"}}));
+  EXPECT_EQ(spec["source"]["generate"],
+            (json{{"prefix", "nt_"}, {"length", 40}, {"alphabet", "base62"}}));
   EXPECT_EQ(spec["rotation"]["timeZone"], "UTC");
   EXPECT_EQ(spec["rotation"]["gracePeriodSeconds"], 3600);
   EXPECT_EQ(spec["consumers"]["restartStrategy"], "RolloutRestart");
@@ -438,16 +445,21 @@ struct CelCase {
 std::map<std::string, CelCase> cel_cases() {
   return {
       {"set exactly one of generate, secretRef or http",
-       {{{"source", {{"secretRef", {{"name", "s"}}}}}}, "set exactly one of generate, secretRef or http"}},
+       {{{"source", {{"secretRef", {{"name", "s"}}}}}},
+        "set exactly one of generate, secretRef or http"}},
       {"set exactly one of schedule (5-field cron) or intervalSeconds",
        {{{"rotation", {{"intervalSeconds", 3600}}}}, "set exactly one of schedule"}},
       {"a bare Pod cannot be rolled out; use restartStrategy Evict or None",
-       {{{"consumers", {{"workloadRef", {{"kind", "Pod"}, {"name", "p"}}}, {"restartStrategy", "RolloutRestart"}}}},
+       {{{"consumers",
+          {{"workloadRef", {{"kind", "Pod"}, {"name", "p"}}},
+           {"restartStrategy", "RolloutRestart"}}}},
         "a bare Pod can only be restarted with Evict"}},
       {"endpoint is required unless provider is none",
-       {{{"tokenExchange", {{"provider", "tradovate"}, {"endpoint", nullptr}}}}, "endpoint: is required"}},
+       {{{"tokenExchange", {{"provider", "tradovate"}, {"endpoint", nullptr}}}},
+        "endpoint: is required"}},
       {"refreshLeadSeconds must be less than lifetimeSeconds",
-       {{{"tokenExchange", {{"refreshLeadSeconds", 5400}}}}, "it must be less than lifetimeSeconds"}},
+       {{{"tokenExchange", {{"refreshLeadSeconds", 5400}}}},
+        "it must be less than lifetimeSeconds"}},
       {"tradovate settings are only allowed with provider tradovate",
        {{{"tokenExchange", {{"provider", "none"}, {"tradovate", {{"appId", "x"}}}}}},
         "tradovate: is only allowed with provider tradovate"}},
@@ -457,7 +469,8 @@ std::map<std::string, CelCase> cel_cases() {
       {"tokenFile must not be token.json or token.env, which the token directory already uses",
        {{{"tokenExchange", {{"tokenFile", "token.env"}}}}, "taken by the token directory"}},
       {"envVarName must not be KEYWARD_TOKEN_EXPIRES_AT, which the sidecar writes itself",
-       {{{"tokenExchange", {{"envVarName", "KEYWARD_TOKEN_EXPIRES_AT"}}}}, "written by the sidecar"}},
+       {{{"tokenExchange", {{"envVarName", "KEYWARD_TOKEN_EXPIRES_AT"}}}},
+        "written by the sidecar"}},
   };
 }
 

@@ -134,18 +134,27 @@ TEST(CronExpression, ArbitraryTextIsHandled) {
   };
   auto field = [&]() -> std::string {
     switch (std::uniform_int_distribution<int>(0, 8)(rng)) {
-      case 0: return "*";
-      case 1: return "*/" + num();
-      case 2: return num();
-      case 3: return num() + "-" + num();
-      case 4: return num() + "-" + num() + "/" + num();
-      case 5: return num() + "," + num() + "," + num();
-      case 6: return names[std::uniform_int_distribution<std::size_t>(0, names.size() - 1)(rng)];
-      case 7: return num() + "/" + num();
+      case 0:
+        return "*";
+      case 1:
+        return "*/" + num();
+      case 2:
+        return num();
+      case 3:
+        return num() + "-" + num();
+      case 4:
+        return num() + "-" + num() + "/" + num();
+      case 5:
+        return num() + "," + num() + "," + num();
+      case 6:
+        return names[std::uniform_int_distribution<std::size_t>(0, names.size() - 1)(rng)];
+      case 7:
+        return num() + "/" + num();
       default: {
         std::string junk;
         for (int k = std::uniform_int_distribution<int>(0, 4)(rng); k > 0; --k) {
-          junk.push_back(noise[std::uniform_int_distribution<std::size_t>(0, noise.size() - 1)(rng)]);
+          junk.push_back(
+              noise[std::uniform_int_distribution<std::size_t>(0, noise.size() - 1)(rng)]);
         }
         return junk;
       }
@@ -191,24 +200,21 @@ TEST_P(CronRejects, WithAMessageNamingTheProblem) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, CronRejects,
-    ::testing::Values(BadCron{"", "has 0 fields"}, BadCron{"0 16 * *", "has 4 fields"},
-                      BadCron{"0 16 * * * *", "has 6 fields"},
-                      BadCron{"60 * * * *", "minute field \"60\": values must be between 0 and 59"},
-                      BadCron{"* 24 * * *", "hour field"},
-                      BadCron{"* * 0 * *", "day-of-month field"},
-                      BadCron{"* * 32 * *", "day-of-month field"},
-                      BadCron{"* * * 13 *", "month field"},
-                      BadCron{"* * * * 8", "day-of-week field"},
-                      BadCron{"5-1 * * * *", "runs backwards"},
-                      BadCron{"*/0 * * * *", "is not a positive number"},
-                      BadCron{"*/x * * * *", "is not a positive number"},
-                      BadCron{"1,,2 * * * *", "empty list item"},
-                      BadCron{"a * * * *", "\"a\" is not a valid value"},
-                      BadCron{"* * * FOO *", "\"FOO\" is not a valid value"},
-                      BadCron{"* * * * MON-", "\"\" is not a valid value"},
-                      BadCron{"* * JAN * *", "day-of-month field"},
-                      BadCron{"@every5m", "is not a known alias"},
-                      BadCron{"? * * * *", "is not a valid value"}));
+    ::testing::Values(
+        BadCron{"", "has 0 fields"}, BadCron{"0 16 * *", "has 4 fields"},
+        BadCron{"0 16 * * * *", "has 6 fields"},
+        BadCron{"60 * * * *", "minute field \"60\": values must be between 0 and 59"},
+        BadCron{"* 24 * * *", "hour field"}, BadCron{"* * 0 * *", "day-of-month field"},
+        BadCron{"* * 32 * *", "day-of-month field"}, BadCron{"* * * 13 *", "month field"},
+        BadCron{"* * * * 8", "day-of-week field"}, BadCron{"5-1 * * * *", "runs backwards"},
+        BadCron{"*/0 * * * *", "is not a positive number"},
+        BadCron{"*/x * * * *", "is not a positive number"},
+        BadCron{"1,,2 * * * *", "empty list item"},
+        BadCron{"a * * * *", "\"a\" is not a valid value"},
+        BadCron{"* * * FOO *", "\"FOO\" is not a valid value"},
+        BadCron{"* * * * MON-", "\"\" is not a valid value"},
+        BadCron{"* * JAN * *", "day-of-month field"}, BadCron{"@every5m", "is not a known alias"},
+        BadCron{"? * * * *", "is not a valid value"}));
 
 }  // namespace
 }  // namespace keyward::apikey

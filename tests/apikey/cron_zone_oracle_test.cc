@@ -56,13 +56,13 @@ TEST_P(CronZoneOracle, AgreesWithMinuteByMinuteScan) {
     const auto result = date::floor<seconds>(*next);
     ASSERT_GT(*next, after);
     ASSERT_EQ(result.time_since_epoch() % minutes(1), seconds(0)) << format_rfc3339(*next);
-    ASSERT_TRUE(fires_at(*cron, zone, result)) << c.schedule << " " << c.zone << " returned "
-                                               << format_rfc3339(*next);
+    ASSERT_TRUE(fires_at(*cron, zone, result))
+        << c.schedule << " " << c.zone << " returned " << format_rfc3339(*next);
     for (auto m = date::floor<minutes>(date::floor<seconds>(after)) + minutes(1); m < result;
          m += minutes(1)) {
       ASSERT_FALSE(fires_at(*cron, zone, date::sys_seconds(m)))
-          << c.schedule << " " << c.zone << ": missed a run at " << format_rfc3339(m)
-          << " before " << format_rfc3339(*next);
+          << c.schedule << " " << c.zone << ": missed a run at " << format_rfc3339(m) << " before "
+          << format_rfc3339(*next);
     }
     after = *next;
   }

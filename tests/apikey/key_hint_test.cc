@@ -6,12 +6,18 @@ namespace keyward::apikey {
 namespace {
 
 TEST(MaskKey, PrefixEllipsisAndLastFour) {
-  EXPECT_EQ(mask_key("nt_AbCdEfGhIjKlMnOp9f3a", "nt_"), "nt_\u2026" "9f3a");
+  EXPECT_EQ(mask_key("nt_AbCdEfGhIjKlMnOp9f3a", "nt_"),
+            "nt_\u2026"
+            "9f3a");
 }
 
 TEST(MaskKey, NoPrefixWhenTheKeyDoesNotStartWithIt) {
-  EXPECT_EQ(mask_key("sk-live-0123456789abcdef", "nt_"), "\u2026" "cdef");
-  EXPECT_EQ(mask_key("0123456789abcdef", ""), "\u2026" "cdef");
+  EXPECT_EQ(mask_key("sk-live-0123456789abcdef", "nt_"),
+            "\u2026"
+            "cdef");
+  EXPECT_EQ(mask_key("0123456789abcdef", ""),
+            "\u2026"
+            "cdef");
 }
 
 TEST(MaskKey, ShortKeysShowOnlyThePrefix) {

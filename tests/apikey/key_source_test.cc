@@ -183,9 +183,8 @@ TEST(HttpKeySource, DottedResponseFieldBareSchemeAndCustomHeader) {
   testing::ScriptedTransport transport;
   transport.push(200, std::string(R"({"data":{"key":")") + kNewKey + R"("}})");
   Redactor redactor;
-  HttpKeySource source(transport,
-                       HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", ""},
-                       redactor);
+  HttpKeySource source(
+      transport, HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", ""}, redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key) << key.error().message;
   EXPECT_EQ(*key, kNewKey);

@@ -10,9 +10,9 @@ namespace {
 TEST(Utf8Length, CountsCodePoints) {
   EXPECT_EQ(utf8_length(""), 0u);
   EXPECT_EQ(utf8_length("abc"), 3u);
-  EXPECT_EQ(utf8_length("\u00e9t\u00e9"), 3u);       // été
-  EXPECT_EQ(utf8_length("\u2026"), 1u);              // …
-  EXPECT_EQ(utf8_length("\U0001F4C8"), 1u);          // chart emoji, 4 bytes
+  EXPECT_EQ(utf8_length("\u00e9t\u00e9"), 3u);             // été
+  EXPECT_EQ(utf8_length("\u2026"), 1u);                    // …
+  EXPECT_EQ(utf8_length("\U0001F4C8"), 1u);                // chart emoji, 4 bytes
   EXPECT_EQ(utf8_length(std::string("\xff\xfe", 2)), 2u);  // invalid bytes count one each
 }
 

@@ -154,8 +154,8 @@ RotationSpec globex_spec() {
   RotationSpec spec;
   spec.schedule = "0 12 * * 5";  // Friday noon Chicago: outside the halt window
   spec.time_zone = "America/Chicago";
-  spec.windows.push_back(RotationWindow{"globex-halt", "0 16 * * 1-5", 3600, "America/Chicago",
-                                        {"2026-12-25", "2027-01-01"}});
+  spec.windows.push_back(RotationWindow{
+      "globex-halt", "0 16 * * 1-5", 3600, "America/Chicago", {"2026-12-25", "2027-01-01"}});
   return spec;
 }
 
@@ -250,7 +250,8 @@ TEST(RotationWindows, ExcludedDateIsTheLocalDateInTheWindowZone) {
   // opening at 2026-12-25T05:30Z, not the one at 2026-12-24T05:30Z.
   RotationSpec spec;
   spec.interval_seconds = 3600;
-  spec.windows.push_back(RotationWindow{"late", "30 23 * * *", 600, "America/Chicago", {"2026-12-24"}});
+  spec.windows.push_back(
+      RotationWindow{"late", "30 23 * * *", 600, "America/Chicago", {"2026-12-24"}});
   auto planner = make(spec);
   EXPECT_TRUE(planner.in_window(at("2026-12-24T05:35:00Z")));
   EXPECT_FALSE(planner.in_window(at("2026-12-25T05:35:00Z")));

@@ -46,7 +46,8 @@ struct Rendered {
   }
 };
 
-std::vector<std::string> with_sets(std::vector<std::string> args, const std::vector<std::string>& sets) {
+std::vector<std::string> with_sets(std::vector<std::string> args,
+                                   const std::vector<std::string>& sets) {
   for (const auto& s : sets) {
     args.push_back("--set");
     args.push_back(s);
@@ -71,7 +72,8 @@ Rendered render(const std::vector<std::string>& sets = {}, const std::string& re
 
 std::string b64decode(const std::string& in) {
   std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
                           static_cast<int>(in.size()));
   if (n < 0) return {};
   std::size_t pad = 0;
@@ -99,10 +101,12 @@ X509Ptr parse_cert(const std::string& pem) {
 
 std::unique_ptr<EVP_PKEY, PkeyFree> parse_key(const std::string& pem) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return std::unique_ptr<EVP_PKEY, PkeyFree>(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  return std::unique_ptr<EVP_PKEY, PkeyFree>(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
 }
 
-void for_each_pod_spec(const Rendered& r, const std::function<void(const std::string&, const json&)>& fn) {
+void for_each_pod_spec(const Rendered& r,
+                       const std::function<void(const std::string&, const json&)>& fn) {
   for (const auto& d : r.docs) {
     const std::string kind = d.value("kind", "");
     const std::string name = d["metadata"].value("name", "");
@@ -117,7 +121,8 @@ class ChartTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (find_helm().empty()) {
-      FAIL() << "helm not found: run scripts/setup.sh (installs .tools/bin/helm) or put helm on PATH";
+      FAIL()
+          << "helm not found: run scripts/setup.sh (installs .tools/bin/helm) or put helm on PATH";
     }
   }
 };
@@ -125,12 +130,14 @@ class ChartTest : public ::testing::Test {
 const std::vector<std::pair<std::string, std::vector<std::string>>> kValueSets = {
     {"defaults", {}},
     {"cert-manager", {"webhook.tls.mode=certManager"}},
-    {"cert-manager with issuer", {"webhook.tls.mode=certManager", "webhook.tls.certManager.issuerRef.name=corp-ca",
-                                  "webhook.tls.certManager.issuerRef.kind=ClusterIssuer"}},
+    {"cert-manager with issuer",
+     {"webhook.tls.mode=certManager", "webhook.tls.certManager.issuerRef.name=corp-ca",
+      "webhook.tls.certManager.issuerRef.kind=ClusterIssuer"}},
     {"custom images",
      {"image.operator.repository=registry.example/kw/operator", "image.operator.tag=9.9.9",
       "image.sidecar.repository=registry.example/kw/sidecar",
-      "image.sidecar.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}},
+      "image.sidecar.digest=sha256:"
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}},
     {"restricted namespace", {"watchNamespace=bots", "webhook.failurePolicy=Ignore"}},
 };
 
@@ -152,7 +159,8 @@ TEST_F(ChartTest, EveryDocumentParsesAndNamesFit63Characters) {
     Rendered r = render(values, name == "long release" ? longest_release : "rel");
     ASSERT_GT(r.docs.size(), 8u);
     for (const auto& d : r.docs) {
-      ASSERT_TRUE(d.contains("apiVersion") && d.contains("kind") && d.contains("metadata")) << d.dump();
+      ASSERT_TRUE(d.contains("apiVersion") && d.contains("kind") && d.contains("metadata"))
+          << d.dump();
       const std::string n = d["metadata"].value("name", "");
       EXPECT_FALSE(n.empty());
       EXPECT_LE(n.size(), 63u) << d["kind"] << " " << n;
@@ -208,14 +216,17 @@ TEST_F(ChartTest, HelmModeCaBundleMatchesTheGeneratedCertificate) {
     EXPECT_EQ(wh["sideEffects"], "None");
     EXPECT_EQ(wh["failurePolicy"], "Fail");
   }
-  EXPECT_EQ(r.one("MutatingWebhookConfiguration")["webhooks"][0]["clientConfig"]["service"]["path"], "/mutate-pods");
-  EXPECT_EQ(r.one("ValidatingWebhookConfiguration")["webhooks"][0]["clientConfig"]["service"]["path"],
-            "/validate-apikeys");
+  EXPECT_EQ(r.one("MutatingWebhookConfiguration")["webhooks"][0]["clientConfig"]["service"]["path"],
+            "/mutate-pods");
+  EXPECT_EQ(
+      r.one("ValidatingWebhookConfiguration")["webhooks"][0]["clientConfig"]["service"]["path"],
+      "/validate-apikeys");
   // The operator mounts that Secret.
   json deploy = r.one("Deployment");
   bool mounted = false;
   for (const auto& v : deploy["spec"]["template"]["spec"]["volumes"]) {
-    if (v.contains("secret") && v["secret"]["secretName"] == secret["metadata"]["name"]) mounted = true;
+    if (v.contains("secret") && v["secret"]["secretName"] == secret["metadata"]["name"])
+      mounted = true;
   }
   EXPECT_TRUE(mounted);
 }
@@ -226,7 +237,8 @@ TEST_F(ChartTest, CertManagerModeUsesCainjectorAndTheCertificateSecret) {
   json issuer = r.one("Issuer");
   EXPECT_TRUE(issuer["spec"].contains("selfSigned"));
   EXPECT_EQ(cert["spec"]["issuerRef"]["name"], issuer["metadata"]["name"]);
-  for (const auto& s : r.of_kind("Secret")) EXPECT_NE(s.value("type", ""), "kubernetes.io/tls") << "no Helm-made TLS";
+  for (const auto& s : r.of_kind("Secret"))
+    EXPECT_NE(s.value("type", ""), "kubernetes.io/tls") << "no Helm-made TLS";
   const std::string inject_from = kNamespace + "/" + cert["metadata"]["name"].get<std::string>();
   for (const char* kind : {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}) {
     json cfg = r.one(kind);
@@ -236,15 +248,18 @@ TEST_F(ChartTest, CertManagerModeUsesCainjectorAndTheCertificateSecret) {
   json deploy = r.one("Deployment");
   bool mounted = false;
   for (const auto& v : deploy["spec"]["template"]["spec"]["volumes"]) {
-    if (v.contains("secret") && v["secret"]["secretName"] == cert["spec"]["secretName"]) mounted = true;
+    if (v.contains("secret") && v["secret"]["secretName"] == cert["spec"]["secretName"])
+      mounted = true;
   }
   EXPECT_TRUE(mounted);
   const std::string svc = r.one("Service")["metadata"]["name"];
-  EXPECT_NE(std::find(cert["spec"]["dnsNames"].begin(), cert["spec"]["dnsNames"].end(), svc + "." + kNamespace + ".svc"),
+  EXPECT_NE(std::find(cert["spec"]["dnsNames"].begin(), cert["spec"]["dnsNames"].end(),
+                      svc + "." + kNamespace + ".svc"),
             cert["spec"]["dnsNames"].end());
 
-  Rendered corp = render({"webhook.tls.mode=certManager", "webhook.tls.certManager.issuerRef.name=corp-ca",
-                          "webhook.tls.certManager.issuerRef.kind=ClusterIssuer"});
+  Rendered corp =
+      render({"webhook.tls.mode=certManager", "webhook.tls.certManager.issuerRef.name=corp-ca",
+              "webhook.tls.certManager.issuerRef.kind=ClusterIssuer"});
   EXPECT_TRUE(corp.of_kind("Issuer").empty());
   EXPECT_EQ(corp.one("Certificate")["spec"]["issuerRef"]["kind"], "ClusterIssuer");
 }
@@ -256,9 +271,11 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
     for (const char* kind : {"ClusterRole", "Role"}) {
       for (const auto& role : r.of_kind(kind)) {
         for (const auto& rule : role["rules"]) {
-          for (const char* field : {"verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs"}) {
+          for (const char* field :
+               {"verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs"}) {
             if (!rule.contains(field)) continue;
-            for (const auto& v : rule[field]) EXPECT_EQ(v.get<std::string>().find('*'), std::string::npos) << rule.dump();
+            for (const auto& v : rule[field])
+              EXPECT_EQ(v.get<std::string>().find('*'), std::string::npos) << rule.dump();
           }
           for (const auto& v : rule["verbs"]) {
             EXPECT_NE(v, "escalate");
@@ -274,7 +291,8 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
   std::string line, previous;
   while (std::getline(rbac, line)) {
     if (line.find("- apiGroups:") != std::string::npos) {
-      EXPECT_NE(previous.find('#'), std::string::npos) << "rule without a justifying comment: " << line;
+      EXPECT_NE(previous.find('#'), std::string::npos)
+          << "rule without a justifying comment: " << line;
     }
     previous = line;
   }
@@ -283,7 +301,8 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
   EXPECT_TRUE(restricted.of_kind("ClusterRole").empty());
   EXPECT_TRUE(restricted.of_kind("ClusterRoleBinding").empty());
   bool role_in_bots = false;
-  for (const auto& role : restricted.of_kind("Role")) role_in_bots |= role["metadata"]["namespace"] == "bots";
+  for (const auto& role : restricted.of_kind("Role"))
+    role_in_bots |= role["metadata"]["namespace"] == "bots";
   EXPECT_TRUE(role_in_bots);
   json ns_sel = restricted.one("MutatingWebhookConfiguration")["webhooks"][0]["namespaceSelector"];
   bool in_bots = false;
@@ -292,7 +311,8 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
   }
   EXPECT_TRUE(in_bots) << ns_sel.dump();
   bool has_arg = false;
-  const json restricted_args = restricted.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
+  const json restricted_args =
+      restricted.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
   for (const auto& a : restricted_args) {
     has_arg |= a == "--namespace=bots";
   }
@@ -307,7 +327,9 @@ TEST_F(ChartTest, WebhookSelectorsExcludeSystemAndOwnNamespaces) {
   EXPECT_EQ(not_in["key"], "kubernetes.io/metadata.name");
   EXPECT_EQ(not_in["operator"], "NotIn");
   for (const char* ns : {"kube-system", "keyward-system"}) {
-    EXPECT_NE(std::find(not_in["values"].begin(), not_in["values"].end(), ns), not_in["values"].end()) << ns;
+    EXPECT_NE(std::find(not_in["values"].begin(), not_in["values"].end(), ns),
+              not_in["values"].end())
+        << ns;
   }
   EXPECT_EQ(wh["objectSelector"]["matchExpressions"][0]["operator"], "NotIn");
   EXPECT_EQ(wh["rules"][0]["resources"], json::array({"pods"}));
@@ -320,7 +342,8 @@ TEST_F(ChartTest, EveryContainerIsNonRootWithResources) {
     Rendered r = render(sets);
     int containers = 0;
     for_each_pod_spec(r, [&](const std::string& owner, const json& spec) {
-      const bool pod_non_root = spec.contains("securityContext") && spec["securityContext"].value("runAsNonRoot", false);
+      const bool pod_non_root =
+          spec.contains("securityContext") && spec["securityContext"].value("runAsNonRoot", false);
       for (const char* list : {"initContainers", "containers"}) {
         if (!spec.contains(list)) continue;
         for (const auto& c : spec[list]) {
@@ -360,29 +383,36 @@ TEST_F(ChartTest, OperatorDeploymentPdbAndHelmTest) {
   EXPECT_EQ(test_pod["metadata"]["annotations"]["helm.sh/hook"], "test");
 
   Rendered single = render({"replicaCount=1", "leaderElection.enabled=false"});
-  const json single_args = single.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
-  EXPECT_NE(std::find(single_args.begin(), single_args.end(), "--leader-elect=false"), single_args.end());
-  EXPECT_TRUE(single.of_kind("PodDisruptionBudget").empty()) << "a PDB with one replica would block node drains";
+  const json single_args =
+      single.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
+  EXPECT_NE(std::find(single_args.begin(), single_args.end(), "--leader-elect=false"),
+            single_args.end());
+  EXPECT_TRUE(single.of_kind("PodDisruptionBudget").empty())
+      << "a PDB with one replica would block node drains";
 }
 
 TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
   Rendered defaults = render();
   EXPECT_EQ(defaults.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"],
             "ghcr.io/keyward/keyward-operator:0.1.0");
-  const std::string digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  Rendered custom = render({"image.operator.repository=registry.example/kw/operator", "image.operator.tag=9.9.9",
-                            "image.sidecar.repository=registry.example/kw/sidecar", "image.sidecar.digest=" + digest});
+  const std::string digest =
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  Rendered custom = render(
+      {"image.operator.repository=registry.example/kw/operator", "image.operator.tag=9.9.9",
+       "image.sidecar.repository=registry.example/kw/sidecar", "image.sidecar.digest=" + digest});
   EXPECT_EQ(custom.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"],
             "registry.example/kw/operator:9.9.9");
-  auto cfg_docs = webhook::load_yaml_documents(custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
+  auto cfg_docs = webhook::load_yaml_documents(
+      custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
   ASSERT_TRUE(cfg_docs);
   json cfg = *webhook::yaml_to_json((*cfg_docs)[0]);
   EXPECT_EQ(cfg["sidecarImage"], "registry.example/kw/sidecar@" + digest);
-  EXPECT_EQ(cfg["mode"], "broker");
+  EXPECT_EQ(cfg["mode"], "direct") << "broker mode waits for the operator's token broker";
   EXPECT_EQ(cfg["brokerUrl"], "https://rel-keyward-webhook.keyward-system.svc:443");
 
   // keyward-operator reads exactly this ConfigMap: the chart and the code agree on its keys.
-  auto settings = webhook::parse_webhook_settings(custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
+  auto settings = webhook::parse_webhook_settings(
+      custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
   ASSERT_TRUE(settings) << settings.error().message;
   EXPECT_EQ(settings->injection.sidecar_image, "registry.example/kw/sidecar@" + digest);
   EXPECT_EQ(settings->server.port, 8443);
@@ -391,7 +421,8 @@ TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
   const json deploy = custom.one("Deployment");
   bool mounted = false;
   for (const auto& m : deploy["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]) {
-    if (m["name"] == "webhook-tls") mounted = settings->cert_file == m["mountPath"].get<std::string>() + "/tls.crt";
+    if (m["name"] == "webhook-tls")
+      mounted = settings->cert_file == m["mountPath"].get<std::string>() + "/tls.crt";
   }
   EXPECT_TRUE(mounted);
 }
@@ -417,9 +448,11 @@ TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
     j->at("metadata").erase("annotations");
   }
   // Helm's fromYaml reads numbers as floats: compare numerically.
-  EXPECT_EQ(json::parse(stripped.dump()), json::parse(original.dump())) << json::diff(original, stripped).dump(2);
+  EXPECT_EQ(json::parse(stripped.dump()), json::parse(original.dump()))
+      << json::diff(original, stripped).dump(2);
   if (source["metadata"].contains("labels")) {
-    for (const auto& [k, v] : source["metadata"]["labels"].items()) EXPECT_EQ(crd["metadata"]["labels"][k], v) << k;
+    for (const auto& [k, v] : source["metadata"]["labels"].items())
+      EXPECT_EQ(crd["metadata"]["labels"][k], v) << k;
   }
 
   // The chart reads the source through a symlink, so there is no copy to drift.
@@ -428,8 +461,9 @@ TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
   EXPECT_TRUE(fs::equivalent(link, kSource / "crds" / "apikey.yaml"));
 
   Rendered no_keep = render({"crds.keep=false"});
-  EXPECT_FALSE(no_keep.one("CustomResourceDefinition")["metadata"].value("annotations", json::object()).contains(
-      "helm.sh/resource-policy"));
+  EXPECT_FALSE(no_keep.one("CustomResourceDefinition")["metadata"]
+                   .value("annotations", json::object())
+                   .contains("helm.sh/resource-policy"));
   EXPECT_TRUE(render({"crds.enabled=false"}).of_kind("CustomResourceDefinition").empty());
 }
 
@@ -475,7 +509,8 @@ TEST_F(ChartTest, EveryValueIsDocumented) {
       in_block = true;  // a documented map/list value; its children need no comments of their own
       block_indent = indent;
     }
-    if (line.find_first_not_of(' ') != std::string::npos && line[line.find_first_not_of(' ')] == '#') {
+    if (line.find_first_not_of(' ') != std::string::npos &&
+        line[line.find_first_not_of(' ')] == '#') {
       previous = line;
     } else if (!line.empty()) {
       previous = line;
@@ -494,7 +529,8 @@ TEST_F(ChartTest, DockerfilesReferenceExistingPaths) {
     int stages = 0;
     while (std::getline(in, line)) {
       if (line.rfind("FROM ", 0) == 0) ++stages;
-      if (line.rfind("USER ", 0) == 0) has_user = line.find("root") == std::string::npos && line != "USER 0";
+      if (line.rfind("USER ", 0) == 0)
+        has_user = line.find("root") == std::string::npos && line != "USER 0";
       // COPY from the build context (not --from=stage) must name paths that exist.
       if (line.rfind("COPY ", 0) == 0 && line.find("--from=") == std::string::npos) {
         std::istringstream words(line.substr(5));
@@ -505,7 +541,8 @@ TEST_F(ChartTest, DockerfilesReferenceExistingPaths) {
         }
         ASSERT_GE(parts.size(), 2u) << line;
         for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-          EXPECT_TRUE(fs::exists(kSource / parts[i])) << "COPY source " << parts[i] << " does not exist";
+          EXPECT_TRUE(fs::exists(kSource / parts[i]))
+              << "COPY source " << parts[i] << " does not exist";
         }
       }
     }

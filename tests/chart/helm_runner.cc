@@ -28,7 +28,8 @@ std::string shell_quote(const std::string& s) {
 }  // namespace
 
 std::string find_helm() {
-  std::filesystem::path local = std::filesystem::path(KEYWARD_SOURCE_DIR) / ".tools" / "bin" / "helm";
+  std::filesystem::path local =
+      std::filesystem::path(KEYWARD_SOURCE_DIR) / ".tools" / "bin" / "helm";
   if (access(local.c_str(), X_OK) == 0) return local.string();
   if (const char* path = getenv("PATH")) {
     std::stringstream ss(path);

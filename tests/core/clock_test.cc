@@ -27,7 +27,8 @@ TEST(FakeClock, SleeperWakesOnlyWhenAdvancedPastDeadline) {
   Wakeup wakeup;
   const SystemTime deadline = clock.now() + 90min;
   WakeReason reason = WakeReason::Stopped;
-  std::jthread sleeper([&](std::stop_token st) { reason = clock.sleep_until(deadline, wakeup, st); });
+  std::jthread sleeper(
+      [&](std::stop_token st) { reason = clock.sleep_until(deadline, wakeup, st); });
   while (clock.sleepers() == 0) std::this_thread::yield();
   clock.advance(85min);
   EXPECT_EQ(clock.sleepers(), 1);  // still asleep: 5 minutes to go

@@ -1,5 +1,3 @@
-#include "common/core/http_transport_httplib.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/core/http_transport_httplib.h"
 #include "tests/transport/test_certs.h"
 #include "tests/transport/test_http_server.h"
 
@@ -128,23 +127,23 @@ class HeldStream {
   explicit HeldStream(httplib::Server& server) {
     server.Get("/watch", [this](const httplib::Request&, httplib::Response& res) {
       auto step = std::make_shared<int>(0);
-      res.set_chunked_content_provider("application/json", [this, step](std::size_t,
-                                                                        httplib::DataSink& sink) {
-        if ((*step)++ == 0) {
-          const std::string first = "{\"n\":1}\n{\"n\":";  // a line split across chunks
-          sink.write(first.data(), first.size());
-          return true;
-        }
-        if (*step == 2) {
-          const std::string second = "2}\n";
-          sink.write(second.data(), second.size());
-          return true;
-        }
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::seconds(10), [this] { return released_; });
-        sink.done();
-        return true;
-      });
+      res.set_chunked_content_provider(
+          "application/json", [this, step](std::size_t, httplib::DataSink& sink) {
+            if ((*step)++ == 0) {
+              const std::string first = "{\"n\":1}\n{\"n\":";  // a line split across chunks
+              sink.write(first.data(), first.size());
+              return true;
+            }
+            if (*step == 2) {
+              const std::string second = "2}\n";
+              sink.write(second.data(), second.size());
+              return true;
+            }
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, std::chrono::seconds(10), [this] { return released_; });
+            sink.done();
+            return true;
+          });
     });
   }
   ~HeldStream() { release(); }
@@ -185,9 +184,9 @@ TEST(HttplibTransport, StreamDeliversChunksAsTheyArriveAndStopsPromptly) {
   });
   {
     std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5),
-                            [&] { return received == "{\"n\":1}\n{\"n\":2}\n"; }))
-        << received;
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      return received == "{\"n\":1}\n{\"n\":2}\n";
+    })) << received;
   }
   // The server still holds the stream open: only a stop request can end it now.
   const auto before = std::chrono::steady_clock::now();
@@ -288,12 +287,11 @@ TEST_F(TlsTransport, WrongHostNameIsTLSVerifyFailedAndServerNameOverrideFixesIt)
   EXPECT_NE(r.error().message.find("not valid for host '127.0.0.1'"), std::string::npos)
       << r.error().message;
 
-  auto named = make("https", port,
-                    [&] {
-                      auto c = trust(ca_.ca_pem());
-                      c.server_name = "kubernetes.default.svc";
-                      return c;
-                    }());
+  auto named = make("https", port, [&] {
+    auto c = trust(ca_.ca_pem());
+    c.server_name = "kubernetes.default.svc";
+    return c;
+  }());
   auto r2 = named->send(get_request("/ok"));
   ASSERT_TRUE(r2.has_value()) << r2.error().to_string();
   EXPECT_EQ(r2->body, "secure");
@@ -303,12 +301,11 @@ TEST_F(TlsTransport, InsecureSkipVerifyAcceptsAnyCertificate) {
   auto leaf = other_ca_.issue("whatever", {"DNS:elsewhere"}, false);
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   serve_ok(server);
-  auto t = make("https", server.start(),
-                [&] {
-                  auto c = trust(ca_.ca_pem());
-                  c.insecure_skip_verify = true;
-                  return c;
-                }());
+  auto t = make("https", server.start(), [&] {
+    auto c = trust(ca_.ca_pem());
+    c.insecure_skip_verify = true;
+    return c;
+  }());
   auto r = t->send(get_request("/ok"));
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
 }
@@ -333,8 +330,7 @@ TEST_F(TlsTransport, MutualTlsNeedsTheClientCertificate) {
   auto without = make("https", port, trust(ca_.ca_pem()));
   EXPECT_FALSE(without->send(get_request("/whoami")).has_value());
 
-  auto with = make("https", port,
-                   with_client(ca_.ca_pem(), client.cert_pem, client.key_pem));
+  auto with = make("https", port, with_client(ca_.ca_pem(), client.cert_pem, client.key_pem));
   auto r = with->send(get_request("/whoami"));
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   EXPECT_EQ(r->body, "keyward-operator");
@@ -349,20 +345,18 @@ TEST_F(TlsTransport, BadPemIsRejectedAtCreation) {
 
   auto a = ca_.issue("a", {}, true);
   auto b = ca_.issue("b", {}, true);
-  auto mismatch = HttplibTransport::create(
-      local("https", 1), with_client("", a.cert_pem, b.key_pem));
+  auto mismatch =
+      HttplibTransport::create(local("https", 1), with_client("", a.cert_pem, b.key_pem));
   ASSERT_FALSE(mismatch.has_value());
   EXPECT_NE(mismatch.error().message.find("does not belong to the client certificate"),
             std::string::npos);
 
-  auto half = HttplibTransport::create(local("https", 1),
-                                       with_client("", a.cert_pem, ""));
+  auto half = HttplibTransport::create(local("https", 1), with_client("", a.cert_pem, ""));
   ASSERT_FALSE(half.has_value());
   EXPECT_NE(half.error().message.find("must be given together"), std::string::npos);
 
   auto badkey = HttplibTransport::create(
-      local("https", 1),
-      with_client("", a.cert_pem, "-----BEGIN PRIVATE KEY-----\nxx\n"));
+      local("https", 1), with_client("", a.cert_pem, "-----BEGIN PRIVATE KEY-----\nxx\n"));
   ASSERT_FALSE(badkey.has_value());
   EXPECT_EQ(badkey.error().reason, "InvalidCertificate");
   // The key material never appears in the message.

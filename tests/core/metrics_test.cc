@@ -19,14 +19,19 @@ TEST(MetricsRegistry, RendersCountersGaugesAndHistogramsWithLabels) {
 
   const std::string text = registry.render();
   EXPECT_NE(text.find("# TYPE keyward_token_refreshes_total counter\n"), std::string::npos);
-  EXPECT_NE(text.find("keyward_token_refreshes_total{provider=\"tradovate\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("keyward_token_refreshes_total{provider=\"tradovate\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(text.find("keyward_token_seconds_to_expiry 5100\n"), std::string::npos);
-  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_bucket{result=\"ok\",le=\"0.10000000000000001\"} 1\n"),
+  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_bucket{result=\"ok\",le=\"0."
+                      "10000000000000001\"} 1\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_bucket{result=\"ok\",le=\"1\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_bucket{result=\"ok\",le=\"+Inf\"} 3\n"), std::string::npos);
-  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_count{result=\"ok\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_bucket{result=\"ok\",le=\"1\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_bucket{result=\"ok\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("keyward_reconcile_duration_seconds_count{result=\"ok\"} 3\n"),
+            std::string::npos);
   EXPECT_EQ(h.count({{"result", "ok"}}), 3U);
 }
 

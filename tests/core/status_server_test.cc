@@ -12,11 +12,12 @@ TEST(StatusServer, ServesProbesMetricsAndExtraRoutes) {
   MetricsRegistry metrics;
   metrics.counter("keyward_demo_total", "demo").inc();
   std::atomic<bool> ready{false};
-  StatusServer server(make_null_logger(), metrics, [] { return ok(); },
-                      [&]() -> Status {
-                        if (ready) return ok();
-                        return fail("NoToken", "no valid token yet");
-                      });
+  StatusServer server(
+      make_null_logger(), metrics, [] { return ok(); },
+      [&]() -> Status {
+        if (ready) return ok();
+        return fail("NoToken", "no valid token yet");
+      });
   server.add_route({"GET", "/v1/status", [](const HttpRequest& req) {
                       HttpResponse r;
                       r.status = 200;

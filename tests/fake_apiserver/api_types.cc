@@ -5,7 +5,7 @@ namespace keyward::testing::fake {
 using nlohmann::json;
 
 json make_status(int code, const std::string& reason, const std::string& message, json details) {
-  json status = {{"kind", "Status"},  {"apiVersion", "v1"}, {"metadata", json::object()},
+  json status = {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
                  {"status", "Failure"}, {"message", message}, {"reason", reason},
                  {"code", code}};
   if (!details.is_null()) status["details"] = std::move(details);
@@ -13,28 +13,47 @@ json make_status(int code, const std::string& reason, const std::string& message
 }
 
 json make_success_status(int code) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-          {"status", "Success"}, {"code", code}};
+  return {{"kind", "Status"},
+          {"apiVersion", "v1"},
+          {"metadata", json::object()},
+          {"status", "Success"},
+          {"code", code}};
 }
 
 std::string reason_for_code(int code) {
   switch (code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 406: return "NotAcceptable";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 413: return "RequestEntityTooLarge";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return code >= 500 ? "InternalError" : "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 406:
+      return "NotAcceptable";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 413:
+      return "RequestEntityTooLarge";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return code >= 500 ? "InternalError" : "Unknown";
   }
 }
 
@@ -59,10 +78,12 @@ std::unexpected<json> already_exists(const ResourceInfo& info, const std::string
                    details_for(info, name));
 }
 
-std::unexpected<json> conflict(const ResourceInfo& info, const std::string& name, const std::string& why) {
-  return api_error(409, "Conflict",
-                   "Operation cannot be fulfilled on " + info.qualified_name() + " \"" + name + "\": " + why,
-                   details_for(info, name));
+std::unexpected<json> conflict(const ResourceInfo& info, const std::string& name,
+                               const std::string& why) {
+  return api_error(
+      409, "Conflict",
+      "Operation cannot be fulfilled on " + info.qualified_name() + " \"" + name + "\": " + why,
+      details_for(info, name));
 }
 
 std::unexpected<json> bad_request(const std::string& message) {
@@ -85,7 +106,8 @@ std::string meta_string(const json& object, const char* field) {
 json labels_of(const json& object) {
   if (!object.is_object() || !object.contains("metadata")) return json::object();
   const json& meta = object["metadata"];
-  if (!meta.is_object() || !meta.contains("labels") || !meta["labels"].is_object()) return json::object();
+  if (!meta.is_object() || !meta.contains("labels") || !meta["labels"].is_object())
+    return json::object();
   return meta["labels"];
 }
 

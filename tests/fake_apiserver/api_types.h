@@ -4,20 +4,19 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace keyward::testing::fake {
 
 // One served group/version/resource, as discovery advertises it.
 struct ResourceInfo {
-  std::string group;    // "" for the core group
-  std::string version;  // "v1"
-  std::string kind;     // "Pod"
-  std::string plural;   // "pods"
-  std::string singular; // "pod"
+  std::string group;     // "" for the core group
+  std::string version;   // "v1"
+  std::string kind;      // "Pod"
+  std::string plural;    // "pods"
+  std::string singular;  // "pod"
   bool namespaced = true;
   bool status_subresource = false;
   bool eviction_subresource = false;  // pods only
@@ -27,12 +26,16 @@ struct ResourceInfo {
   nlohmann::json schema;                                     // CRD openAPIV3Schema, null if none
   bool from_crd = false;
 
-  [[nodiscard]] std::string api_version() const { return group.empty() ? version : group + "/" + version; }
+  [[nodiscard]] std::string api_version() const {
+    return group.empty() ? version : group + "/" + version;
+  }
   [[nodiscard]] std::string list_kind() const { return kind + "List"; }
   // Objects of every version of one group/resource share one storage bucket.
   [[nodiscard]] std::string storage_key() const { return group + "/" + plural; }
   // "apikeys.keyward.dev" or "pods": how the real server names the resource in messages.
-  [[nodiscard]] std::string qualified_name() const { return group.empty() ? plural : plural + "." + group; }
+  [[nodiscard]] std::string qualified_name() const {
+    return group.empty() ? plural : plural + "." + group;
+  }
 };
 
 using ObjectPtr = std::shared_ptr<const nlohmann::json>;
@@ -49,7 +52,8 @@ nlohmann::json make_success_status(int code);
 std::string reason_for_code(int code);
 nlohmann::json details_for(const ResourceInfo& info, const std::string& name);
 
-std::unexpected<nlohmann::json> api_error(int code, const std::string& reason, const std::string& message,
+std::unexpected<nlohmann::json> api_error(int code, const std::string& reason,
+                                          const std::string& message,
                                           nlohmann::json details = nullptr);
 std::unexpected<nlohmann::json> not_found(const ResourceInfo& info, const std::string& name);
 std::unexpected<nlohmann::json> already_exists(const ResourceInfo& info, const std::string& name);

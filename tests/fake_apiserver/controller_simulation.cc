@@ -22,7 +22,8 @@ std::string template_hash(const json& pod_template) {
 }
 
 std::string controller_uid(const json& object) {
-  for (const auto& ref : object.value("metadata", json::object()).value("ownerReferences", json::array())) {
+  for (const auto& ref :
+       object.value("metadata", json::object()).value("ownerReferences", json::array())) {
     if (ref.value("controller", false)) return ref.value("uid", "");
   }
   return {};
@@ -36,9 +37,12 @@ bool ready(const json& pod) {
 }
 
 json owner_ref(const json& owner) {
-  return {{"apiVersion", owner.value("apiVersion", "")}, {"kind", owner.value("kind", "")},
-          {"name", meta_string(owner, "name")}, {"uid", meta_string(owner, "uid")},
-          {"controller", true}, {"blockOwnerDeletion", true}};
+  return {{"apiVersion", owner.value("apiVersion", "")},
+          {"kind", owner.value("kind", "")},
+          {"name", meta_string(owner, "name")},
+          {"uid", meta_string(owner, "uid")},
+          {"controller", true},
+          {"blockOwnerDeletion", true}};
 }
 
 }  // namespace
@@ -111,10 +115,15 @@ void ControllerSimulation::reconcile(const json& deployment) {
     rs_template["metadata"]["labels"] = labels;
     json selector = spec.value("selector", json::object());
     selector["matchLabels"]["pod-template-hash"] = hash;
-    json object = {{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
-                   {"metadata", {{"name", rs_name}, {"namespace", ns}, {"labels", labels},
-                                 {"ownerReferences", json::array({owner_ref(deployment)})}}},
-                   {"spec", {{"replicas", replicas}, {"selector", selector}, {"template", rs_template}}}};
+    json object = {
+        {"apiVersion", "apps/v1"},
+        {"kind", "ReplicaSet"},
+        {"metadata",
+         {{"name", rs_name},
+          {"namespace", ns},
+          {"labels", labels},
+          {"ownerReferences", json::array({owner_ref(deployment)})}}},
+        {"spec", {{"replicas", replicas}, {"selector", selector}, {"template", rs_template}}}};
     rs = store_.create(rs_info, ns, object);
     if (!rs) return;
   } else if ((**rs)["spec"].value("replicas", 0LL) != replicas) {
@@ -142,7 +151,8 @@ void ControllerSimulation::reconcile(const json& deployment) {
   // New pods first (surge), then the old ones go.
   json pod_labels = pod_template.value("metadata", json::object()).value("labels", json::object());
   pod_labels["pod-template-hash"] = hash;
-  json annotations = pod_template.value("metadata", json::object()).value("annotations", json::object());
+  json annotations =
+      pod_template.value("metadata", json::object()).value("annotations", json::object());
   for (long long i = static_cast<long long>(current_pods.size()); i < replicas; ++i) {
     json pod_spec = pod_template.value("spec", json::object());
     pod_spec["nodeName"] = "fake-node";
@@ -150,11 +160,17 @@ void ControllerSimulation::reconcile(const json& deployment) {
     for (const char* type : {"PodScheduled", "Initialized", "ContainersReady", "Ready"}) {
       conditions.push_back({{"type", type}, {"status", "True"}});
     }
-    json pod = {{"apiVersion", "v1"}, {"kind", "Pod"},
-                {"metadata", {{"generateName", rs_name + "-"}, {"namespace", ns}, {"labels", pod_labels},
-                              {"annotations", annotations}, {"ownerReferences", json::array({owner_ref(**rs)})}}},
-                {"spec", pod_spec},
-                {"status", {{"phase", "Running"}, {"conditions", conditions}, {"podIP", "10.0.0.1"}}}};
+    json pod = {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata",
+         {{"generateName", rs_name + "-"},
+          {"namespace", ns},
+          {"labels", pod_labels},
+          {"annotations", annotations},
+          {"ownerReferences", json::array({owner_ref(**rs)})}}},
+        {"spec", pod_spec},
+        {"status", {{"phase", "Running"}, {"conditions", conditions}, {"podIP", "10.0.0.1"}}}};
     WriteOptions keep;
     keep.keep_status = true;
     if (auto created = store_.create(pod_info, ns, pod, keep)) current_pods.push_back(*created);
@@ -163,7 +179,8 @@ void ControllerSimulation::reconcile(const json& deployment) {
     (void)store_.remove(pod_info, ns, meta_string(*current_pods.back(), "name"), json::object());
     current_pods.pop_back();
   }
-  for (const ObjectPtr& p : old_pods) (void)store_.remove(pod_info, ns, meta_string(*p, "name"), json::object());
+  for (const ObjectPtr& p : old_pods)
+    (void)store_.remove(pod_info, ns, meta_string(*p, "name"), json::object());
   for (const auto& [ruid, r] : owned_rs) {
     if (ruid != rs_uid && (*r)["spec"].value("replicas", 0LL) != 0) {
       (void)store_.patch(rs_info, ns, meta_string(*r, "name"), "application/merge-patch+json",
@@ -175,8 +192,10 @@ void ControllerSimulation::reconcile(const json& deployment) {
   for (const ObjectPtr& p : current_pods) ready_count += ready(*p) ? 1 : 0;
   auto rs_now = store_.get(rs_info, ns, rs_name);
   if (rs_now) {
-    json status = {{"replicas", current_pods.size()}, {"fullyLabeledReplicas", current_pods.size()},
-                   {"readyReplicas", ready_count}, {"availableReplicas", ready_count},
+    json status = {{"replicas", current_pods.size()},
+                   {"fullyLabeledReplicas", current_pods.size()},
+                   {"readyReplicas", ready_count},
+                   {"availableReplicas", ready_count},
                    {"observedGeneration", (**rs_now)["metadata"].value("generation", 1)}};
     json next = **rs_now;
     next["status"] = status;
@@ -184,15 +203,21 @@ void ControllerSimulation::reconcile(const json& deployment) {
   }
   auto d_now = store_.get(deploy_info, ns, name);
   if (d_now) {
-    json status = {{"observedGeneration", (**d_now)["metadata"].value("generation", 1)},
-                   {"replicas", current_pods.size()}, {"updatedReplicas", current_pods.size()},
-                   {"readyReplicas", ready_count}, {"availableReplicas", ready_count},
-                   {"unavailableReplicas", replicas - ready_count > 0 ? replicas - ready_count : 0},
-                   {"conditions", json::array({{{"type", "Available"}, {"status", ready_count >= replicas ? "True" : "False"},
-                                                {"reason", "MinimumReplicasAvailable"}},
-                                               {{"type", "Progressing"}, {"status", "True"},
-                                                {"reason", "NewReplicaSetAvailable"},
-                                                {"message", "ReplicaSet \"" + rs_name + "\" has successfully progressed."}}})}};
+    json status = {
+        {"observedGeneration", (**d_now)["metadata"].value("generation", 1)},
+        {"replicas", current_pods.size()},
+        {"updatedReplicas", current_pods.size()},
+        {"readyReplicas", ready_count},
+        {"availableReplicas", ready_count},
+        {"unavailableReplicas", replicas - ready_count > 0 ? replicas - ready_count : 0},
+        {"conditions", json::array({{{"type", "Available"},
+                                     {"status", ready_count >= replicas ? "True" : "False"},
+                                     {"reason", "MinimumReplicasAvailable"}},
+                                    {{"type", "Progressing"},
+                                     {"status", "True"},
+                                     {"reason", "NewReplicaSetAvailable"},
+                                     {"message", "ReplicaSet \"" + rs_name +
+                                                     "\" has successfully progressed."}}})}};
     json next = **d_now;
     next["status"] = status;
     (void)store_.update(deploy_info, ns, name, next, true);

@@ -6,9 +6,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <yaml-cpp/yaml.h>
-
 #include <sys/socket.h>
+#include <yaml-cpp/yaml.h>
 
 #include <atomic>
 #include <cerrno>
@@ -26,10 +25,10 @@
 
 namespace keyward::testing {
 
-using nlohmann::json;
 using fake::ApiResult;
 using fake::ObjectPtr;
 using fake::ResourceInfo;
+using nlohmann::json;
 
 namespace {
 
@@ -67,7 +66,8 @@ PkeyPtr read_key(const std::string& pem) {
 std::string base64(const std::string& data) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -87,11 +87,15 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-const std::vector<std::string> kVerbs = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+const std::vector<std::string> kVerbs = {"create", "delete", "deletecollection", "get",
+                                         "list",   "patch",  "update",           "watch"};
 
 json resource_entry(const ResourceInfo& info) {
-  json entry = {{"name", info.plural}, {"singularName", info.singular}, {"namespaced", info.namespaced},
-                {"kind", info.kind}, {"verbs", kVerbs}};
+  json entry = {{"name", info.plural},
+                {"singularName", info.singular},
+                {"namespaced", info.namespaced},
+                {"kind", info.kind},
+                {"verbs", kVerbs}};
   if (!info.short_names.empty()) entry["shortNames"] = info.short_names;
   if (!info.categories.empty()) entry["categories"] = info.categories;
   return entry;
@@ -119,21 +123,27 @@ struct Target {
 
 }  // namespace
 
-std::string render_kubeconfig(const std::string& server_url, const std::string& ca_pem, const std::string& token,
-                              const std::string& client_cert_pem, const std::string& client_key_pem) {
+std::string render_kubeconfig(const std::string& server_url, const std::string& ca_pem,
+                              const std::string& token, const std::string& client_cert_pem,
+                              const std::string& client_key_pem) {
   json cluster = {{"server", server_url}};
-  if (!ca_pem.empty()) cluster["certificate-authority-data"] = base64(ca_pem);
-  else if (server_url.rfind("https://", 0) == 0) cluster["insecure-skip-tls-verify"] = true;
+  if (!ca_pem.empty())
+    cluster["certificate-authority-data"] = base64(ca_pem);
+  else if (server_url.rfind("https://", 0) == 0)
+    cluster["insecure-skip-tls-verify"] = true;
   json user = json::object();
   if (!token.empty()) user["token"] = token;
   if (!client_cert_pem.empty()) user["client-certificate-data"] = base64(client_cert_pem);
   if (!client_key_pem.empty()) user["client-key-data"] = base64(client_key_pem);
-  json config = {{"apiVersion", "v1"}, {"kind", "Config"},
-                 {"clusters", json::array({{{"name", "fake"}, {"cluster", cluster}}})},
-                 {"users", json::array({{{"name", "fake"}, {"user", user}}})},
-                 {"contexts", json::array({{{"name", "fake"}, {"context", {{"cluster", "fake"}, {"user", "fake"}}}}})},
-                 {"current-context", "fake"},
-                 {"preferences", json::object()}};
+  json config = {
+      {"apiVersion", "v1"},
+      {"kind", "Config"},
+      {"clusters", json::array({{{"name", "fake"}, {"cluster", cluster}}})},
+      {"users", json::array({{{"name", "fake"}, {"user", user}}})},
+      {"contexts",
+       json::array({{{"name", "fake"}, {"context", {{"cluster", "fake"}, {"user", "fake"}}}}})},
+      {"current-context", "fake"},
+      {"preferences", json::object()}};
   return config.dump(2) + "\n";
 }
 
@@ -141,7 +151,9 @@ struct FakeApiServer::Impl {
   explicit Impl(FakeApiServerOptions opts)
       : options(std::move(opts)),
         clock(options.clock != nullptr ? options.clock : &real_clock),
-        store(fake::StoreOptions{options.history_limit, options.watch_queue_limit, options.random_seed}, *clock),
+        store(fake::StoreOptions{options.history_limit, options.watch_queue_limit,
+                                 options.random_seed},
+              *clock),
         bearer_token(options.required_bearer_token),
         git_version(options.git_version) {}
 
@@ -161,7 +173,8 @@ struct FakeApiServer::Impl {
   std::string git_version;
   std::vector<FailRule> fail_rules;
   std::chrono::milliseconds latency{0};
-  std::map<std::pair<std::string, std::string>, std::uint64_t> request_counts;  // (method, path) -> count
+  std::map<std::pair<std::string, std::string>, std::uint64_t>
+      request_counts;  // (method, path) -> count
 
   // ---- helpers ----------------------------------------------------------------------------
   static void send_json(httplib::Response& res, int code, const json& body) {
@@ -189,7 +202,8 @@ struct FakeApiServer::Impl {
     return false;
   }
 
-  httplib::Server::HandlerResponse before_routing(const httplib::Request& req, httplib::Response& res) {
+  httplib::Server::HandlerResponse before_routing(const httplib::Request& req,
+                                                  httplib::Response& res) {
     std::chrono::milliseconds delay{0};
     std::optional<FailRule> failure;
     {
@@ -198,14 +212,16 @@ struct FakeApiServer::Impl {
       delay = latency;
       for (auto it = fail_rules.begin(); it != fail_rules.end(); ++it) {
         if (!it->method.empty() && it->method != req.method) continue;
-        if (!it->path_substring.empty() && req.path.find(it->path_substring) == std::string::npos) continue;
+        if (!it->path_substring.empty() && req.path.find(it->path_substring) == std::string::npos)
+          continue;
         failure = *it;
         if (--it->remaining <= 0) fail_rules.erase(it);
         break;
       }
     }
     if (delay.count() > 0) std::this_thread::sleep_for(delay);  // injected latency, by request
-    if (req.path == "/healthz" || req.path == "/livez" || req.path == "/readyz") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.path == "/healthz" || req.path == "/livez" || req.path == "/readyz")
+      return httplib::Server::HandlerResponse::Unhandled;
     if (!authenticated(req)) {
       send_status(res, fake::make_status(401, "Unauthorized", "Unauthorized"));
       return httplib::Server::HandlerResponse::Handled;
@@ -216,10 +232,11 @@ struct FakeApiServer::Impl {
         details = json{{"retryAfterSeconds", failure->retry_after_seconds}};
         res.set_header("Retry-After", std::to_string(failure->retry_after_seconds));
       }
-      send_status(res, fake::make_status(failure->status, fake::reason_for_code(failure->status),
-                                         "injected failure: the fake API server was told to answer " +
-                                             std::to_string(failure->status) + " (fail_next)",
-                                         std::move(details)));
+      send_status(res,
+                  fake::make_status(failure->status, fake::reason_for_code(failure->status),
+                                    "injected failure: the fake API server was told to answer " +
+                                        std::to_string(failure->status) + " (fail_next)",
+                                    std::move(details)));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -241,9 +258,11 @@ struct FakeApiServer::Impl {
       auto dot2 = core.find('.', dot + 1);
       minor = core.substr(dot + 1, dot2 == std::string::npos ? std::string::npos : dot2 - dot - 1);
     }
-    return {{"major", major}, {"minor", minor}, {"gitVersion", v}, {"gitCommit", "0000000000000000000000000000000000000000"},
-            {"gitTreeState", "clean"}, {"buildDate", "2024-01-01T00:00:00Z"}, {"goVersion", "go1.22.0"},
-            {"compiler", "gc"}, {"platform", "linux/amd64"}};
+    return {{"major", major},           {"minor", minor},
+            {"gitVersion", v},          {"gitCommit", "0000000000000000000000000000000000000000"},
+            {"gitTreeState", "clean"},  {"buildDate", "2024-01-01T00:00:00Z"},
+            {"goVersion", "go1.22.0"},  {"compiler", "gc"},
+            {"platform", "linux/amd64"}};
   }
 
   json resource_list(const std::string& group, const std::string& version) const {
@@ -254,29 +273,41 @@ struct FakeApiServer::Impl {
       found = true;
       resources.push_back(resource_entry(info));
       if (info.status_subresource) {
-        resources.push_back({{"name", info.plural + "/status"}, {"singularName", ""}, {"namespaced", info.namespaced},
-                             {"kind", info.kind}, {"verbs", {"get", "patch", "update"}}});
+        resources.push_back({{"name", info.plural + "/status"},
+                             {"singularName", ""},
+                             {"namespaced", info.namespaced},
+                             {"kind", info.kind},
+                             {"verbs", {"get", "patch", "update"}}});
       }
       if (info.eviction_subresource) {
-        resources.push_back({{"name", info.plural + "/eviction"}, {"singularName", ""}, {"namespaced", true},
-                             {"group", "policy"}, {"version", "v1"}, {"kind", "Eviction"}, {"verbs", {"create"}}});
+        resources.push_back({{"name", info.plural + "/eviction"},
+                             {"singularName", ""},
+                             {"namespaced", true},
+                             {"group", "policy"},
+                             {"version", "v1"},
+                             {"kind", "Eviction"},
+                             {"verbs", {"create"}}});
       }
     }
     if (!found) return nullptr;
-    return {{"kind", "APIResourceList"}, {"apiVersion", "v1"},
-            {"groupVersion", group.empty() ? version : group + "/" + version}, {"resources", resources}};
+    return {{"kind", "APIResourceList"},
+            {"apiVersion", "v1"},
+            {"groupVersion", group.empty() ? version : group + "/" + version},
+            {"resources", resources}};
   }
 
   json group_entry(const std::string& group) const {
     std::vector<std::string> versions;
     for (const ResourceInfo& info : store.resources()) {
-      if (info.group == group && std::find(versions.begin(), versions.end(), info.version) == versions.end()) {
+      if (info.group == group &&
+          std::find(versions.begin(), versions.end(), info.version) == versions.end()) {
         versions.push_back(info.version);
       }
     }
     if (versions.empty()) return nullptr;
     json vs = json::array();
-    for (const auto& v : versions) vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
+    for (const auto& v : versions)
+      vs.push_back({{"groupVersion", group + "/" + v}, {"version", v}});
     return {{"name", group}, {"versions", vs}, {"preferredVersion", vs[0]}};
   }
 
@@ -298,7 +329,8 @@ struct FakeApiServer::Impl {
   std::map<std::string, std::vector<ResourceInfo>> resources_by_gv() const {
     std::map<std::string, std::vector<ResourceInfo>> by_gv;
     for (const ResourceInfo& info : store.resources()) {
-      by_gv[info.group.empty() ? "api/" + info.version : "apis/" + info.group + "/" + info.version].push_back(info);
+      by_gv[info.group.empty() ? "api/" + info.version : "apis/" + info.group + "/" + info.version]
+          .push_back(info);
     }
     return by_gv;
   }
@@ -331,13 +363,19 @@ struct FakeApiServer::Impl {
     json paths = json::object();
     json params = json::array();
     for (const char* name : {"dryRun", "fieldManager", "fieldValidation", "force"}) {
-      params.push_back({{"name", name}, {"in", "query"}, {"schema", {{"type", "string"}}}, {"uniqueItems", true}});
+      params.push_back({{"name", name},
+                        {"in", "query"},
+                        {"schema", {{"type", "string"}}},
+                        {"uniqueItems", true}});
     }
     for (const ResourceInfo& info : it->second) {
       json gvk = {{"group", info.group}, {"version", info.version}, {"kind", info.kind}};
-      std::string base = "/" + gv + (info.namespaced ? "/namespaces/{namespace}/" : "/") + info.plural + "/{name}";
-      json op = {{"operationId", "patch" + info.kind}, {"parameters", params},
-                 {"x-kubernetes-action", "patch"}, {"x-kubernetes-group-version-kind", gvk},
+      std::string base =
+          "/" + gv + (info.namespaced ? "/namespaces/{namespace}/" : "/") + info.plural + "/{name}";
+      json op = {{"operationId", "patch" + info.kind},
+                 {"parameters", params},
+                 {"x-kubernetes-action", "patch"},
+                 {"x-kubernetes-group-version-kind", gvk},
                  {"responses", {{"200", {{"description", "OK"}}}}}};
       paths[base] = {{"patch", op}};
       if (info.status_subresource) {
@@ -346,7 +384,9 @@ struct FakeApiServer::Impl {
         paths[base + "/status"] = {{"patch", status_op}};
       }
     }
-    return {{"openapi", "3.0.0"}, {"info", {{"title", "Kubernetes"}, {"version", "fake"}}}, {"paths", paths},
+    return {{"openapi", "3.0.0"},
+            {"info", {{"title", "Kubernetes"}, {"version", "fake"}}},
+            {"paths", paths},
             {"components", {{"schemas", json::object()}}}};
   }
 
@@ -359,10 +399,13 @@ struct FakeApiServer::Impl {
     }
     if (path == "/version" || path == "/version/") return send_json(res, 200, version_info());
     if (path == "/api" || path == "/api/") {
-      return send_json(res, 200, {{"kind", "APIVersions"}, {"versions", {"v1"}},
-                                  {"serverAddressByClientCIDRs",
-                                   json::array({{{"clientCIDR", "0.0.0.0/0"},
-                                                 {"serverAddress", "127.0.0.1:" + std::to_string(bound_port.load())}}})}});
+      return send_json(
+          res, 200,
+          {{"kind", "APIVersions"},
+           {"versions", {"v1"}},
+           {"serverAddressByClientCIDRs",
+            json::array({{{"clientCIDR", "0.0.0.0/0"},
+                          {"serverAddress", "127.0.0.1:" + std::to_string(bound_port.load())}}})}});
     }
     if (path == "/apis" || path == "/apis/") return send_json(res, 200, group_list());
     if (path == "/openapi/v3" || path == "/openapi/v3/") return send_json(res, 200, openapi_root());
@@ -401,7 +444,8 @@ struct FakeApiServer::Impl {
     }
     Target target;
     std::string plural;
-    bool namespace_sub = rest.size() == 3 && rest[0] == "namespaces" && (rest[2] == "status" || rest[2] == "finalize");
+    bool namespace_sub = rest.size() == 3 && rest[0] == "namespaces" &&
+                         (rest[2] == "status" || rest[2] == "finalize");
     if (rest[0] == "namespaces" && rest.size() >= 3 && !namespace_sub) {
       target.ns = rest[1];
       plural = rest[2];
@@ -418,7 +462,8 @@ struct FakeApiServer::Impl {
     if (!info) return send_status(res, not_found_path());
     target.info = *info;
     if (!info->namespaced && !target.ns.empty()) return send_status(res, not_found_path());
-    if (info->namespaced && !target.name.empty() && target.ns.empty()) return send_status(res, not_found_path());
+    if (info->namespaced && !target.name.empty() && target.ns.empty())
+      return send_status(res, not_found_path());
     if (!target.subresource.empty()) {
       bool known = (target.subresource == "status" && info->status_subresource) ||
                    (target.subresource == "eviction" && info->eviction_subresource) ||
@@ -435,10 +480,12 @@ struct FakeApiServer::Impl {
 
   static json not_found_path() {
     return fake::make_status(404, "NotFound", "the server could not find the requested resource",
-                             json{{"causes", json::array({{{"reason", "UnexpectedServerResponse"}, {"message", "404 page not found"}}})}});
+                             json{{"causes", json::array({{{"reason", "UnexpectedServerResponse"},
+                                                           {"message", "404 page not found"}}})}});
   }
   static json method_not_allowed() {
-    return fake::make_status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+    return fake::make_status(405, "MethodNotAllowed",
+                             "the server does not allow this method on the requested resource");
   }
 
   static bool wants_table(const httplib::Request& req) {
@@ -461,17 +508,21 @@ struct FakeApiServer::Impl {
     return opts;
   }
 
-  static std::optional<json> parse_body(const httplib::Request& req, httplib::Response& res, bool allow_empty) {
+  static std::optional<json> parse_body(const httplib::Request& req, httplib::Response& res,
+                                        bool allow_empty) {
     if (req.body.empty() && allow_empty) return json::object();
     try {
       return json::parse(req.body);
     } catch (const json::exception& e) {
-      send_status(res, fake::make_status(400, "BadRequest", std::string("the request body is not valid JSON: ") + e.what()));
+      send_status(
+          res, fake::make_status(400, "BadRequest",
+                                 std::string("the request body is not valid JSON: ") + e.what()));
       return std::nullopt;
     }
   }
 
-  void answer(httplib::Response& res, int code, const ApiResult<ObjectPtr>& result, const ResourceInfo& info) {
+  void answer(httplib::Response& res, int code, const ApiResult<ObjectPtr>& result,
+              const ResourceInfo& info) {
     if (!result) return send_status(res, result.error());
     send_json(res, code, *served(*result, info));
   }
@@ -488,14 +539,16 @@ struct FakeApiServer::Impl {
         try {
           list_opts.limit = std::stoul(limit);
         } catch (const std::exception&) {
-          return send_status(res, fake::make_status(400, "BadRequest", "limit must be a non-negative integer"));
+          return send_status(
+              res, fake::make_status(400, "BadRequest", "limit must be a non-negative integer"));
         }
       }
       auto listed = store.list(t.info, t.ns, list_opts);
       if (!listed) return send_status(res, listed.error());
       json meta = {{"resourceVersion", listed->resource_version}};
       if (!listed->continue_token.empty()) meta["continue"] = listed->continue_token;
-      if (listed->remaining_item_count >= 0) meta["remainingItemCount"] = listed->remaining_item_count;
+      if (listed->remaining_item_count >= 0)
+        meta["remainingItemCount"] = listed->remaining_item_count;
       if (wants_table(req)) {
         std::vector<ObjectPtr> items;
         for (const auto& o : listed->items) items.push_back(served(o, t.info));
@@ -505,7 +558,8 @@ struct FakeApiServer::Impl {
       }
       // Built by hand so tens of thousands of items are serialised once, without a deep copy.
       std::string body = R"({"kind":)" + json(t.info.list_kind()).dump() + R"(,"apiVersion":)" +
-                         json(t.info.api_version()).dump() + R"(,"metadata":)" + meta.dump() + R"(,"items":[)";
+                         json(t.info.api_version()).dump() + R"(,"metadata":)" + meta.dump() +
+                         R"(,"items":[)";
       bool first = true;
       for (const auto& o : listed->items) {
         if (!first) body += ',';
@@ -520,7 +574,9 @@ struct FakeApiServer::Impl {
     auto got = store.get(t.info, t.ns, t.name);
     if (!got) return send_status(res, got.error());
     if (wants_table(req)) {
-      return send_json(res, 200, fake::make_table(t.info, {served(*got, t.info)}, param(req, "includeObject"), clock->now()));
+      return send_json(res, 200,
+                       fake::make_table(t.info, {served(*got, t.info)}, param(req, "includeObject"),
+                                        clock->now()));
     }
     send_json(res, 200, *served(*got, t.info));
   }
@@ -537,7 +593,11 @@ struct FakeApiServer::Impl {
     if (body->is_object()) {
       std::string kind = body->value("kind", "");
       if (!kind.empty() && kind != t.info.kind) {
-        return send_status(res, fake::make_status(400, "BadRequest", "the kind \"" + kind + "\" of the body does not match the resource \"" + t.info.plural + "\" (kind " + t.info.kind + ")"));
+        return send_status(res,
+                           fake::make_status(400, "BadRequest",
+                                             "the kind \"" + kind +
+                                                 "\" of the body does not match the resource \"" +
+                                                 t.info.plural + "\" (kind " + t.info.kind + ")"));
       }
     }
     answer(res, 201, store.create(t.info, t.ns, std::move(*body), write_options(req)), t.info);
@@ -547,14 +607,17 @@ struct FakeApiServer::Impl {
     if (t.name.empty()) return send_status(res, method_not_allowed());
     auto body = parse_body(req, res, false);
     if (!body) return;
-    answer(res, 200, store.update(t.info, t.ns, t.name, std::move(*body), t.subresource == "status", write_options(req)),
+    answer(res, 200,
+           store.update(t.info, t.ns, t.name, std::move(*body), t.subresource == "status",
+                        write_options(req)),
            t.info);
   }
 
   void handle_patch(const httplib::Request& req, httplib::Response& res, const Target& t) {
     if (t.name.empty()) return send_status(res, method_not_allowed());
-    answer(res, 200, store.patch(t.info, t.ns, t.name, req.get_header_value("Content-Type"), req.body,
-                                 t.subresource == "status", write_options(req)),
+    answer(res, 200,
+           store.patch(t.info, t.ns, t.name, req.get_header_value("Content-Type"), req.body,
+                       t.subresource == "status", write_options(req)),
            t.info);
   }
 
@@ -602,8 +665,10 @@ struct FakeApiServer::Impl {
 
   json bookmark(const WatchStream& ws, std::uint64_t rv) const {
     return {{"type", "BOOKMARK"},
-            {"object", {{"kind", ws.info.kind}, {"apiVersion", ws.info.api_version()},
-                        {"metadata", {{"resourceVersion", std::to_string(rv)}}}}}};
+            {"object",
+             {{"kind", ws.info.kind},
+              {"apiVersion", ws.info.api_version()},
+              {"metadata", {{"resourceVersion", std::to_string(rv)}}}}}};
   }
 
   void handle_watch(const httplib::Request& req, httplib::Response& res, const Target& t) {
@@ -625,7 +690,8 @@ struct FakeApiServer::Impl {
       try {
         ws->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::stoll(timeout));
       } catch (const std::exception&) {
-        return send_status(res, fake::make_status(400, "BadRequest", "timeoutSeconds must be an integer"));
+        return send_status(
+            res, fake::make_status(400, "BadRequest", "timeoutSeconds must be an integer"));
       }
     }
     res.status = 200;
@@ -633,12 +699,15 @@ struct FakeApiServer::Impl {
     // "application/json;stream=watch" rather than bare "application/json": cpp-httplib gzips
     // bare JSON for clients that accept gzip (kubectl does), and its gzip stream holds small
     // events back until the watch ends. client-go ignores the parameter.
-    res.set_chunked_content_provider("application/json;stream=watch", [this, ws](std::size_t, httplib::DataSink& sink) {
-      stream_watch(*ws, sink);
-      return true;
-    }, [ws](bool) {
-      if (ws->start.channel) ws->start.channel->close();
-    });
+    res.set_chunked_content_provider(
+        "application/json;stream=watch",
+        [this, ws](std::size_t, httplib::DataSink& sink) {
+          stream_watch(*ws, sink);
+          return true;
+        },
+        [ws](bool) {
+          if (ws->start.channel) ws->start.channel->close();
+        });
   }
 
   std::chrono::milliseconds options_bookmark_interval() const { return options.bookmark_interval; }
@@ -663,7 +732,8 @@ struct FakeApiServer::Impl {
     while (!stopping.load()) {
       auto wake = Clock::now() + std::chrono::milliseconds(250);
       if (ws.deadline && *ws.deadline < wake) wake = *ws.deadline;
-      if (ws.bookmarks && ws.bookmark_interval.count() > 0 && next_bookmark < wake) wake = next_bookmark;
+      if (ws.bookmarks && ws.bookmark_interval.count() > 0 && next_bookmark < wake)
+        wake = next_bookmark;
       fake::WatchEvent event;
       auto popped = channel.pop(event, wake);
       if (popped == fake::WatchChannel::Pop::Closed) break;
@@ -700,18 +770,21 @@ struct FakeApiServer::Impl {
     auto certs = read_certs(options.cert_pem);
     PkeyPtr key = read_key(options.key_pem);
     if (certs.empty() || !key) {
-      return fail("InvalidCertificate", "FakeApiServerOptions.cert_pem/key_pem do not hold a PEM certificate and "
-                                        "private key; pass both when tls is true");
+      return fail("InvalidCertificate",
+                  "FakeApiServerOptions.cert_pem/key_pem do not hold a PEM certificate and "
+                  "private key; pass both when tls is true");
     }
     auto client_cas = read_certs(options.client_ca_pem);
     if (!options.client_ca_pem.empty() && client_cas.empty()) {
-      return fail("InvalidCertificate", "FakeApiServerOptions.client_ca_pem holds no PEM certificate");
+      return fail("InvalidCertificate",
+                  "FakeApiServerOptions.client_ca_pem holds no PEM certificate");
     }
     auto ssl_server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
       SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
       if (SSL_CTX_use_certificate(&ctx, certs[0].get()) != 1) return false;
       for (std::size_t i = 1; i < certs.size(); ++i) SSL_CTX_add1_chain_cert(&ctx, certs[i].get());
-      if (SSL_CTX_use_PrivateKey(&ctx, key.get()) != 1 || SSL_CTX_check_private_key(&ctx) != 1) return false;
+      if (SSL_CTX_use_PrivateKey(&ctx, key.get()) != 1 || SSL_CTX_check_private_key(&ctx) != 1)
+        return false;
       if (!client_cas.empty()) {
         X509_STORE* ca_store = X509_STORE_new();
         for (const auto& ca : client_cas) {
@@ -725,15 +798,17 @@ struct FakeApiServer::Impl {
       return true;
     });
     if (!ssl_server->is_valid()) {
-      return fail("InvalidCertificate", "the TLS server could not be set up with the given certificate and key "
-                                        "(do they belong together?)");
+      return fail("InvalidCertificate",
+                  "the TLS server could not be set up with the given certificate and key "
+                  "(do they belong together?)");
     }
     server = std::move(ssl_server);
     return ok();
   }
 };
 
-FakeApiServer::FakeApiServer(FakeApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+FakeApiServer::FakeApiServer(FakeApiServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
   for (const std::string& file : impl_->options.crd_files) {
     if (Status registered = register_crd_file(file); !registered) {
       throw std::runtime_error("FakeApiServer: " + registered.error().to_string());
@@ -745,7 +820,8 @@ FakeApiServer::~FakeApiServer() { stop(); }
 
 Status FakeApiServer::start(const std::string& host, int port) {
   Impl& im = *impl_;
-  if (im.server) return fail("AlreadyStarted", "FakeApiServer::start called twice; call stop() first");
+  if (im.server)
+    return fail("AlreadyStarted", "FakeApiServer::start called twice; call stop() first");
   if (Status made = im.make_server(); !made) return made;
   im.stopping = false;
   std::size_t threads = im.options.worker_threads;
@@ -754,13 +830,15 @@ Status FakeApiServer::start(const std::string& host, int port) {
   im.server->set_tcp_nodelay(true);
   im.server->set_read_timeout(30);
   im.server->set_write_timeout(30);
-  im.server->set_pre_routing_handler(
-      [&im](const httplib::Request& req, httplib::Response& res) { return im.before_routing(req, res); });
+  im.server->set_pre_routing_handler([&im](const httplib::Request& req, httplib::Response& res) {
+    return im.before_routing(req, res);
+  });
   auto handler = [&im](const httplib::Request& req, httplib::Response& res) {
     try {
       im.handle(req, res);
     } catch (const std::exception& e) {
-      Impl::send_status(res, fake::make_status(500, "InternalError", std::string("fake API server error: ") + e.what()));
+      Impl::send_status(res, fake::make_status(500, "InternalError",
+                                               std::string("fake API server error: ") + e.what()));
     }
   };
   im.server->Get(".*", handler);
@@ -768,11 +846,12 @@ Status FakeApiServer::start(const std::string& host, int port) {
   im.server->Put(".*", handler);
   im.server->Patch(".*", handler);
   im.server->Delete(".*", handler);
-  int bound = port == 0 ? im.server->bind_to_any_port(host) : (im.server->bind_to_port(host, port) ? port : -1);
+  int bound = port == 0 ? im.server->bind_to_any_port(host)
+                        : (im.server->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     im.server.reset();
-    return fail("BindFailed", "the fake API server could not listen on " + host + ":" + std::to_string(port) +
-                                  "; pick another port or 0 for any");
+    return fail("BindFailed", "the fake API server could not listen on " + host + ":" +
+                                  std::to_string(port) + "; pick another port or 0 for any");
   }
   im.bound_port = bound;
   im.server_thread = std::jthread([&im] { im.server->listen_after_bind(); });
@@ -783,7 +862,8 @@ Status FakeApiServer::start(const std::string& host, int port) {
   }
   if (!im.server->is_running()) {
     stop();
-    return fail("StartFailed", "the fake API server did not start accepting connections within 10s");
+    return fail("StartFailed",
+                "the fake API server did not start accepting connections within 10s");
   }
   return ok();
 }
@@ -802,17 +882,20 @@ void FakeApiServer::stop() {
 int FakeApiServer::port() const { return impl_->bound_port.load(); }
 
 std::string FakeApiServer::url() const {
-  return std::string(impl_->options.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port());
+  return std::string(impl_->options.tls ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(port());
 }
 
 json FakeApiServer::apply(const json& object) {
   auto applied = impl_->store.apply(object);
-  if (!applied) throw std::runtime_error("FakeApiServer::apply: " + applied.error().value("message", std::string()));
+  if (!applied)
+    throw std::runtime_error("FakeApiServer::apply: " +
+                             applied.error().value("message", std::string()));
   return **applied;
 }
 
-std::optional<json> FakeApiServer::get(const std::string& api_version, const std::string& kind, const std::string& ns,
-                                       const std::string& name) const {
+std::optional<json> FakeApiServer::get(const std::string& api_version, const std::string& kind,
+                                       const std::string& ns, const std::string& name) const {
   auto info = impl_->store.find_kind(api_version, kind);
   if (!info) return std::nullopt;
   auto got = impl_->store.get(*info, ns, name);
@@ -834,11 +917,12 @@ std::vector<json> FakeApiServer::list(const std::string& api_version, const std:
 Status FakeApiServer::register_crd(const json& crd) {
   auto info = impl_->store.find_resource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
   auto existing = impl_->store.get(*info, "", fake::meta_string(crd, "name"));
-  auto result = existing ? impl_->store.update(*info, "", fake::meta_string(crd, "name"), crd, false)
-                         : impl_->store.create(*info, "", crd);
+  auto result = existing
+                    ? impl_->store.update(*info, "", fake::meta_string(crd, "name"), crd, false)
+                    : impl_->store.create(*info, "", crd);
   if (!result) {
-    return fail(result.error().value("reason", std::string("Invalid")), result.error().value("message", std::string()),
-                result.error().value("code", 422));
+    return fail(result.error().value("reason", std::string("Invalid")),
+                result.error().value("message", std::string()), result.error().value("code", 422));
   }
   return ok();
 }
@@ -912,7 +996,8 @@ void FakeApiServer::fail_next(int count, int status, std::string method, std::st
                               int retry_after_seconds) {
   if (count <= 0) return;
   std::lock_guard lock(impl_->mu);
-  impl_->fail_rules.push_back(FailRule{count, status, std::move(method), std::move(path_substring), retry_after_seconds});
+  impl_->fail_rules.push_back(
+      FailRule{count, status, std::move(method), std::move(path_substring), retry_after_seconds});
 }
 
 void FakeApiServer::set_latency(std::chrono::milliseconds latency) {
@@ -922,7 +1007,8 @@ void FakeApiServer::set_latency(std::chrono::milliseconds latency) {
 
 void FakeApiServer::compact() { impl_->store.compact(); }
 
-std::uint64_t FakeApiServer::request_count(const std::string& method, const std::string& path_substring) const {
+std::uint64_t FakeApiServer::request_count(const std::string& method,
+                                           const std::string& path_substring) const {
   std::lock_guard lock(impl_->mu);
   std::uint64_t total = 0;
   for (const auto& [key, count] : impl_->request_counts) {
@@ -933,7 +1019,9 @@ std::uint64_t FakeApiServer::request_count(const std::string& method, const std:
   return total;
 }
 
-std::string FakeApiServer::resource_version() const { return std::to_string(impl_->store.resource_version()); }
+std::string FakeApiServer::resource_version() const {
+  return std::to_string(impl_->store.resource_version());
+}
 
 void FakeApiServer::enable_controller_simulation(bool on) {
   Impl& im = *impl_;

@@ -7,11 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/core/clock.h"
 #include "common/core/result.h"
@@ -20,50 +19,64 @@ namespace keyward::testing {
 
 struct FakeApiServerOptions {
   bool tls = false;
-  std::string cert_pem, key_pem;        // server certificate/key (PEM) when tls
-  std::string client_ca_pem;            // when set (tls only): accept client certificates signed by this CA as authentication
-  std::string required_bearer_token;    // when set: requests need "Authorization: Bearer <it>" or a valid client cert, else 401 Status
+  std::string cert_pem, key_pem;  // server certificate/key (PEM) when tls
+  std::string client_ca_pem;  // when set (tls only): accept client certificates signed by this CA
+                              // as authentication
+  std::string required_bearer_token;    // when set: requests need "Authorization: Bearer <it>" or a
+                                        // valid client cert, else 401 Status
   std::string git_version = "v1.30.0";  // served at /version (major/minor derived)
-  std::size_t history_limit = 10000;    // watch events kept for resume; older resourceVersions get 410 Gone
+  std::size_t history_limit =
+      10000;  // watch events kept for resume; older resourceVersions get 410 Gone
   std::chrono::milliseconds bookmark_interval{0};  // 0 = bookmarks only at watch timeout end
-  std::vector<std::string> crd_files;   // YAML files with CustomResourceDefinitions registered at start
+  std::vector<std::string>
+      crd_files;  // YAML files with CustomResourceDefinitions registered at start
   // Added beyond the original contract:
-  std::size_t worker_threads = 128;       // HTTP worker threads; each open watch holds one
-  std::size_t watch_queue_limit = 10000;  // events queued for one watcher before it is closed as too slow
-  std::uint64_t random_seed = 0;          // names from generateName, uids; 0 = random
-  const Clock* clock = nullptr;           // creationTimestamp/deletionTimestamp/Age; null = the wall clock
+  std::size_t worker_threads = 128;  // HTTP worker threads; each open watch holds one
+  std::size_t watch_queue_limit =
+      10000;                      // events queued for one watcher before it is closed as too slow
+  std::uint64_t random_seed = 0;  // names from generateName, uids; 0 = random
+  const Clock* clock = nullptr;   // creationTimestamp/deletionTimestamp/Age; null = the wall clock
 };
 
 class FakeApiServer {
  public:
   explicit FakeApiServer(FakeApiServerOptions options = {});
-  ~FakeApiServer();                                  // stops
+  ~FakeApiServer();  // stops
   FakeApiServer(const FakeApiServer&) = delete;
   FakeApiServer& operator=(const FakeApiServer&) = delete;
 
-  Status start(const std::string& host = "127.0.0.1", int port = 0);  // binds (0 = any free port), serves on its own thread; returns when ready
+  Status start(
+      const std::string& host = "127.0.0.1",
+      int port = 0);  // binds (0 = any free port), serves on its own thread; returns when ready
   void stop();
   int port() const;
-  std::string url() const;                           // "http://127.0.0.1:PORT" or "https://..."
+  std::string url() const;  // "http://127.0.0.1:PORT" or "https://..."
 
   // Direct store access for test setup/inspection, same semantics as over HTTP:
   // apply() keeps the given status and creates a missing namespace; it throws
   // std::runtime_error with the Status message when the object is rejected.
-  nlohmann::json apply(const nlohmann::json& object);   // create, or replace ignoring resourceVersion; returns the stored object
-  std::optional<nlohmann::json> get(const std::string& api_version, const std::string& kind, const std::string& ns, const std::string& name) const;
-  std::vector<nlohmann::json> list(const std::string& api_version, const std::string& kind, const std::string& ns = "") const;
-  Status register_crd(const nlohmann::json& crd);    // same as POSTing a CustomResourceDefinition
-  Status register_crd_file(const std::string& yaml_path);  // every CustomResourceDefinition document in the file
-  void set_bearer_token(std::string token);          // rotate the accepted token (tests of token re-read)
+  nlohmann::json apply(const nlohmann::json& object);  // create, or replace ignoring
+                                                       // resourceVersion; returns the stored object
+  std::optional<nlohmann::json> get(const std::string& api_version, const std::string& kind,
+                                    const std::string& ns, const std::string& name) const;
+  std::vector<nlohmann::json> list(const std::string& api_version, const std::string& kind,
+                                   const std::string& ns = "") const;
+  Status register_crd(const nlohmann::json& crd);  // same as POSTing a CustomResourceDefinition
+  Status register_crd_file(
+      const std::string& yaml_path);         // every CustomResourceDefinition document in the file
+  void set_bearer_token(std::string token);  // rotate the accepted token (tests of token re-read)
   void set_git_version(std::string v);
 
   // Fault injection
-  void cut_watches();                                // close every open watch stream now
-  void fail_next(int count, int status, std::string method = "", std::string path_substring = "", int retry_after_seconds = 0); // answer the next matching requests with this status and a proper Status body
+  void cut_watches();  // close every open watch stream now
+  void fail_next(int count, int status, std::string method = "", std::string path_substring = "",
+                 int retry_after_seconds = 0);  // answer the next matching requests with this
+                                                // status and a proper Status body
   void set_latency(std::chrono::milliseconds latency);
-  void compact();                                    // forget all watch history: any older resourceVersion now gets 410
-  std::uint64_t request_count(const std::string& method, const std::string& path_substring = "") const;  // method "" = any
-  std::string resource_version() const;              // current global resourceVersion
+  void compact();  // forget all watch history: any older resourceVersion now gets 410
+  std::uint64_t request_count(const std::string& method,
+                              const std::string& path_substring = "") const;  // method "" = any
+  std::string resource_version() const;  // current global resourceVersion
 
   // Stand-in for the deployment, replicaset and kubelet controllers (see README.md).
   void enable_controller_simulation(bool on);
@@ -79,7 +92,8 @@ class FakeApiServer {
 // A kubeconfig (JSON, which kubectl reads as YAML) for one cluster, one user, one context.
 // ca_pem empty with an https URL = insecure-skip-tls-verify. token may be empty; client
 // cert/key (PEM) may be empty.
-std::string render_kubeconfig(const std::string& server_url, const std::string& ca_pem, const std::string& token,
-                              const std::string& client_cert_pem = "", const std::string& client_key_pem = "");
+std::string render_kubeconfig(const std::string& server_url, const std::string& ca_pem,
+                              const std::string& token, const std::string& client_cert_pem = "",
+                              const std::string& client_key_pem = "");
 
 }  // namespace keyward::testing

@@ -47,7 +47,8 @@ TEST_F(FakeApiServerTest, CreateGetUpdateAndStaleUpdateConflict) {
   auto updated = client_->put(std::string(kApiKeys) + "/alpha", changed);
   ASSERT_EQ(updated.status, 200) << updated.body.dump();
   EXPECT_NE(updated.body["metadata"]["resourceVersion"], rv1);
-  EXPECT_GT(std::stoull(updated.body["metadata"]["resourceVersion"].get<std::string>()), std::stoull(rv1));
+  EXPECT_GT(std::stoull(updated.body["metadata"]["resourceVersion"].get<std::string>()),
+            std::stoull(rv1));
 
   // The same write again still carries rv1: stale.
   auto stale = client_->put(std::string(kApiKeys) + "/alpha", changed);
@@ -55,7 +56,8 @@ TEST_F(FakeApiServerTest, CreateGetUpdateAndStaleUpdateConflict) {
   EXPECT_EQ(stale.body["kind"], "Status");
   EXPECT_EQ(stale.body["reason"], "Conflict");
   EXPECT_EQ(stale.body["message"],
-            "Operation cannot be fulfilled on apikeys.keyward.dev \"alpha\": the object has been modified; please "
+            "Operation cannot be fulfilled on apikeys.keyward.dev \"alpha\": the object has been "
+            "modified; please "
             "apply your changes to the latest version and try again");
   EXPECT_EQ(stale.body["details"]["name"], "alpha");
   EXPECT_EQ(stale.body["details"]["group"], "keyward.dev");
@@ -86,7 +88,8 @@ TEST_F(FakeApiServerTest, CreateRejectsDuplicatesAndMissingNamespaceAndSupportsG
   EXPECT_EQ(name.size(), 9u);
 
   ASSERT_EQ(client_->post("/api/v1/namespaces", {{"metadata", {{"name", "bots"}}}}).status, 201);
-  EXPECT_EQ(client_->post("/api/v1/namespaces/bots/configmaps", config_map("a", "bots")).status, 201);
+  EXPECT_EQ(client_->post("/api/v1/namespaces/bots/configmaps", config_map("a", "bots")).status,
+            201);
 }
 
 TEST_F(FakeApiServerTest, GenerationBumpsOnlyWhenSpecChanges) {
@@ -97,9 +100,11 @@ TEST_F(FakeApiServerTest, GenerationBumpsOnlyWhenSpecChanges) {
   auto labelled = client_->put(std::string(kApiKeys) + "/gen", obj);
   ASSERT_EQ(labelled.status, 200);
   EXPECT_EQ(labelled.body["metadata"]["generation"], 1);
-  EXPECT_NE(labelled.body["metadata"]["resourceVersion"], created.body["metadata"]["resourceVersion"]);
+  EXPECT_NE(labelled.body["metadata"]["resourceVersion"],
+            created.body["metadata"]["resourceVersion"]);
 
-  auto patched = client_->patch(std::string(kApiKeys) + "/gen", {{"spec", {{"displayName", "new"}}}});
+  auto patched =
+      client_->patch(std::string(kApiKeys) + "/gen", {{"spec", {{"displayName", "new"}}}});
   ASSERT_EQ(patched.status, 200);
   EXPECT_EQ(patched.body["metadata"]["generation"], 2);
 
@@ -113,7 +118,8 @@ TEST_F(FakeApiServerTest, StatusSubresourceSeparatesSpecAndStatus) {
   key["status"] = {{"keyVersion", 9}};
   auto created = client_->post(kApiKeys, key);
   ASSERT_EQ(created.status, 201);
-  EXPECT_FALSE(created.body.contains("status")) << "status is dropped on create with a status subresource";
+  EXPECT_FALSE(created.body.contains("status"))
+      << "status is dropped on create with a status subresource";
 
   json main = created.body;
   main["status"] = {{"keyVersion", 3}};
@@ -130,7 +136,8 @@ TEST_F(FakeApiServerTest, StatusSubresourceSeparatesSpecAndStatus) {
   EXPECT_EQ(via_status.body["spec"]["displayName"], "Bot st");
   EXPECT_EQ(via_status.body["metadata"]["generation"], 1);
 
-  auto status_patch = client_->patch(std::string(kApiKeys) + "/st/status", {{"status", {{"keyHint", "nt_…abcd"}}}});
+  auto status_patch =
+      client_->patch(std::string(kApiKeys) + "/st/status", {{"status", {{"keyHint", "nt_…abcd"}}}});
   ASSERT_EQ(status_patch.status, 200);
   EXPECT_EQ(status_patch.body["status"]["keyVersion"], 4);
   EXPECT_EQ(status_patch.body["status"]["keyHint"], "nt_…abcd");
@@ -143,7 +150,8 @@ TEST_F(FakeApiServerTest, FinalizersDelayDeletionUntilRemoved) {
   json key = api_key("fin");
   key["metadata"]["finalizers"] = {"keyward.dev/cleanup"};
   ASSERT_EQ(client_->post(kApiKeys, key).status, 201);
-  WatchReader watch(server_->url(), std::string(kApiKeys) + "?watch=true&resourceVersion=" + server_->resource_version());
+  WatchReader watch(server_->url(), std::string(kApiKeys) + "?watch=true&resourceVersion=" +
+                                        server_->resource_version());
 
   auto deleting = client_->del(std::string(kApiKeys) + "/fin");
   ASSERT_EQ(deleting.status, 200);
@@ -155,9 +163,11 @@ TEST_F(FakeApiServerTest, FinalizersDelayDeletionUntilRemoved) {
   ASSERT_TRUE(modified);
   EXPECT_EQ((*modified)["type"], "MODIFIED");
 
-  json ops = json::array({{{"op", "test"}, {"path", "/metadata/finalizers/0"}, {"value", "keyward.dev/cleanup"}},
-                          {{"op", "remove"}, {"path", "/metadata/finalizers/0"}}});
-  auto released = client_->patch(std::string(kApiKeys) + "/fin", ops, "application/json-patch+json");
+  json ops = json::array(
+      {{{"op", "test"}, {"path", "/metadata/finalizers/0"}, {"value", "keyward.dev/cleanup"}},
+       {{"op", "remove"}, {"path", "/metadata/finalizers/0"}}});
+  auto released =
+      client_->patch(std::string(kApiKeys) + "/fin", ops, "application/json-patch+json");
   ASSERT_EQ(released.status, 200) << released.body.dump();
   EXPECT_EQ(client_->get(std::string(kApiKeys) + "/fin").status, 404);
   auto deleted = watch.next();
@@ -180,9 +190,11 @@ TEST_F(FakeApiServerTest, ApplyThatDropsTheLastFinalizerFinishesTheDeletion) {
 
 TEST_F(FakeApiServerTest, DeletePreconditionsConflict) {
   auto created = client_->post(kConfigMaps, config_map("pre"));
-  auto wrong_uid = client_->del(std::string(kConfigMaps) + "/pre", {{"preconditions", {{"uid", "nope"}}}});
+  auto wrong_uid =
+      client_->del(std::string(kConfigMaps) + "/pre", {{"preconditions", {{"uid", "nope"}}}});
   EXPECT_EQ(wrong_uid.status, 409);
-  auto wrong_rv = client_->del(std::string(kConfigMaps) + "/pre", {{"preconditions", {{"resourceVersion", "1"}}}});
+  auto wrong_rv = client_->del(std::string(kConfigMaps) + "/pre",
+                               {{"preconditions", {{"resourceVersion", "1"}}}});
   EXPECT_EQ(wrong_rv.status, 409);
   auto right = client_->del(std::string(kConfigMaps) + "/pre",
                             {{"preconditions", {{"uid", created.body["metadata"]["uid"]}}}});
@@ -209,7 +221,8 @@ TEST_F(FakeApiServerTest, ListFiltersByLabelAndFieldSelectorsAndPages) {
   EXPECT_EQ(names("?labelSelector=app%20notin%20(a)"), (V{"b1", "n1"}));
   EXPECT_EQ(names("?labelSelector=%21app"), (V{"n1"}));
   EXPECT_EQ(names("?fieldSelector=metadata.name%3Db1"), (V{"b1"}));
-  EXPECT_EQ(names("?fieldSelector=metadata.name%21%3Db1%2Cmetadata.namespace%3Ddefault"), (V{"a1", "a2", "n1"}));
+  EXPECT_EQ(names("?fieldSelector=metadata.name%21%3Db1%2Cmetadata.namespace%3Ddefault"),
+            (V{"a1", "a2", "n1"}));
   EXPECT_EQ(client_->get(std::string(kConfigMaps) + "?labelSelector=a%20in%20b").status, 400);
 
   auto page1 = client_->get(std::string(kConfigMaps) + "?limit=3");
@@ -231,7 +244,8 @@ TEST_F(FakeApiServerTest, ListFiltersByLabelAndFieldSelectorsAndPages) {
 
 TEST_F(FakeApiServerTest, PatchKinds) {
   client_->post(kConfigMaps, config_map("p", "default", {{"a", "1"}, {"b", "2"}}));
-  auto merged = client_->patch(std::string(kConfigMaps) + "/p", {{"metadata", {{"labels", {{"a", nullptr}, {"c", "3"}}}}}});
+  auto merged = client_->patch(std::string(kConfigMaps) + "/p",
+                               {{"metadata", {{"labels", {{"a", nullptr}, {"c", "3"}}}}}});
   ASSERT_EQ(merged.status, 200);
   EXPECT_EQ(merged.body["metadata"]["labels"], (json{{"b", "2"}, {"c", "3"}}));
 
@@ -242,18 +256,21 @@ TEST_F(FakeApiServerTest, PatchKinds) {
   EXPECT_EQ(strategic.body["data"]["k2"], "v2");
   EXPECT_FALSE(strategic.body.contains("$setElementOrder/x"));
 
-  auto failed_test = client_->patch(std::string(kConfigMaps) + "/p",
-                                    json::array({{{"op", "test"}, {"path", "/data/k"}, {"value", "other"}},
-                                                 {{"op", "replace"}, {"path", "/data/k"}, {"value", "x"}}}),
-                                    "application/json-patch+json");
+  auto failed_test =
+      client_->patch(std::string(kConfigMaps) + "/p",
+                     json::array({{{"op", "test"}, {"path", "/data/k"}, {"value", "other"}},
+                                  {{"op", "replace"}, {"path", "/data/k"}, {"value", "x"}}}),
+                     "application/json-patch+json");
   EXPECT_EQ(failed_test.status, 422);
   EXPECT_EQ(failed_test.body["reason"], "Invalid");
   EXPECT_EQ(client_->get(std::string(kConfigMaps) + "/p").body["data"]["k"], "v");
 
-  auto stale = client_->patch(std::string(kConfigMaps) + "/p", {{"metadata", {{"resourceVersion", "1"}}}});
+  auto stale =
+      client_->patch(std::string(kConfigMaps) + "/p", {{"metadata", {{"resourceVersion", "1"}}}});
   EXPECT_EQ(stale.status, 409);
 
-  auto ssa = client_->patch(std::string(kConfigMaps) + "/p", json::object(), "application/apply-patch+yaml");
+  auto ssa = client_->patch(std::string(kConfigMaps) + "/p", json::object(),
+                            "application/apply-patch+yaml");
   EXPECT_EQ(ssa.status, 415);
 }
 
@@ -281,10 +298,11 @@ TEST_F(FakeApiServerTest, CrdSchemaDefaultsValidatesAndPrunes) {
   ASSERT_EQ(pruned.status, 201);
   EXPECT_FALSE(pruned.body["spec"].contains("unknownField"));
   extra["metadata"]["name"] = "extra2";
-  auto strict = to_reply(client_->raw().Post(std::string(kApiKeys) + "?fieldValidation=Strict", extra.dump(),
-                                             "application/json"));
+  auto strict = to_reply(client_->raw().Post(std::string(kApiKeys) + "?fieldValidation=Strict",
+                                             extra.dump(), "application/json"));
   EXPECT_EQ(strict.status, 400);
-  EXPECT_NE(strict.body["message"].get<std::string>().find("unknown field \"spec.unknownField\""), std::string::npos);
+  EXPECT_NE(strict.body["message"].get<std::string>().find("unknown field \"spec.unknownField\""),
+            std::string::npos);
 }
 
 TEST_F(FakeApiServerTest, FailNextAnswersWithStatusBodiesAndRetryAfter) {
@@ -322,26 +340,33 @@ TEST_F(FakeApiServerTest, BearerTokenIsRequiredAndRotatable) {
 }
 
 json pod(const std::string& name, bool healthy, json labels = {{"app", "bot"}}) {
-  return {{"apiVersion", "v1"}, {"kind", "Pod"},
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
           {"metadata", {{"name", name}, {"namespace", "default"}, {"labels", labels}}},
           {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}}},
-          {"status", {{"phase", "Running"},
-                      {"conditions", json::array({{{"type", "Ready"}, {"status", healthy ? "True" : "False"}}})}}}};
+          {"status",
+           {{"phase", "Running"},
+            {"conditions",
+             json::array({{{"type", "Ready"}, {"status", healthy ? "True" : "False"}}})}}}};
 }
 
 TEST_F(FakeApiServerTest, EvictionRespectsPodDisruptionBudgets) {
   server_->apply(pod("p1", true));
   server_->apply(pod("p2", true));
   server_->apply(pod("p3", false));
-  server_->apply({{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"},
-                  {"metadata", {{"name", "bot-pdb"}, {"namespace", "default"}}},
-                  {"spec", {{"minAvailable", 2}, {"selector", {{"matchLabels", {{"app", "bot"}}}}}}}});
-  json eviction = {{"apiVersion", "policy/v1"}, {"kind", "Eviction"},
+  server_->apply(
+      {{"apiVersion", "policy/v1"},
+       {"kind", "PodDisruptionBudget"},
+       {"metadata", {{"name", "bot-pdb"}, {"namespace", "default"}}},
+       {"spec", {{"minAvailable", 2}, {"selector", {{"matchLabels", {{"app", "bot"}}}}}}}});
+  json eviction = {{"apiVersion", "policy/v1"},
+                   {"kind", "Eviction"},
                    {"metadata", {{"name", "p1"}, {"namespace", "default"}}}};
   auto refused = client_->post("/api/v1/namespaces/default/pods/p1/eviction", eviction);
   EXPECT_EQ(refused.status, 429);
   EXPECT_EQ(refused.body["reason"], "TooManyRequests");
-  EXPECT_EQ(refused.body["message"], "Cannot evict pod as it would violate the pod's disruption budget.");
+  EXPECT_EQ(refused.body["message"],
+            "Cannot evict pod as it would violate the pod's disruption budget.");
   EXPECT_EQ(refused.body["details"]["causes"][0]["reason"], "DisruptionBudget");
   EXPECT_TRUE(server_->get("v1", "Pod", "default", "p1"));
 
@@ -358,26 +383,34 @@ TEST_F(FakeApiServerTest, EvictionRespectsPodDisruptionBudgets) {
   EXPECT_FALSE(server_->get("v1", "Pod", "default", "p1"));
 
   // maxUnavailable as a percentage: 2 matching pods, 50% -> 1 may go.
-  server_->apply({{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"},
-                  {"metadata", {{"name", "bot-pdb"}, {"namespace", "default"}}},
-                  {"spec", {{"maxUnavailable", "50%"}, {"selector", {{"matchLabels", {{"app", "bot"}}}}}}}});
+  server_->apply(
+      {{"apiVersion", "policy/v1"},
+       {"kind", "PodDisruptionBudget"},
+       {"metadata", {{"name", "bot-pdb"}, {"namespace", "default"}}},
+       {"spec", {{"maxUnavailable", "50%"}, {"selector", {{"matchLabels", {{"app", "bot"}}}}}}}});
   eviction["metadata"]["name"] = "p2";
   EXPECT_EQ(client_->post("/api/v1/namespaces/default/pods/p2/eviction", eviction).status, 201);
   // minAvailable 100% of the one pod left: it must stay.
-  server_->apply({{"apiVersion", "policy/v1"}, {"kind", "PodDisruptionBudget"},
-                  {"metadata", {{"name", "bot-pdb"}, {"namespace", "default"}}},
-                  {"spec", {{"minAvailable", "100%"}, {"selector", {{"matchLabels", {{"app", "bot"}}}}}}}});
+  server_->apply(
+      {{"apiVersion", "policy/v1"},
+       {"kind", "PodDisruptionBudget"},
+       {"metadata", {{"name", "bot-pdb"}, {"namespace", "default"}}},
+       {"spec", {{"minAvailable", "100%"}, {"selector", {{"matchLabels", {{"app", "bot"}}}}}}}});
   eviction["metadata"]["name"] = "p4";
   EXPECT_EQ(client_->post("/api/v1/namespaces/default/pods/p4/eviction", eviction).status, 429);
 }
 
 TEST_F(FakeApiServerTest, GarbageCollectsDependentsAndNamespaceContents) {
   auto owner = server_->apply(api_key("owner"));
-  json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
-                 {"metadata", {{"name", "keyward-owner"}, {"namespace", "default"},
-                               {"ownerReferences", json::array({{{"apiVersion", "keyward.dev/v1alpha1"},
-                                                                 {"kind", "ApiKey"}, {"name", "owner"},
-                                                                 {"uid", owner["metadata"]["uid"]}}})}}}};
+  json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata",
+                  {{"name", "keyward-owner"},
+                   {"namespace", "default"},
+                   {"ownerReferences", json::array({{{"apiVersion", "keyward.dev/v1alpha1"},
+                                                     {"kind", "ApiKey"},
+                                                     {"name", "owner"},
+                                                     {"uid", owner["metadata"]["uid"]}}})}}}};
   server_->apply(secret);
   ASSERT_EQ(client_->del(std::string(kApiKeys) + "/owner").status, 200);
   EXPECT_FALSE(server_->get("v1", "Secret", "default", "keyward-owner"));
@@ -386,7 +419,9 @@ TEST_F(FakeApiServerTest, GarbageCollectsDependentsAndNamespaceContents) {
   ASSERT_TRUE(server_->get("v1", "ConfigMap", "doomed", "inside"));
   ASSERT_EQ(client_->del("/api/v1/namespaces/doomed").status, 200);
   EXPECT_FALSE(server_->get("v1", "ConfigMap", "doomed", "inside"));
-  EXPECT_EQ(client_->post("/api/v1/namespaces/doomed/configmaps", config_map("again", "doomed")).status, 404);
+  EXPECT_EQ(
+      client_->post("/api/v1/namespaces/doomed/configmaps", config_map("again", "doomed")).status,
+      404);
 }
 
 TEST_F(FakeApiServerTest, DiscoveryVersionAndTables) {
@@ -419,10 +454,14 @@ TEST_F(FakeApiServerTest, DiscoveryVersionAndTables) {
 
   json key = api_key("tab");
   server_->apply(key);
-  server_->apply({{"apiVersion", "keyward.dev/v1alpha1"}, {"kind", "ApiKey"},
-                  {"metadata", {{"name", "tab"}, {"namespace", "default"}}}, {"spec", key["spec"]},
-                  {"status", {{"keyVersion", 7}, {"keyHint", "nt_…9f3a"},
-                              {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}});
+  server_->apply({{"apiVersion", "keyward.dev/v1alpha1"},
+                  {"kind", "ApiKey"},
+                  {"metadata", {{"name", "tab"}, {"namespace", "default"}}},
+                  {"spec", key["spec"]},
+                  {"status",
+                   {{"keyVersion", 7},
+                    {"keyHint", "nt_…9f3a"},
+                    {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}});
   auto table = client_->get(kApiKeys, {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
   ASSERT_EQ(table.status, 200);
   EXPECT_EQ(table.body["kind"], "Table");
@@ -442,7 +481,8 @@ TEST_F(FakeApiServerTest, DiscoveryVersionAndTables) {
   EXPECT_EQ(client_->get("/apis/nothing.example/v1/things").status, 404);
 
   server_->apply(pod("tp", true));
-  auto pods = client_->get("/api/v1/namespaces/default/pods", {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
+  auto pods = client_->get("/api/v1/namespaces/default/pods",
+                           {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
   ASSERT_EQ(pods.status, 200);
   std::vector<std::string> pod_columns;
   for (const auto& c : pods.body["columnDefinitions"]) pod_columns.push_back(c["name"]);
@@ -452,22 +492,35 @@ TEST_F(FakeApiServerTest, DiscoveryVersionAndTables) {
 }
 
 TEST_F(FakeApiServerTest, CrdPostedOverHttpIsServedAtOnce) {
-  json crd = {{"apiVersion", "apiextensions.k8s.io/v1"}, {"kind", "CustomResourceDefinition"},
-              {"metadata", {{"name", "widgets.example.com"}}},
-              {"spec", {{"group", "example.com"}, {"scope", "Cluster"},
-                        {"names", {{"plural", "widgets"}, {"singular", "widget"}, {"kind", "Widget"}}},
-                        {"versions", json::array({{{"name", "v1"}, {"served", true}, {"storage", true},
-                                                   {"schema", {{"openAPIV3Schema", {{"type", "object"},
-                                                                {"x-kubernetes-preserve-unknown-fields", true}}}}}}})}}}};
+  json crd = {
+      {"apiVersion", "apiextensions.k8s.io/v1"},
+      {"kind", "CustomResourceDefinition"},
+      {"metadata", {{"name", "widgets.example.com"}}},
+      {"spec",
+       {{"group", "example.com"},
+        {"scope", "Cluster"},
+        {"names", {{"plural", "widgets"}, {"singular", "widget"}, {"kind", "Widget"}}},
+        {"versions", json::array({{{"name", "v1"},
+                                   {"served", true},
+                                   {"storage", true},
+                                   {"schema",
+                                    {{"openAPIV3Schema",
+                                      {{"type", "object"},
+                                       {"x-kubernetes-preserve-unknown-fields", true}}}}}}})}}}};
   auto created = client_->post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
   ASSERT_EQ(created.status, 201) << created.body.dump();
   bool established = false;
-  for (const auto& c : created.body["status"]["conditions"]) established |= c["type"] == "Established" && c["status"] == "True";
+  for (const auto& c : created.body["status"]["conditions"])
+    established |= c["type"] == "Established" && c["status"] == "True";
   EXPECT_TRUE(established);
-  auto widget = client_->post("/apis/example.com/v1/widgets", {{"metadata", {{"name", "w1"}}}, {"size", 3}});
+  auto widget =
+      client_->post("/apis/example.com/v1/widgets", {{"metadata", {{"name", "w1"}}}, {"size", 3}});
   ASSERT_EQ(widget.status, 201) << widget.body.dump();
   EXPECT_FALSE(widget.body["metadata"].contains("namespace"));
-  ASSERT_EQ(client_->del("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com").status, 200);
+  ASSERT_EQ(
+      client_->del("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com")
+          .status,
+      200);
   EXPECT_EQ(client_->get("/apis/example.com/v1/widgets").status, 404);
 }
 
@@ -484,11 +537,16 @@ TEST_F(FakeApiServerTest, PodMutatorSeesEveryPodCreation) {
 
 TEST_F(FakeApiServerTest, ControllerSimulationRollsPodsOnTemplateChange) {
   server_->enable_controller_simulation(true);
-  json deploy = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
-                 {"metadata", {{"name", "bot"}, {"namespace", "default"}}},
-                 {"spec", {{"replicas", 2}, {"selector", {{"matchLabels", {{"app", "bot"}}}}},
-                           {"template", {{"metadata", {{"labels", {{"app", "bot"}}}}},
-                                         {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "i"}}})}}}}}}}};
+  json deploy = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "bot"}, {"namespace", "default"}}},
+      {"spec",
+       {{"replicas", 2},
+        {"selector", {{"matchLabels", {{"app", "bot"}}}}},
+        {"template",
+         {{"metadata", {{"labels", {{"app", "bot"}}}}},
+          {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "i"}}})}}}}}}}};
   ASSERT_EQ(client_->post("/apis/apps/v1/namespaces/default/deployments", deploy).status, 201);
   auto wait_for = [&](auto predicate) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -512,19 +570,25 @@ TEST_F(FakeApiServerTest, ControllerSimulationRollsPodsOnTemplateChange) {
   EXPECT_EQ(one["status"]["phase"], "Running");
   EXPECT_EQ(one["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
 
-  auto restarted = client_->patch("/apis/apps/v1/namespaces/default/deployments/bot",
-                                  {{"spec", {{"template", {{"metadata", {{"annotations",
-                                      {{"kubectl.kubernetes.io/restartedAt", "2026-11-23T05:00:00Z"}}}}}}}}}},
-                                  "application/strategic-merge-patch+json");
+  auto restarted = client_->patch(
+      "/apis/apps/v1/namespaces/default/deployments/bot",
+      {{"spec",
+        {{"template",
+          {{"metadata",
+            {{"annotations",
+              {{"kubectl.kubernetes.io/restartedAt", "2026-11-23T05:00:00Z"}}}}}}}}}},
+      "application/strategic-merge-patch+json");
   ASSERT_EQ(restarted.status, 200);
   ASSERT_TRUE(wait_for([&] {
     auto now = pod_names();
     if (now.size() != 2) return false;
-    for (const auto& n : now) if (first.contains(n)) return false;
+    for (const auto& n : now)
+      if (first.contains(n)) return false;
     return true;
   }));
   for (const auto& p : server_->list("v1", "Pod", "default")) {
-    EXPECT_EQ(p["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"], "2026-11-23T05:00:00Z");
+    EXPECT_EQ(p["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+              "2026-11-23T05:00:00Z");
   }
   ASSERT_TRUE(wait_for([&] {
     auto d = server_->get("apps/v1", "Deployment", "default", "bot");

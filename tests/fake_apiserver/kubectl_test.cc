@@ -1,12 +1,11 @@
 // The real kubectl against the fake: apply a CRD and an ApiKey, get (printer columns), get -o
 // yaml, get --watch, delete. Fails clearly when kubectl is not on PATH.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -68,7 +67,8 @@ class Child {
   bool read_until(const std::string& needle, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (output_.find(needle) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !read_some(left)) return output_.find(needle) != std::string::npos;
     }
     return true;
@@ -77,7 +77,8 @@ class Child {
   int wait(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       if (!read_some(left)) break;  // EOF: the child closed its output
     }
@@ -112,10 +113,12 @@ class KubectlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     kubectl_ = find_on_path("kubectl");
-    ASSERT_FALSE(kubectl_.empty()) << "kubectl is not on PATH: this test runs the real kubectl against the fake "
-                                      "API server; install kubectl (e.g. the Debian/Google Cloud SDK package)";
+    ASSERT_FALSE(kubectl_.empty())
+        << "kubectl is not on PATH: this test runs the real kubectl against the fake "
+           "API server; install kubectl (e.g. the Debian/Google Cloud SDK package)";
     std::random_device rd;
-    dir_ = fs::temp_directory_path() / ("fake-apiserver-kubectl-" + std::to_string(rd()) + std::to_string(rd()));
+    dir_ = fs::temp_directory_path() /
+           ("fake-apiserver-kubectl-" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(dir_);
     TestPki pki = TestPki::create();
     auto [cert, key] = pki.issue("fake-apiserver", {"localhost", "127.0.0.1"}, false);
@@ -132,15 +135,19 @@ class KubectlTest : public ::testing::Test {
     crd_text << crd.rdbuf();
     write("crd.yaml", crd_text.str());
     write("apikey.yaml",
-          "apiVersion: keyward.dev/v1alpha1\nkind: ApiKey\nmetadata:\n  name: alpha-bot\n  namespace: default\n"
-          "spec:\n  displayName: Alpha bot\n  source:\n    generate: {prefix: nt_, length: 40, alphabet: base62}\n");
+          "apiVersion: keyward.dev/v1alpha1\nkind: ApiKey\nmetadata:\n  name: alpha-bot\n  "
+          "namespace: default\n"
+          "spec:\n  displayName: Alpha bot\n  source:\n    generate: {prefix: nt_, length: 40, "
+          "alphabet: base62}\n");
   }
   void TearDown() override {
     if (server_) server_->stop();
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
-  void write(const std::string& name, const std::string& content) { std::ofstream(dir_ / name) << content; }
+  void write(const std::string& name, const std::string& content) {
+    std::ofstream(dir_ / name) << content;
+  }
   std::vector<std::string> argv(std::vector<std::string> args) const {
     std::vector<std::string> full = {kubectl_, "--kubeconfig", (dir_ / "kubeconfig").string(),
                                      "--cache-dir", (dir_ / "cache").string()};
@@ -162,18 +169,22 @@ class KubectlTest : public ::testing::Test {
 TEST_F(KubectlTest, ApplyGetWatchAndDeleteAnApiKey) {
   auto crd = run({"apply", "-f", (dir_ / "crd.yaml").string()});
   ASSERT_EQ(crd.first, 0) << crd.second;
-  EXPECT_NE(crd.second.find("customresourcedefinition.apiextensions.k8s.io/apikeys.keyward.dev created"),
-            std::string::npos) << crd.second;
+  EXPECT_NE(
+      crd.second.find("customresourcedefinition.apiextensions.k8s.io/apikeys.keyward.dev created"),
+      std::string::npos)
+      << crd.second;
 
   auto applied = run({"apply", "-f", (dir_ / "apikey.yaml").string()});
   ASSERT_EQ(applied.first, 0) << applied.second;
-  EXPECT_NE(applied.second.find("apikey.keyward.dev/alpha-bot created"), std::string::npos) << applied.second;
+  EXPECT_NE(applied.second.find("apikey.keyward.dev/alpha-bot created"), std::string::npos)
+      << applied.second;
   auto again = run({"apply", "-f", (dir_ / "apikey.yaml").string()});
   ASSERT_EQ(again.first, 0) << again.second;
   EXPECT_NE(again.second.find("unchanged"), std::string::npos) << again.second;
   auto stored = server_->get("keyward.dev/v1alpha1", "ApiKey", "default", "alpha-bot");
   ASSERT_TRUE(stored);
-  EXPECT_TRUE((*stored)["metadata"]["annotations"].contains("kubectl.kubernetes.io/last-applied-configuration"));
+  EXPECT_TRUE((*stored)["metadata"]["annotations"].contains(
+      "kubectl.kubernetes.io/last-applied-configuration"));
 
   nlohmann::json with_status = *stored;
   with_status["status"] = {{"keyVersion", 7}, {"keyHint", "nt_…9f3a"}};
@@ -181,7 +192,8 @@ TEST_F(KubectlTest, ApplyGetWatchAndDeleteAnApiKey) {
   auto got = run({"get", "apikeys"});
   ASSERT_EQ(got.first, 0) << got.second;
   EXPECT_NE(got.second.find("NAME"), std::string::npos) << got.second;
-  EXPECT_NE(got.second.find("ACTIVE"), std::string::npos) << "printer columns from the CRD: " << got.second;
+  EXPECT_NE(got.second.find("ACTIVE"), std::string::npos)
+      << "printer columns from the CRD: " << got.second;
   EXPECT_NE(got.second.find("HINT"), std::string::npos) << got.second;
   EXPECT_NE(got.second.find("alpha-bot"), std::string::npos) << got.second;
   EXPECT_NE(got.second.find("nt_…9f3a"), std::string::npos) << got.second;
@@ -190,7 +202,8 @@ TEST_F(KubectlTest, ApplyGetWatchAndDeleteAnApiKey) {
   ASSERT_EQ(yaml.first, 0) << yaml.second;
   EXPECT_NE(yaml.second.find("kind: ApiKey"), std::string::npos) << yaml.second;
   EXPECT_NE(yaml.second.find("displayName: Alpha bot"), std::string::npos) << yaml.second;
-  EXPECT_NE(yaml.second.find("active: true"), std::string::npos) << "schema default: " << yaml.second;
+  EXPECT_NE(yaml.second.find("active: true"), std::string::npos)
+      << "schema default: " << yaml.second;
 
   Child watch(argv({"get", "apikeys", "--watch"}));
   ASSERT_TRUE(watch.read_until("alpha-bot", 20s)) << watch.output();
@@ -204,25 +217,28 @@ TEST_F(KubectlTest, ApplyGetWatchAndDeleteAnApiKey) {
 
   auto deleted = run({"delete", "apikey", "alpha-bot"});
   ASSERT_EQ(deleted.first, 0) << deleted.second;
-  EXPECT_NE(deleted.second.find("apikey.keyward.dev \"alpha-bot\" deleted"), std::string::npos) << deleted.second;
+  EXPECT_NE(deleted.second.find("apikey.keyward.dev \"alpha-bot\" deleted"), std::string::npos)
+      << deleted.second;
   EXPECT_FALSE(server_->get("keyward.dev/v1alpha1", "ApiKey", "default", "alpha-bot"));
 }
 
 TEST_F(KubectlTest, BinaryServesTlsWritesAKubeconfigAndStopsOnSigterm) {
   fs::path tls = dir_ / "tls";
   fs::path kubeconfig = dir_ / "binary-kubeconfig";
-  Child server({KEYWARD_FAKE_APISERVER_BINARY, "--crds", KEYWARD_FAKE_APISERVER_TESTDATA, "--tls-dir", tls.string(),
-                "--kubeconfig-out", kubeconfig.string(), "--git-version", "v1.31.2"});
+  Child server({KEYWARD_FAKE_APISERVER_BINARY, "--crds", KEYWARD_FAKE_APISERVER_TESTDATA,
+                "--tls-dir", tls.string(), "--kubeconfig-out", kubeconfig.string(), "--git-version",
+                "v1.31.2"});
   ASSERT_TRUE(server.read_until("\n", 20s)) << server.output();
-  auto ready = nlohmann::json::parse(server.output().substr(0, server.output().find('\n')), nullptr, false);
+  auto ready =
+      nlohmann::json::parse(server.output().substr(0, server.output().find('\n')), nullptr, false);
   ASSERT_EQ(ready.value("message", ""), "ready") << server.output();
   EXPECT_EQ(ready["url"].get<std::string>().rfind("https://127.0.0.1:", 0), 0u);
   EXPECT_TRUE(fs::exists(tls / "ca.crt"));
   EXPECT_EQ(fs::status(tls / "server.key").permissions() & fs::perms::others_read, fs::perms::none);
   EXPECT_EQ(fs::status(kubeconfig).permissions() & fs::perms::group_read, fs::perms::none);
 
-  Child version({kubectl_, "--kubeconfig", kubeconfig.string(), "--cache-dir", (dir_ / "cache2").string(),
-                 "get", "apikeys", "-A"});
+  Child version({kubectl_, "--kubeconfig", kubeconfig.string(), "--cache-dir",
+                 (dir_ / "cache2").string(), "get", "apikeys", "-A"});
   EXPECT_EQ(version.wait(30s), 0) << version.output();
   EXPECT_NE(version.output().find("No resources found"), std::string::npos) << version.output();
 

@@ -6,11 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/fake_apiserver/test_pki.h"
@@ -61,14 +60,22 @@ bool parse_flags(int argc, char** argv, Flags& flags, std::string& error) {
       value = args[++i];
     }
     try {
-      if (name == "--host") flags.host = value;
-      else if (name == "--port") flags.port = std::stoi(value);
-      else if (name == "--crds") flags.crds_dir = value;
-      else if (name == "--tls-dir") flags.tls_dir = value;
-      else if (name == "--kubeconfig-out") flags.kubeconfig_out = value;
-      else if (name == "--git-version") flags.git_version = value;
-      else if (name == "--history-limit") flags.history_limit = std::stoul(value);
-      else if (name == "--token") flags.token = value;
+      if (name == "--host")
+        flags.host = value;
+      else if (name == "--port")
+        flags.port = std::stoi(value);
+      else if (name == "--crds")
+        flags.crds_dir = value;
+      else if (name == "--tls-dir")
+        flags.tls_dir = value;
+      else if (name == "--kubeconfig-out")
+        flags.kubeconfig_out = value;
+      else if (name == "--git-version")
+        flags.git_version = value;
+      else if (name == "--history-limit")
+        flags.history_limit = std::stoul(value);
+      else if (name == "--token")
+        flags.token = value;
       else {
         error = "unknown flag " + name;
         return false;
@@ -81,7 +88,8 @@ bool parse_flags(int argc, char** argv, Flags& flags, std::string& error) {
   return true;
 }
 
-bool write_file(const std::filesystem::path& path, const std::string& content, std::filesystem::perms perms) {
+bool write_file(const std::filesystem::path& path, const std::string& content,
+                std::filesystem::perms perms) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -131,12 +139,15 @@ int main(int argc, char** argv) {
   if (!flags.tls_dir.empty()) {
     try {
       auto pki = keyward::testing::TestPki::create("keyward-fake-apiserver-ca");
-      auto [cert, key] = pki.issue("keyward-fake-apiserver", {"localhost", "127.0.0.1", flags.host}, false);
+      auto [cert, key] =
+          pki.issue("keyward-fake-apiserver", {"localhost", "127.0.0.1", flags.host}, false);
       fs::path dir(flags.tls_dir);
       auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
       auto readable = owner_only | fs::perms::group_read | fs::perms::others_read;
-      if (!write_file(dir / "ca.crt", pki.ca_cert_pem, readable) || !write_file(dir / "ca.key", pki.ca_key_pem, owner_only) ||
-          !write_file(dir / "server.crt", cert, readable) || !write_file(dir / "server.key", key, owner_only)) {
+      if (!write_file(dir / "ca.crt", pki.ca_cert_pem, readable) ||
+          !write_file(dir / "ca.key", pki.ca_key_pem, owner_only) ||
+          !write_file(dir / "server.crt", cert, readable) ||
+          !write_file(dir / "server.key", key, owner_only)) {
         std::cerr << "keyward-fake-apiserver: cannot write the certificates to " << flags.tls_dir
                   << "; check that the directory is writable\n";
         return 1;
@@ -166,7 +177,8 @@ int main(int argc, char** argv) {
       if (ext == ".yaml" || ext == ".yml") files.push_back(entry.path());
     }
     if (ec) {
-      std::cerr << "keyward-fake-apiserver: cannot read --crds " << flags.crds_dir << ": " << ec.message() << "\n";
+      std::cerr << "keyward-fake-apiserver: cannot read --crds " << flags.crds_dir << ": "
+                << ec.message() << "\n";
       return 1;
     }
     std::sort(files.begin(), files.end());
@@ -182,15 +194,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (flags.simulate_controllers) server->enable_controller_simulation(true);
-  std::string url = std::string(options.tls ? "https://" : "http://") + flags.host + ":" + std::to_string(server->port());
+  std::string url = std::string(options.tls ? "https://" : "http://") + flags.host + ":" +
+                    std::to_string(server->port());
   if (!flags.kubeconfig_out.empty()) {
     auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
-    if (!write_file(flags.kubeconfig_out, keyward::testing::render_kubeconfig(url, ca_pem, token), owner_only)) {
-      std::cerr << "keyward-fake-apiserver: cannot write --kubeconfig-out " << flags.kubeconfig_out << "\n";
+    if (!write_file(flags.kubeconfig_out, keyward::testing::render_kubeconfig(url, ca_pem, token),
+                    owner_only)) {
+      std::cerr << "keyward-fake-apiserver: cannot write --kubeconfig-out " << flags.kubeconfig_out
+                << "\n";
       return 1;
     }
   }
-  nlohmann::json ready = {{"level", "info"}, {"component", "fake-apiserver"}, {"message", "ready"}, {"url", url},
+  nlohmann::json ready = {{"level", "info"},
+                          {"component", "fake-apiserver"},
+                          {"message", "ready"},
+                          {"url", url},
                           {"port", server->port()}};
   if (!flags.kubeconfig_out.empty()) ready["kubeconfig"] = flags.kubeconfig_out;
   if (!flags.tls_dir.empty()) ready["caFile"] = (fs::path(flags.tls_dir) / "ca.crt").string();
@@ -199,8 +217,11 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   server->stop();
-  std::cout << nlohmann::json{{"level", "info"}, {"component", "fake-apiserver"}, {"message", "stopped"},
-                              {"signal", signal_number}}.dump()
+  std::cout << nlohmann::json{{"level", "info"},
+                              {"component", "fake-apiserver"},
+                              {"message", "stopped"},
+                              {"signal", signal_number}}
+                   .dump()
             << std::endl;
   return 0;
 }

@@ -28,9 +28,11 @@ void WatchChannel::push(const WatchEvent& event) {
   cv_.notify_all();
 }
 
-WatchChannel::Pop WatchChannel::pop(WatchEvent& out, std::chrono::steady_clock::time_point deadline) {
+WatchChannel::Pop WatchChannel::pop(WatchEvent& out,
+                                    std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
-  if (!cv_.wait_until(lock, deadline, [&] { return closed_ || !queue_.empty(); })) return Pop::Timeout;
+  if (!cv_.wait_until(lock, deadline, [&] { return closed_ || !queue_.empty(); }))
+    return Pop::Timeout;
   if (closed_) return Pop::Closed;
   out = std::move(queue_.front());
   queue_.pop_front();
@@ -92,7 +94,8 @@ bool ObjectFilter::translate(WatchEvent& event) const {
 namespace {
 
 json& metadata_of(json& object) {
-  if (!object.contains("metadata") || !object["metadata"].is_object()) object["metadata"] = json::object();
+  if (!object.contains("metadata") || !object["metadata"].is_object())
+    object["metadata"] = json::object();
   return object["metadata"];
 }
 
@@ -122,7 +125,8 @@ std::vector<std::string> owner_uids(const json& object) {
   auto refs = meta->find("ownerReferences");
   if (refs == meta->end() || !refs->is_array()) return uids;
   for (const auto& ref : *refs) {
-    if (ref.is_object() && ref.contains("uid") && ref["uid"].is_string()) uids.push_back(ref["uid"].get<std::string>());
+    if (ref.is_object() && ref.contains("uid") && ref["uid"].is_string())
+      uids.push_back(ref["uid"].get<std::string>());
   }
   return uids;
 }
@@ -176,7 +180,8 @@ bool parse_rv(const std::string& s, std::uint64_t& out) {
 void strip_directives(json& patch) {
   if (patch.is_object()) {
     for (auto it = patch.begin(); it != patch.end();) {
-      if (!it.key().empty() && it.key()[0] == '$') it = patch.erase(it);
+      if (!it.key().empty() && it.key()[0] == '$')
+        it = patch.erase(it);
       else {
         strip_directives(*it);
         ++it;
@@ -241,7 +246,8 @@ ResourceInfo builtin(std::string group, std::string version, std::string kind, s
 // ObjectStore: registry
 
 ObjectStore::ObjectStore(StoreOptions options, const Clock& clock)
-    : options_(options), clock_(clock),
+    : options_(options),
+      clock_(clock),
       rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {
   std::lock_guard lock(mu_);
   register_builtin_resources_locked();
@@ -271,8 +277,8 @@ void ObjectStore::register_builtin_resources_locked() {
       builtin("batch", "v1", "CronJob", "cronjobs", true, true, {"cj"}),
       builtin("coordination.k8s.io", "v1", "Lease", "leases", true, false),
       builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, true, {"pdb"}),
-      builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, true,
-              {"crd", "crds"}),
+      builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+              false, true, {"crd", "crds"}),
       builtin("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration",
               "mutatingwebhookconfigurations", false, false),
       builtin("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
@@ -280,7 +286,8 @@ void ObjectStore::register_builtin_resources_locked() {
       builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", true, false),
       builtin("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, false),
       builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, false),
-      builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, false),
+      builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false,
+              false),
   };
   auto column = [](const char* name, const char* type, const char* path) {
     return json{{"name", name}, {"type", type}, {"jsonPath", path}};
@@ -290,14 +297,17 @@ void ObjectStore::register_builtin_resources_locked() {
     // A few of the columns kubectl shows for built-ins, so the demo's `kubectl get` reads well.
     if (info.plural == "pods") {
       info.eviction_subresource = true;
-      info.printer_columns = json::array({column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status"),
-                                          column("Status", "string", ".status.phase"),
-                                          column("Node", "string", ".spec.nodeName"), age});
-    } else if (info.plural == "deployments" || info.plural == "replicasets" || info.plural == "statefulsets") {
-      info.printer_columns = json::array({column("Desired", "integer", ".spec.replicas"),
-                                          column("Ready", "integer", ".status.readyReplicas"),
-                                          column("Up-to-date", "integer", ".status.updatedReplicas"),
-                                          column("Available", "integer", ".status.availableReplicas"), age});
+      info.printer_columns =
+          json::array({column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status"),
+                       column("Status", "string", ".status.phase"),
+                       column("Node", "string", ".spec.nodeName"), age});
+    } else if (info.plural == "deployments" || info.plural == "replicasets" ||
+               info.plural == "statefulsets") {
+      info.printer_columns =
+          json::array({column("Desired", "integer", ".spec.replicas"),
+                       column("Ready", "integer", ".status.readyReplicas"),
+                       column("Up-to-date", "integer", ".status.updatedReplicas"),
+                       column("Available", "integer", ".status.availableReplicas"), age});
     } else if (info.plural == "namespaces") {
       info.printer_columns = json::array({column("Status", "string", ".status.phase"), age});
     } else if (info.plural == "secrets") {
@@ -311,7 +321,8 @@ void ObjectStore::register_resource_locked(const ResourceInfo& info, bool storag
   std::string gvr = info.group + "/" + info.version + "/" + info.plural;
   by_gvr_[gvr] = info;
   gvr_by_kind_[info.api_version() + "/" + info.kind] = gvr;
-  if (storage_version || !by_storage_key_.contains(info.storage_key())) by_storage_key_[info.storage_key()] = info;
+  if (storage_version || !by_storage_key_.contains(info.storage_key()))
+    by_storage_key_[info.storage_key()] = info;
   objects_[info.storage_key()];
 }
 
@@ -323,10 +334,12 @@ Status ObjectStore::register_crd_locked(const json& crd) {
   std::string kind = names.value("kind", "");
   const json versions = spec.value("versions", json::array());
   if (group.empty() || plural.empty() || kind.empty() || !versions.is_array() || versions.empty()) {
-    return fail("Invalid", "spec.group, spec.names.plural, spec.names.kind and spec.versions are required");
+    return fail("Invalid",
+                "spec.group, spec.names.plural, spec.names.kind and spec.versions are required");
   }
   if (meta_string(crd, "name") != plural + "." + group) {
-    return fail("Invalid", "metadata.name must be spec.names.plural+\".\"+spec.group (" + plural + "." + group + ")");
+    return fail("Invalid", "metadata.name must be spec.names.plural+\".\"+spec.group (" + plural +
+                               "." + group + ")");
   }
   for (const auto& v : versions) {
     if (!v.value("served", true)) continue;
@@ -382,7 +395,8 @@ void ObjectStore::unregister_crd_locked(const json& crd) {
   by_storage_key_.erase(storage_key);
 }
 
-std::optional<ResourceInfo> ObjectStore::find_resource(const std::string& group, const std::string& version,
+std::optional<ResourceInfo> ObjectStore::find_resource(const std::string& group,
+                                                       const std::string& version,
                                                        const std::string& plural) const {
   std::lock_guard lock(mu_);
   auto it = by_gvr_.find(group + "/" + version + "/" + plural);
@@ -390,7 +404,8 @@ std::optional<ResourceInfo> ObjectStore::find_resource(const std::string& group,
   return it->second;
 }
 
-std::optional<ResourceInfo> ObjectStore::find_kind(const std::string& api_version, const std::string& kind) const {
+std::optional<ResourceInfo> ObjectStore::find_kind(const std::string& api_version,
+                                                   const std::string& kind) const {
   std::lock_guard lock(mu_);
   auto it = gvr_by_kind_.find(api_version + "/" + kind);
   if (it == gvr_by_kind_.end()) return std::nullopt;
@@ -426,7 +441,8 @@ bool ObjectStore::namespace_exists_locked(const std::string& ns) const {
   return find_locked("/namespaces", "", ns) != nullptr;
 }
 
-ApiResult<ObjectPtr> ObjectStore::get(const ResourceInfo& info, const std::string& ns, const std::string& name) const {
+ApiResult<ObjectPtr> ObjectStore::get(const ResourceInfo& info, const std::string& ns,
+                                      const std::string& name) const {
   std::lock_guard lock(mu_);
   ObjectPtr obj = find_locked(info.storage_key(), info.namespaced ? ns : "", name);
   if (!obj) return not_found(info, name);
@@ -511,20 +527,24 @@ std::string ObjectStore::new_uid_locked() {
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  std::snprintf(buf, sizeof buf,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return buf;
 }
 
-ApiResult<void> ObjectStore::admit_locked(const ResourceInfo& info, json& object, const WriteOptions& options) {
+ApiResult<void> ObjectStore::admit_locked(const ResourceInfo& info, json& object,
+                                          const WriteOptions& options) {
   if (!info.from_crd || !info.schema.is_object()) return {};
   SchemaOutcome outcome = apply_schema(object, info.schema);
   std::string name = meta_string(object, "name");
   if (options.strict_fields && !outcome.unknown_fields.empty()) {
     std::string list;
-    for (const auto& f : outcome.unknown_fields) list += (list.empty() ? "" : ", ") + std::string("unknown field \"") + f + "\"";
-    return bad_request(info.kind + " in version \"" + info.version + "\" cannot be handled as a " + info.kind +
-                       ": strict decoding error: " + list);
+    for (const auto& f : outcome.unknown_fields)
+      list += (list.empty() ? "" : ", ") + std::string("unknown field \"") + f + "\"";
+    return bad_request(info.kind + " in version \"" + info.version + "\" cannot be handled as a " +
+                       info.kind + ": strict decoding error: " + list);
   }
   if (outcome.causes.empty()) return {};
   json causes = json::array();
@@ -535,12 +555,13 @@ ApiResult<void> ObjectStore::admit_locked(const ResourceInfo& info, json& object
   }
   if (outcome.causes.size() > 1) summary = "[" + summary + "]";
   json details = {{"name", name}, {"group", info.group}, {"kind", info.kind}, {"causes", causes}};
-  return api_error(422, "Invalid", info.kind + "." + info.group + " \"" + name + "\" is invalid: " + summary,
+  return api_error(422, "Invalid",
+                   info.kind + "." + info.group + " \"" + name + "\" is invalid: " + summary,
                    std::move(details));
 }
 
-void ObjectStore::commit_locked(const std::string& type, const std::string& storage_key, ObjectPtr object,
-                                ObjectPtr previous) {
+void ObjectStore::commit_locked(const std::string& type, const std::string& storage_key,
+                                ObjectPtr object, ObjectPtr previous) {
   std::string ns = meta_string(*object, "namespace");
   std::string name = meta_string(*object, "name");
   std::string uid = meta_string(*object, "uid");
@@ -549,7 +570,8 @@ void ObjectStore::commit_locked(const std::string& type, const std::string& stor
     for (const std::string& owner : owner_uids(*previous)) {
       auto [lo, hi] = dependents_.equal_range(owner);
       for (auto it = lo; it != hi; ++it) {
-        if (it->second.storage_key == storage_key && it->second.ns == ns && it->second.name == name) {
+        if (it->second.storage_key == storage_key && it->second.ns == ns &&
+            it->second.name == name) {
           dependents_.erase(it);
           break;
         }
@@ -563,7 +585,8 @@ void ObjectStore::commit_locked(const std::string& type, const std::string& stor
   } else {
     names[name] = object;
     by_uid_[uid] = ObjectRef{storage_key, ns, name};
-    for (const std::string& owner : owner_uids(*object)) dependents_.emplace(owner, ObjectRef{storage_key, ns, name});
+    for (const std::string& owner : owner_uids(*object))
+      dependents_.emplace(owner, ObjectRef{storage_key, ns, name});
   }
 
   WatchEvent event{type, object, previous, rv_, storage_key};
@@ -582,21 +605,22 @@ void ObjectStore::commit_locked(const std::string& type, const std::string& stor
   }
 }
 
-ApiResult<ObjectPtr> ObjectStore::create(const ResourceInfo& info, const std::string& ns, json object,
-                                         const WriteOptions& options) {
+ApiResult<ObjectPtr> ObjectStore::create(const ResourceInfo& info, const std::string& ns,
+                                         json object, const WriteOptions& options) {
   std::lock_guard lock(mu_);
   return create_locked(info, ns, std::move(object), options);
 }
 
-ApiResult<ObjectPtr> ObjectStore::create_locked(const ResourceInfo& info, const std::string& ns, json object,
-                                                const WriteOptions& options) {
+ApiResult<ObjectPtr> ObjectStore::create_locked(const ResourceInfo& info, const std::string& ns,
+                                                json object, const WriteOptions& options) {
   if (!object.is_object()) return bad_request("the request body must be a JSON object");
   json& meta = metadata_of(object);
   std::string body_ns = meta.value("namespace", "");
   std::string target_ns = info.namespaced ? (ns.empty() ? body_ns : ns) : "";
   if (info.namespaced) {
     if (!body_ns.empty() && body_ns != target_ns) {
-      return bad_request("the namespace of the provided object does not match the namespace sent on the request");
+      return bad_request(
+          "the namespace of the provided object does not match the namespace sent on the request");
     }
     if (target_ns.empty()) return bad_request("the namespace of the object must be set");
     if (!namespace_exists_locked(target_ns)) return namespace_not_found(target_ns);
@@ -608,12 +632,16 @@ ApiResult<ObjectPtr> ObjectStore::create_locked(const ResourceInfo& info, const 
   if (name.empty()) {
     std::string prefix = meta.value("generateName", "");
     if (prefix.empty()) {
-      return api_error(422, "Invalid",
-                       info.kind + " \"\" is invalid: metadata.name: Required value: name or generateName is required",
-                       json{{"kind", info.kind}, {"group", info.group},
-                            {"causes", json::array({{{"reason", "FieldValueRequired"},
-                                                     {"message", "Required value: name or generateName is required"},
-                                                     {"field", "metadata.name"}}})}});
+      return api_error(
+          422, "Invalid",
+          info.kind +
+              " \"\" is invalid: metadata.name: Required value: name or generateName is required",
+          json{{"kind", info.kind},
+               {"group", info.group},
+               {"causes",
+                json::array({{{"reason", "FieldValueRequired"},
+                              {"message", "Required value: name or generateName is required"},
+                              {"field", "metadata.name"}}})}});
     }
     do {
       name = prefix + random_suffix_locked(5);
@@ -631,19 +659,21 @@ ApiResult<ObjectPtr> ObjectStore::create_locked(const ResourceInfo& info, const 
   meta["generation"] = 1;
   if (info.from_crd && info.status_subresource && !options.keep_status) object.erase("status");
   if (info.plural == "pods" && info.group.empty()) {
-    if (!object.contains("status") || !object["status"].is_object()) object["status"] = json::object();
+    if (!object.contains("status") || !object["status"].is_object())
+      object["status"] = json::object();
     if (!object["status"].contains("phase")) object["status"]["phase"] = "Pending";
   }
   if (info.plural == "namespaces" && info.group.empty()) object["status"] = {{"phase", "Active"}};
-  if (auto admitted = admit_locked(info, object, options); !admitted) return std::unexpected(admitted.error());
+  if (auto admitted = admit_locked(info, object, options); !admitted)
+    return std::unexpected(admitted.error());
   if (info.plural == "pods" && info.group.empty() && pod_mutator_) {
     object = pod_mutator_(object);
   }
   if (info.plural == "customresourcedefinitions" && info.group == "apiextensions.k8s.io") {
     if (Status registered = options.dry_run ? ok() : register_crd_locked(object); !registered) {
       return api_error(422, "Invalid",
-                       "CustomResourceDefinition.apiextensions.k8s.io \"" + name + "\" is invalid: " +
-                           registered.error().message,
+                       "CustomResourceDefinition.apiextensions.k8s.io \"" + name +
+                           "\" is invalid: " + registered.error().message,
                        json{{"name", name}, {"group", info.group}, {"kind", info.kind}});
     }
     const json names = object["spec"].value("names", json::object());
@@ -651,11 +681,16 @@ ApiResult<ObjectPtr> ObjectStore::create_locked(const ResourceInfo& info, const 
     object["status"] = {
         {"acceptedNames", names},
         {"storedVersions", json::array({object["spec"]["versions"][0].value("name", "")})},
-        {"conditions",
-         json::array({{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"},
-                       {"message", "no conflicts found"}, {"lastTransitionTime", now}},
-                      {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"},
-                       {"message", "the initial names have been accepted"}, {"lastTransitionTime", now}}})}};
+        {"conditions", json::array({{{"type", "NamesAccepted"},
+                                     {"status", "True"},
+                                     {"reason", "NoConflicts"},
+                                     {"message", "no conflicts found"},
+                                     {"lastTransitionTime", now}},
+                                    {{"type", "Established"},
+                                     {"status", "True"},
+                                     {"reason", "InitialNamesAccepted"},
+                                     {"message", "the initial names have been accepted"},
+                                     {"lastTransitionTime", now}}})}};
   }
   if (options.dry_run) {
     metadata_of(object)["resourceVersion"] = std::to_string(rv_);
@@ -667,12 +702,14 @@ ApiResult<ObjectPtr> ObjectStore::create_locked(const ResourceInfo& info, const 
   return stored;
 }
 
-ApiResult<ObjectPtr> ObjectStore::update(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                                         json object, bool status_subresource, const WriteOptions& options) {
+ApiResult<ObjectPtr> ObjectStore::update(const ResourceInfo& info, const std::string& ns,
+                                         const std::string& name, json object,
+                                         bool status_subresource, const WriteOptions& options) {
   if (!object.is_object()) return bad_request("the request body must be a JSON object");
   std::string body_name = meta_string(object, "name");
   if (!body_name.empty() && body_name != name) {
-    return bad_request("the name of the object (" + body_name + ") does not match the name on the URL (" + name + ")");
+    return bad_request("the name of the object (" + body_name +
+                       ") does not match the name on the URL (" + name + ")");
   }
   std::lock_guard lock(mu_);
   ObjectPtr old = find_locked(info.storage_key(), info.namespaced ? ns : "", name);
@@ -680,44 +717,58 @@ ApiResult<ObjectPtr> ObjectStore::update(const ResourceInfo& info, const std::st
   std::string rv = meta_string(object, "resourceVersion");
   if (!rv.empty() && rv != meta_string(*old, "resourceVersion")) {
     return conflict(info, name,
-                    "the object has been modified; please apply your changes to the latest version and try again");
+                    "the object has been modified; please apply your changes to the latest version "
+                    "and try again");
   }
   return update_locked(info, old, std::move(object), status_subresource, options);
 }
 
-ApiResult<ObjectPtr> ObjectStore::update_locked(const ResourceInfo& info, const ObjectPtr& old, json next,
-                                                bool status_subresource, const WriteOptions& options) {
+ApiResult<ObjectPtr> ObjectStore::update_locked(const ResourceInfo& info, const ObjectPtr& old,
+                                                json next, bool status_subresource,
+                                                const WriteOptions& options) {
   json result;
   if (status_subresource) {
     result = *old;
-    if (next.contains("status")) result["status"] = next["status"];
-    else result.erase("status");
+    if (next.contains("status"))
+      result["status"] = next["status"];
+    else
+      result.erase("status");
   } else {
     result = std::move(next);
     json& meta = metadata_of(result);
     const json& old_meta = (*old)["metadata"];
-    for (const char* field : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                              "generation", "name", "namespace"}) {
-      if (old_meta.contains(field)) meta[field] = old_meta[field];
-      else meta.erase(field);
+    for (const char* field : {"uid", "creationTimestamp", "deletionTimestamp",
+                              "deletionGracePeriodSeconds", "generation", "name", "namespace"}) {
+      if (old_meta.contains(field))
+        meta[field] = old_meta[field];
+      else
+        meta.erase(field);
     }
     if (info.status_subresource) {
-      if (old->contains("status")) result["status"] = (*old)["status"];
-      else result.erase("status");
+      if (old->contains("status"))
+        result["status"] = (*old)["status"];
+      else
+        result.erase("status");
     }
   }
   result["apiVersion"] = info.api_version();
   result["kind"] = info.kind;
   metadata_of(result)["resourceVersion"] = meta_string(*old, "resourceVersion");
-  if (auto admitted = admit_locked(info, result, options); !admitted) return std::unexpected(admitted.error());
-  if (spec_part(result) != spec_part(*old)) metadata_of(result)["generation"] = generation_of(*old) + 1;
+  if (auto admitted = admit_locked(info, result, options); !admitted)
+    return std::unexpected(admitted.error());
+  if (spec_part(result) != spec_part(*old))
+    metadata_of(result)["generation"] = generation_of(*old) + 1;
   bool finishing = !meta_string(result, "deletionTimestamp").empty() && !has_finalizers(result);
-  if (result == *old && !finishing) return old;  // a no-op write changes nothing, not even resourceVersion
+  if (result == *old && !finishing)
+    return old;  // a no-op write changes nothing, not even resourceVersion
   if (options.dry_run) return std::make_shared<const json>(std::move(result));
-  if (info.plural == "customresourcedefinitions" && info.group == "apiextensions.k8s.io" && !status_subresource) {
+  if (info.plural == "customresourcedefinitions" && info.group == "apiextensions.k8s.io" &&
+      !status_subresource) {
     if (Status registered = register_crd_locked(result); !registered) {
-      return api_error(422, "Invalid", "CustomResourceDefinition.apiextensions.k8s.io \"" +
-                                           meta_string(result, "name") + "\" is invalid: " + registered.error().message);
+      return api_error(422, "Invalid",
+                       "CustomResourceDefinition.apiextensions.k8s.io \"" +
+                           meta_string(result, "name") +
+                           "\" is invalid: " + registered.error().message);
     }
   }
   metadata_of(result)["resourceVersion"] = std::to_string(++rv_);
@@ -733,20 +784,24 @@ ApiResult<ObjectPtr> ObjectStore::update_locked(const ResourceInfo& info, const 
   return stored;
 }
 
-ApiResult<ObjectPtr> ObjectStore::patch(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                                        const std::string& content_type, const std::string& body,
-                                        bool status_subresource, const WriteOptions& options) {
+ApiResult<ObjectPtr> ObjectStore::patch(const ResourceInfo& info, const std::string& ns,
+                                        const std::string& name, const std::string& content_type,
+                                        const std::string& body, bool status_subresource,
+                                        const WriteOptions& options) {
   std::string type = content_type.substr(0, content_type.find(';'));
   if (type == "application/apply-patch+yaml") {
-    return api_error(415, "UnsupportedMediaType",
-                     "the fake API server does not implement server-side apply (application/apply-patch+yaml); "
-                     "use a merge patch or kubectl client-side apply");
+    return api_error(
+        415, "UnsupportedMediaType",
+        "the fake API server does not implement server-side apply (application/apply-patch+yaml); "
+        "use a merge patch or kubectl client-side apply");
   }
   if (type != "application/merge-patch+json" && type != "application/json-patch+json" &&
       type != "application/strategic-merge-patch+json") {
-    return api_error(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
-                     "media types include: application/json-patch+json, application/merge-patch+json, "
-                     "application/strategic-merge-patch+json");
+    return api_error(
+        415, "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted "
+        "media types include: application/json-patch+json, application/merge-patch+json, "
+        "application/strategic-merge-patch+json");
   }
   json patch_doc;
   try {
@@ -763,9 +818,14 @@ ApiResult<ObjectPtr> ObjectStore::patch(const ResourceInfo& info, const std::str
     try {
       patched = old->patch(patch_doc);
     } catch (const json::exception& e) {
-      return api_error(422, "Invalid", std::string("the server rejected our request due to an error in our request"),
-                       json{{"name", name}, {"group", info.group}, {"kind", info.plural},
-                            {"causes", json::array({{{"reason", "FieldValueInvalid"}, {"message", e.what()}}})}});
+      return api_error(
+          422, "Invalid",
+          std::string("the server rejected our request due to an error in our request"),
+          json{
+              {"name", name},
+              {"group", info.group},
+              {"kind", info.plural},
+              {"causes", json::array({{{"reason", "FieldValueInvalid"}, {"message", e.what()}}})}});
     }
   } else {
     if (!patch_doc.is_object()) return bad_request("a merge patch must be a JSON object");
@@ -775,15 +835,16 @@ ApiResult<ObjectPtr> ObjectStore::patch(const ResourceInfo& info, const std::str
   std::string rv = meta_string(patched, "resourceVersion");
   if (!rv.empty() && rv != meta_string(*old, "resourceVersion")) {
     return conflict(info, name,
-                    "the object has been modified; please apply your changes to the latest version and try again");
+                    "the object has been modified; please apply your changes to the latest version "
+                    "and try again");
   }
   std::string patched_name = meta_string(patched, "name");
   if (patched_name != name) return bad_request("metadata.name cannot be changed by a patch");
   return update_locked(info, old, std::move(patched), status_subresource, options);
 }
 
-ApiResult<ObjectPtr> ObjectStore::remove(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                                         const json& delete_options) {
+ApiResult<ObjectPtr> ObjectStore::remove(const ResourceInfo& info, const std::string& ns,
+                                         const std::string& name, const json& delete_options) {
   std::lock_guard lock(mu_);
   ObjectPtr old = find_locked(info.storage_key(), info.namespaced ? ns : "", name);
   if (!old) return not_found(info, name);
@@ -795,15 +856,19 @@ ApiResult<ObjectPtr> ObjectStore::remove_locked(const ResourceInfo& info, const 
   std::string name = meta_string(*old, "name");
   if (delete_options.is_object() && delete_options.contains("preconditions")) {
     const json pre = delete_options["preconditions"];
-    if (pre.contains("uid") && pre["uid"].is_string() && pre["uid"].get<std::string>() != meta_string(*old, "uid")) {
-      return conflict(info, name, "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
-                                      ", UID in object meta: " + meta_string(*old, "uid"));
+    if (pre.contains("uid") && pre["uid"].is_string() &&
+        pre["uid"].get<std::string>() != meta_string(*old, "uid")) {
+      return conflict(info, name,
+                      "Precondition failed: UID in precondition: " + pre["uid"].get<std::string>() +
+                          ", UID in object meta: " + meta_string(*old, "uid"));
     }
     if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string() &&
         pre["resourceVersion"].get<std::string>() != meta_string(*old, "resourceVersion")) {
-      return conflict(info, name, "Precondition failed: ResourceVersion in precondition: " +
-                                      pre["resourceVersion"].get<std::string>() +
-                                      ", ResourceVersion in object meta: " + meta_string(*old, "resourceVersion"));
+      return conflict(
+          info, name,
+          "Precondition failed: ResourceVersion in precondition: " +
+              pre["resourceVersion"].get<std::string>() +
+              ", ResourceVersion in object meta: " + meta_string(*old, "resourceVersion"));
     }
   }
   if (delete_options.is_object() && delete_options.contains("dryRun")) return old;
@@ -839,7 +904,8 @@ void ObjectStore::collect_garbage_locked(const std::string& owner_uid) {
     const ResourceInfo* info = storage_info_locked(ref.storage_key);
     if (!dependent || info == nullptr) continue;
     bool other_owner_alive = false;
-    for (const std::string& uid : owner_uids(*dependent)) other_owner_alive = other_owner_alive || by_uid_.contains(uid);
+    for (const std::string& uid : owner_uids(*dependent))
+      other_owner_alive = other_owner_alive || by_uid_.contains(uid);
     if (other_owner_alive) continue;
     (void)remove_locked(*info, dependent, json::object());
   }
@@ -860,20 +926,23 @@ void ObjectStore::delete_namespace_contents_locked(const std::string& ns) {
   }
 }
 
-ApiResult<std::size_t> ObjectStore::remove_collection(const ResourceInfo& info, const std::string& ns,
+ApiResult<std::size_t> ObjectStore::remove_collection(const ResourceInfo& info,
+                                                      const std::string& ns,
                                                       const ListOptions& options) {
   auto listed = list(info, ns, options);
   if (!listed) return std::unexpected(listed.error());
   std::lock_guard lock(mu_);
   std::size_t count = 0;
   for (const ObjectPtr& obj : listed->items) {
-    ObjectPtr current = find_locked(info.storage_key(), meta_string(*obj, "namespace"), meta_string(*obj, "name"));
+    ObjectPtr current =
+        find_locked(info.storage_key(), meta_string(*obj, "namespace"), meta_string(*obj, "name"));
     if (current && remove_locked(info, current, json::object())) ++count;
   }
   return count;
 }
 
-ApiResult<json> ObjectStore::evict(const std::string& ns, const std::string& name, const json& eviction) {
+ApiResult<json> ObjectStore::evict(const std::string& ns, const std::string& name,
+                                   const json& eviction) {
   std::lock_guard lock(mu_);
   const ResourceInfo* pods = storage_info_locked("/pods");
   ObjectPtr pod = find_locked("/pods", ns, name);
@@ -889,7 +958,8 @@ ApiResult<json> ObjectStore::evict(const std::string& ns, const std::string& nam
     auto names = pdb_bucket->second.by_namespace.find(ns);
     if (names != pdb_bucket->second.by_namespace.end()) {
       for (const auto& [pdb_name, pdb] : names->second) {
-        auto sel = LabelSelector::from_json(pdb->value("spec", json::object()).value("selector", json()));
+        auto sel =
+            LabelSelector::from_json(pdb->value("spec", json::object()).value("selector", json()));
         // A PDB with a null selector matches nothing; an empty one matches every pod.
         if (!pdb->value("spec", json::object()).contains("selector")) continue;
         if (sel && sel->matches(labels)) matching_pdbs.push_back(pdb);
@@ -898,7 +968,8 @@ ApiResult<json> ObjectStore::evict(const std::string& ns, const std::string& nam
   }
   if (matching_pdbs.size() > 1) {
     return api_error(500, "InternalError",
-                     "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
+                     "This pod has more than one PodDisruptionBudget, which the eviction "
+                     "subresource does not support.");
   }
   if (matching_pdbs.size() == 1 && is_healthy_pod(*pod)) {
     const ObjectPtr& pdb = matching_pdbs.front();
@@ -923,14 +994,17 @@ ApiResult<json> ObjectStore::evict(const std::string& ns, const std::string& nam
     if (healthy - desired <= 0) {
       std::string pdb_name = meta_string(*pdb, "name");
       return api_error(
-          429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.",
-          json{{"causes", json::array({{{"reason", "DisruptionBudget"},
-                                        {"message", "The disruption budget " + pdb_name + " needs " +
-                                                        std::to_string(desired) + " healthy pods and has " +
-                                                        std::to_string(healthy) + " currently"}}})}});
+          429, "TooManyRequests",
+          "Cannot evict pod as it would violate the pod's disruption budget.",
+          json{{"causes",
+                json::array({{{"reason", "DisruptionBudget"},
+                              {"message", "The disruption budget " + pdb_name + " needs " +
+                                              std::to_string(desired) + " healthy pods and has " +
+                                              std::to_string(healthy) + " currently"}}})}});
     }
   }
-  json delete_options = eviction.is_object() ? eviction.value("deleteOptions", json::object()) : json::object();
+  json delete_options =
+      eviction.is_object() ? eviction.value("deleteOptions", json::object()) : json::object();
   auto removed = remove_locked(*pods, pod, delete_options);
   if (!removed) return std::unexpected(removed.error());
   return make_success_status(201);
@@ -939,7 +1013,8 @@ ApiResult<json> ObjectStore::evict(const std::string& ns, const std::string& nam
 // ---------------------------------------------------------------------------------------------
 // ObjectStore: watch
 
-ApiResult<WatchStart> ObjectStore::watch(const ResourceInfo& info, const std::string& ns, const WatchOptions& options) {
+ApiResult<WatchStart> ObjectStore::watch(const ResourceInfo& info, const std::string& ns,
+                                         const WatchOptions& options) {
   WatchStart start;
   auto labels = LabelSelector::parse(options.label_selector);
   if (!labels) return bad_request("unable to parse requirement: " + labels.error().message);
@@ -969,8 +1044,9 @@ ApiResult<WatchStart> ObjectStore::watch(const ResourceInfo& info, const std::st
       return bad_request("invalid resource version \"" + rv_text + "\": it must be an integer");
     }
     if (from < history_floor_) {
-      json status = make_status(410, "Expired", "too old resource version: " + rv_text + " (" +
-                                                    std::to_string(history_floor_) + ")");
+      json status = make_status(
+          410, "Expired",
+          "too old resource version: " + rv_text + " (" + std::to_string(history_floor_) + ")");
       start.error_event = json{{"type", "ERROR"}, {"object", std::move(status)}};
       return start;
     }
@@ -1028,8 +1104,9 @@ ApiResult<ObjectPtr> ObjectStore::apply(json object) {
   std::string kind = object.value("kind", "");
   auto info = find_kind(api_version, kind);
   if (!info) {
-    return api_error(404, "NotFound", "the server could not find the requested resource: no kind \"" + kind +
-                                          "\" is registered for version \"" + api_version + "\"");
+    return api_error(404, "NotFound",
+                     "the server could not find the requested resource: no kind \"" + kind +
+                         "\" is registered for version \"" + api_version + "\"");
   }
   std::string ns = info->namespaced ? meta_string(object, "namespace") : "";
   if (info->namespaced && ns.empty()) {
@@ -1055,8 +1132,10 @@ ApiResult<ObjectPtr> ObjectStore::apply(json object) {
   // Removing the last finalizer of an object being deleted deletes it: nothing left to update.
   if (!find_locked(info->storage_key(), ns, name)) return updated;
   json with_status = **updated;
-  if (status.is_null()) with_status.erase("status");
-  else with_status["status"] = status;
+  if (status.is_null())
+    with_status.erase("status");
+  else
+    with_status["status"] = status;
   return update_locked(*info, *updated, std::move(with_status), true, options);
 }
 

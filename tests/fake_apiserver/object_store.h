@@ -11,13 +11,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/core/clock.h"
 #include "tests/fake_apiserver/api_types.h"
@@ -26,9 +25,9 @@
 namespace keyward::testing::fake {
 
 struct WatchEvent {
-  std::string type;      // ADDED, MODIFIED, DELETED
-  ObjectPtr object;      // the object after the change (for DELETED: its last state)
-  ObjectPtr previous;    // the object before the change, null for ADDED
+  std::string type;    // ADDED, MODIFIED, DELETED
+  ObjectPtr object;    // the object after the change (for DELETED: its last state)
+  ObjectPtr previous;  // the object before the change, null for ADDED
   std::uint64_t resource_version = 0;
   std::string storage_key;
 };
@@ -72,9 +71,10 @@ struct StoreOptions {
 };
 
 struct WriteOptions {
-  bool keep_status = false;    // create: keep the given status (test setup, controller simulation)
-  bool strict_fields = false;  // fieldValidation=Strict: unknown fields fail instead of being pruned
-  bool dry_run = false;        // dryRun=All: validate and answer, store nothing
+  bool keep_status = false;  // create: keep the given status (test setup, controller simulation)
+  bool strict_fields =
+      false;             // fieldValidation=Strict: unknown fields fail instead of being pruned
+  bool dry_run = false;  // dryRun=All: validate and answer, store nothing
 };
 
 struct ListOptions {
@@ -98,10 +98,11 @@ struct WatchOptions {
 };
 
 struct WatchStart {
-  std::shared_ptr<WatchChannel> channel;   // null when error_event is set
-  std::vector<WatchEvent> initial;         // synthetic ADDED or replayed history, already filtered
-  ObjectFilter filter;                     // to apply to what the channel delivers
-  std::optional<nlohmann::json> error_event;  // {"type":"ERROR","object":Status 410} for a too old resourceVersion
+  std::shared_ptr<WatchChannel> channel;  // null when error_event is set
+  std::vector<WatchEvent> initial;        // synthetic ADDED or replayed history, already filtered
+  ObjectFilter filter;                    // to apply to what the channel delivers
+  std::optional<nlohmann::json>
+      error_event;  // {"type":"ERROR","object":Status 410} for a too old resourceVersion
 };
 
 using PodMutator = std::function<nlohmann::json(const nlohmann::json& pod)>;
@@ -115,29 +116,36 @@ class ObjectStore {
   // Registry.
   std::optional<ResourceInfo> find_resource(const std::string& group, const std::string& version,
                                             const std::string& plural) const;
-  std::optional<ResourceInfo> find_kind(const std::string& api_version, const std::string& kind) const;
+  std::optional<ResourceInfo> find_kind(const std::string& api_version,
+                                        const std::string& kind) const;
   std::vector<ResourceInfo> resources() const;
 
   // Semantics of the REST verbs. `ns` is "" for cluster-scoped resources and for
   // all-namespaces list/watch.
-  ApiResult<ObjectPtr> get(const ResourceInfo& info, const std::string& ns, const std::string& name) const;
-  ApiResult<ListResult> list(const ResourceInfo& info, const std::string& ns, const ListOptions& options) const;
-  ApiResult<ObjectPtr> create(const ResourceInfo& info, const std::string& ns, nlohmann::json object,
-                              const WriteOptions& options = {});
-  ApiResult<ObjectPtr> update(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                              nlohmann::json object, bool status_subresource, const WriteOptions& options = {});
+  ApiResult<ObjectPtr> get(const ResourceInfo& info, const std::string& ns,
+                           const std::string& name) const;
+  ApiResult<ListResult> list(const ResourceInfo& info, const std::string& ns,
+                             const ListOptions& options) const;
+  ApiResult<ObjectPtr> create(const ResourceInfo& info, const std::string& ns,
+                              nlohmann::json object, const WriteOptions& options = {});
+  ApiResult<ObjectPtr> update(const ResourceInfo& info, const std::string& ns,
+                              const std::string& name, nlohmann::json object,
+                              bool status_subresource, const WriteOptions& options = {});
   // content_type: application/merge-patch+json, application/json-patch+json,
   // application/strategic-merge-patch+json (applied as a merge patch).
-  ApiResult<ObjectPtr> patch(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                             const std::string& content_type, const std::string& body, bool status_subresource,
+  ApiResult<ObjectPtr> patch(const ResourceInfo& info, const std::string& ns,
+                             const std::string& name, const std::string& content_type,
+                             const std::string& body, bool status_subresource,
                              const WriteOptions& options = {});
-  ApiResult<ObjectPtr> remove(const ResourceInfo& info, const std::string& ns, const std::string& name,
-                              const nlohmann::json& delete_options);
+  ApiResult<ObjectPtr> remove(const ResourceInfo& info, const std::string& ns,
+                              const std::string& name, const nlohmann::json& delete_options);
   ApiResult<std::size_t> remove_collection(const ResourceInfo& info, const std::string& ns,
                                            const ListOptions& options);
   // POST pods/{name}/eviction. Answers the Status to send (201 Success) or a failure.
-  ApiResult<nlohmann::json> evict(const std::string& ns, const std::string& name, const nlohmann::json& eviction);
-  ApiResult<WatchStart> watch(const ResourceInfo& info, const std::string& ns, const WatchOptions& options);
+  ApiResult<nlohmann::json> evict(const std::string& ns, const std::string& name,
+                                  const nlohmann::json& eviction);
+  ApiResult<WatchStart> watch(const ResourceInfo& info, const std::string& ns,
+                              const WatchOptions& options);
   // For in-process consumers (the controller simulation): every event of these resources.
   std::shared_ptr<WatchChannel> subscribe(const std::vector<std::string>& storage_keys);
 
@@ -174,16 +182,20 @@ class ObjectStore {
   void register_resource_locked(const ResourceInfo& info, bool storage_version);
   Status register_crd_locked(const nlohmann::json& crd);
   void unregister_crd_locked(const nlohmann::json& crd);
-  ObjectPtr find_locked(const std::string& storage_key, const std::string& ns, const std::string& name) const;
+  ObjectPtr find_locked(const std::string& storage_key, const std::string& ns,
+                        const std::string& name) const;
   bool namespace_exists_locked(const std::string& ns) const;
-  ApiResult<ObjectPtr> create_locked(const ResourceInfo& info, const std::string& ns, nlohmann::json object,
+  ApiResult<ObjectPtr> create_locked(const ResourceInfo& info, const std::string& ns,
+                                     nlohmann::json object, const WriteOptions& options);
+  ApiResult<ObjectPtr> update_locked(const ResourceInfo& info, const ObjectPtr& old,
+                                     nlohmann::json next, bool status_subresource,
                                      const WriteOptions& options);
-  ApiResult<ObjectPtr> update_locked(const ResourceInfo& info, const ObjectPtr& old, nlohmann::json next,
-                                     bool status_subresource, const WriteOptions& options);
   ApiResult<ObjectPtr> remove_locked(const ResourceInfo& info, const ObjectPtr& old,
                                      const nlohmann::json& delete_options);
-  ApiResult<void> admit_locked(const ResourceInfo& info, nlohmann::json& object, const WriteOptions& options);
-  void commit_locked(const std::string& type, const std::string& storage_key, ObjectPtr object, ObjectPtr previous);
+  ApiResult<void> admit_locked(const ResourceInfo& info, nlohmann::json& object,
+                               const WriteOptions& options);
+  void commit_locked(const std::string& type, const std::string& storage_key, ObjectPtr object,
+                     ObjectPtr previous);
   void collect_garbage_locked(const std::string& owner_uid);
   void delete_namespace_contents_locked(const std::string& ns);
   const ResourceInfo* storage_info_locked(const std::string& storage_key) const;
@@ -193,11 +205,11 @@ class ObjectStore {
   const StoreOptions options_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;  // guards everything below
-  std::map<std::string, ResourceInfo> by_gvr_;           // "group/version/plural"
-  std::map<std::string, std::string> gvr_by_kind_;       // "apiVersion/kind" -> gvr key
-  std::map<std::string, ResourceInfo> by_storage_key_;   // "group/plural" -> storage version
-  std::unordered_map<std::string, Bucket> objects_;      // by storage key
+  mutable std::mutex mu_;                               // guards everything below
+  std::map<std::string, ResourceInfo> by_gvr_;          // "group/version/plural"
+  std::map<std::string, std::string> gvr_by_kind_;      // "apiVersion/kind" -> gvr key
+  std::map<std::string, ResourceInfo> by_storage_key_;  // "group/plural" -> storage version
+  std::unordered_map<std::string, Bucket> objects_;     // by storage key
   std::unordered_map<std::string, ObjectRef> by_uid_;
   std::unordered_multimap<std::string, ObjectRef> dependents_;  // owner uid -> dependents
   std::uint64_t rv_ = 0;

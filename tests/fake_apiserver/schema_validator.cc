@@ -36,7 +36,9 @@ bool has_type(const json& v, const std::string& type) {
   return true;
 }
 
-std::string render(const json& v) { return v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump(); }
+std::string render(const json& v) {
+  return v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump();
+}
 
 class Walker {
  public:
@@ -51,16 +53,19 @@ class Walker {
     bool int_or_string = schema.value("x-kubernetes-int-or-string", false);
     if (int_or_string) {
       if (!value.is_string() && !has_type(value, "integer")) {
-        out_.causes.push_back({"FieldValueTypeInvalid", "Invalid value: " + render(value) +
-                               ": " + path + " in body must be of type integer-or-string", path});
+        out_.causes.push_back({"FieldValueTypeInvalid",
+                               "Invalid value: " + render(value) + ": " + path +
+                                   " in body must be of type integer-or-string",
+                               path});
       }
       return;
     }
     std::string type = schema.value("type", "");
     if (!type.empty() && !has_type(value, type)) {
       out_.causes.push_back({"FieldValueTypeInvalid",
-                             "Invalid value: \"" + type_of(value) + "\": " + path + " in body must be of type " +
-                                 type + ": \"" + type_of(value) + "\"",
+                             "Invalid value: \"" + type_of(value) + "\": " + path +
+                                 " in body must be of type " + type + ": \"" + type_of(value) +
+                                 "\"",
                              path});
       return;
     }
@@ -69,9 +74,11 @@ class Walker {
       for (const auto& allowed : *e) found = found || allowed == value;
       if (!found) {
         std::string supported;
-        for (const auto& allowed : *e) supported += (supported.empty() ? "" : ", ") + render(allowed);
-        out_.causes.push_back({"FieldValueNotSupported",
-                               "Unsupported value: " + render(value) + ": supported values: " + supported, path});
+        for (const auto& allowed : *e)
+          supported += (supported.empty() ? "" : ", ") + render(allowed);
+        out_.causes.push_back(
+            {"FieldValueNotSupported",
+             "Unsupported value: " + render(value) + ": supported values: " + supported, path});
       }
     }
     if (value.is_string()) check_string(value.get<std::string>(), schema, path);
@@ -86,13 +93,15 @@ class Walker {
     // Defaults first (the real server defaults before it validates).
     if (has_props) {
       for (const auto& [name, sub] : props->items()) {
-        if (!value.contains(name) && sub.is_object() && sub.contains("default")) value[name] = sub["default"];
+        if (!value.contains(name) && sub.is_object() && sub.contains("default"))
+          value[name] = sub["default"];
       }
     }
     if (auto req = schema.find("required"); req != schema.end() && req->is_array()) {
       for (const auto& name : *req) {
         if (name.is_string() && !value.contains(name.get<std::string>())) {
-          out_.causes.push_back({"FieldValueRequired", "Required value", join_path(path, name.get<std::string>())});
+          out_.causes.push_back(
+              {"FieldValueRequired", "Required value", join_path(path, name.get<std::string>())});
         }
       }
     }
@@ -107,7 +116,8 @@ class Walker {
         walk(child, (*props)[name], child_path);
       } else if (has_additional) {
         walk(child, *additional, child_path);
-      } else if (!preserve && !(additional != schema.end() && additional->is_boolean() && additional->get<bool>())) {
+      } else if (!preserve && !(additional != schema.end() && additional->is_boolean() &&
+                                additional->get<bool>())) {
         pruned.push_back(name);
       }
     }
@@ -115,31 +125,41 @@ class Walker {
       out_.unknown_fields.push_back(join_path(path, name));
       value.erase(name);
     }
-    if (auto mp = schema.find("maxProperties"); mp != schema.end() && mp->is_number() &&
-                                                value.size() > mp->get<std::size_t>()) {
-      out_.causes.push_back({"FieldValueTooMany", "Too many: " + std::to_string(value.size()) +
-                             ": must have at most " + mp->dump() + " items", path});
+    if (auto mp = schema.find("maxProperties");
+        mp != schema.end() && mp->is_number() && value.size() > mp->get<std::size_t>()) {
+      out_.causes.push_back({"FieldValueTooMany",
+                             "Too many: " + std::to_string(value.size()) + ": must have at most " +
+                                 mp->dump() + " items",
+                             path});
     }
   }
 
   void walk_array(json& value, const json& schema, const std::string& path) {
-    if (auto mi = schema.find("maxItems"); mi != schema.end() && mi->is_number() && value.size() > mi->get<std::size_t>()) {
-      out_.causes.push_back({"FieldValueTooMany", "Too many: " + std::to_string(value.size()) +
-                             ": must have at most " + mi->dump() + " items", path});
+    if (auto mi = schema.find("maxItems");
+        mi != schema.end() && mi->is_number() && value.size() > mi->get<std::size_t>()) {
+      out_.causes.push_back({"FieldValueTooMany",
+                             "Too many: " + std::to_string(value.size()) + ": must have at most " +
+                                 mi->dump() + " items",
+                             path});
     }
-    if (auto mi = schema.find("minItems"); mi != schema.end() && mi->is_number() && value.size() < mi->get<std::size_t>()) {
+    if (auto mi = schema.find("minItems");
+        mi != schema.end() && mi->is_number() && value.size() < mi->get<std::size_t>()) {
       invalid(path, value, "in body should have at least " + mi->dump() + " items");
     }
     if (auto items = schema.find("items"); items != schema.end() && items->is_object()) {
-      for (std::size_t i = 0; i < value.size(); ++i) walk(value[i], *items, path + "[" + std::to_string(i) + "]");
+      for (std::size_t i = 0; i < value.size(); ++i)
+        walk(value[i], *items, path + "[" + std::to_string(i) + "]");
     }
   }
 
   void check_string(const std::string& s, const json& schema, const std::string& path) {
-    if (auto ml = schema.find("maxLength"); ml != schema.end() && ml->is_number() && s.size() > ml->get<std::size_t>()) {
-      out_.causes.push_back({"FieldValueTooLong", "Too long: may not be more than " + ml->dump() + " bytes", path});
+    if (auto ml = schema.find("maxLength");
+        ml != schema.end() && ml->is_number() && s.size() > ml->get<std::size_t>()) {
+      out_.causes.push_back(
+          {"FieldValueTooLong", "Too long: may not be more than " + ml->dump() + " bytes", path});
     }
-    if (auto ml = schema.find("minLength"); ml != schema.end() && ml->is_number() && s.size() < ml->get<std::size_t>()) {
+    if (auto ml = schema.find("minLength");
+        ml != schema.end() && ml->is_number() && s.size() < ml->get<std::size_t>()) {
       invalid(path, json(s), "in body should be at least " + ml->dump() + " chars long");
     }
     if (auto p = schema.find("pattern"); p != schema.end() && p->is_string()) {
@@ -158,20 +178,25 @@ class Walker {
     if (auto m = schema.find("maximum"); m != schema.end() && m->is_number()) {
       bool exclusive = schema.value("exclusiveMaximum", false);
       if (exclusive ? d >= m->get<double>() : d > m->get<double>()) {
-        invalid(path, v, std::string("in body should be less than ") + (exclusive ? "" : "or equal to ") + m->dump());
+        invalid(path, v,
+                std::string("in body should be less than ") + (exclusive ? "" : "or equal to ") +
+                    m->dump());
       }
     }
     if (auto m = schema.find("minimum"); m != schema.end() && m->is_number()) {
       bool exclusive = schema.value("exclusiveMinimum", false);
       if (exclusive ? d <= m->get<double>() : d < m->get<double>()) {
-        invalid(path, v, std::string("in body should be greater than ") + (exclusive ? "" : "or equal to ") + m->dump());
+        invalid(path, v,
+                std::string("in body should be greater than ") + (exclusive ? "" : "or equal to ") +
+                    m->dump());
       }
     }
   }
 
  private:
   void invalid(const std::string& path, const json& value, const std::string& what) {
-    out_.causes.push_back({"FieldValueInvalid", "Invalid value: " + render(value) + ": " + path + " " + what, path});
+    out_.causes.push_back(
+        {"FieldValueInvalid", "Invalid value: " + render(value) + ": " + path + " " + what, path});
   }
 
   SchemaOutcome& out_;

@@ -3,10 +3,9 @@
 // defaulting, pruning of unknown fields, and the structural checks (type, required, enum,
 // minLength/maxLength, minimum/maximum, pattern, minItems/maxItems).
 // x-kubernetes-validations (CEL) rules are NOT evaluated.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace keyward::testing::fake {
 

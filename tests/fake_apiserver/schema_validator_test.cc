@@ -34,7 +34,9 @@ std::set<std::string> fields(const SchemaOutcome& outcome) {
 }
 
 TEST(SchemaTest, DefaultsAndAcceptsValidObjects) {
-  json obj = {{"apiVersion", "x/v1"}, {"kind", "X"}, {"metadata", {{"name", "n"}, {"anything", 1}}},
+  json obj = {{"apiVersion", "x/v1"},
+              {"kind", "X"},
+              {"metadata", {{"name", "n"}, {"anything", 1}}},
               {"spec", {{"name", "abc"}, {"free", {{"k", 1}}}, {"port", "http"}}}};
   auto outcome = apply_schema(obj, kSchema);
   EXPECT_TRUE(outcome.causes.empty());
@@ -47,7 +49,8 @@ TEST(SchemaTest, DefaultsAndAcceptsValidObjects) {
 TEST(SchemaTest, ReportsEachViolationWithItsField) {
   json obj = {{"spec", {{"count", 9}, {"mode", "c"}, {"tags", {"a", "b", "c"}}, {"port", true}}}};
   auto outcome = apply_schema(obj, kSchema);
-  EXPECT_EQ(fields(outcome), (std::set<std::string>{"spec.name", "spec.count", "spec.mode", "spec.tags", "spec.port"}));
+  EXPECT_EQ(fields(outcome), (std::set<std::string>{"spec.name", "spec.count", "spec.mode",
+                                                    "spec.tags", "spec.port"}));
   json obj2 = {{"spec", {{"name", "ABCDEFG"}}}};
   auto outcome2 = apply_schema(obj2, kSchema);
   EXPECT_EQ(outcome2.causes.size(), 2u) << "too long and pattern mismatch";
@@ -78,8 +81,9 @@ TEST(TablePrinterTest, HumanDurations) {
 }
 
 TEST(TablePrinterTest, ColumnPaths) {
-  json obj = {{"status", {{"conditions", json::array({{{"type", "Rotating"}, {"status", "False"}},
-                                                      {{"type", "Ready"}, {"status", "True"}}})}}}};
+  json obj = {{"status",
+               {{"conditions", json::array({{{"type", "Rotating"}, {"status", "False"}},
+                                            {{"type", "Ready"}, {"status", "True"}}})}}}};
   EXPECT_EQ(evaluate_column_path(obj, ".status.conditions[?(@.type==\"Ready\")].status"), "True");
   EXPECT_EQ(evaluate_column_path(obj, ".status.conditions[0].type"), "Rotating");
   EXPECT_TRUE(evaluate_column_path(obj, ".status.missing").is_null());

@@ -74,14 +74,15 @@ Result<LabelSelector> LabelSelector::parse(const std::string& text) {
     if (part[0] == '!') {
       req.key = trim(part.substr(1));
       req.op = Op::DoesNotExist;
-    } else if (auto pos = part.find(" notin "); pos != std::string::npos ||
-               part.find(" in ") != std::string::npos) {
+    } else if (auto pos = part.find(" notin ");
+               pos != std::string::npos || part.find(" in ") != std::string::npos) {
       bool notin = pos != std::string::npos;
       if (!notin) pos = part.find(" in ");
       req.key = trim(part.substr(0, pos));
       std::string rest = trim(part.substr(pos + (notin ? 7 : 4)));
       if (rest.size() < 2 || rest.front() != '(' || rest.back() != ')') {
-        return fail("InvalidSelector", "labelSelector \"" + text + "\": set values must be in parentheses");
+        return fail("InvalidSelector",
+                    "labelSelector \"" + text + "\": set values must be in parentheses");
       }
       req.values = split_values(rest.substr(1, rest.size() - 2));
       req.op = notin ? Op::NotIn : Op::In;
@@ -103,14 +104,16 @@ Result<LabelSelector> LabelSelector::parse(const std::string& text) {
       req.op = part[gt] == '>' ? Op::GreaterThan : Op::LessThan;
       long long ignored = 0;
       if (!parse_int(req.values[0], ignored)) {
-        return fail("InvalidSelector", "labelSelector \"" + text + "\": " + req.values[0] + " is not an integer");
+        return fail("InvalidSelector",
+                    "labelSelector \"" + text + "\": " + req.values[0] + " is not an integer");
       }
     } else {
       req.key = part;
       req.op = Op::Exists;
     }
     if (req.key.empty() || req.key.find_first_of(" ()") != std::string::npos) {
-      return fail("InvalidSelector", "labelSelector \"" + text + "\": invalid key in \"" + part + "\"");
+      return fail("InvalidSelector",
+                  "labelSelector \"" + text + "\": invalid key in \"" + part + "\"");
     }
     selector.requirements_.push_back(std::move(req));
   }
@@ -122,7 +125,8 @@ Result<LabelSelector> LabelSelector::from_json(const json& sel) {
   if (!sel.is_object()) return selector;
   if (auto ml = sel.find("matchLabels"); ml != sel.end() && ml->is_object()) {
     for (const auto& [k, v] : ml->items()) {
-      selector.requirements_.push_back({k, Op::Equals, {v.is_string() ? v.get<std::string>() : v.dump()}});
+      selector.requirements_.push_back(
+          {k, Op::Equals, {v.is_string() ? v.get<std::string>() : v.dump()}});
     }
   }
   if (auto me = sel.find("matchExpressions"); me != sel.end() && me->is_array()) {
@@ -130,13 +134,20 @@ Result<LabelSelector> LabelSelector::from_json(const json& sel) {
       Requirement req;
       req.key = e.value("key", "");
       std::string op = e.value("operator", "");
-      if (op == "In") req.op = Op::In;
-      else if (op == "NotIn") req.op = Op::NotIn;
-      else if (op == "Exists") req.op = Op::Exists;
-      else if (op == "DoesNotExist") req.op = Op::DoesNotExist;
-      else return fail("InvalidSelector", "matchExpressions operator \"" + op + "\" is not In, NotIn, Exists or DoesNotExist");
+      if (op == "In")
+        req.op = Op::In;
+      else if (op == "NotIn")
+        req.op = Op::NotIn;
+      else if (op == "Exists")
+        req.op = Op::Exists;
+      else if (op == "DoesNotExist")
+        req.op = Op::DoesNotExist;
+      else
+        return fail("InvalidSelector", "matchExpressions operator \"" + op +
+                                           "\" is not In, NotIn, Exists or DoesNotExist");
       if (auto vals = e.find("values"); vals != e.end() && vals->is_array()) {
-        for (const auto& v : *vals) req.values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+        for (const auto& v : *vals)
+          req.values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
       }
       selector.requirements_.push_back(std::move(req));
     }
@@ -148,7 +159,9 @@ bool LabelSelector::matches(const json& labels) const {
   for (const Requirement& req : requirements_) {
     bool present = false;
     std::string value = labels.is_object() ? label_value(labels, req.key, present) : std::string();
-    auto in_values = [&] { return std::find(req.values.begin(), req.values.end(), value) != req.values.end(); };
+    auto in_values = [&] {
+      return std::find(req.values.begin(), req.values.end(), value) != req.values.end();
+    };
     switch (req.op) {
       case Op::Equals:
         if (!present || value != req.values[0]) return false;
@@ -198,11 +211,13 @@ Result<FieldSelector> FieldSelector::parse(const std::string& text) {
       term.negate = false;
       op_len = 1;
     } else {
-      return fail("InvalidSelector", "fieldSelector \"" + text + "\": \"" + part + "\" has no operator (=, ==, !=)");
+      return fail("InvalidSelector",
+                  "fieldSelector \"" + text + "\": \"" + part + "\" has no operator (=, ==, !=)");
     }
     std::string path = trim(part.substr(0, pos));
     term.value = trim(part.substr(pos + op_len));
-    if (path.empty()) return fail("InvalidSelector", "fieldSelector \"" + text + "\": empty field name");
+    if (path.empty())
+      return fail("InvalidSelector", "fieldSelector \"" + text + "\": empty field name");
     std::size_t start = 0;
     while (true) {
       std::size_t dot = path.find('.', start);
@@ -231,7 +246,8 @@ bool FieldSelector::matches(const json& object) const {
       node = &*it;
     }
     std::string value;
-    if (node != nullptr && !node->is_null()) value = node->is_string() ? node->get<std::string>() : node->dump();
+    if (node != nullptr && !node->is_null())
+      value = node->is_string() ? node->get<std::string>() : node->dump();
     if ((value == term.value) == term.negate) return false;
   }
   return true;

@@ -1,10 +1,9 @@
 #pragma once
 // Label and field selectors as the real API server parses them from ?labelSelector= and
 // ?fieldSelector=.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/core/result.h"
 

@@ -34,17 +34,20 @@ TEST(LabelSelectorTest, Operators) {
 }
 
 TEST(LabelSelectorTest, FromJson) {
-  auto sel = LabelSelector::from_json({{"matchLabels", {{"app", "bot"}}},
-                                       {"matchExpressions", json::array({{{"key", "tier"}, {"operator", "In"},
-                                                                          {"values", {"web", "db"}}}})}});
+  auto sel = LabelSelector::from_json(
+      {{"matchLabels", {{"app", "bot"}}},
+       {"matchExpressions",
+        json::array({{{"key", "tier"}, {"operator", "In"}, {"values", {"web", "db"}}}})}});
   ASSERT_TRUE(sel);
   EXPECT_TRUE(sel->matches({{"app", "bot"}, {"tier", "db"}}));
   EXPECT_FALSE(sel->matches({{"app", "bot"}}));
-  EXPECT_FALSE(LabelSelector::from_json({{"matchExpressions", json::array({{{"key", "a"}, {"operator", "Near"}}})}}));
+  EXPECT_FALSE(LabelSelector::from_json(
+      {{"matchExpressions", json::array({{{"key", "a"}, {"operator", "Near"}}})}}));
 }
 
 TEST(FieldSelectorTest, PathsAndNegation) {
-  json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}}, {"status", {{"phase", "Running"}}},
+  json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}},
+              {"status", {{"phase", "Running"}}},
               {"spec", {{"nodeName", "n1"}}}};
   auto sel = FieldSelector::parse("metadata.name=p,status.phase!=Pending,spec.nodeName==n1");
   ASSERT_TRUE(sel);

@@ -17,8 +17,10 @@ std::string human_duration(std::chrono::seconds age) {
   }
   long long m = s / 60;
   if (m < 10) {
-    if (s % 60 == 0) std::snprintf(buf, sizeof buf, "%lldm", m);
-    else std::snprintf(buf, sizeof buf, "%lldm%llds", m, s % 60);
+    if (s % 60 == 0)
+      std::snprintf(buf, sizeof buf, "%lldm", m);
+    else
+      std::snprintf(buf, sizeof buf, "%lldm%llds", m, s % 60);
     return buf;
   }
   if (m < 180) {
@@ -27,8 +29,10 @@ std::string human_duration(std::chrono::seconds age) {
   }
   long long h = s / 3600;
   if (h < 8) {
-    if (m % 60 == 0) std::snprintf(buf, sizeof buf, "%lldh", h);
-    else std::snprintf(buf, sizeof buf, "%lldh%lldm", h, m % 60);
+    if (m % 60 == 0)
+      std::snprintf(buf, sizeof buf, "%lldh", h);
+    else
+      std::snprintf(buf, sizeof buf, "%lldh%lldm", h, m % 60);
     return buf;
   }
   if (h < 48) {
@@ -36,8 +40,10 @@ std::string human_duration(std::chrono::seconds age) {
     return buf;
   }
   if (h < 192) {
-    if (h % 24 == 0) std::snprintf(buf, sizeof buf, "%lldd", h / 24);
-    else std::snprintf(buf, sizeof buf, "%lldd%lldh", h / 24, h % 24);
+    if (h % 24 == 0)
+      std::snprintf(buf, sizeof buf, "%lldd", h / 24);
+    else
+      std::snprintf(buf, sizeof buf, "%lldd%lldh", h / 24, h % 24);
     return buf;
   }
   if (h < 24 * 365 * 2) {
@@ -45,8 +51,10 @@ std::string human_duration(std::chrono::seconds age) {
     return buf;
   }
   long long y = h / (24 * 365);
-  if (y < 8) std::snprintf(buf, sizeof buf, "%lldy%lldd", y, (h / 24) % 365);
-  else std::snprintf(buf, sizeof buf, "%lldy", y);
+  if (y < 8)
+    std::snprintf(buf, sizeof buf, "%lldy%lldd", y, (h / 24) % 365);
+  else
+    std::snprintf(buf, sizeof buf, "%lldy", y);
   return buf;
 }
 
@@ -74,10 +82,12 @@ const json* step(const json* node, const std::string& segment) {
       std::string key = inside.substr(4, eq - 4);
       std::string want = inside.substr(eq + 2);
       if (!want.empty() && want.back() == ')') want.pop_back();
-      if (want.size() >= 2 && (want.front() == '"' || want.front() == '\'')) want = want.substr(1, want.size() - 2);
+      if (want.size() >= 2 && (want.front() == '"' || want.front() == '\''))
+        want = want.substr(1, want.size() - 2);
       const json* found = nullptr;
       for (const auto& item : *node) {
-        if (item.is_object() && item.contains(key) && item[key].is_string() && item[key].get<std::string>() == want) {
+        if (item.is_object() && item.contains(key) && item[key].is_string() &&
+            item[key].get<std::string>() == want) {
           found = &item;
           break;
         }
@@ -133,7 +143,8 @@ std::string age_of(const json& object, SystemTime now) {
 json row_object(const ObjectPtr& obj, const std::string& include_object) {
   if (include_object == "None") return nullptr;
   if (include_object == "Object") return *obj;
-  return {{"kind", "PartialObjectMetadata"}, {"apiVersion", "meta.k8s.io/v1"},
+  return {{"kind", "PartialObjectMetadata"},
+          {"apiVersion", "meta.k8s.io/v1"},
           {"metadata", obj->value("metadata", json::object())}};
 }
 
@@ -142,15 +153,21 @@ json row_object(const ObjectPtr& obj, const std::string& include_object) {
 json make_table(const ResourceInfo& info, const std::vector<ObjectPtr>& objects,
                 const std::string& include_object, SystemTime now) {
   json columns = json::array();
-  columns.push_back({{"name", "Name"}, {"type", "string"}, {"format", "name"},
-                     {"description", "Name must be unique within a namespace."}, {"priority", 0}});
+  columns.push_back({{"name", "Name"},
+                     {"type", "string"},
+                     {"format", "name"},
+                     {"description", "Name must be unique within a namespace."},
+                     {"priority", 0}});
   json printer = info.printer_columns;
   if (!printer.is_array() || printer.empty()) {
-    printer = json::array({{{"name", "Age"}, {"type", "date"}, {"jsonPath", ".metadata.creationTimestamp"}}});
+    printer = json::array(
+        {{{"name", "Age"}, {"type", "date"}, {"jsonPath", ".metadata.creationTimestamp"}}});
   }
   for (const auto& col : printer) {
-    columns.push_back({{"name", col.value("name", "")}, {"type", col.value("type", "string")},
-                       {"format", col.value("format", "")}, {"description", col.value("description", "")},
+    columns.push_back({{"name", col.value("name", "")},
+                       {"type", col.value("type", "string")},
+                       {"format", col.value("format", "")},
+                       {"description", col.value("description", "")},
                        {"priority", col.value("priority", 0)}});
   }
   json rows = json::array();
@@ -161,10 +178,13 @@ json make_table(const ResourceInfo& info, const std::vector<ObjectPtr>& objects,
       if (col.value("type", "") == "date") {
         json v = evaluate_column_path(*obj, path);
         SystemTime t;
-        if (path == ".metadata.creationTimestamp") cells.push_back(age_of(*obj, now));
+        if (path == ".metadata.creationTimestamp")
+          cells.push_back(age_of(*obj, now));
         else if (v.is_string() && parse_rfc3339(v.get<std::string>(), t))
-          cells.push_back(human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - t)));
-        else cells.push_back(nullptr);
+          cells.push_back(
+              human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - t)));
+        else
+          cells.push_back(nullptr);
       } else {
         cells.push_back(evaluate_column_path(*obj, path));
       }
@@ -174,8 +194,11 @@ json make_table(const ResourceInfo& info, const std::vector<ObjectPtr>& objects,
     if (!ro.is_null()) row["object"] = std::move(ro);
     rows.push_back(std::move(row));
   }
-  return {{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"}, {"metadata", json::object()},
-          {"columnDefinitions", std::move(columns)}, {"rows", std::move(rows)}};
+  return {{"kind", "Table"},
+          {"apiVersion", "meta.k8s.io/v1"},
+          {"metadata", json::object()},
+          {"columnDefinitions", std::move(columns)},
+          {"rows", std::move(rows)}};
 }
 
 }  // namespace keyward::testing::fake

@@ -2,10 +2,9 @@
 // meta.k8s.io/v1 Table responses, which `kubectl get` asks for with
 // Accept: application/json;as=Table;v=v1;g=meta.k8s.io. Custom resources get a Name column plus
 // their additionalPrinterColumns (Name and Age when they declare none); built-ins get Name and Age.
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/core/clock.h"
 #include "tests/fake_apiserver/api_types.h"

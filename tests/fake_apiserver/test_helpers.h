@@ -7,11 +7,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/fake_apiserver/fake_apiserver.h"
 
@@ -34,11 +33,14 @@ inline JsonReply to_reply(const httplib::Result& r) {
 
 class ApiClient {
  public:
-  explicit ApiClient(const std::string& url, std::string token = "") : client_(url), token_(std::move(token)) {
+  explicit ApiClient(const std::string& url, std::string token = "")
+      : client_(url), token_(std::move(token)) {
     client_.set_connection_timeout(std::chrono::seconds(5));
     client_.set_read_timeout(std::chrono::seconds(10));
   }
-  JsonReply get(const std::string& path, httplib::Headers extra = {}) { return to_reply(client_.Get(path, headers(extra))); }
+  JsonReply get(const std::string& path, httplib::Headers extra = {}) {
+    return to_reply(client_.Get(path, headers(extra)));
+  }
   JsonReply post(const std::string& path, const nlohmann::json& body) {
     return to_reply(client_.Post(path, headers(), body.dump(), "application/json"));
   }
@@ -113,11 +115,12 @@ class WatchReader {
     return event;
   }
   // Skips events until one of `type` arrives.
-  std::optional<nlohmann::json> next_of(const std::string& type,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  std::optional<nlohmann::json> next_of(
+      const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       auto event = next(left);
       if (!event) return std::nullopt;
       if ((*event)["type"] == type) return event;
@@ -145,7 +148,9 @@ class WatchReader {
   std::jthread thread_;
 };
 
-inline std::string testdata(const std::string& name) { return std::string(KEYWARD_FAKE_APISERVER_TESTDATA) + "/" + name; }
+inline std::string testdata(const std::string& name) {
+  return std::string(KEYWARD_FAKE_APISERVER_TESTDATA) + "/" + name;
+}
 
 // crds/apikey.yaml when the repository has it, else the test copy.
 inline std::string apikey_crd_path() {
@@ -158,15 +163,21 @@ inline std::string apikey_crd_path() {
 }
 
 inline nlohmann::json api_key(const std::string& name, const std::string& ns = "default") {
-  return {{"apiVersion", "keyward.dev/v1alpha1"}, {"kind", "ApiKey"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"spec", {{"displayName", "Bot " + name}, {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}, {"alphabet", "base62"}}}}}}}};
+  return {
+      {"apiVersion", "keyward.dev/v1alpha1"},
+      {"kind", "ApiKey"},
+      {"metadata", {{"name", name}, {"namespace", ns}}},
+      {"spec",
+       {{"displayName", "Bot " + name},
+        {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}, {"alphabet", "base62"}}}}}}}};
 }
 
 inline nlohmann::json config_map(const std::string& name, const std::string& ns = "default",
                                  nlohmann::json labels = nlohmann::json::object()) {
-  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}}, {"data", {{"k", "v"}}}};
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}},
+          {"data", {{"k", "v"}}}};
 }
 
 inline const char* kApiKeys = "/apis/keyward.dev/v1alpha1/namespaces/default/apikeys";

@@ -49,7 +49,8 @@ PkeyPtr new_key() {
 
 std::string key_pem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     openssl_failed("write a private key");
   }
   char* data = nullptr;
@@ -84,7 +85,8 @@ void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
-  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) openssl_failed(("add extension " + value).c_str());
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1)
+    openssl_failed(("add extension " + value).c_str());
 }
 
 X509Ptr new_cert(const std::string& common_name, EVP_PKEY* key) {
@@ -102,8 +104,9 @@ X509Ptr new_cert(const std::string& common_name, EVP_PKEY* key) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 365L * 24 * 3600);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(common_name.c_str()),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
   return cert;
 }
 
@@ -121,12 +124,14 @@ TestPki TestPki::create(const std::string& common_name) {
   add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE");
   add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
   add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) openssl_failed("sign the CA certificate");
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+    openssl_failed("sign the CA certificate");
   return TestPki{cert_pem(cert.get()), key_pem(key.get())};
 }
 
 std::pair<std::string, std::string> TestPki::issue(const std::string& common_name,
-                                                   const std::vector<std::string>& dns_sans, bool client) const {
+                                                   const std::vector<std::string>& dns_sans,
+                                                   bool client) const {
   X509Ptr ca = read_cert(ca_cert_pem);
   PkeyPtr ca_key = read_key(ca_key_pem);
   PkeyPtr key = new_key();

@@ -13,7 +13,8 @@ struct TestPki {
   std::string ca_cert_pem, ca_key_pem;
   static TestPki create(const std::string& common_name = "keyward-test-ca");
   // Returns (cert_pem, key_pem). client = true: extendedKeyUsage clientAuth, else serverAuth.
-  std::pair<std::string, std::string> issue(const std::string& common_name, const std::vector<std::string>& dns_sans,
+  std::pair<std::string, std::string> issue(const std::string& common_name,
+                                            const std::vector<std::string>& dns_sans,
                                             bool client) const;
 };
 

@@ -6,8 +6,8 @@
 #include <random>
 
 #include "tests/fake_apiserver/fake_apiserver.h"
-#include "tests/fake_apiserver/test_pki.h"
 #include "tests/fake_apiserver/test_helpers.h"
+#include "tests/fake_apiserver/test_pki.h"
 
 namespace keyward::testing {
 namespace {
@@ -19,7 +19,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("fake-apiserver-tls-" + std::to_string(rd()) + std::to_string(rd()));
+    path_ = fs::temp_directory_path() /
+            ("fake-apiserver-tls-" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -113,7 +114,8 @@ TEST_F(TlsTest, ClientCertificateFromAnotherCaIsRefused) {
   start(true, "secret-token");
   TestPki other = TestPki::create("other-ca");
   auto [cert, key] = other.issue("intruder", {}, true);
-  httplib::SSLClient intruder("127.0.0.1", server_->port(), dir_.write("i.crt", cert), dir_.write("i.key", key));
+  httplib::SSLClient intruder("127.0.0.1", server_->port(), dir_.write("i.crt", cert),
+                              dir_.write("i.key", key));
   intruder.set_ca_cert_path(ca_path_.c_str());
   intruder.enable_server_certificate_verification(true);
   auto r = intruder.Get("/api/v1/namespaces");

@@ -26,7 +26,9 @@ class WatchTest : public ::testing::Test {
     client_.reset();
     if (server_) server_->stop();
   }
-  std::string watch_path(const std::string& query) const { return std::string(kConfigMaps) + "?watch=true" + query; }
+  std::string watch_path(const std::string& query) const {
+    return std::string(kConfigMaps) + "?watch=true" + query;
+  }
   std::unique_ptr<FakeApiServer> server_;
   std::unique_ptr<ApiClient> client_;
 };
@@ -105,7 +107,9 @@ TEST_F(WatchTest, HistoryLimitExpiresOldResourceVersions) {
   start(options);
   auto first = client_->post(kConfigMaps, config_map("h0"));
   for (int i = 1; i <= 4; ++i) client_->post(kConfigMaps, config_map("h" + std::to_string(i)));
-  WatchReader expired(server_->url(), watch_path("&resourceVersion=" + first.body["metadata"]["resourceVersion"].get<std::string>()));
+  WatchReader expired(server_->url(),
+                      watch_path("&resourceVersion=" +
+                                 first.body["metadata"]["resourceVersion"].get<std::string>()));
   auto e = expired.next();
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["type"], "ERROR");
@@ -117,21 +121,24 @@ TEST_F(WatchTest, BookmarksCarryOnlyTheResourceVersion) {
   options.bookmark_interval = 50ms;
   start(options);
   client_->post(kConfigMaps, config_map("a"));
-  WatchReader watch(server_->url(), watch_path("&allowWatchBookmarks=true&resourceVersion=" + server_->resource_version()));
+  WatchReader watch(server_->url(), watch_path("&allowWatchBookmarks=true&resourceVersion=" +
+                                               server_->resource_version()));
   auto bookmark = watch.next_of("BOOKMARK");
   ASSERT_TRUE(bookmark);
   EXPECT_EQ((*bookmark)["object"]["kind"], "ConfigMap");
   EXPECT_EQ((*bookmark)["object"]["metadata"].size(), 1u);
   EXPECT_EQ((*bookmark)["object"]["metadata"]["resourceVersion"], server_->resource_version());
 
-  WatchReader no_bookmarks(server_->url(), watch_path("&resourceVersion=" + server_->resource_version()));
+  WatchReader no_bookmarks(server_->url(),
+                           watch_path("&resourceVersion=" + server_->resource_version()));
   EXPECT_FALSE(no_bookmarks.next(200ms)) << "no BOOKMARK without allowWatchBookmarks";
 }
 
 TEST_F(WatchTest, TimeoutSecondsEndsTheStreamWithABookmark) {
   start();
-  WatchReader watch(server_->url(), watch_path("&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=" +
-                                               server_->resource_version()));
+  WatchReader watch(server_->url(),
+                    watch_path("&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=" +
+                               server_->resource_version()));
   auto bookmark = watch.next(3s);
   ASSERT_TRUE(bookmark);
   EXPECT_EQ((*bookmark)["type"], "BOOKMARK");
@@ -141,10 +148,11 @@ TEST_F(WatchTest, TimeoutSecondsEndsTheStreamWithABookmark) {
 TEST_F(WatchTest, CutWatchesClosesEveryStream) {
   start();
   WatchReader w1(server_->url(), watch_path("&resourceVersion=" + server_->resource_version()));
-  WatchReader w2(server_->url(), std::string(kApiKeys) + "?watch=1");
-  // Make sure both are registered before cutting: an event reaches the first.
+  WatchReader w2(server_->url(), watch_path("&resourceVersion=" + server_->resource_version()));
+  // Make sure both are registered before cutting: an event reaches each of them.
   client_->post(kConfigMaps, config_map("before"));
   ASSERT_TRUE(w1.next());
+  ASSERT_TRUE(w2.next());
   server_->cut_watches();
   EXPECT_TRUE(w1.wait_closed());
   EXPECT_TRUE(w2.wait_closed());
@@ -153,7 +161,8 @@ TEST_F(WatchTest, CutWatchesClosesEveryStream) {
 TEST_F(WatchTest, SelectorTransitionsBecomeAddedAndDeleted) {
   start();
   client_->post(kConfigMaps, config_map("s", "default", {{"app", "a"}}));
-  WatchReader watch(server_->url(), watch_path("&labelSelector=app%3Da&resourceVersion=" + server_->resource_version()));
+  WatchReader watch(server_->url(), watch_path("&labelSelector=app%3Da&resourceVersion=" +
+                                               server_->resource_version()));
   client_->post(kConfigMaps, config_map("other", "default", {{"app", "b"}}));
   client_->patch(std::string(kConfigMaps) + "/s", {{"metadata", {{"labels", {{"app", "b"}}}}}});
   auto gone = watch.next();
@@ -171,7 +180,8 @@ TEST_F(WatchTest, NamespacedWatchSeesOnlyItsNamespace) {
   start();
   client_->post("/api/v1/namespaces", {{"metadata", {{"name", "other"}}}});
   WatchReader watch(server_->url(), watch_path("&resourceVersion=" + server_->resource_version()));
-  WatchReader all(server_->url(), "/api/v1/configmaps?watch=true&resourceVersion=" + server_->resource_version());
+  WatchReader all(server_->url(),
+                  "/api/v1/configmaps?watch=true&resourceVersion=" + server_->resource_version());
   client_->post("/api/v1/namespaces/other/configmaps", config_map("elsewhere", "other"));
   client_->post(kConfigMaps, config_map("here"));
   auto e = watch.next();
@@ -194,7 +204,8 @@ TEST(WatchChannelTest, SlowWatcherIsClosedInsteadOfBlockingWriters) {
   ASSERT_TRUE(started);
   auto channel = started->channel;
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(store.create(info, "default", config_map("c" + std::to_string(i)))) << "writers never block";
+    ASSERT_TRUE(store.create(info, "default", config_map("c" + std::to_string(i))))
+        << "writers never block";
   }
   EXPECT_TRUE(channel->closed());
   EXPECT_TRUE(channel->overflowed());
@@ -210,7 +221,9 @@ TEST(WatchChannelTest, HoldsTwentyThousandObjectsAndPagesThem) {
   for (int i = 0; i < 20000; ++i) {
     ASSERT_TRUE(store.create(info, "default", config_map("cm" + std::to_string(i))));
   }
-  auto listed = store.list(info, "default", {.label_selector = "", .field_selector = "", .limit = 500, .continue_token = ""});
+  auto listed =
+      store.list(info, "default",
+                 {.label_selector = "", .field_selector = "", .limit = 500, .continue_token = ""});
   ASSERT_TRUE(listed);
   EXPECT_EQ(listed->items.size(), 500u);
   EXPECT_EQ(listed->remaining_item_count, 19500);

@@ -102,7 +102,8 @@ TEST_F(AtomicWriterTest, NoSpaceKeepsThePreviousVersionAndSaysWhatToDo) {
   auto s = writer.write(payload(2));
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().reason, "NoSpace");
-  EXPECT_NE(s.error().message.find("no space left on " + dir), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("no space left on " + dir), std::string::npos)
+      << s.error().message;
   EXPECT_NE(s.error().message.find("sizeLimit"), std::string::npos);
   EXPECT_NE(s.error().message.find("previous version is still in place"), std::string::npos);
   EXPECT_EQ(*writer.current_version_dir(), before);
@@ -141,7 +142,8 @@ TEST_F(AtomicWriterTest, ConcurrentReaderNeverSeesTornOrMixedVersions) {
       out.clear();
       char buf[4096];
       ssize_t n;
-      while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+      while ((n = ::read(fd.get(), buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<std::size_t>(n));
       return n == 0;
     };
     const std::string data = dir + "/..data";

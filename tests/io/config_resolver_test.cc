@@ -7,21 +7,33 @@ namespace {
 
 std::vector<SettingSpec> specs() {
   std::vector<SettingSpec> s;
-  s.push_back({.name = "out", .flag = "--out", .config_key = "out", .env_var = "KEYWARD_OUT",
+  s.push_back({.name = "out",
+               .flag = "--out",
+               .config_key = "out",
+               .env_var = "KEYWARD_OUT",
                .default_value = "/var/run/keyward/tokens"});
-  s.push_back({.name = "mode", .flag = "--mode", .config_key = "mode", .env_var = "KEYWARD_MODE",
+  s.push_back({.name = "mode",
+               .flag = "--mode",
+               .config_key = "mode",
+               .env_var = "KEYWARD_MODE",
                .required = true,
                .validator = [](const std::string& v) -> Status {
                  if (v == "broker" || v == "direct") return ok();
                  return fail("InvalidSetting", "must be broker or direct");
                }});
-  s.push_back({.name = "password", .flag = "--password", .config_key = "password",
-               .env_var = "KEYWARD_PASSWORD", .secret = true,
+  s.push_back({.name = "password",
+               .flag = "--password",
+               .config_key = "password",
+               .env_var = "KEYWARD_PASSWORD",
+               .secret = true,
                .validator = [](const std::string& v) -> Status {
                  if (v.size() >= 8) return ok();
                  return fail("InvalidSetting", "must have at least 8 characters");
                }});
-  s.push_back({.name = "once", .flag = "--once", .config_key = "once", .env_var = "KEYWARD_ONCE",
+  s.push_back({.name = "once",
+               .flag = "--once",
+               .config_key = "once",
+               .env_var = "KEYWARD_ONCE",
                .boolean = true});
   return s;
 }
@@ -31,7 +43,8 @@ TEST(ConfigResolverTest, FlagBeatsConfigFileBeatsEnvironmentBeatsDefault) {
   auto flags = r.parse_flags({"--mode", "direct"});
   ASSERT_TRUE(flags);
   auto got = r.resolve(*flags, "mode: broker\nout: /dev/shm/t\n", "c.yaml",
-                       {{"KEYWARD_MODE", "broker"}, {"KEYWARD_OUT", "/env"},
+                       {{"KEYWARD_MODE", "broker"},
+                        {"KEYWARD_OUT", "/env"},
                         {"KEYWARD_PASSWORD", "hunter2hunter2"}});
   ASSERT_TRUE(got) << got.error().message;
   EXPECT_EQ(*got->get("mode"), "direct");
@@ -50,8 +63,8 @@ TEST(ConfigResolverTest, FlagBeatsConfigFileBeatsEnvironmentBeatsDefault) {
 
 TEST(ConfigResolverTest, DescribeNamesSourcesButNeverValues) {
   ConfigResolver r(specs());
-  auto got = r.resolve(*r.parse_flags({"--password=s3cr3t-value", "--mode=direct", "--once"}), "", "",
-                       {});
+  auto got =
+      r.resolve(*r.parse_flags({"--password=s3cr3t-value", "--mode=direct", "--once"}), "", "", {});
   ASSERT_TRUE(got) << got.error().message;
   const std::string text = got->describe().dump();
   EXPECT_EQ(text.find("s3cr3t-value"), std::string::npos) << text;
@@ -78,10 +91,13 @@ TEST(ConfigResolverTest, InvalidValueNamesSourceAndHidesSecrets) {
   EXPECT_EQ(bad_mode.error().message,
             "setting mode from config file /etc/keyward.yaml key mode ('sideways'): must be broker "
             "or direct");
-  auto bad_secret = r.resolve({}, "", "", {{"KEYWARD_MODE", "direct"}, {"KEYWARD_PASSWORD", "short"}});
+  auto bad_secret =
+      r.resolve({}, "", "", {{"KEYWARD_MODE", "direct"}, {"KEYWARD_PASSWORD", "short"}});
   ASSERT_FALSE(bad_secret);
-  EXPECT_EQ(bad_secret.error().message.find("short"), std::string::npos) << bad_secret.error().message;
-  EXPECT_NE(bad_secret.error().message.find("environment variable KEYWARD_PASSWORD"), std::string::npos);
+  EXPECT_EQ(bad_secret.error().message.find("short"), std::string::npos)
+      << bad_secret.error().message;
+  EXPECT_NE(bad_secret.error().message.find("environment variable KEYWARD_PASSWORD"),
+            std::string::npos);
 }
 
 TEST(ConfigResolverTest, ContradictoryAndUnknownInputsAreRejected) {

@@ -27,7 +27,9 @@ class FaultyFilesystem final : public Filesystem {
   }
   [[nodiscard]] int writes() const { return writes_; }
 
-  Status make_dirs(const std::string& path, mode_t mode) override { return real_.make_dirs(path, mode); }
+  Status make_dirs(const std::string& path, mode_t mode) override {
+    return real_.make_dirs(path, mode);
+  }
   Result<std::string> make_temp_dir(const std::string& prefix, mode_t mode) override {
     return real_.make_temp_dir(prefix, mode);
   }
@@ -45,12 +47,18 @@ class FaultyFilesystem final : public Filesystem {
     }
     return real_.write_new_file(path, data, mode);
   }
-  Result<std::string> read_file(const std::string& path) const override { return real_.read_file(path); }
+  Result<std::string> read_file(const std::string& path) const override {
+    return real_.read_file(path);
+  }
   Status symlink(const std::string& target, const std::string& link_path) override {
     return real_.symlink(target, link_path);
   }
-  Result<std::string> read_link(const std::string& path) const override { return real_.read_link(path); }
-  Status rename(const std::string& from, const std::string& to) override { return real_.rename(from, to); }
+  Result<std::string> read_link(const std::string& path) const override {
+    return real_.read_link(path);
+  }
+  Status rename(const std::string& from, const std::string& to) override {
+    return real_.rename(from, to);
+  }
   Status remove_all(const std::string& path) override { return real_.remove_all(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) const override {
     return real_.list_dir(path);

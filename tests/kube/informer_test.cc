@@ -85,17 +85,26 @@ class DownKubeApi final : public KubeApi {
                const std::function<bool(const WatchEvent&)>&, std::stop_token) override {
     return fail("Unreachable", "down");
   }
-  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override { return no(); }
-  Result<Object> create(const ResourceType&, const std::string&, const Object&) override { return no(); }
+  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override {
+    return no();
+  }
+  Result<Object> create(const ResourceType&, const std::string&, const Object&) override {
+    return no();
+  }
   Result<Object> update(const ResourceType&, const Object&) override { return no(); }
   Result<Object> update_status(const ResourceType&, const Object&) override { return no(); }
   Result<Object> patch(const ResourceType&, const std::string&, const std::string&, PatchType,
-                       const Object&, bool) override { return no(); }
-  Status remove(const ResourceType&, const std::string&, const std::string&, const DeleteOptions&) override {
+                       const Object&, bool) override {
+    return no();
+  }
+  Status remove(const ResourceType&, const std::string&, const std::string&,
+                const DeleteOptions&) override {
     return fail("Unreachable", "down");
   }
   Result<Object> create_subresource(const ResourceType&, const std::string&, const std::string&,
-                                    const std::string&, const Object&) override { return no(); }
+                                    const std::string&, const Object&) override {
+    return no();
+  }
   Result<Object> get_path(const std::string&) override { return no(); }
 
  private:
@@ -116,7 +125,8 @@ TEST(Informer, WaitForSyncGivesUpAtTheDeadlineAndRetriesWithBackoff) {
   ASSERT_TRUE(wait_until([&] { return api.lists == 1 && clock.sleepers() == 1; }));
   EXPECT_EQ(clock.next_deadline(), clock.now() + std::chrono::milliseconds(800));
   std::atomic<int> result{-1};
-  std::jthread waiter([&] { result = informer.wait_for_sync(clock.now() + std::chrono::seconds(5)) ? 1 : 0; });
+  std::jthread waiter(
+      [&] { result = informer.wait_for_sync(clock.now() + std::chrono::seconds(5)) ? 1 : 0; });
   ASSERT_TRUE(wait_until([&] { return clock.sleepers() == 2; }));
   clock.advance(std::chrono::milliseconds(800));  // backoff over: a second list
   ASSERT_TRUE(wait_until([&] { return api.lists == 2; }));

@@ -26,11 +26,13 @@ KubeClientOptions opts() {
 }
 
 TEST(KubeUrls, PathsForCoreGroupAndClusterScopedTypes) {
-  EXPECT_EQ(resource_path(ResourceType::pods(), "bots", "alpha"), "/api/v1/namespaces/bots/pods/alpha");
+  EXPECT_EQ(resource_path(ResourceType::pods(), "bots", "alpha"),
+            "/api/v1/namespaces/bots/pods/alpha");
   EXPECT_EQ(resource_path(ResourceType::pods(), ""), "/api/v1/pods");
   EXPECT_EQ(resource_path(ResourceType::apikeys(), "bots", "a", "status"),
             "/apis/keyward.dev/v1alpha1/namespaces/bots/apikeys/a/status");
-  EXPECT_EQ(resource_path(ResourceType::namespaces(), "ignored", "bots"), "/api/v1/namespaces/bots");
+  EXPECT_EQ(resource_path(ResourceType::namespaces(), "ignored", "bots"),
+            "/api/v1/namespaces/bots");
   EXPECT_EQ(resource_path(ResourceType::pods(), "a b", "x/y?z"),
             "/api/v1/namespaces/a%20b/pods/x%2Fy%3Fz");
 }
@@ -46,7 +48,8 @@ TEST(KubeUrls, QueryEscapesSelectors) {
   ListOptions w;
   w.resource_version = "42";
   w.timeout_seconds = 300;
-  EXPECT_EQ(list_query(w, true), "?watch=1&resourceVersion=42&timeoutSeconds=300&allowWatchBookmarks=true");
+  EXPECT_EQ(list_query(w, true),
+            "?watch=1&resourceVersion=42&timeoutSeconds=300&allowWatchBookmarks=true");
 }
 
 TEST(KubeClient, GetSendsHeadersAndDecodesTheObject) {
@@ -66,14 +69,17 @@ TEST(KubeClient, GetSendsHeadersAndDecodesTheObject) {
 
 TEST(KubeClient, StatusBodyBecomesError) {
   ScriptedTransport t;
-  t.push(404, R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"b\" not found","reason":"NotFound","code":404})");
+  t.push(
+      404,
+      R"({"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"b\" not found","reason":"NotFound","code":404})");
   LogCapture logs;
   KubeClient client(t, nullptr, logs.logger, opts());
   auto r = client.get(ResourceType::pods(), "a", "b");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().reason, "NotFound");
   EXPECT_EQ(r.error().http_status, 404);
-  EXPECT_EQ(r.error().message, "GET https://10.0.0.1:6443/api/v1/namespaces/a/pods/b: pods \"b\" not found");
+  EXPECT_EQ(r.error().message,
+            "GET https://10.0.0.1:6443/api/v1/namespaces/a/pods/b: pods \"b\" not found");
 }
 
 TEST(KubeClient, HtmlErrorPageIsInvalidResponse) {
@@ -97,7 +103,8 @@ TEST(KubeClient, TooManyRequestsCarriesRetryAfter) {
   ScriptedTransport t;
   HttpResponse r429;
   r429.status = 429;
-  r429.body = R"({"kind":"Status","reason":"TooManyRequests","message":"Cannot evict pod as it would violate the pod's disruption budget.","code":429})";
+  r429.body =
+      R"({"kind":"Status","reason":"TooManyRequests","message":"Cannot evict pod as it would violate the pod's disruption budget.","code":429})";
   r429.headers.emplace("Retry-After", "7");
   t.push(r429);
   LogCapture logs;
@@ -144,7 +151,9 @@ TEST(KubeClient, DeleteSendsPreconditions) {
 
 TEST(KubeClient, ListFillsKindAndReturnsResourceVersion) {
   ScriptedTransport t;
-  t.push(200, R"({"kind":"PodList","metadata":{"resourceVersion":"77","continue":"next"},"items":[{"metadata":{"name":"a"}}]})");
+  t.push(
+      200,
+      R"({"kind":"PodList","metadata":{"resourceVersion":"77","continue":"next"},"items":[{"metadata":{"name":"a"}}]})");
   LogCapture logs;
   KubeClient client(t, nullptr, logs.logger, opts());
   auto r = client.list(ResourceType::pods(), "", {});
@@ -181,7 +190,8 @@ TEST(KubeClient, UnauthorizedRereadsTheTokenFileAndRetriesOnce) {
   ASSERT_TRUE(again.has_value());
   ScriptedTransport t2;
   t2.push(401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})");
-  KubeClient client2(t2, BearerTokenSource::fixed("fixed-token-cccc", logs.logger), logs.logger, opts());
+  KubeClient client2(t2, BearerTokenSource::fixed("fixed-token-cccc", logs.logger), logs.logger,
+                     opts());
   auto denied = client2.get(ResourceType::pods(), "a", "b");
   ASSERT_FALSE(denied.has_value());
   EXPECT_EQ(denied.error().reason, "Unauthorized");
@@ -217,7 +227,8 @@ TEST(KubeClient, SecretsInAnErrorPageAreRedacted) {
   ScriptedTransport t;
   t.push(500, "oops: Bearer tok-leaky-9999 was rejected", "text/plain");
   LogCapture logs;
-  KubeClient client(t, BearerTokenSource::fixed("tok-leaky-9999", logs.logger), logs.logger, opts());
+  KubeClient client(t, BearerTokenSource::fixed("tok-leaky-9999", logs.logger), logs.logger,
+                    opts());
   auto r = client.get(ResourceType::pods(), "a", "b");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message.find("tok-leaky-9999"), std::string::npos) << r.error().message;
@@ -226,26 +237,32 @@ TEST(KubeClient, SecretsInAnErrorPageAreRedacted) {
 
 TEST(KubeClient, WatchDecodesEventsAndStatusErrors) {
   ScriptedTransport t;
-  t.push(200,
-         "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"5\"}}}\n"
-         "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n");
-  t.push(410, R"j({"kind":"Status","reason":"Expired","message":"too old resource version: 1 (9)","code":410})j");
+  t.push(
+      200,
+      "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"5\"}}}\n"
+      "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n");
+  t.push(
+      410,
+      R"j({"kind":"Status","reason":"Expired","message":"too old resource version: 1 (9)","code":410})j");
   LogCapture logs;
   KubeClient client(t, nullptr, logs.logger, opts());
   std::vector<WatchEvent> events;
   ListOptions o;
   o.resource_version = "4";
-  auto s = client.watch(ResourceType::pods(), "n", o, [&](const WatchEvent& e) {
-    events.push_back(e);
-    return true;
-  }, {});
+  auto s = client.watch(ResourceType::pods(), "n", o,
+                        [&](const WatchEvent& e) {
+                          events.push_back(e);
+                          return true;
+                        },
+                        {});
   ASSERT_TRUE(s.has_value()) << s.error().to_string();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, WatchEventType::Added);
   EXPECT_EQ(events[1].type, WatchEventType::Bookmark);
   EXPECT_EQ(t.requests().at(0).path,
             "/api/v1/namespaces/n/pods?watch=1&resourceVersion=4&allowWatchBookmarks=true");
-  auto gone = client.watch(ResourceType::pods(), "n", o, [](const WatchEvent&) { return true; }, {});
+  auto gone =
+      client.watch(ResourceType::pods(), "n", o, [](const WatchEvent&) { return true; }, {});
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().http_status, 410);
   EXPECT_EQ(gone.error().reason, "Expired");
@@ -262,10 +279,12 @@ TEST(RetryOnConflict, RetriesOnlyConflictsUpToTheLimit) {
   EXPECT_EQ(calls, 2);
 
   calls = 0;
-  auto always = retry_on_conflict([&]() -> Status {
-    ++calls;
-    return fail("Conflict", "stale", 409);
-  }, 3);
+  auto always = retry_on_conflict(
+      [&]() -> Status {
+        ++calls;
+        return fail("Conflict", "stale", 409);
+      },
+      3);
   EXPECT_FALSE(always.has_value());
   EXPECT_EQ(calls, 3);
 

@@ -17,14 +17,17 @@ std::string b64(const std::string& s) {
   std::size_t i = 0;
   for (; i + 2 < s.size(); i += 3) {
     const unsigned v = (static_cast<unsigned char>(s[i]) << 16) |
-                       (static_cast<unsigned char>(s[i + 1]) << 8) | static_cast<unsigned char>(s[i + 2]);
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], kAlphabet[v & 63]};
+                       (static_cast<unsigned char>(s[i + 1]) << 8) |
+                       static_cast<unsigned char>(s[i + 2]);
+    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63],
+            kAlphabet[v & 63]};
   }
   if (i + 1 == s.size()) {
     const unsigned v = static_cast<unsigned char>(s[i]) << 16;
     out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
   } else if (i + 2 == s.size()) {
-    const unsigned v = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8);
+    const unsigned v =
+        (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8);
     out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
   }
   return out;
@@ -39,11 +42,17 @@ class KubeConfigTest : public ::testing::Test {
   std::string embedded(const std::string& extra_user = "", const std::string& ctx_ns = "bots") {
     return "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
            "clusters:\n- name: c1\n  cluster:\n    server: https://10.0.0.1:6443\n"
-           "    certificate-authority-data: " + b64(ca_.ca_pem()) + "\n"
+           "    certificate-authority-data: " +
+           b64(ca_.ca_pem()) +
+           "\n"
            "users:\n- name: alice\n  user:\n"
-           "    client-certificate-data: " + b64(client_.cert_pem) + "\n"
-           "    client-key-data: " + b64(client_.key_pem) + "\n" + extra_user +
-           "contexts:\n- name: prod\n  context: {cluster: c1, user: alice, namespace: " + ctx_ns + "}\n";
+           "    client-certificate-data: " +
+           b64(client_.cert_pem) +
+           "\n"
+           "    client-key-data: " +
+           b64(client_.key_pem) + "\n" + extra_user +
+           "contexts:\n- name: prod\n  context: {cluster: c1, user: alice, namespace: " + ctx_ns +
+           "}\n";
   }
 
   // Loads text as /home/u/.kube/config and expects one clear error line.
@@ -54,7 +63,8 @@ class KubeConfigTest : public ::testing::Test {
     if (r) return {};
     EXPECT_EQ(r.error().reason, "InvalidKubeconfig");
     EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << r.error().message;
-    EXPECT_NE(r.error().message.find("/home/u/.kube/config"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("/home/u/.kube/config"), std::string::npos)
+        << r.error().message;
     return r.error();
   }
 };
@@ -101,10 +111,11 @@ TEST_F(KubeConfigTest, KubeconfigListMergesFirstWins) {
   // The first file sets no current-context but defines cluster c1; the second sets
   // current-context and redefines c1 (ignored: the first definition wins).
   fs_.set("/a", "clusters: [{name: c1, cluster: {server: 'https://first:1'}}]\n");
-  fs_.set("/b", "current-context: ctx\n"
-                "clusters: [{name: c1, cluster: {server: 'https://second:2'}}]\n"
-                "users: [{name: u, user: {token: abcdefgh}}]\n"
-                "contexts: [{name: ctx, context: {cluster: c1, user: u}}]\n");
+  fs_.set("/b",
+          "current-context: ctx\n"
+          "clusters: [{name: c1, cluster: {server: 'https://second:2'}}]\n"
+          "users: [{name: u, user: {token: abcdefgh}}]\n"
+          "contexts: [{name: ctx, context: {cluster: c1, user: u}}]\n");
   Environment env{{"KUBECONFIG", "/missing:/a::/b"}, {"HOME", "/home/u"}};
   auto r = load_kube_config(env, fs_);
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
@@ -114,9 +125,11 @@ TEST_F(KubeConfigTest, KubeconfigListMergesFirstWins) {
 }
 
 TEST_F(KubeConfigTest, ContextOverrideAndInsecureWarning) {
-  fs_.set("/k", "current-context: a\n"
-                "clusters: [{name: c, cluster: {server: 'https://x:1', insecure-skip-tls-verify: true}}]\n"
-                "contexts: [{name: a, context: {cluster: nope}}, {name: b, context: {cluster: c}}]\n");
+  fs_.set(
+      "/k",
+      "current-context: a\n"
+      "clusters: [{name: c, cluster: {server: 'https://x:1', insecure-skip-tls-verify: true}}]\n"
+      "contexts: [{name: a, context: {cluster: nope}}, {name: b, context: {cluster: c}}]\n");
   KubeConfigOptions options;
   options.kubeconfig_path = "/k";
   options.context = "b";
@@ -155,8 +168,9 @@ TEST_F(KubeConfigTest, InClusterWithoutTokenSaysWhatToCheck) {
 }
 
 TEST_F(KubeConfigTest, SelectionOrderPrefersKubeconfigEnvThenInClusterThenHome) {
-  fs_.set("/env", "current-context: e\nclusters: [{name: c, cluster: {server: 'https://env:1'}}]\n"
-                  "contexts: [{name: e, context: {cluster: c}}]\n");
+  fs_.set("/env",
+          "current-context: e\nclusters: [{name: c, cluster: {server: 'https://env:1'}}]\n"
+          "contexts: [{name: e, context: {cluster: c}}]\n");
   fs_.set("/home/u/.kube/config",
           "current-context: h\nclusters: [{name: c, cluster: {server: 'https://home:1'}}]\n"
           "contexts: [{name: h, context: {cluster: c}}]\n");
@@ -199,9 +213,11 @@ TEST_F(KubeConfigTest, CurrentContextUndefined) {
 }
 
 TEST_F(KubeConfigTest, ContextNamesUndefinedUser) {
-  auto e = broken("current-context: p\nclusters: [{name: c, cluster: {server: 'https://a:1'}}]\n"
-                  "contexts: [{name: p, context: {cluster: c, user: bob}}]\n");
-  EXPECT_NE(e.message.find("names user \"bob\" which is not defined under users"), std::string::npos);
+  auto e = broken(
+      "current-context: p\nclusters: [{name: c, cluster: {server: 'https://a:1'}}]\n"
+      "contexts: [{name: p, context: {cluster: c, user: bob}}]\n");
+  EXPECT_NE(e.message.find("names user \"bob\" which is not defined under users"),
+            std::string::npos);
 }
 
 TEST_F(KubeConfigTest, Base64Garbage) {
@@ -227,9 +243,10 @@ TEST_F(KubeConfigTest, CertificateDataThatIsNotPem) {
 }
 
 TEST_F(KubeConfigTest, UnreadableCertificateFile) {
-  auto e = broken("current-context: p\n"
-                  "clusters: [{name: c, cluster: {server: 'https://a:1', certificate-authority: ca.pem}}]\n"
-                  "contexts: [{name: p, context: {cluster: c}}]\n");
+  auto e = broken(
+      "current-context: p\n"
+      "clusters: [{name: c, cluster: {server: 'https://a:1', certificate-authority: ca.pem}}]\n"
+      "contexts: [{name: p, context: {cluster: c}}]\n");
   EXPECT_NE(e.message.find("clusters[\"c\"].cluster.certificate-authority: cannot read "
                            "/home/u/.kube/ca.pem"),
             std::string::npos)
@@ -237,8 +254,9 @@ TEST_F(KubeConfigTest, UnreadableCertificateFile) {
 }
 
 TEST_F(KubeConfigTest, MissingServer) {
-  auto e = broken("current-context: p\nclusters: [{name: c, cluster: {}}]\n"
-                  "contexts: [{name: p, context: {cluster: c}}]\n");
+  auto e = broken(
+      "current-context: p\nclusters: [{name: c, cluster: {}}]\n"
+      "contexts: [{name: p, context: {cluster: c}}]\n");
   EXPECT_NE(e.message.find("clusters[\"c\"].cluster.server is missing"), std::string::npos);
 }
 
@@ -259,9 +277,10 @@ TEST_F(KubeConfigTest, CertificateWithoutKey) {
 }
 
 TEST_F(KubeConfigTest, ErrorsNeverCarryTheToken) {
-  auto e = broken("current-context: p\n"
-                  "users: [{name: u, user: {token: s3cr3t-t0ken-value}}]\n"
-                  "contexts: [{name: p, context: {cluster: gone, user: u}}]\n");
+  auto e = broken(
+      "current-context: p\n"
+      "users: [{name: u, user: {token: s3cr3t-t0ken-value}}]\n"
+      "contexts: [{name: p, context: {cluster: gone, user: u}}]\n");
   EXPECT_EQ(e.message.find("s3cr3t-t0ken-value"), std::string::npos);
 }
 

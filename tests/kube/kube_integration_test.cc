@@ -104,11 +104,13 @@ TEST(KubeIntegration, WatchResumesFromAResourceVersion) {
   o.resource_version = resource_version_of(*a);
   o.timeout_seconds = 5;
   std::vector<std::string> seen;
-  auto s = h.client->watch(ResourceType::secrets(), "bots", o, [&](const WatchEvent& e) {
-    if (e.type == WatchEventType::Bookmark) return true;
-    seen.push_back(metadata_string(e.object, "name"));
-    return false;  // one event is enough
-  }, {});
+  auto s = h.client->watch(ResourceType::secrets(), "bots", o,
+                           [&](const WatchEvent& e) {
+                             if (e.type == WatchEventType::Bookmark) return true;
+                             seen.push_back(metadata_string(e.object, "name"));
+                             return false;  // one event is enough
+                           },
+                           {});
   ASSERT_TRUE(s.has_value()) << s.error().to_string();
   EXPECT_EQ(seen, std::vector<std::string>{"b"});  // only what happened after a
 }
@@ -124,10 +126,18 @@ TEST(KubeIntegration, InformerRelistsAfterGoneAndReportsDeletesFromTheGap) {
   std::vector<std::string> log;
   InformerOptions options;
   Informer informer(*h.client, ResourceType::secrets(), "", options, clock, random, h.logger);
-  informer.add_handlers(InformerHandlers{
-      [&](const Object& o) { std::lock_guard l(mu); log.push_back("add " + object_key(o)); },
-      [&](const Object&, const Object& n) { std::lock_guard l(mu); log.push_back("update " + object_key(n)); },
-      [&](const Object& o) { std::lock_guard l(mu); log.push_back("delete " + object_key(o)); }});
+  informer.add_handlers(InformerHandlers{[&](const Object& o) {
+                                           std::lock_guard l(mu);
+                                           log.push_back("add " + object_key(o));
+                                         },
+                                         [&](const Object&, const Object& n) {
+                                           std::lock_guard l(mu);
+                                           log.push_back("update " + object_key(n));
+                                         },
+                                         [&](const Object& o) {
+                                           std::lock_guard l(mu);
+                                           log.push_back("delete " + object_key(o));
+                                         }});
   informer.start();
   ASSERT_TRUE(informer.wait_for_sync(clock.now() + std::chrono::hours(1)));
   EXPECT_EQ(informer.store().size(), 3u);
@@ -257,9 +267,10 @@ TEST(KubeIntegration, KubeconfigWithEmbeddedClientCertificateOverTls) {
   ASSERT_TRUE(created.has_value()) << created.error().to_string();
 
   // The same kubeconfig without the client certificate is refused by the server.
-  fs.set("/home/u/.kube/config", keyward::testing::render_kubeconfig(server.url(), ca.ca_pem(), ""));
-  auto anonymous = make_kube_client(*load_kube_config({{"HOME", "/home/u"}}, fs), fs, clock,
-                                    make_null_logger());
+  fs.set("/home/u/.kube/config",
+         keyward::testing::render_kubeconfig(server.url(), ca.ca_pem(), ""));
+  auto anonymous =
+      make_kube_client(*load_kube_config({{"HOME", "/home/u"}}, fs), fs, clock, make_null_logger());
   ASSERT_TRUE(anonymous.has_value());
   auto refused = (*anonymous)->get_path("/version");
   ASSERT_FALSE(refused.has_value());
@@ -269,7 +280,8 @@ TEST(KubeIntegration, KubeconfigWithEmbeddedClientCertificateOverTls) {
 TEST(KubeIntegration, UnreachableServerGivesTheDocumentedError) {
   const int port = keyward::testing::closed_port();
   MemoryFilesystem fs;
-  fs.set("/k", keyward::testing::render_kubeconfig("http://127.0.0.1:" + std::to_string(port), "", ""));
+  fs.set("/k",
+         keyward::testing::render_kubeconfig("http://127.0.0.1:" + std::to_string(port), "", ""));
   KubeConfigOptions o;
   o.kubeconfig_path = "/k";
   auto config = load_kube_config({}, fs, o);
@@ -280,8 +292,9 @@ TEST(KubeIntegration, UnreachableServerGivesTheDocumentedError) {
   auto r = (*client)->list(ResourceType::apikeys(), "bots", {});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().reason, "Unreachable");
-  EXPECT_EQ(r.error().message, "cannot reach http://127.0.0.1:" + std::to_string(port) +
-                                   ": Connection; check the address and that the server is running");
+  EXPECT_EQ(r.error().message,
+            "cannot reach http://127.0.0.1:" + std::to_string(port) +
+                ": Connection; check the address and that the server is running");
 }
 
 TEST(KubeIntegration, HtmlErrorPageGivesTheDocumentedError) {

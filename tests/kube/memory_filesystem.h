@@ -29,7 +29,8 @@ class MemoryFilesystem final : public Filesystem {
     std::lock_guard lock(mu_);
     ++reads_;
     const auto it = files_.find(path);
-    if (it == files_.end()) return fail("NotFound", "opening " + path + " failed: No such file or directory");
+    if (it == files_.end())
+      return fail("NotFound", "opening " + path + " failed: No such file or directory");
     return it->second;
   }
   [[nodiscard]] bool exists(const std::string& path) const override {
@@ -37,13 +38,19 @@ class MemoryFilesystem final : public Filesystem {
     return files_.contains(path);
   }
   Status make_dirs(const std::string& path, mode_t) override { return refuse(path); }
-  Result<std::string> make_temp_dir(const std::string& prefix, mode_t) override { return refuse(prefix); }
-  Status write_new_file(const std::string& path, const std::string&, mode_t) override { return refuse(path); }
+  Result<std::string> make_temp_dir(const std::string& prefix, mode_t) override {
+    return refuse(prefix);
+  }
+  Status write_new_file(const std::string& path, const std::string&, mode_t) override {
+    return refuse(path);
+  }
   Status symlink(const std::string&, const std::string& link) override { return refuse(link); }
   Result<std::string> read_link(const std::string& path) const override { return refuse(path); }
   Status rename(const std::string& from, const std::string&) override { return refuse(from); }
   Status remove_all(const std::string& path) override { return refuse(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) const override { return refuse(path); }
+  Result<std::vector<std::string>> list_dir(const std::string& path) const override {
+    return refuse(path);
+  }
   Status sync_dir(const std::string& path) override { return refuse(path); }
 
  private:

@@ -60,7 +60,8 @@ TEST(ParseWatchEvent, DecodesTypesAndRejectsGarbage) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->type, WatchEventType::Modified);
   EXPECT_EQ(e->object["metadata"]["name"], "x");
-  auto b = parse_watch_event(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}})");
+  auto b =
+      parse_watch_event(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}})");
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->type, WatchEventType::Bookmark);
   auto err = parse_watch_event(R"({"type":"ERROR","object":{"kind":"Status","code":410}})");

@@ -44,17 +44,26 @@ class ScriptedKubeApi final : public KubeApi {
     }
     return w.end;
   }
-  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override { return no(); }
-  Result<Object> create(const ResourceType&, const std::string&, const Object&) override { return no(); }
+  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override {
+    return no();
+  }
+  Result<Object> create(const ResourceType&, const std::string&, const Object&) override {
+    return no();
+  }
   Result<Object> update(const ResourceType&, const Object&) override { return no(); }
   Result<Object> update_status(const ResourceType&, const Object&) override { return no(); }
   Result<Object> patch(const ResourceType&, const std::string&, const std::string&, PatchType,
-                       const Object&, bool) override { return no(); }
-  Status remove(const ResourceType&, const std::string&, const std::string&, const DeleteOptions&) override {
+                       const Object&, bool) override {
+    return no();
+  }
+  Status remove(const ResourceType&, const std::string&, const std::string&,
+                const DeleteOptions&) override {
     return fail("NotImplemented", "");
   }
   Result<Object> create_subresource(const ResourceType&, const std::string&, const std::string&,
-                                    const std::string&, const Object&) override { return no(); }
+                                    const std::string&, const Object&) override {
+    return no();
+  }
   Result<Object> get_path(const std::string&) override { return no(); }
 
  private:
@@ -80,9 +89,10 @@ TEST(Watcher, PagesThroughTheListThenWatchesFromItsResourceVersion) {
   ScriptedKubeApi api;
   api.lists.push_back(page({obj("a", "1")}, "", "tok"));
   api.lists.push_back(page({obj("b", "2")}, "10"));
-  api.watches.push_back({{WatchEvent{WatchEventType::Added, obj("c", "11")},
-                          WatchEvent{WatchEventType::Bookmark, {{"metadata", {{"resourceVersion", "15"}}}}}},
-                         ok()});
+  api.watches.push_back(
+      {{WatchEvent{WatchEventType::Added, obj("c", "11")},
+        WatchEvent{WatchEventType::Bookmark, {{"metadata", {{"resourceVersion", "15"}}}}}},
+       ok()});
   api.watches.push_back({{WatchEvent{WatchEventType::Deleted, obj("a", "16")}}, ok()});
   WatcherOptions options;
   options.page_size = 1;
@@ -117,9 +127,11 @@ TEST(Watcher, GoneInEitherFormRelists) {
   ScriptedKubeApi api;
   api.lists.push_back(page({obj("a", "1")}, "5"));
   // 410 as an ERROR event inside the stream
-  api.watches.push_back({{WatchEvent{WatchEventType::Error,
-                                     {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"}, {"message", "too old"}}}},
-                         ok()});
+  api.watches.push_back(
+      {{WatchEvent{
+           WatchEventType::Error,
+           {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"}, {"message", "too old"}}}},
+       ok()});
   api.lists.push_back(page({obj("b", "7")}, "8"));
   // 410 as the response status
   api.watches.push_back({{}, fail("Expired", "gone", 410)});

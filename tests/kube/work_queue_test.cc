@@ -58,7 +58,8 @@ TEST(WorkQueue, DelayedAddsKeepTheEarliestDeadline) {
   q.done("ns/k");
   // The later deadlines were merged away: nothing more arrives.
   clock.advance(seconds(30));
-  ASSERT_TRUE(wait_until([&] { return clock.sleepers() == 1 && clock.next_deadline() == SystemTime::max(); }));
+  ASSERT_TRUE(wait_until(
+      [&] { return clock.sleepers() == 1 && clock.next_deadline() == SystemTime::max(); }));
   EXPECT_EQ(q.depth(), 0u);
 }
 
@@ -127,18 +128,21 @@ TEST(Controller, NeverRunsOneKeyOnTwoWorkers) {
   int max_holders = 0;
   int runs = 0;
   int adds = 0;
-  Controller c("stress", q, [&](const std::string& key) {
-    std::unique_lock lock(mu);
-    max_holders = std::max(max_holders, ++holders[key]);
-    ++runs;
-    cv.notify_all();
-    // Hold the key until producers have added keys again (bounded), so the queue is asked to
-    // hand this key out while this worker still holds it.
-    const int seen = adds;
-    cv.wait_for(lock, milliseconds(20), [&] { return adds >= seen + 2; });
-    --holders[key];
-    return ReconcileResult{};
-  }, 8, make_null_logger());
+  Controller c(
+      "stress", q,
+      [&](const std::string& key) {
+        std::unique_lock lock(mu);
+        max_holders = std::max(max_holders, ++holders[key]);
+        ++runs;
+        cv.notify_all();
+        // Hold the key until producers have added keys again (bounded), so the queue is asked to
+        // hand this key out while this worker still holds it.
+        const int seen = adds;
+        cv.wait_for(lock, milliseconds(20), [&] { return adds >= seen + 2; });
+        --holders[key];
+        return ReconcileResult{};
+      },
+      8, make_null_logger());
   c.start();
   {
     std::vector<std::jthread> producers;
@@ -167,13 +171,16 @@ TEST(Controller, ErrorsRequeueWithBackoffAndSuccessForgets) {
   FakeClock clock;
   WorkQueue q(clock, WorkQueueOptions{milliseconds(100), seconds(10)});
   std::atomic<int> calls{0};
-  Controller c("retry", q, [&](const std::string&) {
-    const int n = ++calls;
-    ReconcileResult r;
-    if (n <= 2) r.error = Error{"Unreachable", "try later", 0};
-    if (n == 3) r.requeue_after = seconds(60);
-    return r;
-  }, 2, make_null_logger());
+  Controller c(
+      "retry", q,
+      [&](const std::string&) {
+        const int n = ++calls;
+        ReconcileResult r;
+        if (n <= 2) r.error = Error{"Unreachable", "try later", 0};
+        if (n == 3) r.requeue_after = seconds(60);
+        return r;
+      },
+      2, make_null_logger());
   c.start();
   q.add("ns/a");
   ASSERT_TRUE(wait_until([&] { return calls == 1 && q.delayed() == 1u; }));

@@ -5,10 +5,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/core/clock.h"
 #include "tests/provider_sim/provider_simulator.h"
@@ -16,10 +15,11 @@
 namespace {
 
 void usage() {
-  std::cerr << "usage: keyward-provider-sim [--host 127.0.0.1] [--port 0] [--lifetime-seconds 5400]\n"
-               "  [--no-renewals] [--budget N] [--user NAME:PASSWORD:CID:SEC]...\n"
-               "  [--oauth2-client ID:SECRET]\n"
-               "Default user: demo:demo-password:8:demo-sec\n";
+  std::cerr
+      << "usage: keyward-provider-sim [--host 127.0.0.1] [--port 0] [--lifetime-seconds 5400]\n"
+         "  [--no-renewals] [--budget N] [--user NAME:PASSWORD:CID:SEC]...\n"
+         "  [--oauth2-client ID:SECRET]\n"
+         "Default user: demo:demo-password:8:demo-sec\n";
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -48,11 +48,16 @@ int main(int argc, char** argv) {
         if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
         return argv[++i];
       };
-      if (a == "--host") host = value();
-      else if (a == "--port") port = std::stoi(value());
-      else if (a == "--lifetime-seconds") config.lifetime = keyward::Seconds(std::stoll(value()));
-      else if (a == "--no-renewals") config.renewals_allowed = false;
-      else if (a == "--budget") config.request_budget_per_hour = std::stoi(value());
+      if (a == "--host")
+        host = value();
+      else if (a == "--port")
+        port = std::stoi(value());
+      else if (a == "--lifetime-seconds")
+        config.lifetime = keyward::Seconds(std::stoll(value()));
+      else if (a == "--no-renewals")
+        config.renewals_allowed = false;
+      else if (a == "--budget")
+        config.request_budget_per_hour = std::stoi(value());
       else if (a == "--user") {
         auto f = split(value(), ':');
         if (f.size() != 4) throw std::invalid_argument("--user takes NAME:PASSWORD:CID:SEC");
@@ -88,8 +93,9 @@ int main(int argc, char** argv) {
     std::cerr << bound.error().to_string() << "\n";
     return 1;
   }
-  std::cout << nlohmann::json{{"url", sim.url()}, {"lifetimeSeconds", config.lifetime.count()}}.dump()
-            << std::endl;
+  std::cout
+      << nlohmann::json{{"url", sim.url()}, {"lifetimeSeconds", config.lifetime.count()}}.dump()
+      << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   sim.stop();

@@ -56,9 +56,11 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
   std::size_t pos = 0;
   while (pos <= body.size()) {
     const auto amp = body.find('&', pos);
-    const std::string pair = body.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+    const std::string pair =
+        body.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
     const auto eq = pair.find('=');
-    if (eq != std::string::npos) out[form_decode(pair.substr(0, eq))] = form_decode(pair.substr(eq + 1));
+    if (eq != std::string::npos)
+      out[form_decode(pair.substr(0, eq))] = form_decode(pair.substr(eq + 1));
     if (amp == std::string::npos) break;
     pos = amp + 1;
   }
@@ -233,7 +235,8 @@ HttpResponse ProviderSimulator::penalty(const std::string& user, Seconds wait, b
 std::string ProviderSimulator::issue(const std::string& user, std::uint64_t session, SystemTime now,
                                      nlohmann::json& answer) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(next_id_ * 2654435761ULL));
+  std::snprintf(buf, sizeof buf, "%08llx",
+                static_cast<unsigned long long>(next_id_ * 2654435761ULL));
   const std::string token = "sim-at-" + std::to_string(next_id_++) + "-" + buf;
   const std::string md = "sim-md-" + std::to_string(next_id_++) + "-" + buf;
   const SystemTime expires = now + config_.lifetime;
@@ -252,7 +255,8 @@ HttpResponse ProviderSimulator::login(const nlohmann::json& body, SystemTime now
   const std::string name = body.value("name", std::string());
   UserStats& st = stats_[name];
   ++st.requests;
-  while (!st.recent.empty() && st.recent.front() <= now - std::chrono::hours(1)) st.recent.pop_front();
+  while (!st.recent.empty() && st.recent.front() <= now - std::chrono::hours(1))
+    st.recent.pop_front();
   st.recent.push_back(now);
 
   // A retry carrying a ticket: accepted once its wait is over (a captcha ticket never is).
@@ -286,15 +290,17 @@ HttpResponse ProviderSimulator::login(const nlohmann::json& body, SystemTime now
     if (config_.request_budget_per_hour > 0 &&
         static_cast<int>(st.recent.size()) > config_.request_budget_per_hour) {
       ++st.failed;
-      const auto frees = std::chrono::ceil<Seconds>(st.recent.front() + std::chrono::hours(1) - now);
+      const auto frees =
+          std::chrono::ceil<Seconds>(st.recent.front() + std::chrono::hours(1) - now);
       return penalty(name, std::min(config_.budget_penalty, frees), false, now);
     }
   }
 
   auto u = users_.find(name);
-  const std::string cid = body.contains("cid") ? (body["cid"].is_string() ? body["cid"].get<std::string>()
-                                                                           : body["cid"].dump())
-                                               : "";
+  const std::string cid =
+      body.contains("cid")
+          ? (body["cid"].is_string() ? body["cid"].get<std::string>() : body["cid"].dump())
+          : "";
   if (u == users_.end() || body.value("password", std::string()) != u->second.password ||
       cid != u->second.cid || body.value("sec", std::string()) != u->second.sec) {
     ++st.failed;
@@ -318,7 +324,8 @@ HttpResponse ProviderSimulator::login(const nlohmann::json& body, SystemTime now
 
 HttpResponse ProviderSimulator::renew(const HttpRequest& request, SystemTime now) {
   std::string auth;
-  if (auto it = request.headers.find("Authorization"); it != request.headers.end()) auth = it->second;
+  if (auto it = request.headers.find("Authorization"); it != request.headers.end())
+    auth = it->second;
   if (!auth.starts_with("Bearer ")) return json_answer(401, {{"errorText", "Access is denied"}});
   auto t = tokens_.find(auth.substr(7));
   if (t == tokens_.end() || now >= t->second.expires_at || sessions_[t->second.session].closed) {
@@ -338,8 +345,8 @@ HttpResponse ProviderSimulator::renew(const HttpRequest& request, SystemTime now
 HttpResponse ProviderSimulator::oauth2(const HttpRequest& request, SystemTime now) {
   auto form = parse_form(request.body);
   std::string id, secret;
-  if (auto it = request.headers.find("Authorization"); it != request.headers.end() &&
-                                                       it->second.starts_with("Basic ")) {
+  if (auto it = request.headers.find("Authorization");
+      it != request.headers.end() && it->second.starts_with("Basic ")) {
     const std::string decoded = base64_decode(it->second.substr(6));
     const auto colon = decoded.find(':');
     if (colon != std::string::npos) {
@@ -356,15 +363,14 @@ HttpResponse ProviderSimulator::oauth2(const HttpRequest& request, SystemTime no
   }
   if (config_.oauth2_client_id.empty() || id != config_.oauth2_client_id ||
       secret != config_.oauth2_client_secret) {
-    return json_answer(401, {{"error", "invalid_client"},
-                             {"error_description", "Client authentication failed"}});
+    return json_answer(
+        401, {{"error", "invalid_client"}, {"error_description", "Client authentication failed"}});
   }
   nlohmann::json answer;
   const std::string token = issue(id, 0, now, answer);
   sessions_[0] = Session{id, 0, false};
-  nlohmann::json out{{"access_token", token},
-                     {"token_type", "Bearer"},
-                     {"expires_in", config_.lifetime.count()}};
+  nlohmann::json out{
+      {"access_token", token}, {"token_type", "Bearer"}, {"expires_in", config_.lifetime.count()}};
   if (form.contains("scope")) out["scope"] = form["scope"];
   return json_answer(200, out);
 }
@@ -388,15 +394,18 @@ Result<int> ProviderSimulator::start(const std::string& host, int port) {
     res.status = out.status;
     std::string type = "application/json";
     for (const auto& [k, v] : out.headers) {
-      if (k == "Content-Type") type = v;
-      else res.set_header(k, v);
+      if (k == "Content-Type")
+        type = v;
+      else
+        res.set_header(k, v);
     }
     res.set_content(out.body, type);
   };
   server_->Post(R"(.*/auth/accesstokenrequest)", adapter);
   server_->Get(R"(.*/auth/renewaccesstoken)", adapter);
   server_->Post(R"(.*/oauth2/token)", adapter);
-  const int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
+  const int bound =
+      port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     server_.reset();
     return fail("BindFailed", "the provider simulator could not listen on " + host + ":" +
@@ -408,7 +417,8 @@ Result<int> ProviderSimulator::start(const std::string& host, int port) {
   // httplib's stop() is a no-op until the accept loop runs; wait for it (bounded) so a quick
   // stop() after start() cannot leave the thread blocked in accept forever.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
   return port_;
 }
 
@@ -418,6 +428,8 @@ void ProviderSimulator::stop() {
   server_.reset();
 }
 
-std::string ProviderSimulator::url() const { return "http://" + host_ + ":" + std::to_string(port_); }
+std::string ProviderSimulator::url() const {
+  return "http://" + host_ + ":" + std::to_string(port_);
+}
 
 }  // namespace keyward::sim

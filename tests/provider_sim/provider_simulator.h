@@ -49,8 +49,8 @@ struct SimConfig {
   bool renewals_allowed = true;
   int max_sessions = 2;
   int request_budget_per_hour = 0;  // 0 = unlimited; over budget earns a p-ticket penalty
-  Seconds budget_penalty{3600};      // p-time of a budget penalty, at most until the window frees
-  std::string oauth2_client_id{};    // empty: the OAuth2 endpoint refuses everyone
+  Seconds budget_penalty{3600};     // p-time of a budget penalty, at most until the window frees
+  std::string oauth2_client_id{};   // empty: the OAuth2 endpoint refuses everyone
   std::string oauth2_client_secret{};
 };
 
@@ -69,18 +69,18 @@ class ProviderSimulator {
   HttpResponse handle(const HttpRequest& request);
 
   // --- faults -------------------------------------------------------------------------------
-  void set_outage(bool down);                          // every answer: connection refused / 503
+  void set_outage(bool down);  // every answer: connection refused / 503
   void add_outage_window(SystemTime from, SystemTime to);
-  [[nodiscard]] bool down() const;                     // at the clock's now()
-  void set_delay(std::chrono::milliseconds delay);     // slow answers (real time, HTTP only)
-  void queue_fault(Fault fault);                       // the next answers, in order
+  [[nodiscard]] bool down() const;                  // at the clock's now()
+  void set_delay(std::chrono::milliseconds delay);  // slow answers (real time, HTTP only)
+  void queue_fault(Fault fault);                    // the next answers, in order
   void penalize_next_login(Seconds wait, bool captcha = false);
-  void set_captcha(bool always);                       // every login earns a captcha penalty
+  void set_captcha(bool always);  // every login earns a captcha penalty
   void set_renewals_allowed(bool allowed);
 
   // --- assertions ---------------------------------------------------------------------------
-  [[nodiscard]] int requests(const std::string& user) const;       // access token requests
-  [[nodiscard]] int renewals(const std::string& user) const;       // successful renewals
+  [[nodiscard]] int requests(const std::string& user) const;  // access token requests
+  [[nodiscard]] int renewals(const std::string& user) const;  // successful renewals
   [[nodiscard]] int failed_requests(const std::string& user) const;
   [[nodiscard]] int live_sessions(const std::string& user) const;
   [[nodiscard]] int oauth2_requests(const std::string& client_id) const;

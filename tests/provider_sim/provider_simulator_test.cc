@@ -17,8 +17,9 @@ HttpRequest req(std::string method, std::string path, std::string body = "") {
 }
 
 HttpRequest login(const std::string& password = "pw", std::optional<std::string> ticket = {}) {
-  nlohmann::json body{{"name", "alice"}, {"password", password}, {"appId", "a"}, {"appVersion", "1"},
-                      {"cid", 8},        {"sec", "s3c"},         {"deviceId", "d"}};
+  nlohmann::json body{
+      {"name", "alice"}, {"password", password}, {"appId", "a"},   {"appVersion", "1"},
+      {"cid", 8},        {"sec", "s3c"},         {"deviceId", "d"}};
   if (ticket) body["p-ticket"] = *ticket;
   return req("POST", "/v1/auth/accesstokenrequest", body.dump());
 }
@@ -94,7 +95,8 @@ TEST_F(SimTest, PenaltyTicketAcceptedOnlyAfterTheWait) {
 }
 
 TEST_F(SimTest, BudgetOverrunEarnsAPenalty) {
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(nlohmann::json::parse(sim.handle(login()).body).contains("accessToken"));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(nlohmann::json::parse(sim.handle(login()).body).contains("accessToken"));
   auto sixth = nlohmann::json::parse(sim.handle(login()).body);
   EXPECT_TRUE(sixth.contains("p-ticket"));
   EXPECT_EQ(sim.requests("alice"), 6);
@@ -107,7 +109,8 @@ TEST_F(SimTest, CaptchaNeverClears) {
   auto p = nlohmann::json::parse(sim.handle(login()).body);
   EXPECT_EQ(p["p-captcha"], true);
   clock.advance(std::chrono::hours(2));
-  auto again = nlohmann::json::parse(sim.handle(login("pw", p["p-ticket"].get<std::string>())).body);
+  auto again =
+      nlohmann::json::parse(sim.handle(login("pw", p["p-ticket"].get<std::string>())).body);
   EXPECT_EQ(again["p-captcha"], true);
 }
 
@@ -126,10 +129,11 @@ TEST_F(SimTest, FaultsAndOutages) {
 }
 
 TEST_F(SimTest, OAuth2BasicAndBodyClientAuth) {
-  ProviderSimulator o(clock, SimConfig{.lifetime = Seconds(600), .oauth2_client_id = "cid",
+  ProviderSimulator o(clock, SimConfig{.lifetime = Seconds(600),
+                                       .oauth2_client_id = "cid",
                                        .oauth2_client_secret = "a b&c"});
-  HttpRequest body_auth =
-      req("POST", "/oauth2/token", "grant_type=client_credentials&client_id=cid&client_secret=a+b%26c");
+  HttpRequest body_auth = req("POST", "/oauth2/token",
+                              "grant_type=client_credentials&client_id=cid&client_secret=a+b%26c");
   auto r = o.handle(body_auth);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(nlohmann::json::parse(r.body)["expires_in"], 600);

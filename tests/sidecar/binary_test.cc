@@ -30,7 +30,8 @@ using namespace std::chrono_literals;
 
 class Process {
  public:
-  Process(std::vector<std::string> args, std::vector<std::string> env, const std::string& log_path) {
+  Process(std::vector<std::string> args, std::vector<std::string> env,
+          const std::string& log_path) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -39,8 +40,10 @@ class Process {
     envp.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0600);
     if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     if (pid_ > 0) pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
@@ -91,7 +94,8 @@ class BinaryTest : public ::testing::Test {
 
 TEST_F(BinaryTest, SigtermEndsItWithinASecond) {
   ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
-  Process p({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "127.0.0.1:0"},
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen",
+             "127.0.0.1:0"},
             {"KEYWARD_API_KEY=static-key-0123456789"}, tmp / "log");
   ASSERT_TRUE(p.started());
   ASSERT_TRUE(wait_token(tmp / "out")) << slurp(tmp / "log");
@@ -104,12 +108,14 @@ TEST_F(BinaryTest, SigtermEndsItWithinASecond) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   const std::string log = slurp(tmp / "log");
   EXPECT_EQ(log.find("static-key-0123456789"), std::string::npos) << log;
-  EXPECT_NE(log.find("\"settings\""), std::string::npos) << "startup log lists the settings' sources";
+  EXPECT_NE(log.find("\"settings\""), std::string::npos)
+      << "startup log lists the settings' sources";
   EXPECT_NE(log.find(R"({"setting":"api-key","source":"environment"})"), std::string::npos) << log;
 }
 
 TEST_F(BinaryTest, BadSettingsStopItWithOneLine) {
-  Process p({KEYWARD_SIDECAR_BINARY, "run", "--mode", "broker", "--provider", "tradovate"}, {}, tmp / "log");
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--mode", "broker", "--provider", "tradovate"}, {},
+            tmp / "log");
   ASSERT_TRUE(p.started());
   auto code = p.wait_exit(5000ms);
   ASSERT_TRUE(code);
@@ -130,9 +136,19 @@ TEST_F(BinaryTest, OnceAgainstTheSimulatorThenARestartReusesTheToken) {
   ASSERT_TRUE(fs.write_new_file(tmp / "creds/password", "demo-password-123", 0600));
   ASSERT_TRUE(fs.write_new_file(tmp / "creds/clientId", "8", 0600));
   ASSERT_TRUE(fs.write_new_file(tmp / "creds/apiKey", "demo-sec-0123456789", 0600));
-  const std::vector<std::string> args{KEYWARD_SIDECAR_BINARY, "run", "--once", "--provider", "tradovate",
-                                      "--endpoint", sim.url() + "/v1", "--credentials-dir", tmp / "creds",
-                                      "--out", tmp / "out", "--listen", "off"};
+  const std::vector<std::string> args{KEYWARD_SIDECAR_BINARY,
+                                      "run",
+                                      "--once",
+                                      "--provider",
+                                      "tradovate",
+                                      "--endpoint",
+                                      sim.url() + "/v1",
+                                      "--credentials-dir",
+                                      tmp / "creds",
+                                      "--out",
+                                      tmp / "out",
+                                      "--listen",
+                                      "off"};
   for (int run = 0; run < 2; ++run) {
     Process p(args, {}, tmp / "log");
     ASSERT_TRUE(p.started());
@@ -145,7 +161,8 @@ TEST_F(BinaryTest, OnceAgainstTheSimulatorThenARestartReusesTheToken) {
     EXPECT_EQ(rec->state, TokenState::Valid);
     EXPECT_EQ(rec->token.token, sim.last_token());
     const std::string log = slurp(tmp / "log");
-    for (const std::string& s : {std::string("demo-password-123"), std::string("demo-sec-0123456789"), sim.last_token()}) {
+    for (const std::string& s :
+         {std::string("demo-password-123"), std::string("demo-sec-0123456789"), sim.last_token()}) {
       EXPECT_EQ(log.find(s), std::string::npos) << s << " leaked: " << log;
     }
   }
@@ -159,22 +176,25 @@ TEST_F(BinaryTest, OnceExitsWithThreeWhenAPersonMustLogIn) {
   sim.set_captcha(true);
   auto port = sim.start("127.0.0.1", 0);
   ASSERT_TRUE(port);
-  Process p({KEYWARD_SIDECAR_BINARY, "run", "--once", "--provider", "tradovate", "--endpoint", sim.url() + "/v1",
-             "--username", "demo", "--client-id", "8", "--out", tmp / "out", "--listen", "off"},
-            {"KEYWARD_PASSWORD=demo-password-123", "KEYWARD_API_KEY=demo-sec-0123456789"}, tmp / "log");
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--once", "--provider", "tradovate", "--endpoint",
+             sim.url() + "/v1", "--username", "demo", "--client-id", "8", "--out", tmp / "out",
+             "--listen", "off"},
+            {"KEYWARD_PASSWORD=demo-password-123", "KEYWARD_API_KEY=demo-sec-0123456789"},
+            tmp / "log");
   ASSERT_TRUE(p.started());
   auto code = p.wait_exit(10000ms);
   ASSERT_TRUE(code) << slurp(tmp / "log");
   EXPECT_EQ(*code, 3);
-  EXPECT_NE(slurp(tmp / "log").find("a person must log in"), std::string::npos) << slurp(tmp / "log");
+  EXPECT_NE(slurp(tmp / "log").find("a person must log in"), std::string::npos)
+      << slurp(tmp / "log");
   EXPECT_EQ(sim.requests("demo"), 1);
   sim.stop();
 }
 
 TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
   ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
-  Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "off",
-                   "--env-var-name", "EXCHANGE_KEY"},
+  Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out",
+                   "--listen", "off", "--env-var-name", "EXCHANGE_KEY"},
                   {"KEYWARD_API_KEY=it's-a-key-0123"}, tmp / "sidecar.log");
   ASSERT_TRUE(sidecar.started());
   Process shim({KEYWARD_SIDECAR_BINARY, "exec", "--out", tmp / "out", "--", "/bin/sh", "-c",
@@ -184,7 +204,8 @@ TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
   auto code = shim.wait_exit(10000ms);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0);
-  EXPECT_NE(slurp(tmp / "shim.log").find("got:it's-a-key-0123:Valid"), std::string::npos) << slurp(tmp / "shim.log");
+  EXPECT_NE(slurp(tmp / "shim.log").find("got:it's-a-key-0123:Valid"), std::string::npos)
+      << slurp(tmp / "shim.log");
   sidecar.signal(SIGTERM);
   EXPECT_TRUE(sidecar.wait_exit(1000ms));
 }
@@ -202,18 +223,19 @@ TEST_F(BinaryTest, InstalledShimRunsThroughItsOwnLoader) {
   ASSERT_TRUE(std::filesystem::exists(shim + "/keyward-sidecar"));
 
   ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
-  Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen", "off",
-                   "--env-var-name", "EXCHANGE_KEY"},
+  Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out",
+                   "--listen", "off", "--env-var-name", "EXCHANGE_KEY"},
                   {"KEYWARD_API_KEY=shim-key-0123456"}, tmp / "sidecar.log");
   ASSERT_TRUE(sidecar.started());
-  Process app({shim + "/ld.so", "--library-path", shim, shim + "/keyward-sidecar", "exec", "--out", tmp / "out",
-               "--", "/bin/sh", "-c", "printf 'app:%s' \"$EXCHANGE_KEY\""},
+  Process app({shim + "/ld.so", "--library-path", shim, shim + "/keyward-sidecar", "exec", "--out",
+               tmp / "out", "--", "/bin/sh", "-c", "printf 'app:%s' \"$EXCHANGE_KEY\""},
               {"PATH=/usr/bin:/bin"}, tmp / "app.log");
   ASSERT_TRUE(app.started());
   auto code = app.wait_exit(10000ms);
   ASSERT_TRUE(code) << slurp(tmp / "app.log");
   EXPECT_EQ(*code, 0) << slurp(tmp / "app.log");
-  EXPECT_NE(slurp(tmp / "app.log").find("app:shim-key-0123456"), std::string::npos) << slurp(tmp / "app.log");
+  EXPECT_NE(slurp(tmp / "app.log").find("app:shim-key-0123456"), std::string::npos)
+      << slurp(tmp / "app.log");
   sidecar.signal(SIGTERM);
   EXPECT_TRUE(sidecar.wait_exit(1000ms));
 }
@@ -230,8 +252,10 @@ TEST(ShimFilesTest, PicksSharedObjectsAndTheLoaderFromMaps) {
   ASSERT_TRUE(files);
   std::vector<std::string> names;
   for (const auto& f : *files) names.push_back(f.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"keyward-sidecar", "libcrypto.so.3", "ld-linux-x86-64.so.2", "ld.so"}));
-  EXPECT_EQ(shim_files("7f03-7f04 rw-p 00000000 00:00 0 [heap]\n", "/x").error().reason, "ShimLoaderMissing");
+  EXPECT_EQ(names, (std::vector<std::string>{"keyward-sidecar", "libcrypto.so.3",
+                                             "ld-linux-x86-64.so.2", "ld.so"}));
+  EXPECT_EQ(shim_files("7f03-7f04 rw-p 00000000 00:00 0 [heap]\n", "/x").error().reason,
+            "ShimLoaderMissing");
 }
 
 TEST(ExecEnvironmentTest, TokenEnvOverridesTheBase) {

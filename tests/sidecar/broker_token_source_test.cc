@@ -15,14 +15,18 @@ class BrokerTest : public ::testing::Test {
   std::shared_ptr<MemorySink> sink = std::make_shared<MemorySink>();
   Logger logger{"broker", sink, std::make_shared<Redactor>()};
   std::string sa_token = "sa-token-abcdef\n";
-  BrokerTokenSource source{transport, {"", "bots", "alpha-bot"},
-                           [this]() -> Result<std::string> { return sa_token; }, clock, logger};
+  BrokerTokenSource source{transport,
+                           {"", "bots", "alpha-bot"},
+                           [this]() -> Result<std::string> { return sa_token; },
+                           clock,
+                           logger};
 };
 
 TEST_F(BrokerTest, FetchesWithTheServiceAccountToken) {
   HttpResponse r;
   r.status = 200;
-  r.body = R"({"accessToken":"broker-tok-1","mdAccessToken":"md-1","expirationTime":"2027-01-15T12:00:00Z",
+  r.body =
+      R"({"accessToken":"broker-tok-1","mdAccessToken":"md-1","expirationTime":"2027-01-15T12:00:00Z",
                "keyVersion":4,"provider":"tradovate","active":true})";
   r.headers.emplace("Date", "Fri, 15 Jan 2027 10:30:00 GMT");
   transport.push(r);
@@ -67,8 +71,9 @@ TEST_F(BrokerTest, StatusCodesMapToOutcomes) {
 }
 
 TEST_F(BrokerTest, MissingServiceAccountTokenIsClear) {
-  BrokerTokenSource s(transport, {"", "bots", "a"},
-                      []() -> Result<std::string> { return fail("NotFound", "opening /x failed"); }, clock, logger);
+  BrokerTokenSource s(
+      transport, {"", "bots", "a"},
+      []() -> Result<std::string> { return fail("NotFound", "opening /x failed"); }, clock, logger);
   auto r = s.fetch(nullptr);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, "MissingServiceAccountToken");

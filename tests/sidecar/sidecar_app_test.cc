@@ -57,13 +57,18 @@ class SidecarAppTest : public ::testing::Test {
   }
 
   SidecarDeps deps() {
-    return SidecarDeps{fs, clock, random, metrics, logger,
-                       [this](const HttpEndpoint&) -> Result<std::unique_ptr<HttpTransport>> {
-                         return std::unique_ptr<HttpTransport>(std::make_unique<sim::SimulatorTransport>(sim));
-                       },
-                       [this]() -> std::unique_ptr<DirectoryWatcher> {
-                         return std::make_unique<InotifyDirectoryWatcher>(logger);
-                       }};
+    return SidecarDeps{
+        fs,
+        clock,
+        random,
+        metrics,
+        logger,
+        [this](const HttpEndpoint&) -> Result<std::unique_ptr<HttpTransport>> {
+          return std::unique_ptr<HttpTransport>(std::make_unique<sim::SimulatorTransport>(sim));
+        },
+        [this]() -> std::unique_ptr<DirectoryWatcher> {
+          return std::make_unique<InotifyDirectoryWatcher>(logger);
+        }};
   }
 
   std::string get(int port, const std::string& path, int* status = nullptr) {
@@ -98,9 +103,12 @@ TEST_F(SidecarAppTest, ServesStatusReadinessAndMetricsAndFollowsTheClock) {
   EXPECT_EQ(st["state"], "Valid");
   EXPECT_EQ(st["provider"], "tradovate");
   EXPECT_EQ(st["secondsToExpiry"], 5400);
-  EXPECT_EQ(clock.next_deadline(), clock.now() + 85min) << "the loop sleeps until the refresh, no polling";
+  EXPECT_EQ(clock.next_deadline(), clock.now() + 85min)
+      << "the loop sleeps until the refresh, no polling";
   const std::string metrics_text = get(port, "/metrics");
-  EXPECT_NE(metrics_text.find("keyward_sidecar_refreshes_total{kind=\"request\"} 1"), std::string::npos) << metrics_text;
+  EXPECT_NE(metrics_text.find("keyward_sidecar_refreshes_total{kind=\"request\"} 1"),
+            std::string::npos)
+      << metrics_text;
   EXPECT_NE(metrics_text.find("keyward_sidecar_token_expiry_seconds"), std::string::npos);
 
   // 85 minutes later the loop wakes and renews.
@@ -110,7 +118,8 @@ TEST_F(SidecarAppTest, ServesStatusReadinessAndMetricsAndFollowsTheClock) {
 
   // No secret in /v1/status or the logs.
   const std::string all = get(port, "/v1/status") + get(port, "/metrics") + sink->joined();
-  for (const std::string& s : {std::string("pw-0123456789"), std::string("key-one-0123456789"), sim.last_token()}) {
+  for (const std::string& s :
+       {std::string("pw-0123456789"), std::string("key-one-0123456789"), sim.last_token()}) {
     EXPECT_EQ(all.find(s), std::string::npos) << s;
   }
   (*app)->stop();
@@ -133,7 +142,8 @@ TEST_F(SidecarAppTest, SecretRotatedOnDiskFetchesANewTokenAtOnce) {
   ASSERT_TRUE(real.symlink("..v2", tmp / "key/..data_tmp"));
   ASSERT_TRUE(real.rename(tmp / "key/..data_tmp", tmp / "key/..data"));
 
-  ASSERT_TRUE(eventually([&] { return sim.requests("alice") == 2; })) << "no new login after the rotation";
+  ASSERT_TRUE(eventually([&] { return sim.requests("alice") == 2; }))
+      << "no new login after the rotation";
   EXPECT_EQ(sim.renewals("alice"), 0);
   ASSERT_TRUE(eventually([&] {
     auto r = read_token_record(fs, tmp / "tokens");

@@ -5,17 +5,21 @@
 namespace keyward::sidecar {
 namespace {
 
-Result<SidecarConfig> resolve(std::vector<std::string> args, Environment env = {}, std::string file = "") {
-  return resolve_sidecar_config(args, env, "bot-7c9-x2", [file](const std::string& path) -> Result<std::string> {
-    if (file.empty()) return fail("NotFound", "opening " + path + " failed");
-    return file;
-  });
+Result<SidecarConfig> resolve(std::vector<std::string> args, Environment env = {},
+                              std::string file = "") {
+  return resolve_sidecar_config(args, env, "bot-7c9-x2",
+                                [file](const std::string& path) -> Result<std::string> {
+                                  if (file.empty())
+                                    return fail("NotFound", "opening " + path + " failed");
+                                  return file;
+                                });
 }
 
 TEST(SidecarConfigTest, BrokerModeAsTheWebhookRendersIt) {
-  auto c = resolve({"--mode", "broker", "--apikey", "alpha-bot", "--namespace", "bots", "--out",
-                    "/var/run/keyward/tokens", "--broker-url", "https://keyward-broker.keyward-system.svc:8443",
-                    "--listen", "127.0.0.1:9090"});
+  auto c =
+      resolve({"--mode", "broker", "--apikey", "alpha-bot", "--namespace", "bots", "--out",
+               "/var/run/keyward/tokens", "--broker-url",
+               "https://keyward-broker.keyward-system.svc:8443", "--listen", "127.0.0.1:9090"});
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->mode, Mode::Broker);
   EXPECT_EQ(c->listen_port, 9090);
@@ -24,8 +28,10 @@ TEST(SidecarConfigTest, BrokerModeAsTheWebhookRendersIt) {
 
 TEST(SidecarConfigTest, PrecedenceFlagOverConfigFileOverEnvironment) {
   auto c = resolve({"--config", "/etc/k.yaml", "--refresh-lead-seconds", "600"},
-                   {{"KEYWARD_REFRESH_LEAD_SECONDS", "60"}, {"KEYWARD_PROVIDER", "none"},
-                    {"KEYWARD_API_KEY", "key-from-env"}, {"KEYWARD_OUT", "/env/out"}},
+                   {{"KEYWARD_REFRESH_LEAD_SECONDS", "60"},
+                    {"KEYWARD_PROVIDER", "none"},
+                    {"KEYWARD_API_KEY", "key-from-env"},
+                    {"KEYWARD_OUT", "/env/out"}},
                    "refreshLeadSeconds: 120\nout: /dev/shm/keyward\nenvVarName: EXCHANGE_KEY\n");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->refresh_lead, Seconds(600));
@@ -33,15 +39,16 @@ TEST(SidecarConfigTest, PrecedenceFlagOverConfigFileOverEnvironment) {
   EXPECT_EQ(c->env_var_name, "EXCHANGE_KEY");
   EXPECT_EQ(c->credentials.api_key, "key-from-env");
   const std::string sources = c->sources.dump();
-  EXPECT_NE(sources.find(R"({"setting":"refresh-lead-seconds","source":"flag"})"), std::string::npos);
+  EXPECT_NE(sources.find(R"({"setting":"refresh-lead-seconds","source":"flag"})"),
+            std::string::npos);
   EXPECT_NE(sources.find(R"({"setting":"out","source":"config file"})"), std::string::npos);
   EXPECT_NE(sources.find(R"({"setting":"api-key","source":"environment"})"), std::string::npos);
   EXPECT_EQ(sources.find("key-from-env"), std::string::npos);
 }
 
 TEST(SidecarConfigTest, ContradictionsAndMissingSettingsAreOneClearLine) {
-  auto broker_with_provider = resolve({"--mode", "broker", "--apikey", "a", "--namespace", "n", "--broker-url",
-                                       "https://b", "--provider", "tradovate"});
+  auto broker_with_provider = resolve({"--mode", "broker", "--apikey", "a", "--namespace", "n",
+                                       "--broker-url", "https://b", "--provider", "tradovate"});
   ASSERT_FALSE(broker_with_provider);
   EXPECT_EQ(broker_with_provider.error().reason, "ContradictorySettings");
   EXPECT_EQ(broker_with_provider.error().message,
@@ -50,7 +57,8 @@ TEST(SidecarConfigTest, ContradictionsAndMissingSettingsAreOneClearLine) {
 
   auto env_contradiction = resolve({"--broker-url", "https://b"}, {{"KEYWARD_MODE", "direct"}});
   ASSERT_FALSE(env_contradiction);
-  EXPECT_NE(env_contradiction.error().message.find("mode (environment KEYWARD_MODE)"), std::string::npos)
+  EXPECT_NE(env_contradiction.error().message.find("mode (environment KEYWARD_MODE)"),
+            std::string::npos)
       << env_contradiction.error().message;
 
   auto no_broker = resolve({"--mode", "broker", "--apikey", "a", "--namespace", "n"});
@@ -62,7 +70,8 @@ TEST(SidecarConfigTest, ContradictionsAndMissingSettingsAreOneClearLine) {
   ASSERT_FALSE(no_endpoint);
   EXPECT_NE(no_endpoint.error().message.find("endpoint is required"), std::string::npos);
 
-  auto no_creds = resolve({"--provider", "tradovate", "--endpoint", "https://demo.tradovateapi.com/v1"});
+  auto no_creds =
+      resolve({"--provider", "tradovate", "--endpoint", "https://demo.tradovateapi.com/v1"});
   ASSERT_FALSE(no_creds);
   EXPECT_NE(no_creds.error().message.find("no credentials"), std::string::npos);
 
@@ -75,10 +84,12 @@ TEST(SidecarConfigTest, ContradictionsAndMissingSettingsAreOneClearLine) {
 TEST(SidecarConfigTest, BadValuesAreRejectedWithTheirSource) {
   auto mode = resolve({"--mode", "sideways"});
   ASSERT_FALSE(mode);
-  EXPECT_EQ(mode.error().message, "setting mode from flag --mode ('sideways'): must be one of broker | direct");
+  EXPECT_EQ(mode.error().message,
+            "setting mode from flag --mode ('sideways'): must be one of broker | direct");
   auto listen = resolve({"--provider", "none", "--api-key", "k-abcdef", "--listen", "9090"});
   EXPECT_FALSE(listen);
-  auto env_name = resolve({"--provider", "none", "--api-key", "k-abcdef", "--env-var-name", "BAD-NAME"});
+  auto env_name =
+      resolve({"--provider", "none", "--api-key", "k-abcdef", "--env-var-name", "BAD-NAME"});
   ASSERT_FALSE(env_name);
   EXPECT_NE(env_name.error().message.find("env-var-name"), std::string::npos);
   auto missing_file = resolve({"--config", "/nope.yaml"});

@@ -33,7 +33,8 @@ std::string run_shell(const std::string& script) {
 }
 
 TEST(TokenFilesTest, RendersTheContractFiles) {
-  auto files = render_token_files({sample(), TokenState::Valid, "fp"}, {"token", "TRADOVATE_ACCESS_TOKEN"});
+  auto files =
+      render_token_files({sample(), TokenState::Valid, "fp"}, {"token", "TRADOVATE_ACCESS_TOKEN"});
   ASSERT_EQ(files.size(), 3u);
   EXPECT_EQ(files[0].name, "token");
   EXPECT_EQ(files[0].content, sample().token) << "raw, no newline";
@@ -53,8 +54,9 @@ TEST(TokenFilesTest, EnvFileIsSourceableByAPosixShell) {
   PosixFilesystem fs;
   auto files = render_token_files({sample(), TokenState::Valid, ""}, {"token", "MY_TOKEN"});
   ASSERT_TRUE(fs.write_new_file(tmp / "token.env", files[2].content, 0640));
-  const std::string got = run_shell("sh -c '. " + (tmp / "token.env") +
-                                    " && printf %s \"$MY_TOKEN|$KEYWARD_TOKEN_EXPIRES_AT|$KEYWARD_TOKEN_STATE\"'");
+  const std::string got =
+      run_shell("sh -c '. " + (tmp / "token.env") +
+                " && printf %s \"$MY_TOKEN|$KEYWARD_TOKEN_EXPIRES_AT|$KEYWARD_TOKEN_STATE\"'");
   EXPECT_EQ(got, sample().token + "|2027-01-15T12:00:00Z|Valid");
 }
 

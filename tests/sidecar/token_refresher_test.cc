@@ -50,7 +50,8 @@ class RefresherTest : public ::testing::Test {
     Sidecar(RefresherTest& t, RefresherOptions options = {})
         : loader(t.fs, {t.tmp / "key", t.tmp / "creds", {}}, t.logger.redactor()),
           provider(t.transport, "/v1", t.clock, t.logger),
-          source(provider, [this] { return loader.load(); }, t.logger),
+          source(
+              provider, [this] { return loader.load(); }, t.logger),
           writer(t.fs, t.clock, t.tmp / "tokens", t.logger),
           files(writer, {}),
           refresher(source, files, t.clock, t.random, metrics, t.logger, options) {}
@@ -80,7 +81,8 @@ class RefresherTest : public ::testing::Test {
     while (clock.now() < until) {
       if (clock.now() >= next) next = s.refresher.step(clock.now());
       if (each) each();
-      clock.advance(std::min<std::chrono::system_clock::duration>(tick, std::max<std::chrono::system_clock::duration>(next - clock.now(), 1s)));
+      clock.advance(std::min<std::chrono::system_clock::duration>(
+          tick, std::max<std::chrono::system_clock::duration>(next - clock.now(), 1s)));
     }
   }
 
@@ -90,7 +92,8 @@ class RefresherTest : public ::testing::Test {
   keyward::testing::FakeRandom random;
   std::shared_ptr<MemorySink> sink = std::make_shared<MemorySink>();
   Logger logger{"sidecar", sink, std::make_shared<Redactor>(), LogLevel::Debug, &clock};
-  sim::ProviderSimulator sim{clock, sim::SimConfig{.lifetime = 90min, .request_budget_per_hour = 5}};
+  sim::ProviderSimulator sim{clock,
+                             sim::SimConfig{.lifetime = 90min, .request_budget_per_hour = 5}};
   sim::SimulatorTransport transport{sim};
   SystemTime start;
 };
@@ -180,11 +183,14 @@ TEST_F(RefresherTest, ThirtyMinuteOutageLeavesNoGap) {
   sim.add_outage_window(start + 58min, start + 88min);
   SystemTime first_invalid = SystemTime::max();
   drive(s, start + 4h, 10s, [&] {
-    if (!s.refresher.ready(clock.now()) && first_invalid == SystemTime::max()) first_invalid = clock.now();
+    if (!s.refresher.ready(clock.now()) && first_invalid == SystemTime::max())
+      first_invalid = clock.now();
   });
   EXPECT_EQ(first_invalid, SystemTime::max()) << "invalid from " << format_rfc3339(first_invalid);
   EXPECT_EQ(sim.requests("alice"), 1) << "the outage burned no login budget";
-  EXPECT_GT(s.metrics.counter("keyward_sidecar_refresh_failures_total", "").value({{"reason", "Unreachable"}}), 0);
+  EXPECT_GT(s.metrics.counter("keyward_sidecar_refresh_failures_total", "")
+                .value({{"reason", "Unreachable"}}),
+            0);
 }
 
 TEST_F(RefresherTest, TokenExpiresWithNoReplacementFilesSaySoAndReadinessFails) {
@@ -269,7 +275,8 @@ TEST_F(RefresherTest, GarbageAndTruncatedAnswersBackOffThenRecover) {
   s.refresher.step(clock.now());
   EXPECT_TRUE(s.refresher.ready(clock.now()));
   EXPECT_EQ(s.metrics.counter("keyward_sidecar_refresh_failures_total", "")
-                .value({{"reason", "InvalidProviderAnswer"}}), 2);
+                .value({{"reason", "InvalidProviderAnswer"}}),
+            2);
 }
 
 TEST_F(RefresherTest, BackoffIsCapped) {
@@ -299,7 +306,8 @@ TEST_F(RefresherTest, DiskFullKeepsTheOldTokenAndCostsNoExtraRequest) {
   EXPECT_EQ(on_disk().token.token, before.token.token) << "the old token stays in place";
   EXPECT_EQ(token_file(), before.token.token);
   EXPECT_TRUE(s.refresher.ready(clock.now())) << "the old token still has life";
-  EXPECT_NE(s.refresher.status().last_error.find("sizeLimit"), std::string::npos) << s.refresher.status().last_error;
+  EXPECT_NE(s.refresher.status().last_error.find("sizeLimit"), std::string::npos)
+      << s.refresher.status().last_error;
   fs.fail_writes(0);
   clock.set(retry);
   s.refresher.step(clock.now());
@@ -314,7 +322,9 @@ TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   struct Skewed final : Clock {
     explicit Skewed(const Clock& c) : base(c) {}
     SystemTime now() const override { return base.now() - 120s; }
-    WakeReason sleep_until(SystemTime, Wakeup&, std::stop_token) override { return WakeReason::Deadline; }
+    WakeReason sleep_until(SystemTime, Wakeup&, std::stop_token) override {
+      return WakeReason::Deadline;
+    }
     const Clock& base;
   } provider_clock(clock);
   sim::ProviderSimulator skewed_sim(provider_clock, sim::SimConfig{.lifetime = 90min});
@@ -322,7 +332,8 @@ TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   sim::SimulatorTransport skewed_transport(skewed_sim);
   CredentialsLoader loader(fs, {tmp / "key", tmp / "creds", {}}, logger.redactor());
   TradovateProvider provider(skewed_transport, "/v1", clock, logger);
-  DirectTokenSource source(provider, [&] { return loader.load(); }, logger);
+  DirectTokenSource source(
+      provider, [&] { return loader.load(); }, logger);
   AtomicWriter writer(fs, clock, tmp / "tokens", logger);
   TokenFileWriter files(writer, {});
   MetricsRegistry metrics;
@@ -331,8 +342,7 @@ TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   EXPECT_EQ(refresher.step(clock.now()), start + 85min - 1s);
   EXPECT_DOUBLE_EQ(refresher.status().clock_skew_seconds, 120.0);
   EXPECT_DOUBLE_EQ(metrics.gauge("keyward_sidecar_clock_skew_seconds", "").value(), 120.0);
-  EXPECT_NE(sink->joined().find("clocks disagree"), std::string::npos)
-      << "large skew logged";
+  EXPECT_NE(sink->joined().find("clocks disagree"), std::string::npos) << "large skew logged";
 }
 
 // A source whose fetch blocks until the test releases it.
@@ -374,7 +384,8 @@ TEST_F(RefresherTest, ReadinessAnswersWhileAFetchHangsAndAChangedSecretDiscardsT
   refresher.credentials_changed();
   source.release.set_value();
   loop.join();
-  EXPECT_FALSE(refresher.has_valid_token(clock.now())) << "an answer for the old credentials is dropped";
+  EXPECT_FALSE(refresher.has_valid_token(clock.now()))
+      << "an answer for the old credentials is dropped";
   EXPECT_FALSE(fs.exists(tmp / "tokens/token"));
 }
 

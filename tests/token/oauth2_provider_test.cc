@@ -34,8 +34,8 @@ class OAuth2Test : public ::testing::Test {
 };
 
 TEST_F(OAuth2Test, BasicClientAuthAgainstTheSimulator) {
-  OAuth2ClientCredentialsProvider p(transport, {.token_path = "/oauth2/token", .scope = "trade read"},
-                                    clock, logger);
+  OAuth2ClientCredentialsProvider p(
+      transport, {.token_path = "/oauth2/token", .scope = "trade read"}, clock, logger);
   auto g = p.request(client());
   ASSERT_TRUE(g) << g.error().to_string();
   const auto& t = std::get<AccessToken>(*g);
@@ -48,21 +48,26 @@ TEST_F(OAuth2Test, BasicClientAuthAgainstTheSimulator) {
 TEST_F(OAuth2Test, BodyClientAuthSendsFormFields) {
   keyward::testing::ScriptedTransport scripted;
   scripted.push(200, R"({"access_token":"at-123456","token_type":"Bearer"})");
-  OAuth2ClientCredentialsProvider p(
-      scripted,
-      {.token_path = "/t", .client_auth = OAuth2ClientAuth::Body, .scope = "a b", .default_lifetime = Seconds(120)},
-      clock, logger);
+  OAuth2ClientCredentialsProvider p(scripted,
+                                    {.token_path = "/t",
+                                     .client_auth = OAuth2ClientAuth::Body,
+                                     .scope = "a b",
+                                     .default_lifetime = Seconds(120)},
+                                    clock, logger);
   auto g = p.request(client());
   ASSERT_TRUE(g);
   const auto req = scripted.requests().at(0);
   EXPECT_EQ(req.content_type, "application/x-www-form-urlencoded");
   EXPECT_EQ(req.body,
-            "grant_type=client_credentials&scope=a+b&client_id=svc%3Abot&client_secret=p%40ss+word%26%3D");
+            "grant_type=client_credentials&scope=a+b&client_id=svc%3Abot&client_secret=p%40ss+word%"
+            "26%3D");
   EXPECT_EQ(req.headers.count("Authorization"), 0u);
-  EXPECT_EQ(std::get<AccessToken>(*g).expires_at, clock.now() + Seconds(120)) << "no expires_in: default";
+  EXPECT_EQ(std::get<AccessToken>(*g).expires_at, clock.now() + Seconds(120))
+      << "no expires_in: default";
 
   OAuth2ClientCredentialsProvider through_sim(
-      transport, {.token_path = "/oauth2/token", .client_auth = OAuth2ClientAuth::Body}, clock, logger);
+      transport, {.token_path = "/oauth2/token", .client_auth = OAuth2ClientAuth::Body}, clock,
+      logger);
   EXPECT_TRUE(through_sim.request(client()));
 }
 
@@ -73,7 +78,8 @@ TEST_F(OAuth2Test, RefusalQuotesErrorAndDescription) {
   auto g = p.request(c);
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error().reason, "ProviderRejected");
-  EXPECT_NE(g.error().message.find("invalid_client: Client authentication failed"), std::string::npos);
+  EXPECT_NE(g.error().message.find("invalid_client: Client authentication failed"),
+            std::string::npos);
   EXPECT_EQ(g.error().http_status, 401);
 }
 

@@ -65,8 +65,7 @@ class TestCertificateAuthority {
   }
 
   X509Ptr make_cert(const std::string& cn, EVP_PKEY* subject_key, X509* issuer,
-                           EVP_PKEY* issuer_key, const std::vector<std::string>& sans,
-                           Usage usage) const {
+                    EVP_PKEY* issuer_key, const std::vector<std::string>& sans, Usage usage) const {
     X509Ptr cert(X509_new());
     X509_set_version(cert.get(), 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), next_serial_++);

@@ -2,8 +2,8 @@
 // An httplib server on 127.0.0.1, port 0, run on its own thread for the lifetime of the object.
 // Plain or TLS (server certificate, optionally requiring client certificates from a CA).
 
-#include <httplib.h>
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
 #include <sys/socket.h>

@@ -27,9 +27,11 @@ namespace fs = std::filesystem;
 
 std::string b64decode(const std::string& in) {
   std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
                           static_cast<int>(in.size()));
-  std::size_t pad = (in.size() > 0 && in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
+  std::size_t pad =
+      (in.size() > 0 && in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
   out.resize(n < 0 ? 0 : static_cast<std::size_t>(n) - pad);
   return out;
 }
@@ -106,26 +108,34 @@ class WebhookWithFakeApiServer : public ::testing::Test {
 TEST_F(WebhookWithFakeApiServer, VersionAndKeyComeFromTheApiServer) {
   json pod = deployment_pod("alpha-bot", "alpha", json::array({container("app")}));
   json old_server = admit_and_apply(pod);
-  EXPECT_EQ(old_server["spec"]["containers"][0]["name"], "keyward-sidecar") << "1.28: classic sidecar first";
+  EXPECT_EQ(old_server["spec"]["containers"][0]["name"], "keyward-sidecar")
+      << "1.28: classic sidecar first";
   EXPECT_EQ(old_server["metadata"]["annotations"]["keyward.dev/key-version"], "4");
 
   server_->set_git_version("v1.30.1");
   clock_.advance(std::chrono::minutes(11));  // past the version cache
   json new_server = admit_and_apply(pod);
-  EXPECT_EQ(new_server["spec"]["initContainers"][0]["restartPolicy"], "Always") << "1.30: native sidecar";
+  EXPECT_EQ(new_server["spec"]["initContainers"][0]["restartPolicy"], "Always")
+      << "1.30: native sidecar";
   EXPECT_GE(server_->request_count("GET", "/version"), 2u);
 }
 
 TEST_F(WebhookWithFakeApiServer, RefusalsUseTheApiServersAnswers) {
-  json unknown = post("/mutate-pods", review(deployment_pod("alpha-bot", "ghost", json::array({container("app")})), "bots"));
+  json unknown =
+      post("/mutate-pods",
+           review(deployment_pod("alpha-bot", "ghost", json::array({container("app")})), "bots"));
   EXPECT_EQ(unknown["allowed"], false);
   EXPECT_EQ(unknown["status"]["reason"], "ApiKeyNotFound");
-  json elsewhere = post("/mutate-pods", review(deployment_pod("beta-bot", "alpha", json::array({container("app")})), "bots"));
+  json elsewhere =
+      post("/mutate-pods",
+           review(deployment_pod("beta-bot", "alpha", json::array({container("app")})), "bots"));
   EXPECT_EQ(elsewhere["status"]["reason"], "ApiKeyAssignedElsewhere");
 
   // The API server failing the lookup is an error (500), not a silent allow.
   server_->fail_next(1, 500, "GET", "/apikeys/alpha");
-  json failed = post("/mutate-pods", review(deployment_pod("alpha-bot", "alpha", json::array({container("app")})), "bots"));
+  json failed =
+      post("/mutate-pods",
+           review(deployment_pod("alpha-bot", "alpha", json::array({container("app")})), "bots"));
   EXPECT_EQ(failed["allowed"], false);
   EXPECT_EQ(failed["status"]["code"], 500);
 }
@@ -143,7 +153,8 @@ TEST_F(WebhookWithFakeApiServer, ValidatorListsHeldPodsThroughTheApiServer) {
   ASSERT_TRUE(old_key);
   json new_key = *old_key;
   new_key["spec"]["consumers"]["workloadRef"]["name"] = "beta-bot";
-  json r = post("/validate-apikeys", review(new_key, "bots", "u", "ApiKey", "keyward.dev", "UPDATE", *old_key));
+  json r = post("/validate-apikeys",
+                review(new_key, "bots", "u", "ApiKey", "keyward.dev", "UPDATE", *old_key));
   EXPECT_EQ(r["allowed"], false);
   EXPECT_EQ(r["status"]["reason"], "ApiKeyHeld");
   EXPECT_NE(r["status"]["message"].get<std::string>().find("alpha-bot-1"), std::string::npos);

@@ -17,7 +17,8 @@ inline json apikey(const std::string& ns, const std::string& name, bool active =
              {{"displayName", "test key"},
               {"active", active},
               {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
-              {"tokenExchange", {{"provider", "tradovate"}, {"endpoint", "https://demo.tradovateapi.com/v1"}}}}},
+              {"tokenExchange",
+               {{"provider", "tradovate"}, {"endpoint", "https://demo.tradovateapi.com/v1"}}}}},
             {"status", {{"keyVersion", key_version}}}};
   if (!workload_ref.is_null()) k["spec"]["consumers"] = {{"workloadRef", workload_ref}};
   return k;
@@ -30,7 +31,8 @@ inline json container(const std::string& name, const json& command = nullptr) {
 }
 
 // A pod annotated for injection with the given containers.
-inline json annotated_pod(const std::string& key, json containers, const std::string& name = "bot-1") {
+inline json annotated_pod(const std::string& key, json containers,
+                          const std::string& name = "bot-1") {
   return {{"apiVersion", "v1"},
           {"kind", "Pod"},
           {"metadata", {{"name", name}, {"annotations", {{"keyward.dev/inject", key}}}}},
@@ -54,12 +56,14 @@ inline json deployment_pod(const std::string& deployment, const std::string& key
 inline json review(const json& object, const std::string& ns, const std::string& uid = "uid-1",
                    const std::string& kind = "Pod", const std::string& group = "",
                    const std::string& operation = "CREATE", const json& old_object = nullptr) {
-  json request = {{"uid", uid},
-                  {"kind", {{"group", group}, {"version", group.empty() ? "v1" : "v1alpha1"}, {"kind", kind}}},
-                  {"operation", operation},
-                  {"namespace", ns},
-                  {"object", object}};
-  if (object.contains("metadata") && object["metadata"].contains("name")) request["name"] = object["metadata"]["name"];
+  json request = {
+      {"uid", uid},
+      {"kind", {{"group", group}, {"version", group.empty() ? "v1" : "v1alpha1"}, {"kind", kind}}},
+      {"operation", operation},
+      {"namespace", ns},
+      {"object", object}};
+  if (object.contains("metadata") && object["metadata"].contains("name"))
+    request["name"] = object["metadata"]["name"];
   if (!old_object.is_null()) request["oldObject"] = old_object;
   return {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
 }

@@ -120,20 +120,25 @@ TEST(InjectCommand, InjectsEveryWorkloadKindAndPassesTheRestThrough) {
   EXPECT_EQ(docs[1]["data"]["flag"], "true") << "quoted strings stay strings";
   EXPECT_EQ(docs[3], in_docs[3]) << "StatefulSet without the annotation unchanged";
 
-  auto sidecar_of = [](const json& spec) { return find_container({{"spec", spec}}, "initContainers", "keyward-sidecar"); };
+  auto sidecar_of = [](const json& spec) {
+    return find_container({{"spec", spec}}, "initContainers", "keyward-sidecar");
+  };
   const json& deploy_tpl = docs[2]["spec"]["template"];
   EXPECT_FALSE(sidecar_of(deploy_tpl["spec"]).is_null());
   EXPECT_EQ(deploy_tpl["metadata"]["annotations"]["keyward.dev/injected"], "true");
   EXPECT_EQ(deploy_tpl["metadata"]["labels"]["keyward.dev/apikey"], "alpha");
   EXPECT_EQ(deploy_tpl["metadata"]["labels"]["app"], "alpha-bot");
-  EXPECT_EQ(docs[2]["spec"]["selector"], in_docs[2]["spec"]["selector"]) << "only the template changes";
+  EXPECT_EQ(docs[2]["spec"]["selector"], in_docs[2]["spec"]["selector"])
+      << "only the template changes";
   EXPECT_FALSE(sidecar_of(docs[4]["spec"]["template"]["spec"]).is_null()) << "DaemonSet";
   EXPECT_FALSE(sidecar_of(docs[5]["spec"]["template"]["spec"]).is_null()) << "Job";
-  EXPECT_FALSE(sidecar_of(docs[6]["spec"]["jobTemplate"]["spec"]["template"]["spec"]).is_null()) << "CronJob";
+  EXPECT_FALSE(sidecar_of(docs[6]["spec"]["jobTemplate"]["spec"]["template"]["spec"]).is_null())
+      << "CronJob";
   EXPECT_EQ(docs[6]["spec"]["schedule"], "0 * * * *");
   EXPECT_FALSE(sidecar_of(docs[7]["spec"]).is_null()) << "Pod";
   EXPECT_EQ(docs[7]["kind"], "Pod");
-  EXPECT_EQ(docs[7]["metadata"]["annotations"]["keyward.dev/key-version"], "0") << "no status, no --key-version";
+  EXPECT_EQ(docs[7]["metadata"]["annotations"]["keyward.dev/key-version"], "0")
+      << "no status, no --key-version";
 }
 
 TEST(InjectCommand, OldServerJobsGetInitOnlyModeAndDeploymentsClassicSidecars) {
@@ -158,7 +163,8 @@ TEST(InjectCommand, InjectingTwiceChangesNothing) {
 }
 
 TEST(InjectCommand, ApiKeysFromFilesAndKeyVersionFlag) {
-  std::string only_deployment = std::string(kManifests).substr(std::string(kManifests).find("apiVersion: apps/v1"));
+  std::string only_deployment =
+      std::string(kManifests).substr(std::string(kManifests).find("apiVersion: apps/v1"));
   auto missing = inject_manifests(only_deployment, {}, options_for({1, 30}));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().reason, "ApiKeyNotFound");
@@ -168,10 +174,12 @@ TEST(InjectCommand, ApiKeysFromFilesAndKeyVersionFlag) {
 
   InjectOptions o = options_for({1, 30});
   o.key_version = 12;
-  auto found = inject_manifests(only_deployment, {apikey("bots", "alpha").dump()}, o);  // JSON is YAML
+  auto found =
+      inject_manifests(only_deployment, {apikey("bots", "alpha").dump()}, o);  // JSON is YAML
   ASSERT_TRUE(found) << found.error().to_string();
   auto docs = parse_all(*found);
-  EXPECT_EQ(docs[0]["spec"]["template"]["metadata"]["annotations"]["keyward.dev/key-version"], "12");
+  EXPECT_EQ(docs[0]["spec"]["template"]["metadata"]["annotations"]["keyward.dev/key-version"],
+            "12");
 }
 
 TEST(InjectCommand, RefusalsNameTheDocument) {
@@ -180,7 +188,8 @@ TEST(InjectCommand, RefusalsNameTheDocument) {
   auto out = inject_manifests(text, {}, options_for({1, 30}));
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().reason, "ApiKeyInactive");
-  EXPECT_NE(out.error().message.find("document 3 (Deployment/alpha-bot)"), std::string::npos) << out.error().message;
+  EXPECT_NE(out.error().message.find("document 3 (Deployment/alpha-bot)"), std::string::npos)
+      << out.error().message;
 
   auto bad = inject_manifests("a: [1\n", {}, options_for({1, 30}));
   ASSERT_FALSE(bad);
@@ -188,8 +197,9 @@ TEST(InjectCommand, RefusalsNameTheDocument) {
 }
 
 TEST(InjectCommand, Arguments) {
-  auto o = parse_inject_arguments({"-f", "x.yaml", "--server-version", "1.28", "--apikey-file", "k.yaml",
-                                   "--key-version", "3", "--mode", "direct", "--sidecar-image", "img@sha256:ab"});
+  auto o = parse_inject_arguments({"-f", "x.yaml", "--server-version", "1.28", "--apikey-file",
+                                   "k.yaml", "--key-version", "3", "--mode", "direct",
+                                   "--sidecar-image", "img@sha256:ab"});
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->file, "x.yaml");
   EXPECT_EQ(o->server_version, (ServerVersion{1, 28}));
@@ -215,7 +225,8 @@ TEST(InjectCommand, RunReadsTheFileAndPrintsYaml) {
     std::ofstream f(tmpl);
     f << kManifests;
   }
-  std::vector<std::string> words = {"keyward-operator", "inject", "-f", tmpl, "--server-version", "1.30"};
+  std::vector<std::string> words = {"keyward-operator", "inject", "-f", tmpl,
+                                    "--server-version", "1.30"};
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   ::testing::internal::CaptureStdout();
@@ -232,7 +243,8 @@ TEST(InjectCommand, RunReadsTheFileAndPrintsYaml) {
   for (auto& w : bad) bad_argv.push_back(w.data());
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run_inject_command(static_cast<int>(bad_argv.size()), bad_argv.data()), 1);
-  EXPECT_NE(::testing::internal::GetCapturedStderr().find("/nonexistent/file.yaml"), std::string::npos);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("/nonexistent/file.yaml"),
+            std::string::npos);
 }
 
 }  // namespace

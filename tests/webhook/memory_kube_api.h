@@ -32,13 +32,16 @@ class MemoryKubeApi final : public kube::KubeApi {
   [[nodiscard]] int version_calls() const { return version_calls_.load(); }
   [[nodiscard]] int get_calls() const { return get_calls_.load(); }
 
-  Result<kube::Object> get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
+  Result<kube::Object> get(const kube::ResourceType& type, const std::string& ns,
+                           const std::string& name) override {
     ++get_calls_;
     std::lock_guard lock(mu_);
     auto it = objects_.find({type.plural, ns, name});
     if (it == objects_.end()) {
-      return fail("NotFound", "get " + type.plural + " " + ns + "/" + name + ": " + type.plural + " \"" + name +
-                                  "\" not found", 404);
+      return fail("NotFound",
+                  "get " + type.plural + " " + ns + "/" + name + ": " + type.plural + " \"" + name +
+                      "\" not found",
+                  404);
     }
     return it->second;
   }
@@ -53,21 +56,28 @@ class MemoryKubeApi final : public kube::KubeApi {
     }
     return out;
   }
-  Result<kube::Object> create(const kube::ResourceType& type, const std::string&, const kube::Object& object) override {
+  Result<kube::Object> create(const kube::ResourceType& type, const std::string&,
+                              const kube::Object& object) override {
     put(type, object);
     return object;
   }
-  Result<kube::Object> update(const kube::ResourceType&, const kube::Object&) override { return unsupported(); }
-  Result<kube::Object> update_status(const kube::ResourceType&, const kube::Object&) override { return unsupported(); }
-  Result<kube::Object> patch(const kube::ResourceType&, const std::string&, const std::string&, kube::PatchType,
-                             const kube::Object&, bool) override {
+  Result<kube::Object> update(const kube::ResourceType&, const kube::Object&) override {
     return unsupported();
   }
-  Status remove(const kube::ResourceType&, const std::string&, const std::string&, const kube::DeleteOptions&) override {
+  Result<kube::Object> update_status(const kube::ResourceType&, const kube::Object&) override {
+    return unsupported();
+  }
+  Result<kube::Object> patch(const kube::ResourceType&, const std::string&, const std::string&,
+                             kube::PatchType, const kube::Object&, bool) override {
+    return unsupported();
+  }
+  Status remove(const kube::ResourceType&, const std::string&, const std::string&,
+                const kube::DeleteOptions&) override {
     return fail("MethodNotAllowed", "not supported by MemoryKubeApi", 405);
   }
-  Result<kube::Object> create_subresource(const kube::ResourceType&, const std::string&, const std::string&,
-                                          const std::string&, const kube::Object&) override {
+  Result<kube::Object> create_subresource(const kube::ResourceType&, const std::string&,
+                                          const std::string&, const std::string&,
+                                          const kube::Object&) override {
     return unsupported();
   }
   Status watch(const kube::ResourceType&, const std::string&, const kube::ListOptions&,
@@ -83,7 +93,9 @@ class MemoryKubeApi final : public kube::KubeApi {
   }
 
  private:
-  static Result<kube::Object> unsupported() { return fail("MethodNotAllowed", "not supported by MemoryKubeApi", 405); }
+  static Result<kube::Object> unsupported() {
+    return fail("MethodNotAllowed", "not supported by MemoryKubeApi", 405);
+  }
 
   static bool matches(const kube::Object& obj, const std::string& selector) {
     if (selector.empty()) return true;
@@ -95,7 +107,8 @@ class MemoryKubeApi final : public kube::KubeApi {
       std::string key = term.substr(0, eq);
       std::string value = term.substr(eq + 1);
       const auto& md = obj["metadata"];
-      if (!md.contains("labels") || !md["labels"].contains(key) || md["labels"][key] != value) return false;
+      if (!md.contains("labels") || !md["labels"].contains(key) || md["labels"][key] != value)
+        return false;
     }
     return true;
   }

@@ -43,7 +43,8 @@ TEST(JsonPatchBuilder, CreatesMissingContainersAndAppendsToExisting) {
 }
 
 TEST(PodMutator, NoAnnotationMeansNoPatch) {
-  json pod = {{"metadata", json::object()}, {"spec", {{"containers", json::array({container("app")})}}}};
+  json pod = {{"metadata", json::object()},
+              {"spec", {{"containers", json::array({container("app")})}}}};
   AdmissionResult r = PodMutator().mutate(pod, "bots", MutationContext{});
   EXPECT_EQ(r.kind, AdmissionResult::Kind::Allowed);
   EXPECT_TRUE(r.patch.empty());
@@ -64,13 +65,16 @@ TEST(PodMutator, WorkloadOfFollowsOwnerReferences) {
   EXPECT_EQ(PodMutator::workload_of(deployment_pod("alpha-bot", "k", json::array())),
             (WorkloadRef{"Deployment", "alpha-bot"}));
   json sts = annotated_pod("k", json::array(), "db-0");
-  sts["metadata"]["ownerReferences"] = json::array({{{"kind", "StatefulSet"}, {"name", "db"}, {"controller", true}}});
+  sts["metadata"]["ownerReferences"] =
+      json::array({{{"kind", "StatefulSet"}, {"name", "db"}, {"controller", true}}});
   EXPECT_EQ(PodMutator::workload_of(sts), (WorkloadRef{"StatefulSet", "db"}));
   // A ReplicaSet without the Deployment's hash is just a ReplicaSet.
   json rs = annotated_pod("k", json::array(), "x");
-  rs["metadata"]["ownerReferences"] = json::array({{{"kind", "ReplicaSet"}, {"name", "plain"}, {"controller", true}}});
+  rs["metadata"]["ownerReferences"] =
+      json::array({{{"kind", "ReplicaSet"}, {"name", "plain"}, {"controller", true}}});
   EXPECT_EQ(PodMutator::workload_of(rs), (WorkloadRef{"ReplicaSet", "plain"}));
-  EXPECT_EQ(PodMutator::workload_of(annotated_pod("k", json::array(), "solo")), (WorkloadRef{"Pod", "solo"}));
+  EXPECT_EQ(PodMutator::workload_of(annotated_pod("k", json::array(), "solo")),
+            (WorkloadRef{"Pod", "solo"}));
   json nameless = annotated_pod("k", json::array(), "");
   nameless["metadata"].erase("name");
   EXPECT_FALSE(PodMutator::workload_of(nameless).has_value());
@@ -78,18 +82,23 @@ TEST(PodMutator, WorkloadOfFollowsOwnerReferences) {
 
 TEST(PodMutator, KeyAssignedToABarePodMatchesByName) {
   json key = apikey("bots", "solo", true, {{"kind", "Pod"}, {"name", "trader"}});
-  EXPECT_EQ(PodMutator().mutate(annotated_pod("solo", json::array({container("a")}), "trader"), "bots",
-                                context_for(key)).kind,
+  EXPECT_EQ(PodMutator()
+                .mutate(annotated_pod("solo", json::array({container("a")}), "trader"), "bots",
+                        context_for(key))
+                .kind,
             AdmissionResult::Kind::Patched);
-  EXPECT_EQ(PodMutator().mutate(annotated_pod("solo", json::array({container("a")}), "other"), "bots",
-                                context_for(key)).kind,
+  EXPECT_EQ(PodMutator()
+                .mutate(annotated_pod("solo", json::array({container("a")}), "other"), "bots",
+                        context_for(key))
+                .kind,
             AdmissionResult::Kind::Denied);
 }
 
 TEST(PodMutator, LookupFailureOtherThanNotFoundIsAnError) {
   MutationContext ctx;
   ctx.apikey = fail("Unreachable", "connection refused");
-  AdmissionResult r = PodMutator().mutate(annotated_pod("alpha", json::array({container("a")})), "bots", ctx);
+  AdmissionResult r =
+      PodMutator().mutate(annotated_pod("alpha", json::array({container("a")})), "bots", ctx);
   EXPECT_EQ(r.kind, AdmissionResult::Kind::Errored);
   EXPECT_EQ(r.code, 500);
   EXPECT_FALSE(r.is_allowed());
@@ -115,7 +124,8 @@ TEST(PodMutator, DirectModeMountsKeyAndCredentialsSecrets) {
   EXPECT_TRUE(has_arg_pair(sc, "--endpoint", "https://demo.tradovateapi.com/v1"));
   EXPECT_TRUE(has_arg_pair(sc, "--lifetime-seconds", "5400"));
   // App containers never see the key Secret.
-  for (const auto& m : out["spec"]["containers"][0]["volumeMounts"]) EXPECT_EQ(m["name"], "keyward-tokens");
+  for (const auto& m : out["spec"]["containers"][0]["volumeMounts"])
+    EXPECT_EQ(m["name"], "keyward-tokens");
 }
 
 TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {
@@ -155,7 +165,8 @@ TEST(ServerVersion, ParsesVendorVersions) {
   EXPECT_EQ(*parse_server_version("v1.28.4-eks-1"), (ServerVersion{1, 28}));
   EXPECT_FALSE(parse_server_version("latest"));
   EXPECT_EQ(*server_version_from_json({{"major", "1"}, {"minor", "29+"}}), (ServerVersion{1, 29}));
-  EXPECT_EQ(*server_version_from_json({{"major", ""}, {"minor", ""}, {"gitVersion", "v1.27.1"}}), (ServerVersion{1, 27}));
+  EXPECT_EQ(*server_version_from_json({{"major", ""}, {"minor", ""}, {"gitVersion", "v1.27.1"}}),
+            (ServerVersion{1, 27}));
   EXPECT_TRUE((ServerVersion{1, 29}).supports_native_sidecars());
   EXPECT_FALSE((ServerVersion{1, 28}).supports_native_sidecars());
   EXPECT_TRUE((ServerVersion{2, 0}).supports_native_sidecars());

@@ -42,7 +42,8 @@ std::string to_pem(X509* cert) {
 
 std::string to_pem(EVP_PKEY* key) {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
-  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1, "write key");
+  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
+        "write key");
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(n));
@@ -65,7 +66,8 @@ Ptr<X509> new_cert(EVP_PKEY* key, const std::string& cn, long serial) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600L * 24 * 30);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   return cert;
 }
 
@@ -82,7 +84,8 @@ PemPair make_test_ca(const std::string& common_name) {
   return {to_pem(cert.get()), to_pem(key.get())};
 }
 
-PemPair issue_test_certificate(const PemPair& ca, const std::string& common_name, const std::vector<std::string>& dns_names,
+PemPair issue_test_certificate(const PemPair& ca, const std::string& common_name,
+                               const std::vector<std::string>& dns_names,
                                const std::vector<std::string>& ips) {
   Ptr<BIO> cb(BIO_new_mem_buf(ca.cert.data(), static_cast<int>(ca.cert.size())));
   Ptr<X509> ca_cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));

@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 
 std::string base64_decode(const std::string& in) {
   std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
                           static_cast<int>(in.size()));
   if (n < 0) return {};
   std::size_t pad = 0;
@@ -68,8 +69,10 @@ class WebhookHttpsTest : public ::testing::Test {
     write_file(dir_ / "tls.key", leaf_.key);
 
     sink_ = std::make_shared<MemorySink>();
-    logger_ = std::make_unique<Logger>("webhook", sink_, std::make_shared<Redactor>(), LogLevel::Debug, &clock_);
-    source_ = std::make_unique<FileCertificateSource>((dir_ / "tls.crt").string(), (dir_ / "tls.key").string());
+    logger_ = std::make_unique<Logger>("webhook", sink_, std::make_shared<Redactor>(),
+                                       LogLevel::Debug, &clock_);
+    source_ = std::make_unique<FileCertificateSource>((dir_ / "tls.crt").string(),
+                                                      (dir_ / "tls.key").string());
     store_ = std::make_unique<CertificateStore>(*source_, *logger_);
     versions_ = std::make_unique<ServerVersionCache>(api_, clock_, *logger_);
     InjectionConfig config;
@@ -120,7 +123,9 @@ class WebhookHttpsTest : public ::testing::Test {
     return answer["response"];
   }
 
-  json admit(const json& pod, const std::string& ns = "bots") { return post("/mutate-pods", review(pod, ns)); }
+  json admit(const json& pod, const std::string& ns = "bots") {
+    return post("/mutate-pods", review(pod, ns));
+  }
 
   // Admits the pod, expects a patch, and returns the pod with the patch applied.
   json admit_and_apply(const json& pod, const std::string& ns = "bots") {
@@ -258,7 +263,8 @@ TEST_F(WebhookHttpsTest, ManyContainersAllGetTheMountUnlessListed) {
 
   pod["metadata"]["annotations"]["keyward.dev/containers"] = "c,c";
   json twice = admit_and_apply(pod);
-  EXPECT_EQ(twice["spec"]["containers"][2]["volumeMounts"].size(), 1u) << "a name listed twice is mounted once";
+  EXPECT_EQ(twice["spec"]["containers"][2]["volumeMounts"].size(), 1u)
+      << "a name listed twice is mounted once";
 
   pod["metadata"]["annotations"]["keyward.dev/containers"] = "a,zz";
   json refused = admit(pod);
@@ -271,9 +277,11 @@ TEST_F(WebhookHttpsTest, ExistingVolumesInitContainersAnnotationsAndLabelsAreKep
   json pod = annotated_pod("alpha", json::array({container("app")}));
   pod["metadata"]["labels"] = {{"app", "bot"}};
   pod["metadata"]["annotations"]["team"] = "futures";
-  pod["spec"]["volumes"] = json::array({{{"name", "config"}, {"configMap", {{"name", "bot-config"}}}}});
+  pod["spec"]["volumes"] =
+      json::array({{{"name", "config"}, {"configMap", {{"name", "bot-config"}}}}});
   pod["spec"]["initContainers"] = json::array({container("migrate")});
-  pod["spec"]["containers"][0]["volumeMounts"] = json::array({{{"name", "config"}, {"mountPath", "/etc/bot"}}});
+  pod["spec"]["containers"][0]["volumeMounts"] =
+      json::array({{{"name", "config"}, {"mountPath", "/etc/bot"}}});
   pod["spec"]["securityContext"] = {{"runAsUser", 1000}, {"fsGroup", 2000}};
 
   json response = admit(pod);
@@ -321,7 +329,8 @@ TEST_F(WebhookHttpsTest, OldServerGetsClassicSidecarFirstWithTokenGate) {
   use_server_version("28");
   json pod = annotated_pod("alpha", json::array({container("app"), container("metrics")}));
   json out = admit_and_apply(pod);
-  EXPECT_FALSE(out["spec"].contains("initContainers")) << "never an init container that blocks forever";
+  EXPECT_FALSE(out["spec"].contains("initContainers"))
+      << "never an init container that blocks forever";
   ASSERT_EQ(out["spec"]["containers"].size(), 3u);
   json sc = out["spec"]["containers"][0];
   EXPECT_EQ(sc["name"], "keyward-sidecar");
@@ -339,11 +348,13 @@ TEST_F(WebhookHttpsTest, OldServerGetsClassicSidecarFirstWithTokenGate) {
 TEST_F(WebhookHttpsTest, JobPodOnOldServerGetsInitOnlyModeAndNativeOnNew) {
   json pod = annotated_pod("alpha", json::array({container("report")}));
   pod["spec"]["restartPolicy"] = "Never";
-  pod["metadata"]["ownerReferences"] = json::array({{{"kind", "Job"}, {"name", "nightly"}, {"controller", true}}});
+  pod["metadata"]["ownerReferences"] =
+      json::array({{{"kind", "Job"}, {"name", "nightly"}, {"controller", true}}});
 
   use_server_version("27");
   json old_out = admit_and_apply(pod);
-  ASSERT_EQ(old_out["spec"]["containers"].size(), 1u) << "no long-running sidecar keeps the Job alive";
+  ASSERT_EQ(old_out["spec"]["containers"].size(), 1u)
+      << "no long-running sidecar keeps the Job alive";
   ASSERT_EQ(old_out["spec"]["initContainers"].size(), 1u);
   json init = old_out["spec"]["initContainers"][0];
   EXPECT_EQ(init["name"], "keyward-sidecar");
@@ -361,16 +372,18 @@ TEST_F(WebhookHttpsTest, JobPodOnOldServerGetsInitOnlyModeAndNativeOnNew) {
 }
 
 TEST_F(WebhookHttpsTest, EnvShimWrapsCommandsAndRefusesContainersWithoutOne) {
-  json pod = annotated_pod("alpha", json::array({container("app", json::array({"/bin/bot", "--live"}))}));
+  json pod =
+      annotated_pod("alpha", json::array({container("app", json::array({"/bin/bot", "--live"}))}));
   pod["spec"]["containers"][0]["args"] = json::array({"--venue", "cme"});
   pod["metadata"]["annotations"]["keyward.dev/env-shim"] = "true";
   json out = admit_and_apply(pod);
   json app = out["spec"]["containers"][0];
   EXPECT_EQ(app["command"],
             json::array({"/var/run/keyward/bin/ld.so", "--library-path", "/var/run/keyward/bin",
-                         "/var/run/keyward/bin/keyward-sidecar", "exec", "--out", "/var/run/keyward/tokens", "--",
-                         "/bin/bot", "--live"}));
-  EXPECT_EQ(app["args"], json::array({"--venue", "cme"})) << "args stay and follow the wrapped command";
+                         "/var/run/keyward/bin/keyward-sidecar", "exec", "--out",
+                         "/var/run/keyward/tokens", "--", "/bin/bot", "--live"}));
+  EXPECT_EQ(app["args"], json::array({"--venue", "cme"}))
+      << "args stay and follow the wrapped command";
   ASSERT_EQ(out["spec"]["initContainers"].size(), 2u);
   EXPECT_EQ(out["spec"]["initContainers"][0]["name"], "keyward-shim-install");
   EXPECT_EQ(out["spec"]["initContainers"][1]["name"], "keyward-sidecar");
@@ -394,16 +407,19 @@ TEST_F(WebhookHttpsTest, RefusalsSayWhatToFix) {
     std::string hint;
   };
   api_.put(kube::ResourceType::apikeys(), apikey("bots", "sleepy", false));
-  api_.put(kube::ResourceType::apikeys(), apikey("bots", "owned", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}));
+  api_.put(kube::ResourceType::apikeys(),
+           apikey("bots", "owned", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}));
   std::vector<Case> cases = {
-      {"unknown", annotated_pod("nope", json::array({container("app")})), "ApiKeyNotFound", "does not exist"},
-      {"inactive", annotated_pod("sleepy", json::array({container("app")})), "ApiKeyInactive", "set spec.active to true"},
-      {"other namespace", annotated_pod("prod/alpha", json::array({container("app")})), "ApiKeyInOtherNamespace",
-       "create the ApiKey in bots"},
+      {"unknown", annotated_pod("nope", json::array({container("app")})), "ApiKeyNotFound",
+       "does not exist"},
+      {"inactive", annotated_pod("sleepy", json::array({container("app")})), "ApiKeyInactive",
+       "set spec.active to true"},
+      {"other namespace", annotated_pod("prod/alpha", json::array({container("app")})),
+       "ApiKeyInOtherNamespace", "create the ApiKey in bots"},
       {"assigned elsewhere", deployment_pod("beta-bot", "owned", json::array({container("app")})),
        "ApiKeyAssignedElsewhere", "assigned exclusively to Deployment/alpha-bot"},
-      {"bare pod vs deployment", annotated_pod("owned", json::array({container("app")})), "ApiKeyAssignedElsewhere",
-       "this pod belongs to Pod/bot-1"},
+      {"bare pod vs deployment", annotated_pod("owned", json::array({container("app")})),
+       "ApiKeyAssignedElsewhere", "this pod belongs to Pod/bot-1"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -424,7 +440,8 @@ TEST_F(WebhookHttpsTest, RefusalsSayWhatToFix) {
 }
 
 TEST_F(WebhookHttpsTest, MalformedReviewIsABadRequest) {
-  auto res = client()->Post("/mutate-pods", R"({"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1beta1"})",
+  auto res = client()->Post("/mutate-pods",
+                            R"({"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1beta1"})",
                             "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
@@ -452,10 +469,14 @@ TEST_F(WebhookHttpsTest, ValidatorRefusesReassigningAHeldKey) {
   json old_key = apikey("bots", "alpha", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}});
   json new_key = old_key;
   new_key["spec"]["consumers"]["workloadRef"]["name"] = "beta-bot";
-  json pod = {{"metadata", {{"name", "alpha-bot-7c9-x2"}, {"namespace", "bots"}, {"labels", {{"keyward.dev/apikey", "alpha"}}}}}};
+  json pod = {{"metadata",
+               {{"name", "alpha-bot-7c9-x2"},
+                {"namespace", "bots"},
+                {"labels", {{"keyward.dev/apikey", "alpha"}}}}}};
   api_.put(kube::ResourceType::pods(), pod);
   auto validate = [&](const json& older, const json& newer) {
-    return post("/validate-apikeys", review(newer, "bots", "uid-v", "ApiKey", "keyward.dev", "UPDATE", older));
+    return post("/validate-apikeys",
+                review(newer, "bots", "uid-v", "ApiKey", "keyward.dev", "UPDATE", older));
   };
 
   EXPECT_EQ(validate(old_key, new_key)["allowed"], true) << "no hold: reassigning is fine";
@@ -508,7 +529,8 @@ TEST_F(WebhookHttpsTest, CertificateReloadServesNewCertKeepsOpenConnections) {
   auto second = kept->Get("/healthz");
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 200);
-  EXPECT_EQ(store_->handshakes(), handshakes_before) << "the kept-alive connection did not reconnect";
+  EXPECT_EQ(store_->handshakes(), handshakes_before)
+      << "the kept-alive connection did not reconnect";
 
   // New connections see the new certificate: trusted with the new CA, refused with the old.
   auto with_new_ca = client("ca2.crt");
@@ -557,7 +579,8 @@ spec:
           image: registry.example/app:1
           env: [{name: VENUE, value: "CME"}]
 )";
-  api_.put(kube::ResourceType::apikeys(), apikey("bots", "owned", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}));
+  api_.put(kube::ResourceType::apikeys(),
+           apikey("bots", "owned", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}));
   InjectOptions options;
   options.server_version = {1, 30};
   options.sidecar_image = "ghcr.io/keyward/keyward-sidecar:0.1.0";
@@ -573,12 +596,14 @@ spec:
 
   // The pod the Deployment's ReplicaSet would create from the ORIGINAL template.
   auto original = yaml_to_json(YAML::LoadAll(manifests)[1]);
-  json pod = deployment_pod("alpha-bot", "owned", (*original)["spec"]["template"]["spec"]["containers"]);
+  json pod =
+      deployment_pod("alpha-bot", "owned", (*original)["spec"]["template"]["spec"]["containers"]);
   json webhook_pod = admit_and_apply(pod);
   EXPECT_EQ(webhook_pod["spec"], offline_spec) << "webhook:\n"
-                                                << webhook_pod["spec"].dump(2) << "\noffline:\n"
-                                                << offline_spec.dump(2);
-  EXPECT_EQ((*deployment)["spec"]["template"]["metadata"]["annotations"]["keyward.dev/key-version"], "7");
+                                               << webhook_pod["spec"].dump(2) << "\noffline:\n"
+                                               << offline_spec.dump(2);
+  EXPECT_EQ((*deployment)["spec"]["template"]["metadata"]["annotations"]["keyward.dev/key-version"],
+            "7");
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 // The settings keyward-operator reads (--webhook-config) and the Webhook component built on them.
 
-#include "operator/webhook/webhook.h"
-
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <stdlib.h>
@@ -9,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "operator/webhook/webhook.h"
 #include "tests/support/fake_clock.h"
 #include "tests/webhook/fixtures.h"
 #include "tests/webhook/memory_kube_api.h"
@@ -70,8 +69,9 @@ TEST(WebhookComponent, ServesAdmissionReviewsFromItsSettings) {
   std::ofstream(dir / "tls.crt") << leaf.cert;
   std::ofstream(dir / "tls.key") << leaf.key;
   std::ofstream(dir / "ca.crt") << ca.cert;
-  auto settings = parse_webhook_settings("listen: '127.0.0.1:0'\nsidecarImage: sidecar:9\ncertFile: " +
-                                         (dir / "tls.crt").string() + "\nkeyFile: " + (dir / "tls.key").string() + "\n");
+  auto settings = parse_webhook_settings(
+      "listen: '127.0.0.1:0'\nsidecarImage: sidecar:9\ncertFile: " + (dir / "tls.crt").string() +
+      "\nkeyFile: " + (dir / "tls.key").string() + "\n");
   ASSERT_TRUE(settings) << settings.error().message;
   MemoryKubeApi api;
   api.put(kube::ResourceType::apikeys(), apikey("bots", "alpha"));
@@ -82,8 +82,10 @@ TEST(WebhookComponent, ServesAdmissionReviewsFromItsSettings) {
     httplib::SSLClient client("localhost", webhook.port());
     client.set_ca_cert_path((dir / "ca.crt").c_str());
     client.enable_server_certificate_verification(true);
-    auto res = client.Post("/mutate-pods", review(annotated_pod("alpha", json::array({container("app")})), "bots").dump(),
-                           "application/json");
+    auto res =
+        client.Post("/mutate-pods",
+                    review(annotated_pod("alpha", json::array({container("app")})), "bots").dump(),
+                    "application/json");
     ASSERT_TRUE(res);
     auto answer = nlohmann::json::parse(res->body);
     EXPECT_EQ(answer["response"]["allowed"], true);
