@@ -207,7 +207,7 @@ TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
   EXPECT_NE(slurp(tmp / "shim.log").find("got:it's-a-key-0123:Valid"), std::string::npos)
       << slurp(tmp / "shim.log");
   sidecar.signal(SIGTERM);
-  EXPECT_TRUE(sidecar.wait_exit(1000ms));
+  EXPECT_TRUE(sidecar.wait_exit(5000ms));
 }
 
 TEST_F(BinaryTest, InstalledShimRunsThroughItsOwnLoader) {
@@ -237,7 +237,7 @@ TEST_F(BinaryTest, InstalledShimRunsThroughItsOwnLoader) {
   EXPECT_NE(slurp(tmp / "app.log").find("app:shim-key-0123456"), std::string::npos)
       << slurp(tmp / "app.log");
   sidecar.signal(SIGTERM);
-  EXPECT_TRUE(sidecar.wait_exit(1000ms));
+  EXPECT_TRUE(sidecar.wait_exit(5000ms));
 }
 
 TEST(ShimFilesTest, PicksSharedObjectsAndTheLoaderFromMaps) {
