@@ -169,8 +169,11 @@ TEST(KubeIntegration, InformerRelistsAfterGoneAndReportsDeletesFromTheGap) {
     log.clear();
   }
   clock.advance(std::chrono::minutes(1));  // the backoff ends; the watch gets 410; relist
+  // Handlers run after the store is swapped: wait for both, not just the store.
   ASSERT_TRUE(wait_until([&] {
-    return informer.store().get("bots/a") == nullptr && informer.store().get("bots/d") != nullptr;
+    std::lock_guard l(mu);
+    return informer.store().get("bots/a") == nullptr && informer.store().get("bots/d") != nullptr &&
+           log.size() >= 3;
   })) << h.sink->joined();
   {
     std::lock_guard l(mu);

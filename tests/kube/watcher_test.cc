@@ -58,7 +58,7 @@ class ScriptedKubeApi final : public KubeApi {
   }
   Status remove(const ResourceType&, const std::string&, const std::string&,
                 const DeleteOptions&) override {
-    return fail("NotImplemented", "");
+    return no();
   }
   Result<Object> create_subresource(const ResourceType&, const std::string&, const std::string&,
                                     const std::string&, const Object&) override {
@@ -67,7 +67,11 @@ class ScriptedKubeApi final : public KubeApi {
   Result<Object> get_path(const std::string&) override { return no(); }
 
  private:
-  static std::unexpected<Error> no() { return fail("NotImplemented", "not scripted"); }
+  // The watcher only lists and watches: any other verb is a test failure, reported as such.
+  static std::unexpected<Error> no() {
+    ADD_FAILURE() << "the watcher called a KubeApi verb other than list/watch";
+    return fail("NotScripted", "this scripted API answers only list and watch");
+  }
 };
 
 ObjectList page(std::vector<Object> items, std::string rv, std::string cont = "") {
