@@ -83,6 +83,10 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
                    },
                    [logger]() -> std::unique_ptr<DirectoryWatcher> {
                      return std::make_unique<InotifyDirectoryWatcher>(logger.child("watch"));
+                   },
+                   [&clock, &metrics, logger](const std::string& dir) {
+                     return std::make_unique<TokenUseMonitor>(dir, clock, metrics,
+                                                              logger.child("use"));
                    }};
   auto app = SidecarApp::create(*config, deps);
   if (!app) {

@@ -127,6 +127,8 @@ nlohmann::json SidecarApp::status_json() const {
                    {"consecutiveFailures", s.consecutive_failures},
                    {"clockSkewSeconds", s.clock_skew_seconds},
                    {"reusedCachedToken", s.reused_cached_token},
+                   {"lastUsedTime", time_or_null(use_monitor_ ? use_monitor_->last_use()
+                                                              : std::optional<SystemTime>{})},
                    {"tokenDirectory", config_.out_dir}};
   if (s.expires_at)
     j["secondsToExpiry"] = std::chrono::duration_cast<Seconds>(*s.expires_at - now).count();
@@ -149,6 +151,22 @@ Status SidecarApp::start(std::function<void(int)> on_once_done) {
     auto w = deps_.make_watcher();
     if (auto s = w->start(*dir, [this] { on_secret_change(); }); !s) return s;
     watchers_.push_back(std::move(w));
+  }
+
+  if (deps_.make_use_monitor) {
+    // Not fatal: last use is for people; a missing inotify instance must not stop the tokens.
+    Status s = deps_.fs.make_dirs(config_.out_dir, AtomicWriter::kDirMode);
+    if (s) {
+      use_monitor_ = deps_.make_use_monitor(config_.out_dir);
+      s = use_monitor_->start();
+    }
+    if (!s) {
+      log.warn(
+          "last use of the token is not tracked (lastUsedTime stays null): " + s.error().message +
+              "; if inotify instances ran out, raise fs.inotify.max_user_instances on the node",
+          {{"reason", s.error().reason}});
+      use_monitor_.reset();
+    }
   }
 
   if (config_.listen_port >= 0) {
@@ -206,6 +224,7 @@ void SidecarApp::run(std::stop_token stop) {
 bool SidecarApp::stop_within(Millis limit) {
   if (server_) server_->stop();
   for (auto& w : watchers_) w->stop();
+  if (use_monitor_) use_monitor_->stop();
   if (!loop_.joinable()) return true;
   loop_.request_stop();
   std::unique_lock lock(loop_mu_);
@@ -221,6 +240,7 @@ void SidecarApp::stop() {
     loop_.join();
   }
   for (auto& w : watchers_) w->stop();
+  if (use_monitor_) use_monitor_->stop();
   if (server_) server_->stop();
 }
 

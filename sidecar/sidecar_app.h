@@ -1,9 +1,9 @@
 #pragma once
 // SidecarApp wires one sidecar together from its config and its side effects, in ordered
 // start-up steps: files -> token source -> refresher (reusing a cached token) -> watchers on
-// the Secret directories -> status server -> run loop. The run loop is a jthread that calls
-// TokenRefresher::step and sleeps with Clock::sleep_until until the next due time, a Secret
-// change (Wakeup) or stop(): no polling.
+// the Secret directories -> token use monitor -> status server -> run loop. The run loop is a
+// jthread that calls TokenRefresher::step and sleeps with Clock::sleep_until until the next due
+// time, a Secret change (Wakeup) or stop(): no polling.
 
 #include <functional>
 #include <memory>
@@ -24,6 +24,7 @@
 #include "sidecar/token_files.h"
 #include "sidecar/token_refresher.h"
 #include "sidecar/token_source.h"
+#include "sidecar/token_use_monitor.h"
 
 namespace keyward::sidecar {
 
@@ -36,6 +37,8 @@ struct SidecarDeps {
   // An HTTP client for a URL's host (the provider or the broker).
   std::function<Result<std::unique_ptr<HttpTransport>>(const HttpEndpoint&)> make_transport;
   std::function<std::unique_ptr<DirectoryWatcher>()> make_watcher;
+  // Tracks when apps open the token files (last use); none = not tracked (lastUsedTime null).
+  std::function<std::unique_ptr<TokenUseMonitor>(const std::string& token_dir)> make_use_monitor;
 };
 
 class SidecarApp {
@@ -76,6 +79,7 @@ class SidecarApp {
   std::unique_ptr<TokenFileWriter> files_;
   std::unique_ptr<TokenRefresher> refresher_;
   std::vector<std::unique_ptr<DirectoryWatcher>> watchers_;
+  std::unique_ptr<TokenUseMonitor> use_monitor_;
   std::unique_ptr<StatusServer> server_;
   std::function<void(int)> on_once_done_;
   std::mutex creds_mu_;  // guards last_credentials_

@@ -18,11 +18,13 @@ void write_probe(const Status& s, httplib::Response& res) {
 }  // namespace
 
 StatusServer::StatusServer(Logger logger, const MetricsRegistry& metrics,
-                           std::function<Status()> liveness, std::function<Status()> readiness)
+                           std::function<Status()> liveness, std::function<Status()> readiness,
+                           StatusServerLimits limits)
     : logger_(std::move(logger)),
       metrics_(metrics),
       liveness_(std::move(liveness)),
-      readiness_(std::move(readiness)) {}
+      readiness_(std::move(readiness)),
+      limits_(limits) {}
 
 StatusServer::~StatusServer() { stop(); }
 
@@ -30,7 +32,14 @@ void StatusServer::add_route(Route route) { routes_.push_back(std::move(route));
 
 Status StatusServer::start(const std::string& host, int port) {
   if (server_) return fail("AlreadyStarted", "status server already started");
+  if (limits_.worker_threads < 1)
+    return fail("InvalidLimits", "status server needs a worker thread");
   auto server = std::make_unique<httplib::Server>();
+  const auto workers = static_cast<size_t>(limits_.worker_threads);
+  server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  server->set_keep_alive_max_count(1);
+  server->set_read_timeout(limits_.io_timeout);
+  server->set_write_timeout(limits_.io_timeout);
   server->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     write_probe(liveness_ ? liveness_() : ok(), res);
   });

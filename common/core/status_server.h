@@ -2,6 +2,12 @@
 // The small HTTP server every Keyward binary runs: /healthz, /readyz, /metrics and any extra
 // routes a binary adds (the sidecar's /v1/status). One object owns the server and its thread;
 // start() binds and returns once serving, stop() (and the destructor) shut it down promptly.
+//
+// Sized for probes and scrapes, not for traffic: a small worker pool (httplib's default is 8
+// threads, each costing a stack and a malloc arena in every sidecar of a fleet), one request per
+// connection (a keep-alive client such as a Prometheus scraper would otherwise hold a worker for
+// the keep-alive timeout and starve the kubelet's probes), and short read/write timeouts so a
+// stalled client cannot hold a worker either.
 
 #include <functional>
 #include <memory>
@@ -9,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/core/clock.h"
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
@@ -26,10 +33,15 @@ struct Route {
   std::function<HttpResponse(const HttpRequest&)> handler;
 };
 
+struct StatusServerLimits {
+  int worker_threads = 2;  // concurrent requests; more wait in the accept queue
+  Seconds io_timeout{2};   // per read and per write on a connection
+};
+
 class StatusServer {
  public:
   StatusServer(Logger logger, const MetricsRegistry& metrics, std::function<Status()> liveness,
-               std::function<Status()> readiness);
+               std::function<Status()> readiness, StatusServerLimits limits = {});
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
   ~StatusServer();
@@ -44,6 +56,7 @@ class StatusServer {
   const MetricsRegistry& metrics_;
   std::function<Status()> liveness_;
   std::function<Status()> readiness_;
+  StatusServerLimits limits_;
   std::vector<Route> routes_;
   std::unique_ptr<httplib::Server> server_;
   std::jthread thread_;

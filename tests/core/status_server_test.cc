@@ -47,5 +47,39 @@ TEST(StatusServer, ServesProbesMetricsAndExtraRoutes) {
   EXPECT_FALSE(client.Get("/healthz"));
 }
 
+// The pool is small (2 workers), so it must not let clients hold workers: two keep-alive
+// clients that keep their connections open (a Prometheus scraper does) must not starve the
+// kubelet's probe, which has a 1 s timeout.
+TEST(StatusServer, KeepAliveClientsDoNotStarveProbes) {
+  MetricsRegistry metrics;
+  StatusServer server(
+      make_null_logger(), metrics, [] { return ok(); }, [] { return ok(); },
+      StatusServerLimits{2, Seconds{2}});
+  ASSERT_TRUE(server.start("127.0.0.1", 0));
+  httplib::Client a("127.0.0.1", server.port());
+  httplib::Client b("127.0.0.1", server.port());
+  a.set_keep_alive(true);
+  b.set_keep_alive(true);
+  ASSERT_EQ(a.Get("/metrics")->status, 200);
+  ASSERT_EQ(b.Get("/metrics")->status, 200);
+  httplib::Client probe("127.0.0.1", server.port());
+  probe.set_read_timeout(1, 0);
+  auto res = probe.Get("/readyz");
+  ASSERT_TRUE(res) << "the probe was not answered within 1 s: keep-alive clients hold the workers";
+  EXPECT_EQ(res->status, 200);
+  // The keep-alive clients still work (they reconnect when the server closed the connection).
+  EXPECT_EQ(a.Get("/healthz")->status, 200);
+}
+
+TEST(StatusServer, RejectsAPoolWithoutWorkers) {
+  MetricsRegistry metrics;
+  StatusServer server(
+      make_null_logger(), metrics, [] { return ok(); }, [] { return ok(); },
+      StatusServerLimits{0, Seconds{2}});
+  auto s = server.start("127.0.0.1", 0);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().reason, "InvalidLimits");
+}
+
 }  // namespace
 }  // namespace keyward

@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "tests/kube/list_watch_only_api.h"
 #include "tests/kube/wait.h"
 #include "tests/support/fake_clock.h"
 
@@ -74,7 +75,7 @@ TEST(Store, ApplyAndRemoveMaintainIndexes) {
 }
 
 // Every list fails: the informer never syncs and backs off on the clock.
-class DownKubeApi final : public KubeApi {
+class DownKubeApi final : public testing::ListWatchOnlyApi {
  public:
   std::atomic<int> lists{0};
   Result<ObjectList> list(const ResourceType&, const std::string&, const ListOptions&) override {
@@ -85,30 +86,6 @@ class DownKubeApi final : public KubeApi {
                const std::function<bool(const WatchEvent&)>&, std::stop_token) override {
     return fail("Unreachable", "down");
   }
-  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override {
-    return no();
-  }
-  Result<Object> create(const ResourceType&, const std::string&, const Object&) override {
-    return no();
-  }
-  Result<Object> update(const ResourceType&, const Object&) override { return no(); }
-  Result<Object> update_status(const ResourceType&, const Object&) override { return no(); }
-  Result<Object> patch(const ResourceType&, const std::string&, const std::string&, PatchType,
-                       const Object&, bool) override {
-    return no();
-  }
-  Status remove(const ResourceType&, const std::string&, const std::string&,
-                const DeleteOptions&) override {
-    return fail("Unreachable", "down");
-  }
-  Result<Object> create_subresource(const ResourceType&, const std::string&, const std::string&,
-                                    const std::string&, const Object&) override {
-    return no();
-  }
-  Result<Object> get_path(const std::string&) override { return no(); }
-
- private:
-  static std::unexpected<Error> no() { return fail("Unreachable", "down"); }
 };
 
 class HalfRandom final : public Random {

@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "common/kube/backoff.h"
+#include "tests/kube/list_watch_only_api.h"
 #include "tests/support/fake_clock.h"
 
 namespace keyward::kube {
@@ -18,7 +19,7 @@ Object obj(const std::string& name, const std::string& rv) {
 }
 
 // Answers list() and watch() from queues and records the options it was called with.
-class ScriptedKubeApi final : public KubeApi {
+class ScriptedKubeApi final : public testing::ListWatchOnlyApi {
  public:
   std::deque<Result<ObjectList>> lists;
   struct WatchScript {
@@ -43,34 +44,6 @@ class ScriptedKubeApi final : public KubeApi {
       if (!on_event(e)) break;
     }
     return w.end;
-  }
-  Result<Object> get(const ResourceType&, const std::string&, const std::string&) override {
-    return no();
-  }
-  Result<Object> create(const ResourceType&, const std::string&, const Object&) override {
-    return no();
-  }
-  Result<Object> update(const ResourceType&, const Object&) override { return no(); }
-  Result<Object> update_status(const ResourceType&, const Object&) override { return no(); }
-  Result<Object> patch(const ResourceType&, const std::string&, const std::string&, PatchType,
-                       const Object&, bool) override {
-    return no();
-  }
-  Status remove(const ResourceType&, const std::string&, const std::string&,
-                const DeleteOptions&) override {
-    return no();
-  }
-  Result<Object> create_subresource(const ResourceType&, const std::string&, const std::string&,
-                                    const std::string&, const Object&) override {
-    return no();
-  }
-  Result<Object> get_path(const std::string&) override { return no(); }
-
- private:
-  // The watcher only lists and watches: any other verb is a test failure, reported as such.
-  static std::unexpected<Error> no() {
-    ADD_FAILURE() << "the watcher called a KubeApi verb other than list/watch";
-    return fail("NotScripted", "this scripted API answers only list and watch");
   }
 };
 

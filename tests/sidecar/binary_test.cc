@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -13,6 +14,8 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
 
 #include "common/io/unique_fd.h"
 #include "sidecar/exec_shim.h"
@@ -111,6 +114,44 @@ TEST_F(BinaryTest, SigtermEndsItWithinASecond) {
   EXPECT_NE(log.find("\"settings\""), std::string::npos)
       << "startup log lists the settings' sources";
   EXPECT_NE(log.find(R"({"setting":"api-key","source":"environment"})"), std::string::npos) << log;
+}
+
+// "Last use": an app opening the token file shows up in /v1/status and /metrics.
+TEST_F(BinaryTest, StatusShowsWhenAnAppLastReadTheToken) {
+  ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out", "--listen",
+             "127.0.0.1:0"},
+            {"KEYWARD_API_KEY=static-key-0123456789"}, tmp / "log");
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(wait_token(tmp / "out")) << slurp(tmp / "log");
+  std::smatch m;
+  const std::string log = slurp(tmp / "log");
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"re("address":"127\.0\.0\.1:([0-9]+)")re")))
+      << log;
+  httplib::Client client("127.0.0.1", std::stoi(m[1]));
+  auto status = [&] {
+    auto res = client.Get("/v1/status");
+    return res ? nlohmann::json::parse(res->body) : nlohmann::json();
+  };
+  ASSERT_TRUE(status().contains("lastUsedTime")) << status().dump();
+  EXPECT_TRUE(status()["lastUsedTime"].is_null()) << "nobody has read the token yet";
+
+  EXPECT_EQ(slurp(tmp / "out/token"), "static-key-0123456789");  // the app reads its token
+  nlohmann::json s;
+  for (int i = 0; i < 500; ++i) {
+    s = status();
+    if (s["lastUsedTime"].is_string()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(s["lastUsedTime"].is_string()) << s.dump();
+  SystemTime used;
+  ASSERT_TRUE(parse_rfc3339(s["lastUsedTime"].get<std::string>(), used));
+  EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - used), 60s);
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_TRUE(std::regex_search(
+      metrics->body, std::regex("keyward_sidecar_token_last_use_timestamp_seconds [1-9]")))
+      << metrics->body;
 }
 
 TEST_F(BinaryTest, BadSettingsStopItWithOneLine) {

@@ -68,6 +68,9 @@ class SidecarAppTest : public ::testing::Test {
         },
         [this]() -> std::unique_ptr<DirectoryWatcher> {
           return std::make_unique<InotifyDirectoryWatcher>(logger);
+        },
+        [this](const std::string& dir) {
+          return std::make_unique<TokenUseMonitor>(dir, clock, metrics, logger);
         }};
   }
 
