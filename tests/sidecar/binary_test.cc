@@ -123,16 +123,23 @@ TEST_F(BinaryTest, StatusShowsWhenAnAppLastReadTheToken) {
              "127.0.0.1:0"},
             {"KEYWARD_API_KEY=static-key-0123456789"}, tmp / "log");
   ASSERT_TRUE(p.started());
-  ASSERT_TRUE(wait_token(tmp / "out")) << slurp(tmp / "log");
+  // Not wait_token(): it reads token.json, which is a use. Watch the status endpoint instead.
   std::smatch m;
-  const std::string log = slurp(tmp / "log");
-  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"re("address":"127\.0\.0\.1:([0-9]+)")re")))
-      << log;
+  std::string log;
+  for (int i = 0; i < 500; ++i) {
+    log = slurp(tmp / "log");
+    if (std::regex_search(log, m, std::regex(R"re("address":"127\.0\.0\.1:([0-9]+)")re"))) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(m.empty()) << "no status server address in the log: " << log;
   httplib::Client client("127.0.0.1", std::stoi(m[1]));
   auto status = [&] {
     auto res = client.Get("/v1/status");
-    return res ? nlohmann::json::parse(res->body) : nlohmann::json();
+    return res ? nlohmann::json::parse(res->body) : nlohmann::json::object();
   };
+  for (int i = 0; i < 500 && status().value("state", "") != "Valid"; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(status().value("state", ""), "Valid") << status().dump();
   ASSERT_TRUE(status().contains("lastUsedTime")) << status().dump();
   EXPECT_TRUE(status()["lastUsedTime"].is_null()) << "nobody has read the token yet";
 

@@ -40,7 +40,7 @@ class TokenUseMonitorTest : public ::testing::Test {
 
   testing::TempDir tmp;
   PosixFilesystem fs;
-  FakeClock clock;
+  keyward::testing::FakeClock clock;
   MetricsRegistry metrics;
   AtomicWriter writer{fs, clock, tmp / "tokens", make_null_logger()};
   TokenUseMonitor monitor{tmp / "tokens", clock, metrics, make_null_logger(), Millis{20}};
