@@ -4,7 +4,9 @@
 //   keyward-operator run [--kubeconfig F] [--namespace NS] [--leader-elect=true|false]
 //                        [--lease-namespace NS] [--lease-name N] [--identity ID]
 //                        [--metrics-listen HOST:PORT] [--webhook-config FILE] [--workers N]
-//                        [--log-level debug|info|warn|error] [--config FILE]
+//                        [--broker-listen HOST:PORT|off] [--broker-cert-file F]
+//                        [--broker-key-file F] [--log-level debug|info|warn|error]
+//                        [--config FILE]
 //   keyward-operator inject ...      (see `keyward-operator inject --help`)
 //   keyward-operator version
 //
@@ -37,6 +39,7 @@
 #include "operator/apikey/key_generator.h"
 #include "operator/controller/operator_runner.h"
 #if KEYWARD_HAVE_WEBHOOK
+#include "operator/broker/broker.h"
 #include "operator/webhook/inject_command.h"
 #include "operator/webhook/webhook.h"
 #endif
@@ -129,6 +132,27 @@ std::vector<SettingSpec> run_settings() {
        std::nullopt,
        {}},
       {"workers", "--workers", "workers", "", false, false, false, std::string("2"), is_positive},
+      {"broker-listen", "--broker-listen", "brokerListen", "KEYWARD_BROKER_LISTEN", false, false,
+       false, std::string("off"),
+       [is_host_port](const std::string& v) { return v == "off" ? ok() : is_host_port(v); }},
+      {"broker-cert-file",
+       "--broker-cert-file",
+       "brokerCertFile",
+       "KEYWARD_BROKER_CERT_FILE",
+       false,
+       false,
+       false,
+       std::string("/var/run/keyward/webhook-tls/tls.crt"),
+       {}},
+      {"broker-key-file",
+       "--broker-key-file",
+       "brokerKeyFile",
+       "KEYWARD_BROKER_KEY_FILE",
+       false,
+       false,
+       false,
+       std::string("/var/run/keyward/webhook-tls/tls.key"),
+       {}},
       {"log-level", "--log-level", "logLevel", "KEYWARD_LOG_LEVEL", false, false, false,
        std::string("info"), is_level},
       {"config", "--config", "", "KEYWARD_CONFIG", false, false, false, std::nullopt, {}},
@@ -227,6 +251,26 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   controller::OperatorRunner runner(**client, clock, random, logger.child("operator"), registry,
                                     generator, http_transports, options);
 
+  // 4b. The token broker (leader serves tokens; standbys answer 503 + Retry-After).
+#if KEYWARD_HAVE_WEBHOOK
+  std::unique_ptr<broker::Broker> token_broker;
+  if (const std::string listen = settings->get_or("broker-listen", "off"); listen != "off") {
+    broker::BrokerConfig broker_config;
+    (void)parse_host_port(listen, broker_config.server.host, broker_config.server.port);
+    broker_config.cert_file = settings->get_or("broker-cert-file", broker_config.cert_file);
+    broker_config.key_file = settings->get_or("broker-key-file", broker_config.key_file);
+    token_broker =
+        std::make_unique<broker::Broker>(**client, runner, clock, random, registry,
+                                         logger.child("broker"), http_transports, broker_config);
+    token_broker->attach();
+  }
+#else
+  if (settings->get_or("broker-listen", "off") != "off") {
+    logger.error("this build has no token broker; drop --broker-listen");
+    return 2;
+  }
+#endif
+
   // 5. Health, readiness and metrics.
   std::string metrics_host;
   int metrics_port = 0;
@@ -267,9 +311,24 @@ int run(const std::vector<std::string>& args, const Environment& env) {
 
   // 7. Run until SIGTERM/SIGINT.
   runner.start();
+#if KEYWARD_HAVE_WEBHOOK
+  if (token_broker) {
+    if (auto st = token_broker->start(); !st) {
+      logger.error("cannot start the token broker", {{"error", st.error().message}});
+      runner.stop();
+      return 1;
+    }
+    logger.info("token broker listening",
+                {{"listen", settings->get_or("broker-listen", "") + " (port " +
+                                std::to_string(token_broker->port()) + ")"}});
+  }
+#endif
   int received = 0;
   sigwait(&signals, &received);
   logger.info("shutting down", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+#if KEYWARD_HAVE_WEBHOOK
+  if (token_broker) token_broker->stop();
+#endif
   runner.stop();  // releases the Lease
 #if KEYWARD_HAVE_WEBHOOK
   if (admission) admission->stop();
@@ -313,7 +372,9 @@ int main(int argc, char** argv, char** envp) {
                      "[--leader-elect=true|false]\n"
                      "  [--lease-namespace NS] [--lease-name N] [--identity ID] [--metrics-listen "
                      "HOST:PORT]\n"
-                     "  [--webhook-config FILE] [--workers N] [--log-level L] [--config FILE]\n";
+                     "  [--webhook-config FILE] [--workers N] [--broker-listen HOST:PORT|off]\n"
+                     "  [--broker-cert-file F] [--broker-key-file F] [--log-level L] [--config "
+                     "FILE]\n";
         return 0;
       }
     }

@@ -16,8 +16,8 @@ BrokerTokenSource::BrokerTokenSource(HttpTransport& transport, BrokerTarget targ
       clock_(clock),
       logger_(std::move(logger)) {}
 
-bool BrokerTokenSource::accepts_cached(const TokenRecord& record) const {
-  return record.state == TokenState::Valid && !record.token.token.empty();
+bool BrokerTokenSource::accepts_cached(const Delivery& record) const {
+  return record.state == DeliveryState::Valid && !record.token.token.empty();
 }
 
 Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
@@ -45,6 +45,32 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
                 where + " answered 403: this pod's service account may not use ApiKey " +
                     target_.ns + "/" + target_.apikey + "; check the keyward.dev/inject annotation",
                 403);
+  }
+  auto body_reason = [&resp]() {
+    nlohmann::json b = nlohmann::json::parse(resp->body, nullptr, false);
+    return b.is_object() && b.contains("reason") && b["reason"].is_string()
+               ? b["reason"].get<std::string>()
+               : std::string();
+  };
+  if (resp->status == 401) {
+    return fail("Unauthenticated",
+                where +
+                    " answered 401: it did not accept this pod's service account token; "
+                    "check that the token file is the pod's projected token",
+                401);
+  }
+  if (resp->status == 404) {
+    return fail("ApiKeyNotFound",
+                where + " answered 404: ApiKey " + target_.ns + "/" + target_.apikey +
+                    " does not exist (or the broker URL is wrong)",
+                404);
+  }
+  if (resp->status == 409 && body_reason() == "NoExchange") {
+    return fail("NoExchange",
+                "ApiKey " + target_.ns + "/" + target_.apikey +
+                    " has tokenExchange.provider none: the broker has no token for it; run the "
+                    "sidecar in direct mode (the webhook does so for such keys)",
+                409);
   }
   if (resp->status == 409) {
     out.kind = FetchResult::Kind::Inactive;

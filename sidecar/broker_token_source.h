@@ -1,9 +1,11 @@
 #pragma once
 // Broker mode: the token comes from the operator's token broker (docs/contracts.md, "Token
 // broker"): GET {broker}/v1/namespaces/{ns}/apikeys/{name}/token with the pod's service account
-// token as Bearer. 200 -> the token (active:false -> Inactive); 403 -> an error that says the
-// pod may not use the key; 409 {"reason":"Inactive"} -> Inactive; 503 + Retry-After -> retry
-// then. The service account token is re-read on every fetch (the kubelet rotates it).
+// token as Bearer. 200 -> the token (active:false -> Inactive); 401/403/404 -> an error that
+// says the token was refused / the pod may not use the key / no such key; 409
+// {"reason":"Inactive"} -> Inactive, {"reason":"NoExchange"} -> an error (provider none has no
+// token to broker); 503 + Retry-After -> retry then. The service account token is re-read on every
+// fetch (the kubelet rotates it).
 
 #include <functional>
 #include <string>
@@ -29,7 +31,7 @@ class BrokerTokenSource final : public TokenSource {
 
   Result<FetchResult> fetch(const AccessToken* current) override;
   void credentials_changed() override {}
-  [[nodiscard]] bool accepts_cached(const TokenRecord& record) const override;
+  [[nodiscard]] bool accepts_cached(const Delivery& record) const override;
   [[nodiscard]] std::string fingerprint() const override { return ""; }
   [[nodiscard]] std::string provider() const override { return "broker"; }
 

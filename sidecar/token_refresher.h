@@ -1,125 +1,53 @@
 #pragma once
-// TokenRefresher: the sidecar's timing, as pure step logic over a Clock.
+// The sidecar's TokenRefresher: the shared timing logic (common/token/token_refresher.h, also
+// run by the operator's broker sessions) delivering into the token files.
 //
+//   TokenRefresher refresher(source, files, clock, random, metrics, logger, options);
 //   SystemTime next = refresher.step(clock.now());   // do what is due, say when to call again
-//
-// Rules:
-//  * refresh at (expiry - lead - jitter), jitter uniform in [0, jitter_fraction * lead), so a
-//    fleet does not refresh in the same second; a token shorter-lived than its lead is
-//    refreshed at half its life;
-//  * expiry is the provider's, shifted by the measured clock skew (local clock minus the
-//    provider's Date header; ignored within 2s, the header's resolution, and reduced by 1s
-//    beyond so the correction errs early); a skew above skew_warning is logged and exported;
-//  * failures back off exponentially (initial * 2^n, capped at backoff_max) with jitter (x0.5
-//    to x1), never sleeping past half of the current token's remaining life, so retries get
-//    denser as expiry nears;
-//  * a penalty waits exactly its p-time, then retries with the ticket; a captcha stops all
-//    retries until the credentials change ("a person must log in");
-//  * the token in place stays until it really expires; then the files say state Expired, the
-//    token file is emptied and readiness fails;
-//  * a token that could not be written (disk full) is kept and written again before any new
-//    fetch, so a full tmpfs never costs a provider request.
-// A thin run loop (SidecarRunner) sleeps with Clock::sleep_until(next, wakeup, stop).
 
-#include <mutex>
-#include <optional>
-#include <string>
-
-#include "common/core/clock.h"
-#include "common/core/log.h"
-#include "common/core/metrics.h"
-#include "common/io/random.h"
+#include "common/token/token_refresher.h"
 #include "sidecar/token_files.h"
 #include "sidecar/token_source.h"
 
 namespace keyward::sidecar {
 
-struct RefresherOptions {
-  Seconds refresh_lead{300};
-  double jitter_fraction = 0.1;
-  Seconds backoff_initial{2};
-  Seconds backoff_max{60};
-  Seconds skew_warning{30};
-  Seconds inactive_poll{60};  // how often an inactive key is asked about again
-};
+using keyward::RefresherOptions;
+using keyward::RefresherStatus;
 
-// What /v1/status and the readiness probe show. No secrets.
-struct RefresherStatus {
-  std::string state = "Starting";  // Starting | Valid | Expired | Inactive
-  std::string provider;
-  std::int64_t key_version = 0;
-  std::optional<SystemTime> expires_at;  // local clock (skew-corrected)
-  std::optional<SystemTime> issued_at;
-  std::optional<SystemTime> last_refresh;
-  std::optional<SystemTime> last_attempt;
-  std::optional<SystemTime> next_attempt;
-  std::string last_error;
-  bool needs_person = false;
-  int consecutive_failures = 0;
-  double clock_skew_seconds = 0;
-  bool reused_cached_token = false;
-};
-
-class TokenRefresher {
+// TokenSink over the token directory: Delivery -> TokenRecord -> token, token.json, token.env.
+class FileTokenSink final : public TokenSink {
  public:
-  TokenRefresher(TokenSource& source, TokenFileWriter& files, const Clock& clock, Random& random,
-                 MetricsRegistry& metrics, Logger logger, RefresherOptions options);
-
-  // Adopts a token.json left by an earlier run if the source accepts it and it has not expired.
-  // Returns whether it did (no request is then made until the refresh time).
-  bool adopt_cached(const TokenRecord& record, SystemTime now);
-
-  // Does whatever is due at `now` (fetch, write, mark expired) and returns when to call again.
-  SystemTime step(SystemTime now);
-
-  // The key or login Secret changed: fetch a new token at the next step.
-  void credentials_changed();
-
-  [[nodiscard]] RefresherStatus status() const;
-  // Ready while a token with life left is in place.
-  [[nodiscard]] Status ready(SystemTime now) const;
-  // Whether a valid token has been delivered (for --once and exec).
-  [[nodiscard]] bool has_valid_token(SystemTime now) const;
-  // Sets the seconds-to-expiry gauge (called before /metrics renders).
-  void update_gauges(SystemTime now);
+  explicit FileTokenSink(TokenFileWriter& files) : files_(files) {}
+  Status deliver(const Delivery& delivery) override;
 
  private:
-  SystemTime plan_refresh(SystemTime now);
-  SystemTime on_failure(SystemTime now, const Error& error);
-  SystemTime on_token(SystemTime now, FetchResult result);
-  bool write_record(const TokenRecord& record, SystemTime now);
-  void mark_expired();
-  SystemTime wake_bound(SystemTime t) const;  // never sleep past the current token's expiry
-  [[nodiscard]] bool valid_locked(SystemTime now) const;
-
-  TokenSource& source_;
   TokenFileWriter& files_;
-  const Clock& clock_;
-  Random& random_;
-  Logger logger_;
-  RefresherOptions options_;
+};
 
-  Counter& refreshes_;
-  Counter& failures_;
-  Counter& penalties_;
-  Gauge& expiry_seconds_;
-  Gauge& skew_gauge_;
-  Gauge& valid_gauge_;
+TokenRecord to_record(const Delivery& delivery);
+Delivery to_delivery(const TokenRecord& record);
 
-  mutable std::mutex mu_;  // guards everything below. step() runs on the run loop and holds it
-                           // except during the fetch; status and readiness are read from the
-                           // status server's threads; credentials_changed from the watcher's.
-  std::optional<AccessToken> current_;  // the token in the files (Valid) or last one (Expired)
-  SystemTime current_local_expiry_ = SystemTime::min();
-  std::optional<TokenRecord> unwritten_;  // fetched but not yet written (disk full)
-  bool unwritten_renewed_ = false;        // ... and whether it came from a renewal
-  std::chrono::system_clock::duration skew_{0};
-  SystemTime refresh_at_ = SystemTime::min();
-  SystemTime next_attempt_ = SystemTime::min();
-  bool force_ = false;
-  bool needs_person_ = false;
-  bool inactive_ = false;
-  RefresherStatus status_;
+namespace detail {
+// Constructed before the shared refresher it feeds (base-from-member).
+struct FileSinkHolder {
+  explicit FileSinkHolder(TokenFileWriter& files) : file_sink(files) {}
+  FileTokenSink file_sink;
+};
+}  // namespace detail
+
+class TokenRefresher final : private detail::FileSinkHolder, public keyward::TokenRefresher {
+ public:
+  TokenRefresher(TokenSource& source, TokenFileWriter& files, const Clock& clock, Random& random,
+                 MetricsRegistry& metrics, Logger logger, RefresherOptions options)
+      : detail::FileSinkHolder(files),
+        keyward::TokenRefresher(source, file_sink, clock, random, metrics, std::move(logger),
+                                std::move(options)) {}
+
+  using keyward::TokenRefresher::adopt_cached;
+  // Adopts a token.json left by an earlier run (see keyward::TokenRefresher::adopt_cached).
+  bool adopt_cached(const TokenRecord& record, SystemTime now) {
+    return adopt_cached(to_delivery(record), now);
+  }
 };
 
 }  // namespace keyward::sidecar

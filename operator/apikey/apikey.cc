@@ -601,6 +601,9 @@ Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
   auto next = read_time(r, "nextRotationTime", kInvalidStatus);
   if (!next) return fail(next.error());
   status.next_rotation_time = *next;
+  auto used = read_time(r, "lastUsedTime", kInvalidStatus);
+  if (!used) return fail(used.error());
+  status.last_used_time = *used;
   auto consumers = with_reason(r.object("consumers"), kInvalidStatus);
   if (!consumers) return fail(consumers.error());
   if (*consumers != nullptr) {
@@ -667,6 +670,7 @@ json to_json(const ApiKeyStatus& status) {
     out["lastRotationTime"] = format_rfc3339(*status.last_rotation_time);
   if (status.next_rotation_time)
     out["nextRotationTime"] = format_rfc3339(*status.next_rotation_time);
+  if (status.last_used_time) out["lastUsedTime"] = format_rfc3339(*status.last_used_time);
   out["consumers"] = {{"upToDate", status.consumers.up_to_date},
                       {"stale", status.consumers.stale},
                       {"held", status.consumers.held}};

@@ -169,6 +169,9 @@ struct ApiKeyStatus {
   std::string secret_name;
   std::optional<SystemTime> last_rotation_time;
   std::optional<SystemTime> next_rotation_time;
+  // When a sidecar last fetched the token from the operator's broker (published at most once a
+  // minute; absent in direct mode).
+  std::optional<SystemTime> last_used_time;
   ConsumerCounts consumers;
   std::vector<Hold> holds;
   std::vector<Condition> conditions;

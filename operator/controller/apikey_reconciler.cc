@@ -577,6 +577,13 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
     st.last_rotation_time = pass.secret->rotated_at;
   }
   st.next_rotation_time = active ? pass.next_rotation : std::nullopt;
+  if (deps_.last_used) {
+    // Whole seconds, as the status stores them, so an unchanged time compares equal.
+    if (auto used = deps_.last_used->published(pass.key)) {
+      const SystemTime t = std::chrono::floor<std::chrono::seconds>(*used);
+      if (!st.last_used_time || *st.last_used_time < t) st.last_used_time = t;
+    }
+  }
   if (pass.restarts) {
     st.consumers = pass.restarts->plan.counts;
     st.holds = pass.restarts->plan.holds;

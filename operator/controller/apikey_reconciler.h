@@ -41,6 +41,7 @@
 #include "operator/controller/consumer_restarter.h"
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/key_secret.h"
+#include "operator/controller/last_used.h"
 #include "operator/controller/operator_metrics.h"
 
 namespace keyward::controller {
@@ -84,6 +85,8 @@ struct ReconcilerDeps {
   HttpTransportFactory http_transports;  // empty: http sources report InvalidSpec
   OperatorMetrics* metrics = nullptr;
   StepHook step_hook;
+  // The broker's record of fetches (status.lastUsedTime); null: the field is left as it is.
+  const LastUsedTimes* last_used = nullptr;
 };
 
 class ApiKeyReconciler {

@@ -22,7 +22,8 @@ OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random,
                                  generator,
                                  std::move(http_transports),
                                  &metrics_,
-                                 {}}),
+                                 {},
+                                 &last_used_}),
       queue_(clock),
       apikeys_(api, kube::ResourceType::apikeys(), options_.watch_namespace, {}, clock, random,
                logger_.child("informer.apikeys")),
@@ -59,6 +60,24 @@ OperatorRunner::~OperatorRunner() { stop(); }
 void OperatorRunner::enqueue(const std::string& key) {
   queue_.add(key);
   metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
+  for (const auto& listener : key_listeners_) listener(key);
+}
+
+void OperatorRunner::add_key_listener(std::function<void(const std::string&)> listener) {
+  key_listeners_.push_back(std::move(listener));
+}
+
+void OperatorRunner::add_leadership_listener(std::function<void(bool)> listener) {
+  leadership_listeners_.push_back(std::move(listener));
+}
+
+void OperatorRunner::notify_leadership(bool leading) {
+  for (const auto& listener : leadership_listeners_) listener(leading);
+}
+
+void OperatorRunner::request_reconcile(const std::string& key) {
+  queue_.add(key);
+  metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
 }
 
 void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
@@ -77,6 +96,11 @@ void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
     if (a.contains("spec") && a["spec"].contains("source") &&
         a["spec"]["source"].contains("secretRef")) {
       match = match || a["spec"]["source"]["secretRef"].value("name", "") == name;
+    }
+    // The login Secret of the token exchange (the broker's sessions read it).
+    if (a.contains("spec") && a["spec"].contains("tokenExchange") &&
+        a["spec"]["tokenExchange"].contains("credentialsSecretRef")) {
+      match = match || a["spec"]["tokenExchange"]["credentialsSecretRef"].value("name", "") == name;
     }
     if (match) enqueue(ns + "/" + apikey_name);
   }
@@ -156,18 +180,25 @@ void OperatorRunner::start() {
     elector_->start(
         [this] {
           logger_.info("leading: reconciling every ApiKey", {{"identity", elector_->identity()}});
+          notify_leadership(true);
           enqueue_all();
         },
         [this] {
           logger_.warn("no longer leading: reconciling stops",
                        {{"identity", elector_->identity()}});
+          notify_leadership(false);
         });
+  } else {
+    notify_leadership(true);
   }
 }
 
 void OperatorRunner::stop() {
   if (!started_.exchange(false)) return;
-  if (elector_) elector_->stop();  // releases the Lease first: a standby takes over at once
+  if (elector_)
+    elector_->stop();  // releases the Lease first: a standby takes over at once
+  else
+    notify_leadership(false);
   queue_.shutdown();
   controller_.stop();
   apikeys_.stop();

@@ -12,10 +12,17 @@
 // Leadership: the informers run on every replica (a standby is warm); a reconcile first checks
 // LeaderElector::is_leader() and does nothing on a standby, so losing the lease stops
 // reconciling at once. On winning the lease every cached ApiKey is enqueued.
+//
+// Listeners (the token broker): key listeners get every key the event mapping enqueues (also
+// the Secret named by spec.tokenExchange.credentialsSecretRef); leadership listeners get
+// true/false as the Lease is won or lost (true at start() without --leader-elect). The caches
+// are readable through apikey_store(), secret_store(), pod_store().
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/core/clock.h"
 #include "common/core/log.h"
@@ -28,6 +35,7 @@
 #include "operator/apikey/key_generator.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "operator/controller/event_recorder.h"
+#include "operator/controller/last_used.h"
 #include "operator/controller/leader_elector.h"
 #include "operator/controller/operator_metrics.h"
 
@@ -60,8 +68,20 @@ class OperatorRunner {
   // One reconcile of a key, as the workers run it (tests call it directly).
   kube::ReconcileResult reconcile_key(const std::string& key);
 
+  // Before start(); listeners run on informer or election threads and must be quick.
+  void add_key_listener(std::function<void(const std::string& key)> listener);
+  void add_leadership_listener(std::function<void(bool leading)> listener);
+  // Reconcile this key soon (the broker: lastUsedTime moved).
+  void request_reconcile(const std::string& key);
+
+  [[nodiscard]] const kube::Store& apikey_store() const { return apikeys_.store(); }
+  [[nodiscard]] const kube::Store& secret_store() const { return secrets_.store(); }
+  [[nodiscard]] const kube::Store& pod_store() const { return pods_.store(); }
+  [[nodiscard]] LastUsedTimes& last_used() { return last_used_; }
+
  private:
   void enqueue(const std::string& key);
+  void notify_leadership(bool leading);
   void enqueue_for_secret(const kube::Object& secret);
   void enqueue_for_pod(const kube::Object& pod);
   void enqueue_all();
@@ -72,6 +92,7 @@ class OperatorRunner {
   OperatorOptions options_;
   OperatorMetrics metrics_;
   EventRecorder events_;
+  LastUsedTimes last_used_;  // before reconciler_, which reads it
   ApiKeyReconciler reconciler_;
   kube::WorkQueue queue_;
   kube::Informer apikeys_;
@@ -80,6 +101,8 @@ class OperatorRunner {
   kube::Controller controller_;
   std::unique_ptr<LeaderElector> elector_;  // null without --leader-elect
   std::atomic<bool> started_{false};
+  std::vector<std::function<void(const std::string&)>> key_listeners_;  // set before start()
+  std::vector<std::function<void(bool)>> leadership_listeners_;         // set before start()
 };
 
 }  // namespace keyward::controller

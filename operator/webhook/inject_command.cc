@@ -16,7 +16,7 @@ using nlohmann::json;
 constexpr const char* kUsage =
     "usage: keyward-operator inject -f FILE|- [--apikey-file FILE]... [--key-version N]\n"
     "       [--server-version MAJOR.MINOR] [--sidecar-image IMAGE] [--mode broker|direct]\n"
-    "       [--broker-url URL] [--namespace NS]\n";
+    "       [--broker-url URL] [--broker-ca-file CA.PEM] [--namespace NS]\n";
 
 Result<std::string> read_text(const std::string& path) {
   std::ostringstream out;
@@ -121,6 +121,19 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
       }
     } else if (a == "--broker-url") {
       s = take("--broker-url", o.defaults.broker_url);
+    } else if (a == "--broker-ca-file") {
+      std::string path;
+      s = take("--broker-ca-file", path);
+      if (s) {
+        std::ifstream in(path);
+        std::ostringstream pem;
+        pem << in.rdbuf();
+        if (!in || pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+          return fail("InvalidArguments",
+                      "--broker-ca-file " + path + " cannot be read as a PEM certificate");
+        }
+        o.defaults.broker_ca_pem = pem.str();
+      }
     } else if (a == "--namespace" || a == "-n") {
       s = take("--namespace", o.default_namespace);
     } else {

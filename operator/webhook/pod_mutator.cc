@@ -93,6 +93,14 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
       args.push_back("--broker-url");
       args.push_back(d.broker_url);
     }
+    if (!d.broker_ca_pem.empty()) {
+      args.push_back("--ca-file");
+      args.push_back(std::string(kBrokerCaDir) + "/ca.crt");
+    }
+    // The broker refreshes at expiry - lead; its sidecars ask at expiry - lead/2, after it.
+    args.push_back("--refresh-lead-seconds");
+    args.push_back(
+        std::to_string(std::max<std::int64_t>(1, key.refresh_lead_seconds.value_or(300) / 2)));
   } else {
     args.push_back("--key-dir");
     args.push_back(kKeyDir);
@@ -139,6 +147,9 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
                        SidecarShape shape) {
   const MutationDefaults& d = ctx.defaults;
   json mounts = json::array({{{"name", kTokenVolume}, {"mountPath", kTokenDir}}});
+  if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
+    mounts.push_back({{"name", kBrokerCaVolume}, {"mountPath", kBrokerCaDir}, {"readOnly", true}});
+  }
   if (d.mode != "broker") {
     mounts.push_back({{"name", kKeyVolume}, {"mountPath", kKeyDir}, {"readOnly", true}});
     if (!key.credentials_secret.empty()) {
@@ -245,7 +256,13 @@ std::optional<WorkloadRef> PodMutator::workload_of(const json& pod) {
 }
 
 AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
-                                   const MutationContext& ctx) const {
+                                   const MutationContext& given) const {
+  MutationContext ctx = given;
+  // Provider none delivers the key itself (the exchange signs with it): the broker has no token
+  // to give, so such keys are injected in direct mode whatever the default.
+  if (ctx.apikey && ctx.defaults.mode == "broker" && ctx.apikey->provider == "none") {
+    ctx.defaults.mode = "direct";
+  }
   auto ref = requested_apikey(pod);
   if (!ref) return AdmissionResult::allowed("no keyward.dev/inject annotation");
   if (already_injected(pod)) return AdmissionResult::allowed("already injected");
@@ -353,6 +370,18 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   b.append("/spec/volumes",
            {{"name", kTokenVolume},
             {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", d.token_volume_size}}}});
+  if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
+    // The broker's CA (public) reaches the sidecar through the pod's own annotation, projected
+    // as a file by the downward API: no object to create in the pod's namespace.
+    b.append("/spec/volumes",
+             {{"name", kBrokerCaVolume},
+              {"downwardAPI",
+               {{"defaultMode", 0444},
+                {"items", json::array({{{"path", "ca.crt"},
+                                        {"fieldRef",
+                                         {{"fieldPath", std::string("metadata.annotations['") +
+                                                            kBrokerCaAnnotation + "']"}}}}})}}}});
+  }
   if (d.mode != "broker") {
     b.append("/spec/volumes",
              {{"name", kKeyVolume},
@@ -403,6 +432,9 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
 
   b.put("/metadata/annotations", kInjectedAnnotation, "true");
   b.put("/metadata/annotations", kKeyVersionAnnotation, std::to_string(key.key_version));
+  if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
+    b.put("/metadata/annotations", kBrokerCaAnnotation, d.broker_ca_pem);
+  }
   b.put("/metadata/labels", kApiKeyLabel, key.name);
   return AdmissionResult::patched(b.operations());
 }

@@ -16,7 +16,10 @@
 //     keyward.dev/containers) and, with keyward.dev/env-shim, `keyward-sidecar exec --` in front
 //     of their command (refused when a container names no command);
 //   - sidecar resources, a restrictive securityContext, fsGroup when the pod sets none;
-//   - annotations keyward.dev/injected and keyward.dev/key-version, label keyward.dev/apikey.
+//   - annotations keyward.dev/injected and keyward.dev/key-version, label keyward.dev/apikey;
+//   - broker mode: --broker-url, --refresh-lead-seconds (half the key's lead, so sidecars ask
+//     after the broker refreshed) and the broker's CA (annotation keyward.dev/broker-ca,
+//     downwardAPI volume, --ca-file); provider none is always injected in direct mode.
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,11 +50,18 @@ inline constexpr const char* kTokenDir = "/var/run/keyward/tokens";
 inline constexpr const char* kKeyDir = "/var/run/keyward/key";
 inline constexpr const char* kCredentialsDir = "/var/run/keyward/credentials";
 inline constexpr const char* kShimDir = "/var/run/keyward/bin";
+inline constexpr const char* kBrokerCaAnnotation = "keyward.dev/broker-ca";
+inline constexpr const char* kBrokerCaVolume = "keyward-broker-ca";
+inline constexpr const char* kBrokerCaDir = "/var/run/keyward/broker-ca";
 
 // Settings that come from the operator's configuration (chart values), not from the pod.
 struct MutationDefaults {
   std::string mode = "broker";  // broker | direct
   std::string broker_url;       // --broker-url in broker mode (the operator's Service)
+  // The CA bundle (PEM) that signed the broker's certificate. Broker mode: set on the pod as
+  // annotation keyward.dev/broker-ca, projected into the sidecar by a downwardAPI volume and
+  // passed as --ca-file. Empty: the sidecar trusts the system store.
+  std::string broker_ca_pem;
   std::string sidecar_binary = "/keyward-sidecar";  // path of the binary inside the sidecar image
   std::string image_pull_policy = "IfNotPresent";
   int status_port = 9090;  // --listen 0.0.0.0:<port>; probes reach it on the pod IP

@@ -27,9 +27,18 @@ Result<WebhookSettings> parse_webhook_settings(const std::string& yaml_text) {
   const json& j = *parsed;
   if (!j.is_object()) return fail(invalid("expected a mapping at the top level").error());
 
-  static const std::set<std::string> kKnown = {
-      "listen",    "certFile",        "keyFile",    "sidecarImage", "imagePullPolicy",      "mode",
-      "brokerUrl", "tokenVolumeSize", "statusPort", "resources",    "reloadIntervalSeconds"};
+  static const std::set<std::string> kKnown = {"listen",
+                                               "certFile",
+                                               "keyFile",
+                                               "sidecarImage",
+                                               "imagePullPolicy",
+                                               "mode",
+                                               "brokerUrl",
+                                               "tokenVolumeSize",
+                                               "statusPort",
+                                               "resources",
+                                               "reloadIntervalSeconds",
+                                               "brokerCaFile"};
   for (const auto& [key, value] : j.items()) {
     if (!kKnown.contains(key)) return fail(invalid("unknown key '" + key + "'").error());
   }
@@ -52,11 +61,12 @@ Result<WebhookSettings> parse_webhook_settings(const std::string& yaml_text) {
   };
   std::string listen;
   MutationDefaults& d = s.injection.defaults;
-  for (Status st : {str("listen", listen), str("certFile", s.cert_file), str("keyFile", s.key_file),
-                    str("sidecarImage", s.injection.sidecar_image),
-                    str("imagePullPolicy", d.image_pull_policy), str("mode", d.mode),
-                    str("brokerUrl", d.broker_url), str("tokenVolumeSize", d.token_volume_size),
-                    integer("statusPort", d.status_port, 1, 65535)}) {
+  for (Status st :
+       {str("listen", listen), str("certFile", s.cert_file), str("keyFile", s.key_file),
+        str("sidecarImage", s.injection.sidecar_image), str("imagePullPolicy", d.image_pull_policy),
+        str("mode", d.mode), str("brokerUrl", d.broker_url), str("brokerCaFile", s.broker_ca_file),
+        str("tokenVolumeSize", d.token_volume_size),
+        integer("statusPort", d.status_port, 1, 65535)}) {
     if (!st) return fail(st.error());
   }
   long long reload_seconds = s.server.reload_interval.count();
@@ -92,7 +102,21 @@ Result<WebhookSettings> load_webhook_settings(const std::string& path) {
                 "cannot open webhook settings " + path + "; check --webhook-config");
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_webhook_settings(text.str());
+  auto settings = parse_webhook_settings(text.str());
+  if (!settings || settings->broker_ca_file.empty() ||
+      settings->injection.defaults.mode != "broker") {
+    return settings;
+  }
+  std::ifstream ca(settings->broker_ca_file);
+  std::ostringstream pem;
+  pem << ca.rdbuf();
+  if (!ca || pem.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return fail("InvalidWebhookConfig",
+                "brokerCaFile " + settings->broker_ca_file +
+                    " cannot be read as a PEM certificate; mount the TLS Secret's ca.crt there");
+  }
+  settings->injection.defaults.broker_ca_pem = pem.str();
+  return settings;
 }
 
 Webhook::Webhook(kube::KubeApi& api, Clock& clock, Logger logger, WebhookSettings settings)

@@ -28,6 +28,9 @@ struct WebhookSettings {
   WebhookServerConfig server;  // from "listen: host:port" and "reloadIntervalSeconds"
   std::string cert_file = "/var/run/keyward/webhook-tls/tls.crt";
   std::string key_file = "/var/run/keyward/webhook-tls/tls.key";
+  // Broker mode: the CA bundle rendered into pods for the sidecar to trust the broker
+  // (load_webhook_settings reads it into injection.defaults.broker_ca_pem).
+  std::string broker_ca_file;
   InjectionConfig injection;
 };
 

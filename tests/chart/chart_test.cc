@@ -298,8 +298,15 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
   }
 
   Rendered restricted = render({"watchNamespace=bots"});
-  EXPECT_TRUE(restricted.of_kind("ClusterRole").empty());
-  EXPECT_TRUE(restricted.of_kind("ClusterRoleBinding").empty());
+  // The one cluster-wide grant left: TokenReview for the broker (cluster-scoped, so no Role
+  // can grant it), and nothing else.
+  for (const auto& role : restricted.of_kind("ClusterRole")) {
+    ASSERT_EQ(role["rules"].size(), 1u) << role.dump();
+    EXPECT_EQ(role["rules"][0]["resources"], json::array({"tokenreviews"}));
+    EXPECT_EQ(role["rules"][0]["verbs"], json::array({"create"}));
+  }
+  EXPECT_TRUE(
+      render({"watchNamespace=bots", "injection.mode=direct"}).of_kind("ClusterRole").empty());
   bool role_in_bots = false;
   for (const auto& role : restricted.of_kind("Role"))
     role_in_bots |= role["metadata"]["namespace"] == "bots";
@@ -407,8 +414,9 @@ TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
   ASSERT_TRUE(cfg_docs);
   json cfg = *webhook::yaml_to_json((*cfg_docs)[0]);
   EXPECT_EQ(cfg["sidecarImage"], "registry.example/kw/sidecar@" + digest);
-  EXPECT_EQ(cfg["mode"], "direct") << "broker mode waits for the operator's token broker";
-  EXPECT_EQ(cfg["brokerUrl"], "https://rel-keyward-webhook.keyward-system.svc:443");
+  EXPECT_EQ(cfg["mode"], "broker") << "the operator's token broker is the default";
+  EXPECT_EQ(cfg["brokerUrl"], "https://rel-keyward-webhook.keyward-system.svc:8444");
+  EXPECT_EQ(cfg["brokerCaFile"], "/var/run/keyward/webhook-tls/ca.crt");
 
   // keyward-operator reads exactly this ConfigMap: the chart and the code agree on its keys.
   auto settings = webhook::parse_webhook_settings(
@@ -425,6 +433,27 @@ TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
       mounted = settings->cert_file == m["mountPath"].get<std::string>() + "/tls.crt";
   }
   EXPECT_TRUE(mounted);
+
+  // Broker mode: the operator listens for the broker on the port the Service routes to, with
+  // the webhook's certificate, and may create TokenReviews; direct mode renders none of it.
+  const auto& container = deploy["spec"]["template"]["spec"]["containers"][0];
+  bool listens = false;
+  for (const auto& a : container["args"]) listens = listens || a == "--broker-listen=0.0.0.0:8444";
+  EXPECT_TRUE(listens) << container["args"].dump();
+  bool routed = false;
+  const json service = custom.one("Service");
+  for (const auto& p : service["spec"]["ports"])
+    routed = routed || (p["port"] == 8444 && p["targetPort"] == "broker");
+  EXPECT_TRUE(routed);
+  bool reviews = false;
+  for (const auto& doc : custom.docs) {
+    if (doc.value("kind", "") != "ClusterRole") continue;
+    for (const auto& rule : doc["rules"])
+      reviews = reviews || (rule["resources"][0] == "tokenreviews" && rule["verbs"][0] == "create");
+  }
+  EXPECT_TRUE(reviews);
+  Rendered direct = render({"injection.mode=direct"});
+  EXPECT_EQ(direct.one("Deployment").dump().find("--broker-listen"), std::string::npos);
 }
 
 TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {

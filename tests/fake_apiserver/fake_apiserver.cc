@@ -168,7 +168,10 @@ struct FakeApiServer::Impl {
   std::atomic<int> bound_port{0};
   std::atomic<bool> stopping{false};
 
-  mutable std::mutex mu;  // guards bearer_token, git_version, fail_rules, latency, request_counts
+  mutable std::mutex mu;  // guards bearer_token, git_version, fail_rules, latency, request_counts,
+                          // tokens, token_file
+  std::map<std::string, TokenIdentity> tokens;
+  std::string token_file;
   std::string bearer_token;
   std::string git_version;
   std::vector<FailRule> fail_rules;
@@ -398,6 +401,10 @@ struct FakeApiServer::Impl {
       return;
     }
     if (path == "/version" || path == "/version/") return send_json(res, 200, version_info());
+    if (path == "/apis/authentication.k8s.io/v1/tokenreviews") {
+      if (req.method != "POST") return send_status(res, method_not_allowed());
+      return handle_token_review(req, res);
+    }
     if (path == "/api" || path == "/api/") {
       return send_json(
           res, 200,
@@ -476,6 +483,66 @@ struct FakeApiServer::Impl {
     if (req.method == "PATCH") return handle_patch(req, res, target);
     if (req.method == "DELETE") return handle_delete(req, res, target);
     send_status(res, method_not_allowed());
+  }
+
+  // TokenReview, shaped like the real API server's answer: the request echoed with a status of
+  // {authenticated, user{username,uid,groups,extra}, audiences} or {user:{}, error}.
+  void handle_token_review(const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_body(req, res, false);
+    if (!body) return;
+    if (!body->is_object() || body->value("kind", "TokenReview") != "TokenReview" ||
+        !body->contains("spec") || !(*body)["spec"].is_object()) {
+      return send_status(
+          res, fake::make_status(400, "BadRequest", "the body is not a TokenReview with a spec"));
+    }
+    const json& spec = (*body)["spec"];
+    const std::string token = spec.value("token", "");
+    std::vector<std::string> wanted;
+    if (spec.contains("audiences") && spec["audiences"].is_array()) {
+      for (const auto& a : spec["audiences"])
+        if (a.is_string()) wanted.push_back(a.get<std::string>());
+    }
+    std::optional<TokenIdentity> identity;
+    {
+      std::lock_guard lock(mu);
+      if (!token_file.empty()) {
+        std::ifstream in(token_file);
+        json file = json::parse(in, nullptr, false);
+        if (!file.is_discarded() && file.is_object() && file.contains(token)) {
+          identity = TokenIdentity::from_json(file[token]);
+        }
+      }
+      if (auto it = tokens.find(token); it != tokens.end()) identity = it->second;
+    }
+    json out = *body;
+    out["apiVersion"] = "authentication.k8s.io/v1";
+    out["kind"] = "TokenReview";
+    out["metadata"] = {{"creationTimestamp", nullptr}};
+    json status = {{"user", json::object()}};
+    if (identity) {
+      std::vector<std::string> has = identity->audiences;
+      if (has.empty()) has = {"https://kubernetes.default.svc.cluster.local"};
+      std::vector<std::string> common;
+      if (wanted.empty()) {
+        common = has;
+      } else {
+        for (const auto& w : wanted)
+          if (std::find(has.begin(), has.end(), w) != has.end()) common.push_back(w);
+      }
+      if (common.empty()) {
+        status["error"] = "[invalid bearer token, token audiences " + json(has).dump() +
+                          " is invalid for the target audiences " + json(wanted).dump() + "]";
+      } else {
+        json user = {
+            {"username", identity->username}, {"uid", identity->uid}, {"groups", identity->groups}};
+        if (!identity->extra.empty()) user["extra"] = identity->extra;
+        status = {{"authenticated", true}, {"user", user}, {"audiences", common}};
+      }
+    } else {
+      status["error"] = "[invalid bearer token, service account token has been invalidated]";
+    }
+    out["status"] = status;
+    send_json(res, 201, out);
   }
 
   static json not_found_path() {
@@ -983,6 +1050,50 @@ Status FakeApiServer::register_crd_file(const std::string& yaml_path) {
 void FakeApiServer::set_bearer_token(std::string token) {
   std::lock_guard lock(impl_->mu);
   impl_->bearer_token = std::move(token);
+}
+
+TokenIdentity TokenIdentity::bound_pod(const std::string& ns, const std::string& service_account,
+                                       const std::string& pod_name, const std::string& pod_uid) {
+  TokenIdentity t = legacy(ns, service_account);
+  t.extra = {{"authentication.kubernetes.io/pod-name", {pod_name}},
+             {"authentication.kubernetes.io/pod-uid", {pod_uid}},
+             {"authentication.kubernetes.io/node-name", {"node-1"}},
+             {"authentication.kubernetes.io/credential-id", {"JTI=" + pod_uid + "-jti"}}};
+  return t;
+}
+
+TokenIdentity TokenIdentity::legacy(const std::string& ns, const std::string& service_account) {
+  TokenIdentity t;
+  t.username = "system:serviceaccount:" + ns + ":" + service_account;
+  t.uid = "sa-uid-" + ns + "-" + service_account;
+  t.groups = {"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"};
+  return t;
+}
+
+TokenIdentity TokenIdentity::from_json(const nlohmann::json& j) {
+  TokenIdentity t;
+  if (!j.is_object()) return t;
+  t.username = j.value("username", "");
+  t.uid = j.value("uid", "");
+  t.groups = j.value("groups", std::vector<std::string>{});
+  t.extra = j.value("extra", std::map<std::string, std::vector<std::string>>{});
+  t.audiences = j.value("audiences", std::vector<std::string>{});
+  return t;
+}
+
+void FakeApiServer::add_token(const std::string& token, TokenIdentity identity) {
+  std::lock_guard lock(impl_->mu);
+  impl_->tokens[token] = std::move(identity);
+}
+
+void FakeApiServer::remove_token(const std::string& token) {
+  std::lock_guard lock(impl_->mu);
+  impl_->tokens.erase(token);
+}
+
+void FakeApiServer::set_token_file(std::string path) {
+  std::lock_guard lock(impl_->mu);
+  impl_->token_file = std::move(path);
 }
 
 void FakeApiServer::set_git_version(std::string v) {

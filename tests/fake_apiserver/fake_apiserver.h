@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +17,29 @@
 #include "common/core/result.h"
 
 namespace keyward::testing {
+
+// Who a bearer token is, for TokenReview (authentication.k8s.io/v1). A pod's bound service
+// account token has username system:serviceaccount:<ns>:<sa>, groups system:serviceaccounts,
+// system:serviceaccounts:<ns>, system:authenticated, and extra
+// authentication.kubernetes.io/pod-name and pod-uid (plus node-name, credential-id); a legacy
+// Secret-based token has no extra.
+struct TokenIdentity {
+  std::string username;
+  std::string uid;
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<std::string>> extra;
+  // The audiences the token is valid for; empty: the API server's own
+  // ("https://kubernetes.default.svc.cluster.local").
+  std::vector<std::string> audiences;
+
+  // A bound (projected) pod token's identity.
+  static TokenIdentity bound_pod(const std::string& ns, const std::string& service_account,
+                                 const std::string& pod_name, const std::string& pod_uid);
+  // A legacy Secret-based service account token's identity (no pod claims).
+  static TokenIdentity legacy(const std::string& ns, const std::string& service_account);
+  // JSON as in the --token-identities file: {"username","uid","groups","extra","audiences"}.
+  static TokenIdentity from_json(const nlohmann::json& j);
+};
 
 struct FakeApiServerOptions {
   bool tls = false;
@@ -66,6 +90,15 @@ class FakeApiServer {
       const std::string& yaml_path);         // every CustomResourceDefinition document in the file
   void set_bearer_token(std::string token);  // rotate the accepted token (tests of token re-read)
   void set_git_version(std::string v);
+
+  // TokenReview: POST /apis/authentication.k8s.io/v1/tokenreviews answers for registered tokens
+  // (status.authenticated, user, audiences) and authenticated:false with an error for any other,
+  // as the real API server does. The request's spec.audiences must intersect the identity's.
+  void add_token(const std::string& token, TokenIdentity identity);
+  void remove_token(const std::string& token);
+  // A file (JSON object token -> identity) read at every TokenReview: the binary's
+  // --token-identities, so a test can add tokens while the server runs.
+  void set_token_file(std::string path);
 
   // Fault injection
   void cut_watches();  // close every open watch stream now

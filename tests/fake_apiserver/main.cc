@@ -26,12 +26,15 @@ struct Flags {
   std::size_t history_limit = 10000;
   bool simulate_controllers = false;
   std::string token;
+  std::string token_identities;
 };
 
 constexpr const char* kUsage =
     "usage: keyward-fake-apiserver [--host H] [--port N] [--crds DIR] [--tls-dir DIR]\n"
     "         [--kubeconfig-out FILE] [--git-version vX.Y.Z] [--history-limit N]\n"
-    "         [--simulate-controllers] [--token T]\n";
+    "         [--simulate-controllers] [--token T] [--token-identities FILE]\n"
+    "  --token-identities: JSON {\"<bearer token>\": {\"username\", \"uid\", \"groups\",\n"
+    "    \"extra\", \"audiences\"}} answered by TokenReview (re-read at every review)\n";
 
 bool parse_flags(int argc, char** argv, Flags& flags, std::string& error) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -76,6 +79,8 @@ bool parse_flags(int argc, char** argv, Flags& flags, std::string& error) {
         flags.history_limit = std::stoul(value);
       else if (name == "--token")
         flags.token = value;
+      else if (name == "--token-identities")
+        flags.token_identities = value;
       else {
         error = "unknown flag " + name;
         return false;
@@ -194,6 +199,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (flags.simulate_controllers) server->enable_controller_simulation(true);
+  if (!flags.token_identities.empty()) server->set_token_file(flags.token_identities);
   std::string url = std::string(options.tls ? "https://" : "http://") + flags.host + ":" +
                     std::to_string(server->port());
   if (!flags.kubeconfig_out.empty()) {

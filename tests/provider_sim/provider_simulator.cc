@@ -375,8 +375,21 @@ HttpResponse ProviderSimulator::oauth2(const HttpRequest& request, SystemTime no
   return json_answer(200, out);
 }
 
+Result<int> ProviderSimulator::start_tls(const std::string& host, int port,
+                                         const std::string& cert_file,
+                                         const std::string& key_file) {
+  auto server = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());
+  if (!server->is_valid()) {
+    return fail("TlsSetupFailed", "the provider simulator cannot use " + cert_file + " and " +
+                                      key_file + " as its certificate and key");
+  }
+  server_ = std::move(server);
+  tls_ = true;
+  return start(host, port);
+}
+
 Result<int> ProviderSimulator::start(const std::string& host, int port) {
-  server_ = std::make_unique<httplib::Server>();
+  if (!server_) server_ = std::make_unique<httplib::Server>();
   auto adapter = [this](const httplib::Request& req, httplib::Response& res) {
     std::chrono::milliseconds delay;
     {
@@ -429,7 +442,7 @@ void ProviderSimulator::stop() {
 }
 
 std::string ProviderSimulator::url() const {
-  return "http://" + host_ + ":" + std::to_string(port_);
+  return (tls_ ? "https://" : "http://") + host_ + ":" + std::to_string(port_);
 }
 
 }  // namespace keyward::sim

@@ -92,6 +92,9 @@ class ProviderSimulator {
 
   // --- HTTP ---------------------------------------------------------------------------------
   Result<int> start(const std::string& host, int port);  // port 0 = any; returns the port
+  // The same over HTTPS with this certificate and key (PEM files); url() says https.
+  Result<int> start_tls(const std::string& host, int port, const std::string& cert_file,
+                        const std::string& key_file);
   void stop();
   [[nodiscard]] std::string url() const;
 
@@ -150,6 +153,7 @@ class ProviderSimulator {
   std::jthread thread_;
   int port_ = 0;
   std::string host_;
+  bool tls_ = false;
 };
 
 }  // namespace keyward::sim

@@ -359,7 +359,7 @@ class BlockingSource final : public TokenSource {
     return r;
   }
   void credentials_changed() override {}
-  bool accepts_cached(const TokenRecord&) const override { return false; }
+  bool accepts_cached(const Delivery&) const override { return false; }
   std::string fingerprint() const override { return ""; }
   std::string provider() const override { return "test"; }
   std::promise<void> entered;

@@ -561,6 +561,7 @@ spec:
   displayName: test
   source: {generate: {prefix: nt_, length: 40}}
   consumers: {workloadRef: {kind: Deployment, name: alpha-bot}}
+  tokenExchange: {provider: tradovate, endpoint: "https://demo.tradovateapi.com/v1"}
 status: {keyVersion: 7}
 ---
 apiVersion: apps/v1

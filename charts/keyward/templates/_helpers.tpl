@@ -72,6 +72,6 @@ app.kubernetes.io/part-of: keyward
 {{- if .Values.injection.brokerUrl -}}
 {{- .Values.injection.brokerUrl -}}
 {{- else -}}
-{{- printf "https://%s.%s.svc:443" (include "keyward.webhookServiceName" .) .Release.Namespace -}}
+{{- printf "https://%s.%s.svc:%d" (include "keyward.webhookServiceName" .) .Release.Namespace (int .Values.broker.port) -}}
 {{- end -}}
 {{- end -}}
