@@ -1,0 +1,106 @@
+#include "common/token/provider_token_source.h"
+
+namespace keyward {
+
+ProviderTokenSource::ProviderTokenSource(TokenProvider& provider, Loader load_credentials,
+                                         Logger logger)
+    : provider_(provider), load_(std::move(load_credentials)), logger_(std::move(logger)) {}
+
+Result<Credentials> ProviderTokenSource::credentials() {
+  std::lock_guard lock(mu_);
+  if (!creds_) {
+    auto c = load_();
+    if (!c) return fail(c.error());
+    creds_ = std::move(*c);
+  }
+  return *creds_;
+}
+
+void ProviderTokenSource::credentials_changed() {
+  std::lock_guard lock(mu_);
+  creds_.reset();
+  ticket_.reset();
+  renewal_refused_for_.clear();
+  login_next_ = true;
+}
+
+std::string ProviderTokenSource::fingerprint() const {
+  std::lock_guard lock(mu_);
+  if (creds_) return creds_->fingerprint();
+  auto c = load_();
+  return c ? c->fingerprint() : "";
+}
+
+bool ProviderTokenSource::accepts_cached(const Delivery& record) const {
+  return record.state == DeliveryState::Valid && record.token.provider == provider_.name() &&
+         !record.token.token.empty() && record.credentials_fingerprint == fingerprint();
+}
+
+Result<FetchResult> ProviderTokenSource::fetch(const AccessToken* current) {
+  FetchResult out;
+  bool try_renew = false;
+  {
+    std::lock_guard lock(mu_);
+    try_renew = current && provider_.supports_renewal() && !ticket_ && !login_next_ &&
+                current->token != renewal_refused_for_;
+  }
+  if (try_renew) {
+    auto renewed = provider_.renew(*current);
+    if (renewed) {
+      out.token = std::move(*renewed);
+      out.renewed = true;
+      return out;
+    }
+    if (renewed.error().reason != "RenewalRejected") return fail(renewed.error());
+    logger_.info("renewal refused; logging in again", {{"reason", renewed.error().message}});
+    std::lock_guard lock(mu_);
+    renewal_refused_for_ = current->token;
+  }
+
+  auto creds = credentials();
+  if (!creds) return fail(creds.error());
+  std::optional<std::string> ticket;
+  {
+    std::lock_guard lock(mu_);
+    ticket = ticket_;
+  }
+  auto grant = provider_.request(*creds, ticket);
+  if (!grant) {
+    // A refused ticket is spent: the next login starts without it.
+    if (ticket) {
+      std::lock_guard lock(mu_);
+      ticket_.reset();
+    }
+    return fail(grant.error());
+  }
+  if (auto* token = std::get_if<AccessToken>(&*grant)) {
+    std::lock_guard lock(mu_);
+    ticket_.reset();
+    login_next_ = false;
+    out.token = std::move(*token);
+    return out;
+  }
+  const auto& p = std::get<Penalty>(*grant);
+  {
+    std::lock_guard lock(mu_);
+    ticket_ = p.ticket;
+  }
+  if (p.captcha) {
+    out.kind = FetchResult::Kind::NeedsPerson;
+    out.message =
+        "the provider demands a captcha (p-captcha): a person must log in at the provider "
+        "once from this network, then restart the sidecar or update the credentials Secret" +
+        (p.error_text.empty() ? std::string() : " (provider said: \"" + p.error_text + "\")");
+    return out;
+  }
+  out.kind = FetchResult::Kind::RetryLater;
+  out.penalty = true;
+  out.retry_after = p.wait;
+  out.message =
+      "the provider imposed a penalty: retrying with its ticket after " +
+      std::to_string(p.wait.count()) + "s" +
+      (p.error_text.empty() ? std::string() : " (provider said: \"" + p.error_text + "\")");
+  return out;
+}
+
+}  // namespace keyward

@@ -1,0 +1,66 @@
+#include "operator/broker/broker.h"
+
+namespace keyward::broker {
+
+Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& clock, Random& random,
+               MetricsRegistry& metrics, Logger logger, controller::HttpTransportFactory transports,
+               BrokerConfig config)
+    : api_(api),
+      runner_(runner),
+      logger_(std::move(logger)),
+      sessions_(runner.apikey_store(), runner.secret_store(),
+                SessionDeps{clock, random, metrics, logger_.child("session"), std::move(transports),
+                            config.refresher}),
+      reviewer_(api, clock, metrics, logger_.child("review"), config.review),
+      service_(
+          reviewer_,
+          [this](const std::string& ns, const std::string& name) { return find_pod(ns, name); },
+          sessions_, runner.last_used(), clock, metrics, logger_.child("service"), config.service),
+      cert_source_(config.cert_file, config.key_file),
+      certificates_(cert_source_, logger_.child("certificates")),
+      server_(config.server, certificates_, clock, logger_.child("server")) {
+  server_.add_route({"GET", "/v1/.*", [this](const HttpRequest& req, const std::string& client) {
+                       return service_.handle(req, client);
+                     }});
+  server_.add_route({"GET", "/healthz", [](const HttpRequest&, const std::string&) {
+                       HttpResponse res;
+                       res.status = 200;
+                       res.body = "ok";
+                       res.headers.emplace("Content-Type", "text/plain");
+                       res.headers.emplace("Cache-Control", "no-store");
+                       return res;
+                     }});
+}
+
+Broker::~Broker() { stop(); }
+
+Result<std::optional<kube::Object>> Broker::find_pod(const std::string& ns,
+                                                     const std::string& name) {
+  if (auto cached = runner_.pod_store().get(ns + "/" + name)) return std::optional(*cached);
+  // A pod the cache has not seen yet (it just started): ask the API.
+  auto pod = api_.get(kube::ResourceType::pods(), ns, name);
+  if (!pod) {
+    if (pod.error().http_status == 404) return std::optional<kube::Object>();
+    return fail(pod.error());
+  }
+  return std::optional(std::move(*pod));
+}
+
+void Broker::attach() {
+  runner_.add_key_listener([this](const std::string& key) { sessions_.sync(key); });
+  runner_.add_leadership_listener([this](bool leading) {
+    logger_.info(leading ? "leading: starting upstream sessions"
+                         : "not leading: upstream sessions stopped, tokens wiped");
+    sessions_.set_leading(leading);
+  });
+  service_.set_on_last_used([this](const std::string& key) { runner_.request_reconcile(key); });
+}
+
+Status Broker::start() { return server_.start(); }
+
+void Broker::stop() {
+  server_.stop();
+  sessions_.stop_all();
+}
+
+}  // namespace keyward::broker

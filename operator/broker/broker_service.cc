@@ -1,0 +1,153 @@
+#include "operator/broker/broker_service.h"
+
+#include <regex>
+
+namespace keyward::broker {
+
+namespace {
+
+// DNS-1123 label (namespace) and subdomain (ApiKey name), as the API server validates them.
+const std::regex kTokenPath(
+    R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/token$)");
+
+}  // namespace
+
+BrokerService::BrokerService(TokenReviewer& reviewer, PodLookup pods,
+                             const SessionManager& sessions, controller::LastUsedTimes& last_used,
+                             const Clock& clock, MetricsRegistry& metrics, Logger logger,
+                             BrokerServiceOptions options)
+    : reviewer_(reviewer),
+      pods_(std::move(pods)),
+      sessions_(sessions),
+      last_used_(last_used),
+      clock_(clock),
+      logger_(std::move(logger)),
+      options_(options),
+      requests_(metrics.counter("keyward_broker_requests_total",
+                                "Token requests answered by the broker, by HTTP status code")),
+      last_used_gauge_(metrics.gauge("keyward_broker_last_used_timestamp_seconds",
+                                     "Unix time a sidecar last fetched the ApiKey's token")) {}
+
+HttpResponse BrokerService::answer(int status, const nlohmann::json& body, Seconds retry_after) {
+  HttpResponse res;
+  res.status = status;
+  res.body = body.dump();
+  res.headers.emplace("Content-Type", "application/json");
+  res.headers.emplace("Cache-Control", "no-store");
+  if (retry_after.count() > 0)
+    res.headers.emplace("Retry-After", std::to_string(retry_after.count()));
+  requests_.inc({{"code", std::to_string(status)}});
+  return res;
+}
+
+HttpResponse BrokerService::refuse(int status, const std::string& reason,
+                                   const std::string& message, Seconds retry_after) {
+  // Messages name objects and reasons only; the redactor scrubs anything registered anyway.
+  return answer(status, {{"reason", reason}, {"message", logger_.redactor().redact(message)}},
+                retry_after);
+}
+
+bool BrokerService::allow(const std::string& client, SystemTime now) {
+  std::lock_guard lock(buckets_mu_);
+  auto it = buckets_.find(client);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= options_.max_clients) {
+      // Forget full (idle) buckets first; if none, the oldest.
+      std::erase_if(buckets_, [&](const auto& b) {
+        const double refill =
+            std::chrono::duration<double>(now - b.second.at).count() * options_.per_minute / 60.0;
+        return b.second.tokens + refill >= options_.burst;
+      });
+      if (buckets_.size() >= options_.max_clients) buckets_.erase(buckets_.begin());
+    }
+    it = buckets_.emplace(client, Bucket{static_cast<double>(options_.burst), now}).first;
+  }
+  Bucket& b = it->second;
+  const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.at).count());
+  b.tokens = std::min<double>(options_.burst, b.tokens + elapsed * options_.per_minute / 60.0);
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+HttpResponse BrokerService::handle(const HttpRequest& request, const std::string& client) {
+  const SystemTime now = clock_.now();
+  std::string path = request.path;
+  if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+  std::smatch m;
+  if (!std::regex_match(path, m, kTokenPath)) {
+    return refuse(404, "NotFound",
+                  "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token");
+  }
+  if (request.method != "GET") {
+    return refuse(405, "MethodNotAllowed", "the token endpoint answers GET only");
+  }
+  const std::string ns = m[1];
+  const std::string name = m[3];
+  const std::string key = ns + "/" + name;
+  if (!allow(client, now)) {
+    logger_.warn("too many token requests from one address", {{"client", client}});
+    return refuse(429, "TooManyRequests",
+                  "too many token requests from this address; a sidecar needs about one per "
+                  "token lifetime",
+                  Seconds(60 / std::max(1, options_.per_minute) + 1));
+  }
+  const auto found_auth = request.headers.find("Authorization");
+  const std::optional<std::string> auth =
+      found_auth == request.headers.end() ? std::nullopt : std::optional(found_auth->second);
+  if (!auth || !auth->starts_with("Bearer ") || auth->size() <= 7) {
+    return refuse(401, "Unauthorized",
+                  "no bearer token: send the pod's service account token as "
+                  "'Authorization: Bearer <token>'");
+  }
+  const std::string token = auth->substr(7);
+  auto caller = reviewer_.review(token);
+  if (!caller) {
+    logger_.warn("TokenReview failed", {{"object", key}, {"error", caller.error().message}});
+    return refuse(503, "ReviewUnavailable", caller.error().message, options_.retry_no_token);
+  }
+  if (!caller->authenticated) {
+    return refuse(401, "Unauthenticated",
+                  "the API server did not accept the bearer token (TokenReview): it is unknown, "
+                  "expired, or for another audience; send the pod's current service account "
+                  "token");
+  }
+  if (auto allowed = authorize(*caller, ns, name, pods_); !allowed) {
+    const Error& e = allowed.error();
+    logger_.info("token request refused",
+                 {{"object", key}, {"caller", caller->username}, {"reason", e.reason}});
+    return refuse(e.http_status == 0 ? 403 : e.http_status, e.reason, e.message,
+                  e.http_status == 503 ? options_.retry_no_token : Seconds(0));
+  }
+  TokenLookup found = sessions_.lookup(key, now);
+  switch (found.kind) {
+    case TokenLookup::Kind::Token:
+      break;
+    case TokenLookup::Kind::NotLeading:
+      return refuse(503, "NotLeader", found.message, options_.retry_standby);
+    case TokenLookup::Kind::NoApiKey:
+      return refuse(404, "ApiKeyNotFound", found.message);
+    case TokenLookup::Kind::Inactive:
+      return refuse(409, "Inactive", found.message);
+    case TokenLookup::Kind::NoExchange:
+      return refuse(409, "NoExchange", found.message);
+    case TokenLookup::Kind::NoToken:
+      return refuse(503, "NoToken", found.message, options_.retry_no_token);
+  }
+  const AccessToken& t = found.token;
+  nlohmann::json body{{"accessToken", t.token},
+                      {"expirationTime", t.expires() ? format_rfc3339(t.expires_at) : ""},
+                      {"keyVersion", t.key_version},
+                      {"provider", t.provider},
+                      {"active", true}};
+  if (!t.md_token.empty()) body["mdAccessToken"] = t.md_token;
+  last_used_gauge_.set({{"namespace", ns}, {"name", name}},
+                       std::chrono::duration<double>(now.time_since_epoch()).count());
+  if (last_used_.record(key, now) && on_last_used_) on_last_used_(key);
+  logger_.debug("token served",
+                {{"object", key}, {"pod", caller->pod_name}, {"keyVersion", t.key_version}});
+  return answer(200, body);
+}
+
+}  // namespace keyward::broker

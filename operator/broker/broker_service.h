@@ -1,0 +1,78 @@
+#pragma once
+// BrokerService: the broker API (docs/contracts.md, "Token broker") as a function from a
+// request to a response, with no HTTP library (BrokerServer puts it on HTTPS).
+//
+//   GET /v1/namespaces/{ns}/apikeys/{name}/token   Authorization: Bearer <pod SA token>
+//     200 {"accessToken","mdAccessToken"?,"expirationTime","keyVersion","provider","active"}
+//     400 malformed path          401 no or unknown bearer token (TokenReview said no)
+//     403 the pod may not use the key (reason says why: authorizer.h)
+//     404 no such ApiKey          409 {"reason":"Inactive"} | {"reason":"NoExchange"}
+//     429 too many requests from one address (Retry-After)
+//     503 + Retry-After: no token yet, a standby replica, or the API server did not answer
+// Every answer is JSON with Cache-Control: no-store. Serving never calls the provider: it reads
+// the session's current token. A 200 records the fetch in LastUsedTimes.
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "operator/broker/authorizer.h"
+#include "operator/broker/session_manager.h"
+#include "operator/broker/token_reviewer.h"
+#include "operator/controller/last_used.h"
+
+namespace keyward::broker {
+
+struct BrokerServiceOptions {
+  // Per client address: a token bucket of `burst` requests refilled at `per_minute`. A sidecar
+  // asks about once per token lifetime; the limit only stops a runaway or hostile client.
+  int per_minute = 60;
+  int burst = 20;
+  std::size_t max_clients = 10000;  // addresses tracked; idle ones are dropped first
+  Seconds retry_no_token{5};
+  Seconds retry_standby{1};
+};
+
+class BrokerService {
+ public:
+  BrokerService(TokenReviewer& reviewer, PodLookup pods, const SessionManager& sessions,
+                controller::LastUsedTimes& last_used, const Clock& clock, MetricsRegistry& metrics,
+                Logger logger, BrokerServiceOptions options = {});
+
+  // on_published: called with the key when its published last-used time moved.
+  void set_on_last_used(std::function<void(const std::string& key)> on_published) {
+    on_last_used_ = std::move(on_published);
+  }
+
+  HttpResponse handle(const HttpRequest& request, const std::string& client_address);
+
+ private:
+  HttpResponse answer(int status, const nlohmann::json& body, Seconds retry_after = Seconds(0));
+  HttpResponse refuse(int status, const std::string& reason, const std::string& message,
+                      Seconds retry_after = Seconds(0));
+  bool allow(const std::string& client, SystemTime now);
+
+  TokenReviewer& reviewer_;
+  PodLookup pods_;
+  const SessionManager& sessions_;
+  controller::LastUsedTimes& last_used_;
+  const Clock& clock_;
+  Logger logger_;
+  BrokerServiceOptions options_;
+  Counter& requests_;
+  Gauge& last_used_gauge_;
+  std::function<void(const std::string&)> on_last_used_;
+  struct Bucket {
+    double tokens = 0;
+    SystemTime at{};
+  };
+  std::mutex buckets_mu_;  // guards buckets_
+  std::map<std::string, Bucket> buckets_;
+};
+
+}  // namespace keyward::broker

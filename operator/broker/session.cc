@@ -1,0 +1,177 @@
+#include "operator/broker/session.h"
+
+#include "common/token/oauth2_provider.h"
+#include "common/token/tradovate_provider.h"
+
+namespace keyward::broker {
+
+Status TokenSlot::deliver(const Delivery& delivery) {
+  std::lock_guard lock(mu_);
+  if (delivery.state == DeliveryState::Valid) {
+    token_ = delivery.token;
+  } else {
+    token_.reset();
+  }
+  return ok();
+}
+
+std::optional<AccessToken> TokenSlot::current() const {
+  std::lock_guard lock(mu_);
+  return token_;
+}
+
+void TokenSlot::wipe() {
+  std::lock_guard lock(mu_);
+  token_.reset();
+}
+
+Credentials session_credentials(const apikey::ApiKey& key, const std::string& api_key,
+                                std::int64_t key_version,
+                                const std::map<std::string, std::string>& login_fields) {
+  auto field = [&](const char* name) {
+    auto it = login_fields.find(name);
+    return it == login_fields.end() ? std::string() : it->second;
+  };
+  Credentials c;
+  c.api_key = api_key;
+  c.key_version = key_version;
+  c.username = field("username");
+  c.password = field("password");
+  c.client_id = field("clientId");
+  c.client_secret = field("clientSecret");
+  c.api_secret = field("apiSecret");
+  c.passphrase = field("passphrase");
+  c.app_id = field("appId");
+  c.app_version = field("appVersion");
+  c.device_id = field("deviceId");
+  if (const auto& t = key.spec.token_exchange.tradovate) {
+    if (!t->app_id.empty()) c.app_id = t->app_id;
+    if (c.app_version.empty()) c.app_version = t->app_version;
+  }
+  if (c.device_id.empty()) c.device_id = "keyward-" + key.metadata.uid;
+  return c;
+}
+
+Session::Session(SessionConfig config, SessionDeps deps)
+    : config_(std::move(config)), deps_(std::move(deps)), creds_(config_.credentials) {}
+
+Session::~Session() { stop(); }
+
+Result<std::unique_ptr<Session>> Session::create(SessionConfig config, SessionDeps deps) {
+  std::unique_ptr<Session> s(new Session(std::move(config), std::move(deps)));
+  if (auto st = s->build(); !st) return fail(st.error());
+  return s;
+}
+
+Status Session::build() {
+  const std::string object = config_.ns + "/" + config_.name;
+  const Logger log = deps_.logger;
+  creds_.register_secrets(log.redactor());
+  const auto& ex = config_.exchange;
+  if (ex.provider == apikey::TokenProvider::None) {
+    return fail("NoExchange", "ApiKey " + object +
+                                  " has tokenExchange.provider none: there is no token to broker");
+  }
+  if (!deps_.transports) {
+    return fail("NoTransport", "the broker has no HTTP client for providers (a wiring error)");
+  }
+  std::string base;
+  if (auto ep = HttpEndpoint::parse(ex.endpoint, &base); !ep) {
+    return fail("InvalidSpec", "ApiKey " + object + ": spec.tokenExchange.endpoint: " +
+                                   ep.error().message + "; fix the URL");
+  }
+  auto transport = deps_.transports(ex.endpoint);
+  if (!transport) return fail(transport.error());
+  transport_ = std::move(*transport);
+  if (ex.provider == apikey::TokenProvider::Tradovate) {
+    provider_ =
+        std::make_unique<TradovateProvider>(*transport_, base, deps_.clock, log.child("tradovate"));
+  } else {
+    OAuth2Options o;
+    o.token_path = base;
+    o.default_lifetime = Seconds(ex.lifetime_seconds);
+    if (ex.oauth2) {
+      o.client_auth = ex.oauth2->client_auth == apikey::OAuth2ClientAuth::Body
+                          ? keyward::OAuth2ClientAuth::Body
+                          : keyward::OAuth2ClientAuth::Basic;
+      o.scope = ex.oauth2->scope;
+    }
+    provider_ = std::make_unique<OAuth2ClientCredentialsProvider>(*transport_, std::move(o),
+                                                                  deps_.clock, log.child("oauth2"));
+  }
+  source_ = std::make_unique<ProviderTokenSource>(
+      *provider_,
+      [this]() -> Result<Credentials> {
+        std::lock_guard lock(creds_mu_);
+        return creds_;
+      },
+      log.child("source"));
+  RefresherOptions options = deps_.refresher;
+  options.refresh_lead = Seconds(ex.refresh_lead_seconds);
+  options.metric_prefix = "keyward_broker_upstream";
+  options.metric_labels = {{"namespace", config_.ns}, {"name", config_.name}};
+  refresher_ = std::make_unique<TokenRefresher>(*source_, slot_, deps_.clock, deps_.random,
+                                                deps_.metrics, log, options);
+  return ok();
+}
+
+void Session::start() {
+  if (loop_.joinable()) return;
+  loop_ = std::jthread([this](std::stop_token st) { run(st); });
+}
+
+void Session::run(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    const SystemTime next = step(deps_.clock.now());
+    deps_.clock.sleep_until(next, wakeup_, stop);
+  }
+}
+
+SystemTime Session::step(SystemTime now) {
+  const SystemTime next = refresher_->step(now);
+  refresher_->update_gauges(deps_.clock.now());
+  return next;
+}
+
+void Session::stop() {
+  slot_.wipe();
+  if (loop_.joinable()) {
+    loop_.request_stop();
+    loop_.join();
+  }
+  slot_.wipe();  // a fetch that was in flight may have delivered meanwhile
+}
+
+bool Session::update_credentials(const Credentials& credentials) {
+  bool rotated = false;
+  {
+    std::lock_guard lock(creds_mu_);
+    if (creds_ == credentials) return false;
+    rotated = creds_.secret_for_exchange() != credentials.secret_for_exchange() ||
+              creds_.key_version != credentials.key_version;
+    creds_ = credentials;
+  }
+  credentials.register_secrets(deps_.logger.redactor());
+  if (rotated) slot_.wipe();  // no client gets the old key's token any more
+  deps_.logger.info(
+      rotated ? "the key rotated: logging in with the new key now"
+              : "the login credentials changed: logging in again now",
+      {{"object", config_.ns + "/" + config_.name}, {"keyVersion", credentials.key_version}});
+  refresher_->credentials_changed();
+  wakeup_.notify();
+  return true;
+}
+
+std::optional<AccessToken> Session::token(SystemTime now) const {
+  auto t = slot_.current();
+  if (!t || t->token.empty()) return std::nullopt;
+  if (t->expires() && local_expiry(*t, std::chrono::seconds(0)) <= now) return std::nullopt;
+  return t;
+}
+
+std::int64_t Session::key_version() const {
+  std::lock_guard lock(creds_mu_);
+  return creds_.key_version;
+}
+
+}  // namespace keyward::broker

@@ -1,0 +1,119 @@
+#pragma once
+// Session: the broker's one upstream session for one ApiKey (docs/operator.md, "Token broker").
+//
+// A Session owns the provider client (TradovateProvider or OAuth2ClientCredentialsProvider, the
+// same code as the sidecar's direct mode), a ProviderTokenSource (renewal first, penalty
+// tickets, login after a credentials change) and the shared TokenRefresher (refresh at
+// expiry - lead - jitter, backoff, skew, captcha stop). The refresher delivers into a TokenSlot
+// in memory; GET requests read the slot and never call the provider.
+//
+//   auto s = Session::create(config, deps);   // Result<std::unique_ptr<Session>>
+//   s->start();                               // run loop: step, sleep until the next due time
+//   s->token(clock.now());                    // the token to serve, if any
+//   s->update_credentials(new_credentials);   // rotation: wipe, log in with the new key now
+//   s.reset();                                // stop, wipe the token
+//
+// Rotation: a new key (or key version) wipes the token from the slot at once, so no client gets
+// a token of the old key any more, and the next step logs in with the new key (never a renewal
+// of the old session). Other credential changes (password, clientId) log in again too but keep
+// serving the old token until the new one is there.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/core/clock.h"
+#include "common/core/http_transport.h"
+#include "common/core/log.h"
+#include "common/core/metrics.h"
+#include "common/io/random.h"
+#include "common/token/provider_token_source.h"
+#include "common/token/token_provider.h"
+#include "common/token/token_refresher.h"
+#include "operator/apikey/apikey.h"
+#include "operator/controller/apikey_reconciler.h"
+
+namespace keyward::broker {
+
+// The in-memory sink: holds the one token the broker serves for a key. Expired or Inactive
+// deliveries empty it.
+class TokenSlot final : public TokenSink {
+ public:
+  Status deliver(const Delivery& delivery) override;
+  [[nodiscard]] std::optional<AccessToken> current() const;
+  void wipe();
+
+ private:
+  mutable std::mutex mu_;  // guards token_
+  std::optional<AccessToken> token_;
+};
+
+struct SessionConfig {
+  std::string ns;
+  std::string name;
+  apikey::TokenExchangeSpec exchange;  // provider tradovate or oauth2ClientCredentials
+  Credentials credentials;             // key_version set: the version of credentials.api_key
+
+  bool operator==(const SessionConfig&) const = default;
+};
+
+struct SessionDeps {
+  Clock& clock;
+  Random& random;
+  MetricsRegistry& metrics;
+  Logger logger;
+  controller::HttpTransportFactory transports;  // a client for the provider's endpoint
+  RefresherOptions refresher;                   // backoff etc.; lead comes from the spec
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> create(SessionConfig config, SessionDeps deps);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs the refresher on its own thread until stop() (or destruction).
+  void start();
+  // Wipes the token from memory, then stops the run loop (waits for a request in flight).
+  void stop();
+  // One step of the run loop (tests drive it with a FakeClock instead of start()).
+  SystemTime step(SystemTime now);
+
+  // New credentials from the Secrets. Returns true when they differ from the current ones.
+  bool update_credentials(const Credentials& credentials);
+
+  // The token to serve: a delivered token with life left at `now`, else nullopt.
+  [[nodiscard]] std::optional<AccessToken> token(SystemTime now) const;
+  [[nodiscard]] RefresherStatus status() const { return refresher_->status(); }
+  [[nodiscard]] const SessionConfig& config() const { return config_; }
+  [[nodiscard]] std::int64_t key_version() const;
+
+ private:
+  Session(SessionConfig config, SessionDeps deps);
+  Status build();
+  void run(std::stop_token stop);
+
+  SessionConfig config_;  // credentials here are the initial ones; creds_ holds the current
+  SessionDeps deps_;
+  mutable std::mutex creds_mu_;  // guards creds_
+  Credentials creds_;
+  std::unique_ptr<HttpTransport> transport_;
+  std::unique_ptr<TokenProvider> provider_;
+  std::unique_ptr<ProviderTokenSource> source_;
+  TokenSlot slot_;
+  std::unique_ptr<TokenRefresher> refresher_;
+  Wakeup wakeup_;
+  std::jthread loop_;
+};
+
+// The Credentials of a session from the ApiKey, its key (the key Secret's apiKey and version)
+// and the user's credentials Secret data (decoded; may be empty). Field names: docs/contracts.md.
+// deviceId: the credentials Secret's, else "keyward-<ApiKey uid>" (stable per ApiKey).
+Credentials session_credentials(const apikey::ApiKey& key, const std::string& api_key,
+                                std::int64_t key_version,
+                                const std::map<std::string, std::string>& login_fields);
+
+}  // namespace keyward::broker

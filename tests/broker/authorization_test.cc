@@ -1,0 +1,282 @@
+// Who may fetch a token: BrokerService with the real TokenReviewer (KubeClient -> the fake API
+// server's TokenReview) and pods read from the API. Every refusal says why and never echoes the
+// token; reviews are cached by token hash.
+
+#include <gtest/gtest.h>
+
+#include "common/kube/kube_client.h"
+#include "operator/broker/authorizer.h"
+#include "operator/broker/broker_service.h"
+#include "operator/broker/session_manager.h"
+#include "operator/broker/token_reviewer.h"
+#include "tests/broker/broker_test_support.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
+#include "tests/sidecar/fake_random.h"
+#include "tests/support/fake_clock.h"
+
+namespace keyward::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeApiServer;
+using testing::Json;
+using testing::TokenIdentity;
+
+constexpr const char* kPodToken = "eyJhbGciOiJSUzI1NiJ9.pod-token-of-alpha-0.signature";
+constexpr const char* kOtherNsToken = "eyJhbGciOiJSUzI1NiJ9.token-from-another-ns.signature";
+constexpr const char* kLegacyToken = "eyJhbGciOiJSUzI1NiJ9.legacy-secret-token.signature";
+constexpr const char* kPlainPodToken = "eyJhbGciOiJSUzI1NiJ9.pod-without-annotation.signature";
+constexpr const char* kBetaPodToken = "eyJhbGciOiJSUzI1NiJ9.pod-of-beta.signature";
+constexpr const char* kGonePodToken = "eyJhbGciOiJSUzI1NiJ9.pod-deleted.signature";
+constexpr const char* kReusedPodToken = "eyJhbGciOiJSUzI1NiJ9.pod-name-reused.signature";
+constexpr const char* kUnknownToken = "eyJhbGciOiJSUzI1NiJ9.never-issued.signature";
+
+class AuthorizationTest : public ::testing::Test {
+ protected:
+  AuthorizationTest()
+      : sink(std::make_shared<MemorySink>()),
+        logger("broker", sink, std::make_shared<Redactor>(), LogLevel::Debug, &clock),
+        simulator(clock, sim::SimConfig{}),
+        server(start_server()),
+        client(connect()),
+        reviewer(*client, clock, metrics, logger),
+        manager(
+            apikeys, secrets,
+            SessionDeps{clock, random, metrics, logger, testing::simulator_factory(simulator), {}},
+            false),
+        service(
+            reviewer,
+            [this](const std::string& ns,
+                   const std::string& name) -> Result<std::optional<kube::Object>> {
+              auto p = client->get(kube::ResourceType::pods(), ns, name);
+              if (!p && p.error().http_status == 404) return std::optional<kube::Object>();
+              if (!p) return fail(p.error());
+              return std::optional(*p);
+            },
+            manager, last_used, clock, metrics, logger) {
+    simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
+    apikeys.apply(testing::broker_apikey("alpha"));
+    secrets.apply(testing::key_secret("alpha", testing::kKey1, 1));
+    secrets.apply(testing::login_secret("alpha", "alice"));
+    manager.set_leading(true);
+    manager.session("bots/alpha")->step(clock.now());
+
+    for (const char* ns : {"bots", "other"}) {
+      server->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+    }
+    alpha_uid = server->apply(testing::pod("alpha-0", "", "alpha"))["metadata"]["uid"];
+    plain_uid = server->apply(testing::pod("plain-0", "", ""))["metadata"]["uid"];
+    beta_uid = server->apply(testing::pod("beta-0", "", "beta"))["metadata"]["uid"];
+    server->add_token(kPodToken, TokenIdentity::bound_pod("bots", "bot", "alpha-0", alpha_uid));
+    server->add_token(kOtherNsToken,
+                      TokenIdentity::bound_pod("other", "bot", "alpha-0", alpha_uid));
+    server->add_token(kLegacyToken, TokenIdentity::legacy("bots", "bot"));
+    server->add_token(kPlainPodToken,
+                      TokenIdentity::bound_pod("bots", "bot", "plain-0", plain_uid));
+    server->add_token(kBetaPodToken, TokenIdentity::bound_pod("bots", "bot", "beta-0", beta_uid));
+    server->add_token(kGonePodToken, TokenIdentity::bound_pod("bots", "bot", "gone-0", "uid-x"));
+    server->add_token(kReusedPodToken,
+                      TokenIdentity::bound_pod("bots", "bot", "alpha-0", "uid-of-an-old-pod"));
+  }
+
+  std::unique_ptr<FakeApiServer> start_server() {
+    testing::FakeApiServerOptions options;
+    options.clock = &clock;
+    options.worker_threads = 4;
+    auto s = std::make_unique<FakeApiServer>(options);
+    if (auto st = s->start(); !st) throw std::runtime_error(st.error().to_string());
+    return s;
+  }
+  std::unique_ptr<kube::KubeClient> connect() {
+    kube::KubeConfig config;
+    config.server = server->url();
+    config.endpoint = *HttpEndpoint::parse(config.server);
+    auto made = kube::make_kube_client(config, fs, clock, logger.child("kube"));
+    if (!made) throw std::runtime_error(made.error().to_string());
+    return std::move(*made);
+  }
+
+  HttpResponse get(const std::string& token, const std::string& key = "bots/alpha") {
+    HttpRequest req;
+    const auto slash = key.find('/');
+    req.path =
+        "/v1/namespaces/" + key.substr(0, slash) + "/apikeys/" + key.substr(slash + 1) + "/token";
+    if (!token.empty()) req.headers.emplace("Authorization", "Bearer " + token);
+    auto res = service.handle(req, "10.0.0.7");
+    EXPECT_EQ(res.header("Cache-Control").value_or(""), "no-store");
+    for (const char* t : {kPodToken, kOtherNsToken, kLegacyToken, kPlainPodToken, kBetaPodToken,
+                          kGonePodToken, kReusedPodToken, kUnknownToken}) {
+      EXPECT_EQ(res.body.find(t), std::string::npos) << "the answer echoes a bearer token";
+    }
+    return res;
+  }
+  static std::string reason(const HttpResponse& r) {
+    return Json::parse(r.body).value("reason", "");
+  }
+  static std::string message(const HttpResponse& r) {
+    return Json::parse(r.body).value("message", "");
+  }
+  std::uint64_t reviews() const { return server->request_count("POST", "tokenreviews"); }
+
+  testing::FakeClock clock;
+  testing::FakeRandom random;
+  PosixFilesystem fs;
+  MetricsRegistry metrics;
+  std::shared_ptr<MemorySink> sink;
+  Logger logger;
+  sim::ProviderSimulator simulator;
+  std::unique_ptr<FakeApiServer> server;
+  std::unique_ptr<kube::KubeClient> client;
+  TokenReviewer reviewer;
+  kube::Store apikeys;
+  kube::Store secrets;
+  SessionManager manager;
+  controller::LastUsedTimes last_used;
+  BrokerService service;
+  std::string alpha_uid, plain_uid, beta_uid;
+};
+
+TEST_F(AuthorizationTest, AnnotatedPodGetsTheToken) {
+  auto res = get(kPodToken);
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto body = Json::parse(res.body);
+  EXPECT_EQ(body["accessToken"], simulator.last_token());
+  EXPECT_EQ(body["keyVersion"], 1);
+  EXPECT_EQ(body["provider"], "tradovate");
+  EXPECT_EQ(body["active"], true);
+  EXPECT_TRUE(body.contains("mdAccessToken"));
+  EXPECT_EQ(last_used.published("bots/alpha"), clock.now());
+  EXPECT_EQ(metrics.counter("keyward_broker_requests_total", "").value({{"code", "200"}}), 1);
+}
+
+TEST_F(AuthorizationTest, WrongNamespaceIsRefused) {
+  auto res = get(kOtherNsToken);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(reason(res), "WrongNamespace");
+  EXPECT_NE(message(res).find("other/bot"), std::string::npos) << message(res);
+}
+
+TEST_F(AuthorizationTest, PodWithoutAnnotationIsRefused) {
+  auto res = get(kPlainPodToken);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(reason(res), "PodNotAssigned");
+  EXPECT_NE(message(res).find("does not ask for any ApiKey"), std::string::npos) << message(res);
+}
+
+TEST_F(AuthorizationTest, PodOfAnotherKeyIsRefused) {
+  auto res = get(kBetaPodToken);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(reason(res), "PodNotAssigned");
+  EXPECT_NE(message(res).find("asks for ApiKey beta, not alpha"), std::string::npos)
+      << message(res);
+}
+
+TEST_F(AuthorizationTest, DeletedPodIsRefused) {
+  EXPECT_EQ(reason(get(kGonePodToken)), "PodNotFound");
+  // A pod deleted after its token was reviewed: the cached review does not help it.
+  ASSERT_EQ(get(kPodToken).status, 200);
+  ASSERT_TRUE(client->remove(kube::ResourceType::pods(), "bots", "alpha-0"));
+  auto res = get(kPodToken);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(reason(res), "PodNotFound");
+}
+
+TEST_F(AuthorizationTest, TokenOfAnEarlierPodWithTheSameNameIsRefused) {
+  auto res = get(kReusedPodToken);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(reason(res), "PodMismatch");
+}
+
+TEST_F(AuthorizationTest, LegacyTokenNeedsABoundToken) {
+  auto res = get(kLegacyToken);
+  EXPECT_EQ(res.status, 403);
+  EXPECT_EQ(reason(res), "BoundTokenRequired");
+  EXPECT_NE(message(res).find("bound (projected) service account token"), std::string::npos);
+}
+
+TEST_F(AuthorizationTest, UnknownOrMissingTokenIsUnauthenticated) {
+  auto res = get(kUnknownToken);
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(reason(res), "Unauthenticated");
+  EXPECT_EQ(get("").status, 401);
+}
+
+TEST_F(AuthorizationTest, ReviewsAreCachedByHashPositiveAndNegative) {
+  const auto before = reviews();
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(get(kPodToken).status, 200);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(get(kUnknownToken).status, 401);
+  EXPECT_EQ(reviews() - before, 2u) << "one review per token while cached";
+  clock.advance(11s);  // negative answers expire first
+  get(kUnknownToken);
+  get(kPodToken);
+  EXPECT_EQ(reviews() - before, 3u);
+  clock.advance(50s);  // and positive ones after a minute
+  get(kPodToken);
+  EXPECT_EQ(reviews() - before, 4u);
+  EXPECT_EQ(reviewer.cache_size(), 2u);
+}
+
+TEST_F(AuthorizationTest, InactiveKeyAnswers409) {
+  apikeys.apply(testing::broker_apikey("alpha", Json::object(), /*active=*/false));
+  manager.sync("bots/alpha");
+  auto res = get(kPodToken);
+  EXPECT_EQ(res.status, 409);
+  EXPECT_EQ(reason(res), "Inactive");
+}
+
+TEST_F(AuthorizationTest, NoTokenYetAnswers503WithRetryAfter) {
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  secrets.apply(testing::key_secret("alpha", testing::kKey2, 2));
+  manager.sync("bots/alpha");  // rotation: the old token is gone until the new login
+  auto res = get(kPodToken);
+  EXPECT_EQ(res.status, 503);
+  EXPECT_EQ(reason(res), "NoToken");
+  EXPECT_TRUE(res.header("Retry-After"));
+}
+
+TEST_F(AuthorizationTest, BadPathsAndFloodsAreRefused) {
+  HttpRequest req;
+  req.path = "/v1/namespaces/Bad_NS/apikeys/alpha/token";
+  EXPECT_EQ(service.handle(req, "10.0.0.8").status, 404);
+  req.path = "/v1/namespaces/bots/apikeys/alpha/token";
+  req.method = "POST";
+  EXPECT_EQ(service.handle(req, "10.0.0.8").status, 405);
+  req.method = "GET";
+  int limited = 0;
+  for (int i = 0; i < 40; ++i) limited += service.handle(req, "10.0.0.9").status == 429 ? 1 : 0;
+  EXPECT_EQ(limited, 20) << "a burst of 20, then 429";
+  EXPECT_NE(service.handle(req, "10.0.0.10").status, 429) << "other clients are not affected";
+  clock.advance(1min);
+  EXPECT_NE(service.handle(req, "10.0.0.9").status, 429) << "the bucket refills";
+}
+
+TEST(AuthorizerTest, PodBeingDeletedOrFinishedIsRefused) {
+  ReviewedCaller caller;
+  caller.authenticated = true;
+  caller.username = "system:serviceaccount:bots:bot";
+  caller.pod_name = "alpha-0";
+  caller.pod_uid = "u1";
+  Json p = testing::pod("alpha-0", "u1", "alpha");
+  auto lookup = [&p](const std::string&,
+                     const std::string&) -> Result<std::optional<kube::Object>> {
+    return std::optional(p);
+  };
+  EXPECT_TRUE(authorize(caller, "bots", "alpha", lookup));
+  p["metadata"]["deletionTimestamp"] = "2027-03-01T12:00:00Z";
+  EXPECT_EQ(authorize(caller, "bots", "alpha", lookup).error().reason, "PodNotRunning");
+  p["metadata"].erase("deletionTimestamp");
+  p["status"]["phase"] = "Succeeded";
+  EXPECT_EQ(authorize(caller, "bots", "alpha", lookup).error().reason, "PodNotRunning");
+  p["status"]["phase"] = "Running";
+  p["spec"]["serviceAccountName"] = "someone-else";
+  EXPECT_EQ(authorize(caller, "bots", "alpha", lookup).error().reason, "ServiceAccountMismatch");
+  p["spec"]["serviceAccountName"] = "bot";
+  p["metadata"].erase("annotations");
+  p["metadata"]["labels"] = {{"keyward.dev/apikey", "alpha"}};
+  EXPECT_TRUE(authorize(caller, "bots", "alpha", lookup)) << "the label counts too";
+  caller.username = "alice@example.com";
+  EXPECT_EQ(authorize(caller, "bots", "alpha", lookup).error().reason, "NotAServiceAccount");
+}
+
+}  // namespace
+}  // namespace keyward::broker

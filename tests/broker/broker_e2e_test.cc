@@ -1,0 +1,258 @@
+// End to end: the fake API server (in-process, with TokenReview) + the real keyward-operator
+// binary running the broker over HTTPS + the provider simulator over HTTP + N real
+// keyward-sidecar binaries in broker mode. Proves: N sidecars of one key cause exactly one
+// upstream login; after a rotation every sidecar gets a token of the new key (one more login,
+// no renewal of the old session); status.lastUsedTime is published; and no secret appears in
+// anything the programs printed.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "common/io/filesystem.h"
+#include "tests/broker/broker_test_support.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
+#include "tests/fake_apiserver/test_pki.h"
+#include "tests/io/faulty_filesystem.h"
+
+namespace keyward::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Json;
+
+constexpr int kSidecars = 3;
+
+class Process {
+ public:
+  Process(std::vector<std::string> args, const std::string& log_path,
+          std::vector<std::string> env = {}) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0600);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() { stop(); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  [[nodiscard]] bool started() const { return pid_ > 0; }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 300; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool write(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+Json source_secret(const std::string& key) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "alpha-source"}, {"namespace", "bots"}}},
+              {"type", "Opaque"},
+              {"data", {{"apiKey", controller::base64_encode(key)}}}};
+}
+
+TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
+  testing::TempDir tmp;
+  RealClock clock;
+
+  // One test CA signs the broker's and the provider's certificates; the operator trusts it
+  // through SSL_CERT_FILE (OpenSSL's default store), the sidecars through --ca-file.
+  auto pki = testing::TestPki::create("keyward-test-ca");
+  auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
+  ASSERT_TRUE(write(tmp / "tls.crt", cert) && write(tmp / "tls.key", key) &&
+              write(tmp / "ca.crt", pki.ca_cert_pem));
+
+  // Provider over HTTPS: 6-second tokens so refreshes happen within the test.
+  sim::ProviderSimulator simulator(clock, sim::SimConfig{.lifetime = Seconds(6)});
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
+  auto sim_port = simulator.start_tls("127.0.0.1", 0, tmp / "tls.crt", tmp / "tls.key");
+  ASSERT_TRUE(sim_port) << sim_port.error().message;
+
+  // Cluster.
+  testing::FakeApiServerOptions options;
+  options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
+  options.worker_threads = 32;
+  testing::FakeApiServer api(options);
+  ASSERT_TRUE(api.start());
+  api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+  api.apply(source_secret(testing::kKey1));
+  api.apply(testing::login_secret("alpha", "alice"));
+  Json apikey = testing::broker_apikey(
+      "alpha",
+      {{"endpoint", simulator.url() + "/v1"}, {"lifetimeSeconds", 60}, {"refreshLeadSeconds", 2}});
+  apikey["metadata"].erase("uid");
+  apikey["spec"]["source"] = {{"secretRef", {{"name", "alpha-source"}}}};
+  apikey["spec"]["consumers"] = {{"restartStrategy", "None"}};
+  api.apply(apikey);
+
+  // The operator, with the broker on the same certificate.
+  ASSERT_TRUE(write(tmp / "kubeconfig", testing::render_kubeconfig(api.url(), "", "")));
+  Process op(
+      {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
+       "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
+       tmp / "tls.crt", "--broker-key-file", tmp / "tls.key", "--log-level", "debug"},
+      tmp / "operator.log", {"SSL_CERT_FILE=" + tmp / "ca.crt"});
+  ASSERT_TRUE(op.started());
+  int broker_port = 0;
+  ASSERT_TRUE(eventually([&] {
+    std::smatch m;
+    const std::string log = slurp(tmp / "operator.log");
+    static const std::regex listening(R"("message":"broker server listening"[^\n]*"port":(\d+))");
+    if (!std::regex_search(log, m, listening)) return false;
+    broker_port = std::stoi(m[1]);
+    return true;
+  })) << slurp(tmp / "operator.log");
+
+  // The session starts when the ApiKey appears, before any sidecar asks.
+  ASSERT_TRUE(eventually([&] { return simulator.requests("alice") == 1; }))
+      << slurp(tmp / "operator.log");
+
+  // N pods with bound service account tokens, each with a sidecar in broker mode.
+  std::vector<std::string> sa_tokens;
+  std::vector<std::unique_ptr<Process>> sidecars;
+  for (int i = 0; i < kSidecars; ++i) {
+    const std::string name = "alpha-" + std::to_string(i);
+    const std::string uid = api.apply(testing::pod(name, "", "alpha"))["metadata"]["uid"];
+    sa_tokens.push_back("eyJhbGciOiJSUzI1NiJ9.sa-token-" + name + ".sig");
+    api.add_token(sa_tokens.back(), testing::TokenIdentity::bound_pod("bots", "bot", name, uid));
+    ASSERT_TRUE(write(tmp / ("sa-" + name), sa_tokens.back()));
+    sidecars.push_back(std::make_unique<Process>(
+        std::vector<std::string>{KEYWARD_SIDECAR_BINARY,
+                                 "run",
+                                 "--mode",
+                                 "broker",
+                                 "--apikey",
+                                 "alpha",
+                                 "--namespace",
+                                 "bots",
+                                 "--broker-url",
+                                 "https://127.0.0.1:" + std::to_string(broker_port),
+                                 "--ca-file",
+                                 tmp / "ca.crt",
+                                 "--service-account-token-file",
+                                 tmp / ("sa-" + name),
+                                 "--out",
+                                 tmp / ("out-" + name),
+                                 "--listen",
+                                 "off",
+                                 "--refresh-lead-seconds",
+                                 "1"},
+        tmp / ("sidecar-" + name + ".log")));
+    ASSERT_TRUE(sidecars.back()->started());
+  }
+  auto token_json = [&](int i) {
+    Json j = Json::parse(slurp(tmp / ("out-alpha-" + std::to_string(i)) + "/token.json"), nullptr,
+                         false);
+    return j.is_discarded() ? Json::object() : j;
+  };
+  auto all_on_version = [&](int version) {
+    for (int i = 0; i < kSidecars; ++i) {
+      Json j = token_json(i);
+      if (j.value("state", "") != "Valid" || j.value("keyVersion", 0) != version) return false;
+      if (!simulator.token_valid(j.value("accessToken", ""))) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually([&] { return all_on_version(1); }))
+      << slurp(tmp / "sidecar-alpha-0.log") << slurp(tmp / "operator.log");
+  // Several refresh cycles: the broker renews, the sidecars follow, nobody logs in again.
+  std::this_thread::sleep_for(7s);
+  ASSERT_TRUE(eventually([&] { return all_on_version(1); }));
+  EXPECT_EQ(simulator.requests("alice"), 1)
+      << "one upstream login for " << kSidecars << " sidecars";
+  EXPECT_GE(simulator.renewals("alice"), 1);
+
+  // Rotation: the user's source Secret changes; the provider knows the new key first.
+  const int renewals_before = simulator.renewals("alice");
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  api.apply(source_secret(testing::kKey2));
+  ASSERT_TRUE(eventually([&] { return all_on_version(2); }))
+      << slurp(tmp / "sidecar-alpha-0.log") << slurp(tmp / "operator.log");
+  EXPECT_EQ(simulator.requests("alice"), 2) << "exactly one login with the new key";
+  (void)renewals_before;
+
+  // The reconciler publishes the last use.
+  ASSERT_TRUE(eventually([&] {
+    auto a = api.get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
+    return a && (*a)["status"].contains("lastUsedTime");
+  })) << slurp(tmp / "operator.log");
+
+  // No secret in anything printed.
+  std::vector<std::string> tokens_issued;
+  for (int i = 0; i < kSidecars; ++i)
+    tokens_issued.push_back(token_json(i).value("accessToken", ""));
+  tokens_issued.push_back(simulator.last_token());
+  for (auto& s : sidecars) s->stop();
+  op.stop();
+  std::string printed = slurp(tmp / "operator.log");
+  for (int i = 0; i < kSidecars; ++i)
+    printed += slurp(tmp / ("sidecar-alpha-" + std::to_string(i) + ".log"));
+  std::vector<std::string> secrets = {testing::kPassword, testing::kKey1, testing::kKey2};
+  secrets.insert(secrets.end(), sa_tokens.begin(), sa_tokens.end());
+  secrets.insert(secrets.end(), tokens_issued.begin(), tokens_issued.end());
+  for (const auto& secret : secrets) {
+    ASSERT_FALSE(secret.empty());
+    EXPECT_EQ(printed.find(secret), std::string::npos) << "a secret was printed";
+  }
+  auto a = api.get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
+  ASSERT_TRUE(a);
+  for (const auto& secret : secrets) EXPECT_EQ(a->dump().find(secret), std::string::npos);
+  simulator.stop();
+}
+
+}  // namespace
+}  // namespace keyward::broker

@@ -1,0 +1,84 @@
+#pragma once
+// Shared pieces of the broker tests: the objects a broker reads (ApiKey, key Secret, login
+// Secret, pod) and a transport factory that reaches the provider simulator in-process.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "operator/controller/apikey_reconciler.h"
+#include "operator/controller/key_secret.h"
+#include "tests/provider_sim/simulator_transport.h"
+
+namespace keyward::testing {
+
+using Json = nlohmann::json;
+
+inline constexpr const char* kPassword = "correct-horse-battery-staple";
+inline constexpr const char* kKey1 = "nt_first_key_0123456789abcdefghijkl";
+inline constexpr const char* kKey2 = "nt_second_key_9876543210zyxwvutsrqp";
+
+inline Json broker_apikey(const std::string& name, Json exchange_overrides = Json::object(),
+                          bool active = true) {
+  Json exchange = {{"provider", "tradovate"},
+                   {"endpoint", "https://sim.example/v1"},
+                   {"lifetimeSeconds", 5400},
+                   {"refreshLeadSeconds", 300},
+                   {"credentialsSecretRef", {{"name", name + "-login"}}},
+                   {"tradovate", {{"appId", "Bot"}, {"appVersion", "1.0"}}}};
+  exchange.merge_patch(exchange_overrides);
+  return Json{{"apiVersion", "keyward.dev/v1alpha1"},
+              {"kind", "ApiKey"},
+              {"metadata", {{"name", name}, {"namespace", "bots"}, {"uid", "uid-" + name}}},
+              {"spec",
+               {{"displayName", "Alpha bot"},
+                {"active", active},
+                {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
+                {"tokenExchange", exchange}}}};
+}
+
+inline Json key_secret(const std::string& apikey, const std::string& key, int version) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata",
+               {{"name", "keyward-" + apikey},
+                {"namespace", "bots"},
+                {"labels", {{"keyward.dev/apikey", apikey}}},
+                {"annotations",
+                 {{"keyward.dev/key-version", std::to_string(version)},
+                  {"keyward.dev/content-hash", "h" + std::to_string(version)},
+                  {"keyward.dev/rotated-at", "2027-03-01T12:00:00Z"}}}}},
+              {"type", "Opaque"},
+              {"data", {{"apiKey", controller::base64_encode(key)}}}};
+}
+
+inline Json login_secret(const std::string& apikey, const std::string& user) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", apikey + "-login"}, {"namespace", "bots"}}},
+              {"type", "Opaque"},
+              {"data",
+               {{"username", controller::base64_encode(user)},
+                {"password", controller::base64_encode(kPassword)},
+                {"clientId", controller::base64_encode("8")}}}};
+}
+
+inline Json pod(const std::string& name, const std::string& uid, const std::string& inject,
+                const std::string& service_account = "bot") {
+  Json p = {{"apiVersion", "v1"},
+            {"kind", "Pod"},
+            {"metadata", {{"name", name}, {"namespace", "bots"}, {"uid", uid}}},
+            {"spec",
+             {{"serviceAccountName", service_account},
+              {"containers", Json::array({{{"name", "app"}, {"image", "bot:1"}}})}}},
+            {"status", {{"phase", "Running"}}}};
+  if (!inject.empty()) p["metadata"]["annotations"] = {{"keyward.dev/inject", inject}};
+  return p;
+}
+
+inline controller::HttpTransportFactory simulator_factory(sim::ProviderSimulator& simulator) {
+  return [&simulator](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+    return std::unique_ptr<HttpTransport>(std::make_unique<sim::SimulatorTransport>(simulator));
+  };
+}
+
+}  // namespace keyward::testing

@@ -1,0 +1,300 @@
+// The broker's upstream sessions on a FakeClock against the provider simulator (in-process):
+// login at start, renewal at 85 of 90 minutes, rotation, inactive, deletion, penalty, captcha,
+// an outage ridden on the token in place, and GETs that never reach the provider.
+
+#include "operator/broker/session.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/broker/session_manager.h"
+#include "tests/broker/broker_test_support.h"
+#include "tests/sidecar/fake_random.h"
+#include "tests/support/fake_clock.h"
+
+namespace keyward::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Json;
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest()
+      : sink(std::make_shared<MemorySink>()),
+        logger("broker", sink, std::make_shared<Redactor>(), LogLevel::Debug, &clock),
+        simulator(clock, sim::SimConfig{}),
+        deps{clock, random, metrics, logger, testing::simulator_factory(simulator), {}} {
+    simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
+  }
+
+  SessionConfig config(const std::string& key = testing::kKey1, int version = 1) {
+    auto a = apikey::parse_apikey(testing::broker_apikey("alpha"));
+    EXPECT_TRUE(a) << a.error().message;
+    return SessionConfig{
+        "bots", "alpha", a->spec.token_exchange,
+        session_credentials(
+            *a, key, version,
+            {{"username", "alice"}, {"password", testing::kPassword}, {"clientId", "8"}})};
+  }
+
+  std::unique_ptr<Session> make() {
+    auto s = Session::create(config(), deps);
+    EXPECT_TRUE(s) << s.error().message;
+    return std::move(*s);
+  }
+
+  // Everything the program printed must be free of the secrets it was fed or handed out.
+  void expect_no_secrets() {
+    const std::string all = sink->joined() + metrics.render();
+    for (const std::string& secret : {std::string(testing::kPassword), std::string(testing::kKey1),
+                                      std::string(testing::kKey2), simulator.last_token()}) {
+      if (secret.empty()) continue;
+      EXPECT_EQ(all.find(secret), std::string::npos) << "a secret was printed";
+    }
+  }
+
+  testing::FakeClock clock;
+  testing::FakeRandom random;  // 0: no jitter, shortest backoff
+  MetricsRegistry metrics;
+  std::shared_ptr<MemorySink> sink;
+  Logger logger;
+  sim::ProviderSimulator simulator;
+  SessionDeps deps;
+};
+
+TEST_F(SessionTest, LogsInAtStartAndRenewsAt85Of90Minutes) {
+  auto s = make();
+  const SystemTime t0 = clock.now();
+  EXPECT_FALSE(s->token(t0));
+  const SystemTime next = s->step(t0);
+  EXPECT_EQ(simulator.requests("alice"), 1);
+  auto token = s->token(t0);
+  ASSERT_TRUE(token);
+  EXPECT_TRUE(simulator.token_valid(token->token));
+  EXPECT_EQ(token->key_version, 1);
+  EXPECT_EQ(token->provider, "tradovate");
+  EXPECT_EQ(next, t0 + 85min);  // 90-minute token, 5-minute lead, no jitter
+
+  clock.advance(85min);
+  EXPECT_EQ(s->step(clock.now()), clock.now() + 85min);
+  EXPECT_EQ(simulator.requests("alice"), 1) << "a renewal, not a second login";
+  EXPECT_EQ(simulator.renewals("alice"), 1);
+  auto renewed = s->token(clock.now());
+  ASSERT_TRUE(renewed);
+  EXPECT_NE(renewed->token, token->token);
+  EXPECT_EQ(metrics.counter("keyward_broker_upstream_refreshes_total", "")
+                .value({{"kind", "renew"}, {"namespace", "bots"}, {"name", "alpha"}}),
+            1);
+  expect_no_secrets();
+}
+
+TEST_F(SessionTest, RotationWipesTheOldTokenAndLogsInWithTheNewKeyAtOnce) {
+  auto s = make();
+  s->step(clock.now());
+  auto old_token = s->token(clock.now());
+  ASSERT_TRUE(old_token);
+  clock.advance(10min);
+
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});  // provider side
+  EXPECT_TRUE(s->update_credentials(config(testing::kKey2, 2).credentials));
+  EXPECT_FALSE(s->token(clock.now())) << "no client gets the old key's token after a rotation";
+  EXPECT_FALSE(s->update_credentials(config(testing::kKey2, 2).credentials)) << "no change";
+
+  s->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 2) << "a fresh login with the new key";
+  EXPECT_EQ(simulator.renewals("alice"), 0) << "the old session is never renewed";
+  auto token = s->token(clock.now());
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->key_version, 2);
+  EXPECT_TRUE(simulator.token_valid(token->token));
+  expect_no_secrets();
+}
+
+TEST_F(SessionTest, PenaltyIsHonouredToTheSecond) {
+  simulator.penalize_next_login(Seconds(30));
+  auto s = make();
+  const SystemTime t0 = clock.now();
+  EXPECT_EQ(s->step(t0), t0 + 30s);
+  EXPECT_FALSE(s->token(t0));
+  EXPECT_EQ(metrics.counter("keyward_broker_upstream_penalties_total", "")
+                .value({{"namespace", "bots"}, {"name", "alpha"}}),
+            1);
+  clock.advance(29s);
+  EXPECT_EQ(s->step(clock.now()), t0 + 30s) << "not before p-time";
+  EXPECT_EQ(simulator.requests("alice"), 1);
+  clock.advance(1s);
+  s->step(clock.now());
+  EXPECT_TRUE(s->token(clock.now())) << "the retry with the ticket after p-time succeeds";
+}
+
+TEST_F(SessionTest, CaptchaStopsAllRetries) {
+  simulator.set_captcha(true);
+  auto s = make();
+  EXPECT_EQ(s->step(clock.now()), SystemTime::max());
+  const int requests = simulator.total_requests();
+  clock.advance(6h);
+  EXPECT_EQ(s->step(clock.now()), SystemTime::max());
+  EXPECT_EQ(simulator.total_requests(), requests);
+  EXPECT_TRUE(s->status().needs_person);
+}
+
+TEST_F(SessionTest, ProviderOutageRidesOnTheTokenInPlace) {
+  auto s = make();
+  s->step(clock.now());
+  auto token = s->token(clock.now());
+  ASSERT_TRUE(token);
+  simulator.set_outage(true);
+  clock.advance(85min);
+  // Retries every few seconds during the outage; the token in place is served throughout.
+  for (int i = 0; i < 40 && clock.now() < token->expires_at - 2min; ++i) {
+    const SystemTime next = s->step(clock.now());
+    ASSERT_TRUE(s->token(clock.now())) << "no gap while the old token lives";
+    clock.set(std::min(next, token->expires_at - 2min));
+  }
+  EXPECT_GT(s->status().consecutive_failures, 0);
+  simulator.set_outage(false);
+  // The next retry (due within the backoff, before expiry) renews; the token never lapses.
+  std::optional<AccessToken> renewed;
+  for (int i = 0; i < 5; ++i) {
+    const SystemTime next = s->step(clock.now());
+    renewed = s->token(clock.now());
+    ASSERT_TRUE(renewed);
+    if (renewed->token != token->token) break;
+    ASSERT_LT(next, token->expires_at);
+    clock.set(next);
+  }
+  EXPECT_NE(renewed->token, token->token);
+  EXPECT_EQ(simulator.requests("alice"), 1) << "renewed, no login spent on the outage";
+}
+
+TEST_F(SessionTest, ExpiredTokenIsNotServed) {
+  auto s = make();
+  s->step(clock.now());
+  simulator.set_outage(true);
+  clock.advance(90min);
+  s->step(clock.now());
+  EXPECT_FALSE(s->token(clock.now()));
+}
+
+TEST_F(SessionTest, ProviderNoneHasNothingToBroker) {
+  auto c = config();
+  c.exchange.provider = apikey::TokenProvider::None;
+  auto s = Session::create(c, deps);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().reason, "NoExchange");
+}
+
+// ---- the manager: sessions follow the caches ----------------------------------------------
+
+class SessionManagerTest : public SessionTest {
+ protected:
+  SessionManagerTest() : manager(apikeys, secrets, deps, /*run_sessions=*/false) {
+    put(apikeys, testing::broker_apikey("alpha"));
+    put(secrets, testing::key_secret("alpha", testing::kKey1, 1));
+    put(secrets, testing::login_secret("alpha", "alice"));
+  }
+  static void put(kube::Store& store, const Json& object) { store.apply(object); }
+  Session* session() { return manager.session("bots/alpha"); }
+
+  kube::Store apikeys;
+  kube::Store secrets;
+  SessionManager manager;
+};
+
+TEST_F(SessionManagerTest, StartsOnlyWhileLeading) {
+  manager.sync("bots/alpha");
+  EXPECT_EQ(manager.session_count(), 0u);
+  EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::NotLeading);
+  manager.set_leading(true);
+  ASSERT_NE(session(), nullptr);
+  session()->step(clock.now());
+  EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::Token);
+  manager.set_leading(false);
+  EXPECT_EQ(manager.session_count(), 0u);
+  EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::NotLeading);
+}
+
+TEST_F(SessionManagerTest, LookupsNeverCallTheProvider) {
+  manager.set_leading(true);
+  session()->step(clock.now());
+  const int before = simulator.total_requests();
+  for (int i = 0; i < 100; ++i) {
+    auto found = manager.lookup("bots/alpha", clock.now());
+    ASSERT_EQ(found.kind, TokenLookup::Kind::Token);
+    EXPECT_EQ(found.token.key_version, 1);
+  }
+  EXPECT_EQ(simulator.total_requests(), before);
+}
+
+TEST_F(SessionManagerTest, RotationInTheKeySecretReachesTheSession) {
+  manager.set_leading(true);
+  Session* s = session();
+  s->step(clock.now());
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  put(secrets, testing::key_secret("alpha", testing::kKey2, 2));
+  manager.sync("bots/alpha");
+  ASSERT_EQ(session(), s) << "the same session, new credentials";
+  EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::NoToken);
+  s->step(clock.now());
+  auto found = manager.lookup("bots/alpha", clock.now());
+  ASSERT_EQ(found.kind, TokenLookup::Kind::Token);
+  EXPECT_EQ(found.token.key_version, 2);
+  EXPECT_EQ(simulator.requests("alice"), 2);
+  EXPECT_EQ(simulator.renewals("alice"), 0);
+}
+
+TEST_F(SessionManagerTest, InactiveDropsTheTokenAndMakesNoUpstreamCalls) {
+  manager.set_leading(true);
+  session()->step(clock.now());
+  put(apikeys, testing::broker_apikey("alpha", Json::object(), /*active=*/false));
+  manager.sync("bots/alpha");
+  EXPECT_EQ(manager.session_count(), 0u);
+  auto found = manager.lookup("bots/alpha", clock.now());
+  EXPECT_EQ(found.kind, TokenLookup::Kind::Inactive);
+  EXPECT_TRUE(found.token.token.empty());
+  const int before = simulator.total_requests();
+  clock.advance(3h);
+  manager.sync("bots/alpha");
+  EXPECT_EQ(simulator.total_requests(), before);
+}
+
+TEST_F(SessionManagerTest, DeletedApiKeyStopsTheSession) {
+  manager.set_leading(true);
+  session()->step(clock.now());
+  auto gone = testing::broker_apikey("alpha");
+  apikeys.remove(gone);
+  manager.sync("bots/alpha");
+  EXPECT_EQ(manager.session_count(), 0u);
+  EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::NoApiKey);
+}
+
+TEST_F(SessionManagerTest, ProviderNoneAndMissingSecretsAreExplained) {
+  put(apikeys, testing::broker_apikey(
+                   "plain", {{"provider", "none"}, {"endpoint", nullptr}, {"tradovate", nullptr}}));
+  put(apikeys, testing::broker_apikey("nologin"));
+  put(secrets, testing::key_secret("nologin", testing::kKey1, 1));
+  manager.set_leading(true);
+  EXPECT_EQ(manager.lookup("bots/plain", clock.now()).kind, TokenLookup::Kind::NoExchange);
+  auto nologin = manager.lookup("bots/nologin", clock.now());
+  EXPECT_EQ(nologin.kind, TokenLookup::Kind::NoToken);
+  EXPECT_NE(nologin.message.find("nologin-login"), std::string::npos) << nologin.message;
+  EXPECT_EQ(manager.session_count(), 1u);  // alpha only
+}
+
+TEST_F(SessionManagerTest, RunLoopLogsInWithoutBeingAsked) {
+  SessionManager running(apikeys, secrets, deps, /*run_sessions=*/true);
+  running.set_leading(true);
+  for (int i = 0;
+       i < 500 && running.lookup("bots/alpha", clock.now()).kind != TokenLookup::Kind::Token; ++i) {
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(running.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::Token);
+  // It then sleeps until the refresh time: nothing more without the clock moving.
+  for (int i = 0; i < 500 && clock.sleepers() == 0; ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_EQ(clock.next_deadline(), clock.now() + 85min);
+  EXPECT_EQ(simulator.total_requests(), 1);
+  running.stop_all();
+}
+
+}  // namespace
+}  // namespace keyward::broker
