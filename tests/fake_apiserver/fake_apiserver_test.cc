@@ -31,6 +31,54 @@ class FakeApiServerTest : public ::testing::Test {
   std::unique_ptr<ApiClient> client_;
 };
 
+// TokenReview as the real API server answers it (authentication.k8s.io/v1): the request echoed
+// with status {authenticated, user{username, uid, groups, extra}, audiences}, or, for a token
+// it does not know (or for other audiences), status {user: {}, error} without authenticated.
+TEST_F(FakeApiServerTest, TokenReviewAnswersRegisteredTokensOnly) {
+  const std::string path = "/apis/authentication.k8s.io/v1/tokenreviews";
+  server_->add_token("bound-token",
+                     TokenIdentity::bound_pod("bots", "bot", "alpha-0", "0b9c-pod-uid"));
+  auto review = [&](const std::string& token, json audiences = nullptr) {
+    json spec = {{"token", token}};
+    if (!audiences.is_null()) spec["audiences"] = audiences;
+    return client_->post(
+        path,
+        {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenReview"}, {"spec", spec}});
+  };
+  auto ok = review("bound-token");
+  ASSERT_EQ(ok.status, 201) << ok.body.dump();
+  EXPECT_EQ(ok.body["kind"], "TokenReview");
+  const json& st = ok.body["status"];
+  EXPECT_EQ(st["authenticated"], true);
+  EXPECT_EQ(st["user"]["username"], "system:serviceaccount:bots:bot");
+  EXPECT_EQ(st["user"]["groups"],
+            json::array(
+                {"system:serviceaccounts", "system:serviceaccounts:bots", "system:authenticated"}));
+  EXPECT_EQ(st["user"]["extra"]["authentication.kubernetes.io/pod-name"], json::array({"alpha-0"}));
+  EXPECT_EQ(st["user"]["extra"]["authentication.kubernetes.io/pod-uid"],
+            json::array({"0b9c-pod-uid"}));
+  EXPECT_EQ(st["audiences"], json::array({"https://kubernetes.default.svc.cluster.local"}));
+
+  auto unknown = review("never-issued");
+  ASSERT_EQ(unknown.status, 201);
+  EXPECT_FALSE(unknown.body["status"].value("authenticated", false));
+  EXPECT_EQ(unknown.body["status"]["user"], json::object());
+  EXPECT_NE(unknown.body["status"].value("error", ""), "");
+
+  auto other_audience = review("bound-token", json::array({"vault"}));
+  EXPECT_FALSE(other_audience.body["status"].value("authenticated", false));
+  auto same_audience =
+      review("bound-token", json::array({"https://kubernetes.default.svc.cluster.local"}));
+  EXPECT_TRUE(same_audience.body["status"].value("authenticated", false));
+
+  server_->add_token("legacy-token", TokenIdentity::legacy("bots", "bot"));
+  auto legacy = review("legacy-token");
+  EXPECT_TRUE(legacy.body["status"]["authenticated"]);
+  EXPECT_FALSE(legacy.body["status"]["user"].contains("extra"));
+  server_->remove_token("legacy-token");
+  EXPECT_FALSE(review("legacy-token").body["status"].value("authenticated", false));
+}
+
 TEST_F(FakeApiServerTest, CreateGetUpdateAndStaleUpdateConflict) {
   auto created = client_->post(kApiKeys, api_key("alpha"));
   ASSERT_EQ(created.status, 201) << created.body.dump();

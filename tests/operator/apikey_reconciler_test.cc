@@ -44,6 +44,29 @@ TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) 
   EXPECT_EQ(events_with("KeyAvailable").size(), 1u);
 }
 
+TEST_F(ReconcilerTest, LastUsedTimeFromTheBrokerIsPublishedAtMostOncePerMinute) {
+  put(make_apikey("alpha"));
+  controller::LastUsedTimes used;
+  controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, &metrics, {}};
+  deps.last_used = &used;
+  controller::ApiKeyReconciler r(std::move(deps));
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_FALSE(apikey()["status"].contains("lastUsedTime")) << "no fetch yet";
+
+  EXPECT_TRUE(used.record("bots/alpha", clock.now() + std::chrono::milliseconds(300)));
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(apikey()["status"]["lastUsedTime"], format_rfc3339(clock.now()));
+  const auto writes_before = writes();
+  // Fetches within the minute do not move the published time: no status write.
+  EXPECT_FALSE(used.record("bots/alpha", clock.now() + std::chrono::seconds(30)));
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(writes(), writes_before);
+  EXPECT_TRUE(used.record("bots/alpha", clock.now() + std::chrono::seconds(61)));
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(apikey()["status"]["lastUsedTime"],
+            format_rfc3339(clock.now() + std::chrono::seconds(61)));
+}
+
 TEST_F(ReconcilerTest, SecondPassWritesNothing) {
   put(make_apikey("alpha"));
   auto r = make_reconciler();

@@ -45,6 +45,22 @@ TEST_F(BrokerTest, FetchesWithTheServiceAccountToken) {
   EXPECT_EQ(sink->joined().find("sa-token-abcdef"), std::string::npos);
 }
 
+TEST_F(BrokerTest, RefusalsTheOperatorsBrokerGivesAreClearErrors) {
+  transport.push(401, R"({"reason":"Unauthenticated"})");
+  transport.push(404, R"({"reason":"ApiKeyNotFound"})");
+  transport.push(409, R"({"reason":"NoExchange"})");
+  auto unauthenticated = source.fetch(nullptr);
+  ASSERT_FALSE(unauthenticated);
+  EXPECT_EQ(unauthenticated.error().reason, "Unauthenticated");
+  auto missing = source.fetch(nullptr);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().reason, "ApiKeyNotFound");
+  auto none = source.fetch(nullptr);
+  ASSERT_FALSE(none) << "provider none is not 'inactive'";
+  EXPECT_EQ(none.error().reason, "NoExchange");
+  EXPECT_NE(none.error().message.find("direct mode"), std::string::npos);
+}
+
 TEST_F(BrokerTest, StatusCodesMapToOutcomes) {
   transport.push(403, "{}");
   transport.push(409, R"({"reason":"Inactive"})");

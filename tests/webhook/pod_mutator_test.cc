@@ -128,6 +128,51 @@ TEST(PodMutator, DirectModeMountsKeyAndCredentialsSecrets) {
     EXPECT_EQ(m["name"], "keyward-tokens");
 }
 
+TEST(PodMutator, BrokerModeCarriesTheBrokersCaAndNoKeyMaterial) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"]["refreshLeadSeconds"] = 600;
+  MutationContext ctx = context_for(key);
+  ctx.defaults.mode = "broker";
+  ctx.defaults.broker_url = "https://kw-webhook.keyward-system.svc:8444";
+  ctx.defaults.broker_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  AdmissionResult r = PodMutator().mutate(pod, "bots", ctx);
+  ASSERT_EQ(r.kind, AdmissionResult::Kind::Patched);
+  json out = pod.patch(r.patch);
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/broker-ca"], ctx.defaults.broker_ca_pem);
+  json ca = find_volume(out, "keyward-broker-ca");
+  EXPECT_EQ(ca["downwardAPI"]["items"][0]["path"], "ca.crt");
+  EXPECT_EQ(ca["downwardAPI"]["items"][0]["fieldRef"]["fieldPath"],
+            "metadata.annotations['keyward.dev/broker-ca']");
+  json sc = find_container(out, "initContainers", "keyward-sidecar");
+  EXPECT_TRUE(has_arg_pair(sc, "--mode", "broker"));
+  EXPECT_TRUE(has_arg_pair(sc, "--broker-url", "https://kw-webhook.keyward-system.svc:8444"));
+  EXPECT_TRUE(has_arg_pair(sc, "--ca-file", "/var/run/keyward/broker-ca/ca.crt"));
+  EXPECT_TRUE(has_arg_pair(sc, "--refresh-lead-seconds", "300")) << "half the broker's lead";
+  bool ca_mounted = false;
+  for (const auto& m : sc["volumeMounts"]) {
+    EXPECT_NE(m["name"], "keyward-key") << "no key Secret in broker mode";
+    ca_mounted = ca_mounted || (m["name"] == "keyward-broker-ca" &&
+                                m["mountPath"] == "/var/run/keyward/broker-ca");
+  }
+  EXPECT_TRUE(ca_mounted);
+  EXPECT_TRUE(find_volume(out, "keyward-key").is_null());
+}
+
+TEST(PodMutator, ProviderNoneIsInjectedInDirectModeEvenWhenBrokerIsTheDefault) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"] = {{"provider", "none"}};
+  MutationContext ctx = context_for(key);
+  ctx.defaults.mode = "broker";
+  ctx.defaults.broker_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  json out = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+  json sc = find_container(out, "initContainers", "keyward-sidecar");
+  EXPECT_TRUE(has_arg_pair(sc, "--mode", "direct"));
+  EXPECT_TRUE(has_arg_pair(sc, "--provider", "none"));
+  EXPECT_FALSE(out["metadata"]["annotations"].contains("keyward.dev/broker-ca"));
+}
+
 TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {
   json key = apikey("bots", "alpha");
   key["spec"]["tokenExchange"]["tokenFile"] = "access-token";
