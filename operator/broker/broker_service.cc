@@ -121,6 +121,7 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
                   e.http_status == 503 ? options_.retry_no_token : Seconds(0));
   }
   TokenLookup found = sessions_.lookup(key, now);
+  sessions_.update_gauge(now);
   switch (found.kind) {
     case TokenLookup::Kind::Token:
       break;

@@ -219,7 +219,7 @@ Session* SessionManager::session(const std::string& key) const {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void SessionManager::update_gauge(SystemTime now) {
+void SessionManager::update_gauge(SystemTime now) const {
   std::size_t total = 0;
   std::size_t valid = 0;
   {

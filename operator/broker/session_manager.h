@@ -53,6 +53,9 @@ class SessionManager {
 
   [[nodiscard]] TokenLookup lookup(const std::string& key, SystemTime now) const;
   [[nodiscard]] std::size_t session_count() const;
+  // Sets keyward_broker_sessions{state=valid|waiting} (a token's validity changes with time:
+  // called on every sync and every request).
+  void update_gauge(SystemTime now) const;
   [[nodiscard]] std::size_t sessions_with_token(SystemTime now) const;
   // The session of a key, for tests (null when none). Valid until the next sync of that key.
   [[nodiscard]] Session* session(const std::string& key) const;
@@ -64,7 +67,6 @@ class SessionManager {
     std::string message;
   };
   Desired desired(const std::string& key) const;
-  void update_gauge(SystemTime now);
 
   const kube::Store& apikeys_;
   const kube::Store& secrets_;

@@ -209,7 +209,11 @@ TEST_F(SessionManagerTest, StartsOnlyWhileLeading) {
   ASSERT_NE(session(), nullptr);
   session()->step(clock.now());
   EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::Token);
+  manager.update_gauge(clock.now());
+  auto& gauge = metrics.gauge("keyward_broker_sessions", "");
+  EXPECT_EQ(gauge.value({{"state", "valid"}}), 1);
   manager.set_leading(false);
+  EXPECT_EQ(gauge.value({{"state", "valid"}}), 0);
   EXPECT_EQ(manager.session_count(), 0u);
   EXPECT_EQ(manager.lookup("bots/alpha", clock.now()).kind, TokenLookup::Kind::NotLeading);
 }
