@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Keyward demo against a local stand-in cluster (keyward-fake-apiserver), in under 2 minutes:
+# Keyward demo against a local stand-in cluster (keyward-fake-apiserver), in about 2 minutes:
 #   an ApiKey applied with kubectl, its Secret (masked) and status, a rotation, and the stale
-#   pods' Deployment restarted by the operator.
+#   pods' Deployment restarted by the operator; a standalone sidecar; the token broker (three
+#   broker-mode sidecars sharing one upstream login); an offline injection.
 # Run after scripts/setup.sh:   scripts/demo.sh        (builds into build/ first)
-# Other sections plug in by defining demo_sidecar / demo_injection (see the marked places).
+# Other sections plug in by defining demo_sidecar / demo_broker / demo_injection (see the
+# marked places).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +25,7 @@ heading() { printf '\n\033[1m== %s\033[0m  (%ss)\n' "$1" "$(( $(date +%s) - STAR
 note() { printf '   %s\n' "$*"; }
 die() {
   printf 'demo: %s\n' "$*" >&2
-  for log in "$WORK/operator.log" "$WORK/apiserver.log"; do
+  for log in "$WORK/operator.log" "$WORK/apiserver.log" "$WORK/sidecar-broker-0.log"; do
     [ -s "$log" ] && { printf -- '--- last lines of %s\n' "$log" >&2; tail -8 "$log" >&2; }
   done
   exit 1
@@ -69,6 +71,194 @@ demo_sidecar() {
   grep -E '"delivered a new token"' "$WORK/sidecar.log" | tail -2 | sed 's/^/   /'
 }
 
+# ---- Token broker section: the operator holds one upstream session per ApiKey; sidecars in
+# broker mode fetch the token from it (the recipe of tests/broker/broker_e2e_test.cc). ----
+demo_broker_targets() { echo keyward-sidecar keyward-provider-sim; }
+
+b64() { printf %s "$1" | base64 | tr -d '\n'; }
+# Every secret the broker section creates or sees, for the final check of what was printed.
+BROKER_SECRETS=()
+
+# Before the operator starts: a throw-away CA and a localhost certificate (served by the broker
+# and by the simulator), the HTTPS provider simulator, and the operator's broker flags.
+demo_broker_setup() {
+  local pki="$WORK/broker-pki" sim="$BUILD/tests/provider_sim/keyward-provider-sim"
+  mkdir -p "$pki"
+  ( cd "$pki" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+      -subj /CN=keyward-demo-ca -keyout ca.key -out ca.crt &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+      -keyout tls.key -out tls.csr &&
+    printf '%s\n' 'subjectAltName=DNS:localhost,IP:127.0.0.1' 'basicConstraints=CA:FALSE' \
+      'extendedKeyUsage=serverAuth' >ext.cnf &&
+    openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+      -extfile ext.cnf -out tls.crt ) >"$WORK/openssl.log" 2>&1 \
+    || { tail -5 "$WORK/openssl.log" >&2; die "openssl could not make the demo certificates (it needs OpenSSL 1.1.1 or newer on PATH)"; }
+  BROKER_CA="$pki/ca.crt"
+  # A Tradovate login made up for this run (the simulator knows it; nothing here is real).
+  BROKER_USER=beta-trader
+  BROKER_PASSWORD="pw-$(openssl rand -hex 12)"
+  BROKER_KEY="nt_$(openssl rand -hex 16)"
+  BROKER_SECRETS+=("$BROKER_PASSWORD" "$BROKER_KEY")
+  "$sim" --port 0 --lifetime-seconds 20 --tls-cert "$pki/tls.crt" --tls-key "$pki/tls.key" \
+    --user "$BROKER_USER:$BROKER_PASSWORD:8:$BROKER_KEY" >"$WORK/sim-broker.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 15 "the HTTPS provider simulator (log: $WORK/sim-broker.log)" grep -q '"url"' "$WORK/sim-broker.log"
+  BROKER_SIM_URL="$(grep -m1 -o '"url":"[^"]*"' "$WORK/sim-broker.log" | cut -d'"' -f4)"
+  echo '{}' >"$WORK/token-identities.json"
+  BROKER_OPERATOR_FLAGS=(--broker-listen 127.0.0.1:0 --broker-cert-file "$pki/tls.crt"
+    --broker-key-file "$pki/tls.key")
+  # The operator trusts the demo CA for the provider through OpenSSL's default store.
+  BROKER_OPERATOR_ENV=("SSL_CERT_FILE=$BROKER_CA")
+  note "a throw-away CA and a localhost certificate (openssl, in the demo's work dir)"
+  note "a provider simulator over HTTPS with 20-second tokens at $BROKER_SIM_URL"
+}
+
+# The simulator's counters (GET /_sim/stats, HTTPS; openssl s_client, since setup.sh installs
+# openssl but not curl), then one of the demo user's: sim_count accessTokenRequests
+sim_stats() {
+  printf 'GET /_sim/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
+    | openssl s_client -quiet -verify_return_error -CAfile "$BROKER_CA" \
+        -connect "${BROKER_SIM_URL#https://}" 2>/dev/null | grep '"users"'
+}
+sim_count() {
+  sim_stats | grep -o "\"$BROKER_USER\":{[^}]*}" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
+}
+# token.json field of sidecar N: token_field N accessToken
+token_field() {
+  grep -o "\"$2\":\"\\{0,1\\}[^\",}]*" "$WORK/broker-tokens-$1/token.json" 2>/dev/null \
+    | head -1 | cut -d: -f2- | tr -d '"'
+}
+all_valid() {
+  local i
+  for i in 0 1 2; do [ "$(token_field "$i" state)" = Valid ] || return 1; done
+}
+all_renewed() {
+  local i
+  all_valid || return 1
+  [ "$(sim_count renewals)" -ge 1 ] || return 1
+  for i in 0 1 2; do [ "$(token_field "$i" accessToken)" != "${FIRST_TOKENS[$i]}" ] || return 1; done
+}
+show_tokens() {
+  local i
+  for i in 0 1 2; do
+    note "$(printf 'beta-bot-%s: state %s, keyVersion %s, token %.10s…, expires %s' "$i" \
+      "$(token_field "$i" state)" "$(token_field "$i" keyVersion)" \
+      "$(token_field "$i" accessToken)" "$(token_field "$i" expirationTime)")"
+  done
+}
+show_counts() {
+  note "provider simulator, user $BROKER_USER: logins (access token requests) $(sim_count accessTokenRequests), renewals $(sim_count renewals), live sessions $(sim_count liveSessions)"
+}
+
+demo_broker() {
+  local port i uid sa
+  note "Tradovate allows 2 sessions per user and ~5 token requests an hour per IP: the operator"
+  note "logs in ONCE per ApiKey and serves the token to every sidecar of that key over HTTPS."
+  port="$(grep -m1 '"broker server listening"' "$WORK/operator.log" | grep -o '"port":[0-9]*' | cut -d: -f2)"
+  [ -n "$port" ] || die "the operator did not log \"broker server listening\"; see $WORK/operator.log"
+  BROKER_URL="https://127.0.0.1:$port"
+  note "broker at $BROKER_URL (keyward-operator run --broker-listen 127.0.0.1:0 --broker-cert-file … --broker-key-file …)"
+  note "kubectl apply: ApiKey beta-bot (tokenExchange tradovate), its key Secret and login Secret"
+  kubectl apply -f - <<YAML | sed 's/^/   /'
+apiVersion: v1
+kind: Secret
+metadata: {name: beta-source, namespace: bots}
+type: Opaque
+data: {apiKey: $(b64 "$BROKER_KEY")}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: beta-login, namespace: bots}
+type: Opaque
+data: {username: $(b64 "$BROKER_USER"), password: $(b64 "$BROKER_PASSWORD"), clientId: $(b64 8)}
+---
+apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: beta-bot, namespace: bots}
+spec:
+  displayName: "Beta bot, Tradovate (demo)"
+  source: {secretRef: {name: beta-source}}
+  consumers: {restartStrategy: None}
+  tokenExchange:
+    provider: tradovate
+    endpoint: "$BROKER_SIM_URL/v1"
+    refreshLeadSeconds: 5
+    credentialsSecretRef: {name: beta-login}
+    tradovate: {appId: Demo}
+YAML
+  logged_in() { [ -n "$(sim_count accessTokenRequests)" ]; }
+  wait_for 30 "the broker's upstream login for beta-bot (log: $WORK/operator.log)" logged_in
+  grep -m1 '"upstream session started"' "$WORK/operator.log" | sed 's/^/   /'
+  show_counts
+
+  note "three pods annotated keyward.dev/inject: beta-bot, each with a bound service account token"
+  note "(projected for the broker's audience keyward.dev/broker, as the webhook mounts it, and"
+  note "registered with the fake API server's TokenReview through --token-identities)"
+  local identities="{" sep=""
+  for i in 0 1 2; do
+    kubectl apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: beta-bot-$i
+  namespace: bots
+  annotations: {keyward.dev/inject: beta-bot}
+spec:
+  serviceAccountName: bot
+  containers: [{name: bot, image: "example.com/beta-bot:1"}]
+YAML
+    uid="$(kubectl -n bots get pod "beta-bot-$i" -o jsonpath='{.metadata.uid}')"
+    [ -n "$uid" ] || die "pod beta-bot-$i was not created; see $WORK/apiserver.log"
+    sa="eyJhbGciOiJSUzI1NiJ9.demo-sa-$(openssl rand -hex 16).sig"
+    BROKER_SECRETS+=("$sa")
+    printf %s "$sa" >"$WORK/sa-token-$i"
+    chmod 600 "$WORK/sa-token-$i"
+    identities+="$sep\"$sa\": {\"username\": \"system:serviceaccount:bots:bot\", \"uid\": \"sa-uid-bots-bot\","
+    identities+=" \"groups\": [\"system:serviceaccounts\", \"system:serviceaccounts:bots\", \"system:authenticated\"],"
+    identities+=" \"extra\": {\"authentication.kubernetes.io/pod-name\": [\"beta-bot-$i\"],"
+    identities+=" \"authentication.kubernetes.io/pod-uid\": [\"$uid\"],"
+    identities+=" \"authentication.kubernetes.io/node-name\": [\"fake-node\"],"
+    identities+=" \"authentication.kubernetes.io/credential-id\": [\"JTI=$uid-jti\"]},"
+    identities+=" \"audiences\": [\"keyward.dev/broker\"]}"
+    sep=", "
+  done
+  printf '%s}\n' "$identities" >"$WORK/token-identities.json.new"
+  mv "$WORK/token-identities.json.new" "$WORK/token-identities.json"
+  kubectl -n bots get pods beta-bot-0 beta-bot-1 beta-bot-2 \
+    -o custom-columns='NAME:.metadata.name,INJECT:.metadata.annotations.keyward\.dev/inject,SERVICE-ACCOUNT:.spec.serviceAccountName' | sed 's/^/   /'
+
+  note "three keyward-sidecar run --mode broker, one per pod, each with its own token directory"
+  for i in 0 1 2; do
+    "$BUILD/sidecar/keyward-sidecar" run --mode broker --broker-url "$BROKER_URL" \
+      --apikey beta-bot --namespace bots --ca-file "$BROKER_CA" \
+      --service-account-token-file "$WORK/sa-token-$i" --out "$WORK/broker-tokens-$i" \
+      --listen off --refresh-lead-seconds 2 >"$WORK/sidecar-broker-$i.log" 2>&1 &
+    PIDS+=($!)
+  done
+  wait_for 30 "a token in every broker-mode sidecar (logs: $WORK/sidecar-broker-*.log)" all_valid
+  show_tokens
+  FIRST_TOKENS=()
+  for i in 0 1 2; do
+    FIRST_TOKENS+=("$(token_field "$i" accessToken)")
+    BROKER_SECRETS+=("${FIRST_TOKENS[$i]}" "$(token_field "$i" mdAccessToken)")
+  done
+  show_counts
+  [ "$(sim_count accessTokenRequests)" = 1 ] \
+    || die "expected exactly one upstream login for three sidecars; see $WORK/operator.log"
+  note "three sidecars, one login: the broker served them all from its one session"
+
+  note "waiting ~20s: the broker renews its session 5s before expiry, and the sidecars pick the"
+  note "renewed token up at their own refresh (2s before expiry), without logging in again"
+  wait_for 40 "a broker renewal in every sidecar (logs: $WORK/sidecar-broker-*.log)" all_renewed
+  show_tokens
+  for i in 0 1 2; do BROKER_SECRETS+=("$(token_field "$i" accessToken)"); done
+  grep '"delivered a new token"' "$WORK/sidecar-broker-0.log" | tail -1 | sed 's/^/   beta-bot-0: /'
+  show_counts
+  [ "$(sim_count accessTokenRequests)" = 1 ] \
+    || die "the renewal caused a second upstream login; see $WORK/operator.log"
+}
+
 demo_injection() {
   note "keyward-operator inject -f: the webhook's own mutation, offline, on a Deployment"
   cat >"$WORK/deploy.yaml" <<'YAML'
@@ -107,16 +297,25 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log
   || { tail -20 "$WORK/cmake.log"; die "cmake configure failed"; }
 TARGETS=(keyward-operator keyward-fake-apiserver)
 if declare -F demo_sidecar_targets >/dev/null; then TARGETS+=($(demo_sidecar_targets)); fi
+if declare -F demo_broker_targets >/dev/null; then TARGETS+=($(demo_broker_targets)); fi
+mapfile -t TARGETS < <(printf '%s\n' "${TARGETS[@]}" | sort -u)
 cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}" >"$WORK/build.log" 2>&1 \
   || { grep -m5 -E 'error' "$WORK/build.log"; die "build failed (log: $WORK/build.log)"; }
 OPERATOR="$BUILD/operator/keyward-operator"
 FAKE="$BUILD/tests/fake_apiserver/keyward-fake-apiserver"
 note "ok"
 
+BROKER_OPERATOR_FLAGS=() BROKER_OPERATOR_ENV=() FAKE_FLAGS=()
+if declare -F demo_broker >/dev/null; then
+  heading "Preparing the token broker: certificates and an HTTPS provider simulator"
+  demo_broker_setup
+  FAKE_FLAGS+=(--token-identities "$WORK/token-identities.json")
+fi
+
 heading "Starting the stand-in cluster (fake API server with simulated Deployment controllers)"
 export KUBECONFIG="$WORK/kubeconfig"
 "$FAKE" --port 0 --tls-dir "$WORK/tls" --crds "$ROOT/crds" --simulate-controllers \
-  --kubeconfig-out "$KUBECONFIG" \
+  --kubeconfig-out "$KUBECONFIG" "${FAKE_FLAGS[@]}" \
   >"$WORK/apiserver.log" 2>&1 &
 PIDS+=($!)
 wait_for 15 "the fake API server's kubeconfig" test -s "$KUBECONFIG"
@@ -160,8 +359,9 @@ spec:
 YAML
 
 heading "Starting keyward-operator"
-"$OPERATOR" run --namespace bots --leader-elect=true --lease-namespace bots \
-  --metrics-listen 127.0.0.1:0 >"$WORK/operator.log" 2>&1 &
+env "${BROKER_OPERATOR_ENV[@]}" "$OPERATOR" run --namespace bots --leader-elect=true \
+  --lease-namespace bots --metrics-listen 127.0.0.1:0 "${BROKER_OPERATOR_FLAGS[@]}" \
+  >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
 secret_version() {
   kubectl -n bots get secret keyward-alpha-bot \
@@ -203,15 +403,35 @@ kubectl -n bots get events -o custom-columns='TYPE:.type,REASON:.reason,COUNT:.c
 
 # ---- Sidecar section ----
 if declare -F demo_sidecar >/dev/null; then heading "Sidecar"; demo_sidecar; fi
+# ---- Token broker section ----
+if declare -F demo_broker >/dev/null; then heading "Token broker: one upstream login, many sidecars"; demo_broker; fi
 # ---- Injection section (webhook engineer): define demo_injection to run it here. ----
 if declare -F demo_injection >/dev/null; then heading "Injection"; demo_injection; fi
 
-heading "Checking that no key material reached the operator's logs"
-KEYS_SEEN=0
+heading "Checking that no secret reached any log (operator and broker, sidecars, simulators)"
+SECRETS=()
+for value in "${BROKER_SECRETS[@]}"; do [ -n "$value" ] && SECRETS+=("$value"); done
 for field in apiKey previousApiKey; do
   value="$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath="{.data.$field}" | base64 -d 2>/dev/null || true)"
-  if [ -n "$value" ] && grep -qF "$value" "$WORK/operator.log"; then KEYS_SEEN=1; fi
+  [ -n "$value" ] && SECRETS+=("$value")
 done
-[ "$KEYS_SEEN" = 0 ] && note "none found" || die "a key appeared in the operator log"
+# The standalone sidecar's password and its last token.
+if [ -s "$WORK/tokens/token.json" ]; then
+  SECRETS+=(demo-password "$(grep -o '"accessToken":"[^"]*"' "$WORK/tokens/token.json" | cut -d'"' -f4)")
+fi
+LOGS=("$WORK"/*.log)
+SEEN=0
+for value in "${SECRETS[@]}"; do
+  [ -n "$value" ] || continue
+  for log in "${LOGS[@]}"; do
+    case "$log" in */openssl.log|*/cmake.log|*/build.log) continue ;; esac
+    if grep -qF -- "$value" "$log"; then
+      printf '   a secret (%.6s…) appears in %s\n' "$value" "$log" >&2
+      SEEN=1
+    fi
+  done
+done
+[ "$SEEN" = 0 ] && note "none of ${#SECRETS[@]} secrets (keys, passwords, service account and access tokens) in ${#LOGS[@]} logs" \
+  || die "a secret appeared in a log (listed above)"
 
 heading "Done (everything started by this script is stopped on exit)"

@@ -1,5 +1,6 @@
 // keyward-provider-sim: the provider simulator as a process, for the demo and the benchmark.
 // Prints one JSON line {"url": "..."} once it listens; ends on SIGTERM or SIGINT.
+// GET {url}/_sim/stats answers the per-user counters (logins, renewals, live sessions).
 
 #include <signal.h>
 
@@ -18,8 +19,9 @@ void usage() {
   std::cerr
       << "usage: keyward-provider-sim [--host 127.0.0.1] [--port 0] [--lifetime-seconds 5400]\n"
          "  [--no-renewals] [--budget N] [--user NAME:PASSWORD:CID:SEC]...\n"
-         "  [--oauth2-client ID:SECRET]\n"
-         "Default user: demo:demo-password:8:demo-sec\n";
+         "  [--oauth2-client ID:SECRET] [--tls-cert FILE --tls-key FILE]\n"
+         "Default user: demo:demo-password:8:demo-sec. With --tls-cert/--tls-key (PEM) it serves\n"
+         "HTTPS. GET /_sim/stats: the counters as JSON.\n";
 }
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
   int port = 0;
   keyward::sim::SimConfig config;
   std::vector<keyward::sim::SimUser> users;
+  std::string tls_cert;
+  std::string tls_key;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -67,11 +71,17 @@ int main(int argc, char** argv) {
         if (f.size() != 2) throw std::invalid_argument("--oauth2-client takes ID:SECRET");
         config.oauth2_client_id = f[0];
         config.oauth2_client_secret = f[1];
+      } else if (a == "--tls-cert") {
+        tls_cert = value();
+      } else if (a == "--tls-key") {
+        tls_key = value();
       } else {
         usage();
         return 2;
       }
     }
+    if (tls_cert.empty() != tls_key.empty())
+      throw std::invalid_argument("--tls-cert and --tls-key go together");
   } catch (const std::exception& e) {
     std::cerr << "keyward-provider-sim: " << e.what() << "\n";
     usage();
@@ -88,7 +98,8 @@ int main(int argc, char** argv) {
   keyward::RealClock clock;
   keyward::sim::ProviderSimulator sim(clock, config);
   for (auto& u : users) sim.add_user(u);
-  auto bound = sim.start(host, port);
+  auto bound = tls_cert.empty() ? sim.start(host, port)
+                                : sim.start_tls(host, port, tls_cert, tls_key);
   if (!bound) {
     std::cerr << bound.error().to_string() << "\n";
     return 1;

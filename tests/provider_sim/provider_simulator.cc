@@ -180,7 +180,30 @@ std::string ProviderSimulator::last_token() const {
   return last_token_;
 }
 
+nlohmann::json ProviderSimulator::stats() const {
+  std::lock_guard lock(mu_);
+  nlohmann::json users = nlohmann::json::object();
+  for (const auto& [name, st] : stats_) {
+    auto live = sessions_by_user_.find(name);
+    users[name] = {{"accessTokenRequests", st.requests},
+                   {"failedRequests", st.failed},
+                   {"renewals", st.renewals},
+                   {"liveSessions", live == sessions_by_user_.end()
+                                        ? 0
+                                        : static_cast<int>(live->second.size())}};
+  }
+  nlohmann::json oauth2 = nlohmann::json::object();
+  for (const auto& [client, n] : oauth2_stats_) oauth2[client] = n;
+  return {{"users", users}, {"oauth2Requests", oauth2}, {"totalRequests", total_}};
+}
+
 HttpResponse ProviderSimulator::handle(const HttpRequest& request) {
+  // The observer's endpoint: outside the provider's behaviour (no fault, outage or count).
+  if (request.method == "GET" && request.path == "/_sim/stats") {
+    HttpResponse out = json_answer(200, stats());
+    out.headers.emplace("Cache-Control", "no-store");
+    return out;
+  }
   std::unique_lock lock(mu_);
   ++total_;
   const SystemTime now = clock_.now();
@@ -417,6 +440,7 @@ Result<int> ProviderSimulator::start(const std::string& host, int port) {
   server_->Post(R"(.*/auth/accesstokenrequest)", adapter);
   server_->Get(R"(.*/auth/renewaccesstoken)", adapter);
   server_->Post(R"(.*/oauth2/token)", adapter);
+  server_->Get("/_sim/stats", adapter);
   const int bound =
       port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {

@@ -4,6 +4,8 @@
 //   POST /auth/accesstokenrequest   (also under any base path, e.g. /v1/auth/...)
 //   GET  /auth/renewaccesstoken     Bearer <accessToken>
 //   POST /oauth2/token              RFC 6749 4.4 client credentials (Basic or body)
+//   GET  /_sim/stats                read-only counters for scripts (see stats()); not a
+//                                   provider endpoint: exact path, never faulted nor counted
 //
 // Time comes from the Clock it is given, so a FakeClock drives token expiry, penalty waits,
 // outage windows and the hourly request budget. handle() answers in-process (tests wrap it in
@@ -89,6 +91,10 @@ class ProviderSimulator {
   [[nodiscard]] bool token_valid(const std::string& token) const;
   // The last token issued (tests use it to check what was delivered).
   [[nodiscard]] std::string last_token() const;
+  // The counters above as JSON, what GET /_sim/stats answers (no token, password or key):
+  // {"users": {"<name>": {"accessTokenRequests", "failedRequests", "renewals", "liveSessions"}},
+  //  "oauth2Requests": {"<client id>": n}, "totalRequests": n}
+  [[nodiscard]] nlohmann::json stats() const;
 
   // --- HTTP ---------------------------------------------------------------------------------
   Result<int> start(const std::string& host, int port);  // port 0 = any; returns the port

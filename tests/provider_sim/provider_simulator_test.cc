@@ -143,6 +143,29 @@ TEST_F(SimTest, OAuth2BasicAndBodyClientAuth) {
   EXPECT_EQ(o.oauth2_requests("cid"), 2);
 }
 
+TEST_F(SimTest, StatsCountLoginsAndRenewalsWithoutSecrets) {
+  const auto t1 = nlohmann::json::parse(sim.handle(login()).body)["accessToken"].get<std::string>();
+  sim.handle(login("nope"));
+  sim.handle(renew(t1));
+  sim.set_outage(true);  // the observer's endpoint is not part of the provider's behaviour
+  sim.queue_fault(Fault::Garbage);
+  auto r = sim.handle(req("GET", "/_sim/stats"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Cache-Control"), "no-store");
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j, sim.stats());
+  EXPECT_EQ(j["users"]["alice"]["accessTokenRequests"], 2);
+  EXPECT_EQ(j["users"]["alice"]["failedRequests"], 1);
+  EXPECT_EQ(j["users"]["alice"]["renewals"], 1);
+  EXPECT_EQ(j["users"]["alice"]["liveSessions"], 1);
+  EXPECT_EQ(j["totalRequests"], 3);  // stats requests are not counted
+  EXPECT_EQ(sim.total_requests(), 3);
+  EXPECT_EQ(r.body.find("sim-at-"), std::string::npos);
+  EXPECT_EQ(r.body.find("s3c"), std::string::npos);
+  // Only the exact path: a provider base path in front is an ordinary 404 (here: the outage).
+  EXPECT_EQ(sim.handle(req("GET", "/v1/_sim/stats")).status, 503);
+}
+
 TEST_F(SimTest, ServesOverHttp) {
   auto port = sim.start("127.0.0.1", 0);
   ASSERT_TRUE(port) << port.error().message;
@@ -152,6 +175,10 @@ TEST_F(SimTest, ServesOverHttp) {
   EXPECT_EQ(res->status, 200);
   EXPECT_TRUE(nlohmann::json::parse(res->body).contains("accessToken"));
   EXPECT_TRUE(res->has_header("Date"));
+  auto stats = cli.Get("/_sim/stats");
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(stats->body)["users"]["alice"]["accessTokenRequests"], 1);
   sim.stop();
 }
 
