@@ -117,9 +117,11 @@ int run_exec(const std::vector<std::string>& args, const Environment& env, const
     return 1;
   }
   std::vector<char*> argv;
+  argv.reserve(command.size() + 1);
   for (auto& a : command) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<char*> envp;
+  envp.reserve(environment->size() + 1);
   for (auto& e : *environment) envp.push_back(e.data());
   envp.push_back(nullptr);
   ::execvpe(argv[0], argv.data(), envp.data());

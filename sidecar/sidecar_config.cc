@@ -48,7 +48,7 @@ SettingSpec secret(const std::string& name) {
 }
 
 std::function<Status(const std::string&)> one_of(std::vector<std::string> allowed) {
-  return [allowed](const std::string& v) -> Status {
+  return [allowed = std::move(allowed)](const std::string& v) -> Status {
     for (const auto& a : allowed) {
       if (v == a) return ok();
     }

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -30,15 +30,12 @@ double ms_since(Clock::time_point start) {
 }
 
 long rss_kib() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtol(line + 6, nullptr, 10);
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
   }
-  std::fclose(f);
-  return kib;
+  return -1;
 }
 
 nlohmann::json make_pod(int i) {
@@ -140,6 +137,7 @@ int main(int argc, char** argv) {
   const std::string rv = all->resource_version;
   // request_count matches the path only (not the query): count GETs on the collection from here.
   const std::uint64_t gets_before = server.request_count("GET", "/namespaces/bots/pods");
+  threads.reserve(static_cast<std::size_t>(watchers));
   for (int w = 0; w < watchers; ++w) {
     threads.emplace_back([&](std::stop_token st) {
       auto ep = keyward::HttpEndpoint::parse(server.url());

@@ -36,6 +36,8 @@ Status StatusServer::start(const std::string& host, int port) {
     return fail("InvalidLimits", "status server needs a worker thread");
   auto server = std::make_unique<httplib::Server>();
   const auto workers = static_cast<size_t>(limits_.worker_threads);
+  // httplib's API: the server takes ownership of the raw pointer new_task_queue returns.
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): no gsl::owner in a foreign signature.
   server->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   server->set_keep_alive_max_count(1);
   server->set_read_timeout(limits_.io_timeout);

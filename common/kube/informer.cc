@@ -149,9 +149,9 @@ ObjectPtr Store::remove(const Object& object) {
 Informer::Informer(KubeApi& api, ResourceType type, std::string ns, InformerOptions options,
                    Clock& clock, Random& random, Logger logger)
     : clock_(clock),
-      logger_(logger),
-      store_(options.index_label),
-      watcher_(api, type, std::move(ns), options.watcher, logger),
+      logger_(std::move(logger)),
+      store_(std::move(options.index_label)),
+      watcher_(api, std::move(type), std::move(ns), std::move(options.watcher), logger_),
       backoff_(clock, random, options.backoff) {}
 
 Informer::~Informer() { stop(); }

@@ -107,8 +107,10 @@ TEST(HttplibTransport, ConcurrentSendsAllSucceed) {
   auto t = make("http", server.start());
   std::atomic<int> good{0};
   {
+    constexpr int kThreads = 6;
     std::vector<std::jthread> threads;
-    for (int i = 0; i < 6; ++i) {
+    threads.reserve(kThreads);
+    for (int i = 0; i < kThreads; ++i) {
       threads.emplace_back([&, i] {
         for (int j = 0; j < 10; ++j) {
           const std::string n = std::to_string(i * 100 + j);

@@ -24,6 +24,7 @@ Object obj(const std::string& ns, const std::string& name, const std::string& rv
 
 std::vector<std::string> keys(const std::vector<ObjectPtr>& objects) {
   std::vector<std::string> out;
+  out.reserve(objects.size());
   for (const auto& o : objects) out.push_back(object_key(*o));
   std::sort(out.begin(), out.end());
   return out;

@@ -179,8 +179,10 @@ TEST(Backoff, GrowsWithJitterCapsAndResetsAfterAHealthyPeriod) {
   FakeClock clock;
   FixedRandom mid(0.5);  // jitter factor exactly 1
   Backoff b(clock, mid);
+  constexpr int kDelays = 8;
   std::vector<long> delays;
-  for (int i = 0; i < 8; ++i) delays.push_back(static_cast<long>(b.next().count()));
+  delays.reserve(kDelays);
+  for (int i = 0; i < kDelays; ++i) delays.push_back(static_cast<long>(b.next().count()));
   EXPECT_EQ(delays, (std::vector<long>{800, 1600, 3200, 6400, 12800, 25600, 30000, 30000}));
   clock.advance(std::chrono::seconds(119));
   EXPECT_EQ(b.next().count(), 30000);

@@ -92,8 +92,10 @@ TEST(WorkQueue, ShutdownReleasesBlockedWorkersAndIgnoresAdds) {
   WorkQueue q(clock);
   std::atomic<int> released{0};
   {
+    constexpr int kWorkers = 3;
     std::vector<std::jthread> workers;
-    for (int i = 0; i < 3; ++i) {
+    workers.reserve(kWorkers);
+    for (int i = 0; i < kWorkers; ++i) {
       workers.emplace_back([&] {
         if (!q.get()) released.fetch_add(1);
       });
@@ -145,8 +147,10 @@ TEST(Controller, NeverRunsOneKeyOnTwoWorkers) {
       8, make_null_logger());
   c.start();
   {
+    constexpr int kProducers = 4;
     std::vector<std::jthread> producers;
-    for (int p = 0; p < 4; ++p) {
+    producers.reserve(kProducers);
+    for (int p = 0; p < kProducers; ++p) {
       producers.emplace_back([&, p] {
         for (int i = 0; i < 50; ++i) {
           q.add("ns/k" + std::to_string((i + p) % kKeys));

@@ -18,7 +18,9 @@ class ScriptedTransport final : public HttpTransport {
   // Queue a fixed answer or a handler; answers are used in order, the last one repeats.
   void push(HttpResponse response) {
     std::lock_guard lock(mu_);
-    script_.push_back([response](const HttpRequest&) -> Result<HttpResponse> { return response; });
+    script_.push_back([response = std::move(response)](const HttpRequest&) -> Result<HttpResponse> {
+      return response;
+    });
   }
   void push(int status, std::string body, std::string content_type = "application/json") {
     HttpResponse r;
@@ -29,7 +31,8 @@ class ScriptedTransport final : public HttpTransport {
   }
   void push_error(std::string reason, std::string message) {
     std::lock_guard lock(mu_);
-    script_.push_back([reason, message](const HttpRequest&) -> Result<HttpResponse> {
+    script_.push_back([reason = std::move(reason),
+                       message = std::move(message)](const HttpRequest&) -> Result<HttpResponse> {
       return fail(reason, message);
     });
   }
