@@ -5,7 +5,8 @@
 //                        [--lease-namespace NS] [--lease-name N] [--identity ID]
 //                        [--metrics-listen HOST:PORT] [--webhook-config FILE] [--workers N]
 //                        [--broker-listen HOST:PORT|off] [--broker-cert-file F]
-//                        [--broker-key-file F] [--log-level debug|info|warn|error]
+//                        [--broker-key-file F] [--broker-audience AUD]
+//                        [--log-level debug|info|warn|error]
 //                        [--config FILE]
 //   keyward-operator inject ...      (see `keyward-operator inject --help`)
 //   keyward-operator version
@@ -153,6 +154,15 @@ std::vector<SettingSpec> run_settings() {
        false,
        std::string("/var/run/keyward/webhook-tls/tls.key"),
        {}},
+      {"broker-audience",
+       "--broker-audience",
+       "brokerAudience",
+       "KEYWARD_BROKER_AUDIENCE",
+       false,
+       false,
+       false,
+       std::string("keyward.dev/broker"),  // = webhook::kDefaultBrokerAudience
+       {}},
       {"log-level", "--log-level", "logLevel", "KEYWARD_LOG_LEVEL", false, false, false,
        std::string("info"), is_level},
       {"config", "--config", "", "KEYWARD_CONFIG", false, false, false, std::nullopt, {}},
@@ -259,6 +269,10 @@ int run(const std::vector<std::string>& args, const Environment& env) {
     (void)parse_host_port(listen, broker_config.server.host, broker_config.server.port);
     broker_config.cert_file = settings->get_or("broker-cert-file", broker_config.cert_file);
     broker_config.key_file = settings->get_or("broker-key-file", broker_config.key_file);
+    if (auto audience = settings->get_or("broker-audience", webhook::kDefaultBrokerAudience);
+        !audience.empty()) {
+      broker_config.review.audiences = {audience};
+    }
     token_broker =
         std::make_unique<broker::Broker>(**client, runner, clock, random, registry,
                                          logger.child("broker"), http_transports, broker_config);
@@ -295,6 +309,9 @@ int run(const std::vector<std::string>& args, const Environment& env) {
       logger.error("bad webhook configuration", {{"error", webhook_settings.error().message}});
       return 1;
     }
+    // One setting for both ends: the webhook mounts a token for the audience the broker checks.
+    webhook_settings->injection.defaults.broker_token_audience =
+        settings->get_or("broker-audience", webhook::kDefaultBrokerAudience);
     admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"),
                                                    *webhook_settings);
     if (auto st = admission->start(); !st) {

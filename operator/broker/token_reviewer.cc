@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 
 namespace keyward::broker {
@@ -78,6 +79,23 @@ Result<ReviewedCaller> TokenReviewer::review(const std::string& token) {
   const auto status = answer->value("status", nlohmann::json::object());
   caller.authenticated = status.value("authenticated", false);
   caller.error = status.value("error", "");
+  if (caller.authenticated && !options_.audiences.empty()) {
+    // The API server says which of the requested audiences the token is valid for; a token for
+    // none of them (an API server that ignores spec.audiences) is not a broker token.
+    bool match = false;
+    if (status.contains("audiences") && status["audiences"].is_array()) {
+      for (const auto& a : status["audiences"])
+        if (a.is_string() && std::find(options_.audiences.begin(), options_.audiences.end(),
+                                       a.get<std::string>()) != options_.audiences.end())
+          match = true;
+    }
+    if (!match) {
+      caller.authenticated = false;
+      caller.error = "the token is not valid for the broker's audience (" +
+                     options_.audiences.front() +
+                     "); the sidecar must send the projected token the webhook mounts";
+    }
+  }
   if (caller.authenticated) {
     const auto user = status.value("user", nlohmann::json::object());
     caller.username = user.value("username", "");

@@ -16,7 +16,8 @@ using nlohmann::json;
 constexpr const char* kUsage =
     "usage: keyward-operator inject -f FILE|- [--apikey-file FILE]... [--key-version N]\n"
     "       [--server-version MAJOR.MINOR] [--sidecar-image IMAGE] [--mode broker|direct]\n"
-    "       [--broker-url URL] [--broker-ca-file CA.PEM] [--namespace NS]\n";
+    "       [--broker-url URL] [--broker-ca-file CA.PEM] [--broker-audience AUD]\n"
+    "       [--namespace NS]\n";
 
 Result<std::string> read_text(const std::string& path) {
   std::ostringstream out;
@@ -121,6 +122,8 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
       }
     } else if (a == "--broker-url") {
       s = take("--broker-url", o.defaults.broker_url);
+    } else if (a == "--broker-audience") {
+      s = take("--broker-audience", o.defaults.broker_token_audience);
     } else if (a == "--broker-ca-file") {
       std::string path;
       s = take("--broker-ca-file", path);

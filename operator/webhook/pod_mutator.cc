@@ -97,6 +97,10 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
       args.push_back("--ca-file");
       args.push_back(std::string(kBrokerCaDir) + "/ca.crt");
     }
+    if (!d.broker_token_audience.empty()) {
+      args.push_back("--service-account-token-file");
+      args.push_back(std::string(kBrokerTokenDir) + "/token");
+    }
     // The broker refreshes at expiry - lead; its sidecars ask at expiry - lead/2, after it.
     args.push_back("--refresh-lead-seconds");
     args.push_back(
@@ -149,6 +153,10 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
   json mounts = json::array({{{"name", kTokenVolume}, {"mountPath", kTokenDir}}});
   if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
     mounts.push_back({{"name", kBrokerCaVolume}, {"mountPath", kBrokerCaDir}, {"readOnly", true}});
+  }
+  if (d.mode == "broker" && !d.broker_token_audience.empty()) {
+    mounts.push_back(
+        {{"name", kBrokerTokenVolume}, {"mountPath", kBrokerTokenDir}, {"readOnly", true}});
   }
   if (d.mode != "broker") {
     mounts.push_back({{"name", kKeyVolume}, {"mountPath", kKeyDir}, {"readOnly", true}});
@@ -381,6 +389,16 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
                                         {"fieldRef",
                                          {{"fieldPath", std::string("metadata.annotations['") +
                                                             kBrokerCaAnnotation + "']"}}}}})}}}});
+  }
+  if (d.mode == "broker" && !d.broker_token_audience.empty()) {
+    // A token for the broker alone, rotated by the kubelet; mounted into the sidecar only.
+    b.append("/spec/volumes",
+             {{"name", kBrokerTokenVolume},
+              {"projected",
+               {{"sources", json::array({{{"serviceAccountToken",
+                                           {{"audience", d.broker_token_audience},
+                                            {"expirationSeconds", d.broker_token_seconds},
+                                            {"path", "token"}}}}})}}}});
   }
   if (d.mode != "broker") {
     b.append("/spec/volumes",

@@ -19,7 +19,9 @@
 //   - annotations keyward.dev/injected and keyward.dev/key-version, label keyward.dev/apikey;
 //   - broker mode: --broker-url, --refresh-lead-seconds (half the key's lead, so sidecars ask
 //     after the broker refreshed) and the broker's CA (annotation keyward.dev/broker-ca,
-//     downwardAPI volume, --ca-file); provider none is always injected in direct mode.
+//     downwardAPI volume, --ca-file) and a projected service account token for the broker's
+//     audience alone (--service-account-token-file); provider none is always injected in
+//     direct mode.
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -53,6 +55,11 @@ inline constexpr const char* kShimDir = "/var/run/keyward/bin";
 inline constexpr const char* kBrokerCaAnnotation = "keyward.dev/broker-ca";
 inline constexpr const char* kBrokerCaVolume = "keyward-broker-ca";
 inline constexpr const char* kBrokerCaDir = "/var/run/keyward/broker-ca";
+inline constexpr const char* kBrokerTokenVolume = "keyward-broker-token";
+inline constexpr const char* kBrokerTokenDir = "/var/run/keyward/broker-token";
+// The audience of the service account token a sidecar shows the broker (operator flag
+// --broker-audience; the broker's TokenReview asks for the same one).
+inline constexpr const char* kDefaultBrokerAudience = "keyward.dev/broker";
 
 // Settings that come from the operator's configuration (chart values), not from the pod.
 struct MutationDefaults {
@@ -62,6 +69,12 @@ struct MutationDefaults {
   // annotation keyward.dev/broker-ca, projected into the sidecar by a downwardAPI volume and
   // passed as --ca-file. Empty: the sidecar trusts the system store.
   std::string broker_ca_pem;
+  // Broker mode: the audience of the service account token the sidecar shows the broker. A
+  // projected token for this audience alone (rotated by the kubelet) is mounted into the sidecar
+  // only: it is useless against the API server, and the pod's API token never reaches the
+  // broker. Empty: the pod's default token (audience: the API server).
+  std::string broker_token_audience = kDefaultBrokerAudience;
+  std::int64_t broker_token_seconds = 3600;         // the projected token's lifetime
   std::string sidecar_binary = "/keyward-sidecar";  // path of the binary inside the sidecar image
   std::string image_pull_policy = "IfNotPresent";
   int status_port = 9090;  // --listen 0.0.0.0:<port>; probes reach it on the pod IP

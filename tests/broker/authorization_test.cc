@@ -278,5 +278,33 @@ TEST(AuthorizerTest, PodBeingDeletedOrFinishedIsRefused) {
   EXPECT_EQ(authorize(caller, "bots", "alpha", lookup).error().reason, "NotAServiceAccount");
 }
 
+// The operator asks TokenReview for the broker's own audience (--broker-audience; the webhook
+// mounts a projected token for it): the pod's API server token is then refused, and a token for
+// the broker's audience is accepted. The API server's status.audiences is checked too.
+TEST_F(AuthorizationTest, ABrokerAudienceRefusesTheApiServersToken) {
+  const std::string broker_token = "eyJhbGciOiJSUzI1NiJ9.projected-for-the-broker.signature";
+  TokenIdentity for_broker = TokenIdentity::bound_pod("bots", "bot", "alpha-0", alpha_uid);
+  for_broker.audiences = {"keyward.dev/broker"};
+  server->add_token(broker_token, for_broker);
+  TokenReviewOptions options;
+  options.audiences = {"keyward.dev/broker"};
+  TokenReviewer audience_reviewer(*client, clock, metrics, logger, options);
+
+  auto ok_caller = audience_reviewer.review(broker_token);
+  ASSERT_TRUE(ok_caller) << ok_caller.error().message;
+  EXPECT_TRUE(ok_caller->authenticated) << ok_caller->error;
+  EXPECT_EQ(ok_caller->pod_name, "alpha-0");
+
+  auto api_caller = audience_reviewer.review(kPodToken);
+  ASSERT_TRUE(api_caller) << api_caller.error().message;
+  EXPECT_FALSE(api_caller->authenticated) << "a token for the API server was accepted";
+  EXPECT_NE(api_caller->error.find("audience"), std::string::npos) << api_caller->error;
+
+  // Without the audience option (the API server's own), the broker token is refused instead.
+  auto default_caller = reviewer.review(broker_token);
+  ASSERT_TRUE(default_caller);
+  EXPECT_FALSE(default_caller->authenticated);
+}
+
 }  // namespace
 }  // namespace keyward::broker

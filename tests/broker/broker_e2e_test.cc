@@ -168,7 +168,11 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
     const std::string name = "alpha-" + std::to_string(i);
     const std::string uid = api.apply(testing::pod(name, "", "alpha"))["metadata"]["uid"];
     sa_tokens.push_back("eyJhbGciOiJSUzI1NiJ9.sa-token-" + name + ".sig");
-    api.add_token(sa_tokens.back(), testing::TokenIdentity::bound_pod("bots", "bot", name, uid));
+    // A projected token for the broker's audience, as the webhook mounts it (the operator runs
+    // with the default --broker-audience).
+    auto identity = testing::TokenIdentity::bound_pod("bots", "bot", name, uid);
+    identity.audiences = {"keyward.dev/broker"};
+    api.add_token(sa_tokens.back(), identity);
     ASSERT_TRUE(write(tmp / ("sa-" + name), sa_tokens.back()));
     sidecars.push_back(std::make_unique<Process>(
         std::vector<std::string>{KEYWARD_SIDECAR_BINARY,

@@ -522,13 +522,11 @@ struct FakeApiServer::Impl {
     if (identity) {
       std::vector<std::string> has = identity->audiences;
       if (has.empty()) has = {"https://kubernetes.default.svc.cluster.local"};
+      // No spec.audiences: the API server checks for its own audience, as the real one does.
+      if (wanted.empty()) wanted = {"https://kubernetes.default.svc.cluster.local"};
       std::vector<std::string> common;
-      if (wanted.empty()) {
-        common = has;
-      } else {
-        for (const auto& w : wanted)
-          if (std::find(has.begin(), has.end(), w) != has.end()) common.push_back(w);
-      }
+      for (const auto& w : wanted)
+        if (std::find(has.begin(), has.end(), w) != has.end()) common.push_back(w);
       if (common.empty()) {
         status["error"] = "[invalid bearer token, token audiences " + json(has).dump() +
                           " is invalid for the target audiences " + json(wanted).dump() + "]";

@@ -157,6 +157,33 @@ TEST(PodMutator, BrokerModeCarriesTheBrokersCaAndNoKeyMaterial) {
   }
   EXPECT_TRUE(ca_mounted);
   EXPECT_TRUE(find_volume(out, "keyward-key").is_null());
+
+  // A token for the broker's audience alone, mounted into the sidecar only.
+  json token = find_volume(out, "keyward-broker-token");
+  ASSERT_FALSE(token.is_null()) << out["spec"]["volumes"].dump();
+  const json& sa = token["projected"]["sources"][0]["serviceAccountToken"];
+  EXPECT_EQ(sa["audience"], "keyward.dev/broker");
+  EXPECT_EQ(sa["expirationSeconds"], 3600);
+  EXPECT_EQ(sa["path"], "token");
+  EXPECT_TRUE(
+      has_arg_pair(sc, "--service-account-token-file", "/var/run/keyward/broker-token/token"));
+  bool token_mounted = false;
+  for (const auto& m : sc["volumeMounts"])
+    token_mounted = token_mounted || (m["name"] == "keyward-broker-token" && m["readOnly"] == true);
+  EXPECT_TRUE(token_mounted);
+  for (const auto& m : out["spec"]["containers"][0]["volumeMounts"])
+    EXPECT_NE(m["name"], "keyward-broker-token") << "the app container must not get it";
+}
+
+TEST(PodMutator, AnEmptyBrokerAudienceUsesThePodsDefaultToken) {
+  MutationContext ctx = context_for(apikey("bots", "alpha"));
+  ctx.defaults.mode = "broker";
+  ctx.defaults.broker_token_audience = "";
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  json out = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+  EXPECT_TRUE(find_volume(out, "keyward-broker-token").is_null());
+  json sc = find_container(out, "initContainers", "keyward-sidecar");
+  for (const auto& a : sc["args"]) EXPECT_NE(a, "--service-account-token-file");
 }
 
 TEST(PodMutator, ProviderNoneIsInjectedInDirectModeEvenWhenBrokerIsTheDefault) {
@@ -171,6 +198,7 @@ TEST(PodMutator, ProviderNoneIsInjectedInDirectModeEvenWhenBrokerIsTheDefault) {
   EXPECT_TRUE(has_arg_pair(sc, "--mode", "direct"));
   EXPECT_TRUE(has_arg_pair(sc, "--provider", "none"));
   EXPECT_FALSE(out["metadata"]["annotations"].contains("keyward.dev/broker-ca"));
+  EXPECT_TRUE(find_volume(out, "keyward-broker-token").is_null());
 }
 
 TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {

@@ -230,16 +230,19 @@ TEST_F(WebhookHttpsTest, OneContainerOnNewServerGetsNativeSidecar) {
   EXPECT_FALSE(has_arg(sc, "--once"));
   EXPECT_FALSE(has_arg(sc, "--key-dir")) << "broker mode needs no key Secret";
   expect_restrictive_security(sc);
-  ASSERT_EQ(sc["volumeMounts"].size(), 1u);
+  ASSERT_EQ(sc["volumeMounts"].size(), 2u);
   EXPECT_EQ(sc["volumeMounts"][0]["name"], "keyward-tokens");
   EXPECT_FALSE(sc["volumeMounts"][0].value("readOnly", false)) << "the sidecar writes the tokens";
+  EXPECT_EQ(sc["volumeMounts"][1]["name"], "keyward-broker-token") << "its token for the broker";
+  EXPECT_TRUE(
+      has_arg_pair(sc, "--service-account-token-file", "/var/run/keyward/broker-token/token"));
 
   // The memory-backed token volume.
   json vol = find_volume(out, "keyward-tokens");
   ASSERT_FALSE(vol.is_null());
   EXPECT_EQ(vol["emptyDir"]["medium"], "Memory");
   EXPECT_EQ(vol["emptyDir"]["sizeLimit"], "1Mi");
-  EXPECT_EQ(out["spec"]["volumes"].size(), 1u);
+  EXPECT_EQ(out["spec"]["volumes"].size(), 2u) << "the tokens and the broker token";
 
   // Pod metadata.
   EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/injected"], "true");
@@ -297,9 +300,10 @@ TEST_F(WebhookHttpsTest, ExistingVolumesInitContainersAnnotationsAndLabelsAreKep
   EXPECT_FALSE(paths.count("/spec/securityContext/fsGroup")) << "the pod's own fsGroup is kept";
 
   json out = pod.patch(ops);
-  ASSERT_EQ(out["spec"]["volumes"].size(), 2u);
+  ASSERT_EQ(out["spec"]["volumes"].size(), 3u);
   EXPECT_EQ(out["spec"]["volumes"][0]["name"], "config");
   EXPECT_EQ(out["spec"]["volumes"][1]["name"], "keyward-tokens");
+  EXPECT_EQ(out["spec"]["volumes"][2]["name"], "keyward-broker-token");
   ASSERT_EQ(out["spec"]["initContainers"].size(), 2u);
   EXPECT_EQ(out["spec"]["initContainers"][0]["name"], "migrate");
   EXPECT_EQ(out["spec"]["initContainers"][1]["name"], "keyward-sidecar");
