@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
   keyward::RealClock clock;
   keyward::sim::ProviderSimulator sim(clock, config);
   for (auto& u : users) sim.add_user(u);
-  auto bound = tls_cert.empty() ? sim.start(host, port)
-                                : sim.start_tls(host, port, tls_cert, tls_key);
+  auto bound =
+      tls_cert.empty() ? sim.start(host, port) : sim.start_tls(host, port, tls_cert, tls_key);
   if (!bound) {
     std::cerr << bound.error().to_string() << "\n";
     return 1;

@@ -188,9 +188,8 @@ nlohmann::json ProviderSimulator::stats() const {
     users[name] = {{"accessTokenRequests", st.requests},
                    {"failedRequests", st.failed},
                    {"renewals", st.renewals},
-                   {"liveSessions", live == sessions_by_user_.end()
-                                        ? 0
-                                        : static_cast<int>(live->second.size())}};
+                   {"liveSessions",
+                    live == sessions_by_user_.end() ? 0 : static_cast<int>(live->second.size())}};
   }
   nlohmann::json oauth2 = nlohmann::json::object();
   for (const auto& [client, n] : oauth2_stats_) oauth2[client] = n;
