@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "common/core/httplib_server_adapter.h"
+
 namespace keyward {
 namespace {
 
@@ -53,24 +55,7 @@ Status StatusServer::start(const std::string& host, int port) {
   });
   for (const Route& route : routes_) {
     auto handler = [h = route.handler](const httplib::Request& req, httplib::Response& res) {
-      HttpRequest in;
-      in.method = req.method;
-      in.path = req.target.empty() ? req.path : req.target;
-      for (const auto& [k, v] : req.headers) in.headers.emplace(k, v);
-      in.body = req.body;
-      const HttpResponse out = h(in);
-      res.status = out.status;
-      std::string content_type = "application/json";
-      for (const auto& [k, v] : out.headers) {
-        const bool is_content_type =
-            !CaseInsensitiveLess{}(k, "Content-Type") && !CaseInsensitiveLess{}("Content-Type", k);
-        if (is_content_type) {
-          content_type = v;
-        } else {
-          res.set_header(k, v);
-        }
-      }
-      res.set_content(out.body, content_type);
+      write_to_httplib(h(request_from_httplib(req)), res);
     };
     if (route.method == "GET")
       server->Get(route.path, handler);

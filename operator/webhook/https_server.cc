@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "common/core/httplib_server_adapter.h"
+
 namespace keyward::webhook {
 
 HttpsServer::HttpsServer(HttpsServerConfig config, CertificateStore& certificates, Clock& clock,
@@ -35,22 +37,7 @@ Status HttpsServer::start() {
   server_->set_write_timeout(config_.io_timeout.count(), 0);
   for (const HttpsRoute& route : routes_) {
     auto handler = [h = route.handler](const httplib::Request& req, httplib::Response& res) {
-      HttpRequest in;
-      in.method = req.method;
-      in.path = req.target.empty() ? req.path : req.target;
-      for (const auto& [k, v] : req.headers) in.headers.emplace(k, v);
-      in.body = req.body;
-      HttpResponse out = h(in, req.remote_addr);
-      res.status = out.status;
-      std::string content_type = "application/json";
-      for (const auto& [k, v] : out.headers) {
-        if (CaseInsensitiveLess{}(k, "Content-Type") || CaseInsensitiveLess{}("Content-Type", k)) {
-          res.set_header(k, v);
-        } else {
-          content_type = v;
-        }
-      }
-      res.set_content(out.body, content_type);
+      write_to_httplib(h(request_from_httplib(req), req.remote_addr), res);
     };
     if (route.method == "GET") {
       server_->Get(route.path, handler);

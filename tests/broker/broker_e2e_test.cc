@@ -23,6 +23,7 @@
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/fake_apiserver/test_pki.h"
 #include "tests/io/faulty_filesystem.h"
+#include "tests/support/child_process.h"
 
 namespace keyward::broker {
 namespace {
@@ -32,47 +33,7 @@ using testing::Json;
 
 constexpr int kSidecars = 3;
 
-class Process {
- public:
-  Process(std::vector<std::string> args, const std::string& log_path,
-          std::vector<std::string> env = {}) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0600);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Process() { stop(); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-  [[nodiscard]] bool started() const { return pid_ > 0; }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 300; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+using Process = keyward::testing::ChildProcess;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
@@ -145,7 +106,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
       {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
        "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
        tmp / "tls.crt", "--broker-key-file", tmp / "tls.key", "--log-level", "debug"},
-      tmp / "operator.log", {"SSL_CERT_FILE=" + tmp / "ca.crt"});
+      {"SSL_CERT_FILE=" + tmp / "ca.crt"}, tmp / "operator.log");
   ASSERT_TRUE(op.started());
   int broker_port = 0;
   ASSERT_TRUE(eventually([&] {
@@ -195,7 +156,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
                                  "off",
                                  "--refresh-lead-seconds",
                                  "1"},
-        tmp / ("sidecar-" + name + ".log")));
+        std::vector<std::string>{}, tmp / ("sidecar-" + name + ".log")));
     ASSERT_TRUE(sidecars.back()->started());
   }
   auto token_json = [&](int i) {

@@ -23,6 +23,7 @@
 #include "sidecar/token_files.h"
 #include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/provider_simulator.h"
+#include "tests/support/child_process.h"
 
 extern char** environ;
 
@@ -31,52 +32,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Process {
- public:
-  Process(std::vector<std::string> args, std::vector<std::string> env,
-          const std::string& log_path) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0600);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    if (pid_ > 0) pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-  }
-  ~Process() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  [[nodiscard]] bool started() const { return pid_ > 0 && pidfd_.valid(); }
-  void signal(int sig) { ::kill(pid_, sig); }
-  // The exit status if the process ends within `limit`, else nullopt (bounded wait on a pidfd).
-  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-    pollfd p{pidfd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(limit.count())) != 1) return std::nullopt;
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  pid_t pid_ = -1;
-  UniqueFd pidfd_;
-  bool reaped_ = false;
-};
+using Process = keyward::testing::ChildProcess;
 
 std::string slurp(const std::string& path) {
   PosixFilesystem fs;
