@@ -10,21 +10,21 @@
 // The sidecar's own writes happen before a version is watched, so they never count. An open of
 // a version that was just replaced (an app that raced a refresh) still counts.
 //
-// No polling: the thread blocks in poll(2) on the inotify fd and a stop eventfd. A bot that
-// opens its token in a tight loop would wake it on every open, so after each batch the monitor
-// rests for `resolution` (the last-use time is then at most that much late) and reads the
+// No polling: an InotifyLoop (common/io) blocks in poll(2) on the inotify fd and a stop eventfd. A
+// bot that opens its token in a tight loop would wake it on every open, so after each batch the
+// monitor rests for `resolution` (the last-use time is then at most that much late) and reads the
 // accumulated events in one go: at most one wake-up per resolution, whatever the apps do.
 
 #include <atomic>
 #include <optional>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "common/core/clock.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
 #include "common/core/result.h"
-#include "common/io/unique_fd.h"
+#include "common/io/inotify_loop.h"
 
 namespace keyward::sidecar {
 
@@ -44,10 +44,9 @@ class TokenUseMonitor {
   [[nodiscard]] std::optional<SystemTime> last_use() const;
 
  private:
-  void run(std::stop_token stop);
   void watch_current_version();
-  // Reads every queued event; returns whether any was a use.
-  bool drain();
+  // Handles a batch of events; returns whether any was a use.
+  bool uses_in(const std::vector<InotifyEvent>& events);
 
   std::string dir_;
   const Clock& clock_;
@@ -55,10 +54,8 @@ class TokenUseMonitor {
   Millis resolution_;
   Gauge& last_use_gauge_;
   int dir_watch_ = -1;
-  UniqueFd inotify_;
-  UniqueFd stop_event_;
   std::atomic<std::int64_t> last_use_ns_{0};  // 0 = never; since the epoch of clock_
-  std::jthread thread_;
+  InotifyLoop loop_;                          // last: its thread uses the members above
 };
 
 }  // namespace keyward::sidecar

@@ -4,16 +4,17 @@
 // files being written, moved in or removed. Either way the callback runs (on the watcher's own
 // thread) and the owner re-reads what it needs.
 //
-// InotifyDirectoryWatcher blocks in poll(2) on the inotify fd and an eventfd used to stop it:
-// no CPU is used between changes.
+// InotifyDirectoryWatcher runs on an InotifyLoop (poll(2) on the inotify fd and an eventfd used
+// to stop it): no CPU is used between changes.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "common/core/log.h"
 #include "common/core/result.h"
-#include "common/io/unique_fd.h"
+#include "common/io/inotify_loop.h"
 
 namespace keyward {
 
@@ -38,14 +39,8 @@ class InotifyDirectoryWatcher final : public DirectoryWatcher {
   void stop() override;
 
  private:
-  void run(std::stop_token stop);
-
   Logger logger_;
-  std::string dir_;
-  std::function<void()> on_change_;
-  UniqueFd inotify_;
-  UniqueFd stop_event_;  // an eventfd written by stop() to end the poll
-  std::jthread thread_;
+  std::unique_ptr<InotifyLoop> loop_;
 };
 
 }  // namespace keyward
