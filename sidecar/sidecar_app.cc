@@ -80,8 +80,8 @@ Status SidecarApp::build() {
   }
   RefresherOptions options;
   options.refresh_lead = config_.refresh_lead;
-  refresher_ = std::make_unique<TokenRefresher>(*source_, *files_, deps_.clock, deps_.random,
-                                                deps_.metrics, log.child("refresher"), options);
+  refresher_ = std::make_unique<TokenRefresher>(*source_, *files_, deps_.random, deps_.metrics,
+                                                log.child("refresher"), options);
   return ok();
 }
 

@@ -2,7 +2,7 @@
 // The sidecar's TokenRefresher: the shared timing logic (common/token/token_refresher.h, also
 // run by the operator's broker sessions) delivering into the token files.
 //
-//   TokenRefresher refresher(source, files, clock, random, metrics, logger, options);
+//   TokenRefresher refresher(source, files, random, metrics, logger, options);
 //   SystemTime next = refresher.step(clock.now());   // do what is due, say when to call again
 
 #include "common/token/token_refresher.h"
@@ -37,10 +37,10 @@ struct FileSinkHolder {
 
 class TokenRefresher final : private detail::FileSinkHolder, public keyward::TokenRefresher {
  public:
-  TokenRefresher(TokenSource& source, TokenFileWriter& files, const Clock& clock, Random& random,
+  TokenRefresher(TokenSource& source, TokenFileWriter& files, Random& random,
                  MetricsRegistry& metrics, Logger logger, RefresherOptions options)
       : detail::FileSinkHolder(files),
-        keyward::TokenRefresher(source, file_sink, clock, random, metrics, std::move(logger),
+        keyward::TokenRefresher(source, file_sink, random, metrics, std::move(logger),
                                 std::move(options)) {}
 
   using keyward::TokenRefresher::adopt_cached;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace keyward {
 
@@ -17,15 +18,13 @@ double to_seconds(Duration d) { return std::chrono::duration<double>(d).count();
 
 }  // namespace
 
-TokenRefresher::TokenRefresher(TokenSource& source, TokenSink& sink, const Clock& clock,
-                               Random& random, MetricsRegistry& metrics, Logger logger,
-                               RefresherOptions options)
+TokenRefresher::TokenRefresher(TokenSource& source, TokenSink& sink, Random& random,
+                               MetricsRegistry& metrics, Logger logger, RefresherOptions options)
     : source_(source),
       sink_(sink),
-      clock_(clock),
       random_(random),
       logger_(std::move(logger)),
-      options_(options),
+      options_(std::move(options)),
       refreshes_(metrics.counter(options_.metric_prefix + "_refreshes_total",
                                  "Tokens obtained, by kind (request, renew, broker, static)")),
       failures_(metrics.counter(options_.metric_prefix + "_refresh_failures_total",

@@ -1,8 +1,8 @@
 #pragma once
-// TokenRefresher: when to fetch a short-lived token, as pure step logic over a Clock. One
-// implementation for both binaries: the sidecar (sink = token files, source = the provider or
-// the broker) and the operator's token broker (one refresher per ApiKey session, sink = an
-// in-memory slot, source = the provider).
+// TokenRefresher: when to fetch a short-lived token, as pure step logic over the time it is given
+// (it reads no clock). One implementation for both binaries: the sidecar (sink = token files,
+// source = the provider or the broker) and the operator's token broker (one refresher per ApiKey
+// session, sink = an in-memory slot, source = the provider).
 //
 //   SystemTime next = refresher.step(clock.now());   // do what is due, say when to call again
 //
@@ -69,8 +69,8 @@ struct RefresherStatus {
 
 class TokenRefresher {
  public:
-  TokenRefresher(TokenSource& source, TokenSink& sink, const Clock& clock, Random& random,
-                 MetricsRegistry& metrics, Logger logger, RefresherOptions options);
+  TokenRefresher(TokenSource& source, TokenSink& sink, Random& random, MetricsRegistry& metrics,
+                 Logger logger, RefresherOptions options);
   TokenRefresher(const TokenRefresher&) = delete;
   TokenRefresher& operator=(const TokenRefresher&) = delete;
 
@@ -105,7 +105,6 @@ class TokenRefresher {
 
   TokenSource& source_;
   TokenSink& sink_;
-  const Clock& clock_;
   Random& random_;
   Logger logger_;
   RefresherOptions options_;

@@ -110,8 +110,8 @@ Status Session::build() {
   options.refresh_lead = Seconds(ex.refresh_lead_seconds);
   options.metric_prefix = "keyward_broker_upstream";
   options.metric_labels = {{"namespace", config_.ns}, {"name", config_.name}};
-  refresher_ = std::make_unique<TokenRefresher>(*source_, slot_, deps_.clock, deps_.random,
-                                                deps_.metrics, log, options);
+  refresher_ =
+      std::make_unique<TokenRefresher>(*source_, slot_, deps_.random, deps_.metrics, log, options);
   return ok();
 }
 

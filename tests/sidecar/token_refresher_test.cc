@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <future>
 #include <thread>
+#include <utility>
 
 #include "common/token/tradovate_provider.h"
 #include "sidecar/credentials_loader.h"
@@ -54,7 +55,7 @@ class RefresherTest : public ::testing::Test {
               provider, [this] { return loader.load(); }, t.logger),
           writer(t.fs, t.clock, t.tmp / "tokens", t.logger),
           files(writer, {}),
-          refresher(source, files, t.clock, t.random, metrics, t.logger, options) {}
+          refresher(source, files, t.random, metrics, t.logger, std::move(options)) {}
     CredentialsLoader loader;
     TradovateProvider provider;
     DirectTokenSource source;
@@ -337,7 +338,7 @@ TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   AtomicWriter writer(fs, clock, tmp / "tokens", logger);
   TokenFileWriter files(writer, {});
   MetricsRegistry metrics;
-  TokenRefresher refresher(source, files, clock, random, metrics, logger, {});
+  TokenRefresher refresher(source, files, random, metrics, logger, {});
   // Corrected by 120s minus the 1s the Date header's resolution may add: errs 1s early.
   EXPECT_EQ(refresher.step(clock.now()), start + 85min - 1s);
   EXPECT_DOUBLE_EQ(refresher.status().clock_skew_seconds, 120.0);
@@ -375,7 +376,7 @@ TEST_F(RefresherTest, ReadinessAnswersWhileAFetchHangsAndAChangedSecretDiscardsT
   AtomicWriter writer(fs, clock, tmp / "tokens", logger);
   TokenFileWriter files(writer, {});
   MetricsRegistry metrics;
-  TokenRefresher refresher(source, files, clock, random, metrics, logger, {});
+  TokenRefresher refresher(source, files, random, metrics, logger, {});
   std::jthread loop([&] { refresher.step(clock.now()); });
   source.entered.get_future().wait();
   // The fetch is in flight: status and readiness do not wait for it.
