@@ -86,7 +86,7 @@ Result<std::string> content_hash(std::string_view key) {
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(digest_len * 2);
+  hex.reserve(std::size_t{digest_len} * 2);
   for (unsigned int i = 0; i < digest_len; ++i) {
     hex.push_back(kHex[digest[i] >> 4]);
     hex.push_back(kHex[digest[i] & 0x0f]);

@@ -4,7 +4,7 @@ namespace keyward::broker {
 
 Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& clock, Random& random,
                MetricsRegistry& metrics, Logger logger, controller::HttpTransportFactory transports,
-               BrokerConfig config)
+               const BrokerConfig& config)
     : api_(api),
       runner_(runner),
       logger_(std::move(logger)),

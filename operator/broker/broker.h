@@ -48,7 +48,7 @@ class Broker {
  public:
   Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& clock, Random& random,
          MetricsRegistry& metrics, Logger logger, controller::HttpTransportFactory transports,
-         BrokerConfig config);
+         const BrokerConfig& config);
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;

@@ -7,8 +7,12 @@ namespace keyward::broker {
 namespace {
 
 // DNS-1123 label (namespace) and subdomain (ApiKey name), as the API server validates them.
-const std::regex kTokenPath(
-    R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/token$)");
+// A function-local static: built on first use, not during static initialisation.
+const std::regex& token_path() {
+  static const std::regex kTokenPath(
+      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/token$)");
+  return kTokenPath;
+}
 
 }  // namespace
 
@@ -76,7 +80,7 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   std::string path = request.path;
   if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
   std::smatch m;
-  if (!std::regex_match(path, m, kTokenPath)) {
+  if (!std::regex_match(path, m, token_path())) {
     return refuse(404, "NotFound",
                   "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token");
   }

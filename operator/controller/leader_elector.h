@@ -73,8 +73,6 @@ class LeaderElector {
   SystemTime last_renew_{};      // our clock, at the last successful acquire/renew
   std::string observed_record_;  // holder + renewTime of the last Lease we saw
   SystemTime observed_time_{};   // our clock, when observed_record_ last changed
-  int observed_transitions_ = 0;
-  std::string observed_acquire_time_;
 
   Callback on_started_;
   Callback on_stopped_;

@@ -9,8 +9,7 @@ namespace keyward::controller {
 OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
                                MetricsRegistry& registry, apikey::KeyGenerator& generator,
                                HttpTransportFactory http_transports, OperatorOptions options)
-    : api_(api),
-      clock_(clock),
+    : clock_(clock),
       logger_(std::move(logger)),
       options_(std::move(options)),
       metrics_(registry),

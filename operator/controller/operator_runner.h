@@ -86,7 +86,6 @@ class OperatorRunner {
   void enqueue_for_pod(const kube::Object& pod);
   void enqueue_all();
 
-  kube::KubeApi& api_;
   Clock& clock_;
   Logger logger_;
   OperatorOptions options_;

@@ -192,8 +192,7 @@ Result<std::string> inject_manifests(const std::string& input,
         kind == "Pod" ? std::optional<std::string>("") : template_pointer(kind);
     std::string rendered;
     bool changed = false;
-    if (tpl && doc.is_object() &&
-        doc.contains(json::json_pointer(*tpl + (tpl->empty() ? "" : "")))) {
+    if (tpl && doc.is_object() && doc.contains(json::json_pointer(*tpl))) {
       const std::string ns = namespace_of(doc, options.default_namespace);
       json pod;
       MutationContext ctx;

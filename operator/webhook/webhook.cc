@@ -119,7 +119,7 @@ Result<WebhookSettings> load_webhook_settings(const std::string& path) {
   return settings;
 }
 
-Webhook::Webhook(kube::KubeApi& api, Clock& clock, Logger logger, WebhookSettings settings)
+Webhook::Webhook(kube::KubeApi& api, Clock& clock, const Logger& logger, WebhookSettings settings)
     : settings_(std::move(settings)),
       source_(settings_.cert_file, settings_.key_file),
       certificates_(source_, logger.child("webhook-tls")),

@@ -41,7 +41,7 @@ Result<WebhookSettings> load_webhook_settings(const std::string& path);
 
 class Webhook {
  public:
-  Webhook(kube::KubeApi& api, Clock& clock, Logger logger, WebhookSettings settings);
+  Webhook(kube::KubeApi& api, Clock& clock, const Logger& logger, WebhookSettings settings);
   Webhook(const Webhook&) = delete;
   Webhook& operator=(const Webhook&) = delete;
   ~Webhook();

@@ -24,7 +24,7 @@ HttpResponse json_response(int status, std::string body) {
 
 }  // namespace
 
-WebhookServer::WebhookServer(WebhookServerConfig config, CertificateStore& certificates,
+WebhookServer::WebhookServer(const WebhookServerConfig& config, CertificateStore& certificates,
                              const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys,
                              Clock& clock, Logger logger)
     : certificates_(certificates),

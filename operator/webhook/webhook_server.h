@@ -24,12 +24,12 @@ struct WebhookServerConfig {
   std::string host = "0.0.0.0";
   int port = 8443;  // 0 = any free port (tests)
   std::chrono::seconds reload_interval{10};
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
 };
 
 class WebhookServer {
  public:
-  WebhookServer(WebhookServerConfig config, CertificateStore& certificates,
+  WebhookServer(const WebhookServerConfig& config, CertificateStore& certificates,
                 const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys, Clock& clock,
                 Logger logger);
   WebhookServer(const WebhookServer&) = delete;

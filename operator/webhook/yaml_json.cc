@@ -8,10 +8,20 @@ namespace {
 
 using nlohmann::json;
 
-// YAML 1.2 core schema.
-const std::regex kInt("^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$");
-const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
-const std::regex kSpecialFloat("^[-+]?\\.(inf|Inf|INF)$|^\\.(nan|NaN|NAN)$");
+// YAML 1.2 core schema. The patterns are function-local statics: built on first use, not
+// during static initialisation, where a throwing constructor could not be caught.
+bool is_int_word(const std::string& s) {
+  static const std::regex kInt("^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$");
+  return std::regex_match(s, kInt);
+}
+bool is_float_word(const std::string& s) {
+  static const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$");
+  return std::regex_match(s, kFloat);
+}
+bool is_special_float_word(const std::string& s) {
+  static const std::regex kSpecialFloat("^[-+]?\\.(inf|Inf|INF)$|^\\.(nan|NaN|NAN)$");
+  return std::regex_match(s, kSpecialFloat);
+}
 
 bool is_null_word(const std::string& s) {
   return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
@@ -22,9 +32,8 @@ bool is_false_word(const std::string& s) { return s == "false" || s == "False" |
 // Also quote YAML 1.1 words (yes/no/on/off) that older parsers (and kubectl's) read as booleans.
 bool needs_quotes(const std::string& s) {
   static const std::regex kYaml11Bool("^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$");
-  return is_null_word(s) || is_true_word(s) || is_false_word(s) || std::regex_match(s, kInt) ||
-         std::regex_match(s, kFloat) || std::regex_match(s, kSpecialFloat) ||
-         std::regex_match(s, kYaml11Bool);
+  return is_null_word(s) || is_true_word(s) || is_false_word(s) || is_int_word(s) ||
+         is_float_word(s) || is_special_float_word(s) || std::regex_match(s, kYaml11Bool);
 }
 
 json scalar_to_json(const YAML::Node& node) {
@@ -33,7 +42,7 @@ json scalar_to_json(const YAML::Node& node) {
   if (is_null_word(text)) return nullptr;
   if (is_true_word(text)) return true;
   if (is_false_word(text)) return false;
-  if (std::regex_match(text, kInt)) {
+  if (is_int_word(text)) {
     try {
       std::size_t pos = 0;
       long long v = 0;
@@ -49,7 +58,7 @@ json scalar_to_json(const YAML::Node& node) {
       return text;  // out of range: keep the text
     }
   }
-  if (std::regex_match(text, kFloat)) {
+  if (is_float_word(text)) {
     try {
       return std::stod(text);
     } catch (const std::exception&) {

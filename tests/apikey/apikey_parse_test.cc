@@ -145,7 +145,7 @@ json valid_spec() {
        {{"provider", "tradovate"}, {"endpoint", "https://demo.tradovateapi.com/v1"}}}};
 }
 
-json window_patch(json window_fields) {
+json window_patch(const json& window_fields) {
   json w = {{"name", "globex-halt"}, {"start", "0 16 * * 1-5"}, {"durationSeconds", 3600}};
   w.merge_patch(window_fields);
   return json{{"rotation", {{"windows", json::array({w})}}}};

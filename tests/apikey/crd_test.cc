@@ -48,7 +48,7 @@ json to_json(const YAML::Node& node) {
       return out;
     }
     case YAML::NodeType::Scalar: {
-      const std::string text = node.Scalar();
+      const std::string& text = node.Scalar();
       if (node.Tag() == "?") {
         if (text == "true") return true;
         if (text == "false") return false;

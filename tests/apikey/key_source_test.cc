@@ -236,28 +236,27 @@ TEST_P(HttpKeySourceRejects, WithAClearErrorThatHoldsNoKeyMaterial) {
   EXPECT_EQ(text.find("CURRENTcurrent"), std::string::npos) << text;
 }
 
-const std::string kNew = kNewKey;
-const std::string kCur = kCurrentKey;
-
 INSTANTIATE_TEST_SUITE_P(
     Answers, HttpKeySourceRejects,
     ::testing::Values(
-        BadAnswer{"Html", 200, "<html><body>Login " + kNew + "</body></html>", "text/html",
-                  "KeySourceInvalidResponse", "not a JSON object (content type \"text/html\")"},
-        BadAnswer{"Garbage", 200, "\x01\x02 garbage " + kNew, "application/octet-stream",
+        BadAnswer{"Html", 200, "<html><body>Login " + std::string(kNewKey) + "</body></html>",
+                  "text/html", "KeySourceInvalidResponse",
+                  "not a JSON object (content type \"text/html\")"},
+        BadAnswer{"Garbage", 200, "\x01\x02 garbage " + std::string(kNewKey),
+                  "application/octet-stream", "KeySourceInvalidResponse", "not a JSON object"},
+        BadAnswer{"JsonArray", 200, "[\"" + std::string(kNewKey) + "\"]", "application/json",
                   "KeySourceInvalidResponse", "not a JSON object"},
-        BadAnswer{"JsonArray", 200, "[\"" + kNew + "\"]", "application/json",
-                  "KeySourceInvalidResponse", "not a JSON object"},
-        BadAnswer{"FieldUnderAnotherName", 200, R"({"api_key":")" + kNew + "\"}",
+        BadAnswer{"FieldUnderAnotherName", 200, R"({"api_key":")" + std::string(kNewKey) + "\"}",
                   "application/json", "KeySourceInvalidResponse",
                   "without a non-empty string at \"apiKey\""},
         BadAnswer{"FieldNotAString", 200, R"({"apiKey":12345})", "application/json",
                   "KeySourceInvalidResponse", "without a non-empty string"},
         BadAnswer{"FieldEmpty", 200, R"({"apiKey":""})", "application/json",
                   "KeySourceInvalidResponse", "without a non-empty string"},
-        BadAnswer{"Unauthorized", 401, R"({"message":"key )" + kCur + R"( is revoked"})",
+        BadAnswer{"Unauthorized", 401,
+                  R"({"message":"key )" + std::string(kCurrentKey) + R"( is revoked"})",
                   "application/json", "KeySourceRejected", "answered HTTP 401"},
-        BadAnswer{"ServerErrorHtml", 502, "<html>" + kNew + "</html>", "text/html",
+        BadAnswer{"ServerErrorHtml", 502, "<html>" + std::string(kNewKey) + "</html>", "text/html",
                   "KeySourceRejected", "answered HTTP 502; the current key stays in force"}),
     [](const ::testing::TestParamInfo<BadAnswer>& p) { return p.param.name; });
 

@@ -17,7 +17,7 @@ inline constexpr const char* kPassword = "correct-horse-battery-staple";
 inline constexpr const char* kKey1 = "nt_first_key_0123456789abcdefghijkl";
 inline constexpr const char* kKey2 = "nt_second_key_9876543210zyxwvutsrqp";
 
-inline Json broker_apikey(const std::string& name, Json exchange_overrides = Json::object(),
+inline Json broker_apikey(const std::string& name, const Json& exchange_overrides = Json::object(),
                           bool active = true) {
   Json exchange = {{"provider", "tradovate"},
                    {"endpoint", "https://sim.example/v1"},

@@ -26,9 +26,10 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const fs::path kSource = KEYWARD_SOURCE_DIR;
-const std::string kChart = (kSource / "charts" / "keyward").string();
-const std::string kNamespace = "keyward-system";
+constexpr const char* kNamespace = "keyward-system";
+
+fs::path source_dir() { return KEYWARD_SOURCE_DIR; }
+std::string chart_dir() { return (source_dir() / "charts" / "keyward").string(); }
 
 struct Rendered {
   std::vector<json> docs;
@@ -56,7 +57,7 @@ std::vector<std::string> with_sets(std::vector<std::string> args,
 }
 
 Rendered render(const std::vector<std::string>& sets = {}, const std::string& release = "rel") {
-  auto r = run_helm(with_sets({"template", release, kChart, "--namespace", kNamespace}, sets));
+  auto r = run_helm(with_sets({"template", release, chart_dir(), "--namespace", kNamespace}, sets));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   Rendered out;
   auto nodes = webhook::load_yaml_documents(r.out);
@@ -127,31 +128,38 @@ class ChartTest : public ::testing::Test {
   }
 };
 
-const std::vector<std::pair<std::string, std::vector<std::string>>> kValueSets = {
-    {"defaults", {}},
-    {"cert-manager", {"webhook.tls.mode=certManager"}},
-    {"cert-manager with issuer",
-     {"webhook.tls.mode=certManager", "webhook.tls.certManager.issuerRef.name=corp-ca",
-      "webhook.tls.certManager.issuerRef.kind=ClusterIssuer"}},
-    {"custom images",
-     {"image.operator.repository=registry.example/kw/operator", "image.operator.tag=9.9.9",
-      "image.sidecar.repository=registry.example/kw/sidecar",
-      "image.sidecar.digest=sha256:"
-      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}},
-    {"restricted namespace", {"watchNamespace=bots", "webhook.failurePolicy=Ignore"}},
-};
+using ValueSets = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+// A function-local static: built on first use, not during static initialisation.
+const ValueSets& value_sets() {
+  static const ValueSets kValueSets = {
+      {"defaults", {}},
+      {"cert-manager", {"webhook.tls.mode=certManager"}},
+      {"cert-manager with issuer",
+       {"webhook.tls.mode=certManager", "webhook.tls.certManager.issuerRef.name=corp-ca",
+        "webhook.tls.certManager.issuerRef.kind=ClusterIssuer"}},
+      {"custom images",
+       {"image.operator.repository=registry.example/kw/operator", "image.operator.tag=9.9.9",
+        "image.sidecar.repository=registry.example/kw/sidecar",
+        "image.sidecar.digest=sha256:"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}},
+      {"restricted namespace", {"watchNamespace=bots", "webhook.failurePolicy=Ignore"}},
+  };
+  return kValueSets;
+}
 
 TEST_F(ChartTest, LintStrictPassesForEveryValueSet) {
-  for (const auto& [name, sets] : kValueSets) {
+  for (const auto& [name, sets] : value_sets()) {
     SCOPED_TRACE(name);
-    auto r = run_helm(with_sets({"lint", "--strict", kChart, "--namespace", kNamespace}, sets));
+    auto r =
+        run_helm(with_sets({"lint", "--strict", chart_dir(), "--namespace", kNamespace}, sets));
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
 }
 
 TEST_F(ChartTest, EveryDocumentParsesAndNamesFit63Characters) {
   const std::string longest_release(53, 'x');  // Helm's limit for release names
-  auto sets = kValueSets;
+  auto sets = value_sets();
   sets.push_back({"long release", {}});
   sets.push_back({"long override", {"fullnameOverride=" + std::string(63, 'k')}});
   for (const auto& [name, values] : sets) {
@@ -239,7 +247,8 @@ TEST_F(ChartTest, CertManagerModeUsesCainjectorAndTheCertificateSecret) {
   EXPECT_EQ(cert["spec"]["issuerRef"]["name"], issuer["metadata"]["name"]);
   for (const auto& s : r.of_kind("Secret"))
     EXPECT_NE(s.value("type", ""), "kubernetes.io/tls") << "no Helm-made TLS";
-  const std::string inject_from = kNamespace + "/" + cert["metadata"]["name"].get<std::string>();
+  const std::string inject_from =
+      std::string(kNamespace) + "/" + cert["metadata"]["name"].get<std::string>();
   for (const char* kind : {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}) {
     json cfg = r.one(kind);
     EXPECT_EQ(cfg["metadata"]["annotations"]["cert-manager.io/inject-ca-from"], inject_from);
@@ -265,7 +274,7 @@ TEST_F(ChartTest, CertManagerModeUsesCainjectorAndTheCertificateSecret) {
 }
 
 TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
-  for (const auto& [name, sets] : kValueSets) {
+  for (const auto& [name, sets] : value_sets()) {
     SCOPED_TRACE(name);
     Rendered r = render(sets);
     for (const char* kind : {"ClusterRole", "Role"}) {
@@ -287,7 +296,7 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
     }
   }
   // The rules file justifies every rule with a comment.
-  std::ifstream rbac(kSource / "charts/keyward/templates/rbac.yaml");
+  std::ifstream rbac(source_dir() / "charts/keyward/templates/rbac.yaml");
   std::string line, previous;
   while (std::getline(rbac, line)) {
     if (line.find("- apiGroups:") != std::string::npos) {
@@ -344,7 +353,7 @@ TEST_F(ChartTest, WebhookSelectorsExcludeSystemAndOwnNamespaces) {
 }
 
 TEST_F(ChartTest, EveryContainerIsNonRootWithResources) {
-  for (const auto& [name, sets] : kValueSets) {
+  for (const auto& [name, sets] : value_sets()) {
     SCOPED_TRACE(name);
     Rendered r = render(sets);
     int containers = 0;
@@ -457,7 +466,7 @@ TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
 }
 
 TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
-  std::ifstream in(kSource / "crds" / "apikey.yaml");
+  std::ifstream in(source_dir() / "crds" / "apikey.yaml");
   ASSERT_TRUE(in) << "crds/apikey.yaml missing";
   std::stringstream text;
   text << in.rdbuf();
@@ -485,9 +494,9 @@ TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
   }
 
   // The chart reads the source through a symlink, so there is no copy to drift.
-  fs::path link = kSource / "charts/keyward/files/crds/apikey.yaml";
+  fs::path link = source_dir() / "charts/keyward/files/crds/apikey.yaml";
   ASSERT_TRUE(fs::is_symlink(link));
-  EXPECT_TRUE(fs::equivalent(link, kSource / "crds" / "apikey.yaml"));
+  EXPECT_TRUE(fs::equivalent(link, source_dir() / "crds" / "apikey.yaml"));
 
   Rendered no_keep = render({"crds.keep=false"});
   EXPECT_FALSE(no_keep.one("CustomResourceDefinition")["metadata"]
@@ -508,14 +517,14 @@ TEST_F(ChartTest, SchemaRefusesTyposAndBadValues) {
                                          {"webhook.tls.mode=vault", "mode"},
                                          {"crds.keeep=true", "keeep"}}) {
     SCOPED_TRACE(c.set);
-    auto r = run_helm({"template", "rel", kChart, "--set", c.set});
+    auto r = run_helm({"template", "rel", chart_dir(), "--set", c.set});
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find(c.mention), std::string::npos) << r.err;
   }
 }
 
 TEST_F(ChartTest, EveryValueIsDocumented) {
-  std::ifstream in(kSource / "charts/keyward/values.yaml");
+  std::ifstream in(source_dir() / "charts/keyward/values.yaml");
   std::string line, previous;
   int keys = 0;
   // A line that sets a leaf value (key: value) must follow a comment line; section headers
@@ -538,12 +547,7 @@ TEST_F(ChartTest, EveryValueIsDocumented) {
       in_block = true;  // a documented map/list value; its children need no comments of their own
       block_indent = indent;
     }
-    if (line.find_first_not_of(' ') != std::string::npos &&
-        line[line.find_first_not_of(' ')] == '#') {
-      previous = line;
-    } else if (!line.empty()) {
-      previous = line;
-    }
+    if (!line.empty()) previous = line;  // the last non-empty line, comment or value
   }
   EXPECT_GT(keys, 20);
 }
@@ -551,7 +555,7 @@ TEST_F(ChartTest, EveryValueIsDocumented) {
 TEST_F(ChartTest, DockerfilesReferenceExistingPaths) {
   for (const char* file : {"images/operator.Dockerfile", "images/sidecar.Dockerfile"}) {
     SCOPED_TRACE(file);
-    std::ifstream in(kSource / file);
+    std::ifstream in(source_dir() / file);
     ASSERT_TRUE(in) << "missing " << file;
     std::string line;
     bool has_user = false;
@@ -570,7 +574,7 @@ TEST_F(ChartTest, DockerfilesReferenceExistingPaths) {
         }
         ASSERT_GE(parts.size(), 2u) << line;
         for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-          EXPECT_TRUE(fs::exists(kSource / parts[i]))
+          EXPECT_TRUE(fs::exists(source_dir() / parts[i]))
               << "COPY source " << parts[i] << " does not exist";
         }
       }

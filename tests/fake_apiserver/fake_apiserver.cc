@@ -87,10 +87,9 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-const std::vector<std::string> kVerbs = {"create", "delete", "deletecollection", "get",
-                                         "list",   "patch",  "update",           "watch"};
-
 json resource_entry(const ResourceInfo& info) {
+  static const std::vector<std::string> kVerbs = {"create", "delete", "deletecollection", "get",
+                                                  "list",   "patch",  "update",           "watch"};
   json entry = {{"name", info.plural},
                 {"singularName", info.singular},
                 {"namespaced", info.namespaced},
@@ -890,6 +889,8 @@ Status FakeApiServer::start(const std::string& host, int port) {
   if (Status made = im.make_server(); !made) return made;
   im.stopping = false;
   std::size_t threads = im.options.worker_threads;
+  // httplib's API: the server takes ownership of the raw pointer new_task_queue returns.
+  // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): no gsl::owner in a foreign signature.
   im.server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   im.server->set_keep_alive_timeout(1);
   im.server->set_tcp_nodelay(true);

@@ -40,7 +40,7 @@ TEST_F(FakeApiServerTest, TokenReviewAnswersRegisteredTokensOnly) {
                      TokenIdentity::bound_pod("bots", "bot", "alpha-0", "0b9c-pod-uid"));
   auto review = [&](const std::string& token, json audiences = nullptr) {
     json spec = {{"token", token}};
-    if (!audiences.is_null()) spec["audiences"] = audiences;
+    if (!audiences.is_null()) spec["audiences"] = std::move(audiences);
     return client_->post(
         path,
         {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenReview"}, {"spec", spec}});

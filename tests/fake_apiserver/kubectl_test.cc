@@ -45,6 +45,7 @@ class Child {
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execv(args[0], args.data());

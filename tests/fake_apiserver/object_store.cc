@@ -561,7 +561,7 @@ ApiResult<void> ObjectStore::admit_locked(const ResourceInfo& info, json& object
 }
 
 void ObjectStore::commit_locked(const std::string& type, const std::string& storage_key,
-                                ObjectPtr object, ObjectPtr previous) {
+                                const ObjectPtr& object, const ObjectPtr& previous) {
   std::string ns = meta_string(*object, "namespace");
   std::string name = meta_string(*object, "name");
   std::string uid = meta_string(*object, "uid");
@@ -855,7 +855,7 @@ ApiResult<ObjectPtr> ObjectStore::remove_locked(const ResourceInfo& info, const 
                                                 const json& delete_options) {
   std::string name = meta_string(*old, "name");
   if (delete_options.is_object() && delete_options.contains("preconditions")) {
-    const json pre = delete_options["preconditions"];
+    const json& pre = delete_options["preconditions"];
     if (pre.contains("uid") && pre["uid"].is_string() &&
         pre["uid"].get<std::string>() != meta_string(*old, "uid")) {
       return conflict(info, name,

@@ -194,8 +194,8 @@ class ObjectStore {
                                      const nlohmann::json& delete_options);
   ApiResult<void> admit_locked(const ResourceInfo& info, nlohmann::json& object,
                                const WriteOptions& options);
-  void commit_locked(const std::string& type, const std::string& storage_key, ObjectPtr object,
-                     ObjectPtr previous);
+  void commit_locked(const std::string& type, const std::string& storage_key,
+                     const ObjectPtr& object, const ObjectPtr& previous);
   void collect_garbage_locked(const std::string& owner_uid);
   void delete_namespace_contents_locked(const std::string& ns);
   const ResourceInfo* storage_info_locked(const std::string& storage_key) const;

@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-const json kSchema = json::parse(R"({
+// A function-local static: parsed on first use, not during static initialisation.
+const json& schema() {
+  static const json kSchema = json::parse(R"({
   "type": "object",
   "properties": {
     "spec": {
@@ -26,6 +28,8 @@ const json kSchema = json::parse(R"({
     }
   }
 })");
+  return kSchema;
+}
 
 std::set<std::string> fields(const SchemaOutcome& outcome) {
   std::set<std::string> out;
@@ -38,7 +42,7 @@ TEST(SchemaTest, DefaultsAndAcceptsValidObjects) {
               {"kind", "X"},
               {"metadata", {{"name", "n"}, {"anything", 1}}},
               {"spec", {{"name", "abc"}, {"free", {{"k", 1}}}, {"port", "http"}}}};
-  auto outcome = apply_schema(obj, kSchema);
+  auto outcome = apply_schema(obj, schema());
   EXPECT_TRUE(outcome.causes.empty());
   EXPECT_TRUE(outcome.unknown_fields.empty());
   EXPECT_EQ(obj["spec"]["count"], 2);
@@ -48,21 +52,21 @@ TEST(SchemaTest, DefaultsAndAcceptsValidObjects) {
 
 TEST(SchemaTest, ReportsEachViolationWithItsField) {
   json obj = {{"spec", {{"count", 9}, {"mode", "c"}, {"tags", {"a", "b", "c"}}, {"port", true}}}};
-  auto outcome = apply_schema(obj, kSchema);
+  auto outcome = apply_schema(obj, schema());
   EXPECT_EQ(fields(outcome), (std::set<std::string>{"spec.name", "spec.count", "spec.mode",
                                                     "spec.tags", "spec.port"}));
   json obj2 = {{"spec", {{"name", "ABCDEFG"}}}};
-  auto outcome2 = apply_schema(obj2, kSchema);
+  auto outcome2 = apply_schema(obj2, schema());
   EXPECT_EQ(outcome2.causes.size(), 2u) << "too long and pattern mismatch";
   json obj3 = {{"spec", {{"name", 5}}}};
-  auto outcome3 = apply_schema(obj3, kSchema);
+  auto outcome3 = apply_schema(obj3, schema());
   ASSERT_EQ(outcome3.causes.size(), 1u);
   EXPECT_EQ(outcome3.causes[0].reason, "FieldValueTypeInvalid");
 }
 
 TEST(SchemaTest, PrunesUnknownFields) {
   json obj = {{"spec", {{"name", "abc"}, {"extra", 1}}}, {"other", 2}};
-  auto outcome = apply_schema(obj, kSchema);
+  auto outcome = apply_schema(obj, schema());
   EXPECT_EQ(outcome.unknown_fields, (std::vector<std::string>{"spec.extra", "other"}));
   EXPECT_FALSE(obj["spec"].contains("extra"));
   EXPECT_FALSE(obj.contains("other"));

@@ -46,11 +46,11 @@ std::string human_duration(std::chrono::seconds age) {
       std::snprintf(buf, sizeof buf, "%lldd%lldh", h / 24, h % 24);
     return buf;
   }
-  if (h < 24 * 365 * 2) {
+  if (h < 24LL * 365 * 2) {
     std::snprintf(buf, sizeof buf, "%lldd", h / 24);
     return buf;
   }
-  long long y = h / (24 * 365);
+  long long y = h / (24LL * 365);
   if (y < 8)
     std::snprintf(buf, sizeof buf, "%lldy%lldd", y, (h / 24) % 365);
   else

@@ -6,11 +6,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 #include "tests/fake_apiserver/fake_apiserver.h"
 
@@ -39,7 +42,7 @@ class ApiClient {
     client_.set_read_timeout(std::chrono::seconds(10));
   }
   JsonReply get(const std::string& path, httplib::Headers extra = {}) {
-    return to_reply(client_.Get(path, headers(extra)));
+    return to_reply(client_.Get(path, headers(std::move(extra))));
   }
   JsonReply post(const std::string& path, const nlohmann::json& body) {
     return to_reply(client_.Post(path, headers(), body.dump(), "application/json"));
@@ -72,7 +75,7 @@ class WatchReader {
   WatchReader(const std::string& url, const std::string& path, httplib::Headers headers = {})
       : client_(url) {
     client_.set_read_timeout(std::chrono::seconds(30));
-    thread_ = std::jthread([this, path, headers] {
+    thread_ = std::jthread([this, path, headers = std::move(headers)] {
       auto result = client_.Get(path, headers, [this](const char* data, std::size_t n) {
         std::lock_guard lock(mu_);
         buffer_.append(data, n);
@@ -155,11 +158,8 @@ inline std::string testdata(const std::string& name) {
 // crds/apikey.yaml when the repository has it, else the test copy.
 inline std::string apikey_crd_path() {
   std::string real = std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml";
-  if (FILE* f = std::fopen(real.c_str(), "r")) {
-    std::fclose(f);
-    return real;
-  }
-  return testdata("apikey-crd.yaml");
+  std::error_code ec;
+  return std::filesystem::exists(real, ec) ? real : testdata("apikey-crd.yaml");
 }
 
 inline nlohmann::json api_key(const std::string& name, const std::string& ns = "default") {

@@ -33,7 +33,7 @@ TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) 
   EXPECT_EQ(secret_field("apiKey"), generator.issued().at(0));
   EXPECT_EQ(s->at("type"), "Opaque");
 
-  const Json st = obj["status"];
+  const Json& st = obj["status"];
   EXPECT_EQ(st["keyVersion"], 1);
   EXPECT_EQ(st["observedGeneration"], 1);
   EXPECT_EQ(st["secretName"], "keyward-alpha");

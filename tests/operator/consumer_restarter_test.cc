@@ -12,8 +12,8 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-Json pod(const std::string& name, int version, Json extra_annotations = Json::object(),
-         Json owner = nullptr, bool ready = true) {
+Json pod(const std::string& name, int version, const Json& extra_annotations = Json::object(),
+         const Json& owner = nullptr, bool ready = true) {
   Json annotations = {{"keyward.dev/key-version", std::to_string(version)}};
   if (extra_annotations.is_object()) annotations.merge_patch(extra_annotations);
   Json p = {{"apiVersion", "v1"},
@@ -33,7 +33,7 @@ Json pod(const std::string& name, int version, Json extra_annotations = Json::ob
 class RestartTest : public OperatorTest {
  protected:
   // An ApiKey rotating hourly with the given consumers/rotation overrides; settles at version 1.
-  std::unique_ptr<controller::ApiKeyReconciler> start(Json overrides) {
+  std::unique_ptr<controller::ApiKeyReconciler> start(const Json& overrides) {
     Json spec = {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 3600}}}};
     if (overrides.is_object()) spec.merge_patch(overrides);
     put(make_apikey("alpha", spec));

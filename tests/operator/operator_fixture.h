@@ -130,7 +130,7 @@ class ForwardingTransport final : public HttpTransport {
   HttpTransport& target_;
 };
 
-inline Json make_apikey(const std::string& name, Json spec_overrides = Json::object()) {
+inline Json make_apikey(const std::string& name, const Json& spec_overrides = Json::object()) {
   Json spec = {{"displayName", "Alpha bot"},
                {"active", true},
                {"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},

@@ -5,8 +5,8 @@
 namespace keyward::sidecar {
 namespace {
 
-Result<SidecarConfig> resolve(std::vector<std::string> args, Environment env = {},
-                              std::string file = "") {
+Result<SidecarConfig> resolve(const std::vector<std::string>& args, const Environment& env = {},
+                              const std::string& file = "") {
   return resolve_sidecar_config(args, env, "bot-7c9-x2",
                                 [file](const std::string& path) -> Result<std::string> {
                                   if (file.empty())

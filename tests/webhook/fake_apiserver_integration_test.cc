@@ -30,8 +30,7 @@ std::string b64decode(const std::string& in) {
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(in.data()),
                           static_cast<int>(in.size()));
-  std::size_t pad =
-      (in.size() > 0 && in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
+  std::size_t pad = (!in.empty() && in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
   out.resize(n < 0 ? 0 : static_cast<std::size_t>(n) - pad);
   return out;
 }

@@ -228,6 +228,7 @@ TEST(InjectCommand, RunReadsTheFileAndPrintsYaml) {
   std::vector<std::string> words = {"keyward-operator", "inject", "-f", tmpl,
                                     "--server-version", "1.30"};
   std::vector<char*> argv;
+  argv.reserve(words.size());
   for (auto& w : words) argv.push_back(w.data());
   ::testing::internal::CaptureStdout();
   int rc = run_inject_command(static_cast<int>(argv.size()), argv.data());
@@ -240,6 +241,7 @@ TEST(InjectCommand, RunReadsTheFileAndPrintsYaml) {
 
   std::vector<std::string> bad = {"keyward-operator", "inject", "-f", "/nonexistent/file.yaml"};
   std::vector<char*> bad_argv;
+  bad_argv.reserve(bad.size());
   for (auto& w : bad) bad_argv.push_back(w.data());
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(run_inject_command(static_cast<int>(bad_argv.size()), bad_argv.data()), 1);
