@@ -30,7 +30,7 @@ struct HttpsServerConfig {
   std::string host = "0.0.0.0";
   int port = 8443;  // 0 = any free port (tests)
   std::chrono::seconds reload_interval{10};
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
   int keep_alive_seconds = 30;
   Seconds io_timeout{10};  // per read and per write on a connection
 };

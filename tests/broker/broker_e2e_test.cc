@@ -177,6 +177,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   // Refresh cycles: the broker renews (twice), every sidecar follows with a renewed token, and
   // nobody logs in again. Waited for by what happens, not by a fixed sleep.
   std::vector<std::string> first_tokens;
+  first_tokens.reserve(kSidecars);
   for (int i = 0; i < kSidecars; ++i)
     first_tokens.push_back(token_json(i).value("accessToken", ""));
   ASSERT_TRUE(eventually([&] {
@@ -205,6 +206,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
 
   // No secret in anything printed.
   std::vector<std::string> tokens_issued;
+  tokens_issued.reserve(kSidecars + 1);
   for (int i = 0; i < kSidecars; ++i)
     tokens_issued.push_back(token_json(i).value("accessToken", ""));
   tokens_issued.push_back(simulator.last_token());
