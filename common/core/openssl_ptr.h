@@ -1,7 +1,8 @@
 #pragma once
-// RAII owners for the OpenSSL objects Keyward uses: one definition for every module.
+// RAII owners for the OpenSSL objects Keyward uses: one definition for every module and test.
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -25,8 +26,11 @@ struct X509StackFree {
 struct StoreCtxFree {
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
 };
-struct EncodeCtxFree {
-  void operator()(EVP_ENCODE_CTX* p) const { EVP_ENCODE_CTX_free(p); }
+struct ExtensionFree {
+  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
+};
+struct BnFree {
+  void operator()(BIGNUM* p) const { BN_free(p); }
 };
 
 using BioPtr = std::unique_ptr<BIO, BioFree>;
@@ -34,6 +38,7 @@ using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, StoreCtxFree>;
-using EncodeCtxPtr = std::unique_ptr<EVP_ENCODE_CTX, EncodeCtxFree>;
+using ExtensionPtr = std::unique_ptr<X509_EXTENSION, ExtensionFree>;
+using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
 
 }  // namespace keyward::openssl

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/core/base64.h"
 #include "common/core/openssl_ptr.h"
 
 namespace keyward::kube {
@@ -18,7 +19,6 @@ namespace keyward::kube {
 namespace {
 
 using openssl::BioFree;
-using openssl::EncodeCtxFree;
 using openssl::PkeyFree;
 using openssl::X509Free;
 
@@ -153,12 +153,14 @@ Result<std::string> pem_field(const YAML::Node& body, const std::string& field, 
   std::string pem;
   std::string source;
   if (*data && !(*data)->empty()) {
-    if (!decode_base64(**data, pem)) {
+    auto decoded = base64_decode(**data);
+    if (!decoded || decoded->empty()) {
       return fail("InvalidKubeconfig", where + "." + field +
                                            "-data is not valid base64; paste the output of "
                                            "'base64 -w0 <file>' or use " +
                                            field + " with a file path");
     }
+    pem = std::move(*decoded);
     source = field + "-data";
   } else if (*path && !(*path)->empty()) {
     const std::string resolved = resolve(**path, file);
@@ -360,39 +362,6 @@ const std::string* env_get(const Environment& env, const std::string& name) {
 }
 
 }  // namespace
-
-bool decode_base64(std::string_view text, std::string& out) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (const char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    const bool valid =
-        std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
-    if (!valid) return false;
-    clean.push_back(c);
-  }
-  if (clean.empty() || clean.size() % 4 != 0) return false;
-  std::unique_ptr<EVP_ENCODE_CTX, EncodeCtxFree> ctx(EVP_ENCODE_CTX_new());
-  if (!ctx) return false;
-  out.assign(clean.size() / 4 * 3 + 3, '\0');
-  EVP_DecodeInit(ctx.get());
-  int len = 0;
-  int total = 0;
-  if (EVP_DecodeUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                       reinterpret_cast<const unsigned char*>(clean.data()),
-                       static_cast<int>(clean.size())) < 0) {
-    ERR_clear_error();
-    return false;
-  }
-  total = len;
-  if (EVP_DecodeFinal(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + total, &len) != 1) {
-    ERR_clear_error();
-    return false;
-  }
-  total += len;
-  out.resize(static_cast<std::size_t>(total));
-  return true;
-}
 
 Result<KubeConfig> load_kubeconfig_files(const std::vector<std::string>& paths,
                                          const Filesystem& fs, const std::string& context) {

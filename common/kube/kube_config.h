@@ -67,7 +67,4 @@ Result<KubeConfig> load_in_cluster_config(
 Result<KubeConfig> load_kubeconfig_files(const std::vector<std::string>& paths,
                                          const Filesystem& fs, const std::string& context = "");
 
-// Decodes standard base64 (whitespace ignored); false on any invalid input.
-bool decode_base64(std::string_view text, std::string& out);
-
 }  // namespace keyward::kube

@@ -1,7 +1,6 @@
 #include "common/token/oauth2_provider.h"
 
-#include <openssl/evp.h>
-
+#include "common/core/base64.h"
 #include "common/token/provider_answer.h"
 
 namespace keyward {
@@ -24,15 +23,6 @@ std::string form_encode(std::string_view value) {
       out.push_back(kHex[c & 0xF]);
     }
   }
-  return out;
-}
-
-std::string base64_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 

@@ -41,6 +41,5 @@ class OAuth2ClientCredentialsProvider final : public TokenProvider {
 
 // application/x-www-form-urlencoded encoding of one value (RFC 6749 appendix B).
 std::string form_encode(std::string_view value);
-std::string base64_encode(std::string_view data);
 
 }  // namespace keyward

@@ -1,10 +1,9 @@
 #include "operator/apikey/key_source.h"
 
-#include <openssl/evp.h>
-
 #include <climits>
 #include <vector>
 
+#include "common/core/base64.h"
 #include "operator/apikey/message_text.h"
 
 namespace keyward::apikey {
@@ -12,24 +11,6 @@ namespace {
 
 std::unexpected<Error> failure(std::string_view reason, std::string message, int status = 0) {
   return fail(std::string(reason), std::move(message), status);
-}
-
-// Standard base64 (Kubernetes Secret data) through OpenSSL; nullopt when it is not base64.
-std::optional<std::string> decode_base64(std::string_view text) {
-  if (text.empty()) return std::string();
-  if (text.size() % 4 != 0 || text.size() > static_cast<std::size_t>(INT_MAX)) return std::nullopt;
-  std::vector<unsigned char> out(text.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the padding as zero bytes; drop them.
-  if (text.ends_with("==")) {
-    len -= 2;
-  } else if (text.ends_with("=")) {
-    len -= 1;
-  }
-  return std::string(reinterpret_cast<const char*>(out.data()), len);
 }
 
 // A short, redacted explanation from a provider's error answer: its JSON "message",
@@ -88,7 +69,7 @@ Result<std::string> SecretRefKeySource::obtain(const KeyRequest& request) {
     return failure(reason::kSourceSecretKeyMissing,
                    where + ": data." + spec_.key + " is not a base64 string");
   }
-  auto decoded = decode_base64(encoded.get<std::string>());
+  auto decoded = base64_decode(encoded.get<std::string>());
   if (!decoded) {
     return failure(reason::kSourceSecretKeyMissing,
                    where + ": data." + spec_.key + " is not valid base64");

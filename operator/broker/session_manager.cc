@@ -13,7 +13,7 @@ Result<std::map<std::string, std::string>> secret_fields(const kube::Object& sec
   if (!secret.contains("data") || !secret["data"].is_object()) return out;
   for (const auto& [k, v] : secret["data"].items()) {
     if (!v.is_string()) continue;
-    auto decoded = controller::base64_decode(v.get<std::string>());
+    auto decoded = base64_decode(v.get<std::string>());
     if (!decoded) {
       return fail("InvalidSecret", "field " + k + " is not valid base64; fix the Secret");
     }

@@ -1,7 +1,5 @@
 #include "operator/controller/key_secret.h"
 
-#include <openssl/evp.h>
-
 #include <charconv>
 #include <vector>
 
@@ -14,35 +12,6 @@ bool KeySecret::owned_by(const std::string& uid) const {
     if (ref.value("uid", "") == uid) return true;
   }
   return false;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text) {
-    if (c != '\n' && c != '\r' && c != ' ') clean.push_back(c);
-  }
-  if (clean.size() % 4 != 0) {
-    return fail("InvalidBase64", "the value is not base64: its length is not a multiple of 4");
-  }
-  std::vector<unsigned char> out(clean.size() / 4 * 3 + 1);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) return fail("InvalidBase64", "the value is not valid base64");
-  std::size_t len = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes; drop them.
-  if (!clean.empty() && clean.back() == '=') --len;
-  if (clean.size() > 1 && clean[clean.size() - 2] == '=') --len;
-  return std::string(reinterpret_cast<const char*>(out.data()), len);
 }
 
 std::string get_annotation(const kube::Object& object, std::string_view name) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/core/base64.h"
 #include "common/core/clock.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
@@ -60,10 +61,6 @@ struct KeySecret {
 // Reads the Secret; registers every key it finds with the redactor before anything else.
 // A Secret without an apiKey gives Error{"SecretKeyMissing", ...}.
 [[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor);
-
-// Standard base64 (Secret.data) through OpenSSL's EVP block coder.
-[[nodiscard]] std::string base64_encode(std::string_view bytes);
-[[nodiscard]] Result<std::string> base64_decode(std::string_view text);
 
 // Annotation helpers on any object's metadata.
 [[nodiscard]] std::string get_annotation(const kube::Object& object, std::string_view name);

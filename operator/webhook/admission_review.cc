@@ -1,20 +1,12 @@
 #include "operator/webhook/admission_review.h"
 
-#include <openssl/evp.h>
-
 #include <vector>
+
+#include "common/core/base64.h"
 
 namespace keyward::webhook {
 
 using nlohmann::json;
-
-std::string base64_encode(std::string_view data) {
-  if (data.empty()) return {};
-  std::vector<unsigned char> out(4 * ((data.size() + 2) / 3) + 1);
-  int n = EVP_EncodeBlock(out.data(), reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  return std::string(reinterpret_cast<const char*>(out.data()), static_cast<std::size_t>(n));
-}
 
 Result<AdmissionRequest> parse_admission_review(std::string_view body) {
   json review;

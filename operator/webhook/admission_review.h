@@ -30,7 +30,4 @@ Result<AdmissionRequest> parse_admission_review(std::string_view body);
 // The AdmissionReview response for a request uid.
 nlohmann::json make_admission_response(const std::string& uid, const AdmissionResult& result);
 
-// Standard base64 (RFC 4648 section 4, with padding), as the API server expects for patches.
-std::string base64_encode(std::string_view data);
-
 }  // namespace keyward::webhook

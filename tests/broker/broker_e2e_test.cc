@@ -63,7 +63,7 @@ Json source_secret(const std::string& key) {
               {"kind", "Secret"},
               {"metadata", {{"name", "alpha-source"}, {"namespace", "bots"}}},
               {"type", "Opaque"},
-              {"data", {{"apiKey", controller::base64_encode(key)}}}};
+              {"data", {{"apiKey", keyward::base64_encode(key)}}}};
 }
 
 TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {

@@ -48,7 +48,7 @@ inline Json key_secret(const std::string& apikey, const std::string& key, int ve
                   {"keyward.dev/content-hash", "h" + std::to_string(version)},
                   {"keyward.dev/rotated-at", "2027-03-01T12:00:00Z"}}}}},
               {"type", "Opaque"},
-              {"data", {{"apiKey", controller::base64_encode(key)}}}};
+              {"data", {{"apiKey", keyward::base64_encode(key)}}}};
 }
 
 inline Json login_secret(const std::string& apikey, const std::string& user) {
@@ -57,9 +57,9 @@ inline Json login_secret(const std::string& apikey, const std::string& user) {
               {"metadata", {{"name", apikey + "-login"}, {"namespace", "bots"}}},
               {"type", "Opaque"},
               {"data",
-               {{"username", controller::base64_encode(user)},
-                {"password", controller::base64_encode(kPassword)},
-                {"clientId", controller::base64_encode("8")}}}};
+               {{"username", keyward::base64_encode(user)},
+                {"password", keyward::base64_encode(kPassword)},
+                {"clientId", keyward::base64_encode("8")}}}};
 }
 
 inline Json pod(const std::string& name, const std::string& uid, const std::string& inject,

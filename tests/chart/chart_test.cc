@@ -16,6 +16,8 @@
 #include <regex>
 #include <sstream>
 
+#include "common/core/base64.h"
+#include "common/core/openssl_ptr.h"
 #include "operator/webhook/webhook.h"
 #include "operator/webhook/yaml_json.h"
 #include "tests/chart/helm_runner.h"
@@ -71,39 +73,16 @@ Rendered render(const std::vector<std::string>& sets = {}, const std::string& re
   return out;
 }
 
-std::string b64decode(const std::string& in) {
-  std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return {};
-  std::size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
+using openssl::X509Ptr;
 
 X509Ptr parse_cert(const std::string& pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  openssl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
-std::unique_ptr<EVP_PKEY, PkeyFree> parse_key(const std::string& pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  return std::unique_ptr<EVP_PKEY, PkeyFree>(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+openssl::PkeyPtr parse_key(const std::string& pem) {
+  openssl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  return openssl::PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
 }
 
 void for_each_pod_spec(const Rendered& r,
@@ -192,15 +171,18 @@ TEST_F(ChartTest, HelmModeCaBundleMatchesTheGeneratedCertificate) {
     if (s.value("type", "") == "kubernetes.io/tls") secret = s;
   }
   ASSERT_FALSE(secret.is_null());
-  const std::string ca_pem = b64decode(secret["data"]["ca.crt"]);
-  const std::string crt_pem = b64decode(secret["data"]["tls.crt"]);
-  const std::string key_pem = b64decode(secret["data"]["tls.key"]);
+  const std::string ca_pem =
+      base64_decode(secret["data"]["ca.crt"].get<std::string>()).value_or("");
+  const std::string crt_pem =
+      base64_decode(secret["data"]["tls.crt"].get<std::string>()).value_or("");
+  const std::string key_pem =
+      base64_decode(secret["data"]["tls.key"].get<std::string>()).value_or("");
   auto ca = parse_cert(ca_pem);
   auto crt = parse_cert(crt_pem);
   auto key = parse_key(key_pem);
   ASSERT_TRUE(ca && crt && key);
   // The serving certificate is signed by the CA and matches its key.
-  std::unique_ptr<EVP_PKEY, PkeyFree> ca_pub(X509_get_pubkey(ca.get()));
+  openssl::PkeyPtr ca_pub(X509_get_pubkey(ca.get()));
   EXPECT_EQ(X509_verify(crt.get(), ca_pub.get()), 1);
   EXPECT_EQ(X509_check_private_key(crt.get(), key.get()), 1);
   // It names the webhook Service.
@@ -215,7 +197,8 @@ TEST_F(ChartTest, HelmModeCaBundleMatchesTheGeneratedCertificate) {
     json cfg = r.one(kind);
     ASSERT_EQ(cfg["webhooks"].size(), 1u);
     const json& wh = cfg["webhooks"][0];
-    auto bundle = parse_cert(b64decode(wh["clientConfig"]["caBundle"]));
+    auto bundle =
+        parse_cert(base64_decode(wh["clientConfig"]["caBundle"].get<std::string>()).value_or(""));
     ASSERT_TRUE(bundle);
     EXPECT_EQ(X509_cmp(bundle.get(), ca.get()), 0) << "caBundle must be the CA that signed tls.crt";
     EXPECT_EQ(wh["clientConfig"]["service"]["name"], svc);

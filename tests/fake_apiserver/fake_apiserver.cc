@@ -19,6 +19,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/core/base64.h"
+#include "common/core/openssl_ptr.h"
 #include "tests/fake_apiserver/controller_simulation.h"
 #include "tests/fake_apiserver/object_store.h"
 #include "tests/fake_apiserver/table_printer.h"
@@ -33,18 +35,9 @@ using nlohmann::json;
 namespace {
 
 // ---- OpenSSL ownership --------------------------------------------------------------------
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using openssl::BioPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
 
 std::vector<X509Ptr> read_certs(const std::string& pem) {
   std::vector<X509Ptr> certs;
@@ -61,15 +54,6 @@ PkeyPtr read_key(const std::string& pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return nullptr;
   return PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-}
-
-std::string base64(const std::string& data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -127,13 +111,13 @@ std::string render_kubeconfig(const std::string& server_url, const std::string& 
                               const std::string& client_key_pem) {
   json cluster = {{"server", server_url}};
   if (!ca_pem.empty())
-    cluster["certificate-authority-data"] = base64(ca_pem);
+    cluster["certificate-authority-data"] = base64_encode(ca_pem);
   else if (server_url.rfind("https://", 0) == 0)
     cluster["insecure-skip-tls-verify"] = true;
   json user = json::object();
   if (!token.empty()) user["token"] = token;
-  if (!client_cert_pem.empty()) user["client-certificate-data"] = base64(client_cert_pem);
-  if (!client_key_pem.empty()) user["client-key-data"] = base64(client_key_pem);
+  if (!client_cert_pem.empty()) user["client-certificate-data"] = base64_encode(client_cert_pem);
+  if (!client_key_pem.empty()) user["client-key-data"] = base64_encode(client_key_pem);
   json config = {
       {"apiVersion", "v1"},
       {"kind", "Config"},

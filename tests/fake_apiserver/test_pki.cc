@@ -12,30 +12,17 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/core/openssl_ptr.h"
+
 namespace keyward::testing {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, ExtFree>;
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
+using openssl::BioPtr;
+using openssl::BnPtr;
+using ExtPtr = openssl::ExtensionPtr;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
 
 [[noreturn]] void openssl_failed(const char* what) {
   throw std::runtime_error(std::string("TestPki: OpenSSL failed to ") + what);

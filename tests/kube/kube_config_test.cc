@@ -284,14 +284,5 @@ TEST_F(KubeConfigTest, ErrorsNeverCarryTheToken) {
   EXPECT_EQ(e.message.find("s3cr3t-t0ken-value"), std::string::npos);
 }
 
-TEST(Base64, DecodesAndRejects) {
-  std::string out;
-  EXPECT_TRUE(decode_base64("aGVs\nbG8=", out));
-  EXPECT_EQ(out, "hello");
-  EXPECT_FALSE(decode_base64("aGVsbG8", out));
-  EXPECT_FALSE(decode_base64("aGV$bG8=", out));
-  EXPECT_FALSE(decode_base64("", out));
-}
-
 }  // namespace
 }  // namespace keyward::kube

@@ -273,7 +273,7 @@ TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {
   put(Json{{"apiVersion", "v1"},
            {"kind", "Secret"},
            {"metadata", {{"name", "user-key"}, {"namespace", "bots"}}},
-           {"data", {{"apiKey", controller::base64_encode(user_key_1)}}}});
+           {"data", {{"apiKey", keyward::base64_encode(user_key_1)}}}});
   Json spec_override = {
       {"source",
        {{"generate", nullptr}, {"secretRef", {{"name", "user-key"}, {"key", "apiKey"}}}}}};
@@ -285,7 +285,7 @@ TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {
   settle(*r);
   EXPECT_EQ(key_version(), 1);  // unchanged content: no rotation
   Json user = *find("secrets", "bots", "user-key");
-  user["data"]["apiKey"] = controller::base64_encode(user_key_2);
+  user["data"]["apiKey"] = keyward::base64_encode(user_key_2);
   put(user);
   settle(*r);
   EXPECT_EQ(key_version(), 2);
@@ -353,7 +353,7 @@ TEST_F(ReconcilerTest, HttpSourceNeedsASeedKeyThenRotatesThroughTheProvider) {
   put(Json{{"apiVersion", "v1"},
            {"kind", "Secret"},
            {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-           {"data", {{"apiKey", controller::base64_encode("pk_seed_key_000000000000")}}}});
+           {"data", {{"apiKey", keyward::base64_encode("pk_seed_key_000000000000")}}}});
   settle(*r);
   EXPECT_EQ(key_version(), 1);
   EXPECT_EQ(secret()->at("metadata")["ownerReferences"][0]["uid"], apikey()["metadata"]["uid"]);

@@ -26,7 +26,7 @@ class CrashBetweenStepsTest : public OperatorTest,
     put(Json{{"apiVersion", "v1"},
              {"kind", "Secret"},
              {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-             {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
+             {"data", {{"apiKey", keyward::base64_encode(kSeed)}}}});
     auto first = make_reconciler();
     settle(*first);
     ASSERT_EQ(key_version(), 1);
@@ -89,7 +89,7 @@ TEST_F(OperatorTest, HttpRotationConflictOnStoreRetriesWithTheSameKey) {
   put(Json{{"apiVersion", "v1"},
            {"kind", "Secret"},
            {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-           {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
+           {"data", {{"apiKey", keyward::base64_encode(kSeed)}}}});
   int conflicts = 0;
   auto r = make_reconciler([&](std::string_view step) {
     // Someone else writes the Secret between our provider call and our store, twice.
@@ -118,7 +118,7 @@ TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
   put(Json{{"apiVersion", "v1"},
            {"kind", "Secret"},
            {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
-           {"data", {{"apiKey", controller::base64_encode(kSeed)}}}});
+           {"data", {{"apiKey", keyward::base64_encode(kSeed)}}}});
   bool provider_down = false;
   controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, &metrics, {}};
   deps.http_transports = [&](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {

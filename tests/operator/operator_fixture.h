@@ -266,7 +266,7 @@ class OperatorTest : public ::testing::Test {
   std::string secret_field(const std::string& field, const std::string& name = "alpha") {
     auto s = secret(name);
     if (!s || !(*s)["data"].contains(field)) return "";
-    return *controller::base64_decode((*s)["data"][field].get<std::string>());
+    return *keyward::base64_decode((*s)["data"][field].get<std::string>());
   }
   std::int64_t key_version(const std::string& name = "alpha") {
     auto s = secret(name);

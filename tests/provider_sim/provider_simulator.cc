@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/core/base64.h"
+
 namespace keyward::sim {
 
 namespace {
@@ -64,19 +66,6 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
     if (amp == std::string::npos) break;
     pos = amp + 1;
   }
-  return out;
-}
-
-std::string base64_decode(const std::string& in) {
-  std::string out(in.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  if (n < 0) return "";
-  std::size_t len = static_cast<std::size_t>(n);
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
   return out;
 }
 
@@ -259,7 +248,7 @@ std::string ProviderSimulator::issue(const std::string& user, std::uint64_t sess
   char buf[32];
   std::snprintf(buf, sizeof buf, "%08llx",
                 static_cast<unsigned long long>(next_id_ * 2654435761ULL));
-  const std::string token = "sim-at-" + std::to_string(next_id_++) + "-" + buf;
+  std::string token = "sim-at-" + std::to_string(next_id_++) + "-" + buf;
   const std::string md = "sim-md-" + std::to_string(next_id_++) + "-" + buf;
   const SystemTime expires = now + config_.lifetime;
   tokens_[token] = Token{user, session, expires};
@@ -369,7 +358,7 @@ HttpResponse ProviderSimulator::oauth2(const HttpRequest& request, SystemTime no
   std::string id, secret;
   if (auto it = request.headers.find("Authorization");
       it != request.headers.end() && it->second.starts_with("Basic ")) {
-    const std::string decoded = base64_decode(it->second.substr(6));
+    const std::string decoded = base64_decode(it->second.substr(6)).value_or("");
     const auto colon = decoded.find(':');
     if (colon != std::string::npos) {
       id = form_decode(decoded.substr(0, colon));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/core/base64.h"
 #include "common/token/static_key_provider.h"
 #include "tests/provider_sim/simulator_transport.h"
 #include "tests/support/fake_clock.h"

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/core/openssl_ptr.h"
+
 namespace keyward::testing {
 
 struct TestKeyPair {
@@ -40,18 +42,9 @@ class TestCertificateAuthority {
   }
 
  private:
-  struct X509Free {
-    void operator()(X509* p) const { X509_free(p); }
-  };
-  struct KeyFree {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  };
-  struct BioFree {
-    void operator()(BIO* p) const { BIO_free(p); }
-  };
-  using X509Ptr = std::unique_ptr<X509, X509Free>;
-  using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
-  using BioPtr = std::unique_ptr<BIO, BioFree>;
+  using X509Ptr = openssl::X509Ptr;
+  using KeyPtr = openssl::PkeyPtr;
+  using BioPtr = openssl::BioPtr;
   enum class Usage { Ca, Server, Client };
 
   static void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {

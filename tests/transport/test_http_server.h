@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "common/core/openssl_ptr.h"
+
 namespace keyward::testing {
 
 class TestHttpServer {
@@ -64,22 +66,16 @@ class TestHttpServer {
   [[nodiscard]] int port() const { return port_; }
 
  private:
-  struct X509Free {
-    void operator()(X509* p) const { X509_free(p); }
-  };
-  struct KeyFree {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  };
-  static std::unique_ptr<X509, X509Free> read_cert(const std::string& pem) {
+  static openssl::X509Ptr read_cert(const std::string& pem) {
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    std::unique_ptr<X509, X509Free> cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    openssl::X509Ptr cert(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
     BIO_free(bio);
     if (!cert) throw std::runtime_error("bad cert PEM");
     return cert;
   }
-  static std::unique_ptr<EVP_PKEY, KeyFree> read_key(const std::string& pem) {
+  static openssl::PkeyPtr read_key(const std::string& pem) {
     BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    std::unique_ptr<EVP_PKEY, KeyFree> key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
+    openssl::PkeyPtr key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
     BIO_free(bio);
     if (!key) throw std::runtime_error("bad key PEM");
     return key;

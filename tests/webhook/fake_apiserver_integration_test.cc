@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/core/base64.h"
 #include "common/core/http_transport_httplib.h"
 #include "common/kube/kube_client.h"
 #include "operator/webhook/webhook.h"
@@ -24,16 +25,6 @@ namespace {
 using namespace keyward::webhook::testing;
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-std::string b64decode(const std::string& in) {
-  std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  std::size_t pad = (!in.empty() && in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
-  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n) - pad);
-  return out;
-}
 
 class WebhookWithFakeApiServer : public ::testing::Test {
  protected:
@@ -93,7 +84,7 @@ class WebhookWithFakeApiServer : public ::testing::Test {
   json admit_and_apply(const json& pod) {
     json r = post("/mutate-pods", review(pod, "bots"));
     EXPECT_EQ(r["allowed"], true) << r.dump();
-    return pod.patch(json::parse(b64decode(r.value("patch", ""))));
+    return pod.patch(json::parse(base64_decode(r.value("patch", "")).value_or("")));
   }
 
   keyward::testing::FakeClock clock_;

@@ -10,30 +10,23 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/core/openssl_ptr.h"
+
 namespace keyward::webhook::testing {
 namespace {
-
-struct Free {
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-template <class T>
-using Ptr = std::unique_ptr<T, Free>;
 
 void check(bool ok, const char* what) {
   if (!ok) throw std::runtime_error(std::string("test certificate: ") + what);
 }
 
-Ptr<EVP_PKEY> new_key() {
-  Ptr<EVP_PKEY> key(EVP_EC_gen("P-256"));
+openssl::PkeyPtr new_key() {
+  openssl::PkeyPtr key(EVP_EC_gen("P-256"));
   check(key != nullptr, "EC key generation");
   return key;
 }
 
 std::string to_pem(X509* cert) {
-  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  openssl::BioPtr bio(BIO_new(BIO_s_mem()));
   check(PEM_write_bio_X509(bio.get(), cert) == 1, "write cert");
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
@@ -41,7 +34,7 @@ std::string to_pem(X509* cert) {
 }
 
 std::string to_pem(EVP_PKEY* key) {
-  Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  openssl::BioPtr bio(BIO_new(BIO_s_mem()));
   check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
         "write key");
   char* data = nullptr;
@@ -53,13 +46,13 @@ void add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  Ptr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+  openssl::ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
   check(ext != nullptr, "extension");
   check(X509_add_ext(cert, ext.get(), -1) == 1, "add extension");
 }
 
-Ptr<X509> new_cert(EVP_PKEY* key, const std::string& cn, long serial) {
-  Ptr<X509> cert(X509_new());
+openssl::X509Ptr new_cert(EVP_PKEY* key, const std::string& cn, long serial) {
+  openssl::X509Ptr cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
@@ -87,10 +80,10 @@ PemPair make_test_ca(const std::string& common_name) {
 PemPair issue_test_certificate(const PemPair& ca, const std::string& common_name,
                                const std::vector<std::string>& dns_names,
                                const std::vector<std::string>& ips) {
-  Ptr<BIO> cb(BIO_new_mem_buf(ca.cert.data(), static_cast<int>(ca.cert.size())));
-  Ptr<X509> ca_cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
-  Ptr<BIO> kb(BIO_new_mem_buf(ca.key.data(), static_cast<int>(ca.key.size())));
-  Ptr<EVP_PKEY> ca_key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  openssl::BioPtr cb(BIO_new_mem_buf(ca.cert.data(), static_cast<int>(ca.cert.size())));
+  openssl::X509Ptr ca_cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  openssl::BioPtr kb(BIO_new_mem_buf(ca.key.data(), static_cast<int>(ca.key.size())));
+  openssl::PkeyPtr ca_key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
   check(ca_cert && ca_key, "parse CA");
   static long serial = 100;
   auto key = new_key();
@@ -107,8 +100,8 @@ PemPair issue_test_certificate(const PemPair& ca, const std::string& common_name
 }
 
 std::string common_name_of(const std::string& cert_pem) {
-  Ptr<BIO> b(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
-  Ptr<X509> cert(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  openssl::BioPtr b(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+  openssl::X509Ptr cert(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
   if (!cert) return {};
   char buf[256] = {0};
   X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, buf, sizeof buf);
