@@ -250,14 +250,7 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   gethostname(host, sizeof host - 1);
   options.leader.identity = settings->get_or(
       "identity", std::string(host) + "_" + std::to_string(static_cast<long>(getpid())));
-  controller::HttpTransportFactory http_transports =
-      [](const std::string& url) -> Result<std::unique_ptr<HttpTransport>> {
-    auto endpoint = HttpEndpoint::parse(url);
-    if (!endpoint) return fail(endpoint.error());
-    auto transport = HttplibTransport::create(*endpoint, TlsClientConfig{});
-    if (!transport) return fail(transport.error());
-    return std::unique_ptr<HttpTransport>(std::move(*transport));
-  };
+  HttpTransportFactory http_transports = httplib_transport_factory();
   controller::OperatorRunner runner(**client, clock, random, logger.child("operator"), registry,
                                     generator, http_transports, options);
 

@@ -1,5 +1,6 @@
 #include "sidecar/credentials_loader.h"
 
+#include <charconv>
 #include <utility>
 
 namespace keyward::sidecar {
@@ -47,6 +48,24 @@ Result<Credentials> CredentialsLoader::load() const {
     if ((c.*member).empty()) c.*member = sources_.explicit_values.*member;
   }
   c.key_version = sources_.explicit_values.key_version;
+  // The operator's key Secret carries the version of apiKey as data.keyVersion (projected as a
+  // file beside it, swapped together by the kubelet).
+  if (!sources_.key_dir.empty()) {
+    auto version = fs_.read_file(sources_.key_dir + "/keyVersion");
+    if (version) {
+      const std::string text = trim_newline(std::move(*version));
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || p != text.data() + text.size() || v < 0) {
+        return fail("MissingCredentials", "the key version in " + sources_.key_dir +
+                                              "/keyVersion is not a non-negative integer; it "
+                                              "comes from the operator's key Secret");
+      }
+      c.key_version = v;
+    } else if (version.error().reason != "NotFound") {
+      return fail(version.error().reason, "reading the key version: " + version.error().message);
+    }
+  }
   c.register_secrets(redactor_);
   sources_.explicit_values.register_secrets(redactor_);  // also the values a directory overrode
   return c;

@@ -30,7 +30,9 @@ constexpr const char* kUsage =
     "URL]\n"
     "         [--provider tradovate|oauth2ClientCredentials|none --endpoint URL] [--key-dir DIR]\n"
     "         [--credentials-dir DIR] [--out DIR] [--listen HOST:PORT|off] [--once] [--config "
-    "FILE] ...\n"
+    "FILE]\n"
+    "         [--ca-file FILE] [--report-url URL --report-ca-file FILE] "
+    "[--service-account-token-file FILE] ...\n"
     "       keyward-sidecar exec [--out DIR] [--timeout-seconds N] -- CMD ARGS...\n"
     "       keyward-sidecar install-shim --to DIR   (copies the exec shim and its libraries)\n"
     "Every flag --foo-bar is also the config key fooBar and the variable KEYWARD_FOO_BAR;\n"
@@ -59,15 +61,6 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
   parse_log_level(config->log_level, level);
   Logger logger = make_stderr_logger("keyward-sidecar", level);
 
-  TlsClientConfig tls;
-  if (!config->ca_file.empty()) {
-    auto ca = fs.read_file(config->ca_file);
-    if (!ca) {
-      logger.error("cannot read --ca-file: " + ca.error().message);
-      return 2;
-    }
-    tls.ca_pem = *ca;
-  }
   RealClock clock;
   SystemRandom random;
   MetricsRegistry metrics;
@@ -76,8 +69,11 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
                    random,
                    metrics,
                    logger,
-                   [tls](const HttpEndpoint& ep) -> Result<std::unique_ptr<HttpTransport>> {
-                     auto t = HttplibTransport::create(ep, tls);
+                   [](const HttpEndpoint& ep,
+                      const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
+                     TlsClientConfig tls;
+                     tls.ca_pem = ca_pem;
+                     auto t = HttplibTransport::create(ep, std::move(tls));
                      if (!t) return fail(t.error());
                      return std::unique_ptr<HttpTransport>(std::move(*t));
                    },

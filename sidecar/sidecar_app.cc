@@ -38,7 +38,7 @@ Status SidecarApp::build() {
     std::string base;
     auto ep = HttpEndpoint::parse(config_.broker_url, &base);
     if (!ep) return fail(ep.error());
-    auto t = deps_.make_transport(*ep);
+    auto t = transport_for(*ep, config_.ca_file);
     if (!t) return fail(t.error());
     transport_ = std::move(*t);
     const std::string sa_file = config_.service_account_token_file;
@@ -57,7 +57,7 @@ Status SidecarApp::build() {
       std::string base;
       auto ep = HttpEndpoint::parse(config_.endpoint, &base);
       if (!ep) return fail(ep.error());
-      auto t = deps_.make_transport(*ep);
+      auto t = transport_for(*ep, config_.ca_file);
       if (!t) return fail(t.error());
       transport_ = std::move(*t);
       if (config_.provider == "tradovate") {
@@ -77,12 +77,58 @@ Status SidecarApp::build() {
     auto creds = loader_->load();
     if (!creds) return fail(creds.error());
     last_credentials_ = *creds;
+    if (!config_.report_url.empty()) {
+      std::string base;
+      auto ep = HttpEndpoint::parse(config_.report_url, &base);
+      if (!ep) return fail(ep.error());
+      auto t = transport_for(*ep, config_.report_ca_file);
+      if (!t) return fail(t.error());
+      report_transport_ = std::move(*t);
+      const std::string sa_file = config_.service_account_token_file;
+      Filesystem& fs = deps_.fs;
+      reporter_ = std::make_unique<KeyVersionReporter>(
+          *report_transport_, BrokerTarget{base, config_.ns, config_.apikey},
+          [&fs, sa_file]() { return fs.read_file(sa_file); }, log.child("report"));
+    }
   }
   RefresherOptions options;
   options.refresh_lead = config_.refresh_lead;
   refresher_ = std::make_unique<TokenRefresher>(*source_, *files_, deps_.random, deps_.metrics,
                                                 log.child("refresher"), options);
   return ok();
+}
+
+Result<std::unique_ptr<HttpTransport>> SidecarApp::transport_for(const HttpEndpoint& endpoint,
+                                                                 const std::string& ca_file) {
+  std::string ca_pem;
+  if (!ca_file.empty()) {
+    auto ca = deps_.fs.read_file(ca_file);
+    if (!ca) {
+      return fail("InvalidCertificate", "cannot read the CA bundle " + ca_file + " for " +
+                                            endpoint.to_string() + ": " + ca.error().message);
+    }
+    ca_pem = std::move(*ca);
+  }
+  return deps_.make_transport(endpoint, ca_pem);
+}
+
+std::optional<SystemTime> SidecarApp::report_key_version(SystemTime now) {
+  if (!reporter_ || version_reported_) return std::nullopt;
+  // Only what was delivered counts: the apps start on the first delivery, not before.
+  if (!refresher_->has_valid_token(now)) return std::nullopt;
+  if (next_report_ && now < *next_report_) return next_report_;
+  const std::int64_t version = refresher_->status().key_version;
+  if (auto s = reporter_->report(version); s) {
+    version_reported_ = true;
+    deps_.logger.info("the operator has recorded the key version this pod runs",
+                      {{"keyVersion", version}});
+    return std::nullopt;
+  } else {
+    deps_.logger.warn(s.error().message, {{"reason", s.error().reason}});
+  }
+  next_report_ = now + report_backoff_;
+  report_backoff_ = std::min(report_backoff_ * 2, Seconds(60));
+  return next_report_;
 }
 
 void SidecarApp::on_secret_change() {
@@ -203,8 +249,9 @@ Status SidecarApp::start(std::function<void(int)> on_once_done) {
 void SidecarApp::run(std::stop_token stop) {
   bool announced = false;
   while (!stop.stop_requested()) {
-    const SystemTime next = refresher_->step(deps_.clock.now());
+    SystemTime next = refresher_->step(deps_.clock.now());
     refresher_->update_gauges(deps_.clock.now());
+    if (auto retry = report_key_version(deps_.clock.now()); retry && *retry < next) next = *retry;
     if (!announced && on_once_done_) {
       if (refresher_->has_valid_token(deps_.clock.now())) {
         announced = true;

@@ -20,6 +20,7 @@
 #include "common/io/random.h"
 #include "common/token/token_provider.h"
 #include "sidecar/credentials_loader.h"
+#include "sidecar/key_version_reporter.h"
 #include "sidecar/sidecar_config.h"
 #include "sidecar/token_files.h"
 #include "sidecar/token_refresher.h"
@@ -34,8 +35,11 @@ struct SidecarDeps {
   Random& random;
   MetricsRegistry& metrics;
   Logger logger;
-  // An HTTP client for a URL's host (the provider or the broker).
-  std::function<Result<std::unique_ptr<HttpTransport>>(const HttpEndpoint&)> make_transport;
+  // An HTTP client for a URL's host (the provider or the broker), trusting the CA certificates
+  // in ca_pem ("": the system store).
+  std::function<Result<std::unique_ptr<HttpTransport>>(const HttpEndpoint&,
+                                                       const std::string& ca_pem)>
+      make_transport;
   std::function<std::unique_ptr<DirectoryWatcher>()> make_watcher;
   // Tracks when apps open the token files (last use); none = not tracked (lastUsedTime null).
   std::function<std::unique_ptr<TokenUseMonitor>(const std::string& token_dir)> make_use_monitor;
@@ -67,7 +71,12 @@ class SidecarApp {
  private:
   SidecarApp(SidecarConfig config, SidecarDeps deps);
   Status build();
+  Result<std::unique_ptr<HttpTransport>> transport_for(const HttpEndpoint& endpoint,
+                                                       const std::string& ca_file);
   void run(std::stop_token stop);
+  // Direct mode with a report URL: reports the delivered key version until the operator has
+  // recorded one. Returns when to try again (nullopt: nothing left to report).
+  std::optional<SystemTime> report_key_version(SystemTime now);
 
   SidecarConfig config_;
   SidecarDeps deps_;
@@ -81,6 +90,12 @@ class SidecarApp {
   std::vector<std::unique_ptr<DirectoryWatcher>> watchers_;
   std::unique_ptr<TokenUseMonitor> use_monitor_;
   std::unique_ptr<StatusServer> server_;
+  std::unique_ptr<HttpTransport> report_transport_;
+  std::unique_ptr<KeyVersionReporter> reporter_;
+  // Run-loop thread only: whether the operator has a version for this pod, and the backoff.
+  bool version_reported_ = false;
+  std::optional<SystemTime> next_report_;
+  Seconds report_backoff_{2};
   std::function<void(int)> on_once_done_;
   std::mutex creds_mu_;  // guards last_credentials_
   std::optional<Credentials> last_credentials_;

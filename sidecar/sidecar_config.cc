@@ -125,6 +125,9 @@ std::vector<SettingSpec> sidecar_settings() {
   s.push_back(
       setting("service-account-token-file", "/var/run/secrets/kubernetes.io/serviceaccount/token"));
   s.push_back(setting("ca-file"));
+  // Direct mode: where to report the key version the sidecar delivered (the operator's broker).
+  s.push_back(setting("report-url", std::nullopt, url));
+  s.push_back(setting("report-ca-file"));
   s.push_back(setting("log-level", "info", one_of({"debug", "info", "warn", "error"})));
   return s;
 }
@@ -194,6 +197,8 @@ Result<SidecarConfig> resolve_sidecar_config(
   c.oauth2_scope = v.get_or("oauth2-scope", "");
   c.service_account_token_file = v.get_or("service-account-token-file", "");
   c.ca_file = v.get_or("ca-file", "");
+  c.report_url = v.get_or("report-url", "");
+  c.report_ca_file = v.get_or("report-ca-file", "");
   c.log_level = v.get_or("log-level", "info");
   c.config_file = config_file;
   c.sources = v.describe();
@@ -220,6 +225,12 @@ Result<SidecarConfig> resolve_sidecar_config(
                                           "): set --" + need + " or KEYWARD_" +
                                           env_name(std::string("--") + need).substr(8));
       }
+    }
+    if (v.has("report-url")) {
+      return fail("ContradictorySettings",
+                  "setting " + v.where("report-url") + " contradicts " + v.where("mode") +
+                      ": in broker mode the broker records the key version itself; drop "
+                      "report-url");
     }
     if (v.has("provider") || v.has("endpoint")) {
       const std::string which = v.has("provider") ? "provider" : "endpoint";

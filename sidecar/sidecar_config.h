@@ -37,7 +37,11 @@ struct SidecarConfig {
   OAuth2ClientAuth oauth2_client_auth = OAuth2ClientAuth::Basic;
   std::string oauth2_scope;
   std::string service_account_token_file;
-  std::string ca_file;
+  std::string ca_file;  // trust for the token endpoint: the broker, or the provider (direct)
+  // Direct mode: the operator's broker URL the delivered key version is reported to ("": no
+  // report), and the CA that signed its certificate ("": the system store).
+  std::string report_url;
+  std::string report_ca_file;
   std::string log_level = "info";
   std::string config_file;
   nlohmann::json sources;  // describe(): [{setting, source}], for the startup log

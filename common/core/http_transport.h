@@ -64,6 +64,14 @@ struct HttpEndpoint {
   [[nodiscard]] std::string to_string() const;
 };
 
+class HttpTransport;
+
+// Builds a client for one URL's scheme, host and port (the path is ignored), trusting the CA
+// certificates in ca_pem (PEM; empty: the system store). The operator's http key sources and
+// the broker's provider sessions get their clients from one of these; tests pass fakes.
+using HttpTransportFactory = std::function<Result<std::unique_ptr<HttpTransport>>(
+    const std::string& url, const std::string& ca_pem)>;
+
 class HttpTransport {
  public:
   HttpTransport() = default;

@@ -285,7 +285,9 @@ Result<HttpResponse> HttplibTransport::perform(
           return fail("TLSVerifyFailed",
                       "the certificate of " + where + " is not trusted by the configured CA (" +
                           X509_verify_cert_error_string(verify) +
-                          "); check certificate-authority(-data) or the server's certificate");
+                          "); check the CA bundle this client trusts (a kubeconfig's "
+                          "certificate-authority, "
+                          "an ApiKey's caBundle for a private CA) or the server's certificate");
         }
         const std::string name = tls_.server_name.empty() ? endpoint_.host : tls_.server_name;
         return fail("TLSVerifyFailed", "the certificate of " + where + " is not valid for host '" +
@@ -321,6 +323,19 @@ Result<HttpResponse> HttplibTransport::perform(
   out.body = on_chunk != nullptr ? std::move(error_body) : std::move(res.body);
   if (on_chunk != nullptr && out.status >= 200 && out.status < 300) out.body.clear();
   return out;
+}
+
+HttpTransportFactory httplib_transport_factory(HttplibTransportOptions options) {
+  return [options](const std::string& url,
+                   const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
+    auto endpoint = HttpEndpoint::parse(url);
+    if (!endpoint) return fail(endpoint.error());
+    TlsClientConfig tls;
+    tls.ca_pem = ca_pem;
+    auto transport = HttplibTransport::create(*endpoint, std::move(tls), options);
+    if (!transport) return fail(transport.error());
+    return std::unique_ptr<HttpTransport>(std::move(*transport));
+  };
 }
 
 }  // namespace keyward

@@ -34,6 +34,10 @@ struct HttplibTransportOptions {
   std::string user_agent = "keyward/0.1";  // sent unless the request sets User-Agent itself
 };
 
+// An HttpTransportFactory of HttplibTransports: errors for a bad URL ("InvalidURL") or a CA
+// bundle that does not parse ("InvalidCertificate", naming the bundle).
+HttpTransportFactory httplib_transport_factory(HttplibTransportOptions options = {});
+
 class HttplibTransport final : public HttpTransport {
  public:
   // Parses the PEM material in tls (CA bundle, client certificate and key) once. Errors:

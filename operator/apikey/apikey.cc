@@ -196,6 +196,32 @@ Status check_cron(const std::string& text, const std::string& path) {
   return ok();
 }
 
+// caBundle: PEM text that holds at least one whole certificate block. Whether the blocks parse
+// is checked where the client is built (HttplibTransport::create names the broken bundle).
+Status read_ca_bundle(const FieldReader& r, std::string& out) {
+  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  constexpr std::string_view kEnd = "-----END CERTIFICATE-----";
+  const json* value = r.find("caBundle");
+  if (value == nullptr) return ok();
+  if (!value->is_string()) {
+    return invalid(r.path("caBundle"), "must be a string, got " + std::string(type_name(*value)));
+  }
+  const auto& text = value->get_ref<const std::string&>();
+  if (text.size() > 65536) {
+    return invalid(r.path("caBundle"),
+                   "is " + std::to_string(text.size()) + " characters long; the limit is 65536");
+  }
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos || text.compare(first, kBegin.size(), kBegin) != 0 ||
+      text.find(kEnd) == std::string::npos) {
+    return invalid(r.path("caBundle"),
+                   "is not a PEM certificate bundle; paste the CA certificates, each from "
+                   "-----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----");
+  }
+  out = text;
+  return ok();
+}
+
 Result<SourceSpec> parse_source(const FieldReader& spec) {
   auto source_json = spec.object("source", true);
   if (!source_json) return fail(source_json.error());
@@ -248,6 +274,7 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
                {false, 1, 128, "[A-Za-z0-9-]+", "use an HTTP header name such as Authorization"}));
   KW_TRY(r.string("authScheme", h.auth_scheme,
                   {false, 0, 64, "[A-Za-z0-9_-]*", "use a scheme such as Bearer, or \"\""}));
+  KW_TRY(read_ca_bundle(r, h.ca_bundle));
   return h;
 }
 
@@ -378,6 +405,7 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
   KW_TRY(r.string("endpoint", t.endpoint,
                   {false, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
                    "use an https:// URL such as https://demo.tradovateapi.com/v1"}));
+  KW_TRY(read_ca_bundle(r, t.ca_bundle));
   if (t.provider != TokenProvider::None && t.endpoint.empty()) {
     return invalid(r.path("endpoint"),
                    "is required when provider is " + std::string(to_string(t.provider)));
@@ -612,6 +640,8 @@ Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
                        kInvalidStatus));
     KW_TRY(with_reason(c.integer("stale", status.consumers.stale, 0, INT32_MAX), kInvalidStatus));
     KW_TRY(with_reason(c.integer("held", status.consumers.held, 0, INT32_MAX), kInvalidStatus));
+    KW_TRY(
+        with_reason(c.integer("pending", status.consumers.pending, 0, INT32_MAX), kInvalidStatus));
   }
   if (const json* holds = r.find("holds"); holds != nullptr) {
     if (!holds->is_array())
@@ -673,7 +703,8 @@ json to_json(const ApiKeyStatus& status) {
   if (status.last_used_time) out["lastUsedTime"] = format_rfc3339(*status.last_used_time);
   out["consumers"] = {{"upToDate", status.consumers.up_to_date},
                       {"stale", status.consumers.stale},
-                      {"held", status.consumers.held}};
+                      {"held", status.consumers.held},
+                      {"pending", status.consumers.pending}};
   json holds = json::array();
   for (const Hold& h : status.holds) {
     holds.push_back({{"pod", h.pod}, {"reason", h.reason}, {"since", format_rfc3339(h.since)}});
@@ -703,6 +734,7 @@ json to_json(const ApiKeySpec& spec) {
                       {"responseField", h.response_field},
                       {"authHeader", h.auth_header},
                       {"authScheme", h.auth_scheme}};
+    if (!h.ca_bundle.empty()) source["http"]["caBundle"] = h.ca_bundle;
   }
   out["source"] = std::move(source);
   if (spec.rotation) {
@@ -738,6 +770,7 @@ json to_json(const ApiKeySpec& spec) {
              {"tokenFile", t.token_file},
              {"envVarName", t.env_var_name}};
   if (!t.endpoint.empty()) te["endpoint"] = t.endpoint;
+  if (!t.ca_bundle.empty()) te["caBundle"] = t.ca_bundle;
   if (t.credentials_secret_ref)
     te["credentialsSecretRef"] = {{"name", t.credentials_secret_ref->name}};
   if (t.tradovate)

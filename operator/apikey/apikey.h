@@ -49,6 +49,7 @@ struct HttpSource {
   std::string response_field = "apiKey";      // dotted path into the JSON answer, "data.key"
   std::string auth_header = "Authorization";  // header that carries the current key
   std::string auth_scheme = "Bearer";         // "" sends the bare key
+  std::string ca_bundle;                      // PEM CAs trusted for url; empty: the system store
 
   bool operator==(const HttpSource&) const = default;
 };
@@ -123,7 +124,8 @@ struct OAuth2Settings {
 
 struct TokenExchangeSpec {
   TokenProvider provider = TokenProvider::None;
-  std::string endpoint;  // required unless provider is None
+  std::string endpoint;   // required unless provider is None
+  std::string ca_bundle;  // PEM CAs trusted for endpoint; empty: the system store
   std::int64_t lifetime_seconds = 5400;
   std::int64_t refresh_lead_seconds = 300;
   std::string token_file = "token";
@@ -152,6 +154,9 @@ struct ConsumerCounts {
   std::int32_t up_to_date = 0;
   std::int32_t stale = 0;
   std::int32_t held = 0;
+  // Pods whose sidecar has not delivered a key yet (no keyward.dev/key-version recorded): they
+  // will start on whatever key is current then, so they are neither current nor stale.
+  std::int32_t pending = 0;
   bool operator==(const ConsumerCounts&) const = default;
 };
 

@@ -19,8 +19,8 @@ std::unexpected<Error> forbid(std::string reason, std::string message) {
 
 }  // namespace
 
-Status authorize(const ReviewedCaller& caller, const std::string& ns, const std::string& apikey,
-                 const PodLookup& pods) {
+Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& ns,
+                               const std::string& apikey, const PodLookup& pods) {
   const std::string key = ns + "/" + apikey;
   if (!caller.username.starts_with(kServiceAccountPrefix)) {
     return forbid("NotAServiceAccount",
@@ -84,7 +84,7 @@ Status authorize(const ReviewedCaller& caller, const std::string& ns, const std:
   const std::string inject = meta_string(p, "annotations", "keyward.dev/inject");
   const std::string label = meta_string(p, "labels", "keyward.dev/apikey");
   // The annotation decides when present (the webhook sets both to the same key).
-  if (!inject.empty() ? (inject == apikey || inject == key) : label == apikey) return ok();
+  if (!inject.empty() ? (inject == apikey || inject == key) : label == apikey) return p;
   std::string asked = inject.empty() ? label : inject;
   return forbid("PodNotAssigned",
                 pod_ref +

@@ -29,7 +29,8 @@ namespace keyward::broker {
 using PodLookup = std::function<Result<std::optional<kube::Object>>(const std::string& ns,
                                                                     const std::string& name)>;
 
-Status authorize(const ReviewedCaller& caller, const std::string& ns, const std::string& apikey,
-                 const PodLookup& pods);
+// Returns the caller's pod (as looked up) when it may use the key.
+Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& ns,
+                               const std::string& apikey, const PodLookup& pods);
 
 }  // namespace keyward::broker

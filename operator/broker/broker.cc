@@ -1,9 +1,11 @@
 #include "operator/broker/broker.h"
 
+#include "operator/broker/pod_version_recorder.h"
+
 namespace keyward::broker {
 
 Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& clock, Random& random,
-               MetricsRegistry& metrics, Logger logger, controller::HttpTransportFactory transports,
+               MetricsRegistry& metrics, Logger logger, HttpTransportFactory transports,
                const BrokerConfig& config)
     : api_(api),
       runner_(runner),
@@ -15,13 +17,18 @@ Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& cl
       service_(
           reviewer_,
           [this](const std::string& ns, const std::string& name) { return find_pod(ns, name); },
+          [this](const kube::Object& pod, std::int64_t version) {
+            return record_pod_key_version(api_, pod, version);
+          },
           sessions_, runner.last_used(), clock, metrics, logger_.child("service"), config.service),
       cert_source_(config.cert_file, config.key_file),
       certificates_(cert_source_, logger_.child("certificates")),
       server_(config.server, certificates_, clock, logger_.child("server")) {
-  server_.add_route({"GET", "/v1/.*", [this](const HttpRequest& req, const std::string& client) {
-                       return service_.handle(req, client);
-                     }});
+  for (const char* method : {"GET", "PUT"}) {
+    server_.add_route({method, "/v1/.*", [this](const HttpRequest& req, const std::string& client) {
+                         return service_.handle(req, client);
+                       }});
+  }
   server_.add_route({"GET", "/healthz", [](const HttpRequest&, const std::string&) {
                        HttpResponse res;
                        res.status = 200;

@@ -47,7 +47,7 @@ struct BrokerConfig {
 class Broker {
  public:
   Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& clock, Random& random,
-         MetricsRegistry& metrics, Logger logger, controller::HttpTransportFactory transports,
+         MetricsRegistry& metrics, Logger logger, HttpTransportFactory transports,
          const BrokerConfig& config);
   ~Broker();
   Broker(const Broker&) = delete;

@@ -1,6 +1,9 @@
 #include "operator/broker/broker_service.h"
 
+#include <charconv>
 #include <regex>
+
+#include "operator/apikey/names.h"
 
 namespace keyward::broker {
 
@@ -8,20 +11,37 @@ namespace {
 
 // DNS-1123 label (namespace) and subdomain (ApiKey name), as the API server validates them.
 // A function-local static: built on first use, not during static initialisation.
-const std::regex& token_path() {
-  static const std::regex kTokenPath(
-      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/token$)");
-  return kTokenPath;
+const std::regex& broker_path() {
+  static const std::regex kPath(
+      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key-version)$)");
+  return kPath;
+}
+
+// The key version recorded on a pod (keyward.dev/key-version), nullopt when none is.
+constexpr std::string_view kPodKeyVersionAnnotation = apikey::kKeyVersionAnnotation;
+
+std::optional<std::int64_t> recorded_key_version(const kube::Object& pod) {
+  const auto& md = pod["metadata"];
+  if (!md.contains("annotations") || !md["annotations"].is_object()) return std::nullopt;
+  const auto& a = md["annotations"];
+  auto it = a.find(std::string(kPodKeyVersionAnnotation));
+  if (it == a.end() || !it->is_string()) return std::nullopt;
+  const std::string& text = it->get_ref<const std::string&>();
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
 }
 
 }  // namespace
 
-BrokerService::BrokerService(TokenReviewer& reviewer, PodLookup pods,
+BrokerService::BrokerService(TokenReviewer& reviewer, PodLookup pods, PodVersionRecorder recorder,
                              const SessionManager& sessions, controller::LastUsedTimes& last_used,
                              const Clock& clock, MetricsRegistry& metrics, Logger logger,
                              BrokerServiceOptions options)
     : reviewer_(reviewer),
       pods_(std::move(pods)),
+      recorder_(std::move(recorder)),
       sessions_(sessions),
       last_used_(last_used),
       clock_(clock),
@@ -80,15 +100,30 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   std::string path = request.path;
   if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
   std::smatch m;
-  if (!std::regex_match(path, m, token_path())) {
+  if (!std::regex_match(path, m, broker_path())) {
     return refuse(404, "NotFound",
-                  "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token");
+                  "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token "
+                  "and PUT /v1/namespaces/{ns}/apikeys/{name}/key-version");
   }
-  if (request.method != "GET") {
-    return refuse(405, "MethodNotAllowed", "the token endpoint answers GET only");
+  const bool token = m[5] == "token";
+  if (request.method != (token ? "GET" : "PUT")) {
+    return refuse(405, "MethodNotAllowed",
+                  token ? "the token endpoint answers GET only"
+                        : "the key-version endpoint answers PUT only");
   }
   const std::string ns = m[1];
   const std::string name = m[3];
+  auto admitted = admit(request, client, ns, name, now);
+  if (auto* refused = std::get_if<HttpResponse>(&admitted)) return std::move(*refused);
+  const kube::Object& pod = std::get<kube::Object>(admitted);
+  return token ? serve_token(pod, ns, name, now) : take_report(request, pod, ns + "/" + name);
+}
+
+std::variant<kube::Object, HttpResponse> BrokerService::admit(const HttpRequest& request,
+                                                              const std::string& client,
+                                                              const std::string& ns,
+                                                              const std::string& name,
+                                                              SystemTime now) {
   const std::string key = ns + "/" + name;
   if (!allow(client, now)) {
     logger_.warn("too many token requests from one address", {{"client", client}});
@@ -117,13 +152,38 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
                   "expired, or for another audience; send the pod's current service account "
                   "token");
   }
-  if (auto allowed = authorize(*caller, ns, name, pods_); !allowed) {
-    const Error& e = allowed.error();
+  auto pod = authorize(*caller, ns, name, pods_);
+  if (!pod) {
+    const Error& e = pod.error();
     logger_.info("token request refused",
                  {{"object", key}, {"caller", caller->username}, {"reason", e.reason}});
     return refuse(e.http_status == 0 ? 403 : e.http_status, e.reason, e.message,
                   e.http_status == 503 ? options_.retry_no_token : Seconds(0));
   }
+  return std::move(*pod);
+}
+
+std::optional<HttpResponse> BrokerService::record_first_version(const kube::Object& pod,
+                                                                const std::string& key,
+                                                                std::int64_t version) {
+  if (recorded_key_version(pod)) return std::nullopt;
+  const std::string pod_name = pod["metadata"].value("name", "");
+  if (auto s = recorder_ ? recorder_(pod, version) : Status(ok()); !s) {
+    logger_.warn("could not record the key version of a pod; it asks again",
+                 {{"object", key}, {"pod", pod_name}, {"error", s.error().message}});
+    return refuse(503, "RecordingKeyVersion",
+                  "the operator could not record which key version pod " + pod_name + " runs (" +
+                      s.error().message + "); ask again",
+                  Seconds(1));
+  }
+  logger_.info("recorded the key version a pod starts on",
+               {{"object", key}, {"pod", pod_name}, {"keyVersion", version}});
+  return std::nullopt;
+}
+
+HttpResponse BrokerService::serve_token(const kube::Object& pod, const std::string& ns,
+                                        const std::string& name, SystemTime now) {
+  const std::string key = ns + "/" + name;
   TokenLookup found = sessions_.lookup(key, now);
   sessions_.update_gauge(now);
   switch (found.kind) {
@@ -141,6 +201,14 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
       return refuse(503, "NoToken", found.message, options_.retry_no_token);
   }
   const AccessToken& t = found.token;
+  if (!recorded_key_version(pod) && t.key_version < found.key_version) {
+    // A pod that has no token yet starts on the current key, never on the one just rotated out.
+    return refuse(503, "NewKeyPending",
+                  "key version " + std::to_string(found.key_version) +
+                      " was just put in place and the broker is logging in with it; ask again",
+                  options_.retry_standby);
+  }
+  if (auto refused = record_first_version(pod, key, t.key_version)) return std::move(*refused);
   nlohmann::json body{{"accessToken", t.token},
                       {"expirationTime", t.expires() ? format_rfc3339(t.expires_at) : ""},
                       {"keyVersion", t.key_version},
@@ -150,9 +218,27 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   last_used_gauge_.set({{"namespace", ns}, {"name", name}},
                        std::chrono::duration<double>(now.time_since_epoch()).count());
   if (last_used_.record(key, now) && on_last_used_) on_last_used_(key);
-  logger_.debug("token served",
-                {{"object", key}, {"pod", caller->pod_name}, {"keyVersion", t.key_version}});
+  logger_.debug(
+      "token served",
+      {{"object", key}, {"pod", pod["metadata"].value("name", "")}, {"keyVersion", t.key_version}});
   return answer(200, body);
+}
+
+HttpResponse BrokerService::take_report(const HttpRequest& request, const kube::Object& pod,
+                                        const std::string& key) {
+  const nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  if (!body.is_object() || !body.contains("keyVersion") ||
+      !body["keyVersion"].is_number_integer() || body["keyVersion"].get<std::int64_t>() < 0) {
+    return refuse(400, "InvalidReport",
+                  "the body must be a JSON object {\"keyVersion\": N} with N the non-negative "
+                  "key version the sidecar delivered");
+  }
+  if (auto refused = record_first_version(pod, key, body["keyVersion"].get<std::int64_t>())) {
+    return std::move(*refused);
+  }
+  HttpResponse res = answer(204, nlohmann::json::object());
+  res.body.clear();
+  return res;
 }
 
 }  // namespace keyward::broker

@@ -9,13 +9,26 @@
 //     404 no such ApiKey          409 {"reason":"Inactive"} | {"reason":"NoExchange"}
 //     429 too many requests from one address (Retry-After)
 //     503 + Retry-After: no token yet, a standby replica, or the API server did not answer
+//   PUT /v1/namespaces/{ns}/apikeys/{name}/key-version   {"keyVersion": N}   (direct mode)
+//     204 the pod has a recorded key version (this one, or an earlier one that stays)
+//     400 a body without a non-negative integer keyVersion; else as above
 // Every answer is JSON with Cache-Control: no-store. Serving never calls the provider: it reads
 // the session's current token. A 200 records the fetch in LastUsedTimes.
+//
+// The key version a pod runs (docs/contracts.md): the first token served to a pod, or the first
+// version a direct-mode sidecar reports, is recorded on the pod (annotation
+// keyward.dev/key-version) through a PodVersionRecorder before the answer goes out; later ones
+// never change it. When the recording fails the caller gets 503 RecordingKeyVersion and asks
+// again, so no pod runs on a version nobody recorded. A pod without a recorded version gets no
+// token older than the session's key (503 NewKeyPending while the session logs in with a
+// rotated key): a new pod always starts on the current key.
 
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <variant>
 
 #include "common/core/clock.h"
 #include "common/core/http_transport.h"
@@ -38,11 +51,16 @@ struct BrokerServiceOptions {
   Seconds retry_standby{1};
 };
 
+// Records `version` on `pod` (as looked up) when it carries none. Error: not recorded (a
+// conflict with a newer copy of the pod, or the API did not answer): the caller retries.
+using PodVersionRecorder = std::function<Status(const kube::Object& pod, std::int64_t version)>;
+
 class BrokerService {
  public:
-  BrokerService(TokenReviewer& reviewer, PodLookup pods, const SessionManager& sessions,
-                controller::LastUsedTimes& last_used, const Clock& clock, MetricsRegistry& metrics,
-                Logger logger, BrokerServiceOptions options = {});
+  BrokerService(TokenReviewer& reviewer, PodLookup pods, PodVersionRecorder recorder,
+                const SessionManager& sessions, controller::LastUsedTimes& last_used,
+                const Clock& clock, MetricsRegistry& metrics, Logger logger,
+                BrokerServiceOptions options = {});
 
   // on_published: called with the key when its published last-used time moved.
   void set_on_last_used(std::function<void(const std::string& key)> on_published) {
@@ -56,9 +74,21 @@ class BrokerService {
   HttpResponse refuse(int status, const std::string& reason, const std::string& message,
                       Seconds retry_after = Seconds(0));
   bool allow(const std::string& client, SystemTime now);
+  // Authentication and authorization shared by both endpoints: the caller's pod, or the refusal.
+  std::variant<kube::Object, HttpResponse> admit(const HttpRequest& request,
+                                                 const std::string& client, const std::string& ns,
+                                                 const std::string& name, SystemTime now);
+  // The pod's recorded version, or nullopt; a 503 answer when recording `version` failed.
+  std::optional<HttpResponse> record_first_version(const kube::Object& pod, const std::string& key,
+                                                   std::int64_t version);
+  HttpResponse serve_token(const kube::Object& pod, const std::string& ns, const std::string& name,
+                           SystemTime now);
+  HttpResponse take_report(const HttpRequest& request, const kube::Object& pod,
+                           const std::string& key);
 
   TokenReviewer& reviewer_;
   PodLookup pods_;
+  PodVersionRecorder recorder_;
   const SessionManager& sessions_;
   controller::LastUsedTimes& last_used_;
   const Clock& clock_;

@@ -80,7 +80,7 @@ Status Session::build() {
     return fail("InvalidSpec", "ApiKey " + object + ": spec.tokenExchange.endpoint: " +
                                    ep.error().message + "; fix the URL");
   }
-  auto transport = deps_.transports(ex.endpoint);
+  auto transport = deps_.transports(ex.endpoint, ex.ca_bundle);
   if (!transport) return fail(transport.error());
   transport_ = std::move(*transport);
   if (ex.provider == apikey::TokenProvider::Tradovate) {

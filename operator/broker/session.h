@@ -64,8 +64,9 @@ struct SessionDeps {
   Random& random;
   MetricsRegistry& metrics;
   Logger logger;
-  controller::HttpTransportFactory transports;  // a client for the provider's endpoint
-  RefresherOptions refresher;                   // backoff etc.; lead comes from the spec
+  // A client for the provider's endpoint, trusting spec.tokenExchange.caBundle when set.
+  HttpTransportFactory transports;
+  RefresherOptions refresher;  // backoff etc.; lead comes from the spec
 };
 
 class Session {

@@ -190,6 +190,7 @@ TokenLookup SessionManager::lookup(const std::string& key, SystemTime now) const
   if (auto t = it->second->token(now)) {
     out.kind = TokenLookup::Kind::Token;
     out.token = std::move(*t);
+    out.key_version = it->second->key_version();
     return out;
   }
   out.kind = TokenLookup::Kind::NoToken;

@@ -33,6 +33,9 @@ struct TokenLookup {
   };
   Kind kind = Kind::NoToken;
   AccessToken token;
+  // Kind::Token: the key version the session runs on now (the key Secret's). The token may be
+  // older for a moment after a rotation, until the session has logged in with the new key.
+  std::int64_t key_version = 0;
   std::string message;  // why there is no token; never secret
 };
 

@@ -297,7 +297,7 @@ Result<std::string> ApiKeyReconciler::obtain_key(Pass& pass, const std::string& 
     if (!deps_.http_transports) {
       return fail("InvalidSpec", "spec.source.http: this operator has no HTTP client configured");
     }
-    auto made = deps_.http_transports(http->url);
+    auto made = deps_.http_transports(http->url, http->ca_bundle);
     if (!made) return fail(made.error());
     transport = std::move(*made);
   }
@@ -335,6 +335,7 @@ Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::
   auto& data = secret["data"];
   if (!data.is_object()) data = kube::Object::object();
   data[s(secret_field::kApiKey)] = base64_encode(key);
+  data[s(secret_field::kKeyVersion)] = base64_encode(std::to_string(version));
   if (previous && previous_expires_at) {
     data[s(secret_field::kPreviousApiKey)] = base64_encode(*previous);
     data[s(secret_field::kPreviousExpiresAt)] = base64_encode(format_rfc3339(*previous_expires_at));
@@ -363,7 +364,8 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
       pass.degraded = secret.error();
       return std::optional<KeySecret>{};
     }
-    if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at) {
+    if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at &&
+        secret->version_field_current) {
       return std::optional<KeySecret>(std::move(*secret));
     }
     // Adopt a Secret we did not create (an http source's seed key) or repair its annotations.

@@ -54,10 +54,6 @@ struct Action {
   bool operator==(const Action&) const = default;
 };
 
-// Builds a transport for an http key source's URL (scheme, host, port of `url`).
-using HttpTransportFactory =
-    std::function<Result<std::unique_ptr<HttpTransport>>(const std::string& url)>;
-
 // Called with a step's name before the step's write; returning false stops the pass there with
 // Error{"Interrupted"}. Tests use it to "crash" between steps.
 using StepHook = std::function<bool(std::string_view step)>;
@@ -82,7 +78,9 @@ struct ReconcilerDeps {
   Logger logger;
   EventRecorder& events;
   apikey::KeyGenerator& generator;
-  HttpTransportFactory http_transports;  // empty: http sources report InvalidSpec
+  // Clients for http key sources (URL and spec.source.http.caBundle); empty: http sources
+  // report InvalidSpec.
+  HttpTransportFactory http_transports;
   OperatorMetrics* metrics = nullptr;
   StepHook step_hook;
   // The broker's record of fetches (status.lastUsedTime); null: the field is left as it is.

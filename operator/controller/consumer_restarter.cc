@@ -58,7 +58,11 @@ RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSetting
       plan.actions.push_back({RestartAction::Kind::ClearHoldSince, pod.name, ""});
     }
     if (pod.terminating) continue;
-    if (pod.key_version >= settings.key_version) {
+    if (!pod.key_version) {
+      ++plan.counts.pending;  // no key delivered yet: it will start on the current one
+      continue;
+    }
+    if (*pod.key_version >= settings.key_version) {
       ++plan.counts.up_to_date;
       continue;
     }
@@ -164,7 +168,9 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (!labelled && get_annotation(pod, annotation::kInject) != name) continue;
     PodView view;
     view.name = md.value("name", "");
-    view.key_version = parse_int(get_annotation(pod, annotation::kKeyVersion));
+    if (has_annotation(pod, annotation::kKeyVersion)) {
+      view.key_version = parse_int(get_annotation(pod, annotation::kKeyVersion));
+    }
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
     if (has_annotation(pod, annotation::kHold))
@@ -174,7 +180,7 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (view.has_hold_since && parse_rfc3339(get_annotation(pod, annotation::kHoldSince), since)) {
       view.hold_since = since;
     }
-    if (view.key_version >= 0 && !view.terminating) view.owner = resolve_owner(ns, pod);
+    if (view.key_version && !view.terminating) view.owner = resolve_owner(ns, pod);
     out.push_back(std::move(view));
   }
   std::sort(out.begin(), out.end(),

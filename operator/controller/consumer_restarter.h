@@ -1,7 +1,10 @@
 #pragma once
 // Disconnecting stale consumers: pods of an ApiKey (label keyward.dev/apikey=<name> or annotation
 // keyward.dev/inject=<name>) whose keyward.dev/key-version is below the current key version are
-// restarted, at most maxUnavailable at a time, only while restarts are allowed:
+// restarted. That annotation is the version the pod's sidecar first delivered, recorded by the
+// operator's broker (docs/contracts.md, "Which key version a pod runs"); a pod without it has
+// not received a key yet and is pending, never restarted. Stale pods are restarted, at most
+// maxUnavailable at a time, only while restarts are allowed:
 //  - inside a rotation window (RotationPlanner::restart_allowed), or
 //  - once the stale pods' key has stopped being valid (the previous key's grace period ended):
 //    then waiting for a window would only keep a broken bot running.
@@ -48,7 +51,8 @@ struct OwnerView {
 
 struct PodView {
   std::string name;
-  std::int64_t key_version = 0;  // 0 when the annotation is missing
+  // The key version the pod's sidecar first delivered; nullopt: none recorded yet (pending).
+  std::optional<std::int64_t> key_version;
   bool ready = false;
   bool terminating = false;
   std::optional<std::string> hold_reason;

@@ -71,6 +71,9 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
     auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), v);
     if (ec == std::errc() && p == version.data() + version.size() && v >= 0) out.version = v;
   }
+  auto version_field = field(secret_field::kKeyVersion, false);
+  out.version_field_current =
+      version_field && *version_field && **version_field == std::to_string(out.version);
   out.content_hash = get_annotation(secret, annotation::kContentHash);
   const std::string rotated = get_annotation(secret, annotation::kRotatedAt);
   SystemTime t;

@@ -17,6 +17,7 @@
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "common/kube/kube_api.h"
+#include "operator/apikey/names.h"
 
 namespace keyward::controller {
 
@@ -24,7 +25,7 @@ inline constexpr std::string_view kFinalizer = "keyward.dev/cleanup";
 inline constexpr std::string_view kApiKeyLabel = "keyward.dev/apikey";
 
 namespace annotation {
-inline constexpr std::string_view kKeyVersion = "keyward.dev/key-version";
+inline constexpr std::string_view kKeyVersion = apikey::kKeyVersionAnnotation;
 inline constexpr std::string_view kContentHash = "keyward.dev/content-hash";
 inline constexpr std::string_view kRotatedAt = "keyward.dev/rotated-at";
 // An http-source rotation in flight: the Idempotency-Key sent to the provider. Persisted BEFORE
@@ -43,6 +44,9 @@ namespace secret_field {
 inline constexpr std::string_view kApiKey = "apiKey";
 inline constexpr std::string_view kPreviousApiKey = "previousApiKey";
 inline constexpr std::string_view kPreviousExpiresAt = "previousExpiresAt";
+// The version of apiKey, as data (not secret): a Secret volume projects data only, and a
+// direct-mode sidecar reports the version it delivered (docs/contracts.md).
+inline constexpr std::string_view kKeyVersion = "keyVersion";
 }  // namespace secret_field
 
 struct KeySecret {
@@ -54,6 +58,9 @@ struct KeySecret {
   std::string content_hash;
   std::optional<SystemTime> rotated_at;
   std::string rotation_nonce;  // empty when no http rotation is in flight
+  // data.keyVersion equals the key-version annotation (false on Secrets written before the
+  // field existed: the operator adds it).
+  bool version_field_current = false;
 
   [[nodiscard]] bool owned_by(const std::string& uid) const;
 };

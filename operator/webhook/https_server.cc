@@ -43,6 +43,8 @@ Status HttpsServer::start() {
       server_->Get(route.path, handler);
     } else if (route.method == "POST") {
       server_->Post(route.path, handler);
+    } else if (route.method == "PUT") {
+      server_->Put(route.path, handler);
     } else {
       server_.reset();
       return fail("InvalidRoute", "unsupported method " + route.method + " for " + route.path);

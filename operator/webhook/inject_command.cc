@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: keyward-operator inject -f FILE|- [--apikey-file FILE]... [--key-version N]\n"
+    "usage: keyward-operator inject -f FILE|- [--apikey-file FILE]...\n"
     "       [--server-version MAJOR.MINOR] [--sidecar-image IMAGE] [--mode broker|direct]\n"
     "       [--broker-url URL] [--broker-ca-file CA.PEM] [--broker-audience AUD]\n"
     "       [--namespace NS]\n";
@@ -93,17 +93,9 @@ Result<InjectOptions> parse_inject_arguments(const std::vector<std::string>& arg
       s = take("--apikey-file", f);
       o.apikey_files.push_back(f);
     } else if (a == "--key-version") {
-      std::string v;
-      s = take("--key-version", v);
-      if (s) {
-        std::int64_t n = 0;
-        auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc() || ptr != v.data() + v.size() || n < 0) {
-          return fail("InvalidArguments",
-                      "--key-version '" + v + "' is not a non-negative integer");
-        }
-        o.key_version = n;
-      }
+      return fail("InvalidArguments",
+                  "--key-version is gone: a pod's key version is what its sidecar delivers, "
+                  "recorded by the operator (docs/contracts.md); drop the flag");
     } else if (a == "--server-version") {
       std::string v;
       s = take("--server-version", v);
@@ -218,7 +210,6 @@ Result<std::string> inject_manifests(const std::string& input,
               fail("NotFound", "ApiKey " + key_ns + "/" + ref->name + " is not in the input");
         } else {
           ctx.apikey = key_facts_from_apikey(found->second);
-          if (ctx.apikey && options.key_version) ctx.apikey->key_version = *options.key_version;
         }
         AdmissionResult r = mutator.mutate(pod, ns, ctx);
         if (!r.is_allowed()) {

@@ -5,7 +5,8 @@
 // webhook (the template is wrapped as a pod, mutated, and the patch applied back); every other
 // document passes through unchanged. Offline there is no cluster, so:
 //   - ApiKeys come from the input itself or from --apikey-file (repeatable);
-//   - the key version comes from the ApiKey's status.keyVersion, or --key-version (which wins);
+//   - no key version is baked in: the operator records the version each pod's sidecar
+//     delivers, so rendered pods follow rotations like admitted ones;
 //   - the server version comes from --server-version (default 1.29: native sidecars).
 // Output: YAML on stdout (content kept; comments and formatting are not). On any refusal
 // nothing is printed and the error names the document index (1-based) and kind/name.
@@ -21,9 +22,8 @@
 namespace keyward::webhook {
 
 struct InjectOptions {
-  std::string file;                         // path, or "-" for stdin
-  std::vector<std::string> apikey_files;    // more ApiKeys (YAML, multi-document)
-  std::optional<std::int64_t> key_version;  // overrides status.keyVersion
+  std::string file;                       // path, or "-" for stdin
+  std::vector<std::string> apikey_files;  // more ApiKeys (YAML, multi-document)
   ServerVersion server_version{1, 29};
   std::string sidecar_image = "ghcr.io/keyward/keyward-sidecar:0.1.0";
   std::string default_namespace = "default";  // for documents without metadata.namespace

@@ -42,11 +42,6 @@ Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
     }
     f.workload = WorkloadRef{kind->get<std::string>(), name->get<std::string>()};
   }
-  if (const json* v = find_path(apikey, {"status", "keyVersion"})) {
-    if (!v->is_number_integer())
-      return fail("InvalidApiKey", where(f, "status.keyVersion") + " is not an integer");
-    f.key_version = v->get<std::int64_t>();
-  }
   if (const json* s = find_path(apikey, {"spec", "source"}); s && s->is_object()) {
     f.source = *s;
     for (const char* k : {"generate", "secretRef", "http"}) {
@@ -74,6 +69,7 @@ Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
     };
     if (auto s = str("provider", f.provider); !s) return fail(s.error());
     if (auto s = str("endpoint", f.endpoint); !s) return fail(s.error());
+    if (auto s = str("caBundle", f.ca_bundle); !s) return fail(s.error());
     if (auto s = str("tokenFile", f.token_file); !s) return fail(s.error());
     if (auto s = str("envVarName", f.env_var_name); !s) return fail(s.error());
     if (auto s = num("lifetimeSeconds", f.lifetime_seconds); !s) return fail(s.error());

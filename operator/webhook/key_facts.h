@@ -1,8 +1,9 @@
 #pragma once
 // The few facts about an ApiKey that injection needs, read from the ApiKey object as the API
 // server returns it. Kept deliberately narrow: the full typed model lives in operator/apikey;
-// the webhook only needs activity, the workload assignment, the key version and the token
-// exchange settings it renders into the sidecar's command line in direct mode.
+// the webhook only needs activity, the workload assignment and the token exchange settings it
+// renders into the sidecar's command line in direct mode. (No key version: the operator records
+// the version a pod really runs when its sidecar first delivers one; docs/contracts.md.)
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -25,11 +26,11 @@ struct KeyFacts {
   std::string ns;
   bool active = true;                   // spec.active, default true
   std::optional<WorkloadRef> workload;  // spec.consumers.workloadRef
-  std::int64_t key_version = 0;         // status.keyVersion, 0 before the first key
   std::string source_kind;              // "generate" | "secretRef" | "http" | "" when absent
   nlohmann::json source = nlohmann::json::object();  // spec.source as written
   std::string provider = "none";                     // spec.tokenExchange.provider
   std::string endpoint;                              // spec.tokenExchange.endpoint
+  std::string ca_bundle;                             // spec.tokenExchange.caBundle (PEM)
   std::optional<std::int64_t> lifetime_seconds;
   std::optional<std::int64_t> refresh_lead_seconds;
   std::string credentials_secret;  // spec.tokenExchange.credentialsSecretRef.name

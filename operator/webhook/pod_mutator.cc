@@ -84,6 +84,34 @@ json http_probe(const char* path, int port, int period, int failure_threshold) {
 
 enum class SidecarShape { Native, Classic, InitOnce };
 
+// The sidecar talks to the operator's broker: for tokens (broker mode), or to report the key
+// version it delivered (direct mode with a broker URL). Either way it needs the broker's CA and
+// a token for the broker's audience.
+bool talks_to_broker(const MutationDefaults& d) {
+  return d.mode == "broker" || !d.broker_url.empty();
+}
+bool mounts_broker_ca(const MutationDefaults& d) {
+  return talks_to_broker(d) && !d.broker_ca_pem.empty();
+}
+bool mounts_broker_token(const MutationDefaults& d) {
+  return talks_to_broker(d) && !d.broker_token_audience.empty();
+}
+bool mounts_provider_ca(const KeyFacts& key, const MutationDefaults& d) {
+  return d.mode != "broker" && !key.ca_bundle.empty();
+}
+
+// A downwardAPI volume that projects one of the pod's own annotations (public material: a CA
+// bundle) as the file ca.crt: nothing to create in the pod's namespace.
+json annotation_file_volume(const char* volume, const char* annotation) {
+  return {{"name", volume},
+          {"downwardAPI",
+           {{"defaultMode", 0444},
+            {"items", json::array({{{"path", "ca.crt"},
+                                    {"fieldRef",
+                                     {{"fieldPath", std::string("metadata.annotations['") +
+                                                        annotation + "']"}}}}})}}}};
+}
+
 json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefaults& d,
                   bool once) {
   json args = json::array(
@@ -128,6 +156,22 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
       args.push_back("--refresh-lead-seconds");
       args.push_back(std::to_string(*key.refresh_lead_seconds));
     }
+    if (mounts_provider_ca(key, d)) {
+      args.push_back("--ca-file");
+      args.push_back(std::string(kProviderCaDir) + "/ca.crt");
+    }
+    if (!d.broker_url.empty()) {
+      args.push_back("--report-url");
+      args.push_back(d.broker_url);
+      if (mounts_broker_ca(d)) {
+        args.push_back("--report-ca-file");
+        args.push_back(std::string(kBrokerCaDir) + "/ca.crt");
+      }
+      if (mounts_broker_token(d)) {
+        args.push_back("--service-account-token-file");
+        args.push_back(std::string(kBrokerTokenDir) + "/token");
+      }
+    }
   }
   // What the apps read: the same in both modes, taken from the ApiKey.
   if (!key.token_file.empty()) {
@@ -151,10 +195,14 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
                        SidecarShape shape) {
   const MutationDefaults& d = ctx.defaults;
   json mounts = json::array({{{"name", kTokenVolume}, {"mountPath", kTokenDir}}});
-  if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
+  if (mounts_broker_ca(d)) {
     mounts.push_back({{"name", kBrokerCaVolume}, {"mountPath", kBrokerCaDir}, {"readOnly", true}});
   }
-  if (d.mode == "broker" && !d.broker_token_audience.empty()) {
+  if (mounts_provider_ca(key, d)) {
+    mounts.push_back(
+        {{"name", kProviderCaVolume}, {"mountPath", kProviderCaDir}, {"readOnly", true}});
+  }
+  if (mounts_broker_token(d)) {
     mounts.push_back(
         {{"name", kBrokerTokenVolume}, {"mountPath", kBrokerTokenDir}, {"readOnly", true}});
   }
@@ -378,19 +426,14 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   b.append("/spec/volumes",
            {{"name", kTokenVolume},
             {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", d.token_volume_size}}}});
-  if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
-    // The broker's CA (public) reaches the sidecar through the pod's own annotation, projected
-    // as a file by the downward API: no object to create in the pod's namespace.
-    b.append("/spec/volumes",
-             {{"name", kBrokerCaVolume},
-              {"downwardAPI",
-               {{"defaultMode", 0444},
-                {"items", json::array({{{"path", "ca.crt"},
-                                        {"fieldRef",
-                                         {{"fieldPath", std::string("metadata.annotations['") +
-                                                            kBrokerCaAnnotation + "']"}}}}})}}}});
+  if (mounts_broker_ca(d)) {
+    // The broker's CA (public) reaches the sidecar through the pod's own annotation.
+    b.append("/spec/volumes", annotation_file_volume(kBrokerCaVolume, kBrokerCaAnnotation));
   }
-  if (d.mode == "broker" && !d.broker_token_audience.empty()) {
+  if (mounts_provider_ca(key, d)) {
+    b.append("/spec/volumes", annotation_file_volume(kProviderCaVolume, kProviderCaAnnotation));
+  }
+  if (mounts_broker_token(d)) {
     // A token for the broker alone, rotated by the kubelet; mounted into the sidecar only.
     b.append("/spec/volumes",
              {{"name", kBrokerTokenVolume},
@@ -449,9 +492,9 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   }
 
   b.put("/metadata/annotations", kInjectedAnnotation, "true");
-  b.put("/metadata/annotations", kKeyVersionAnnotation, std::to_string(key.key_version));
-  if (d.mode == "broker" && !d.broker_ca_pem.empty()) {
-    b.put("/metadata/annotations", kBrokerCaAnnotation, d.broker_ca_pem);
+  if (mounts_broker_ca(d)) b.put("/metadata/annotations", kBrokerCaAnnotation, d.broker_ca_pem);
+  if (mounts_provider_ca(key, d)) {
+    b.put("/metadata/annotations", kProviderCaAnnotation, key.ca_bundle);
   }
   b.put("/metadata/labels", kApiKeyLabel, key.name);
   return AdmissionResult::patched(b.operations());

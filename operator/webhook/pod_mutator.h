@@ -16,7 +16,12 @@
 //     keyward.dev/containers) and, with keyward.dev/env-shim, `keyward-sidecar exec --` in front
 //     of their command (refused when a container names no command);
 //   - sidecar resources, a restrictive securityContext, fsGroup when the pod sets none;
-//   - annotations keyward.dev/injected and keyward.dev/key-version, label keyward.dev/apikey;
+//   - annotation keyward.dev/injected, label keyward.dev/apikey (no key version: the operator
+//     records the version the sidecar first delivers; docs/contracts.md);
+//   - direct mode with a broker URL: --report-url (the sidecar reports the key version it
+//     delivered), with the broker's CA and token as in broker mode;
+//   - spec.tokenExchange.caBundle (direct mode): annotation keyward.dev/provider-ca, projected
+//     by a downwardAPI volume, passed as --ca-file (the provider endpoint's private CA);
 //   - broker mode: --broker-url, --refresh-lead-seconds (half the key's lead, so sidecars ask
 //     after the broker refreshed) and the broker's CA (annotation keyward.dev/broker-ca,
 //     downwardAPI volume, --ca-file) and a projected service account token for the broker's
@@ -37,7 +42,6 @@ namespace keyward::webhook {
 
 inline constexpr const char* kInjectAnnotation = "keyward.dev/inject";
 inline constexpr const char* kInjectedAnnotation = "keyward.dev/injected";
-inline constexpr const char* kKeyVersionAnnotation = "keyward.dev/key-version";
 inline constexpr const char* kContainersAnnotation = "keyward.dev/containers";
 inline constexpr const char* kEnvShimAnnotation = "keyward.dev/env-shim";
 inline constexpr const char* kHoldAnnotation = "keyward.dev/hold";
@@ -53,6 +57,9 @@ inline constexpr const char* kKeyDir = "/var/run/keyward/key";
 inline constexpr const char* kCredentialsDir = "/var/run/keyward/credentials";
 inline constexpr const char* kShimDir = "/var/run/keyward/bin";
 inline constexpr const char* kBrokerCaAnnotation = "keyward.dev/broker-ca";
+inline constexpr const char* kProviderCaAnnotation = "keyward.dev/provider-ca";
+inline constexpr const char* kProviderCaVolume = "keyward-provider-ca";
+inline constexpr const char* kProviderCaDir = "/var/run/keyward/provider-ca";
 inline constexpr const char* kBrokerCaVolume = "keyward-broker-ca";
 inline constexpr const char* kBrokerCaDir = "/var/run/keyward/broker-ca";
 inline constexpr const char* kBrokerTokenVolume = "keyward-broker-token";
@@ -64,7 +71,10 @@ inline constexpr const char* kDefaultBrokerAudience = "keyward.dev/broker";
 // Settings that come from the operator's configuration (chart values), not from the pod.
 struct MutationDefaults {
   std::string mode = "broker";  // broker | direct
-  std::string broker_url;       // --broker-url in broker mode (the operator's Service)
+  // The operator's broker (its Service): --broker-url in broker mode; in direct mode
+  // --report-url, where the sidecar reports the key version it delivered. Empty in direct mode:
+  // no report (the operator then never learns the pods' versions and never restarts them).
+  std::string broker_url;
   // The CA bundle (PEM) that signed the broker's certificate. Broker mode: set on the pod as
   // annotation keyward.dev/broker-ca, projected into the sidecar by a downwardAPI volume and
   // passed as --ca-file. Empty: the sidecar trusts the system store.

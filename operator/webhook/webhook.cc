@@ -103,10 +103,8 @@ Result<WebhookSettings> load_webhook_settings(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   auto settings = parse_webhook_settings(text.str());
-  if (!settings || settings->broker_ca_file.empty() ||
-      settings->injection.defaults.mode != "broker") {
-    return settings;
-  }
+  // Both modes: broker-mode sidecars fetch from the broker, direct-mode ones report to it.
+  if (!settings || settings->broker_ca_file.empty()) return settings;
   std::ifstream ca(settings->broker_ca_file);
   std::ostringstream pem;
   pem << ca.rdbuf();

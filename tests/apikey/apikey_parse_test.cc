@@ -89,7 +89,7 @@ TEST(ParseApiKey, FullContractExample) {
   EXPECT_FALSE(s.active);
   EXPECT_EQ(std::get<HttpSource>(s.source),
             (HttpSource{"https://provider.example/regenerate", "PUT", "apiKey", "Authorization",
-                        "Bearer"}));
+                        "Bearer", ""}));
   ASSERT_TRUE(s.rotation);
   EXPECT_EQ(s.rotation->schedule, "0 17 * * 5");
   EXPECT_FALSE(s.rotation->interval_seconds);
@@ -416,7 +416,7 @@ TEST(ApiKeyStatusJson, RoundTripsEveryField) {
   status.secret_name = "keyward-alpha-bot";
   status.last_rotation_time = clock.now();
   status.next_rotation_time = clock.now() + std::chrono::hours(24 * 7);
-  status.consumers = {2, 1, 1};
+  status.consumers = {2, 1, 1, 4};
   status.holds = {Hold{"alpha-bot-7c9-x2", "open positions", clock.now()}};
   status.conditions = {Condition{"Ready", "True", "KeyAvailable", "ok", clock.now(), 3}};
   const json j = to_json(status);
@@ -424,7 +424,7 @@ TEST(ApiKeyStatusJson, RoundTripsEveryField) {
   EXPECT_EQ(j["keyHint"],
             "nt_\u2026"
             "9f3a");
-  EXPECT_EQ(j["consumers"], (json{{"upToDate", 2}, {"stale", 1}, {"held", 1}}));
+  EXPECT_EQ(j["consumers"], (json{{"upToDate", 2}, {"stale", 1}, {"held", 1}, {"pending", 4}}));
   EXPECT_EQ(j["holds"][0]["since"], format_rfc3339(clock.now()));
   EXPECT_EQ(j["lastRotationTime"], format_rfc3339(clock.now()));
   auto back = parse_apikey_status(j);

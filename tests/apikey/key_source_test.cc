@@ -142,8 +142,12 @@ TEST(SecretRefKeySource, ApiErrorsKeepTheirReason) {
 // ---- http ----
 
 HttpSource http_spec() {
-  return HttpSource{"https://provider.example/v1/keys/regenerate?account=7", "POST", "apiKey",
-                    "Authorization", "Bearer"};
+  return HttpSource{"https://provider.example/v1/keys/regenerate?account=7",
+                    "POST",
+                    "apiKey",
+                    "Authorization",
+                    "Bearer",
+                    ""};
 }
 
 TEST(HttpKeySource, SendsTheCurrentKeyAndIdempotencyKeyAndReadsTheNewKey) {
@@ -184,7 +188,7 @@ TEST(HttpKeySource, DottedResponseFieldBareSchemeAndCustomHeader) {
   transport.push(200, std::string(R"({"data":{"key":")") + kNewKey + R"("}})");
   Redactor redactor;
   HttpKeySource source(
-      transport, HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", ""}, redactor);
+      transport, HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", "", ""}, redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key) << key.error().message;
   EXPECT_EQ(*key, kNewKey);

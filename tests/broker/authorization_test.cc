@@ -7,6 +7,7 @@
 #include "common/kube/kube_client.h"
 #include "operator/broker/authorizer.h"
 #include "operator/broker/broker_service.h"
+#include "operator/broker/pod_version_recorder.h"
 #include "operator/broker/session_manager.h"
 #include "operator/broker/token_reviewer.h"
 #include "tests/broker/broker_test_support.h"
@@ -52,6 +53,9 @@ class AuthorizationTest : public ::testing::Test {
               if (!p && p.error().http_status == 404) return std::optional<kube::Object>();
               if (!p) return fail(p.error());
               return std::optional(*p);
+            },
+            [this](const kube::Object& pod, std::int64_t version) {
+              return record_pod_key_version(*client, pod, version);
             },
             manager, last_used, clock, metrics, logger) {
     simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});

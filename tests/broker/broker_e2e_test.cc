@@ -17,6 +17,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "common/io/filesystem.h"
 #include "tests/broker/broker_test_support.h"
@@ -225,6 +226,59 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   auto a = api.get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
   ASSERT_TRUE(a);
   for (const auto& secret : secrets) EXPECT_EQ(a->dump().find(secret), std::string::npos);
+  simulator.stop();
+}
+
+// spec.tokenExchange.caBundle: the broker trusts the ApiKey's private CA for the provider
+// endpoint, and only it. The operator runs WITHOUT the test CA in its system store (no
+// SSL_CERT_FILE), so only the ApiKey's bundle can make the TLS handshake pass.
+TEST(BrokerEndToEnd, TheApiKeysCaBundleIsTrustedForTheProviderEndpoint) {
+  testing::TempDir tmp;
+  RealClock clock;
+  auto pki = testing::TestPki::create("desk-internal-ca");
+  auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
+  ASSERT_TRUE(write(tmp / "tls.crt", cert) && write(tmp / "tls.key", key));
+  sim::ProviderSimulator simulator(clock, sim::SimConfig{});
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
+  simulator.add_user({"bob", testing::kPassword, "8", testing::kKey2, 43});
+  auto sim_port = simulator.start_tls("127.0.0.1", 0, tmp / "tls.crt", tmp / "tls.key");
+  ASSERT_TRUE(sim_port) << sim_port.error().message;
+
+  testing::FakeApiServerOptions options;
+  options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
+  testing::FakeApiServer api(options);
+  ASSERT_TRUE(api.start());
+  api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+  for (const auto& [name, user, k] :
+       {std::tuple{"alpha", "alice", testing::kKey1}, std::tuple{"beta", "bob", testing::kKey2}}) {
+    api.apply(testing::login_secret(name, user));
+    api.apply(Json{{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata", {{"name", std::string(name) + "-source"}, {"namespace", "bots"}}},
+                   {"data", {{"apiKey", keyward::base64_encode(k)}}}});
+    Json exchange = {{"endpoint", simulator.url() + "/v1"}};
+    if (std::string(name) == "alpha") exchange["caBundle"] = pki.ca_cert_pem;
+    Json apikey = testing::broker_apikey(name, exchange);
+    apikey["metadata"].erase("uid");
+    apikey["spec"]["source"] = {{"secretRef", {{"name", std::string(name) + "-source"}}}};
+    api.apply(apikey);
+  }
+  ASSERT_TRUE(write(tmp / "kubeconfig", testing::render_kubeconfig(api.url(), "", "")));
+  Process op(
+      {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
+       "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
+       tmp / "tls.crt", "--broker-key-file", tmp / "tls.key"},
+      {}, tmp / "operator.log");
+  ASSERT_TRUE(op.started());
+  // alpha names the CA: its session logs in. beta does not: its handshake fails, it never
+  // reaches the provider, and the operator says why.
+  ASSERT_TRUE(eventually([&] { return simulator.requests("alice") == 1; }))
+      << slurp(tmp / "operator.log");
+  ASSERT_TRUE(eventually([&] {
+    return slurp(tmp / "operator.log").find("certificate") != std::string::npos;
+  })) << slurp(tmp / "operator.log");
+  EXPECT_EQ(simulator.requests("bob"), 0);
+  op.stop();
   simulator.stop();
 }
 

@@ -75,8 +75,9 @@ inline Json pod(const std::string& name, const std::string& uid, const std::stri
   return p;
 }
 
-inline controller::HttpTransportFactory simulator_factory(sim::ProviderSimulator& simulator) {
-  return [&simulator](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+inline HttpTransportFactory simulator_factory(sim::ProviderSimulator& simulator) {
+  return [&simulator](const std::string&,
+                      const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
     return std::unique_ptr<HttpTransport>(std::make_unique<sim::SimulatorTransport>(simulator));
   };
 }

@@ -121,7 +121,8 @@ TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
            {"data", {{"apiKey", keyward::base64_encode(kSeed)}}}});
   bool provider_down = false;
   controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, &metrics, {}};
-  deps.http_transports = [&](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+  deps.http_transports = [&](const std::string&,
+                             const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
     if (provider_down) return std::make_unique<ScriptedTransport>();  // answers Unreachable
     return std::make_unique<ForwardingTransport>(*provider);
   };

@@ -210,7 +210,8 @@ class OperatorTest : public ::testing::Test {
     deps.metrics = &metrics;
     deps.step_hook = std::move(hook);
     if (provider) {
-      deps.http_transports = [this](const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+      deps.http_transports = [this](const std::string&,
+                                    const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
         return std::make_unique<ForwardingTransport>(*provider);
       };
     }

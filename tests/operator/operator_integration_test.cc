@@ -56,7 +56,8 @@ class OperatorIntegrationTest : public ::testing::Test {
     server = std::make_unique<FakeApiServer>(options);
     ASSERT_TRUE(server->start());
     server->enable_controller_simulation(true);
-    // The webhook's part: stamp the current key version on every new pod.
+    // Stands in for each new pod's sidecar delivering the current key at start and the broker
+    // recording it (docs/contracts.md, "Which key version a pod runs"): the current version.
     server->set_pod_mutator([this](const nlohmann::json& pod) {
       nlohmann::json p = pod;
       p["metadata"]["annotations"]["keyward.dev/key-version"] =

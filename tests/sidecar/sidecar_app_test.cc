@@ -63,7 +63,7 @@ class SidecarAppTest : public ::testing::Test {
         random,
         metrics,
         logger,
-        [this](const HttpEndpoint&) -> Result<std::unique_ptr<HttpTransport>> {
+        [this](const HttpEndpoint&, const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
           return std::unique_ptr<HttpTransport>(std::make_unique<sim::SimulatorTransport>(sim));
         },
         [this]() -> std::unique_ptr<DirectoryWatcher> {
@@ -226,7 +226,8 @@ TEST_F(SidecarAppTest, BrokerModeInactiveThenActiveAndKeyRotationAsksAtOnce) {
   PosixFilesystem real;
   ASSERT_TRUE(real.write_new_file(tmp / "sa-token", "sa-0123456789", 0600));
   auto d = deps();
-  d.make_transport = [&broker](const HttpEndpoint&) -> Result<std::unique_ptr<HttpTransport>> {
+  d.make_transport = [&broker](const HttpEndpoint&,
+                               const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
     return std::unique_ptr<HttpTransport>(std::make_unique<Forwarding>(broker));
   };
   auto app = SidecarApp::create(c, d);

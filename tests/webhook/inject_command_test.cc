@@ -137,8 +137,9 @@ TEST(InjectCommand, InjectsEveryWorkloadKindAndPassesTheRestThrough) {
   EXPECT_EQ(docs[6]["spec"]["schedule"], "0 * * * *");
   EXPECT_FALSE(sidecar_of(docs[7]["spec"]).is_null()) << "Pod";
   EXPECT_EQ(docs[7]["kind"], "Pod");
-  EXPECT_EQ(docs[7]["metadata"]["annotations"]["keyward.dev/key-version"], "0")
-      << "no status, no --key-version";
+  EXPECT_FALSE(docs[7]["metadata"]["annotations"].contains("keyward.dev/key-version"))
+      << "no key version is baked into rendered manifests: the operator records what the "
+         "sidecar delivers";
 }
 
 TEST(InjectCommand, OldServerJobsGetInitOnlyModeAndDeploymentsClassicSidecars) {
@@ -162,7 +163,7 @@ TEST(InjectCommand, InjectingTwiceChangesNothing) {
   EXPECT_EQ(parse_all(*once), parse_all(*twice));
 }
 
-TEST(InjectCommand, ApiKeysFromFilesAndKeyVersionFlag) {
+TEST(InjectCommand, ApiKeysFromFilesAndNoBakedKeyVersion) {
   std::string only_deployment =
       std::string(kManifests).substr(std::string(kManifests).find("apiVersion: apps/v1"));
   auto missing = inject_manifests(only_deployment, {}, options_for({1, 30}));
@@ -173,13 +174,15 @@ TEST(InjectCommand, ApiKeysFromFilesAndKeyVersionFlag) {
   EXPECT_NE(missing.error().message.find("--apikey-file"), std::string::npos);
 
   InjectOptions o = options_for({1, 30});
-  o.key_version = 12;
-  auto found =
-      inject_manifests(only_deployment, {apikey("bots", "alpha").dump()}, o);  // JSON is YAML
+  json with_status = apikey("bots", "alpha");
+  with_status["status"] = {{"keyVersion", 12}};
+  auto found = inject_manifests(only_deployment, {with_status.dump()}, o);  // JSON is YAML
   ASSERT_TRUE(found) << found.error().to_string();
   auto docs = parse_all(*found);
-  EXPECT_EQ(docs[0]["spec"]["template"]["metadata"]["annotations"]["keyward.dev/key-version"],
-            "12");
+  // Not even the ApiKey's status.keyVersion: a rendered pod would be stale forever after the
+  // next rotation (and evicted every pass with Evict).
+  EXPECT_FALSE(
+      docs[0]["spec"]["template"]["metadata"]["annotations"].contains("keyward.dev/key-version"));
 }
 
 TEST(InjectCommand, RefusalsNameTheDocument) {
@@ -197,19 +200,20 @@ TEST(InjectCommand, RefusalsNameTheDocument) {
 }
 
 TEST(InjectCommand, Arguments) {
-  auto o = parse_inject_arguments({"-f", "x.yaml", "--server-version", "1.28", "--apikey-file",
-                                   "k.yaml", "--key-version", "3", "--mode", "direct",
-                                   "--sidecar-image", "img@sha256:ab"});
+  auto o =
+      parse_inject_arguments({"-f", "x.yaml", "--server-version", "1.28", "--apikey-file", "k.yaml",
+                              "--mode", "direct", "--sidecar-image", "img@sha256:ab"});
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(o->file, "x.yaml");
   EXPECT_EQ(o->server_version, (ServerVersion{1, 28}));
   EXPECT_EQ(o->apikey_files, std::vector<std::string>{"k.yaml"});
-  EXPECT_EQ(o->key_version, 3);
   EXPECT_EQ(o->defaults.mode, "direct");
   EXPECT_EQ(o->sidecar_image, "img@sha256:ab");
   EXPECT_FALSE(parse_inject_arguments({}));
   EXPECT_FALSE(parse_inject_arguments({"-f"}));
-  EXPECT_FALSE(parse_inject_arguments({"-f", "x", "--key-version", "-1"}));
+  auto gone = parse_inject_arguments({"-f", "x", "--key-version", "3"});
+  ASSERT_FALSE(gone);
+  EXPECT_NE(gone.error().message.find("--key-version is gone"), std::string::npos);
   EXPECT_FALSE(parse_inject_arguments({"-f", "x", "--mode", "sideways"}));
   auto unknown = parse_inject_arguments({"-f", "x", "--bogus"});
   ASSERT_FALSE(unknown);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "operator/webhook/json_patch_builder.h"
 #include "tests/webhook/fixtures.h"
 
@@ -201,6 +203,43 @@ TEST(PodMutator, ProviderNoneIsInjectedInDirectModeEvenWhenBrokerIsTheDefault) {
   EXPECT_TRUE(find_volume(out, "keyward-broker-token").is_null());
 }
 
+TEST(PodMutator, DirectModeReportsToTheBrokerAndTrustsTheApiKeysProviderCa) {
+  const std::string broker_ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const std::string provider_ca = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"]["caBundle"] = provider_ca;
+  MutationContext ctx = context_for(key);
+  ctx.defaults.mode = "direct";
+  ctx.defaults.broker_url = "https://kw-webhook.keyward-system.svc:8444";
+  ctx.defaults.broker_ca_pem = broker_ca;
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  json out = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+  json sc = find_container(out, "initContainers", "keyward-sidecar");
+  EXPECT_TRUE(has_arg_pair(sc, "--mode", "direct"));
+  // The provider's private CA, from the ApiKey, through the pod's own annotation.
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/provider-ca"], provider_ca);
+  EXPECT_EQ(
+      find_volume(out, "keyward-provider-ca")["downwardAPI"]["items"][0]["fieldRef"]["fieldPath"],
+      "metadata.annotations['keyward.dev/provider-ca']");
+  EXPECT_TRUE(has_arg_pair(sc, "--ca-file", "/var/run/keyward/provider-ca/ca.crt"));
+  // The key version report: the broker's URL, CA and a token for its audience.
+  EXPECT_TRUE(has_arg_pair(sc, "--report-url", "https://kw-webhook.keyward-system.svc:8444"));
+  EXPECT_TRUE(has_arg_pair(sc, "--report-ca-file", "/var/run/keyward/broker-ca/ca.crt"));
+  EXPECT_TRUE(
+      has_arg_pair(sc, "--service-account-token-file", "/var/run/keyward/broker-token/token"));
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/broker-ca"], broker_ca);
+  EXPECT_FALSE(find_volume(out, "keyward-broker-token").is_null());
+  std::set<std::string> mounts;
+  for (const auto& m : sc["volumeMounts"]) mounts.insert(m["name"]);
+  for (const char* v : {"keyward-provider-ca", "keyward-broker-ca", "keyward-broker-token"})
+    EXPECT_TRUE(mounts.contains(v)) << v;
+  // Broker mode ignores the provider CA: the broker talks to the provider, not the pod.
+  ctx.defaults.mode = "broker";
+  json broker = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+  EXPECT_FALSE(broker["metadata"]["annotations"].contains("keyward.dev/provider-ca"));
+  EXPECT_TRUE(find_volume(broker, "keyward-provider-ca").is_null());
+}
+
 TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {
   json key = apikey("bots", "alpha");
   key["spec"]["tokenExchange"]["tokenFile"] = "access-token";
@@ -216,12 +255,15 @@ TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {
   }
 }
 
-TEST(PodMutator, ApiKeyWithoutStatusGetsKeyVersionZero) {
-  json key = apikey("bots", "alpha");
-  key.erase("status");
-  json pod = annotated_pod("alpha", json::array({container("a")}));
-  json out = pod.patch(PodMutator().mutate(pod, "bots", context_for(key)).patch);
-  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/key-version"], "0");
+TEST(PodMutator, NoKeyVersionIsStampedAtAdmission) {
+  // With or without a key yet: the operator records the version the sidecar delivers.
+  for (bool with_status : {false, true}) {
+    json key = apikey("bots", "alpha");
+    if (!with_status) key.erase("status");
+    json pod = annotated_pod("alpha", json::array({container("a")}));
+    json out = pod.patch(PodMutator().mutate(pod, "bots", context_for(key)).patch);
+    EXPECT_FALSE(out["metadata"]["annotations"].contains("keyward.dev/key-version")) << with_status;
+  }
 }
 
 TEST(KeyFacts, WrongTypesAreNamed) {

@@ -1,0 +1,443 @@
+// End to end: which key version a pod runs is what its sidecar first delivered, never a guess
+// made at admission (docs/contracts.md, "Which key version a pod runs").
+//
+// The fake API server with its deployment/replicaset/kubelet simulation and the real PodMutator
+// as its admission step, the real keyward-operator binary running the broker over HTTPS, the
+// provider simulator, the real kubectl applying an ApiKey and its Deployment in ONE apply (the
+// GitOps case: the pods are admitted before the key Secret exists), and one real keyward-sidecar
+// (broker mode) per pod. Proves: every pod ends current with zero restarts; after a rotation one
+// rollout restart replaces the pods, every new pod is current, and there is no second restart.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "operator/webhook/pod_mutator.h"
+#include "tests/broker/broker_test_support.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
+#include "tests/fake_apiserver/test_pki.h"
+#include "tests/io/faulty_filesystem.h"
+#include "tests/support/child_process.h"
+
+namespace keyward::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Json;
+using Process = keyward::testing::ChildProcess;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool write(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 30s) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);  // poll interval, not a sync point
+  }
+  return pred();
+}
+
+std::string find_kubectl() {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    const std::string candidate = dir + "/kubectl";
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// The manifests a desk keeps in one folder and applies at once: the ApiKey and its bot.
+std::string bot_manifests(const std::string& endpoint) {
+  return R"(apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: alpha, namespace: bots}
+spec:
+  displayName: Alpha bot
+  source:
+    secretRef: {name: alpha-source}
+  consumers:
+    workloadRef: {kind: Deployment, name: alpha}
+    restartStrategy: RolloutRestart
+    maxUnavailable: 3
+  tokenExchange:
+    provider: tradovate
+    endpoint: )" +
+         endpoint + R"(
+    lifetimeSeconds: 60
+    refreshLeadSeconds: 2
+    credentialsSecretRef: {name: alpha-login}
+    tradovate: {appId: Bot}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: alpha, namespace: bots}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: alpha}}
+  template:
+    metadata:
+      labels: {app: alpha}
+      annotations: {keyward.dev/inject: alpha}
+    spec:
+      serviceAccountName: bot
+      containers:
+        - {name: bot, image: "bot:1", command: [/bot]}
+)";
+}
+
+Json source_secret(const std::string& key) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "alpha-source"}, {"namespace", "bots"}}},
+              {"type", "Opaque"},
+              {"data", {{"apiKey", keyward::base64_encode(key)}}}};
+}
+
+class KeyVersionEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kubectl_ = find_kubectl();
+    ASSERT_FALSE(kubectl_.empty()) << "kubectl is not on PATH; scripts/setup.sh installs it";
+    auto pki = testing::TestPki::create("keyward-test-ca");
+    auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
+    ASSERT_TRUE(write(tmp_ / "tls.crt", cert) && write(tmp_ / "tls.key", key) &&
+                write(tmp_ / "ca.crt", pki.ca_cert_pem));
+
+    simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
+    auto sim_port = simulator_.start_tls("127.0.0.1", 0, tmp_ / "tls.crt", tmp_ / "tls.key");
+    ASSERT_TRUE(sim_port) << sim_port.error().message;
+
+    testing::FakeApiServerOptions options;
+    options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
+    options.worker_threads = 32;
+    api_ = std::make_unique<testing::FakeApiServer>(options);
+    ASSERT_TRUE(api_->start());
+    api_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+    api_->apply(source_secret(testing::kKey1));
+    api_->apply(testing::login_secret("alpha", "alice"));
+    api_->enable_controller_simulation(true);
+    ASSERT_TRUE(write(tmp_ / "kubeconfig", testing::render_kubeconfig(api_->url(), "", "")));
+
+    operator_ = std::make_unique<Process>(
+        std::vector<std::string>{KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig",
+                                 tmp_ / "kubeconfig", "--leader-elect=false", "--metrics-listen",
+                                 "127.0.0.1:0", "--broker-listen", "127.0.0.1:0",
+                                 "--broker-cert-file", tmp_ / "tls.crt", "--broker-key-file",
+                                 tmp_ / "tls.key", "--log-level", "debug"},
+        std::vector<std::string>{"SSL_CERT_FILE=" + tmp_ / "ca.crt"}, tmp_ / "operator.log");
+    ASSERT_TRUE(operator_->started());
+    ASSERT_TRUE(eventually([&] {
+      std::smatch m;
+      const std::string log = slurp(tmp_ / "operator.log");
+      static const std::regex listening(R"("message":"broker server listening"[^\n]*"port":(\d+))");
+      if (!std::regex_search(log, m, listening)) return false;
+      broker_url_ = "https://127.0.0.1:" + std::string(m[1]);
+      return true;
+    })) << slurp(tmp_ / "operator.log");
+
+    // The webhook's part, with the real mutator: what the operator would answer at admission.
+    // It sees the ApiKey (applied first in the same kubectl apply) but no key Secret yet.
+    api_->set_pod_mutator([this](const Json& pod) {
+      webhook::MutationContext ctx;
+      std::lock_guard lock(apikey_mu_);
+      const auto ref = webhook::PodMutator::requested_apikey(pod);
+      auto found = ref ? apikey_facts_.find(ref->name) : apikey_facts_.end();
+      ctx.apikey = found != apikey_facts_.end() ? Result<webhook::KeyFacts>(found->second)
+                                                : fail("NotFound", "no such ApiKey");
+      ctx.sidecar_image = "keyward-sidecar:test";
+      ctx.defaults.mode = "broker";
+      ctx.defaults.broker_url = broker_url_;
+      webhook::PodMutator mutator;
+      auto result = mutator.mutate(pod, pod["metadata"].value("namespace", ""), ctx);
+      if (!result.is_allowed() || result.patch.is_null()) return pod;
+      return pod.patch(result.patch);
+    });
+  }
+
+  void TearDown() override {
+    sidecars_.clear();
+    if (operator_) operator_->stop();
+    simulator_.stop();
+  }
+
+  void set_apikey_for_admission(const Json& apikey) {
+    auto facts = webhook::key_facts_from_apikey(apikey);
+    ASSERT_TRUE(facts) << facts.error().message;
+    std::lock_guard lock(apikey_mu_);
+    apikey_facts_[facts->name] = *facts;
+  }
+
+  int kubectl_apply(const std::string& file) {
+    Process p({kubectl_, "--kubeconfig", tmp_ / "kubeconfig", "--cache-dir", tmp_ / "cache",
+               "apply", "-f", file},
+              {"HOME=" + tmp_.path()}, tmp_ / "kubectl.log");
+    if (!p.started()) return -1;
+    auto code = p.wait_exit(60s);
+    return code ? *code : -1;
+  }
+
+  // The live pods of a Deployment (label app=<name>), by name.
+  std::map<std::string, Json> pods(const std::string& app = "alpha") {
+    std::map<std::string, Json> out;
+    for (const Json& p : api_->list("v1", "Pod", "bots")) {
+      if (p["metadata"].contains("deletionTimestamp")) continue;
+      if (p["metadata"].value("labels", Json::object()).value("app", "") != app) continue;
+      out[p["metadata"]["name"]] = p;
+    }
+    return out;
+  }
+
+  // A sidecar for every pod that has none yet, with a bound token for the broker's audience.
+  // Broker mode by default; with key_dir_of, direct mode (provider none) reading the key files
+  // the kubelet would project from the key Secret, reporting its version to the broker.
+  void start_sidecars(const std::string& app = "alpha",
+                      std::function<std::string(const std::string&)> key_dir_of = {}) {
+    for (const auto& [name, pod] : pods(app)) {
+      if (sidecars_.contains(name)) continue;
+      const std::string token = "eyJhbGciOiJSUzI1NiJ9.sa-" + name + ".sig";
+      auto identity =
+          testing::TokenIdentity::bound_pod("bots", "bot", name, pod["metadata"]["uid"]);
+      identity.audiences = {"keyward.dev/broker"};
+      api_->add_token(token, identity);
+      secrets_.push_back(token);
+      ASSERT_TRUE(write(tmp_ / ("sa-" + name), token));
+      std::vector<std::string> args = {KEYWARD_SIDECAR_BINARY,
+                                       "run",
+                                       "--apikey",
+                                       app,
+                                       "--namespace",
+                                       "bots",
+                                       "--service-account-token-file",
+                                       tmp_ / ("sa-" + name),
+                                       "--out",
+                                       tmp_ / ("out-" + name),
+                                       "--listen",
+                                       "off"};
+      const std::vector<std::string> mode =
+          key_dir_of ? std::vector<std::string>{"--mode",       "direct",    "--provider",
+                                                "none",         "--key-dir", key_dir_of(name),
+                                                "--report-url", broker_url_, "--report-ca-file",
+                                                tmp_ / "ca.crt"}
+                     : std::vector<std::string>{"--mode",    "broker",    "--broker-url",
+                                                broker_url_, "--ca-file", tmp_ / "ca.crt"};
+      args.insert(args.end(), mode.begin(), mode.end());
+      sidecars_[name] = std::make_unique<Process>(args, std::vector<std::string>{},
+                                                  tmp_ / ("sidecar-" + name + ".log"));
+      ASSERT_TRUE(sidecars_[name]->started());
+    }
+  }
+
+  std::int64_t secret_version(const std::string& apikey = "alpha") {
+    auto s = api_->get("v1", "Secret", "bots", "keyward-" + apikey);
+    if (!s) return 0;
+    return std::stoll((*s)["metadata"]["annotations"].value("keyward.dev/key-version", "0"));
+  }
+  // Every live pod carries `version` as the version its sidecar delivered, and that sidecar's
+  // token file says the same.
+  bool all_pods_on(std::int64_t version, std::size_t count, const std::string& app = "alpha") {
+    auto all = pods(app);
+    if (all.size() != count) return false;
+    for (const auto& [name, pod] : all) {
+      const Json a = pod["metadata"].value("annotations", Json::object());
+      if (a.value("keyward.dev/key-version", "") != std::to_string(version)) return false;
+      Json t = Json::parse(slurp(tmp_ / ("out-" + name) + "/token.json"), nullptr, false);
+      if (t.is_discarded() || t.value("keyVersion", 0) != version) return false;
+    }
+    return true;
+  }
+  Json consumers(const std::string& apikey = "alpha") {
+    auto a = api_->get("keyward.dev/v1alpha1", "ApiKey", "bots", apikey);
+    if (!a || !(*a)["status"].is_object()) return Json::object();
+    return (*a)["status"].value("consumers", Json::object());
+  }
+  std::string restarted_at() {
+    auto d = api_->get("apps/v1", "Deployment", "bots", "alpha");
+    if (!d) return "";
+    return (*d)["spec"]["template"]["metadata"]
+        .value("annotations", Json::object())
+        .value("kubectl.kubernetes.io/restartedAt", "");
+  }
+  std::string logs() {
+    std::string all = slurp(tmp_ / "operator.log");
+    for (const auto& [name, _] : sidecars_) all += slurp(tmp_ / ("sidecar-" + name + ".log"));
+    return all;
+  }
+
+  testing::TempDir tmp_;
+  RealClock clock_;
+  sim::ProviderSimulator simulator_{clock_, sim::SimConfig{.lifetime = Seconds(60)}};
+  std::unique_ptr<testing::FakeApiServer> api_;
+  std::unique_ptr<Process> operator_;
+  std::map<std::string, std::unique_ptr<Process>> sidecars_;
+  std::vector<std::string> secrets_ = {testing::kPassword, testing::kKey1, testing::kKey2};
+  std::string kubectl_;
+  std::string broker_url_;
+  std::mutex apikey_mu_;  // guards apikey_facts_ (read on the server's request threads)
+  std::map<std::string, webhook::KeyFacts> apikey_facts_;
+};
+
+TEST_F(KeyVersionEndToEnd, AppliedTogetherEveryPodCurrentWithoutRestartsAndOneRolloutPerRotation) {
+  const std::string manifests = bot_manifests(simulator_.url() + "/v1");
+  ASSERT_TRUE(write(tmp_ / "bot.yaml", manifests));
+  {
+    // What the webhook will look up at admission: the ApiKey as kubectl creates it.
+    set_apikey_for_admission(
+        Json{{"apiVersion", "keyward.dev/v1alpha1"},
+             {"kind", "ApiKey"},
+             {"metadata", {{"name", "alpha"}, {"namespace", "bots"}}},
+             {"spec",
+              {{"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha"}}}}},
+               {"tokenExchange", {{"provider", "tradovate"}}}}}});
+  }
+  ASSERT_EQ(kubectl_apply(tmp_ / "bot.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+
+  // Admitted at once, before the operator wrote the key Secret: no version on them, no guess.
+  ASSERT_TRUE(eventually([&] { return pods().size() == 3; }));
+  for (const auto& [name, pod] : pods()) {
+    EXPECT_EQ(pod["metadata"]["labels"].value("keyward.dev/apikey", ""), "alpha") << name;
+    EXPECT_FALSE(
+        pod["metadata"].value("annotations", Json::object()).contains("keyward.dev/key-version"))
+        << name << ": the webhook stamped a key version at admission";
+  }
+  const auto first_pods = pods();
+
+  start_sidecars();
+  ASSERT_TRUE(eventually([&] { return secret_version() == 1 && all_pods_on(1, 3); })) << logs();
+  ASSERT_TRUE(eventually([&] {
+    Json c = consumers();
+    return c.value("upToDate", -1) == 3 && c.value("stale", -1) == 0 && c.value("pending", -1) == 0;
+  })) << consumers().dump()
+      << logs();
+  // Zero restarts: the same three pods, and the Deployment was never rolled.
+  std::set<std::string> before, after;
+  for (const auto& [n, _] : first_pods) before.insert(n);
+  for (const auto& [n, _] : pods()) after.insert(n);
+  EXPECT_EQ(before, after) << "a pod was restarted";
+  EXPECT_EQ(restarted_at(), "") << "the Deployment was rolled although every pod was current";
+
+  // A rotation: the desk puts a new key into the source Secret.
+  simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  api_->apply(source_secret(testing::kKey2));
+  ASSERT_TRUE(eventually([&] { return secret_version() == 2; })) << logs();
+  // The stale pods are replaced by one rollout restart.
+  ASSERT_TRUE(eventually([&] {
+    auto now = pods();
+    if (now.size() != 3 || restarted_at().empty()) return false;
+    for (const auto& [n, _] : now)
+      if (before.contains(n)) return false;
+    return true;
+  })) << logs();
+  const std::string rollout = restarted_at();
+  for (const auto& [name, _] : first_pods) sidecars_.erase(name);  // their pods are gone
+  start_sidecars();
+  ASSERT_TRUE(eventually([&] { return all_pods_on(2, 3); })) << logs();
+  ASSERT_TRUE(eventually([&] {
+    Json c = consumers();
+    return c.value("upToDate", -1) == 3 && c.value("stale", -1) == 0;
+  })) << consumers().dump();
+  // No second restart: the new pods stay, and the rollout annotation is the one of version 2.
+  const auto settled = pods();
+  std::this_thread::sleep_for(2s);  // a window in which a wrong second restart would show
+  std::set<std::string> settled_names, later_names;
+  for (const auto& [n, _] : settled) settled_names.insert(n);
+  for (const auto& [n, _] : pods()) later_names.insert(n);
+  EXPECT_EQ(settled_names, later_names) << "a new pod was restarted again";
+  EXPECT_EQ(restarted_at(), rollout) << "a second rollout restart";
+
+  // Nothing secret in what the programs printed.
+  const std::string printed = logs();
+  for (const auto& secret : secrets_) {
+    EXPECT_EQ(printed.find(secret), std::string::npos) << "a secret was printed";
+  }
+}
+
+// Direct mode (provider none: the key itself is delivered, as for the keys Keyward issues): the
+// sidecar reads the version from the key Secret's files and reports it to the broker after its
+// first delivery; the operator records it on the pod.
+TEST_F(KeyVersionEndToEnd, DirectModeSidecarsReportTheVersionTheyDelivered) {
+  const std::string manifests = R"(apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: gamma, namespace: bots}
+spec:
+  displayName: Gamma bot
+  source:
+    generate: {prefix: nt_, length: 40}
+  consumers:
+    workloadRef: {kind: Deployment, name: gamma}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gamma, namespace: bots}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: gamma}}
+  template:
+    metadata:
+      labels: {app: gamma}
+      annotations: {keyward.dev/inject: gamma}
+    spec:
+      serviceAccountName: bot
+      containers:
+        - {name: bot, image: "bot:1", command: [/bot]}
+)";
+  ASSERT_TRUE(write(tmp_ / "gamma.yaml", manifests));
+  set_apikey_for_admission(Json{
+      {"apiVersion", "keyward.dev/v1alpha1"},
+      {"kind", "ApiKey"},
+      {"metadata", {{"name", "gamma"}, {"namespace", "bots"}}},
+      {"spec", {{"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "gamma"}}}}}}}});
+  ASSERT_EQ(kubectl_apply(tmp_ / "gamma.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return pods("gamma").size() == 2 && secret_version("gamma") == 1; }))
+      << logs();
+  // What the kubelet projects from the key Secret into each pod's key volume.
+  auto secret = api_->get("v1", "Secret", "bots", "keyward-gamma");
+  ASSERT_TRUE(secret);
+  const std::string key = *keyward::base64_decode((*secret)["data"]["apiKey"].get<std::string>());
+  secrets_.push_back(key);
+  ASSERT_EQ(*keyward::base64_decode((*secret)["data"]["keyVersion"].get<std::string>()), "1")
+      << "the key Secret carries its version as data";
+  auto key_dir_of = [&](const std::string& pod) {
+    const std::string dir = tmp_ / ("key-" + pod);
+    std::filesystem::create_directories(dir);
+    for (const char* field : {"apiKey", "keyVersion"}) {
+      EXPECT_TRUE(write(dir + "/" + field,
+                        *keyward::base64_decode((*secret)["data"][field].get<std::string>())));
+    }
+    return dir;
+  };
+  start_sidecars("gamma", key_dir_of);
+  ASSERT_TRUE(eventually([&] { return all_pods_on(1, 2, "gamma"); })) << logs();
+  ASSERT_TRUE(eventually([&] {
+    Json c = consumers("gamma");
+    return c.value("upToDate", -1) == 2 && c.value("pending", -1) == 0;
+  })) << consumers("gamma").dump();
+  const std::string printed = logs();
+  for (const auto& s : secrets_) EXPECT_EQ(printed.find(s), std::string::npos) << "printed";
+}
+
+}  // namespace
+}  // namespace keyward::broker
