@@ -223,6 +223,66 @@ TEST_F(KubectlTest, ApplyGetWatchAndDeleteAnApiKey) {
   EXPECT_FALSE(server_->get("keyward.dev/v1alpha1", "ApiKey", "default", "alpha-bot"));
 }
 
+// What a real API server (1.32) answered to the CRD of an earlier commit, and what it accepts
+// now: the stand-in refuses the same, with the same message through the real kubectl.
+TEST_F(KubectlTest, TheCrdAndEveryExampleApplyAndTheRealServersRefusalsAreReproduced) {
+  std::ifstream in(apikey_crd_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string crd = text.str();
+
+  // 1. A description on metadata: refused, nothing registered.
+  std::string with_description = crd;
+  const std::string metadata = "            metadata:\n";
+  const auto at = with_description.find(metadata);
+  ASSERT_NE(at, std::string::npos);
+  with_description.insert(at + metadata.size(),
+                          "              description: Standard object metadata.\n");
+  write("crd-description.yaml", with_description);
+  auto refused = run({"apply", "-f", (dir_ / "crd-description.yaml").string()});
+  EXPECT_NE(refused.first, 0) << refused.second;
+  EXPECT_NE(refused.second.find("The CustomResourceDefinition \"apikeys.keyward.dev\" is invalid: "
+                                "spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: "
+                                "must not specify anything other than name and generateName, but "
+                                "metadata is implicitly specified"),
+            std::string::npos)
+      << refused.second;
+
+  // 2. A CEL rule that reads an optional field without has(): refused on the default {}.
+  std::string unguarded = crd;
+  const std::string guarded =
+      "\"!has(self.provider) || self.provider == 'none' || has(self.endpoint)\"";
+  const auto rule = unguarded.find(guarded);
+  ASSERT_NE(rule, std::string::npos);
+  unguarded.replace(rule, guarded.size(), "\"self.provider == 'none' || has(self.endpoint)\"");
+  write("crd-unguarded.yaml", unguarded);
+  refused = run({"apply", "-f", (dir_ / "crd-unguarded.yaml").string()});
+  EXPECT_NE(refused.first, 0) << refused.second;
+  EXPECT_NE(refused.second.find("spec.validation.openAPIV3Schema.properties[spec].properties["
+                                "tokenExchange].default: Invalid value: \"object\": no such key: "
+                                "provider evaluating rule: endpoint is required unless provider "
+                                "is none"),
+            std::string::npos)
+      << refused.second;
+  auto none = run({"get", "apikeys"});
+  EXPECT_NE(none.first, 0) << "a refused CRD must not be served: " << none.second;
+
+  // 3. The CRD of crds/ installs, and every example applies against it.
+  auto installed = run({"apply", "-f", apikey_crd_path()});
+  ASSERT_EQ(installed.first, 0) << installed.second;
+  auto ns = run({"create", "namespace", "bots"});
+  ASSERT_EQ(ns.first, 0) << ns.second;
+  int examples = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(KEYWARD_SOURCE_DIR) / "examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++examples;
+    auto applied = run({"apply", "-f", entry.path().string()});
+    EXPECT_EQ(applied.first, 0) << entry.path() << ": " << applied.second;
+    EXPECT_NE(applied.second.find("created"), std::string::npos) << applied.second;
+  }
+  EXPECT_GE(examples, 5);
+}
+
 TEST_F(KubectlTest, BinaryServesTlsWritesAKubeconfigAndStopsOnSigterm) {
   fs::path tls = dir_ / "tls";
   fs::path kubeconfig = dir_ / "binary-kubeconfig";

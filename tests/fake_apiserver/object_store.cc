@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tests/fake_apiserver/crd_validator.h"
 #include "tests/fake_apiserver/schema_validator.h"
 
 namespace keyward::testing::fake {
@@ -536,6 +537,10 @@ std::string ObjectStore::new_uid_locked() {
 
 ApiResult<void> ObjectStore::admit_locked(const ResourceInfo& info, json& object,
                                           const WriteOptions& options) {
+  if (info.plural == "customresourcedefinitions" && info.group == "apiextensions.k8s.io") {
+    default_crd(object);
+    return admit_crd(object);
+  }
   if (!info.from_crd || !info.schema.is_object()) return {};
   SchemaOutcome outcome = apply_schema(object, info.schema);
   std::string name = meta_string(object, "name");
@@ -558,6 +563,41 @@ ApiResult<void> ObjectStore::admit_locked(const ResourceInfo& info, json& object
   return api_error(422, "Invalid",
                    info.kind + "." + info.group + " \"" + name + "\" is invalid: " + summary,
                    std::move(details));
+}
+
+// apiextensions.k8s.io/v1's defaulting, which runs before validation: listKind is kind + "List",
+// singular the lower-case kind, conversion strategy None.
+void ObjectStore::default_crd(json& crd) {
+  if (!crd.contains("spec") || !crd["spec"].is_object()) return;
+  json& spec = crd["spec"];
+  if (spec.contains("names") && spec["names"].is_object()) {
+    json& names = spec["names"];
+    const std::string kind = names.value("kind", "");
+    if (!kind.empty() && names.value("listKind", "").empty()) names["listKind"] = kind + "List";
+    if (!kind.empty() && names.value("singular", "").empty()) {
+      std::string singular = kind;
+      std::transform(singular.begin(), singular.end(), singular.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      names["singular"] = singular;
+    }
+  }
+  if (!spec.contains("conversion")) spec["conversion"] = {{"strategy", "None"}};
+}
+
+// What apiextensions.k8s.io/v1 refuses (crd_validator.h): 422 Invalid with the real causes.
+ApiResult<void> ObjectStore::admit_crd(const json& crd) {
+  const std::vector<SchemaCause> found = validate_crd(crd);
+  if (found.empty()) return {};
+  const std::string name = meta_string(crd, "name");
+  json causes = json::array();
+  for (const auto& c : found) {
+    causes.push_back({{"reason", c.reason}, {"message", c.message}, {"field", c.field}});
+  }
+  return api_error(422, "Invalid", crd_invalid_message(name, found),
+                   json{{"name", name},
+                        {"group", "apiextensions.k8s.io"},
+                        {"kind", "CustomResourceDefinition"},
+                        {"causes", causes}});
 }
 
 void ObjectStore::commit_locked(const std::string& type, const std::string& storage_key,

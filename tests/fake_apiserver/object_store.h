@@ -192,6 +192,8 @@ class ObjectStore {
                                      const WriteOptions& options);
   ApiResult<ObjectPtr> remove_locked(const ResourceInfo& info, const ObjectPtr& old,
                                      const nlohmann::json& delete_options);
+  static void default_crd(nlohmann::json& crd);
+  static ApiResult<void> admit_crd(const nlohmann::json& crd);
   ApiResult<void> admit_locked(const ResourceInfo& info, nlohmann::json& object,
                                const WriteOptions& options);
   void commit_locked(const std::string& type, const std::string& storage_key,
