@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "operator/webhook/webhook.h"
 #include "operator/webhook/yaml_json.h"
 #include "tests/chart/helm_runner.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
 
 namespace keyward::chart_testing {
 namespace {
@@ -501,6 +503,53 @@ TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
                    .value("annotations", json::object())
                    .contains("helm.sh/resource-policy"));
   EXPECT_TRUE(render({"crds.enabled=false"}).of_kind("CustomResourceDefinition").empty());
+}
+
+// The rendered chart installs on the stand-in, which refuses what a real API server refuses
+// (the CRD's structural schema, its defaults and their CEL rules). The real kubectl applies
+// `helm template`'s output; `helm install` itself needs server-side apply and protobuf, which
+// the stand-in does not speak (tests/fake_apiserver/README.md).
+TEST_F(ChartTest, TheRenderedChartInstallsOnTheStandIn) {
+  const std::string kubectl = [] {
+    std::stringstream dirs(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin");
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      if (::access((dir + "/kubectl").c_str(), X_OK) == 0) return dir + "/kubectl";
+    }
+    return std::string();
+  }();
+  ASSERT_FALSE(kubectl.empty()) << "kubectl is not on PATH; scripts/setup.sh installs it";
+  testing::FakeApiServer server;
+  ASSERT_TRUE(server.start());
+  const fs::path dir =
+      fs::temp_directory_path() / ("keyward-chart-install-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "kubeconfig") << testing::render_kubeconfig(server.url(), "", "");
+  auto rendered = run_helm({"template", "rel", chart_dir(), "--namespace", kNamespace});
+  ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+  std::ofstream(dir / "chart.yaml") << rendered.out;
+  const std::vector<std::string> base = {"--kubeconfig", (dir / "kubeconfig").string(),
+                                         "--cache-dir", (dir / "cache").string()};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), base.begin(), base.end());
+    return run_command(kubectl, args);
+  };
+  auto ns = with({"create", "namespace", kNamespace});
+  ASSERT_EQ(ns.exit_code, 0) << ns.err;
+  auto applied = with({"apply", "-f", (dir / "chart.yaml").string()});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_NE(applied.out.find("customresourcedefinition.apiextensions.k8s.io/apikeys.keyward.dev "
+                             "created"),
+            std::string::npos)
+      << applied.out;
+  auto crd =
+      server.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "apikeys.keyward.dev");
+  ASSERT_TRUE(crd);
+  bool established = false;
+  for (const auto& c : (*crd)["status"]["conditions"])
+    established = established || (c["type"] == "Established" && c["status"] == "True");
+  EXPECT_TRUE(established);
+  fs::remove_all(dir);
 }
 
 TEST_F(ChartTest, SchemaRefusesTyposAndBadValues) {

@@ -43,12 +43,17 @@ std::string find_helm() {
 }
 
 CommandResult run_helm(const std::vector<std::string>& args) {
-  CommandResult r;
   std::string helm = find_helm();
   if (helm.empty()) {
+    CommandResult r;
     r.err = "helm not found: run scripts/setup.sh (installs .tools/bin/helm) or put helm on PATH";
     return r;
   }
+  return run_command(helm, args);
+}
+
+CommandResult run_command(const std::string& program, const std::vector<std::string>& args) {
+  CommandResult r;
   char err_path[] = "/tmp/keyward-helm-err-XXXXXX";
   int fd = mkstemp(err_path);
   if (fd < 0) {
@@ -56,7 +61,7 @@ CommandResult run_helm(const std::vector<std::string>& args) {
     return r;
   }
   close(fd);
-  std::string cmd = shell_quote(helm);
+  std::string cmd = shell_quote(program);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " 2>" + shell_quote(err_path);
   FILE* pipe = popen(cmd.c_str(), "r");

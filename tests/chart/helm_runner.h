@@ -19,4 +19,7 @@ std::string find_helm();
 // Runs helm with the arguments (each shell-quoted), capturing stdout and stderr separately.
 CommandResult run_helm(const std::vector<std::string>& args);
 
+// Runs any program the same way (kubectl, for installing a rendered chart).
+CommandResult run_command(const std::string& program, const std::vector<std::string>& args);
+
 }  // namespace keyward::chart_testing
