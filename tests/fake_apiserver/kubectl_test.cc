@@ -281,6 +281,17 @@ TEST_F(KubectlTest, TheCrdAndEveryExampleApplyAndTheRealServersRefusalsAreReprod
     EXPECT_NE(applied.second.find("created"), std::string::npos) << applied.second;
   }
   EXPECT_GE(examples, 5);
+
+  // 4. The CRD's CEL rules hold on ApiKeys too, with the real server's message.
+  write("no-endpoint.yaml",
+        "apiVersion: keyward.dev/v1alpha1\nkind: ApiKey\nmetadata: {name: broken, namespace: "
+        "bots}\nspec:\n  source: {generate: {}}\n  tokenExchange: {provider: tradovate}\n");
+  auto broken = run({"apply", "-f", (dir_ / "no-endpoint.yaml").string()});
+  EXPECT_NE(broken.first, 0) << broken.second;
+  EXPECT_NE(broken.second.find("spec.tokenExchange: Invalid value: \"object\": endpoint is "
+                               "required unless provider is none"),
+            std::string::npos)
+      << broken.second;
 }
 
 TEST_F(KubectlTest, BinaryServesTlsWritesAKubeconfigAndStopsOnSigterm) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <regex>
 
+#include "tests/fake_apiserver/cel_subset.h"
+
 namespace keyward::testing::fake {
 
 using nlohmann::json;
@@ -85,6 +87,43 @@ class Walker {
     if (value.is_number()) check_number(value, schema, path);
     if (value.is_array()) walk_array(value, schema, path);
     if (value.is_object()) walk_object(value, schema, path);
+    check_rules(value, schema, path);
+  }
+
+  // x-kubernetes-validations, after the children were defaulted, as the real server runs them.
+  // Rules outside the CEL subset (cel_subset.h) are not judged.
+  void check_rules(const json& value, const json& schema, const std::string& path) {
+    auto rules = schema.find("x-kubernetes-validations");
+    if (rules == schema.end() || !rules->is_array()) return;
+    const std::string type = "\"" + schema.value("type", std::string()) + "\"";
+    for (const json& r : *rules) {
+      if (!r.is_object() || !r.contains("rule") || !r["rule"].is_string()) continue;
+      const std::string rule = r["rule"].get<std::string>();
+      const std::string message = r.value("message", std::string());
+      const CelOutcome outcome = evaluate_cel(rule, value);
+      std::string field = path;
+      if (r.contains("fieldPath") && r["fieldPath"].is_string())
+        field += r["fieldPath"].get<std::string>();
+      if (outcome.kind == CelOutcome::Kind::Error) {
+        out_.causes.push_back({"FieldValueInvalid",
+                               "Invalid value: " + type + ": " + outcome.message +
+                                   " evaluating rule: " + (message.empty() ? rule : message),
+                               field});
+      } else if (outcome.kind == CelOutcome::Kind::False) {
+        const std::string text = message.empty() ? "failed rule: " + rule : message;
+        const std::string reason = r.value("reason", std::string("FieldValueInvalid"));
+        if (reason == "FieldValueForbidden") {
+          out_.causes.push_back({reason, "Forbidden: " + text, field});
+        } else if (reason == "FieldValueRequired") {
+          out_.causes.push_back({reason, "Required value: " + text, field});
+        } else if (reason == "FieldValueDuplicate") {
+          out_.causes.push_back({reason, "Duplicate value: " + type, field});
+        } else {
+          out_.causes.push_back(
+              {"FieldValueInvalid", "Invalid value: " + type + ": " + text, field});
+        }
+      }
+    }
   }
 
   void walk_object(json& value, const json& schema, const std::string& path) {

@@ -1,8 +1,9 @@
 #pragma once
 // The part of a CRD's openAPIV3Schema the real API server enforces that clients notice:
 // defaulting, pruning of unknown fields, and the structural checks (type, required, enum,
-// minLength/maxLength, minimum/maximum, pattern, minItems/maxItems).
-// x-kubernetes-validations (CEL) rules are NOT evaluated.
+// minLength/maxLength, minimum/maximum, pattern, minItems/maxItems), and the
+// x-kubernetes-validations (CEL) rules within the subset cel_subset.h evaluates (a rule outside
+// it is not judged).
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
