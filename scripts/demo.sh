@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keyward demo against a local stand-in cluster (keyward-fake-apiserver), in about 2 minutes:
-#   an ApiKey applied with kubectl, its Secret (masked) and status, a rotation, and the stale
-#   pods' Deployment restarted by the operator; a standalone sidecar; the token broker (three
+#   an ApiKey and its Deployment applied together with kubectl, its Secret (masked) and status,
+#   the pods' sidecars reporting the key version they delivered (no restart), a rotation, and the
+#   stale pods' Deployment restarted once by the operator; a standalone sidecar; the token broker (three
 #   broker-mode sidecars sharing one upstream login); an offline injection.
 # Run after scripts/setup.sh:   scripts/demo.sh        (builds into build/ first)
 # Other sections plug in by defining demo_sidecar / demo_broker / demo_injection (see the
@@ -76,6 +77,31 @@ demo_sidecar() {
 demo_broker_targets() { echo keyward-sidecar keyward-provider-sim; }
 
 b64() { printf %s "$1" | base64 | tr -d '\n'; }
+
+# Bound service account tokens the stand-in's TokenReview accepts (--token-identities, re-read
+# at every review): one per pod, for the broker's audience, as the webhook projects them.
+declare -A IDENTITIES=()
+# add_pod_identity POD UID: mints a token for the pod, registers it, prints the token's file.
+add_pod_identity() {
+  local pod=$1 uid=$2 sa file
+  sa="eyJhbGciOiJSUzI1NiJ9.demo-sa-$(openssl rand -hex 16).sig"
+  BROKER_SECRETS+=("$sa")
+  file="$WORK/sa-token-$pod"
+  printf %s "$sa" >"$file"
+  chmod 600 "$file"
+  IDENTITIES[$sa]="{\"username\": \"system:serviceaccount:bots:bot\", \"uid\": \"sa-uid-bots-bot\","
+  IDENTITIES[$sa]+=" \"groups\": [\"system:serviceaccounts\", \"system:serviceaccounts:bots\", \"system:authenticated\"],"
+  IDENTITIES[$sa]+=" \"extra\": {\"authentication.kubernetes.io/pod-name\": [\"$pod\"],"
+  IDENTITIES[$sa]+=" \"authentication.kubernetes.io/pod-uid\": [\"$uid\"],"
+  IDENTITIES[$sa]+=" \"authentication.kubernetes.io/node-name\": [\"fake-node\"],"
+  IDENTITIES[$sa]+=" \"authentication.kubernetes.io/credential-id\": [\"JTI=$uid-jti\"]},"
+  IDENTITIES[$sa]+=" \"audiences\": [\"keyward.dev/broker\"]}"
+  local out="{" sep="" key
+  for key in "${!IDENTITIES[@]}"; do out+="$sep\"$key\": ${IDENTITIES[$key]}"; sep=", "; done
+  printf '%s}\n' "$out" >"$WORK/token-identities.json.new"
+  mv "$WORK/token-identities.json.new" "$WORK/token-identities.json"
+  echo "$file"
+}
 # Every secret the broker section creates or sees, for the final check of what was printed.
 BROKER_SECRETS=()
 
@@ -155,9 +181,6 @@ demo_broker() {
   local port i uid sa
   note "Tradovate allows 2 sessions per user and ~5 token requests an hour per IP: the operator"
   note "logs in ONCE per ApiKey and serves the token to every sidecar of that key over HTTPS."
-  port="$(grep -m1 '"broker server listening"' "$WORK/operator.log" | grep -o '"port":[0-9]*' | cut -d: -f2)"
-  [ -n "$port" ] || die "the operator did not log \"broker server listening\"; see $WORK/operator.log"
-  BROKER_URL="https://127.0.0.1:$port"
   note "broker at $BROKER_URL (keyward-operator run --broker-listen 127.0.0.1:0 --broker-cert-file … --broker-key-file …)"
   note "kubectl apply: ApiKey beta-bot (tokenExchange tradovate), its key Secret and login Secret"
   kubectl apply -f - <<YAML | sed 's/^/   /'
@@ -195,7 +218,6 @@ YAML
   note "three pods annotated keyward.dev/inject: beta-bot, each with a bound service account token"
   note "(projected for the broker's audience keyward.dev/broker, as the webhook mounts it, and"
   note "registered with the fake API server's TokenReview through --token-identities)"
-  local identities="{" sep=""
   for i in 0 1 2; do
     kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -210,21 +232,8 @@ spec:
 YAML
     uid="$(kubectl -n bots get pod "beta-bot-$i" -o jsonpath='{.metadata.uid}')"
     [ -n "$uid" ] || die "pod beta-bot-$i was not created; see $WORK/apiserver.log"
-    sa="eyJhbGciOiJSUzI1NiJ9.demo-sa-$(openssl rand -hex 16).sig"
-    BROKER_SECRETS+=("$sa")
-    printf %s "$sa" >"$WORK/sa-token-$i"
-    chmod 600 "$WORK/sa-token-$i"
-    identities+="$sep\"$sa\": {\"username\": \"system:serviceaccount:bots:bot\", \"uid\": \"sa-uid-bots-bot\","
-    identities+=" \"groups\": [\"system:serviceaccounts\", \"system:serviceaccounts:bots\", \"system:authenticated\"],"
-    identities+=" \"extra\": {\"authentication.kubernetes.io/pod-name\": [\"beta-bot-$i\"],"
-    identities+=" \"authentication.kubernetes.io/pod-uid\": [\"$uid\"],"
-    identities+=" \"authentication.kubernetes.io/node-name\": [\"fake-node\"],"
-    identities+=" \"authentication.kubernetes.io/credential-id\": [\"JTI=$uid-jti\"]},"
-    identities+=" \"audiences\": [\"keyward.dev/broker\"]}"
-    sep=", "
+    add_pod_identity "beta-bot-$i" "$uid" >/dev/null
   done
-  printf '%s}\n' "$identities" >"$WORK/token-identities.json.new"
-  mv "$WORK/token-identities.json.new" "$WORK/token-identities.json"
   kubectl -n bots get pods beta-bot-0 beta-bot-1 beta-bot-2 \
     -o custom-columns='NAME:.metadata.name,INJECT:.metadata.annotations.keyward\.dev/inject,SERVICE-ACCOUNT:.spec.serviceAccountName' | sed 's/^/   /'
 
@@ -232,7 +241,7 @@ YAML
   for i in 0 1 2; do
     "$BUILD/sidecar/keyward-sidecar" run --mode broker --broker-url "$BROKER_URL" \
       --apikey beta-bot --namespace bots --ca-file "$BROKER_CA" \
-      --service-account-token-file "$WORK/sa-token-$i" --out "$WORK/broker-tokens-$i" \
+      --service-account-token-file "$WORK/sa-token-beta-bot-$i" --out "$WORK/broker-tokens-$i" \
       --listen off --refresh-lead-seconds 2 >"$WORK/sidecar-broker-$i.log" 2>&1 &
     PIDS+=($!)
   done
@@ -322,7 +331,7 @@ wait_for 15 "the fake API server's kubeconfig" test -s "$KUBECONFIG"
 wait_for 15 "the API server to answer" kubectl get namespaces
 note "$(grep -m1 '"url"' "$WORK/apiserver.log" || true)"
 
-heading "kubectl apply: a namespace, an ApiKey rotating every 60s (the CRD minimum), and a bot Deployment"
+heading "kubectl apply, in ONE apply (the GitOps case): a namespace, an ApiKey rotating every 60s (the CRD minimum), and its bot Deployment"
 kubectl apply -f - <<'YAML'
 apiVersion: v1
 kind: Namespace
@@ -352,17 +361,22 @@ spec:
   selector: {matchLabels: {app: alpha-bot}}
   template:
     metadata:
-      labels: {app: alpha-bot, keyward.dev/apikey: alpha-bot}
-      annotations: {keyward.dev/inject: alpha-bot, keyward.dev/key-version: "1"}
+      labels: {app: alpha-bot}
+      annotations: {keyward.dev/inject: alpha-bot}
     spec:
+      serviceAccountName: bot
       containers: [{name: bot, image: "example.com/alpha-bot:1"}]
 YAML
+note "the pods exist before the operator has written any key: none carries a key version"
 
 heading "Starting keyward-operator"
 env "${BROKER_OPERATOR_ENV[@]}" "$OPERATOR" run --namespace bots --leader-elect=true \
   --lease-namespace bots --metrics-listen 127.0.0.1:0 "${BROKER_OPERATOR_FLAGS[@]}" \
   >"$WORK/operator.log" 2>&1 &
 PIDS+=($!)
+wait_for 30 "the operator's broker to listen (log: $WORK/operator.log)" \
+  grep -q '"broker server listening"' "$WORK/operator.log"
+BROKER_URL="https://127.0.0.1:$(grep -m1 '"broker server listening"' "$WORK/operator.log" | grep -o '"port":[0-9]*' | cut -d: -f2)"
 secret_version() {
   kubectl -n bots get secret keyward-alpha-bot \
     -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}' 2>/dev/null
@@ -382,9 +396,61 @@ heading "ApiKey status and kubectl get apikeys"
 kubectl -n bots get apikey alpha-bot -o jsonpath='{.status}' | sed 's/,"/,\n  "/g'; echo
 kubectl -n bots get apikeys
 
-heading "Pods before the rotation"
-kubectl -n bots get pods -o custom-columns='NAME:.metadata.name,KEY-VERSION:.metadata.annotations.keyward\.dev/key-version'
-BEFORE="$(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
+heading "Which key version each pod runs: what its sidecar delivered, recorded by the operator"
+alpha_pods() { kubectl -n bots get pods -l app=alpha-bot -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
+show_alpha_pods() {
+  kubectl -n bots get pods -l app=alpha-bot \
+    -o custom-columns='NAME:.metadata.name,KEY-VERSION:.metadata.annotations.keyward\.dev/key-version' | sed 's/^/   /'
+}
+show_alpha_pods
+note "consumers: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.consumers}') (pending: no key delivered yet, never restarted)"
+# One direct-mode sidecar (provider none: the key itself is delivered) per pod that has none:
+# its key files are what the kubelet would project from the key Secret (apiKey, keyVersion);
+# after its first delivery it reports the version to the operator's broker.
+declare -A ALPHA_SIDECARS=()
+start_alpha_sidecars() {
+  local pod uid sa dir field
+  for pod in $(alpha_pods); do
+    [ -n "${ALPHA_SIDECARS[$pod]:-}" ] && continue
+    uid="$(kubectl -n bots get pod "$pod" -o jsonpath='{.metadata.uid}')"
+    sa="$(add_pod_identity "$pod" "$uid")"
+    dir="$WORK/alpha-key-$pod"
+    mkdir -p "$dir"
+    for field in apiKey keyVersion; do
+      kubectl -n bots get secret keyward-alpha-bot -o jsonpath="{.data.$field}" | base64 -d >"$dir/$field"
+    done
+    "$BUILD/sidecar/keyward-sidecar" run --mode direct --provider none --apikey alpha-bot \
+      --namespace bots --key-dir "$dir" --out "$WORK/alpha-tokens-$pod" --listen off \
+      --report-url "$BROKER_URL" --report-ca-file "$BROKER_CA" --service-account-token-file "$sa" \
+      >"$WORK/sidecar-$pod.log" 2>&1 &
+    PIDS+=($!)
+    ALPHA_SIDECARS[$pod]=$!
+  done
+}
+# Sidecars whose pod is gone (replaced by the rollout) stop with it.
+stop_gone_alpha_sidecars() {
+  local pod live
+  live=" $(alpha_pods | tr '\n' ' ') "
+  for pod in "${!ALPHA_SIDECARS[@]}"; do
+    case "$live" in *" $pod "*) ;; *) kill "${ALPHA_SIDECARS[$pod]}" 2>/dev/null || true; unset "ALPHA_SIDECARS[$pod]" ;; esac
+  done
+}
+# every_alpha_pod_on N: every live pod has key version N recorded.
+every_alpha_pod_on() {
+  local pod
+  for pod in $(alpha_pods); do
+    [ "$(kubectl -n bots get pod "$pod" -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')" = "$1" ] || return 1
+  done
+}
+note "starting one keyward-sidecar (direct mode, provider none, --report-url the broker) per pod"
+start_alpha_sidecars
+wait_for 30 "every pod's sidecar to report key version 1 (logs: $WORK/sidecar-alpha-bot-*.log)" every_alpha_pod_on 1
+show_alpha_pods
+BEFORE="$(alpha_pods | tr '\n' ' ')"
+wait_for 15 "the status to count them" bash -c \
+  "kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.consumers.upToDate}' | grep -qx 2"
+note "consumers: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.consumers}')"
+note "applied together, and no pod restarted: the Deployment has no restartedAt ($(kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations}' | grep -c restartedAt || true) found)"
 
 heading "Waiting for the scheduled rotation (intervalSeconds: 60)"
 wait_for 80 "key version 2" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 2 ]"
@@ -396,9 +462,20 @@ wait_for 30 "the restartedAt annotation" bash -c \
   "kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations}' | grep -q restartedAt"
 kubectl -n bots get deployment alpha-bot \
   -o jsonpath='{"restartedAt: "}{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}{"\nrestarted-for-version: "}{.metadata.annotations.keyward\.dev/restarted-for-version}{"\n"}'
-wait_for 30 "new pods" bash -c "[ \"\$(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')\" != \"$BEFORE\" ]"
+new_alpha_pods() { [ "$(alpha_pods | tr '\n' ' ')" != "$BEFORE" ] && [ "$(alpha_pods | wc -l)" = 2 ]; }
+wait_for 30 "new pods" new_alpha_pods
+ROLLOUT="$(kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')"
 note "pods before: $BEFORE"
-note "pods after:  $(kubectl -n bots get pods -o jsonpath='{.items[*].metadata.name}')"
+note "pods after:  $(alpha_pods | tr '\n' ' ')"
+stop_gone_alpha_sidecars
+start_alpha_sidecars
+wait_for 30 "the new pods' sidecars to report key version 2" every_alpha_pod_on 2
+show_alpha_pods
+AFTER="$(alpha_pods | tr '\n' ' ')"
+sleep 3  # a window in which a wrong second restart would show
+[ "$(alpha_pods | tr '\n' ' ')" = "$AFTER" ] && [ "$(kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')" = "$ROLLOUT" ] \
+  || die "the new pods were restarted a second time; see $WORK/operator.log"
+note "the new pods started on key version 2 and were not restarted again"
 kubectl -n bots get events -o custom-columns='TYPE:.type,REASON:.reason,COUNT:.count,MESSAGE:.message' 2>/dev/null | tail -6 || true
 
 # ---- Sidecar section ----
