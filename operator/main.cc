@@ -6,6 +6,7 @@
 //                        [--metrics-listen HOST:PORT] [--webhook-config FILE] [--workers N]
 //                        [--broker-listen HOST:PORT|off] [--broker-cert-file F]
 //                        [--broker-key-file F] [--broker-audience AUD]
+//                        [--provider-ca-file F]
 //                        [--log-level debug|info|warn|error]
 //                        [--config FILE]
 //   keyward-operator inject ...      (see `keyward-operator inject --help`)
@@ -154,6 +155,15 @@ std::vector<SettingSpec> run_settings() {
        false,
        std::string("/var/run/keyward/webhook-tls/tls.key"),
        {}},
+      {"provider-ca-file",
+       "--provider-ca-file",
+       "providerCaFile",
+       "KEYWARD_PROVIDER_CA_FILE",
+       false,
+       false,
+       false,
+       std::nullopt,
+       {}},
       {"broker-audience",
        "--broker-audience",
        "brokerAudience",
@@ -250,7 +260,26 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   gethostname(host, sizeof host - 1);
   options.leader.identity = settings->get_or(
       "identity", std::string(host) + "_" + std::to_string(static_cast<long>(getpid())));
-  HttpTransportFactory http_transports = httplib_transport_factory();
+  // Provider endpoints (http key sources, the broker's sessions) trust the ApiKey's caBundle,
+  // else the operator's --provider-ca-file (the chart's providerCA), else the system store.
+  std::string provider_ca_pem;
+  if (auto path = settings->get("provider-ca-file")) {
+    bool readable = false;
+    provider_ca_pem = read_text(*path, readable);
+    if (!readable || provider_ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      logger.error(
+          "--provider-ca-file cannot be read as a PEM certificate bundle; mount the CA "
+          "bundle there (the chart's providerCA.bundle) or drop the flag",
+          {{"file", *path}});
+      return 2;
+    }
+  }
+  HttpTransportFactory http_transports =
+      [base = httplib_transport_factory(), provider_ca_pem](
+          const std::string& url,
+          const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
+    return base(url, ca_pem.empty() ? provider_ca_pem : ca_pem);
+  };
   controller::OperatorRunner runner(**client, clock, random, logger.child("operator"), registry,
                                     generator, http_transports, options);
 
@@ -305,6 +334,8 @@ int run(const std::vector<std::string>& args, const Environment& env) {
     // One setting for both ends: the webhook mounts a token for the audience the broker checks.
     webhook_settings->injection.defaults.broker_token_audience =
         settings->get_or("broker-audience", webhook::kDefaultBrokerAudience);
+    // And one default CA for provider endpoints: direct-mode sidecars get it too.
+    webhook_settings->injection.defaults.provider_ca_pem = provider_ca_pem;
     admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"),
                                                    *webhook_settings);
     if (auto st = admission->start(); !st) {

@@ -96,8 +96,12 @@ bool mounts_broker_ca(const MutationDefaults& d) {
 bool mounts_broker_token(const MutationDefaults& d) {
   return talks_to_broker(d) && !d.broker_token_audience.empty();
 }
+// The provider endpoint's CA for a direct-mode sidecar: the ApiKey's, else the operator's.
+const std::string& provider_ca(const KeyFacts& key, const MutationDefaults& d) {
+  return key.ca_bundle.empty() ? d.provider_ca_pem : key.ca_bundle;
+}
 bool mounts_provider_ca(const KeyFacts& key, const MutationDefaults& d) {
-  return d.mode != "broker" && !key.ca_bundle.empty();
+  return d.mode != "broker" && !provider_ca(key, d).empty();
 }
 
 // A downwardAPI volume that projects one of the pod's own annotations (public material: a CA
@@ -494,7 +498,7 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   b.put("/metadata/annotations", kInjectedAnnotation, "true");
   if (mounts_broker_ca(d)) b.put("/metadata/annotations", kBrokerCaAnnotation, d.broker_ca_pem);
   if (mounts_provider_ca(key, d)) {
-    b.put("/metadata/annotations", kProviderCaAnnotation, key.ca_bundle);
+    b.put("/metadata/annotations", kProviderCaAnnotation, provider_ca(key, d));
   }
   b.put("/metadata/labels", kApiKeyLabel, key.name);
   return AdmissionResult::patched(b.operations());

@@ -79,6 +79,9 @@ struct MutationDefaults {
   // annotation keyward.dev/broker-ca, projected into the sidecar by a downwardAPI volume and
   // passed as --ca-file. Empty: the sidecar trusts the system store.
   std::string broker_ca_pem;
+  // The CA bundle (PEM) for provider endpoints of ApiKeys that name no tokenExchange.caBundle
+  // (the operator's --provider-ca-file). Empty: the system store.
+  std::string provider_ca_pem;
   // Broker mode: the audience of the service account token the sidecar shows the broker. A
   // projected token for this audience alone (rotated by the kubelet) is mounted into the sidecar
   // only: it is useless against the API server, and the pod's API token never reaches the

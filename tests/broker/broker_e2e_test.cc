@@ -279,6 +279,20 @@ TEST(BrokerEndToEnd, TheApiKeysCaBundleIsTrustedForTheProviderEndpoint) {
   })) << slurp(tmp / "operator.log");
   EXPECT_EQ(simulator.requests("bob"), 0);
   op.stop();
+
+  // The operator's own default (--provider-ca-file, the chart's providerCA.bundle) covers the
+  // ApiKeys that name none: beta logs in now.
+  ASSERT_TRUE(write(tmp / "provider-ca.crt", pki.ca_cert_pem));
+  Process with_default(
+      {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
+       "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
+       tmp / "tls.crt", "--broker-key-file", tmp / "tls.key", "--provider-ca-file",
+       tmp / "provider-ca.crt"},
+      {}, tmp / "operator-2.log");
+  ASSERT_TRUE(with_default.started());
+  EXPECT_TRUE(eventually([&] { return simulator.requests("bob") == 1; }))
+      << slurp(tmp / "operator-2.log");
+  with_default.stop();
   simulator.stop();
 }
 

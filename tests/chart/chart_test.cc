@@ -552,6 +552,35 @@ TEST_F(ChartTest, TheRenderedChartInstallsOnTheStandIn) {
   fs::remove_all(dir);
 }
 
+TEST_F(ChartTest, ProviderCaBundleReachesTheOperator) {
+  const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIBdesk\n-----END CERTIFICATE-----";
+  Rendered r = render({"providerCA.bundle=" + pem});
+  json bundle;
+  for (const auto& cm : r.of_kind("ConfigMap"))
+    if (cm["metadata"]["name"] == "rel-keyward-provider-ca") bundle = cm;
+  ASSERT_FALSE(bundle.is_null()) << "no provider CA ConfigMap";
+  EXPECT_NE(bundle["data"]["ca.crt"].get<std::string>().find("MIIBdesk"), std::string::npos);
+  const json deployment = r.one("Deployment");
+  const json& container = deployment["spec"]["template"]["spec"]["containers"][0];
+  bool flag = false;
+  for (const auto& a : container["args"])
+    flag = flag || a == "--provider-ca-file=/etc/keyward/provider-ca/ca.crt";
+  EXPECT_TRUE(flag) << container["args"].dump();
+  bool mounted = false;
+  for (const auto& m : container["volumeMounts"])
+    mounted =
+        mounted || (m["name"] == "provider-ca" && m["mountPath"] == "/etc/keyward/provider-ca");
+  EXPECT_TRUE(mounted);
+  // Unset: no ConfigMap, no flag.
+  Rendered plain = render();
+  for (const auto& cm : plain.of_kind("ConfigMap"))
+    EXPECT_NE(cm["metadata"]["name"], "rel-keyward-provider-ca");
+  EXPECT_EQ(plain.one("Deployment").dump().find("--provider-ca-file"), std::string::npos);
+  // Not a certificate: refused by the schema.
+  auto bad = run_helm(with_sets({"template", "rel", chart_dir()}, {"providerCA.bundle=hello"}));
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST_F(ChartTest, SchemaRefusesTyposAndBadValues) {
   struct Case {
     std::string set;

@@ -240,6 +240,26 @@ TEST(PodMutator, DirectModeReportsToTheBrokerAndTrustsTheApiKeysProviderCa) {
   EXPECT_TRUE(find_volume(broker, "keyward-provider-ca").is_null());
 }
 
+TEST(PodMutator, TheOperatorsProviderCaIsTheDefaultAndTheApiKeysWins) {
+  const std::string operator_ca = "-----BEGIN CERTIFICATE-----\nMIIO\n-----END CERTIFICATE-----\n";
+  const std::string key_ca = "-----BEGIN CERTIFICATE-----\nMIIK\n-----END CERTIFICATE-----\n";
+  json key = apikey("bots", "alpha");
+  MutationContext ctx = context_for(key);
+  ctx.defaults.mode = "direct";
+  ctx.defaults.provider_ca_pem = operator_ca;
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  json out = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/provider-ca"], operator_ca);
+  EXPECT_TRUE(has_arg_pair(find_container(out, "initContainers", "keyward-sidecar"), "--ca-file",
+                           "/var/run/keyward/provider-ca/ca.crt"));
+  key["spec"]["tokenExchange"]["caBundle"] = key_ca;
+  ctx = context_for(key);
+  ctx.defaults.mode = "direct";
+  ctx.defaults.provider_ca_pem = operator_ca;
+  out = pod.patch(PodMutator().mutate(pod, "bots", ctx).patch);
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/provider-ca"], key_ca);
+}
+
 TEST(PodMutator, TokenFileAndVariableNameComeFromTheApiKeyInBothModes) {
   json key = apikey("bots", "alpha");
   key["spec"]["tokenExchange"]["tokenFile"] = "access-token";
