@@ -51,7 +51,20 @@ RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSetting
   for (const auto& pod : pods) unavailable += (pod.terminating || !pod.ready) ? 1 : 0;
   int budget = std::max(1, consumers.max_unavailable) - unavailable;
 
-  std::set<std::pair<std::string, std::string>> owners_done;
+  // A rollout restart replaces every pod of the owner. It is only safe when no pod of the owner
+  // holds (a held pod, stale or current, must not be replaced: it may have open positions) and
+  // every pod of it is still stale (a pod already on the current key, or pending, would be
+  // restarted for nothing). Otherwise the stale pods go one by one through the Eviction API
+  // (PodDisruptionBudgets apply) and the owner recreates them from the same template.
+  using OwnerKey = std::pair<std::string, std::string>;
+  std::set<OwnerKey> owners_not_rollable;
+  for (const auto& pod : pods) {
+    if (pod.terminating || !pod.owner) continue;
+    const bool stale = pod.key_version && *pod.key_version < settings.key_version;
+    if (pod.hold_reason || !stale) owners_not_rollable.insert({pod.owner->kind, pod.owner->name});
+  }
+
+  std::set<OwnerKey> owners_done;
   bool stale_left = false;
   for (const auto& pod : pods) {
     if (!pod.hold_reason && pod.has_hold_since) {
@@ -101,13 +114,16 @@ RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSetting
       }
       continue;
     }
-    const bool roll_owner = pod.owner.has_value() &&
-                            consumers.restart_strategy == apikey::RestartStrategy::RolloutRestart;
+    const bool rollout = pod.owner.has_value() &&
+                         consumers.restart_strategy == apikey::RestartStrategy::RolloutRestart;
+    if (rollout && pod.owner->restarted_for_version >= settings.key_version) {
+      continue;  // already rolling for this key version: the owner's controller replaces it
+    }
+    const bool roll_owner =
+        rollout && !owners_not_rollable.contains({pod.owner->kind, pod.owner->name});
     if (roll_owner) {
       const auto key = std::make_pair(pod.owner->kind, pod.owner->name);
-      if (pod.owner->restarted_for_version >= settings.key_version || owners_done.contains(key)) {
-        continue;  // already rolling for this key version
-      }
+      if (owners_done.contains(key)) continue;
       if (budget <= 0) continue;
       owners_done.insert(key);
       plan.actions.push_back(
@@ -180,7 +196,8 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (view.has_hold_since && parse_rfc3339(get_annotation(pod, annotation::kHoldSince), since)) {
       view.hold_since = since;
     }
-    if (view.key_version && !view.terminating) view.owner = resolve_owner(ns, pod);
+    // Pending and current pods too: they decide whether their owner may be rolled.
+    if (!view.terminating) view.owner = resolve_owner(ns, pod);
     out.push_back(std::move(view));
   }
   std::sort(out.begin(), out.end(),

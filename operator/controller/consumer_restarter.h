@@ -11,8 +11,11 @@
 // How: a pod owned by a Deployment (through its ReplicaSet), StatefulSet or DaemonSet -> a rollout
 // restart of the owner (pod-template annotation kubectl.kubernetes.io/restartedAt, plus
 // keyward.dev/restarted-for-version on the owner so each owner restarts once per key version,
-// both in one patch); a bare pod, or strategy Evict -> the Eviction API (a 429 from a
-// PodDisruptionBudget is retried later, with a Warning event); strategy None -> report only.
+// both in one patch), but only while no pod of that owner holds and every pod of it is stale; a
+// held pod is never replaced by a rollout. Otherwise, a bare pod, or strategy Evict -> the
+// Eviction API, stale pods one by one within maxUnavailable (a 429 from a PodDisruptionBudget
+// is retried later, with a Warning event), and the owner recreates them from the same
+// template; strategy None -> report only.
 // Held pods (keyward.dev/hold) wait until released, or until min(hold-since + holdTimeoutSeconds,
 // key expiry); kEscalationLead before that deadline the operator escalates (Warning event +
 // condition). The operator stamps keyward.dev/hold-since on a pod when it first sees the hold.

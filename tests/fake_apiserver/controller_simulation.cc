@@ -53,7 +53,8 @@ ControllerSimulation::~ControllerSimulation() { stop(); }
 
 void ControllerSimulation::start() {
   if (thread_.joinable()) return;
-  channel_ = store_.subscribe({"apps/deployments", "apps/replicasets", "/pods"});
+  channel_ = store_.subscribe(
+      {"apps/deployments", "apps/replicasets", "apps/statefulsets", "apps/daemonsets", "/pods"});
   reconcile_namespace("");
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
@@ -73,12 +74,9 @@ void ControllerSimulation::run(const std::stop_token& stop) {
     if (popped == WatchChannel::Pop::Closed) return;
     if (popped == WatchChannel::Pop::Timeout) continue;
     std::string ns = meta_string(*event.object, "namespace");
-    if (event.storage_key == "apps/deployments") {
-      if (event.type != "DELETED") {
-        auto info = store_.find_resource("apps", "v1", "deployments");
-        auto current = store_.get(*info, ns, meta_string(*event.object, "name"));
-        if (current) reconcile(**current);
-      }
+    if (event.storage_key == "apps/deployments" || event.storage_key == "apps/statefulsets" ||
+        event.storage_key == "apps/daemonsets") {
+      if (event.type != "DELETED") reconcile_namespace(ns);
     } else if (event.type == "DELETED") {
       reconcile_namespace(ns);  // a pod or replica set went away: fill the gap
     }
@@ -88,8 +86,87 @@ void ControllerSimulation::run(const std::stop_token& stop) {
 void ControllerSimulation::reconcile_namespace(const std::string& ns) {
   auto info = store_.find_resource("apps", "v1", "deployments");
   auto deployments = store_.list(*info, ns, {});
-  if (!deployments) return;
-  for (const ObjectPtr& d : deployments->items) reconcile(*d);
+  if (deployments) {
+    for (const ObjectPtr& d : deployments->items) reconcile(*d);
+  }
+  for (const char* plural : {"statefulsets", "daemonsets"}) {
+    auto owners = store_.list(*store_.find_resource("apps", "v1", plural), ns, {});
+    if (!owners) continue;
+    for (const ObjectPtr& o : owners->items) reconcile_direct_owner(*o);
+  }
+}
+
+// StatefulSets and DaemonSets own their pods directly. A StatefulSet keeps pods <name>-0..N-1, a
+// DaemonSet one pod per Node (the store's Node objects; "fake-node" when there are none). Each
+// pod carries controller-revision-hash; when the template changes the pods of the old revision
+// are deleted and recreated from the new one at once (no pacing), as the Deployment simulation
+// does; deleted or evicted pods are recreated.
+void ControllerSimulation::reconcile_direct_owner(const json& owner) {
+  const ResourceInfo pod_info = *store_.find_resource("", "v1", "pods");
+  if (!meta_string(owner, "deletionTimestamp").empty()) return;
+  const bool stateful = owner.value("kind", "") == "StatefulSet";
+  const std::string ns = meta_string(owner, "namespace");
+  const std::string name = meta_string(owner, "name");
+  const std::string uid = meta_string(owner, "uid");
+  const json spec = owner.value("spec", json::object());
+  const json pod_template = spec.value("template", json::object());
+  const std::string hash = template_hash(pod_template);
+
+  std::vector<std::string> slots;  // pod names (StatefulSet) or node names (DaemonSet)
+  if (stateful) {
+    for (long long i = 0; i < spec.value("replicas", 1LL); ++i)
+      slots.push_back(name + "-" + std::to_string(i));
+  } else {
+    auto nodes = store_.list(*store_.find_resource("", "v1", "nodes"), "", {});
+    if (nodes) {
+      for (const ObjectPtr& n : nodes->items) slots.push_back(meta_string(*n, "name"));
+    }
+    if (slots.empty()) slots.push_back("fake-node");
+  }
+  auto all_pods = store_.list(pod_info, ns, {});
+  if (!all_pods) return;
+  std::map<std::string, ObjectPtr> by_slot;
+  for (const ObjectPtr& p : all_pods->items) {
+    if (controller_uid(*p) != uid || !meta_string(*p, "deletionTimestamp").empty()) continue;
+    const json labels = labels_of(*p);
+    if (labels.value("controller-revision-hash", "") != hash) {
+      (void)store_.remove(pod_info, ns, meta_string(*p, "name"), json::object());
+      continue;
+    }
+    const std::string slot =
+        stateful ? meta_string(*p, "name") : (*p)["spec"].value("nodeName", "");
+    by_slot[slot] = p;
+  }
+  for (const std::string& slot : slots) {
+    if (by_slot.contains(slot)) continue;
+    json labels = pod_template.value("metadata", json::object()).value("labels", json::object());
+    labels["controller-revision-hash"] = hash;
+    json pod_spec = pod_template.value("spec", json::object());
+    pod_spec["nodeName"] = stateful ? "fake-node" : slot;
+    json conditions = json::array();
+    for (const char* type : {"PodScheduled", "Initialized", "ContainersReady", "Ready"}) {
+      conditions.push_back({{"type", type}, {"status", "True"}});
+    }
+    json metadata = {
+        {"namespace", ns},
+        {"labels", labels},
+        {"annotations",
+         pod_template.value("metadata", json::object()).value("annotations", json::object())},
+        {"ownerReferences", json::array({owner_ref(owner)})}};
+    if (stateful) {
+      metadata["name"] = slot;
+    } else {
+      metadata["generateName"] = name + "-";
+    }
+    json pod = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", metadata},
+                {"spec", pod_spec},
+                {"status", {{"phase", "Running"}, {"conditions", conditions}}}};
+    WriteOptions keep;
+    keep.keep_status = true;
+    (void)store_.create(pod_info, ns, pod, keep);
+  }
 }
 
 void ControllerSimulation::reconcile(const json& deployment) {

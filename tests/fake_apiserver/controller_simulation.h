@@ -1,8 +1,9 @@
 #pragma once
-// A tiny stand-in for the deployment, replicaset and kubelet controllers, so a rollout restart
-// can be seen against the fake: each Deployment gets a ReplicaSet per pod template (named
-// <deployment>-<template hash>) and that many Running, Ready pods; when the template changes,
-// pods of the new template are created and the old ones deleted, and Deployment/ReplicaSet
+// A tiny stand-in for the deployment, replicaset, statefulset, daemonset and kubelet
+// controllers, so a rollout restart or an eviction can be seen against the fake (StatefulSets
+// and DaemonSets: see reconcile_direct_owner): each Deployment gets a ReplicaSet per pod template
+// (named <deployment>-<template hash>) and that many Running, Ready pods; when the template
+// changes, pods of the new template are created and the old ones deleted, and Deployment/ReplicaSet
 // status (replicas, updatedReplicas, readyReplicas, availableReplicas, observedGeneration,
 // conditions) follows. Writes go through the ObjectStore like any API request.
 #include <memory>
@@ -28,6 +29,7 @@ class ControllerSimulation {
  private:
   void run(const std::stop_token& stop);
   void reconcile(const nlohmann::json& deployment);
+  void reconcile_direct_owner(const nlohmann::json& statefulset_or_daemonset);
 
   ObjectStore& store_;
   std::shared_ptr<WatchChannel> channel_;

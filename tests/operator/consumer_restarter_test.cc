@@ -280,5 +280,64 @@ TEST(PlanRestartsTest, OneRolloutRestartPerOwnerEvenWithManyStalePods) {
   EXPECT_TRUE(plan.actions.empty());
 }
 
+// A held pod is never replaced by a rollout: with any pod of the owner held, the stale unheld
+// pods are evicted one by one instead, and a pod already on the current key (or pending) also
+// keeps the owner from being rolled.
+TEST(PlanRestartsTest, AHeldPodTurnsTheRolloutIntoEvictionsOfTheOthers) {
+  controller::RestartSettings settings;
+  settings.key_version = 2;
+  settings.consumers.max_unavailable = 1;
+  const SystemTime now{};
+  for (const char* kind : {"Deployment", "StatefulSet", "DaemonSet"}) {
+    std::vector<controller::PodView> pods(3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      pods[i].name = "p" + std::to_string(i);
+      pods[i].key_version = 1;
+      pods[i].ready = true;
+      pods[i].owner = controller::OwnerView{kind, "bot", 0};
+    }
+    pods[1].hold_reason = "open positions";
+    pods[1].hold_since = now;
+    auto plan = controller::plan_restarts(pods, settings, now);
+    ASSERT_EQ(plan.actions.size(), 1u) << kind;
+    EXPECT_EQ(plan.actions[0].kind, controller::RestartAction::Kind::Evict) << kind;
+    EXPECT_EQ(plan.actions[0].target, "p0");
+    EXPECT_EQ(plan.counts.held, 1);
+    // p0 was replaced and its successor runs the current key: the next one goes, p1 stays.
+    pods[0].key_version = 2;
+    plan = controller::plan_restarts(pods, settings, now);
+    ASSERT_EQ(plan.actions.size(), 1u);
+    EXPECT_EQ(plan.actions[0].target, "p2");
+    // Released: p1 is the last stale pod, and the owner still is not rolled (p0 is current).
+    pods[2].key_version = 2;
+    pods[1].hold_reason.reset();
+    plan = controller::plan_restarts(pods, settings, now);
+    ASSERT_EQ(plan.actions.size(), 1u);
+    EXPECT_EQ(plan.actions[0].kind, controller::RestartAction::Kind::Evict);
+    EXPECT_EQ(plan.actions[0].target, "p1");
+  }
+  // A held pod already on the current key still protects its owner from a rollout.
+  std::vector<controller::PodView> pods(2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    pods[i].name = "q" + std::to_string(i);
+    pods[i].ready = true;
+    pods[i].owner = controller::OwnerView{"Deployment", "bot", 0};
+  }
+  pods[0].key_version = 1;
+  pods[1].key_version = 2;
+  pods[1].hold_reason = "open positions";
+  auto plan = controller::plan_restarts(pods, settings, now);
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].kind, controller::RestartAction::Kind::Evict);
+  EXPECT_EQ(plan.actions[0].target, "q0");
+  // And a pending pod (no version yet) too.
+  pods[1].key_version.reset();
+  pods[1].hold_reason.reset();
+  plan = controller::plan_restarts(pods, settings, now);
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].kind, controller::RestartAction::Kind::Evict);
+  EXPECT_EQ(plan.counts.pending, 1);
+}
+
 }  // namespace
 }  // namespace keyward::testing

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "common/io/filesystem.h"
@@ -109,6 +110,12 @@ class OperatorIntegrationTest : public ::testing::Test {
                           : nlohmann::json::object();
     if (!st.is_object() || !st.contains(field) || !st[field].is_number()) return -1;
     return st[field].get<std::int64_t>();
+  }
+  std::string condition_reason(const std::string& type) {
+    for (const auto& c : apikey()["status"].value("conditions", nlohmann::json::array())) {
+      if (c["type"] == type) return c.value("reason", "");
+    }
+    return "";
   }
   std::set<std::string> pod_names() {
     std::set<std::string> names;
@@ -225,6 +232,125 @@ TEST_F(OperatorIntegrationTest, StandbyTakesOverAfterTheLeaderStopsWithoutDouble
   EXPECT_EQ(generator.count(), 2);
   b->stop();
 }
+
+// A pod with keyward.dev/hold is never deleted, evicted or replaced by a rollout until it is
+// released, whatever the restart strategy and the owner's kind; its unheld stale siblings move
+// to the new key inside the window, one eviction at a time, and the owner is never rolled.
+struct HeldCase {
+  std::string kind;
+  std::string strategy;
+};
+// Readable test names in ctest's listing, not the object's bytes.
+void PrintTo(const HeldCase& c, std::ostream* os) { *os << c.kind << "/" << c.strategy; }
+
+class HeldPodTest : public OperatorIntegrationTest, public ::testing::WithParamInterface<HeldCase> {
+ protected:
+  void apply_held_workload() {
+    const HeldCase& c = GetParam();
+    if (c.kind == "DaemonSet") {
+      for (int i = 0; i < 3; ++i) {
+        server->apply({{"apiVersion", "v1"},
+                       {"kind", "Node"},
+                       {"metadata", {{"name", "node-" + std::to_string(i)}}}});
+      }
+    }
+    Json spec = {{"selector", {{"matchLabels", {{"app", "alpha-bot"}}}}},
+                 {"template",
+                  {{"metadata",
+                    {{"labels", {{"app", "alpha-bot"}, {"keyward.dev/apikey", "alpha"}}},
+                     {"annotations", {{"keyward.dev/inject", "alpha"}}}}},
+                   {"spec", {{"containers", {{{"name", "bot"}, {"image", "bot:1"}}}}}}}}};
+    if (c.kind != "DaemonSet") spec["replicas"] = 3;
+    server->apply({{"apiVersion", "apps/v1"},
+                   {"kind", c.kind},
+                   {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
+                   {"spec", spec}});
+    server->apply(make_apikey(
+        "alpha", {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 7200}}},
+                  {"consumers",
+                   {{"workloadRef", {{"kind", c.kind}, {"name", "alpha-bot"}}},
+                    {"restartStrategy", c.strategy},
+                    {"maxUnavailable", 1},
+                    {"holdTimeoutSeconds", 7200}}}}));
+  }
+  // uid -> name of the live pods.
+  std::map<std::string, std::string> pod_uids() {
+    std::map<std::string, std::string> out;
+    for (const auto& p : server->list("v1", "Pod", "bots")) {
+      if (p["metadata"].contains("deletionTimestamp")) continue;
+      out[p["metadata"]["uid"]] = p["metadata"]["name"];
+    }
+    return out;
+  }
+  bool rolled() {
+    const HeldCase& c = GetParam();
+    auto w = server->get("apps/v1", c.kind, "bots", "alpha-bot");
+    return w && (*w)["spec"]["template"]["metadata"]
+                    .value("annotations", Json::object())
+                    .contains("kubectl.kubernetes.io/restartedAt");
+  }
+};
+
+TEST_P(HeldPodTest, AHeldPodIsNeverDisruptedAndItsSiblingsMoveOneByOne) {
+  apply_held_workload();
+  auto api = client();
+  auto op = runner(*api, "op-a");
+  op->start();
+  ASSERT_TRUE(eventually([&] {
+    return status_int("keyVersion") == 1 && status_int("upToDate", true) == 3;
+  })) << apikey().dump();
+  auto before = pod_uids();
+  ASSERT_EQ(before.size(), 3u);
+  // The bot in one pod opens positions and holds its restart.
+  const std::string held_uid = before.begin()->first;
+  const std::string held_name = before.begin()->second;
+  Json held = *server->get("v1", "Pod", "bots", held_name);
+  held["metadata"]["annotations"]["keyward.dev/hold"] = "open positions";
+  server->apply(held);
+
+  current_version = 2;
+  clock.advance(hours(1));
+  ASSERT_TRUE(ticking(clock, [&] { return version() == 2; }));
+  // The two unheld pods are replaced (evicted one at a time); the held one stays.
+  ASSERT_TRUE(ticking(clock, [&] {
+    return status_int("upToDate", true) == 2 && status_int("stale", true) == 1 &&
+           status_int("held", true) == 1;
+  })) << apikey().dump();
+  auto during = pod_uids();
+  EXPECT_TRUE(during.contains(held_uid)) << "the held pod was disrupted";
+  for (const auto& [uid, name] : before) {
+    if (uid != held_uid) {
+      EXPECT_FALSE(during.contains(uid)) << name << " was not replaced";
+    }
+  }
+  EXPECT_FALSE(rolled()) << "a rollout restart would replace the held pod";
+  EXPECT_EQ(condition_reason("Rotating"), "ConsumersHeld");
+  // More time inside the grace: still untouched.
+  for (int i = 0; i < 20; ++i) clock.advance(seconds(30));
+  ASSERT_TRUE(eventually([&] { return pod_uids().contains(held_uid); }));
+  EXPECT_TRUE(pod_uids().contains(held_uid));
+
+  // Positions closed: the hold goes, and so does the last stale pod.
+  Json released = *server->get("v1", "Pod", "bots", held_name);
+  released["metadata"]["annotations"].erase("keyward.dev/hold");
+  server->apply(released);
+  ASSERT_TRUE(ticking(clock, [&] {
+    return !pod_uids().contains(held_uid) && status_int("upToDate", true) == 3 &&
+           status_int("stale", true) == 0;
+  })) << apikey().dump();
+  EXPECT_FALSE(rolled()) << "the owner was rolled although some pods were already current";
+  EXPECT_EQ(pod_uids().size(), 3u);
+  op->stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(Owners, HeldPodTest,
+                         ::testing::Values(HeldCase{"Deployment", "RolloutRestart"},
+                                           HeldCase{"Deployment", "Evict"},
+                                           HeldCase{"StatefulSet", "RolloutRestart"},
+                                           HeldCase{"DaemonSet", "RolloutRestart"}),
+                         [](const ::testing::TestParamInfo<HeldCase>& p) {
+                           return p.param.kind + p.param.strategy;
+                         });
 
 }  // namespace
 }  // namespace keyward::testing
