@@ -95,7 +95,13 @@ Status AtomicWriter::write(const std::vector<PayloadFile>& payload) {
   }
   if (auto s = fs_.sync_dir(*version_dir); !s) return abandon(s.error(), "syncing the new version");
 
-  // 3. ..data_tmp -> new dir, renamed over ..data: the single atomic switch.
+  // 3. Top-level links, pointing through ..data, BEFORE the switch: on the first write they
+  // dangle until ..data exists, so every file appears in the same instant (a reader that saw
+  // token.json could otherwise miss token.env, whose link came a moment later). On later writes
+  // they exist already and never change.
+  if (auto s = link_user_visible(payload); !s) return abandon(s.error(), "linking the files");
+
+  // 4. ..data_tmp -> new dir, renamed over ..data: the single atomic switch.
   const std::string data_link = join(target_dir_, kDataLink);
   const std::string tmp_link = join(target_dir_, kDataTmpLink);
   if (auto s = fs_.remove_all(tmp_link); !s)
@@ -111,9 +117,6 @@ Status AtomicWriter::write(const std::vector<PayloadFile>& payload) {
     logger_.warn("could not fsync the token directory",
                  {{"path", target_dir_}, {"error", s.error().message}});
   }
-
-  // 4. Top-level links (created once; they point through ..data and never change).
-  if (auto s = link_user_visible(payload); !s) return fail(explain(s.error(), "linking the files"));
 
   // 5. The old version and anything stale go.
   remove_stale(version_name, payload);

@@ -11,4 +11,10 @@ namespace keyward::apikey {
 // Secret: the version of data.apiKey.
 inline constexpr std::string_view kKeyVersionAnnotation = "keyward.dev/key-version";
 
+// On a Pod (template), set by the user: the ApiKey the pod asks for, "<name>" or
+// "<namespace>/<name>" (its own namespace only). Parsed by pod_assignment.h alone.
+inline constexpr std::string_view kInjectAnnotation = "keyward.dev/inject";
+// On a Pod (the webhook) and on the key Secret (the operator): which ApiKey.
+inline constexpr std::string_view kApiKeyLabel = "keyward.dev/apikey";
+
 }  // namespace keyward::apikey

@@ -1,5 +1,7 @@
 #include "operator/broker/authorizer.h"
 
+#include "operator/apikey/pod_assignment.h"
+
 namespace keyward::broker {
 
 namespace {
@@ -81,11 +83,10 @@ Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& 
   if (phase == "Succeeded" || phase == "Failed") {
     return forbid("PodNotRunning", pod_ref + " has finished (phase " + phase + ")");
   }
-  const std::string inject = meta_string(p, "annotations", "keyward.dev/inject");
-  const std::string label = meta_string(p, "labels", "keyward.dev/apikey");
   // The annotation decides when present (the webhook sets both to the same key).
-  if (!inject.empty() ? (inject == apikey || inject == key) : label == apikey) return p;
-  std::string asked = inject.empty() ? label : inject;
+  if (apikey::assigned_apikey(p) == apikey) return p;
+  const std::string inject = meta_string(p, "annotations", "keyward.dev/inject");
+  std::string asked = inject.empty() ? meta_string(p, "labels", "keyward.dev/apikey") : inject;
   return forbid("PodNotAssigned",
                 pod_ref +
                     (asked.empty() ? " does not ask for any ApiKey"

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "operator/apikey/pod_assignment.h"
 #include "operator/controller/key_secret.h"
 
 namespace keyward::controller {
@@ -179,9 +180,7 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
   std::vector<PodView> out;
   for (const auto& pod : pods->items) {
     const auto& md = pod.at("metadata");
-    const auto labels = md.value("labels", kube::Object::object());
-    const bool labelled = labels.value(std::string(kApiKeyLabel), "") == name;
-    if (!labelled && get_annotation(pod, annotation::kInject) != name) continue;
+    if (apikey::assigned_apikey(pod) != name) continue;
     PodView view;
     view.name = md.value("name", "");
     if (has_annotation(pod, annotation::kKeyVersion)) {

@@ -22,7 +22,7 @@
 namespace keyward::controller {
 
 inline constexpr std::string_view kFinalizer = "keyward.dev/cleanup";
-inline constexpr std::string_view kApiKeyLabel = "keyward.dev/apikey";
+inline constexpr std::string_view kApiKeyLabel = apikey::kApiKeyLabel;
 
 namespace annotation {
 inline constexpr std::string_view kKeyVersion = apikey::kKeyVersionAnnotation;
@@ -31,7 +31,6 @@ inline constexpr std::string_view kRotatedAt = "keyward.dev/rotated-at";
 // An http-source rotation in flight: the Idempotency-Key sent to the provider. Persisted BEFORE
 // the provider is called; removed in the same write that stores the returned key.
 inline constexpr std::string_view kRotationNonce = "keyward.dev/rotation-nonce";
-inline constexpr std::string_view kInject = "keyward.dev/inject";
 inline constexpr std::string_view kHold = "keyward.dev/hold";
 inline constexpr std::string_view kHoldSince = "keyward.dev/hold-since";
 inline constexpr std::string_view kRestartedAt = "kubectl.kubernetes.io/restartedAt";

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "operator/apikey/pod_assignment.h"
 #include "operator/controller/key_secret.h"
 
 namespace keyward::controller {
@@ -108,12 +109,7 @@ void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
 void OperatorRunner::enqueue_for_pod(const kube::Object& pod) {
   const auto& md = pod.at("metadata");
   const std::string ns = md.value("namespace", "");
-  const auto labels = md.value("labels", kube::Object::object());
-  if (labels.contains(std::string(kApiKeyLabel)) && labels[std::string(kApiKeyLabel)].is_string()) {
-    enqueue(ns + "/" + labels[std::string(kApiKeyLabel)].get<std::string>());
-  } else if (const std::string inject = get_annotation(pod, annotation::kInject); !inject.empty()) {
-    enqueue(ns + "/" + inject);
-  }
+  if (auto name = apikey::assigned_apikey(pod)) enqueue(ns + "/" + *name);
 }
 
 void OperatorRunner::enqueue_all() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "operator/apikey/pod_assignment.h"
 #include "operator/webhook/json_patch_builder.h"
 
 namespace keyward::webhook {
@@ -259,16 +260,10 @@ json shim_install_container(const MutationContext& ctx) {
 }  // namespace
 
 std::optional<PodMutator::KeyReference> PodMutator::requested_apikey(const json& pod) {
-  std::string value = trim(annotation(pod, kInjectAnnotation));
-  if (value.empty()) return std::nullopt;
-  KeyReference ref;
-  if (auto slash = value.find('/'); slash != std::string::npos) {
-    ref.ns = value.substr(0, slash);
-    ref.name = value.substr(slash + 1);
-  } else {
-    ref.name = value;
-  }
-  return ref;
+  // The one parser of the annotation (operator/apikey/pod_assignment.h).
+  auto parsed = apikey::parse_inject_annotation(annotation(pod, kInjectAnnotation), "");
+  if (!parsed) return std::nullopt;
+  return KeyReference{parsed->explicit_namespace ? parsed->ns : "", parsed->name};
 }
 
 bool PodMutator::already_injected(const json& pod) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -58,6 +59,27 @@ TEST_F(AtomicWriterTest, LaysOutVersionDirDataLinkAndTopLevelLinks) {
   EXPECT_EQ(st.st_mode & 0777, 0640u);
   ASSERT_EQ(::stat(dir.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0750u);
+}
+
+// On the first write every file appears in the same instant: the top-level links exist (and
+// dangle) before ..data is switched in, so a reader that sees token.json never misses token.env
+// (the exec shim once read token.json, then failed on a token.env link not made yet).
+TEST_F(AtomicWriterTest, TheFirstWriteShowsEveryFileAtOnce) {
+  bool checked = false;
+  fs.on_rename([&](const std::string&, const std::string& to) {
+    if (to != dir + "/..data") return;
+    checked = true;
+    PosixFilesystem real;
+    for (const char* name : {"token", "token.json"}) {
+      auto link = real.read_link(dir + "/" + name);
+      EXPECT_TRUE(link) << name << " is linked only after the switch";
+      EXPECT_FALSE(std::filesystem::exists(dir + "/" + name))
+          << name << " is readable before the switch";
+    }
+  });
+  ASSERT_TRUE(writer.write(payload(1)));
+  EXPECT_TRUE(checked);
+  EXPECT_TRUE(slurp(dir + "/token.json").find("\"version\":1") != std::string::npos);
 }
 
 TEST_F(AtomicWriterTest, NarrowsModesWiderThan0640) {

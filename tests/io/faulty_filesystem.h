@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -57,7 +58,12 @@ class FaultyFilesystem final : public Filesystem {
     return real_.read_link(path);
   }
   Status rename(const std::string& from, const std::string& to) override {
+    if (before_rename_) before_rename_(from, to);
     return real_.rename(from, to);
+  }
+  // Runs just before every rename (tests look at the directory at that moment).
+  void on_rename(std::function<void(const std::string& from, const std::string& to)> hook) {
+    before_rename_ = std::move(hook);
   }
   Status remove_all(const std::string& path) override { return real_.remove_all(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) const override {
@@ -68,6 +74,7 @@ class FaultyFilesystem final : public Filesystem {
 
  private:
   PosixFilesystem real_;
+  std::function<void(const std::string&, const std::string&)> before_rename_;
   std::atomic<int> write_errno_{0};
   std::atomic<int> writes_{0};
   std::mutex mu_;  // guards countdown_ and countdown_errno_

@@ -223,6 +223,25 @@ TEST_F(RestartTest, PdbRefusalIsRetriedWithAWarningEvent) {
   EXPECT_FALSE(find("pods", "bots", "bare"));
 }
 
+// "bots/alpha" in namespace bots is the same key as "alpha" (one parser, pod_assignment.h):
+// the pod counts as a consumer and is restarted; another namespace's key is not this key.
+TEST_F(RestartTest, TheNamespacedInjectAnnotationIsAConsumerToo) {
+  Json qualified = pod("qualified", 1);
+  qualified["metadata"].erase("labels");
+  qualified["metadata"]["annotations"]["keyward.dev/inject"] = "bots/alpha";
+  put(qualified);
+  Json foreign = pod("foreign", 1);
+  foreign["metadata"].erase("labels");
+  foreign["metadata"]["annotations"]["keyward.dev/inject"] = "other/alpha";
+  put(foreign);
+  auto r = start({{"consumers", {{"restartStrategy", "Evict"}}}});
+  EXPECT_EQ(apikey()["status"]["consumers"]["upToDate"], 1);
+  rotate(*r);
+  settle(*r);
+  EXPECT_FALSE(find("pods", "bots", "qualified")) << "the stale consumer was not restarted";
+  EXPECT_TRUE(find("pods", "bots", "foreign")) << "a pod of another namespace's key was touched";
+}
+
 TEST_F(RestartTest, StrategyNoneOnlyReports) {
   put(pod("bare", 1));
   auto r = start({{"consumers", {{"restartStrategy", "None"}}}});

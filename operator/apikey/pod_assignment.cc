@@ -1,0 +1,64 @@
+#include "operator/apikey/pod_assignment.h"
+
+namespace keyward::apikey {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+std::string metadata_string(const nlohmann::json& pod, const char* section, std::string_view key) {
+  if (!pod.is_object() || !pod.contains("metadata") || !pod["metadata"].is_object()) return "";
+  const auto& md = pod["metadata"];
+  if (!md.contains(section) || !md[section].is_object()) return "";
+  const auto& m = md[section];
+  const std::string k(key);
+  return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : "";
+}
+
+}  // namespace
+
+std::optional<InjectReference> parse_inject_annotation(std::string_view value,
+                                                       std::string_view pod_ns) {
+  value = trim(value);
+  if (value.empty()) return std::nullopt;
+  InjectReference ref;
+  if (const auto slash = value.find('/'); slash != std::string_view::npos) {
+    ref.ns = std::string(value.substr(0, slash));
+    ref.name = std::string(value.substr(slash + 1));
+    ref.explicit_namespace = true;
+  } else {
+    ref.ns = std::string(pod_ns);
+    ref.name = std::string(value);
+  }
+  return ref;
+}
+
+std::optional<InjectReference> inject_reference(const nlohmann::json& pod,
+                                                std::string_view pod_ns) {
+  std::string ns(pod_ns);
+  if (ns.empty() && pod.is_object() && pod.contains("metadata") && pod["metadata"].is_object()) {
+    ns = pod["metadata"].value("namespace", "");
+  }
+  return parse_inject_annotation(metadata_string(pod, "annotations", kInjectAnnotation), ns);
+}
+
+std::optional<std::string> assigned_apikey(const nlohmann::json& pod) {
+  std::string ns;
+  if (pod.is_object() && pod.contains("metadata") && pod["metadata"].is_object()) {
+    ns = pod["metadata"].value("namespace", "");
+  }
+  if (auto ref = inject_reference(pod, ns)) {
+    if (ref->ns != ns || ref->name.empty()) return std::nullopt;
+    return ref->name;
+  }
+  std::string label = metadata_string(pod, "labels", kApiKeyLabel);
+  if (label.empty()) return std::nullopt;
+  return label;
+}
+
+}  // namespace keyward::apikey
