@@ -65,6 +65,19 @@ Result<Credentials> CredentialsLoader::load() const {
     } else if (version.error().reason != "NotFound") {
       return fail(version.error().reason, "reading the key version: " + version.error().message);
     }
+    // spec.active, as the operator writes it into the key Secret.
+    auto active = fs_.read_file(sources_.key_dir + "/active");
+    if (active) {
+      const std::string text = trim_newline(std::move(*active));
+      if (text != "true" && text != "false") {
+        return fail("MissingCredentials", "the active flag in " + sources_.key_dir +
+                                              "/active is neither true nor false; it comes "
+                                              "from the operator's key Secret");
+      }
+      c.active = text == "true";
+    } else if (active.error().reason != "NotFound") {
+      return fail(active.error().reason, "reading the active flag: " + active.error().message);
+    }
   }
   c.register_secrets(redactor_);
   sources_.explicit_values.register_secrets(redactor_);  // also the values a directory overrode

@@ -93,6 +93,9 @@ Status SidecarApp::build() {
   }
   RefresherOptions options;
   options.refresh_lead = config_.refresh_lead;
+  // Broker mode: ask the broker (memory, never the provider) at least this often, so a
+  // deactivation or a rotation reaches the files within it rather than at the next refresh.
+  if (config_.mode == Mode::Broker) options.recheck = config_.recheck;
   refresher_ = std::make_unique<TokenRefresher>(*source_, *files_, deps_.random, deps_.metrics,
                                                 log.child("refresher"), options);
   return ok();

@@ -101,6 +101,7 @@ std::vector<SettingSpec> sidecar_settings() {
   s.push_back(setting("endpoint", std::nullopt, url));
   s.push_back(setting("lifetime-seconds", "5400", positive_seconds));
   s.push_back(setting("refresh-lead-seconds", "300", positive_seconds));
+  s.push_back(setting("recheck-seconds", "30", positive_seconds));
   s.push_back(setting("listen", "127.0.0.1:9090", listen_address));
   SettingSpec once = setting("once", "false");
   once.boolean = true;
@@ -169,6 +170,7 @@ Result<SidecarConfig> resolve_sidecar_config(
   c.endpoint = v.get_or("endpoint", "");
   c.lifetime = Seconds(std::stoll(v.get_or("lifetime-seconds", "5400")));
   c.refresh_lead = Seconds(std::stoll(v.get_or("refresh-lead-seconds", "300")));
+  c.recheck = Seconds(std::stoll(v.get_or("recheck-seconds", "30")));
   const std::string listen = v.get_or("listen", "127.0.0.1:9090");
   if (listen == "off") {
     c.listen_port = -1;
@@ -240,6 +242,12 @@ Result<SidecarConfig> resolve_sidecar_config(
                       which + " or use --mode direct");
     }
   } else {
+    if (v.source("recheck-seconds") != SettingSource::Default) {
+      return fail("ContradictorySettings",
+                  "setting " + v.where("recheck-seconds") + " contradicts " + v.where("mode") +
+                      ": in direct mode the sidecar asks the provider only when a token is due "
+                      "(rechecking would spend its budget); drop recheck-seconds");
+    }
     if (v.has("broker-url")) {
       return fail("ContradictorySettings",
                   "setting " + v.where("broker-url") + " contradicts " + v.where("mode") +

@@ -28,6 +28,7 @@ struct SidecarConfig {
   std::string endpoint;
   Seconds lifetime{5400};
   Seconds refresh_lead{300};
+  Seconds recheck{30};  // broker mode: ask the broker at least this often
   std::string listen_host = "127.0.0.1";
   int listen_port = 9090;  // 0: any free port; -1: no server
   bool once = false;

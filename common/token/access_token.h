@@ -41,6 +41,8 @@ struct Credentials {
   std::string app_version;
   std::string device_id;
   std::int64_t key_version = 0;  // known in broker mode; 0 in direct mode unless configured
+  // The key Secret's data.active (direct mode): false stops delivery (state Inactive).
+  bool active = true;
 
   [[nodiscard]] const std::string& secret_for_exchange() const {
     return client_secret.empty() ? api_key : client_secret;

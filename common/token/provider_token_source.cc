@@ -38,6 +38,16 @@ bool ProviderTokenSource::accepts_cached(const Delivery& record) const {
 
 Result<FetchResult> ProviderTokenSource::fetch(const AccessToken* current) {
   FetchResult out;
+  // Deactivated (the key Secret's data.active in direct mode): nothing is fetched or renewed.
+  {
+    auto creds = credentials();
+    if (!creds) return fail(creds.error());
+    if (!creds->active) {
+      out.kind = FetchResult::Kind::Inactive;
+      out.message = "the ApiKey is inactive (spec.active: false)";
+      return out;
+    }
+  }
   bool try_renew = false;
   {
     std::lock_guard lock(mu_);

@@ -43,6 +43,11 @@ struct RefresherOptions {
   Seconds backoff_max{60};
   Seconds skew_warning{30};
   Seconds inactive_poll{60};  // how often an inactive key is asked about again
+  // Ask the source at least this often while the token in place is valid (0: only at refresh
+  // time). An answer with the token in place is not delivered again. For the broker, which
+  // answers from memory: a deactivation or a rotation reaches the sidecar within this bound
+  // instead of at the next refresh. Never for a provider (it would spend its budget).
+  Seconds recheck{0};
   // Metric names are <metric_prefix>_refreshes_total, _refresh_failures_total,
   // _penalties_total, _token_expiry_seconds, _clock_skew_seconds, _token_valid; metric_labels
   // are added to every series (the broker: the ApiKey's namespace and name).
@@ -125,6 +130,7 @@ class TokenRefresher {
   bool unwritten_renewed_ = false;     // ... and whether it came from a renewal
   std::chrono::system_clock::duration skew_{0};
   SystemTime refresh_at_ = SystemTime::min();
+  SystemTime checked_at_ = SystemTime::min();  // the last fetch (for options_.recheck)
   SystemTime next_attempt_ = SystemTime::min();
   bool force_ = false;
   bool needs_person_ = false;

@@ -329,13 +329,14 @@ kube::Object owner_reference(const apikey::ObjectMeta& meta) {
 // Writes the key fields and annotations into a Secret object (keeping everything else).
 Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::int64_t version,
                               SystemTime rotated_at, const std::optional<std::string>& previous,
-                              std::optional<SystemTime> previous_expires_at) {
+                              std::optional<SystemTime> previous_expires_at, bool active) {
   auto hash = apikey::content_hash(key);
   if (!hash) return fail(hash.error());
   auto& data = secret["data"];
   if (!data.is_object()) data = kube::Object::object();
   data[s(secret_field::kApiKey)] = base64_encode(key);
   data[s(secret_field::kKeyVersion)] = base64_encode(std::to_string(version));
+  data[s(secret_field::kActive)] = base64_encode(active ? "true" : "false");
   if (previous && previous_expires_at) {
     data[s(secret_field::kPreviousApiKey)] = base64_encode(*previous);
     data[s(secret_field::kPreviousExpiresAt)] = base64_encode(format_rfc3339(*previous_expires_at));
@@ -365,7 +366,7 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
       return std::optional<KeySecret>{};
     }
     if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at &&
-        secret->version_field_current) {
+        secret->version_field_current && secret->active == pass.spec->active) {
       return std::optional<KeySecret>(std::move(*secret));
     }
     // Adopt a Secret we did not create (an http source's seed key) or repair its annotations.
@@ -379,7 +380,7 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
     md["labels"][s(kApiKeyLabel)] = pass.meta.name;
     auto adopted = with_key(body, secret->current_key, std::max<std::int64_t>(secret->version, 1),
                             secret->rotated_at.value_or(pass.now), secret->previous_key,
-                            secret->previous_expires_at);
+                            secret->previous_expires_at, pass.spec->active);
     if (!adopted) return fail(adopted.error());
     if (!secret->rotation_nonce.empty()) {
       (*adopted)["metadata"]["annotations"][s(annotation::kRotationNonce)] = secret->rotation_nonce;
@@ -415,7 +416,7 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
                          {"namespace", pass.meta.ns},
                          {"labels", {{s(kApiKeyLabel), pass.meta.name}}},
                          {"ownerReferences", kube::Object::array({owner_reference(pass.meta)})}}}};
-  auto full = with_key(body, *key, 1, pass.now, std::nullopt, std::nullopt);
+  auto full = with_key(body, *key, 1, pass.now, std::nullopt, std::nullopt, pass.spec->active);
   if (!full) return fail(full.error());
   if (auto st = step(step::kCreateSecret); !st) return fail(st.error());
   auto created = deps_.api.create(kube::ResourceType::secrets(), pass.meta.ns, *full);
@@ -441,7 +442,8 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key,
     previous = current.current_key;
     expires = pass.now + grace;
   }
-  auto body = with_key(current.object, new_key, version, pass.now, previous, expires);
+  auto body =
+      with_key(current.object, new_key, version, pass.now, previous, expires, pass.spec->active);
   if (!body) return fail(body.error());
   if (auto st = step(step::kStoreKey); !st) return fail(st.error());
   // Conditional on the resourceVersion we read: a concurrent rotation makes this a 409 and the

@@ -74,6 +74,8 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   auto version_field = field(secret_field::kKeyVersion, false);
   out.version_field_current =
       version_field && *version_field && **version_field == std::to_string(out.version);
+  auto active_field = field(secret_field::kActive, false);
+  out.active = !(active_field && *active_field && **active_field == "false");
   out.content_hash = get_annotation(secret, annotation::kContentHash);
   const std::string rotated = get_annotation(secret, annotation::kRotatedAt);
   SystemTime t;

@@ -46,6 +46,9 @@ inline constexpr std::string_view kPreviousExpiresAt = "previousExpiresAt";
 // The version of apiKey, as data (not secret): a Secret volume projects data only, and a
 // direct-mode sidecar reports the version it delivered (docs/contracts.md).
 inline constexpr std::string_view kKeyVersion = "keyVersion";
+// "true" or "false": spec.active, for direct-mode sidecars (they read the Secret volume): false
+// stops delivery (state Inactive) without restarting anything.
+inline constexpr std::string_view kActive = "active";
 }  // namespace secret_field
 
 struct KeySecret {
@@ -60,6 +63,8 @@ struct KeySecret {
   // data.keyVersion equals the key-version annotation (false on Secrets written before the
   // field existed: the operator adds it).
   bool version_field_current = false;
+  // data.active; absent counts as true (Secrets written before the field existed).
+  bool active = true;
 
   [[nodiscard]] bool owned_by(const std::string& uid) const;
 };

@@ -191,10 +191,12 @@ class KeyVersionEndToEnd : public ::testing::Test {
     apikey_facts_[facts->name] = *facts;
   }
 
-  int kubectl_apply(const std::string& file) {
-    Process p({kubectl_, "--kubeconfig", tmp_ / "kubeconfig", "--cache-dir", tmp_ / "cache",
-               "apply", "-f", file},
-              {"HOME=" + tmp_.path()}, tmp_ / "kubectl.log");
+  int kubectl_apply(const std::string& file) { return kubectl({"apply", "-f", file}); }
+  int kubectl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {kubectl_, "--kubeconfig", tmp_ / "kubeconfig", "--cache-dir",
+                                     tmp_ / "cache"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p(argv, {"HOME=" + tmp_.path()}, tmp_ / "kubectl.log");
     if (!p.started()) return -1;
     auto code = p.wait_exit(60s);
     return code ? *code : -1;
@@ -215,7 +217,8 @@ class KeyVersionEndToEnd : public ::testing::Test {
   // Broker mode by default; with key_dir_of, direct mode (provider none) reading the key files
   // the kubelet would project from the key Secret, reporting its version to the broker.
   void start_sidecars(const std::string& app = "alpha",
-                      std::function<std::string(const std::string&)> key_dir_of = {}) {
+                      std::function<std::string(const std::string&)> key_dir_of = {},
+                      const std::vector<std::string>& extra = {}) {
     for (const auto& [name, pod] : pods(app)) {
       if (sidecars_.contains(name)) continue;
       const std::string token = "eyJhbGciOiJSUzI1NiJ9.sa-" + name + ".sig";
@@ -245,6 +248,7 @@ class KeyVersionEndToEnd : public ::testing::Test {
                      : std::vector<std::string>{"--mode",    "broker",    "--broker-url",
                                                 broker_url_, "--ca-file", tmp_ / "ca.crt"};
       args.insert(args.end(), mode.begin(), mode.end());
+      args.insert(args.end(), extra.begin(), extra.end());
       sidecars_[name] = std::make_unique<Process>(args, std::vector<std::string>{},
                                                   tmp_ / ("sidecar-" + name + ".log"));
       ASSERT_TRUE(sidecars_[name]->started());
@@ -372,6 +376,48 @@ TEST_F(KeyVersionEndToEnd, AppliedTogetherEveryPodCurrentWithoutRestartsAndOneRo
   const std::string printed = logs();
   for (const auto& secret : secrets_) {
     EXPECT_EQ(printed.find(secret), std::string::npos) << "a secret was printed";
+  }
+}
+
+// spec.active: false through the real kubectl reaches every broker-mode sidecar within its
+// recheck interval (the broker answers Inactive from memory): the files go Inactive, nothing is
+// restarted; reactivation resumes delivery.
+TEST_F(KeyVersionEndToEnd, DeactivationReachesEveryBrokerModeSidecarWithoutARestart) {
+  ASSERT_TRUE(write(tmp_ / "bot.yaml", bot_manifests(simulator_.url() + "/v1")));
+  set_apikey_for_admission(Json{{"apiVersion", "keyward.dev/v1alpha1"},
+                                {"kind", "ApiKey"},
+                                {"metadata", {{"name", "alpha"}, {"namespace", "bots"}}},
+                                {"spec", {{"tokenExchange", {{"provider", "tradovate"}}}}}});
+  ASSERT_EQ(kubectl_apply(tmp_ / "bot.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return pods().size() == 3; }));
+  start_sidecars("alpha", {}, {"--recheck-seconds", "1"});
+  ASSERT_TRUE(eventually([&] { return all_pods_on(1, 3); })) << logs();
+  const auto before = pods();
+  auto states = [&](const std::string& want) {
+    for (const auto& [name, _] : pods()) {
+      Json t = Json::parse(slurp(tmp_ / ("out-" + name) + "/token.json"), nullptr, false);
+      if (t.is_discarded() || t.value("state", "") != want) return false;
+      if (want == "Inactive" && !slurp(tmp_ / ("out-" + name) + "/token").empty()) return false;
+    }
+    return true;
+  };
+  ASSERT_EQ(kubectl({"-n", "bots", "patch", "apikey", "alpha", "--type", "merge", "-p",
+                     R"({"spec":{"active":false}})"}),
+            0)
+      << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return states("Inactive"); })) << logs();
+  ASSERT_EQ(kubectl({"-n", "bots", "patch", "apikey", "alpha", "--type", "merge", "-p",
+                     R"({"spec":{"active":true}})"}),
+            0)
+      << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return states("Valid"); })) << logs();
+  std::set<std::string> names_before, names_after;
+  for (const auto& [n, _] : before) names_before.insert(n);
+  for (const auto& [n, _] : pods()) names_after.insert(n);
+  EXPECT_EQ(names_before, names_after) << "a deactivation restarted a pod";
+  EXPECT_EQ(restarted_at(), "");
+  for (const auto& [name, proc] : sidecars_) {
+    EXPECT_FALSE(proc->wait_exit(std::chrono::milliseconds(1))) << name << " exited";
   }
 }
 

@@ -265,6 +265,16 @@ TEST_F(ReconcilerTest, DeactivatingStopsRotationAndRestarts) {
   EXPECT_EQ(condition("Ready")["reason"], "Inactive");
   EXPECT_EQ(apikey()["status"]["consumers"]["stale"], 1);
   EXPECT_FALSE(apikey()["status"].contains("nextRotationTime"));
+  // Direct-mode sidecars read the switch from the key Secret (data.active), the key kept.
+  EXPECT_EQ(secret_field("active"), "false");
+  EXPECT_FALSE(secret_field("apiKey").empty());
+  obj = apikey();
+  obj["spec"]["active"] = true;
+  put(obj);
+  settle(*r);
+  EXPECT_EQ(secret_field("active"), "true");
+  // The rotation that fell due while the key was inactive happens once, now.
+  EXPECT_EQ(key_version(), 2);
 }
 
 TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {

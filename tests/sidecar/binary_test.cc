@@ -117,6 +117,62 @@ TEST_F(BinaryTest, StatusShowsWhenAnAppLastReadTheToken) {
       << metrics->body;
 }
 
+// spec.active: false reaches a direct-mode sidecar through the key Secret (data.active, as the
+// kubelet projects it): the files go Inactive, readiness says so, the process keeps running (the
+// bot's exit logic runs on), and reactivation resumes delivery. Provider none: the key itself.
+TEST_F(BinaryTest, DeactivationStopsDeliveryAndReactivationResumesIt) {
+  const std::string key_dir = tmp / "key";
+  ASSERT_TRUE(fs.make_dirs(key_dir, 0750));
+  // As the kubelet updates a Secret volume: a new file renamed over the old.
+  auto put = [&](const std::string& name, const std::string& value) {
+    ASSERT_TRUE(fs.write_new_file(key_dir + "/." + name + ".tmp", value, 0640));
+    ASSERT_TRUE(fs.rename(key_dir + "/." + name + ".tmp", key_dir + "/" + name));
+  };
+  put("apiKey", "nt_direct-key-0123456789abcdef");
+  put("keyVersion", "3");
+  put("active", "true");
+  ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--key-dir", key_dir, "--out",
+             tmp / "out", "--listen", "127.0.0.1:0"},
+            {}, tmp / "log");
+  ASSERT_TRUE(p.started());
+  ASSERT_TRUE(wait_token(tmp / "out")) << slurp(tmp / "log");
+  EXPECT_EQ(slurp(tmp / "out/token"), "nt_direct-key-0123456789abcdef");
+  std::smatch m;
+  const std::string started = slurp(tmp / "log");
+  ASSERT_TRUE(std::regex_search(started, m, std::regex(R"re("address":"127\.0\.0\.1:([0-9]+)")re")))
+      << started;
+  httplib::Client client("127.0.0.1", std::stoi(m[1]));
+  auto state = [&] {
+    auto j = nlohmann::json::parse(slurp(tmp / "out/token.json"), nullptr, false);
+    return j.is_discarded() ? std::string() : j.value("state", "");
+  };
+  auto eventually = [](auto pred) {
+    for (int i = 0; i < 500; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+  };
+
+  put("active", "false");
+  ASSERT_TRUE(eventually([&] { return state() == "Inactive"; })) << slurp(tmp / "log");
+  EXPECT_EQ(slurp(tmp / "out/token"), "") << "an inactive key is not delivered";
+  auto ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("Inactive"), std::string::npos) << ready->body;
+  EXPECT_FALSE(p.wait_exit(100ms)) << "the sidecar must keep running while inactive";
+
+  put("active", "true");
+  ASSERT_TRUE(eventually([&] { return state() == "Valid"; })) << slurp(tmp / "log");
+  EXPECT_EQ(slurp(tmp / "out/token"), "nt_direct-key-0123456789abcdef");
+  ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(slurp(tmp / "log").find("nt_direct-key-0123456789abcdef"), std::string::npos);
+}
+
 TEST_F(BinaryTest, BadSettingsStopItWithOneLine) {
   Process p({KEYWARD_SIDECAR_BINARY, "run", "--mode", "broker", "--provider", "tradovate"}, {},
             tmp / "log");

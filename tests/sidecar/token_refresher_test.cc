@@ -99,6 +99,82 @@ class RefresherTest : public ::testing::Test {
   SystemTime start;
 };
 
+// A broker as the source: it answers from memory, so the sidecar may ask often.
+class MemorySource final : public TokenSource {
+ public:
+  explicit MemorySource(const keyward::testing::FakeClock& clock) : clock_(clock) {}
+  Result<FetchResult> fetch(const AccessToken*) override {
+    ++fetches;
+    FetchResult r;
+    if (inactive) {
+      r.kind = FetchResult::Kind::Inactive;
+      r.message = "inactive";
+      return r;
+    }
+    r.token.token = token;
+    r.token.provider = "broker";
+    r.token.issued_at = clock_.now();
+    r.token.expires_at = expires_at;
+    return r;
+  }
+  void credentials_changed() override {}
+  [[nodiscard]] bool accepts_cached(const Delivery&) const override { return true; }
+  [[nodiscard]] std::string fingerprint() const override { return ""; }
+  [[nodiscard]] std::string provider() const override { return "broker"; }
+
+  const keyward::testing::FakeClock& clock_;
+  std::string token = "broker-token-one";
+  SystemTime expires_at;
+  bool inactive = false;
+  int fetches = 0;
+};
+
+// options.recheck (broker mode): the source is asked at least every 30 s while the token is
+// fresh; the same token is not written again, a new one or a deactivation is taken at once.
+TEST_F(RefresherTest, RecheckAsksTheBrokerOftenAndWritesOnlyWhatChanged) {
+  MemorySource source(clock);
+  source.expires_at = clock.now() + 90min;
+  AtomicWriter writer(fs, clock, tmp / "tokens", logger);
+  TokenFileWriter files(writer, {});
+  MetricsRegistry metrics;
+  RefresherOptions options;
+  options.recheck = 30s;
+  TokenRefresher refresher(source, files, random, metrics, logger, options);
+  SystemTime next = refresher.step(clock.now());
+  EXPECT_EQ(source.fetches, 1);
+  EXPECT_EQ(token_file(), "broker-token-one");
+  EXPECT_EQ(next, clock.now() + 30s);
+  const int writes = fs.writes();
+  clock.advance(30s);
+  next = refresher.step(clock.now());
+  EXPECT_EQ(source.fetches, 2);
+  EXPECT_EQ(fs.writes(), writes) << "the same token was written again";
+  EXPECT_EQ(next, clock.now() + 30s);
+  // The broker logged in with a rotated key: the next recheck brings its token.
+  source.token = "broker-token-two";
+  clock.advance(30s);
+  refresher.step(clock.now());
+  EXPECT_EQ(token_file(), "broker-token-two");
+  // Deactivated, then reactivated: both within one recheck.
+  source.inactive = true;
+  clock.advance(30s);
+  refresher.step(clock.now());
+  EXPECT_EQ(on_disk().state, TokenState::Inactive);
+  source.inactive = false;
+  clock.advance(30s);
+  refresher.step(clock.now());
+  EXPECT_EQ(on_disk().state, TokenState::Valid);
+  // Without recheck (direct mode): nothing until the refresh time.
+  RefresherOptions quiet;
+  MemorySource once(clock);
+  once.expires_at = clock.now() + 90min;
+  TokenRefresher direct(once, files, random, metrics, logger, quiet);
+  direct.step(clock.now());
+  clock.advance(30min);
+  direct.step(clock.now());
+  EXPECT_EQ(once.fetches, 1);
+}
+
 TEST_F(RefresherTest, NinetyMinuteTokenIsRefreshedAtEightyFiveMinutes) {
   Sidecar s(*this);
   const SystemTime next = s.refresher.step(clock.now());
