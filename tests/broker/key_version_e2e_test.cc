@@ -379,6 +379,47 @@ TEST_F(KeyVersionEndToEnd, AppliedTogetherEveryPodCurrentWithoutRestartsAndOneRo
   }
 }
 
+// GitOps: manifests rendered offline with `keyward-operator inject -f` carry no key version, so
+// a rotation brings their pods up to date like admitted ones: exactly one restart.
+TEST_F(KeyVersionEndToEnd, OfflineInjectedPodsConvergeAfterARotationWithOneRestart) {
+  ASSERT_TRUE(write(tmp_ / "bot.yaml", bot_manifests(simulator_.url() + "/v1")));
+  Process inject({KEYWARD_OPERATOR_BINARY, "inject", "-f", tmp_ / "bot.yaml", "--mode", "broker",
+                  "--broker-url", broker_url_},
+                 {}, tmp_ / "injected.yaml");
+  ASSERT_TRUE(inject.started());
+  auto code = inject.wait_exit(std::chrono::seconds(30));
+  ASSERT_TRUE(code && *code == 0) << slurp(tmp_ / "injected.yaml");
+  const std::string injected = slurp(tmp_ / "injected.yaml");
+  ASSERT_NE(injected.find("keyward-sidecar"), std::string::npos) << injected;
+  EXPECT_EQ(injected.find("keyward.dev/key-version"), std::string::npos)
+      << "a baked-in key version would make the pods stale forever after a rotation";
+  // No webhook in the path: the rendered template is what the pods get.
+  api_->set_pod_mutator([](const Json& pod) { return pod; });
+  ASSERT_EQ(kubectl_apply(tmp_ / "injected.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return pods().size() == 3; }));
+  start_sidecars();
+  ASSERT_TRUE(eventually([&] { return all_pods_on(1, 3); })) << logs();
+  EXPECT_EQ(restarted_at(), "");
+
+  simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  api_->apply(source_secret(testing::kKey2));
+  ASSERT_TRUE(eventually([&] { return secret_version() == 2 && !restarted_at().empty(); }))
+      << logs();
+  const std::string rollout = restarted_at();
+  ASSERT_TRUE(eventually([&] {
+    auto now = pods();
+    for (const auto& [name, _] : sidecars_)
+      if (now.contains(name)) return false;
+    return now.size() == 3;
+  })) << logs();
+  sidecars_.clear();
+  start_sidecars();
+  ASSERT_TRUE(eventually([&] { return all_pods_on(2, 3); })) << logs();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // a window for a wrong second restart
+  EXPECT_EQ(restarted_at(), rollout) << "a second restart";
+  EXPECT_TRUE(all_pods_on(2, 3));
+}
+
 // spec.active: false through the real kubectl reaches every broker-mode sidecar within its
 // recheck interval (the broker answers Inactive from memory): the files go Inactive, nothing is
 // restarted; reactivation resumes delivery.
