@@ -10,6 +10,7 @@
 //                        [--log-level debug|info|warn|error]
 //                        [--config FILE]
 //   keyward-operator inject ...      (see `keyward-operator inject --help`)
+//   keyward-operator rotate NAMESPACE/NAME [--end-grace] [--requested-by WHO] [--kubeconfig F]
 //   keyward-operator version
 //
 // Start-up is an ordered list of small steps; SIGTERM/SIGINT stop the workers, release the
@@ -40,6 +41,7 @@
 #include "common/kube/kube_config.h"
 #include "operator/apikey/key_generator.h"
 #include "operator/controller/operator_runner.h"
+#include "operator/controller/rotate_request.h"
 #if KEYWARD_HAVE_WEBHOOK
 #include "operator/broker/broker.h"
 #include "operator/webhook/inject_command.h"
@@ -379,9 +381,70 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   return 0;
 }
 
+// keyward-operator rotate NAMESPACE/NAME [--end-grace] [--requested-by WHO] [--kubeconfig F]:
+// asks the operator for an emergency rotation (controller/rotate_request.h). Exit 0 when asked,
+// 1 when the cluster refused (no such ApiKey, no kubeconfig), 2 for bad arguments.
+int rotate(std::vector<std::string> args, const Environment& env) {
+  Logger logger = make_stderr_logger("keyward-operator-rotate");
+  kube::KubeConfigOptions kube_options;
+  for (auto it = args.begin(); it != args.end();) {
+    if (*it == "--kubeconfig" && it + 1 != args.end()) {
+      kube_options.kubeconfig_path = *(it + 1);
+      it = args.erase(it, it + 2);
+    } else if (it->starts_with("--kubeconfig=")) {
+      kube_options.kubeconfig_path = it->substr(std::string("--kubeconfig=").size());
+      it = args.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto request = controller::parse_rotate_arguments(args);
+  if (!request) {
+    std::cerr << "keyward-operator rotate: " << request.error().message << "\n";
+    return 2;
+  }
+  RealClock clock;
+  SystemRandom random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x",
+                static_cast<unsigned>(random.uniform01() * 4294967295.0));
+  request->value = format_rfc3339(clock.now()) + "-" + suffix;
+  if (request->requested_by.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    auto user = env.find("USER");
+    request->requested_by =
+        (user != env.end() ? user->second : std::string("unknown")) + "@" + host;
+  }
+  PosixFilesystem fs;
+  auto kube_config = kube::load_kube_config(env, fs, kube_options);
+  if (!kube_config) {
+    std::cerr << "keyward-operator rotate: cannot load the Kubernetes configuration: "
+              << kube_config.error().message << "\n";
+    return 1;
+  }
+  auto client = kube::make_kube_client(*kube_config, fs, clock, logger.child("kube"));
+  if (!client) {
+    std::cerr << "keyward-operator rotate: " << client.error().message << "\n";
+    return 1;
+  }
+  if (auto s = controller::request_rotation(**client, *request); !s) {
+    std::cerr << "keyward-operator rotate: " << s.error().message << "\n";
+    return 1;
+  }
+  std::cout << "rotation of ApiKey " << request->ns << "/" << request->name << " requested ("
+            << "keyward.dev/rotate=" << request->value << ", by " << request->requested_by
+            << (request->end_grace ? ", the previous key's grace ends at once" : "")
+            << "); the operator rotates at once, outside windows. Watch it with: kubectl -n "
+            << request->ns << " get apikey " << request->name << " -w\n";
+  return 0;
+}
+
 void usage() {
   std::cerr << "usage: keyward-operator run [flags]   (the controller; --help lists flags)\n"
                "       keyward-operator inject ...    (add the sidecar to manifests offline)\n"
+               "       keyward-operator rotate NAMESPACE/NAME [--end-grace] [--requested-by WHO] "
+               "[--kubeconfig F]\n"
                "       keyward-operator version\n";
 }
 
@@ -420,6 +483,9 @@ int main(int argc, char** argv, char** envp) {
       }
     }
     return run(args, keyward::environment_from(envp));
+  }
+  if (command == "rotate") {
+    return rotate(std::vector<std::string>(argv + 2, argv + argc), keyward::environment_from(envp));
   }
   usage();
   return 2;

@@ -14,6 +14,23 @@ inline constexpr std::string_view kKeyVersionAnnotation = "keyward.dev/key-versi
 // On a Pod (template), set by the user: the ApiKey the pod asks for, "<name>" or
 // "<namespace>/<name>" (its own namespace only). Parsed by pod_assignment.h alone.
 inline constexpr std::string_view kInjectAnnotation = "keyward.dev/inject";
+// On an ApiKey, set by a person or `keyward-operator rotate`: rotate now (an emergency after a
+// leak), outside windows. A new value means one more rotation; the same value again nothing
+// (the value handled last is kept on the key Secret as kRotateRequestHandled).
+inline constexpr std::string_view kRotateAnnotation = "keyward.dev/rotate";
+// With kRotateAnnotation: "true" ends the previous key's grace at once (it is dropped, and the
+// pods still on it are restarted now, outside windows; held pods reach their deadline).
+inline constexpr std::string_view kRotateEndGraceAnnotation = "keyward.dev/rotate-end-grace";
+// With kRotateAnnotation: who asked (for the Event).
+inline constexpr std::string_view kRotateRequestedByAnnotation = "keyward.dev/rotate-requested-by";
+// On the key Secret: the kRotateAnnotation value the last forced rotation was for (written in
+// the same update as the key, so a crash never rotates twice for one request).
+inline constexpr std::string_view kRotateRequestHandled = "keyward.dev/rotate-request";
+// On the key Secret: when the previous key stops being valid (rotation time + grace, or the
+// rotation time itself after a forced end of grace). Stale pods are restarted outside windows
+// from then on.
+inline constexpr std::string_view kGraceEndsAt = "keyward.dev/grace-ends-at";
+
 // On a Pod (the webhook) and on the key Secret (the operator): which ApiKey.
 inline constexpr std::string_view kApiKeyLabel = "keyward.dev/apikey";
 

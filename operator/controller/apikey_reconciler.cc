@@ -39,6 +39,13 @@ void earliest(std::optional<SystemTime>& slot, std::optional<SystemTime> t) {
 }  // namespace
 
 // Everything one reconcile pass knows; discarded at the end of the pass.
+// A rotation asked for with keyward.dev/rotate (this pass only).
+struct ForcedRotation {
+  std::string request;       // the annotation's value
+  std::string requested_by;  // keyward.dev/rotate-requested-by
+  bool end_grace = false;    // keyward.dev/rotate-end-grace: "true"
+};
+
 struct ApiKeyReconciler::Pass {
   kube::Object object;  // the ApiKey; replaced by the server's answer after each write to it
   apikey::ObjectMeta meta;
@@ -53,6 +60,7 @@ struct ApiKeyReconciler::Pass {
   std::optional<Error> degraded;  // the first problem that needs a person
   std::optional<SystemTime> wake_at;
   std::optional<RestartReport> restarts;
+  std::optional<ForcedRotation> forced;
 };
 
 ApiKeyReconciler::ApiKeyReconciler(ReconcilerDeps deps)
@@ -188,8 +196,8 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
       const auto grace = pass.spec->rotation
                              ? std::chrono::seconds(pass.spec->rotation->grace_period_seconds)
                              : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
-      settings.key_expiry =
-          pass.secret->previous_expires_at.value_or(*pass.secret->rotated_at + grace);
+      settings.key_expiry = pass.secret->grace_ends_at.value_or(
+          pass.secret->previous_expires_at.value_or(*pass.secret->rotated_at + grace));
     }
     if (auto st = step(step::kRestartConsumers); !st) return fail(st.error());
     auto report = restarter_.run(pass.object, settings);
@@ -329,7 +337,9 @@ kube::Object owner_reference(const apikey::ObjectMeta& meta) {
 // Writes the key fields and annotations into a Secret object (keeping everything else).
 Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::int64_t version,
                               SystemTime rotated_at, const std::optional<std::string>& previous,
-                              std::optional<SystemTime> previous_expires_at, bool active) {
+                              std::optional<SystemTime> previous_expires_at, bool active,
+                              const std::optional<SystemTime>& grace_ends_at = std::nullopt,
+                              const std::string& handled_request = "") {
   auto hash = apikey::content_hash(key);
   if (!hash) return fail(hash.error());
   auto& data = secret["data"];
@@ -350,6 +360,8 @@ Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::
   annotations[s(annotation::kContentHash)] = *hash;
   annotations[s(annotation::kRotatedAt)] = format_rfc3339(rotated_at);
   annotations.erase(s(annotation::kRotationNonce));
+  if (grace_ends_at) annotations[s(apikey::kGraceEndsAt)] = format_rfc3339(*grace_ends_at);
+  if (!handled_request.empty()) annotations[s(apikey::kRotateRequestHandled)] = handled_request;
   return secret;
 }
 
@@ -438,12 +450,16 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key,
                          : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
   std::optional<std::string> previous;
   std::optional<SystemTime> expires;
-  if (grace.count() > 0) {
+  const bool end_grace = pass.forced && pass.forced->end_grace;
+  if (grace.count() > 0 && !end_grace) {
     previous = current.current_key;
     expires = pass.now + grace;
   }
+  // A forced end of grace (a leaked key): the previous key is not kept at all.
+  const SystemTime grace_ends = end_grace ? pass.now : pass.now + grace;
   auto body =
-      with_key(current.object, new_key, version, pass.now, previous, expires, pass.spec->active);
+      with_key(current.object, new_key, version, pass.now, previous, expires, pass.spec->active,
+               grace_ends, pass.forced ? pass.forced->request : std::string());
   if (!body) return fail(body.error());
   if (auto st = step(step::kStoreKey); !st) return fail(st.error());
   // Conditional on the resourceVersion we read: a concurrent rotation makes this a 409 and the
@@ -456,9 +472,20 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key,
   if (deps_.metrics != nullptr) deps_.metrics->rotations_total.inc();
   deps_.logger.info("rotated the key",
                     {{"object", pass.key}, {"keyVersion", version}, {"why", why}});
-  (void)deps_.events.record(
-      pass.object, EventType::Normal, s(rs::kKeyRotated),
-      std::string("rotated to key version ") + std::to_string(version) + " (" + why + ")");
+  std::string message = "rotated to key version " + std::to_string(version) + " (" + why + ")";
+  if (pass.forced) {
+    message += ", requested by " +
+               (pass.forced->requested_by.empty() ? std::string("an unnamed user")
+                                                  : pass.forced->requested_by) +
+               " (keyward.dev/rotate=" + pass.forced->request + ")";
+    if (end_grace) {
+      message +=
+          "; the previous key's grace ended at once: it is no longer kept, and the pods still on "
+          "it are restarted now, outside windows";
+    }
+  }
+  (void)deps_.events.record(pass.object, end_grace ? EventType::Warning : EventType::Normal,
+                            s(rs::kKeyRotated), message);
   return ok();
 }
 
@@ -502,6 +529,43 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
   if (std::holds_alternative<apikey::HttpSource>(source) && !secret.rotation_nonce.empty()) {
     // A rotation is in flight: finish it whatever the schedule says now.
     return http_rotation(pass, secret.rotation_nonce);
+  }
+  // A rotation asked for by annotation (keyward.dev/rotate): at once, outside windows, once per
+  // value. The value is stored with the new key in one write, so a crash cannot double it.
+  const std::string request = get_annotation(pass.object, apikey::kRotateAnnotation);
+  if (!request.empty() && request != secret.rotate_request) {
+    ForcedRotation forced{request,
+                          get_annotation(pass.object, apikey::kRotateRequestedByAnnotation),
+                          get_annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
+    if (std::holds_alternative<apikey::SecretRefSource>(source)) {
+      // Keyward cannot make a key it does not issue: the desk puts the new key into its Secret.
+      // The request is recorded as handled so it is reported once.
+      kube::Object body = secret.object;
+      body["metadata"]["annotations"][s(apikey::kRotateRequestHandled)] = request;
+      auto written = deps_.api.update(kube::ResourceType::secrets(), body);
+      if (!written) return fail(written.error());
+      auto reread = read_key_secret(*written, deps_.logger.redactor());
+      if (!reread) return fail(reread.error());
+      pass.secret = std::move(*reread);
+      (void)deps_.events.record(
+          pass.object, EventType::Warning, "RotateNotPossible",
+          "keyward.dev/rotate=" + request +
+              " asks for a rotation, but spec.source.secretRef keys are issued outside Keyward: "
+              "put the new key into Secret " +
+              std::get<apikey::SecretRefSource>(source).name +
+              " (the operator rotates when its content changes)");
+      return ok();
+    }
+    pass.forced = forced;
+    if (std::holds_alternative<apikey::HttpSource>(source)) {
+      return http_rotation(pass, pass.meta.uid + "-" + std::to_string(secret.version + 1));
+    }
+    auto key = obtain_key(pass, "");
+    if (!key) {
+      pass.degraded = key.error();
+      return ok();
+    }
+    return rotate_with_key(pass, *key, "requested");
   }
   if (std::holds_alternative<apikey::SecretRefSource>(source)) {
     auto key = obtain_key(pass, "");

@@ -81,6 +81,10 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   SystemTime t;
   if (!rotated.empty() && parse_rfc3339(rotated, t)) out.rotated_at = t;
   out.rotation_nonce = get_annotation(secret, annotation::kRotationNonce);
+  out.rotate_request = get_annotation(secret, apikey::kRotateRequestHandled);
+  if (SystemTime ends; parse_rfc3339(get_annotation(secret, apikey::kGraceEndsAt), ends)) {
+    out.grace_ends_at = ends;
+  }
   return out;
 }
 

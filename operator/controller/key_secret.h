@@ -60,6 +60,8 @@ struct KeySecret {
   std::string content_hash;
   std::optional<SystemTime> rotated_at;
   std::string rotation_nonce;  // empty when no http rotation is in flight
+  std::string rotate_request;  // the keyward.dev/rotate value last handled ("" for none)
+  std::optional<SystemTime> grace_ends_at;  // when the previous key stops being valid
   // data.keyVersion equals the key-version annotation (false on Secrets written before the
   // field existed: the operator adds it).
   bool version_field_current = false;

@@ -194,6 +194,79 @@ TEST_F(ReconcilerTest, RotationWaitsForTheWindow) {
   EXPECT_EQ(key_version(), 2);
 }
 
+// Rotate now (keyward.dev/rotate): at once, outside the window, once per value, with who asked
+// in the Event; the previous key keeps its grace unless the grace is ended too.
+TEST_F(ReconcilerTest, RotateAnnotationRotatesOnceAtOnceOutsideWindows) {
+  const Json window = {{"intervalSeconds", 604800},
+                       {"windows", Json::array({{{"name", "halt"},
+                                                 {"start", "0 16 * * *"},
+                                                 {"durationSeconds", 3600},
+                                                 {"timeZone", "America/Chicago"}}})}};
+  put(make_apikey("alpha", {{"rotation", window}}));
+  auto r = make_reconciler();
+  settle(*r);
+  ASSERT_EQ(key_version(), 1);
+  const std::string first = secret_field("apiKey");
+  auto request = [&](const std::string& value, bool end_grace) {
+    Json obj = apikey();
+    obj["metadata"]["annotations"]["keyward.dev/rotate"] = value;
+    obj["metadata"]["annotations"]["keyward.dev/rotate-requested-by"] = "alice@desk";
+    if (end_grace) obj["metadata"]["annotations"]["keyward.dev/rotate-end-grace"] = "true";
+    put(obj);
+  };
+  request("2027-03-01T12:00:00Z-1", false);
+  settle(*r);
+  EXPECT_EQ(key_version(), 2) << "outside the window, but asked for";
+  EXPECT_EQ(secret_field("previousApiKey"), first) << "the previous key keeps its grace";
+  auto rotated = events_with("KeyRotated");
+  ASSERT_FALSE(rotated.empty());
+  EXPECT_NE(rotated.back()["message"].get<std::string>().find("requested by alice@desk"),
+            std::string::npos)
+      << rotated.back().dump();
+  clock.advance(minutes(5));
+  settle(*r);
+  EXPECT_EQ(key_version(), 2) << "the same request again rotates nothing";
+  request("2027-03-01T12:05:00Z-2", false);
+  settle(*r);
+  EXPECT_EQ(key_version(), 3) << "a new value is one more rotation";
+  EXPECT_EQ(observable_text().find(first), std::string::npos);
+}
+
+// After a leak: the grace ends at once, the previous key is dropped, and pods still on it are
+// restarted now, outside the window.
+TEST_F(ReconcilerTest, RotateWithEndOfGraceDropsThePreviousKeyAndRestartsAtOnce) {
+  put(make_apikey("alpha", {{"rotation",
+                             {{"intervalSeconds", 604800},
+                              {"windows", Json::array({{{"name", "halt"},
+                                                        {"start", "0 16 * * *"},
+                                                        {"durationSeconds", 3600},
+                                                        {"timeZone", "America/Chicago"}}})}}},
+                            {"consumers", {{"restartStrategy", "Evict"}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Pod"},
+           {"metadata",
+            {{"name", "bare"},
+             {"namespace", "bots"},
+             {"labels", {{"keyward.dev/apikey", "alpha"}}},
+             {"annotations", {{"keyward.dev/key-version", "1"}}}}},
+           {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}});
+  Json obj = apikey();
+  obj["metadata"]["annotations"]["keyward.dev/rotate"] = "leak-1";
+  obj["metadata"]["annotations"]["keyward.dev/rotate-end-grace"] = "true";
+  put(obj);
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(secret_field("previousApiKey"), "") << "a leaked key is not kept";
+  EXPECT_FALSE(find("pods", "bots", "bare")) << "the stale pod was restarted outside the window";
+  auto rotated = events_with("KeyRotated");
+  ASSERT_FALSE(rotated.empty());
+  EXPECT_EQ(rotated.back()["type"], "Warning");
+  EXPECT_NE(rotated.back()["message"].get<std::string>().find("grace ended at once"),
+            std::string::npos);
+}
+
 TEST_F(ReconcilerTest, ConflictStormConvergesWithOneRotation) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
   auto r = make_reconciler();
