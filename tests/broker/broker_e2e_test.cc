@@ -25,6 +25,7 @@
 #include "tests/fake_apiserver/test_pki.h"
 #include "tests/io/faulty_filesystem.h"
 #include "tests/support/child_process.h"
+#include "tests/support/wait_and_files.h"
 
 namespace keyward::broker {
 namespace {
@@ -36,28 +37,9 @@ constexpr int kSidecars = 3;
 
 using Process = keyward::testing::ChildProcess;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool write(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
+using testing::eventually;
+using testing::slurp;
+using testing::write;
 
 Json source_secret(const std::string& key) {
   return Json{{"apiVersion", "v1"},

@@ -28,6 +28,7 @@
 #include "tests/fake_apiserver/test_pki.h"
 #include "tests/io/faulty_filesystem.h"
 #include "tests/support/child_process.h"
+#include "tests/support/wait_and_files.h"
 
 namespace keyward::broker {
 namespace {
@@ -36,28 +37,9 @@ using namespace std::chrono_literals;
 using testing::Json;
 using Process = keyward::testing::ChildProcess;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool write(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 30s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);  // poll interval, not a sync point
-  }
-  return pred();
-}
+using testing::eventually;
+using testing::slurp;
+using testing::write;
 
 std::string find_kubectl() {
   const char* path = std::getenv("PATH");
@@ -68,6 +50,18 @@ std::string find_kubectl() {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "";
+}
+
+// A bot Deployment whose pods ask for the ApiKey of the same name.
+std::string deployment_yaml(const std::string& name, int replicas) {
+  return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + name +
+         ", namespace: bots}\nspec:\n  replicas: " + std::to_string(replicas) +
+         "\n  selector: {matchLabels: {app: " + name +
+         "}}\n  template:\n    metadata:\n"
+         "      labels: {app: " +
+         name + "}\n      annotations: {keyward.dev/inject: " + name +
+         "}\n    spec:\n      serviceAccountName: bot\n      containers:\n"
+         "        - {name: bot, image: \"bot:1\", command: [/bot]}\n";
 }
 
 // The manifests a desk keeps in one folder and applies at once: the ApiKey and its bot.
@@ -92,21 +86,7 @@ spec:
     credentialsSecretRef: {name: alpha-login}
     tradovate: {appId: Bot}
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: alpha, namespace: bots}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: alpha}}
-  template:
-    metadata:
-      labels: {app: alpha}
-      annotations: {keyward.dev/inject: alpha}
-    spec:
-      serviceAccountName: bot
-      containers:
-        - {name: bot, image: "bot:1", command: [/bot]}
-)";
+)" + deployment_yaml("alpha", 3);
 }
 
 Json source_secret(const std::string& key) {
@@ -476,21 +456,7 @@ spec:
   consumers:
     workloadRef: {kind: Deployment, name: gamma}
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gamma, namespace: bots}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: gamma}}
-  template:
-    metadata:
-      labels: {app: gamma}
-      annotations: {keyward.dev/inject: gamma}
-    spec:
-      serviceAccountName: bot
-      containers:
-        - {name: bot, image: "bot:1", command: [/bot]}
-)";
+)" + deployment_yaml("gamma", 2);
   ASSERT_TRUE(write(tmp_ / "gamma.yaml", manifests));
   set_apikey_for_admission(Json{
       {"apiVersion", "keyward.dev/v1alpha1"},
