@@ -14,6 +14,18 @@ using std::chrono::seconds;
 
 class ReconcilerTest : public OperatorTest {};
 
+// A Ready pod of ApiKey alpha whose sidecar delivered key version `version`.
+Json ready_pod(const std::string& name, int version) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata",
+               {{"name", name},
+                {"namespace", "bots"},
+                {"labels", {{"keyward.dev/apikey", "alpha"}}},
+                {"annotations", {{"keyward.dev/key-version", std::to_string(version)}}}}},
+              {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
 TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) {
   put(make_apikey("alpha"));
   auto r = make_reconciler();
@@ -244,14 +256,7 @@ TEST_F(ReconcilerTest, RotateWithEndOfGraceDropsThePreviousKeyAndRestartsAtOnce)
                             {"consumers", {{"restartStrategy", "Evict"}}}}));
   auto r = make_reconciler();
   settle(*r);
-  put(Json{{"apiVersion", "v1"},
-           {"kind", "Pod"},
-           {"metadata",
-            {{"name", "bare"},
-             {"namespace", "bots"},
-             {"labels", {{"keyward.dev/apikey", "alpha"}}},
-             {"annotations", {{"keyward.dev/key-version", "1"}}}}},
-           {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}});
+  put(ready_pod("bare", 1));
   Json obj = apikey();
   obj["metadata"]["annotations"]["keyward.dev/rotate"] = "leak-1";
   obj["metadata"]["annotations"]["keyward.dev/rotate-end-grace"] = "true";
@@ -319,14 +324,7 @@ TEST_F(ReconcilerTest, DeactivatingStopsRotationAndRestarts) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
   auto r = make_reconciler();
   settle(*r);
-  put(Json{{"apiVersion", "v1"},
-           {"kind", "Pod"},
-           {"metadata",
-            {{"name", "bare"},
-             {"namespace", "bots"},
-             {"labels", {{"keyward.dev/apikey", "alpha"}}},
-             {"annotations", {{"keyward.dev/key-version", "0"}}}}},
-           {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}});
+  put(ready_pod("bare", 0));
   Json obj = apikey();
   obj["spec"]["active"] = false;
   put(obj);
