@@ -1,5 +1,8 @@
 #include "operator/webhook/apikey_validator.h"
 
+#include <algorithm>
+
+#include "common/core/base64.h"
 #include "operator/webhook/pod_mutator.h"
 
 namespace keyward::webhook {
@@ -19,6 +22,11 @@ json at_or_null(const json& obj, std::initializer_list<const char*> path) {
   return *cur;
 }
 
+std::string text_at(const json& obj, std::initializer_list<const char*> path) {
+  const json v = at_or_null(obj, path);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
 std::string describe_ref(const json& ref) {
   if (!ref.is_object()) return "nothing";
   return ref.value("kind", "?") + "/" + ref.value("name", "?");
@@ -29,9 +37,93 @@ std::string describe_ref(const json& ref) {
 ApiKeyValidator::ApiKeyValidator(kube::KubeApi& api, Logger logger)
     : api_(api), logger_(std::move(logger)) {}
 
+std::string ApiKeyValidator::upstream_account(const json& apikey, const std::string& ns) const {
+  const json exchange = at_or_null(apikey, {"spec", "tokenExchange"});
+  if (!exchange.is_object()) return "";
+  const std::string provider = exchange.value("provider", "none");
+  if (provider == "none") return "";
+  std::string endpoint = exchange.value("endpoint", "");
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  // Scheme and host compare without case; the path as written.
+  const auto host_end = endpoint.find('/', endpoint.find("://") + 3);
+  std::transform(endpoint.begin(),
+                 host_end == std::string::npos ? endpoint.end()
+                                               : endpoint.begin() + static_cast<long>(host_end),
+                 endpoint.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  const json secret_name = at_or_null(exchange, {"credentialsSecretRef", "name"});
+  if (!secret_name.is_string()) return "";
+  auto secret = api_.get(kube::ResourceType::secrets(), ns, secret_name.get<std::string>());
+  if (!secret) return "";
+  const json data = secret->value("data", json::object());
+  for (const char* field : {"username", "clientId"}) {
+    if (!data.contains(field) || !data[field].is_string()) continue;
+    auto identity = base64_decode(data[field].get<std::string>());
+    if (identity && !identity->empty()) return provider + " " + endpoint + " " + *identity;
+  }
+  return "";
+}
+
+std::optional<AdmissionResult> ApiKeyValidator::check_exclusive(const AdmissionRequest& request,
+                                                                const std::string& name) const {
+  const std::string key = request.ns + "/" + name;
+  const json ref = at_or_null(request.object, {"spec", "consumers", "workloadRef"});
+  const std::string account = upstream_account(request.object, request.ns);
+  if (!ref.is_object() && account.empty()) return std::nullopt;
+  // Accounts are compared cluster-wide; an operator limited to one namespace (the chart's
+  // watchNamespace) compares within it.
+  auto all = api_.list(kube::ResourceType::apikeys(), account.empty() ? request.ns : "", {});
+  if (!all && all.error().http_status == 403 && !account.empty()) {
+    all = api_.list(kube::ResourceType::apikeys(), request.ns, {});
+  }
+  if (!all) {
+    return AdmissionResult::errored(500, "LookupFailed",
+                                    "could not list the ApiKeys to check that " + key +
+                                        " is the only one for its workload and upstream account: " +
+                                        all.error().message + "; retry");
+  }
+  for (const json& other : all->items) {
+    const std::string other_ns = at_or_null(other, {"metadata", "namespace"}).is_string()
+                                     ? other["metadata"]["namespace"].get<std::string>()
+                                     : std::string();
+    const std::string other_name = at_or_null(other, {"metadata", "name"}).is_string()
+                                       ? other["metadata"]["name"].get<std::string>()
+                                       : std::string();
+    if (other_ns == request.ns && other_name == name) continue;
+    const std::string other_key = other_ns + "/" + other_name;
+    if (ref.is_object() && other_ns == request.ns &&
+        at_or_null(other, {"spec", "consumers", "workloadRef"}) == ref) {
+      return AdmissionResult::denied(
+          "WorkloadAssignedElsewhere",
+          describe_ref(ref) + " is already assigned to ApiKey " + other_key +
+              " (spec.consumers.workloadRef); a workload uses one key: change that ApiKey's "
+              "workloadRef first, or assign " +
+              key + " to another workload");
+    }
+    if (!account.empty() && upstream_account(other, other_ns) == account) {
+      return AdmissionResult::denied(
+          "UpstreamAccountInUse",
+          "ApiKey " + other_key + " already logs in to the same upstream account (" +
+              text_at(request.object, {"spec", "tokenExchange", "provider"}) + " at " +
+              text_at(request.object, {"spec", "tokenExchange", "endpoint"}) +
+              " with the same login); two sessions on one user knock each other out (Tradovate "
+              "closes the oldest): use one ApiKey for the account, or another login");
+    }
+  }
+  return std::nullopt;
+}
+
 AdmissionResult ApiKeyValidator::handle(const AdmissionRequest& request) const {
   if (request.kind != "ApiKey" || request.group != "keyward.dev")
     return AdmissionResult::allowed("not an ApiKey");
+  if (request.operation != "UPDATE" && request.operation != "CREATE") {
+    return AdmissionResult::allowed();
+  }
+  {
+    std::string name = request.name;
+    if (name.empty() && at_or_null(request.object, {"metadata", "name"}).is_string())
+      name = request.object["metadata"]["name"].get<std::string>();
+    if (auto refused = check_exclusive(request, name)) return *refused;
+  }
   if (request.operation != "UPDATE") return AdmissionResult::allowed();
 
   const json old_ref = at_or_null(request.old_object, {"spec", "consumers", "workloadRef"});

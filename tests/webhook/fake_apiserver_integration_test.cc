@@ -151,5 +151,64 @@ TEST_F(WebhookWithFakeApiServer, ValidatorListsHeldPodsThroughTheApiServer) {
   EXPECT_NE(r["status"]["message"].get<std::string>().find("alpha-bot-1"), std::string::npos);
 }
 
+// Exclusive in both directions: a second ApiKey for the same workload, or for the same
+// upstream account anywhere in the cluster, is refused when it is created.
+TEST_F(WebhookWithFakeApiServer, ASecondApiKeyForTheSameWorkloadOrAccountIsRefused) {
+  auto existing = server_->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
+  ASSERT_TRUE(existing);
+  json twin = *existing;
+  twin["metadata"] = {{"name", "alpha-twin"}, {"namespace", "bots"}};
+  twin.erase("status");
+  json r = post("/validate-apikeys",
+                review(twin, "bots", "u", "ApiKey", "keyward.dev", "CREATE", json()));
+  EXPECT_EQ(r["allowed"], false) << r.dump();
+  EXPECT_EQ(r["status"]["reason"], "WorkloadAssignedElsewhere");
+  EXPECT_NE(r["status"]["message"].get<std::string>().find("bots/alpha"), std::string::npos);
+
+  // Same Tradovate user at the same endpoint, from another namespace and workload.
+  for (const char* ns : {"bots", "desk-b"}) {
+    server_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+    server_->apply({{"apiVersion", "v1"},
+                    {"kind", "Secret"},
+                    {"metadata", {{"name", "login"}, {"namespace", ns}}},
+                    {"data", {{"username", keyward::base64_encode("alice")}}}});
+  }
+  auto tradovate = [](const std::string& ns, const std::string& name, const std::string& workload,
+                      const std::string& endpoint) {
+    return json{{"apiVersion", "keyward.dev/v1alpha1"},
+                {"kind", "ApiKey"},
+                {"metadata", {{"name", name}, {"namespace", ns}}},
+                {"spec",
+                 {{"source", {{"secretRef", {{"name", "tv"}}}}},
+                  {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", workload}}}}},
+                  {"tokenExchange",
+                   {{"provider", "tradovate"},
+                    {"endpoint", endpoint},
+                    {"credentialsSecretRef", {{"name", "login"}}}}}}}};
+  };
+  server_->apply(tradovate("bots", "tv-a", "bot-a", "https://demo.tradovateapi.com/v1"));
+  r = post("/validate-apikeys",
+           review(tradovate("desk-b", "tv-b", "bot-b", "https://DEMO.tradovateapi.com/v1/"),
+                  "desk-b", "u", "ApiKey", "keyward.dev", "CREATE", json()));
+  EXPECT_EQ(r["allowed"], false) << r.dump();
+  EXPECT_EQ(r["status"]["reason"], "UpstreamAccountInUse");
+  EXPECT_NE(r["status"]["message"].get<std::string>().find("bots/tv-a"), std::string::npos);
+  // Another user, or the live endpoint, is another account.
+  server_->apply({{"apiVersion", "v1"},
+                  {"kind", "Secret"},
+                  {"metadata", {{"name", "login"}, {"namespace", "desk-b"}}},
+                  {"data", {{"username", keyward::base64_encode("bob")}}}});
+  r = post("/validate-apikeys",
+           review(tradovate("desk-b", "tv-b", "bot-b", "https://demo.tradovateapi.com/v1"),
+                  "desk-b", "u", "ApiKey", "keyward.dev", "CREATE", json()));
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  // Updating an ApiKey compares it with the others, not with itself.
+  auto self = server_->get("keyward.dev/v1alpha1", "ApiKey", "bots", "tv-a");
+  ASSERT_TRUE(self);
+  r = post("/validate-apikeys",
+           review(*self, "bots", "u", "ApiKey", "keyward.dev", "UPDATE", *self));
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+}
+
 }  // namespace
 }  // namespace keyward::webhook
