@@ -2,7 +2,8 @@
 # Keyward demo against a local stand-in cluster (keyward-fake-apiserver), in about 2 minutes:
 #   an ApiKey and its Deployment applied together with kubectl, its Secret (masked) and status,
 #   the pods' sidecars reporting the key version they delivered (no restart), a rotation, and the
-#   stale pods' Deployment restarted once by the operator; a standalone sidecar; the token broker (three
+#   stale pods' Deployment restarted once by the operator, then a held pod surviving the next
+#   rotation while its unheld sibling moves; a standalone sidecar; the token broker (three
 #   broker-mode sidecars sharing one upstream login); an offline injection.
 # Run after scripts/setup.sh:   scripts/demo.sh        (builds into build/ first)
 # Other sections plug in by defining demo_sidecar / demo_broker / demo_injection (see the
@@ -346,7 +347,7 @@ spec:
     generate: {prefix: "nt_", length: 40, alphabet: base62}
   rotation:
     intervalSeconds: 60
-    gracePeriodSeconds: 30
+    gracePeriodSeconds: 90
   consumers:
     workloadRef: {kind: Deployment, name: alpha-bot}
     restartStrategy: RolloutRestart
@@ -454,7 +455,7 @@ note "applied together, and no pod restarted: the Deployment has no restartedAt 
 
 heading "Waiting for the scheduled rotation (intervalSeconds: 60)"
 wait_for 80 "key version 2" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 2 ]"
-note "Secret now at key version $(secret_version); previous key kept for the 30s grace period"
+note "Secret now at key version $(secret_version); previous key kept for the 90s grace period"
 kubectl -n bots get apikeys
 
 heading "The stale pods' Deployment is restarted (rollout restart, as kubectl does it)"
@@ -476,7 +477,40 @@ sleep 3  # a window in which a wrong second restart would show
 [ "$(alpha_pods | tr '\n' ' ')" = "$AFTER" ] && [ "$(kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')" = "$ROLLOUT" ] \
   || die "the new pods were restarted a second time; see $WORK/operator.log"
 note "the new pods started on key version 2 and were not restarted again"
-kubectl -n bots get events -o custom-columns='TYPE:.type,REASON:.reason,COUNT:.count,MESSAGE:.message' 2>/dev/null | tail -6 || true
+
+heading "A held pod (open positions) survives the next rotation; its unheld sibling moves"
+HELD="$(alpha_pods | head -1)"
+SIBLING="$(alpha_pods | tail -1)"
+kubectl -n bots annotate pod "$HELD" keyward.dev/hold="open positions" >/dev/null
+note "kubectl annotate pod $HELD keyward.dev/hold='open positions'  (the bot does this itself)"
+wait_for 80 "key version 3" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 3 ]"
+sibling_replaced() { ! alpha_pods | grep -qx "$SIBLING" && [ "$(alpha_pods | wc -l)" = 2 ]; }
+wait_for 30 "the unheld sibling to be evicted and replaced" sibling_replaced
+stop_gone_alpha_sidecars
+start_alpha_sidecars
+held_and_moved() {
+  alpha_pods | grep -qx "$HELD" || return 1
+  local pod
+  for pod in $(alpha_pods); do
+    [ "$pod" = "$HELD" ] && continue
+    [ "$(kubectl -n bots get pod "$pod" -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')" = 3 ] || return 1
+  done
+}
+wait_for 30 "the sibling's replacement to report key version 3" held_and_moved
+show_alpha_pods
+note "consumers: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.consumers}'), holds: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.holds}')"
+[ "$(kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')" = "$ROLLOUT" ] \
+  || die "the Deployment was rolled although a pod held; see $WORK/operator.log"
+note "$HELD still runs key version 2 with its positions; no rollout (it would replace the held pod)"
+kubectl -n bots annotate pod "$HELD" keyward.dev/hold- >/dev/null
+note "positions closed: kubectl annotate pod $HELD keyward.dev/hold-"
+held_gone() { ! alpha_pods | grep -qx "$HELD" && [ "$(alpha_pods | wc -l)" = 2 ]; }
+wait_for 30 "the released pod to move to the new key" held_gone
+stop_gone_alpha_sidecars
+start_alpha_sidecars
+wait_for 30 "every pod on key version 3" every_alpha_pod_on 3
+show_alpha_pods
+kubectl -n bots get events -o custom-columns='TYPE:.type,REASON:.reason,COUNT:.count,MESSAGE:.message' 2>/dev/null | tail -8 || true
 
 # ---- Sidecar section ----
 if declare -F demo_sidecar >/dev/null; then heading "Sidecar"; demo_sidecar; fi
