@@ -545,6 +545,10 @@ std::string_view to_string(TokenProvider value) {
   return "none";
 }
 
+std::string_view to_string(TradingEnvironment value) {
+  return value == TradingEnvironment::Live ? "live" : "demo";
+}
+
 std::string_view to_string(OAuth2ClientAuth value) {
   return value == OAuth2ClientAuth::Body ? "body" : "basic";
 }
@@ -562,6 +566,9 @@ Result<ApiKeySpec> parse_apikey_spec(const json& spec_json) {
   FieldReader spec(spec_json, "spec");
   ApiKeySpec out;
   KW_TRY(spec.string("displayName", out.display_name, {false, 1, 255, nullptr, nullptr}));
+  KW_TRY(
+      spec.enumeration("environment", out.environment,
+                       {{"live", TradingEnvironment::Live}, {"demo", TradingEnvironment::Demo}}));
   KW_TRY(spec.boolean("active", out.active));
   auto source = parse_source(spec);
   if (!source) return fail(source.error());
@@ -575,7 +582,35 @@ Result<ApiKeySpec> parse_apikey_spec(const json& spec_json) {
   auto token = parse_token_exchange(spec);
   if (!token) return fail(token.error());
   out.token_exchange = std::move(*token);
+  if (auto endpoint_env = environment_of_endpoint(out.token_exchange.endpoint);
+      endpoint_env && *endpoint_env != out.environment) {
+    return invalid("spec.environment",
+                   std::string(to_string(out.environment)) +
+                       " contradicts tokenExchange.endpoint " + quote(out.token_exchange.endpoint) +
+                       ", which is the provider's " + std::string(to_string(*endpoint_env)) +
+                       " endpoint; set environment: " + std::string(to_string(*endpoint_env)) +
+                       " or use the " + std::string(to_string(out.environment)) + " endpoint");
+  }
   return out;
+}
+
+std::optional<TradingEnvironment> environment_of_endpoint(std::string_view url) {
+  auto host_of = [](std::string_view u) {
+    const auto scheme = u.find("://");
+    if (scheme != std::string_view::npos) u.remove_prefix(scheme + 3);
+    const auto end = u.find_first_of("/:?#");
+    std::string host(u.substr(0, end));
+    for (char& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return host;
+  };
+  const std::string host = host_of(url);
+  if (host == "live.tradovateapi.com" || host == "md.tradovateapi.com") {
+    return TradingEnvironment::Live;
+  }
+  if (host == "demo.tradovateapi.com" || host == "md-demo.tradovateapi.com") {
+    return TradingEnvironment::Demo;
+  }
+  return std::nullopt;
 }
 
 Result<ObjectMeta> parse_object_meta(const json& object) {
@@ -719,6 +754,7 @@ json to_json(const ApiKeyStatus& status) {
 json to_json(const ApiKeySpec& spec) {
   json out = json::object();
   if (!spec.display_name.empty()) out["displayName"] = spec.display_name;
+  out["environment"] = std::string(to_string(spec.environment));
   out["active"] = spec.active;
   json source = json::object();
   if (const auto* g = std::get_if<GenerateSource>(&spec.source)) {

@@ -137,8 +137,12 @@ struct TokenExchangeSpec {
   bool operator==(const TokenExchangeSpec&) const = default;
 };
 
+// spec.environment: real money or a demo account (docs/apikey.md).
+enum class TradingEnvironment { Live, Demo };
+
 struct ApiKeySpec {
   std::string display_name;
+  TradingEnvironment environment = TradingEnvironment::Demo;
   bool active = true;
   SourceSpec source;
   std::optional<RotationSpec> rotation;  // absent: never rotate on a schedule
@@ -234,5 +238,10 @@ struct ApiKey {
 [[nodiscard]] std::string_view to_string(RestartStrategy value);
 [[nodiscard]] std::string_view to_string(TokenProvider value);
 [[nodiscard]] std::string_view to_string(OAuth2ClientAuth value);
+[[nodiscard]] std::string_view to_string(TradingEnvironment value);
+
+// The environment a provider endpoint belongs to, where the provider's live and demo endpoints
+// differ (Tradovate: live.tradovateapi.com, demo.tradovateapi.com); nullopt when it cannot tell.
+[[nodiscard]] std::optional<TradingEnvironment> environment_of_endpoint(std::string_view url);
 
 }  // namespace keyward::apikey

@@ -31,6 +31,10 @@ inline constexpr std::string_view kRotateRequestHandled = "keyward.dev/rotate-re
 // from then on.
 inline constexpr std::string_view kGraceEndsAt = "keyward.dev/grace-ends-at";
 
+// On a Namespace, set by the cluster's admins: "live" lets live keys (spec.environment: live)
+// be delivered to its pods; no other namespace gets one (webhook and broker refuse).
+inline constexpr std::string_view kTradingLabel = "keyward.dev/trading";
+
 // On a Pod (the webhook) and on the key Secret (the operator): which ApiKey.
 inline constexpr std::string_view kApiKeyLabel = "keyward.dev/apikey";
 

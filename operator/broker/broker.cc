@@ -13,6 +13,7 @@ Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& cl
       sessions_(runner.apikey_store(), runner.secret_store(),
                 SessionDeps{clock, random, metrics, logger_.child("session"), std::move(transports),
                             config.refresher}),
+      live_gate_(runner.apikey_store(), api, clock),
       reviewer_(api, clock, metrics, logger_.child("review"), config.review),
       service_(
           reviewer_,
@@ -61,6 +62,9 @@ void Broker::attach() {
     sessions_.set_leading(leading);
   });
   service_.set_on_last_used([this](const std::string& key) { runner_.request_reconcile(key); });
+  service_.set_live_gate([this](const std::string& ns, const std::string& name) {
+    return live_gate_.check(ns, name);
+  });
 }
 
 Status Broker::start() { return server_.start(); }

@@ -21,6 +21,7 @@
 #include "common/io/random.h"
 #include "common/kube/kube_api.h"
 #include "operator/broker/broker_service.h"
+#include "operator/broker/live_gate.h"
 #include "operator/broker/session_manager.h"
 #include "operator/broker/token_reviewer.h"
 #include "operator/controller/operator_runner.h"
@@ -68,6 +69,7 @@ class Broker {
   controller::OperatorRunner& runner_;
   Logger logger_;
   SessionManager sessions_;
+  LiveGate live_gate_;
   TokenReviewer reviewer_;
   BrokerService service_;
   webhook::FileCertificateSource cert_source_;

@@ -160,6 +160,15 @@ std::variant<kube::Object, HttpResponse> BrokerService::admit(const HttpRequest&
     return refuse(e.http_status == 0 ? 403 : e.http_status, e.reason, e.message,
                   e.http_status == 503 ? options_.retry_no_token : Seconds(0));
   }
+  if (live_gate_) {
+    if (auto live = live_gate_(ns, name); !live) {
+      const Error& e = live.error();
+      logger_.warn("token request refused",
+                   {{"object", key}, {"caller", caller->username}, {"reason", e.reason}});
+      return refuse(e.http_status == 0 ? 403 : e.http_status, e.reason, e.message,
+                    e.http_status == 503 ? options_.retry_no_token : Seconds(0));
+    }
+  }
   return std::move(*pod);
 }
 

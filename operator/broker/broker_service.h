@@ -62,6 +62,11 @@ class BrokerService {
                 const Clock& clock, MetricsRegistry& metrics, Logger logger,
                 BrokerServiceOptions options = {});
 
+  // Live and demo never mix (live_gate.h): checked after authorization; none: not checked.
+  void set_live_gate(std::function<Status(const std::string& ns, const std::string& name)> gate) {
+    live_gate_ = std::move(gate);
+  }
+
   // on_published: called with the key when its published last-used time moved.
   void set_on_last_used(std::function<void(const std::string& key)> on_published) {
     on_last_used_ = std::move(on_published);
@@ -97,6 +102,7 @@ class BrokerService {
   Counter& requests_;
   Gauge& last_used_gauge_;
   std::function<void(const std::string&)> on_last_used_;
+  std::function<Status(const std::string&, const std::string&)> live_gate_;
   struct Bucket {
     double tokens = 0;
     SystemTime at{};

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace keyward::webhook {
 
@@ -17,6 +18,7 @@ struct AdmissionResult {
   std::string message;  // for people: what is wrong and what to do
   int code = 200;       // HTTP-style code reported in the AdmissionReview status
   nlohmann::json patch = nlohmann::json::array();  // JSON patch operations, for Patched
+  std::vector<std::string> warnings;  // shown to the client (kubectl prints "Warning: ...")
 
   static AdmissionResult allowed(std::string message = {}) {
     AdmissionResult r;

@@ -52,6 +52,7 @@ json make_admission_response(const std::string& uid, const AdmissionResult& resu
     response["patchType"] = "JSONPatch";
     response["patch"] = base64_encode(result.patch.dump());
   }
+  if (!result.warnings.empty()) response["warnings"] = result.warnings;
   if (!result.is_allowed()) {
     json status = {{"code", result.code}, {"message", result.message}};
     if (!result.reason.empty()) status["reason"] = result.reason;

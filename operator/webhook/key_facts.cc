@@ -33,6 +33,11 @@ Result<KeyFacts> key_facts_from_apikey(const json& apikey) {
       return fail("InvalidApiKey", where(f, "spec.active") + " is not a boolean");
     f.active = a->get<bool>();
   }
+  if (const json* e = find_path(apikey, {"spec", "environment"})) {
+    if (!e->is_string())
+      return fail("InvalidApiKey", where(f, "spec.environment") + " is not a string");
+    f.live = e->get<std::string>() == "live";
+  }
   if (const json* w = find_path(apikey, {"spec", "consumers", "workloadRef"})) {
     const json* kind = find_path(*w, {"kind"});
     const json* name = find_path(*w, {"name"});

@@ -25,6 +25,7 @@ struct KeyFacts {
   std::string name;
   std::string ns;
   bool active = true;                   // spec.active, default true
+  bool live = false;                    // spec.environment: live (default demo)
   std::optional<WorkloadRef> workload;  // spec.consumers.workloadRef
   std::string source_kind;              // "generate" | "secretRef" | "http" | "" when absent
   nlohmann::json source = nlohmann::json::object();  // spec.source as written

@@ -1,5 +1,7 @@
 #include "operator/webhook/pod_admission_handler.h"
 
+#include "operator/apikey/names.h"
+
 namespace keyward::webhook {
 
 PodAdmissionHandler::PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions,
@@ -23,6 +25,18 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
   ctx.sidecar_image = config_.sidecar_image;
   ctx.defaults = config_.defaults;
   ctx.server_version = versions_.get();
+  if (auto namespace_object = api_.get(kube::ResourceType::namespaces(), "", ns)) {
+    const auto& md = (*namespace_object)["metadata"];
+    const auto labels = md.value("labels", nlohmann::json::object());
+    ctx.namespace_live = labels.value(std::string(apikey::kTradingLabel), "") == "live";
+  } else if (namespace_object.error().http_status == 404) {
+    ctx.namespace_live = false;  // no such namespace object: not labelled for live trading
+  } else {
+    return AdmissionResult::errored(500, "LookupFailed",
+                                    "could not read namespace " + ns +
+                                        " to check whether it runs live trading: " +
+                                        namespace_object.error().message + "; retry");
+  }
   if (ref->ns.empty() || ref->ns == ns) {
     auto apikey = api_.get(kube::ResourceType::apikeys(), ns, ref->name);
     if (apikey) {

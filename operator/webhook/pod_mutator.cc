@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "operator/apikey/names.h"
 #include "operator/apikey/pod_assignment.h"
 #include "operator/webhook/json_patch_builder.h"
 
@@ -359,6 +360,23 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
                                        " is inactive (spec.active: false); set spec.active to true "
                                        "or remove annotation keyward.dev/inject from the pod");
   }
+  // Live and demo never mix: a live key only into namespaces labelled for live trading.
+  std::vector<std::string> warnings;
+  if (ctx.namespace_live) {
+    if (key.live && !*ctx.namespace_live) {
+      return AdmissionResult::denied(
+          "LiveKeyOutsideLiveNamespace",
+          "ApiKey " + key_id + " is for live trading (spec.environment: live) and namespace " + ns +
+              " is not labelled " + std::string(apikey::kTradingLabel) +
+              "=live; label it (kubectl label namespace " + ns + " " +
+              std::string(apikey::kTradingLabel) +
+              "=live) if it runs live bots, or use a demo key");
+    }
+    if (!key.live && *ctx.namespace_live) {
+      warnings.push_back("ApiKey " + key_id + " is a demo key (spec.environment: demo) used in " +
+                         ns + ", a namespace labelled for live trading");
+    }
+  }
   if (key.workload) {
     std::optional<WorkloadRef> mine = ctx.workload ? ctx.workload : workload_of(pod);
     if (!mine || !(*mine == *key.workload)) {
@@ -496,7 +514,9 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
     b.put("/metadata/annotations", kProviderCaAnnotation, provider_ca(key, d));
   }
   b.put("/metadata/labels", kApiKeyLabel, key.name);
-  return AdmissionResult::patched(b.operations());
+  AdmissionResult result = AdmissionResult::patched(b.operations());
+  result.warnings = std::move(warnings);
+  return result;
 }
 
 }  // namespace keyward::webhook

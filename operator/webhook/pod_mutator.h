@@ -108,6 +108,9 @@ struct MutationContext {
   // The workload the pod belongs to, when the caller knows it better than the pod's owner
   // references (offline inject of a Deployment template). Empty: derived from the pod.
   std::optional<WorkloadRef> workload;
+  // Whether the pod's namespace is labelled keyward.dev/trading=live; nullopt: not known
+  // (offline inject), and then a live key is not refused here (the broker still checks).
+  std::optional<bool> namespace_live;
 };
 
 class PodMutator {

@@ -212,6 +212,7 @@ TEST(Crd, PrinterColumns) {
     columns.emplace_back(col["name"].as<std::string>(), col["jsonPath"].as<std::string>());
   }
   const std::vector<std::pair<std::string, std::string>> expected = {
+      {"Env", ".spec.environment"},
       {"Active", ".spec.active"},
       {"Hint", ".status.keyHint"},
       {"Version", ".status.keyVersion"},

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/apikey/apikey.h"
+
 namespace keyward::apikey {
 namespace {
 
@@ -44,6 +46,36 @@ TEST(PodAssignment, TheAnnotationDecidesAndTheLabelServesWithoutIt) {
             "alpha");
   EXPECT_FALSE(assigned_apikey(pod("bots", json::object())));
   EXPECT_EQ(inject_reference(pod("", {{"keyward.dev/inject", "alpha"}}), "bots")->ns, "bots");
+}
+
+// spec.environment: a value that contradicts a provider's live or demo endpoint is refused.
+TEST(Environment, ContradictingTheEndpointIsRefusedAndDemoIsTheDefault) {
+  auto key = [](const std::string& environment, const std::string& endpoint) {
+    json spec = {{"source", {{"generate", json::object()}}},
+                 {"tokenExchange", {{"provider", "tradovate"}, {"endpoint", endpoint}}}};
+    if (!environment.empty()) spec["environment"] = environment;
+    return json{{"apiVersion", "keyward.dev/v1alpha1"},
+                {"kind", "ApiKey"},
+                {"metadata", {{"name", "a"}, {"namespace", "bots"}}},
+                {"spec", spec}};
+  };
+  auto demo = parse_apikey(key("", "https://demo.tradovateapi.com/v1"));
+  ASSERT_TRUE(demo) << demo.error().message;
+  EXPECT_EQ(demo->spec.environment, TradingEnvironment::Demo);
+  auto live = parse_apikey(key("live", "https://LIVE.tradovateapi.com/v1"));
+  ASSERT_TRUE(live) << live.error().message;
+  EXPECT_EQ(live->spec.environment, TradingEnvironment::Live);
+  auto wrong = parse_apikey(key("", "https://live.tradovateapi.com/v1"));
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().reason, "InvalidSpec");
+  EXPECT_NE(wrong.error().message.find("spec.environment"), std::string::npos);
+  EXPECT_NE(wrong.error().message.find("set environment: live"), std::string::npos)
+      << wrong.error().message;
+  EXPECT_FALSE(parse_apikey(key("live", "https://demo.tradovateapi.com/v1")));
+  // A provider whose endpoints say nothing: the declaration stands.
+  EXPECT_TRUE(parse_apikey(key("live", "https://gateway.desk.example/v1")));
+  EXPECT_EQ(environment_of_endpoint("https://md.tradovateapi.com/v1"), TradingEnvironment::Live);
+  EXPECT_FALSE(environment_of_endpoint("https://example.com"));
 }
 
 }  // namespace

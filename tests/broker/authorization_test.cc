@@ -7,6 +7,7 @@
 #include "common/kube/kube_client.h"
 #include "operator/broker/authorizer.h"
 #include "operator/broker/broker_service.h"
+#include "operator/broker/live_gate.h"
 #include "operator/broker/pod_version_recorder.h"
 #include "operator/broker/session_manager.h"
 #include "operator/broker/token_reviewer.h"
@@ -151,6 +152,28 @@ TEST_F(AuthorizationTest, AnnotatedPodGetsTheToken) {
   EXPECT_TRUE(body.contains("mdAccessToken"));
   EXPECT_EQ(last_used.published("bots/alpha"), clock.now());
   EXPECT_EQ(metrics.counter("keyward_broker_requests_total", "").value({{"code", "200"}}), 1);
+}
+
+// Live and demo never mix, at the broker too: a live key is served only to pods of namespaces
+// labelled keyward.dev/trading=live (a pod the webhook did not admit, or a label removed since).
+TEST_F(AuthorizationTest, ALiveKeyIsServedOnlyInALiveNamespace) {
+  LiveGate gate(apikeys, *client, clock);
+  service.set_live_gate(
+      [&gate](const std::string& ns, const std::string& name) { return gate.check(ns, name); });
+  ASSERT_EQ(get(kPodToken).status, 200) << "a demo key is served anywhere";
+  Json live = testing::broker_apikey("alpha");
+  live["spec"]["environment"] = "live";
+  apikeys.apply(live);
+  auto refused = get(kPodToken);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(reason(refused), "LiveKeyOutsideLiveNamespace");
+  EXPECT_NE(message(refused).find("keyward.dev/trading=live"), std::string::npos);
+  server->apply({{"apiVersion", "v1"},
+                 {"kind", "Namespace"},
+                 {"metadata", {{"name", "bots"}, {"labels", {{"keyward.dev/trading", "live"}}}}}});
+  clock.advance(std::chrono::minutes(2));  // past what the gate remembers of the namespace
+  auto served = get(kPodToken);
+  EXPECT_EQ(served.status, 200) << served.body;
 }
 
 TEST_F(AuthorizationTest, WrongNamespaceIsRefused) {

@@ -295,18 +295,20 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
   }
 
   Rendered restricted = render({"watchNamespace=bots"});
-  // The one cluster-wide grant left: TokenReview for the broker (cluster-scoped, so no Role
-  // can grant it), and nothing else.
+  // The cluster-wide grants left, both for cluster-scoped resources no Role can grant:
+  // TokenReview for the broker and reading a pod's Namespace (live or demo), nothing else.
   for (const auto& role : restricted.of_kind("ClusterRole")) {
-    ASSERT_EQ(role["rules"].size(), 1u) << role.dump();
+    ASSERT_EQ(role["rules"].size(), 2u) << role.dump();
     EXPECT_EQ(role["rules"][0]["resources"], json::array({"tokenreviews"}));
     EXPECT_EQ(role["rules"][0]["verbs"], json::array({"create"}));
+    EXPECT_EQ(role["rules"][1]["resources"], json::array({"namespaces"}));
+    EXPECT_EQ(role["rules"][1]["verbs"], json::array({"get"}));
   }
   // Direct mode runs the broker too (direct-mode sidecars report their key version to it), so
   // the same single TokenReview grant, and nothing more.
   for (const auto& role :
        render({"watchNamespace=bots", "injection.mode=direct"}).of_kind("ClusterRole")) {
-    ASSERT_EQ(role["rules"].size(), 1u) << role.dump();
+    ASSERT_EQ(role["rules"].size(), 2u) << role.dump();
     EXPECT_EQ(role["rules"][0]["resources"], json::array({"tokenreviews"}));
   }
   bool role_in_bots = false;

@@ -210,5 +210,37 @@ TEST_F(WebhookWithFakeApiServer, ASecondApiKeyForTheSameWorkloadOrAccountIsRefus
   EXPECT_EQ(r["allowed"], true) << r.dump();
 }
 
+// Live and demo never mix: a live key only into namespaces labelled keyward.dev/trading=live;
+// a demo key in such a namespace is injected with a warning.
+TEST_F(WebhookWithFakeApiServer, LiveKeysOnlyInLiveNamespacesAndDemoKeysThereWithAWarning) {
+  auto key = server_->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
+  ASSERT_TRUE(key);
+  json live_key = *key;
+  live_key["spec"]["environment"] = "live";
+  live_key["spec"]["tokenExchange"]["endpoint"] = "https://live.tradovateapi.com/v1";
+  server_->apply(live_key);
+  json pod = deployment_pod("alpha-bot", "alpha", json::array({container("app")}));
+  json r = post("/mutate-pods", review(pod, "bots", "p", "Pod", "", "CREATE", json()));
+  EXPECT_EQ(r["allowed"], false) << r.dump();
+  EXPECT_EQ(r["status"]["reason"], "LiveKeyOutsideLiveNamespace");
+  EXPECT_NE(r["status"]["message"].get<std::string>().find(
+                "kubectl label namespace bots keyward.dev/trading=live"),
+            std::string::npos)
+      << r.dump();
+
+  server_->apply({{"apiVersion", "v1"},
+                  {"kind", "Namespace"},
+                  {"metadata", {{"name", "bots"}, {"labels", {{"keyward.dev/trading", "live"}}}}}});
+  r = post("/mutate-pods", review(pod, "bots", "p", "Pod", "", "CREATE", json()));
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  EXPECT_FALSE(r.contains("warnings")) << r.dump();
+
+  server_->apply(*key);  // back to the demo key, in the live namespace
+  r = post("/mutate-pods", review(pod, "bots", "p", "Pod", "", "CREATE", json()));
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  ASSERT_TRUE(r.contains("warnings")) << r.dump();
+  EXPECT_NE(r["warnings"][0].get<std::string>().find("demo key"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keyward::webhook
