@@ -1,5 +1,7 @@
 #include "operator/apikey/pod_assignment.h"
 
+#include <charconv>
+
 namespace keyward::apikey {
 
 namespace {
@@ -59,6 +61,15 @@ std::optional<std::string> assigned_apikey(const nlohmann::json& pod) {
   std::string label = metadata_string(pod, "labels", kApiKeyLabel);
   if (label.empty()) return std::nullopt;
   return label;
+}
+
+std::optional<std::int64_t> recorded_key_version(const nlohmann::json& pod) {
+  const std::string text = metadata_string(pod, "annotations", kKeyVersionAnnotation);
+  if (text.empty()) return std::nullopt;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < 0) return std::nullopt;
+  return v;
 }
 
 }  // namespace keyward::apikey

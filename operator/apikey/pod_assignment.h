@@ -5,6 +5,7 @@
 // namespace bots was injected by the webhook but enqueued as "bots/bots/alpha" and never seen
 // as a consumer.
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -34,5 +35,10 @@ struct InjectReference {
 // one, else its keyward.dev/apikey label (the webhook sets both to the same key). nullopt when it
 // names none, or names an ApiKey of another namespace (which it may not use).
 [[nodiscard]] std::optional<std::string> assigned_apikey(const nlohmann::json& pod);
+
+// The key version recorded on a pod (keyward.dev/key-version, docs/contracts.md): nullopt when
+// none is, or when the value is not a non-negative integer (then it counts as not recorded and
+// the operator records the real one over it).
+[[nodiscard]] std::optional<std::int64_t> recorded_key_version(const nlohmann::json& pod);
 
 }  // namespace keyward::apikey

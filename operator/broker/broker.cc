@@ -1,5 +1,8 @@
 #include "operator/broker/broker.h"
 
+#include <charconv>
+
+#include "operator/apikey/names.h"
 #include "operator/broker/pod_version_recorder.h"
 
 namespace keyward::broker {
@@ -65,6 +68,20 @@ void Broker::attach() {
   service_.set_live_gate([this](const std::string& ns, const std::string& name) {
     return live_gate_.check(ns, name);
   });
+  service_.set_current_version(
+      [this](const std::string& ns, const std::string& name) -> std::optional<std::int64_t> {
+        auto secret = runner_.secret_store().get(ns + "/keyward-" + name);
+        if (!secret) return std::nullopt;
+        const auto annotations = (*secret)["metadata"].value("annotations", kube::Object::object());
+        const std::string text =
+            annotations.value(std::string(apikey::kKeyVersionAnnotation), std::string());
+        std::int64_t v = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+          return std::nullopt;
+        }
+        return v;
+      });
 }
 
 Status Broker::start() { return server_.start(); }

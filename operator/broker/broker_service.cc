@@ -3,7 +3,7 @@
 #include <charconv>
 #include <regex>
 
-#include "operator/apikey/names.h"
+#include "operator/apikey/pod_assignment.h"
 
 namespace keyward::broker {
 
@@ -18,20 +18,7 @@ const std::regex& broker_path() {
 }
 
 // The key version recorded on a pod (keyward.dev/key-version), nullopt when none is.
-constexpr std::string_view kPodKeyVersionAnnotation = apikey::kKeyVersionAnnotation;
-
-std::optional<std::int64_t> recorded_key_version(const kube::Object& pod) {
-  const auto& md = pod["metadata"];
-  if (!md.contains("annotations") || !md["annotations"].is_object()) return std::nullopt;
-  const auto& a = md["annotations"];
-  auto it = a.find(std::string(kPodKeyVersionAnnotation));
-  if (it == a.end() || !it->is_string()) return std::nullopt;
-  const std::string& text = it->get_ref<const std::string&>();
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return v;
-}
+using apikey::recorded_key_version;
 
 }  // namespace
 
@@ -242,7 +229,18 @@ HttpResponse BrokerService::take_report(const HttpRequest& request, const kube::
                   "the body must be a JSON object {\"keyVersion\": N} with N the non-negative "
                   "key version the sidecar delivered");
   }
-  if (auto refused = record_first_version(pod, key, body["keyVersion"].get<std::int64_t>())) {
+  const std::int64_t reported = body["keyVersion"].get<std::int64_t>();
+  if (current_version_) {
+    const auto slash = key.find('/');
+    if (auto current = current_version_(key.substr(0, slash), key.substr(slash + 1));
+        current && reported > *current) {
+      return refuse(400, "InvalidReport",
+                    "key version " + std::to_string(reported) + " is newer than ApiKey " + key +
+                        "'s current version " + std::to_string(*current) +
+                        "; report the version the sidecar delivered");
+    }
+  }
+  if (auto refused = record_first_version(pod, key, reported)) {
     return std::move(*refused);
   }
   HttpResponse res = answer(204, nlohmann::json::object());

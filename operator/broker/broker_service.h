@@ -67,6 +67,14 @@ class BrokerService {
     live_gate_ = std::move(gate);
   }
 
+  // The key Secret's current version of an ApiKey (nullopt: not known). A direct-mode report of
+  // a newer version is refused: a pod cannot claim a key that does not exist yet.
+  void set_current_version(
+      std::function<std::optional<std::int64_t>(const std::string& ns, const std::string& name)>
+          current) {
+    current_version_ = std::move(current);
+  }
+
   // on_published: called with the key when its published last-used time moved.
   void set_on_last_used(std::function<void(const std::string& key)> on_published) {
     on_last_used_ = std::move(on_published);
@@ -103,6 +111,8 @@ class BrokerService {
   Gauge& last_used_gauge_;
   std::function<void(const std::string&)> on_last_used_;
   std::function<Status(const std::string&, const std::string&)> live_gate_;
+  std::function<std::optional<std::int64_t>(const std::string&, const std::string&)>
+      current_version_;
   struct Bucket {
     double tokens = 0;
     SystemTime at{};

@@ -1,6 +1,7 @@
 #include "operator/broker/pod_version_recorder.h"
 
 #include "operator/apikey/names.h"
+#include "operator/apikey/pod_assignment.h"
 
 namespace keyward::broker {
 
@@ -14,10 +15,7 @@ Status record_pod_key_version(kube::KubeApi& api, const kube::Object& pod, std::
   kube::Object current = pod;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const auto& md = current["metadata"];
-    if (md.contains("annotations") && md["annotations"].is_object() &&
-        md["annotations"].contains(annotation)) {
-      return ok();  // recorded meanwhile; the first version stays
-    }
+    if (apikey::recorded_key_version(current)) return ok();  // recorded meanwhile: it stays
     const kube::Object patch = {{"metadata",
                                  {{"resourceVersion", md.value("resourceVersion", "")},
                                   {"annotations", {{annotation, std::to_string(version)}}}}}};

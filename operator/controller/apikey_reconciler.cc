@@ -526,17 +526,19 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
 Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
   KeySecret& secret = *pass.secret;
   const auto& source = pass.spec->source;
-  if (std::holds_alternative<apikey::HttpSource>(source) && !secret.rotation_nonce.empty()) {
-    // A rotation is in flight: finish it whatever the schedule says now.
-    return http_rotation(pass, secret.rotation_nonce);
-  }
   // A rotation asked for by annotation (keyward.dev/rotate): at once, outside windows, once per
   // value. The value is stored with the new key in one write, so a crash cannot double it.
   const std::string request = get_annotation(pass.object, apikey::kRotateAnnotation);
-  if (!request.empty() && request != secret.rotate_request) {
-    ForcedRotation forced{request,
-                          get_annotation(pass.object, apikey::kRotateRequestedByAnnotation),
-                          get_annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
+  const bool requested = !request.empty() && request != secret.rotate_request;
+  ForcedRotation forced{request, get_annotation(pass.object, apikey::kRotateRequestedByAnnotation),
+                        get_annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
+  if (std::holds_alternative<apikey::HttpSource>(source) && !secret.rotation_nonce.empty()) {
+    // A rotation is in flight: finish it whatever the schedule says now (and, when one was
+    // asked for, as that one: its end of grace applies and the request is recorded).
+    if (requested) pass.forced = forced;
+    return http_rotation(pass, secret.rotation_nonce);
+  }
+  if (requested) {
     if (std::holds_alternative<apikey::SecretRefSource>(source)) {
       // Keyward cannot make a key it does not issue: the desk puts the new key into its Secret.
       // The request is recorded as handled so it is reported once.

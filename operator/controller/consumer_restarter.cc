@@ -144,17 +144,25 @@ ConsumerRestarter::ConsumerRestarter(kube::KubeApi& api, const Clock& clock, Log
                                      EventRecorder& events, OperatorMetrics* metrics)
     : api_(api), clock_(clock), logger_(std::move(logger)), events_(events), metrics_(metrics) {}
 
-std::optional<OwnerView> ConsumerRestarter::resolve_owner(const std::string& ns,
-                                                          const kube::Object& pod) {
+Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::string& ns,
+                                                                  const kube::Object& pod) {
+  // A lookup that fails (not a 404) fails the pass: a pod whose owner is unknown could be a
+  // held pod of an owner that would otherwise be rolled.
+  auto missing_or_error = [](const Error& e) -> Result<std::optional<OwnerView>> {
+    if (e.http_status == 404) return std::optional<OwnerView>{};
+    return fail(e);
+  };
   auto ref = controller_ref(pod);
-  if (!ref) return std::nullopt;
+  if (!ref) return std::optional<OwnerView>{};
   std::string kind = ref->value("kind", "");
   std::string name = ref->value("name", "");
   if (kind == "ReplicaSet") {
     auto rs = api_.get(kube::ResourceType::replicasets(), ns, name);
-    if (!rs) return std::nullopt;
+    if (!rs) return missing_or_error(rs.error());
     auto rs_owner = controller_ref(*rs);
-    if (!rs_owner || rs_owner->value("kind", "") != "Deployment") return std::nullopt;
+    if (!rs_owner || rs_owner->value("kind", "") != "Deployment") {
+      return std::optional<OwnerView>{};
+    }
     kind = "Deployment";
     name = rs_owner->value("name", "");
   }
@@ -166,11 +174,12 @@ std::optional<OwnerView> ConsumerRestarter::resolve_owner(const std::string& ns,
   } else if (kind == "DaemonSet") {
     type = kube::ResourceType::daemonsets();
   } else {
-    return std::nullopt;
+    return std::optional<OwnerView>{};
   }
   auto owner = api_.get(type, ns, name);
-  if (!owner) return std::nullopt;
-  return OwnerView{kind, name, parse_int(get_annotation(*owner, annotation::kRestartedForVersion))};
+  if (!owner) return missing_or_error(owner.error());
+  return std::optional(
+      OwnerView{kind, name, parse_int(get_annotation(*owner, annotation::kRestartedForVersion))});
 }
 
 Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string& ns,
@@ -183,9 +192,7 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (apikey::assigned_apikey(pod) != name) continue;
     PodView view;
     view.name = md.value("name", "");
-    if (has_annotation(pod, annotation::kKeyVersion)) {
-      view.key_version = parse_int(get_annotation(pod, annotation::kKeyVersion));
-    }
+    view.key_version = apikey::recorded_key_version(pod);
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
     if (has_annotation(pod, annotation::kHold))
@@ -196,7 +203,11 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
       view.hold_since = since;
     }
     // Pending and current pods too: they decide whether their owner may be rolled.
-    if (!view.terminating) view.owner = resolve_owner(ns, pod);
+    if (!view.terminating) {
+      auto owner = resolve_owner(ns, pod);
+      if (!owner) return fail(owner.error());
+      view.owner = std::move(*owner);
+    }
     out.push_back(std::move(view));
   }
   std::sort(out.begin(), out.end(),

@@ -114,7 +114,7 @@ class ConsumerRestarter {
   Result<std::vector<PodView>> consumer_pods(const std::string& ns, const std::string& name);
 
  private:
-  std::optional<OwnerView> resolve_owner(const std::string& ns, const kube::Object& pod);
+  Result<std::optional<OwnerView>> resolve_owner(const std::string& ns, const kube::Object& pod);
 
   kube::KubeApi& api_;
   const Clock& clock_;

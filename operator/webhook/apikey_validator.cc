@@ -118,7 +118,20 @@ AdmissionResult ApiKeyValidator::handle(const AdmissionRequest& request) const {
   if (request.operation != "UPDATE" && request.operation != "CREATE") {
     return AdmissionResult::allowed();
   }
-  {
+  // Exclusivity is judged when it can change: on create, and on an update that changes the
+  // workload or the upstream account. Never on an ApiKey being deleted (its finalizer must be
+  // removable) or on other updates (annotations, status, the operator's finalizer), so a pair
+  // that became ambiguous later is reported at its next real change, not stuck.
+  const bool deleting = !at_or_null(request.object, {"metadata", "deletionTimestamp"}).is_null();
+  const auto identity = [](const json& o) {
+    return json{at_or_null(o, {"spec", "consumers", "workloadRef"}),
+                at_or_null(o, {"spec", "tokenExchange", "provider"}),
+                at_or_null(o, {"spec", "tokenExchange", "endpoint"}),
+                at_or_null(o, {"spec", "tokenExchange", "credentialsSecretRef"})};
+  };
+  const bool exclusivity_changed =
+      request.operation == "CREATE" || identity(request.object) != identity(request.old_object);
+  if (!deleting && exclusivity_changed) {
     std::string name = request.name;
     if (name.empty() && at_or_null(request.object, {"metadata", "name"}).is_string())
       name = request.object["metadata"]["name"].get<std::string>();

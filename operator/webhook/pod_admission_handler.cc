@@ -1,8 +1,37 @@
 #include "operator/webhook/pod_admission_handler.h"
 
 #include "operator/apikey/names.h"
+#include "operator/webhook/json_patch_builder.h"
 
 namespace keyward::webhook {
+
+namespace {
+
+// A key version on a new pod is no one's record: only the operator writes it, when the pod's
+// sidecar first delivers a key (docs/contracts.md). One that arrives with the pod (a template
+// rendered by an old `inject -f`, or written by hand to dodge restarts) is removed, so the real
+// one is recorded; otherwise the pod would look stale, or current, forever.
+AdmissionResult without_claimed_version(const nlohmann::json& pod, AdmissionResult result) {
+  if (!result.is_allowed()) return result;
+  if (!pod.contains("metadata") || !pod["metadata"].is_object()) return result;
+  const auto& md = pod["metadata"];
+  const std::string annotation(apikey::kKeyVersionAnnotation);
+  if (!md.contains("annotations") || !md["annotations"].is_object() ||
+      !md["annotations"].contains(annotation)) {
+    return result;
+  }
+  nlohmann::json remove = {{"op", "remove"},
+                           {"path", "/metadata/annotations/" + escape_pointer_token(annotation)}};
+  if (result.kind == AdmissionResult::Kind::Patched) {
+    result.patch.push_back(std::move(remove));
+    return result;
+  }
+  AdmissionResult patched = AdmissionResult::patched(nlohmann::json::array({std::move(remove)}));
+  patched.warnings = std::move(result.warnings);
+  return patched;
+}
+
+}  // namespace
 
 PodAdmissionHandler::PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions,
                                          InjectionConfig config, Logger logger)
@@ -14,8 +43,10 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
     return AdmissionResult::allowed("only pod creation is mutated");
   const nlohmann::json& pod = request.object;
   auto ref = PodMutator::requested_apikey(pod);
-  if (!ref || PodMutator::already_injected(pod))
-    return mutator_.mutate(pod, request.ns, MutationContext{});
+  if (!ref || PodMutator::already_injected(pod)) {
+    return ref ? without_claimed_version(pod, mutator_.mutate(pod, request.ns, MutationContext{}))
+               : mutator_.mutate(pod, request.ns, MutationContext{});
+  }
 
   std::string ns = request.ns;
   if (ns.empty() && pod.contains("metadata") && pod["metadata"].is_object())
@@ -45,7 +76,7 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
       ctx.apikey = fail(apikey.error());
     }
   }
-  AdmissionResult result = mutator_.mutate(pod, ns, ctx);
+  AdmissionResult result = without_claimed_version(pod, mutator_.mutate(pod, ns, ctx));
   std::string pod_name = request.name;
   if (pod_name.empty() && pod.contains("metadata") && pod["metadata"].is_object()) {
     pod_name = pod["metadata"].value("generateName", "");

@@ -105,6 +105,44 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
   EXPECT_EQ(condition("Rotating")["status"], "False");
 }
 
+// An owner that cannot be looked up fails the pass instead of counting as "no owner": otherwise
+// a held pod whose ReplicaSet GET failed would not protect its Deployment from a rollout.
+TEST_F(RestartTest, AnOwnerLookupFailureNeverRollsAHeldPodsDeployment) {
+  const Json deployment = put(Json{
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
+      {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
+  const Json replicaset = put(Json{{"apiVersion", "apps/v1"},
+                                   {"kind", "ReplicaSet"},
+                                   {"metadata",
+                                    {{"name", "alpha-bot-7c9"},
+                                     {"namespace", "bots"},
+                                     {"ownerReferences",
+                                      {{{"apiVersion", "apps/v1"},
+                                        {"kind", "Deployment"},
+                                        {"name", "alpha-bot"},
+                                        {"controller", true},
+                                        {"uid", deployment["metadata"]["uid"]}}}}}}});
+  const Json rs_ref = {{"apiVersion", "apps/v1"},
+                       {"kind", "ReplicaSet"},
+                       {"name", "alpha-bot-7c9"},
+                       {"controller", true},
+                       {"uid", replicaset["metadata"]["uid"]}};
+  put(pod("alpha-bot-7c9-a", 1, {{"keyward.dev/hold", "open positions"}}, rs_ref));
+  put(pod("alpha-bot-7c9-b", 1, {}, rs_ref));
+  auto r = start({});
+  clock.advance(hours(1));
+  server->fail_next(1, 500, "GET", "/replicasets/");
+  EXPECT_FALSE(reconcile(*r)) << "the pass must fail, not guess that the pod has no owner";
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(requests("PATCH", "/deployments/") + requests("PUT", "/deployments/"), 0u)
+      << "a Deployment with a held pod was rolled";
+  EXPECT_TRUE(find("pods", "bots", "alpha-bot-7c9-a")) << "the held pod was disrupted";
+  EXPECT_FALSE(find("pods", "bots", "alpha-bot-7c9-b")) << "its unheld sibling was not evicted";
+}
+
 TEST_F(RestartTest, RestartsWaitForTheWindowOrTheKeyExpiry) {
   put(pod("bare", 1));
   // Windows 22:00-23:00Z daily; rotation every hour (inside windows only); 2h grace.

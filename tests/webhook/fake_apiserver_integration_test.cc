@@ -202,6 +202,23 @@ TEST_F(WebhookWithFakeApiServer, ASecondApiKeyForTheSameWorkloadOrAccountIsRefus
            review(tradovate("desk-b", "tv-b", "bot-b", "https://demo.tradovateapi.com/v1"),
                   "desk-b", "u", "ApiKey", "keyward.dev", "CREATE", json()));
   EXPECT_EQ(r["allowed"], true) << r.dump();
+  // An ApiKey being deleted is never refused (its finalizer must go), nor an update that leaves
+  // its workload and account alone.
+  json twin_deleting = tradovate("desk-b", "tv-b", "bot-b", "https://demo.tradovateapi.com/v1");
+  server_->apply({{"apiVersion", "v1"},
+                  {"kind", "Secret"},
+                  {"metadata", {{"name", "login"}, {"namespace", "desk-b"}}},
+                  {"data", {{"username", keyward::base64_encode("alice")}}}});
+  twin_deleting["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z";
+  r = post("/validate-apikeys",
+           review(twin_deleting, "desk-b", "u", "ApiKey", "keyward.dev", "UPDATE", twin_deleting));
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  json annotated = tradovate("desk-b", "tv-b", "bot-b", "https://demo.tradovateapi.com/v1");
+  json annotated_new = annotated;
+  annotated_new["metadata"]["annotations"] = {{"keyward.dev/rotate", "x"}};
+  r = post("/validate-apikeys",
+           review(annotated_new, "desk-b", "u", "ApiKey", "keyward.dev", "UPDATE", annotated));
+  EXPECT_EQ(r["allowed"], true) << r.dump();
   // Updating an ApiKey compares it with the others, not with itself.
   auto self = server_->get("keyward.dev/v1alpha1", "ApiKey", "bots", "tv-a");
   ASSERT_TRUE(self);
@@ -240,6 +257,21 @@ TEST_F(WebhookWithFakeApiServer, LiveKeysOnlyInLiveNamespacesAndDemoKeysThereWit
   EXPECT_EQ(r["allowed"], true) << r.dump();
   ASSERT_TRUE(r.contains("warnings")) << r.dump();
   EXPECT_NE(r["warnings"][0].get<std::string>().find("demo key"), std::string::npos);
+}
+
+// A key version that comes with a new pod (a template rendered by an old inject -f, or a hand
+// edit to dodge restarts) is removed at admission: only the operator records one.
+TEST_F(WebhookWithFakeApiServer, AKeyVersionArrivingWithThePodIsRemoved) {
+  json pod = deployment_pod("alpha-bot", "alpha", json::array({container("app")}));
+  pod["metadata"]["annotations"]["keyward.dev/key-version"] = "999";
+  json out = admit_and_apply(pod);
+  EXPECT_FALSE(out["metadata"]["annotations"].contains("keyward.dev/key-version")) << out.dump();
+  EXPECT_EQ(out["metadata"]["annotations"]["keyward.dev/injected"], "true");
+  // Already injected (rendered offline) too.
+  json rendered = out;
+  rendered["metadata"]["annotations"]["keyward.dev/key-version"] = "3";
+  json again = admit_and_apply(rendered);
+  EXPECT_FALSE(again["metadata"]["annotations"].contains("keyward.dev/key-version"));
 }
 
 }  // namespace
