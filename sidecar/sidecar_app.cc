@@ -36,16 +36,12 @@ Status SidecarApp::build() {
 
   if (config_.mode == Mode::Broker) {
     std::string base;
-    auto ep = HttpEndpoint::parse(config_.broker_url, &base);
-    if (!ep) return fail(ep.error());
-    auto t = transport_for(*ep, config_.ca_file);
+    auto t = transport_for(config_.broker_url, config_.ca_file, base);
     if (!t) return fail(t.error());
     transport_ = std::move(*t);
-    const std::string sa_file = config_.service_account_token_file;
-    Filesystem& fs = deps_.fs;
     source_ = std::make_unique<BrokerTokenSource>(
-        *transport_, BrokerTarget{base, config_.ns, config_.apikey},
-        [&fs, sa_file]() { return fs.read_file(sa_file); }, deps_.clock, log.child("broker"));
+        *transport_, BrokerTarget{base, config_.ns, config_.apikey}, service_account_token(),
+        deps_.clock, log.child("broker"));
   } else {
     loader_ = std::make_unique<CredentialsLoader>(
         deps_.fs, CredentialSources{config_.key_dir, config_.credentials_dir, config_.credentials},
@@ -55,9 +51,7 @@ Status SidecarApp::build() {
       provider_ = std::make_unique<StaticKeyProvider>(deps_.clock);
     } else {
       std::string base;
-      auto ep = HttpEndpoint::parse(config_.endpoint, &base);
-      if (!ep) return fail(ep.error());
-      auto t = transport_for(*ep, config_.ca_file);
+      auto t = transport_for(config_.endpoint, config_.ca_file, base);
       if (!t) return fail(t.error());
       transport_ = std::move(*t);
       if (config_.provider == "tradovate") {
@@ -79,16 +73,12 @@ Status SidecarApp::build() {
     last_credentials_ = *creds;
     if (!config_.report_url.empty()) {
       std::string base;
-      auto ep = HttpEndpoint::parse(config_.report_url, &base);
-      if (!ep) return fail(ep.error());
-      auto t = transport_for(*ep, config_.report_ca_file);
+      auto t = transport_for(config_.report_url, config_.report_ca_file, base);
       if (!t) return fail(t.error());
       report_transport_ = std::move(*t);
-      const std::string sa_file = config_.service_account_token_file;
-      Filesystem& fs = deps_.fs;
       reporter_ = std::make_unique<KeyVersionReporter>(
           *report_transport_, BrokerTarget{base, config_.ns, config_.apikey},
-          [&fs, sa_file]() { return fs.read_file(sa_file); }, log.child("report"));
+          service_account_token(), log.child("report"));
     }
   }
   RefresherOptions options;
@@ -101,18 +91,26 @@ Status SidecarApp::build() {
   return ok();
 }
 
-Result<std::unique_ptr<HttpTransport>> SidecarApp::transport_for(const HttpEndpoint& endpoint,
-                                                                 const std::string& ca_file) {
+BrokerTokenSource::TokenReader SidecarApp::service_account_token() const {
+  Filesystem& fs = deps_.fs;
+  return [&fs, file = config_.service_account_token_file]() { return fs.read_file(file); };
+}
+
+Result<std::unique_ptr<HttpTransport>> SidecarApp::transport_for(const std::string& url,
+                                                                 const std::string& ca_file,
+                                                                 std::string& base_path) {
+  auto endpoint = HttpEndpoint::parse(url, &base_path);
+  if (!endpoint) return fail(endpoint.error());
   std::string ca_pem;
   if (!ca_file.empty()) {
     auto ca = deps_.fs.read_file(ca_file);
     if (!ca) {
       return fail("InvalidCertificate", "cannot read the CA bundle " + ca_file + " for " +
-                                            endpoint.to_string() + ": " + ca.error().message);
+                                            endpoint->to_string() + ": " + ca.error().message);
     }
     ca_pem = std::move(*ca);
   }
-  return deps_.make_transport(endpoint, ca_pem);
+  return deps_.make_transport(*endpoint, ca_pem);
 }
 
 std::optional<SystemTime> SidecarApp::report_key_version(SystemTime now) {

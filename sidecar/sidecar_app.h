@@ -71,8 +71,12 @@ class SidecarApp {
  private:
   SidecarApp(SidecarConfig config, SidecarDeps deps);
   Status build();
-  Result<std::unique_ptr<HttpTransport>> transport_for(const HttpEndpoint& endpoint,
-                                                       const std::string& ca_file);
+  // A client for `url` (its path goes to base_path), trusting the CAs in ca_file ("": system).
+  Result<std::unique_ptr<HttpTransport>> transport_for(const std::string& url,
+                                                       const std::string& ca_file,
+                                                       std::string& base_path);
+  // Reads the pod's (projected) service account token, afresh at every call.
+  [[nodiscard]] BrokerTokenSource::TokenReader service_account_token() const;
   void run(std::stop_token stop);
   // Direct mode with a report URL: reports the delivered key version until the operator has
   // recorded one. Returns when to try again (nullopt: nothing left to report).

@@ -41,6 +41,32 @@ class RestartTest : public OperatorTest {
     settle(*r);
     return r;
   }
+  // Deployment alpha-bot and its ReplicaSet alpha-bot-7c9; returns the owner reference its pods
+  // carry.
+  Json put_deployment() {
+    const Json deployment = put(
+        Json{{"apiVersion", "apps/v1"},
+             {"kind", "Deployment"},
+             {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
+             {"spec",
+              {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
+    const Json replicaset = put(Json{{"apiVersion", "apps/v1"},
+                                     {"kind", "ReplicaSet"},
+                                     {"metadata",
+                                      {{"name", "alpha-bot-7c9"},
+                                       {"namespace", "bots"},
+                                       {"ownerReferences",
+                                        {{{"apiVersion", "apps/v1"},
+                                          {"kind", "Deployment"},
+                                          {"name", "alpha-bot"},
+                                          {"controller", true},
+                                          {"uid", deployment["metadata"]["uid"]}}}}}}});
+    return Json{{"apiVersion", "apps/v1"},
+                {"kind", "ReplicaSet"},
+                {"name", "alpha-bot-7c9"},
+                {"controller", true},
+                {"uid", replicaset["metadata"]["uid"]}};
+  }
   void rotate(controller::ApiKeyReconciler& r) {
     const auto v = key_version();
     clock.advance(hours(1));
@@ -50,27 +76,7 @@ class RestartTest : public OperatorTest {
 };
 
 TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
-  const Json deployment = put(Json{
-      {"apiVersion", "apps/v1"},
-      {"kind", "Deployment"},
-      {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
-      {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
-  const Json replicaset = put(Json{{"apiVersion", "apps/v1"},
-                                   {"kind", "ReplicaSet"},
-                                   {"metadata",
-                                    {{"name", "alpha-bot-7c9"},
-                                     {"namespace", "bots"},
-                                     {"ownerReferences",
-                                      {{{"apiVersion", "apps/v1"},
-                                        {"kind", "Deployment"},
-                                        {"name", "alpha-bot"},
-                                        {"controller", true},
-                                        {"uid", deployment["metadata"]["uid"]}}}}}}});
-  const Json rs_ref = {{"apiVersion", "apps/v1"},
-                       {"kind", "ReplicaSet"},
-                       {"name", "alpha-bot-7c9"},
-                       {"controller", true},
-                       {"uid", replicaset["metadata"]["uid"]}};
+  const Json rs_ref = put_deployment();
   put(pod("alpha-bot-7c9-a", 1, {}, rs_ref));
   put(pod("alpha-bot-7c9-b", 1, {}, rs_ref));
   auto r = start({});
@@ -108,27 +114,7 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
 // An owner that cannot be looked up fails the pass instead of counting as "no owner": otherwise
 // a held pod whose ReplicaSet GET failed would not protect its Deployment from a rollout.
 TEST_F(RestartTest, AnOwnerLookupFailureNeverRollsAHeldPodsDeployment) {
-  const Json deployment = put(Json{
-      {"apiVersion", "apps/v1"},
-      {"kind", "Deployment"},
-      {"metadata", {{"name", "alpha-bot"}, {"namespace", "bots"}}},
-      {"spec", {{"replicas", 2}, {"template", {{"metadata", {{"labels", {{"app", "alpha"}}}}}}}}}});
-  const Json replicaset = put(Json{{"apiVersion", "apps/v1"},
-                                   {"kind", "ReplicaSet"},
-                                   {"metadata",
-                                    {{"name", "alpha-bot-7c9"},
-                                     {"namespace", "bots"},
-                                     {"ownerReferences",
-                                      {{{"apiVersion", "apps/v1"},
-                                        {"kind", "Deployment"},
-                                        {"name", "alpha-bot"},
-                                        {"controller", true},
-                                        {"uid", deployment["metadata"]["uid"]}}}}}}});
-  const Json rs_ref = {{"apiVersion", "apps/v1"},
-                       {"kind", "ReplicaSet"},
-                       {"name", "alpha-bot-7c9"},
-                       {"controller", true},
-                       {"uid", replicaset["metadata"]["uid"]}};
+  const Json rs_ref = put_deployment();
   put(pod("alpha-bot-7c9-a", 1, {{"keyward.dev/hold", "open positions"}}, rs_ref));
   put(pod("alpha-bot-7c9-b", 1, {}, rs_ref));
   auto r = start({});
