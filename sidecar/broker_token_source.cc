@@ -1,8 +1,8 @@
 #include "sidecar/broker_token_source.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/core/http_date.h"
 #include "common/token/token_provider.h"
 
 namespace keyward::sidecar {
@@ -82,9 +82,7 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
     out.kind = FetchResult::Kind::RetryLater;
     out.retry_after = Seconds(5);
     if (auto ra = resp->header("Retry-After")) {
-      long long s = 0;
-      auto [p, ec] = std::from_chars(ra->data(), ra->data() + ra->size(), s);
-      if (ec == std::errc() && s >= 0) out.retry_after = Seconds(s);
+      if (auto wait = parse_retry_after(*ra, clock_.now())) out.retry_after = *wait;
     }
     out.message = where + " has no token yet (HTTP " + std::to_string(resp->status) + ")";
     return out;

@@ -1,8 +1,7 @@
 #include "sidecar/sidecar_app.h"
 
-#include "common/token/oauth2_provider.h"
-#include "common/token/static_key_provider.h"
-#include "common/token/tradovate_provider.h"
+#include "common/token/provider_factory.h"
+#include "common/token/provider_limits.h"
 #include "sidecar/broker_token_source.h"
 #include "sidecar/direct_token_source.h"
 
@@ -43,34 +42,51 @@ Status SidecarApp::build() {
         *transport_, BrokerTarget{base, config_.ns, config_.apikey}, service_account_token(),
         deps_.clock, log.child("broker"));
   } else {
+    ProviderSettings settings;
     loader_ = std::make_unique<CredentialsLoader>(
         deps_.fs, CredentialSources{config_.key_dir, config_.credentials_dir, config_.credentials},
         log.redactor());
     config_.credentials.register_secrets(log.redactor());
-    if (config_.provider == "none") {
-      provider_ = std::make_unique<StaticKeyProvider>(deps_.clock);
-    } else {
+    if (config_.provider != "none") {
       std::string base;
       auto t = transport_for(config_.endpoint, config_.ca_file, base);
       if (!t) return fail(t.error());
       transport_ = std::move(*t);
-      if (config_.provider == "tradovate") {
-        provider_ = std::make_unique<TradovateProvider>(*transport_, base, deps_.clock,
-                                                        log.child("tradovate"));
-      } else {
-        provider_ = std::make_unique<OAuth2ClientCredentialsProvider>(
-            *transport_,
-            OAuth2Options{base, config_.oauth2_client_auth, config_.oauth2_scope, config_.lifetime},
-            deps_.clock, log.child("oauth2"));
-      }
+      settings.base_path = base;
+    }
+    settings.kind = config_.provider;
+    settings.oauth2_client_auth = config_.oauth2_client_auth;
+    settings.oauth2_scope = config_.oauth2_scope;
+    settings.lifetime = config_.lifetime;
+    auto made = make_token_provider(settings, transport_.get(), deps_.clock, log);
+    if (!made) return fail(made.error());
+    upstream_ = std::move(*made);
+    provider_ = upstream_.get();
+    // Fail fast on unreadable or incomplete credentials (one clear message at start; nothing
+    // is sent to the provider with a missing password).
+    auto creds = loader_->load();
+    if (!creds) return fail(creds.error());
+    if (auto complete = upstream_->check_credentials(*creds); !complete) {
+      return fail(complete.error());
+    }
+    last_credentials_ = *creds;
+    // The client-side request budget of the upstream account (Tradovate: 5 logins and 15
+    // renewals per rolling hour): this sidecar never sends more, whatever the provider answers.
+    const ProviderLimits limits = upstream_->limits();
+    if (limits.logins_per_hour > 0 || limits.renewals_per_hour > 0) {
+      const std::string account =
+          upstream_account(config_.provider, config_.endpoint,
+                           config_.provider == "tradovate" ? creds->username : creds->client_id);
+      budgeted_ = std::make_unique<BudgetedProvider>(
+          *upstream_,
+          std::make_shared<RequestBudget>(limits.logins_per_hour, limits.renewals_per_hour),
+          deps_.clock, account);
+      provider_ = budgeted_.get();
     }
     CredentialsLoader* loader = loader_.get();
     source_ = std::make_unique<DirectTokenSource>(
         *provider_, [loader] { return loader->load(); }, log.child("direct"));
-    // Fail fast on unreadable credentials (one clear message at start).
-    auto creds = loader_->load();
-    if (!creds) return fail(creds.error());
-    last_credentials_ = *creds;
+
     if (!config_.report_url.empty()) {
       std::string base;
       auto t = transport_for(config_.report_url, config_.report_ca_file, base);
@@ -171,6 +187,12 @@ nlohmann::json SidecarApp::status_json() const {
                    {"nextAttemptTime", time_or_null(s.next_attempt)},
                    {"lastError", s.last_error},
                    {"needsPerson", s.needs_person},
+                   {"blockedUntilCredentialsChange", s.blocked_until_credentials_change},
+                   {"providerState",
+                    {{"ready", s.provider_state.ready},
+                     {"reason", s.provider_state.reason},
+                     {"message", s.provider_state.message},
+                     {"until", time_or_null(s.provider_state.until)}}},
                    {"consecutiveFailures", s.consecutive_failures},
                    {"clockSkewSeconds", s.clock_skew_seconds},
                    {"reusedCachedToken", s.reused_cached_token},

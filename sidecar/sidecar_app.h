@@ -85,7 +85,9 @@ class SidecarApp {
   SidecarConfig config_;
   SidecarDeps deps_;
   std::unique_ptr<HttpTransport> transport_;
-  std::unique_ptr<TokenProvider> provider_;
+  std::unique_ptr<TokenProvider> upstream_;  // the provider itself
+  std::unique_ptr<TokenProvider> budgeted_;  // ... behind the account's request budget
+  TokenProvider* provider_ = nullptr;        // what the source calls: one of the two
   std::unique_ptr<CredentialsLoader> loader_;
   std::unique_ptr<TokenSource> source_;
   std::unique_ptr<AtomicWriter> writer_;

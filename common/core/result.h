@@ -6,7 +6,9 @@
 // Library exceptions (nlohmann::json, yaml-cpp, std::filesystem) are caught where the library
 // is called and turned into an Error there.
 
+#include <chrono>
 #include <expected>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -16,6 +18,9 @@ struct Error {
   std::string reason;   // CamelCase, machine readable
   std::string message;  // one line for people: what is wrong, where, what to do
   int http_status = 0;  // the HTTP status behind the error, 0 when none
+  // How long the other side asked us to wait (Retry-After, a provider's lockout end): the
+  // caller waits exactly this long instead of its own backoff. nullopt: its own backoff.
+  std::optional<std::chrono::seconds> retry_after{};
 
   [[nodiscard]] std::string to_string() const { return reason + ": " + message; }
 };

@@ -10,8 +10,6 @@ namespace keyward::kube {
 
 namespace {
 
-constexpr const char* kRetryAfterMarker = " (retry after ";
-
 bool is_success(int status) { return status >= 200 && status < 300; }
 
 std::string reason_for_code(int code) {
@@ -186,19 +184,10 @@ Error decode_error(const std::string& what, const HttpResponse& response) {
     if (auto seconds = parse_int(*header)) retry_after = *seconds;
   }
   if (retry_after && *retry_after > 0 && (response.status == 429 || response.status == 503)) {
-    error.message += kRetryAfterMarker + std::to_string(*retry_after) + " seconds)";
+    error.message += " (retry after " + std::to_string(*retry_after) + " seconds)";
+    error.retry_after = std::chrono::seconds(*retry_after);
   }
   return error;
-}
-
-std::optional<int> retry_after_seconds(const Error& error) {
-  const auto at = error.message.rfind(kRetryAfterMarker);
-  if (at == std::string::npos) return std::nullopt;
-  std::string_view rest(error.message);
-  rest.remove_prefix(at + std::string_view(kRetryAfterMarker).size());
-  const auto space = rest.find(' ');
-  if (space == std::string_view::npos || rest.substr(space) != " seconds)") return std::nullopt;
-  return parse_int(rest.substr(0, space));
 }
 
 KubeClient::KubeClient(HttpTransport& transport, std::shared_ptr<BearerTokenSource> tokens,

@@ -11,8 +11,8 @@
 //   server, got <content type> (HTTP <code>): <first 80 chars, sanitized>; check the server
 //   address points at a Kubernetes API server"}.
 // - 401: the token file is re-read at once and the request retried once if the token changed.
-// - 429/503 with Retry-After: the message ends with " (retry after N seconds)";
-//   retry_after_seconds(error) reads it back (Error lives in common/core and has no field).
+// - 429/503 with Retry-After (or Status details.retryAfterSeconds): Error::retry_after holds it
+//   and the message ends with " (retry after N seconds)".
 // - Watch: the stream is split into lines across chunk boundaries and decoded into WatchEvents;
 //   a stop request ends it with ok().
 
@@ -100,9 +100,6 @@ std::string list_query(const ListOptions& options, bool watch);
 
 // Turns a non-2xx response into the Error described above.
 Error decode_error(const std::string& what, const HttpResponse& response);
-
-// Retry-After seconds carried in an Error's message by decode_error, if any.
-std::optional<int> retry_after_seconds(const Error& error);
 
 // Runs fn (which re-reads the object, applies its change and writes it) until it does not fail
 // with reason "Conflict" (HTTP 409), at most max_attempts times; returns the last result. fn

@@ -34,14 +34,21 @@ OAuth2ClientCredentialsProvider::OAuth2ClientCredentialsProvider(HttpTransport& 
       clock_(clock),
       logger_(std::move(logger)) {}
 
+Status OAuth2ClientCredentialsProvider::check_credentials(const Credentials& c) const {
+  if (c.client_id.empty() || c.secret_for_exchange().empty()) {
+    return fail("CredentialsIncomplete",
+                std::string("the credentials have no ") +
+                    (c.client_id.empty() ? "clientId" : "clientSecret (or apiKey)") +
+                    ": oauth2ClientCredentials needs clientId and clientSecret (or apiKey); add "
+                    "the missing field to the credentials (docs/contracts.md names the fields)");
+  }
+  return ok();
+}
+
 Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
     const Credentials& c, const std::optional<std::string>& /*penalty_ticket*/) {
   const std::string where = "POST " + options_.token_path;
-  if (c.client_id.empty() || c.secret_for_exchange().empty()) {
-    return fail("MissingCredentials",
-                "oauth2ClientCredentials needs clientId and clientSecret (or apiKey) in the "
-                "credentials");
-  }
+  if (auto complete = check_credentials(c); !complete) return fail(complete.error());
   HttpRequest req;
   req.method = "POST";
   req.path = options_.token_path;
@@ -61,12 +68,25 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
   }
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
-  auto answer = json_body(*resp, where, logger_.redactor());
+  auto answer = json_body(*resp, where, logger_.redactor(), limits(), clock_.now());
   if (!answer) return fail(answer.error());
   if (resp->status >= 400 || answer->contains("error")) {
-    std::string error = answer->value("error", std::string("HTTP ") + std::to_string(resp->status));
+    std::string code = answer->contains("error") && answer->at("error").is_string()
+                           ? answer->at("error").get<std::string>()
+                           : "";
+    std::string error = code.empty() ? std::string("HTTP ") + std::to_string(resp->status) : code;
     const std::string description = answer->value("error_description", std::string());
     if (!description.empty()) error += ": " + description;
+    // RFC 6749 5.2: these mean the client's credentials are wrong; retrying cannot help.
+    if (code == "invalid_client" || code == "unauthorized_client" || resp->status == 401) {
+      return fail("CredentialsRejected",
+                  "the token endpoint " + options_.token_path + " refused the client (\"" +
+                      provider_text(error, logger_.redactor()) +
+                      "\"): fix clientId and clientSecret (or apiKey) in the credentials, or "
+                      "spec.tokenExchange.oauth2.clientAuth; no request is sent again until "
+                      "the credentials change",
+                  resp->status);
+    }
     return fail("ProviderRejected",
                 "the token endpoint " + options_.token_path +
                     " refused the client credentials (\"" +

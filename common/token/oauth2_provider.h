@@ -29,6 +29,8 @@ class OAuth2ClientCredentialsProvider final : public TokenProvider {
                                   const Clock& clock, Logger logger);
 
   [[nodiscard]] std::string name() const override { return "oauth2ClientCredentials"; }
+  [[nodiscard]] ProviderLimits limits() const override { return ProviderLimits::oauth2(); }
+  [[nodiscard]] Status check_credentials(const Credentials& credentials) const override;
   Result<TokenGrant> request(const Credentials& credentials,
                              const std::optional<std::string>& penalty_ticket = {}) override;
 

@@ -9,14 +9,10 @@ std::string provider_text(const std::string& text, const Redactor& redactor) {
 }
 
 Result<nlohmann::json> json_body(const HttpResponse& response, const std::string& where,
-                                 const Redactor& redactor) {
+                                 const Redactor& redactor, const ProviderLimits& limits,
+                                 SystemTime now) {
   const std::string status = std::to_string(response.status);
-  if (response.status >= 500 || response.status == 429) {
-    std::string msg =
-        where + " answered HTTP " + status + ": the provider is unavailable; retrying with backoff";
-    if (auto ra = response.header("Retry-After")) msg += " (Retry-After: " + *ra + ")";
-    return fail("ProviderUnavailable", msg, response.status);
-  }
+  if (auto limited = limit_error(response, where, limits, now)) return fail(std::move(*limited));
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return fail("InvalidProviderAnswer",

@@ -7,13 +7,16 @@
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
+#include "common/token/provider_limits.h"
 
 namespace keyward::provider_detail {
 
-// 5xx and 429 -> ProviderUnavailable (try later); otherwise the body as a JSON object, or
-// InvalidProviderAnswer for garbage or truncated text. where: "POST /v1/auth/accesstokenrequest".
+// 429, 423 and 5xx -> limit_error() (RateLimited, LockedOut, ProviderUnavailable, with
+// Error::retry_after); otherwise the body as a JSON object, or InvalidProviderAnswer for garbage
+// or truncated text. where: "POST /v1/auth/accesstokenrequest".
 Result<nlohmann::json> json_body(const HttpResponse& response, const std::string& where,
-                                 const Redactor& redactor);
+                                 const Redactor& redactor, const ProviderLimits& limits,
+                                 SystemTime now);
 
 // Text from the provider, as written, but with any registered secret scrubbed and cut to a
 // readable length.

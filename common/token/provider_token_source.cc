@@ -16,9 +16,15 @@ Result<Credentials> ProviderTokenSource::credentials() {
   return *creds_;
 }
 
+bool ProviderTokenSource::revoked(const AccessToken& token) const {
+  std::lock_guard lock(mu_);
+  return !token.token.empty() && token.token == revoked_token_;
+}
+
 void ProviderTokenSource::credentials_changed() {
   std::lock_guard lock(mu_);
   creds_.reset();
+  // rejected_ stays: the same credentials again (an unrelated file event) are still refused.
   ticket_.reset();
   renewal_refused_for_.clear();
   login_next_ = true;
@@ -62,13 +68,33 @@ Result<FetchResult> ProviderTokenSource::fetch(const AccessToken* current) {
       return out;
     }
     if (renewed.error().reason != "RenewalRejected") return fail(renewed.error());
-    logger_.info("renewal refused; logging in again", {{"reason", renewed.error().message}});
+    const int status = renewed.error().http_status;
     std::lock_guard lock(mu_);
     renewal_refused_for_ = current->token;
+    if (status == 401 || status == 403) {
+      // Only tokens with life left are renewed, so the provider ended the session early.
+      revoked_token_ = current->token;
+      out.warning_reason = "SessionReplaced";
+      out.warning =
+          "the provider refused to renew a token that had not expired (" + renewed.error().message +
+          "): it closed this session, most likely because another client logged in as the same "
+          "user (Tradovate keeps 2 sessions per user and closes the oldest); logging in again. "
+          "Give each bot its own user, or let the operator's token broker hold the one session";
+      logger_.warn(out.warning, {{"reason", "SessionReplaced"}});
+    } else {
+      logger_.info("renewal refused; logging in again", {{"reason", renewed.error().message}});
+    }
   }
 
   auto creds = credentials();
   if (!creds) return fail(creds.error());
+  if (auto complete = provider_.check_credentials(*creds); !complete) {
+    return fail(complete.error());
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (rejected_ && *rejected_ == *creds) return fail(rejection_);
+  }
   std::optional<std::string> ticket;
   {
     std::lock_guard lock(mu_);
@@ -76,10 +102,12 @@ Result<FetchResult> ProviderTokenSource::fetch(const AccessToken* current) {
   }
   auto grant = provider_.request(*creds, ticket);
   if (!grant) {
+    std::lock_guard lock(mu_);
     // A refused ticket is spent: the next login starts without it.
-    if (ticket) {
-      std::lock_guard lock(mu_);
-      ticket_.reset();
+    if (ticket && grant.error().reason != "RequestBudgetExhausted") ticket_.reset();
+    if (grant.error().reason == "CredentialsRejected") {
+      rejected_ = *creds;
+      rejection_ = grant.error();
     }
     return fail(grant.error());
   }

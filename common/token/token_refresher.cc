@@ -77,6 +77,8 @@ void TokenRefresher::credentials_changed() {
   force_ = true;
   needs_person_ = false;
   status_.needs_person = false;
+  blocked_ = false;
+  status_.blocked_until_credentials_change = false;
   inactive_ = false;
 }
 
@@ -100,13 +102,17 @@ SystemTime TokenRefresher::wake_bound(SystemTime t) const {
   return t;
 }
 
-void TokenRefresher::mark_expired() {
+void TokenRefresher::set_provider_state(bool ready, std::string reason, std::string message,
+                                        std::optional<SystemTime> until) {
+  status_.provider_state = ProviderState{ready, std::move(reason), std::move(message), until};
+}
+
+void TokenRefresher::mark_expired(const char* why) {
   status_.state = "Expired";
   valid_gauge_.set(labels(), 0);
   Delivery r{*current_, DeliveryState::Expired, source_.fingerprint()};
-  logger_.error(
-      "the token expired with no replacement; readiness now fails",
-      {{"expiredAt", format_rfc3339(current_local_expiry_)}, {"lastError", status_.last_error}});
+  logger_.error(why, {{"expiredAt", format_rfc3339(current_local_expiry_)},
+                      {"lastError", status_.last_error}});
   if (auto s = sink_.deliver(r); !s) {
     logger_.error("could not mark the token Expired", {{"error", s.error().message}});
     failures_.inc(labels({{"reason", s.error().reason}}));
@@ -127,6 +133,28 @@ SystemTime TokenRefresher::on_failure(SystemTime now, const Error& error) {
   ++status_.consecutive_failures;
   status_.last_error = error.to_string();
   failures_.inc(labels({{"reason", error.reason}}));
+  if (error.reason == "CredentialsRejected" || error.reason == "CredentialsIncomplete") {
+    blocked_ = true;
+    status_.blocked_until_credentials_change = true;
+    next_attempt_ = SystemTime::max();
+    status_.next_attempt.reset();
+    set_provider_state(false, error.reason, error.message, std::nullopt);
+    logger_.error("the credentials cannot log in; no request is sent until they change",
+                  {{"reason", error.reason}, {"error", error.message}});
+    return wake_bound(SystemTime::max());
+  }
+  if (error.retry_after) {
+    // The other side said how long (Retry-After, a lockout's end, the request budget): exactly
+    // that, even past the token's expiry, since an earlier request would only be refused.
+    next_attempt_ = now + *error.retry_after;
+    status_.next_attempt = next_attempt_;
+    set_provider_state(false, error.reason, error.message, next_attempt_);
+    logger_.warn("the provider cannot be asked yet; waiting as told",
+                 {{"reason", error.reason},
+                  {"error", error.message},
+                  {"retryAt", format_rfc3339(next_attempt_)}});
+    return wake_bound(next_attempt_);
+  }
   const int n = std::min(status_.consecutive_failures - 1, 30);
   double delay = std::min(to_seconds(options_.backoff_initial) * std::pow(2.0, n),
                           to_seconds(options_.backoff_max));
@@ -136,6 +164,7 @@ SystemTime TokenRefresher::on_failure(SystemTime now, const Error& error) {
   }
   next_attempt_ = now + seconds_f(delay);
   status_.next_attempt = next_attempt_;
+  set_provider_state(false, error.reason, error.message, next_attempt_);
   logger_.warn("could not refresh the token; retrying",
                {{"reason", error.reason},
                 {"error", error.message},
@@ -183,6 +212,11 @@ SystemTime TokenRefresher::on_token(SystemTime now, FetchResult result) {
   status_.last_refresh = now;
   status_.last_error.clear();
   status_.consecutive_failures = 0;
+  if (result.warning_reason.empty()) {
+    set_provider_state(true, "TokenIssued", "the provider issues tokens", std::nullopt);
+  } else {
+    set_provider_state(true, result.warning_reason, result.warning, std::nullopt);
+  }
   status_.reused_cached_token = false;
   next_attempt_ = SystemTime::min();
   refresh_at_ = plan_refresh(now);
@@ -235,7 +269,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
       refresh_at_ = now;
       logger_.info("credentials changed; fetching a new token now");
     }
-    if (needs_person_) return wake_bound(SystemTime::max());
+    if (needs_person_ || blocked_) return wake_bound(SystemTime::max());
 
     // 3. Not due yet.
     SystemTime due = valid_locked(now) ? refresh_at_ : now;
@@ -262,6 +296,15 @@ SystemTime TokenRefresher::step(SystemTime now) {
     return now;
   }
   checked_at_ = now;
+  if ((!result || result->kind != FetchResult::Kind::Token) && current_ &&
+      status_.state == "Valid" && source_.revoked(*current_)) {
+    // The provider closed the session the token belongs to, and no new one came with this
+    // attempt: the token no longer works, so it is not served either.
+    status_.last_error = result ? result->message : result.error().to_string();
+    mark_expired(
+        "the provider closed the session of the token in place (its renewal was refused) and no "
+        "new token could be obtained yet; readiness now fails");
+  }
   if (!result) return on_failure(now, result.error());
   switch (result->kind) {
     case FetchResult::Kind::Token:
@@ -279,6 +322,8 @@ SystemTime TokenRefresher::step(SystemTime now) {
       status_.last_error = result->message;
       next_attempt_ = now + result->retry_after;
       status_.next_attempt = next_attempt_;
+      set_provider_state(!result->penalty, result->penalty ? "Penalty" : "TokenNotReady",
+                         result->message, next_attempt_);
       logger_.warn(result->penalty ? "provider penalty: waiting before retrying with the ticket"
                                    : "token not available yet; waiting",
                    {{"message", result->message}, {"retryAt", format_rfc3339(next_attempt_)}});
@@ -288,6 +333,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
       needs_person_ = true;
       status_.needs_person = true;
       status_.last_error = "CaptchaRequired: " + result->message;
+      set_provider_state(false, "CaptchaRequired", result->message, std::nullopt);
       failures_.inc(labels({{"reason", "CaptchaRequired"}}));
       logger_.error("a person must log in: the provider demands a captcha; no more retries",
                     {{"message", result->message}});
@@ -332,13 +378,23 @@ Status TokenRefresher::ready(SystemTime now) const {
   if (status_.needs_person)
     return fail("CaptchaRequired", "a person must log in at the provider (captcha)");
   if (status_.state == "Inactive") return fail("Inactive", "the ApiKey is inactive");
+  const ProviderState& p = status_.provider_state;
+  if (status_.blocked_until_credentials_change) {
+    return fail(p.reason, p.message + " (nothing is sent until the credentials change)");
+  }
+  // The provider's state says why there is no token, and when the next request goes.
+  std::string why = status_.last_error;
+  if (!p.ready && !p.reason.empty()) {
+    why = p.reason + ": " + p.message;
+    if (p.until) why += " (next request at " + format_rfc3339(*p.until) + ")";
+  }
   if (status_.state == "Expired") {
     return fail("TokenExpired",
-                "the token expired with no replacement; last error: " + status_.last_error);
+                "the token expired (or the provider closed its session) with no replacement; "
+                "last error: " +
+                    why);
   }
-  return fail(
-      "NoToken",
-      "no token yet" + (status_.last_error.empty() ? "" : "; last error: " + status_.last_error));
+  return fail("NoToken", "no token yet" + (why.empty() ? "" : "; last error: " + why));
 }
 
 void TokenRefresher::update_gauges(SystemTime now) {

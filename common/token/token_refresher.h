@@ -18,6 +18,12 @@
 //    denser as expiry nears;
 //  * a penalty waits exactly its p-time, then retries with the ticket; a captcha stops all
 //    retries until the credentials change ("a person must log in");
+//  * an error with Error::retry_after (a 429's or 503's Retry-After, a 423 lockout's end, the
+//    client-side request budget) waits exactly that long, even past the token's expiry;
+//  * credentials refused by the provider (CredentialsRejected) or incomplete ones stop all
+//    requests until the credentials change, like a captcha;
+//  * a token the provider revoked (its renewal refused: the session was closed) is taken out of
+//    service at once when no replacement arrives with the same attempt;
 //  * the token in place stays until it really expires; then the sink gets it as Expired (the
 //    sidecar empties the token file and fails readiness, the broker stops serving it);
 //  * a token the sink could not take (disk full) is kept and delivered again before any new
@@ -55,6 +61,21 @@ struct RefresherOptions {
   Labels metric_labels{};
 };
 
+// What the provider's last answer means for the next request (docs/sidecar.md, "Provider
+// limits"): the broker turns it into the ApiKey's ProviderReady condition, the sidecar shows it
+// in /v1/status and /readyz. No secrets.
+struct ProviderState {
+  bool ready = true;   // the last attempt got a token (or none was made yet)
+  std::string reason;  // "" before the first attempt; TokenIssued, SessionReplaced (a warning,
+                       // ready), Penalty, CaptchaRequired, LockedOut, RateLimited,
+                       // CredentialsRejected, CredentialsIncomplete, RequestBudgetExhausted,
+                       // Unreachable, ProviderUnavailable, InvalidProviderAnswer, ...
+  std::string message;
+  std::optional<SystemTime> until;  // no request before then; nullopt: none planned (blocked
+                                    // until the credentials change) or none needed
+  bool operator==(const ProviderState&) const = default;
+};
+
 // What /v1/status and the readiness probe show. No secrets.
 struct RefresherStatus {
   std::string state = "Starting";  // Starting | Valid | Expired | Inactive
@@ -67,6 +88,9 @@ struct RefresherStatus {
   std::optional<SystemTime> next_attempt;
   std::string last_error;
   bool needs_person = false;
+  // Credentials the provider refused, or incomplete ones: nothing is sent until they change.
+  bool blocked_until_credentials_change = false;
+  ProviderState provider_state;
   int consecutive_failures = 0;
   double clock_skew_seconds = 0;
   bool reused_cached_token = false;
@@ -104,7 +128,9 @@ class TokenRefresher {
   SystemTime on_token(SystemTime now, FetchResult result);
   bool deliver(const Delivery& delivery, SystemTime now);
   [[nodiscard]] Labels labels(Labels extra = {}) const;
-  void mark_expired();
+  void mark_expired(const char* why = "the token expired with no replacement; readiness now fails");
+  void set_provider_state(bool ready, std::string reason, std::string message,
+                          std::optional<SystemTime> until);
   SystemTime wake_bound(SystemTime t) const;  // never sleep past the current token's expiry
   [[nodiscard]] bool valid_locked(SystemTime now) const;
 
@@ -134,6 +160,7 @@ class TokenRefresher {
   SystemTime next_attempt_ = SystemTime::min();
   bool force_ = false;
   bool needs_person_ = false;
+  bool blocked_ = false;  // credentials rejected or incomplete: wait for new ones
   bool inactive_ = false;
   RefresherStatus status_;
 };

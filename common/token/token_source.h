@@ -51,6 +51,10 @@ struct FetchResult {
   bool penalty = false;  // RetryLater because of a provider penalty
   bool renewed = false;  // Token came from a renewal
   std::string message;   // for status and logs; never secret
+  // Something worth a warning happened on the way to the token (reason "SessionReplaced": the
+  // provider had closed the session, so it logged in again). Never secret.
+  std::string warning_reason;
+  std::string warning;
 };
 
 class TokenSource {
@@ -64,6 +68,12 @@ class TokenSource {
   virtual Result<FetchResult> fetch(const AccessToken* current) = 0;
   // The key or login credentials changed: reload them, forget renewals and penalty tickets.
   virtual void credentials_changed() = 0;
+  // Whether the provider has said that `token` no longer works (its renewal was refused): the
+  // refresher then stops delivering it even though its expiry is still ahead.
+  [[nodiscard]] virtual bool revoked(const AccessToken& token) const {
+    (void)token;
+    return false;
+  }
   // Whether a token left by an earlier run may be reused as the current token.
   [[nodiscard]] virtual bool accepts_cached(const Delivery& cached) const = 0;
   // Stored with every token delivered (empty in broker mode).

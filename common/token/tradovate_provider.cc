@@ -1,6 +1,8 @@
 #include "common/token/tradovate_provider.h"
 
+#include <cctype>
 #include <charconv>
+#include <string_view>
 
 #include "common/token/provider_answer.h"
 
@@ -26,7 +28,39 @@ nlohmann::json cid_value(const std::string& cid) {
   return cid;
 }
 
+// Which credential fields a refusal's errorText points at (Tradovate's texts name them in
+// words: "Incorrect username or password", "The app is not registered", ...).
+std::string fields_to_fix(const std::string& error_text) {
+  std::string t;
+  for (char ch : error_text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto has = [&](std::string_view w) { return t.find(w) != std::string::npos; };
+  if (has("password") || has("username") || has("user name")) return "username and password";
+  if (has("app")) return "appId and appVersion (spec.tokenExchange.tradovate or the Secret)";
+  if (has("cid") || has("sec") || has("api key") || has("client")) {
+    return "clientId (cid) and apiKey or clientSecret (sec)";
+  }
+  return "username, password, clientId (cid), apiKey (sec) and appId";
+}
+
 }  // namespace
+
+Status TradovateProvider::check_credentials(const Credentials& c) const {
+  std::string missing;
+  auto need = [&](const std::string& value, const char* field) {
+    if (!value.empty()) return;
+    if (!missing.empty()) missing += ", ";
+    missing += field;
+  };
+  need(c.username, "username");
+  need(c.password, "password");
+  need(c.secret_for_exchange(), "apiKey (sec)");
+  if (missing.empty()) return ok();
+  return fail("CredentialsIncomplete",
+              "the credentials have no " + missing +
+                  ": a Tradovate login needs username, password and the API key (sec); add the "
+                  "missing field to the credentials (docs/contracts.md names the fields); "
+                  "nothing is sent to Tradovate until then");
+}
 
 TradovateProvider::TradovateProvider(HttpTransport& transport, std::string base_path,
                                      const Clock& clock, Logger logger, Millis request_timeout)
@@ -69,6 +103,7 @@ Result<AccessToken> TradovateProvider::parse_token(const nlohmann::json& body,
 Result<TokenGrant> TradovateProvider::request(const Credentials& c,
                                               const std::optional<std::string>& penalty_ticket) {
   const std::string where = "POST " + base_path_ + "/auth/accesstokenrequest";
+  if (auto complete = check_credentials(c); !complete) return fail(complete.error());
   nlohmann::json body{{"name", c.username},
                       {"password", c.password},
                       {"appId", c.app_id},
@@ -86,7 +121,7 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
   req.timeout = request_timeout_;
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
-  auto answer = json_body(*resp, where, logger_.redactor());
+  auto answer = json_body(*resp, where, logger_.redactor(), limits(), clock_.now());
   if (!answer) return fail(answer.error());
 
   if (answer->contains("p-ticket")) {
@@ -103,10 +138,17 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
     return TokenGrant{std::move(p)};
   }
   if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
-    return fail("ProviderRejected",
-                "Tradovate refused the access token request: \"" +
-                    provider_text(error_text, logger_.redactor()) +
-                    "\"; check the username, password, cid, sec and appId in the credentials",
+    return fail("CredentialsRejected",
+                "Tradovate refused the login: \"" + provider_text(error_text, logger_.redactor()) +
+                    "\": fix " + fields_to_fix(error_text) +
+                    " in the credentials; no login is tried again until they change",
+                resp->status);
+  }
+  if (resp->status == 401 || resp->status == 403) {
+    return fail("CredentialsRejected",
+                where + " answered HTTP " + std::to_string(resp->status) + ": fix " +
+                    fields_to_fix("") +
+                    " in the credentials; no login is tried again until they change",
                 resp->status);
   }
   if (resp->status >= 400) {
@@ -137,7 +179,7 @@ Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
                     ": the session is gone; logging in again",
                 resp->status);
   }
-  auto answer = json_body(*resp, where, logger_.redactor());
+  auto answer = json_body(*resp, where, logger_.redactor(), limits(), clock_.now());
   if (!answer) return fail(answer.error());
   if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
     return fail("RenewalRejected",

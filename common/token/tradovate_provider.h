@@ -3,6 +3,10 @@
 // sec, deviceId (and p-ticket on a penalty retry); GET {base}/auth/renewaccesstoken with the
 // current token as Bearer. Answers carry accessToken, mdAccessToken, expirationTime, userId, or
 // errorText, or p-ticket / p-time / p-captcha.
+//
+// A login refused with errorText (or 401/403) is CredentialsRejected and names the fields the
+// text points at; 429/423/5xx are RateLimited/LockedOut/ProviderUnavailable (limit_error); a
+// renewal refused with 401/403 is RenewalRejected (the session is gone).
 
 #include <string>
 
@@ -21,6 +25,9 @@ class TradovateProvider final : public TokenProvider {
                     Logger logger, Millis request_timeout = Millis(10000));
 
   [[nodiscard]] std::string name() const override { return "tradovate"; }
+  [[nodiscard]] ProviderLimits limits() const override { return ProviderLimits::tradovate(); }
+  // username, password and the sec (apiKey or clientSecret) must be set.
+  [[nodiscard]] Status check_credentials(const Credentials& credentials) const override;
   Result<TokenGrant> request(const Credentials& credentials,
                              const std::optional<std::string>& penalty_ticket = {}) override;
   [[nodiscard]] bool supports_renewal() const override { return true; }

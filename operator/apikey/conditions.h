@@ -20,6 +20,9 @@ inline constexpr std::string_view kReady = "Ready";  // key present and delivere
 inline constexpr std::string_view kRotating =
     "Rotating";  // a rotation or its restarts are underway
 inline constexpr std::string_view kDegraded = "Degraded";  // something needs a person's attention
+// The broker's upstream session gets tokens from the provider (reasons: the provider's state,
+// docs/operator.md "Provider limits").
+inline constexpr std::string_view kProviderReady = "ProviderReady";
 }  // namespace condition_type
 
 namespace condition_status {
@@ -49,6 +52,7 @@ inline constexpr std::string_view kSourceSecretNotFound = "SourceSecretNotFound"
 inline constexpr std::string_view kSourceSecretKeyMissing = "SourceSecretKeyMissing";
 inline constexpr std::string_view kKeyGenerationFailed = "KeyGenerationFailed";
 inline constexpr std::string_view kNoCurrentKey = "NoCurrentKey";
+inline constexpr std::string_view kProviderRecovered = "ProviderRecovered";  // an event reason
 }  // namespace reason
 
 struct Condition {

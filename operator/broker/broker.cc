@@ -15,7 +15,8 @@ Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& cl
       logger_(std::move(logger)),
       sessions_(runner.apikey_store(), runner.secret_store(),
                 SessionDeps{clock, random, metrics, logger_.child("session"), std::move(transports),
-                            config.refresher}),
+                            config.refresher, &budgets_, &runner.provider_states(),
+                            [this](const std::string& key) { runner_.request_reconcile(key); }}),
       live_gate_(runner.apikey_store(), api, clock),
       reviewer_(api, clock, metrics, logger_.child("review"), config.review),
       service_(

@@ -68,6 +68,7 @@ class Broker {
   kube::KubeApi& api_;
   controller::OperatorRunner& runner_;
   Logger logger_;
+  RequestBudgets budgets_;  // per upstream account, outlives every session
   SessionManager sessions_;
   LiveGate live_gate_;
   TokenReviewer reviewer_;

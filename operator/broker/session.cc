@@ -1,7 +1,6 @@
 #include "operator/broker/session.h"
 
-#include "common/token/oauth2_provider.h"
-#include "common/token/tradovate_provider.h"
+#include "common/token/provider_factory.h"
 
 namespace keyward::broker {
 
@@ -83,22 +82,30 @@ Status Session::build() {
   auto transport = deps_.transports(ex.endpoint, ex.ca_bundle);
   if (!transport) return fail(transport.error());
   transport_ = std::move(*transport);
-  if (ex.provider == apikey::TokenProvider::Tradovate) {
-    provider_ =
-        std::make_unique<TradovateProvider>(*transport_, base, deps_.clock, log.child("tradovate"));
-  } else {
-    OAuth2Options o;
-    o.token_path = base;
-    o.default_lifetime = Seconds(ex.lifetime_seconds);
-    if (ex.oauth2) {
-      o.client_auth = ex.oauth2->client_auth == apikey::OAuth2ClientAuth::Body
-                          ? keyward::OAuth2ClientAuth::Body
-                          : keyward::OAuth2ClientAuth::Basic;
-      o.scope = ex.oauth2->scope;
-    }
-    provider_ = std::make_unique<OAuth2ClientCredentialsProvider>(*transport_, std::move(o),
-                                                                  deps_.clock, log.child("oauth2"));
+  ProviderSettings settings;
+  settings.kind =
+      ex.provider == apikey::TokenProvider::Tradovate ? "tradovate" : "oauth2ClientCredentials";
+  settings.base_path = base;
+  settings.lifetime = Seconds(ex.lifetime_seconds);
+  if (ex.oauth2) {
+    settings.oauth2_client_auth = ex.oauth2->client_auth == apikey::OAuth2ClientAuth::Body
+                                      ? keyward::OAuth2ClientAuth::Body
+                                      : keyward::OAuth2ClientAuth::Basic;
+    settings.oauth2_scope = ex.oauth2->scope;
   }
+  auto made = make_token_provider(settings, transport_.get(), deps_.clock, log);
+  if (!made) return fail(made.error());
+  upstream_ = std::move(*made);
+  const ProviderLimits limits = upstream_->limits();
+  const std::string account =
+      upstream_account(settings.kind, ex.endpoint,
+                       settings.kind == "tradovate" ? creds_.username : creds_.client_id);
+  std::shared_ptr<RequestBudget> budget =
+      deps_.budgets
+          ? deps_.budgets->for_account(account, limits)
+          : std::make_shared<RequestBudget>(limits.logins_per_hour, limits.renewals_per_hour);
+  provider_ =
+      std::make_unique<BudgetedProvider>(*upstream_, std::move(budget), deps_.clock, account);
   source_ = std::make_unique<ProviderTokenSource>(
       *provider_,
       [this]() -> Result<Credentials> {
@@ -130,6 +137,13 @@ void Session::run(std::stop_token stop) {
 SystemTime Session::step(SystemTime now) {
   const SystemTime next = refresher_->step(now);
   refresher_->update_gauges(deps_.clock.now());
+  if (deps_.provider_states) {
+    const std::string key = config_.ns + "/" + config_.name;
+    if (deps_.provider_states->set(key, refresher_->status().provider_state) &&
+        deps_.on_provider_state) {
+      deps_.on_provider_state(key);
+    }
+  }
   return next;
 }
 

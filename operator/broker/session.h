@@ -17,7 +17,12 @@
 // a token of the old key any more, and the next step logs in with the new key (never a renewal
 // of the old session). Other credential changes (password, clientId) log in again too but keep
 // serving the old token until the new one is there.
+//
+// Limits: the provider is called through a BudgetedProvider spending from its upstream
+// account's RequestBudget (Tradovate: 5 logins, 15 renewals per rolling hour), and every step
+// publishes the refresher's ProviderState (ProviderReady on the ApiKey).
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,11 +34,12 @@
 #include "common/core/log.h"
 #include "common/core/metrics.h"
 #include "common/io/random.h"
+#include "common/token/provider_limits.h"
 #include "common/token/provider_token_source.h"
 #include "common/token/token_provider.h"
 #include "common/token/token_refresher.h"
 #include "operator/apikey/apikey.h"
-#include "operator/controller/apikey_reconciler.h"
+#include "operator/apikey/provider_states.h"
 
 namespace keyward::broker {
 
@@ -67,6 +73,13 @@ struct SessionDeps {
   // A client for the provider's endpoint, trusting spec.tokenExchange.caBundle when set.
   HttpTransportFactory transports;
   RefresherOptions refresher;  // backoff etc.; lead comes from the spec
+  // The request budgets per upstream account, shared by all sessions (a session restarted by a
+  // spec change keeps its account's last hour); null: each session has its own.
+  RequestBudgets* budgets = nullptr;
+  // Where each step publishes the provider's state (ProviderReady); null: nowhere.
+  apikey::ProviderStates* provider_states = nullptr;
+  // Called with "namespace/name" when the published state changed (the operator enqueues it).
+  std::function<void(const std::string&)> on_provider_state;
 };
 
 class Session {
@@ -102,7 +115,8 @@ class Session {
   mutable std::mutex creds_mu_;  // guards creds_
   Credentials creds_;
   std::unique_ptr<HttpTransport> transport_;
-  std::unique_ptr<TokenProvider> provider_;
+  std::unique_ptr<TokenProvider> upstream_;  // the provider client
+  std::unique_ptr<TokenProvider> provider_;  // ... behind its account's request budget
   std::unique_ptr<ProviderTokenSource> source_;
   TokenSlot slot_;
   std::unique_ptr<TokenRefresher> refresher_;

@@ -140,7 +140,17 @@ void SessionManager::sync(const std::string& key) {
   }
   if (retired) retired->stop();  // wipes the token, then waits for a request in flight
   retired.reset();
+  forget_state_without_session(key);
   update_gauge(deps_.clock.now());
+}
+
+void SessionManager::forget_state_without_session(const std::string& key) {
+  if (!deps_.provider_states) return;
+  {
+    std::lock_guard lock(mu_);
+    if (sessions_.contains(key)) return;
+  }
+  if (deps_.provider_states->forget(key) && deps_.on_provider_state) deps_.on_provider_state(key);
 }
 
 void SessionManager::set_leading(bool leading) {
@@ -164,6 +174,7 @@ void SessionManager::stop_all() {
     reasons_.clear();
   }
   for (auto& [key, s] : retired) s->stop();
+  for (auto& [key, s] : retired) forget_state_without_session(key);
   retired.clear();
   update_gauge(deps_.clock.now());
 }
@@ -195,10 +206,18 @@ TokenLookup SessionManager::lookup(const std::string& key, SystemTime now) const
   }
   out.kind = TokenLookup::Kind::NoToken;
   const RefresherStatus st = it->second->status();
-  out.message = st.needs_person ? "the provider demands a captcha: a person must log in at the "
-                                  "provider once from the operator's network"
-                : st.last_error.empty() ? "the broker is logging in"
+  const ProviderState& p = st.provider_state;
+  if (st.needs_person) {
+    out.message =
+        "the provider demands a captcha: a person must log in at the provider once from the "
+        "operator's network";
+  } else if (!p.ready && !p.reason.empty()) {
+    out.message = "no token: " + p.reason + ": " + p.message;
+    if (p.until) out.message += " (next request at " + format_rfc3339(*p.until) + ")";
+  } else {
+    out.message = st.last_error.empty() ? "the broker is logging in"
                                         : "no token yet; last error: " + st.last_error;
+  }
   return out;
 }
 

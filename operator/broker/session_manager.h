@@ -70,6 +70,8 @@ class SessionManager {
     std::string message;
   };
   Desired desired(const std::string& key) const;
+  // A key left without a session loses its published provider state (and is enqueued).
+  void forget_state_without_session(const std::string& key);
 
   const kube::Store& apikeys_;
   const kube::Store& secrets_;

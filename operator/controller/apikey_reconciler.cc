@@ -635,6 +635,39 @@ Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   return ok();
 }
 
+// ProviderReady mirrors what the broker's session last heard from the provider; a change to a
+// failing (or warning) state is also a Warning event, a recovery a Normal one. Without a
+// session (no broker, provider none, inactive, standby) the condition is removed.
+void ApiKeyReconciler::publish_provider_state(Pass& pass) {
+  if (!deps_.provider_states) return;
+  auto& conditions = pass.desired.conditions;
+  const auto state = pass.spec->active ? deps_.provider_states->get(pass.key) : std::nullopt;
+  if (!state || state->reason.empty()) {
+    apikey::remove_condition(conditions, ct::kProviderReady);
+    return;
+  }
+  std::string message = "the token broker's session: " + state->message;
+  if (state->until) message += " (next request at " + format_rfc3339(*state->until) + ")";
+  const apikey::Condition* before = apikey::find_condition(conditions, ct::kProviderReady);
+  const bool was_ready = before == nullptr || before->status == cs::kTrue;
+  const bool news = before == nullptr || before->reason != state->reason ||
+                    (before->status == cs::kTrue) != state->ready;
+  apikey::set_condition(conditions,
+                        {s(ct::kProviderReady),
+                         state->ready ? s(cs::kTrue) : s(cs::kFalse),
+                         state->reason,
+                         message,
+                         {},
+                         pass.meta.generation},
+                        pass.now);
+  if (!news) return;
+  if (!state->ready || state->reason == "SessionReplaced") {
+    (void)deps_.events.record(pass.object, EventType::Warning, state->reason, message);
+  } else if (!was_ready) {
+    (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kProviderRecovered), message);
+  }
+}
+
 Status ApiKeyReconciler::write_status(Pass& pass) {
   auto& st = pass.desired;
   const auto gen = pass.meta.generation;
@@ -753,6 +786,7 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
         pass.now);
   }
   record_condition_metric(pass.key, metric);
+  publish_provider_state(pass);
 
   if (st == pass.status_in) return ok();
   if (pass.degraded) {

@@ -38,6 +38,7 @@
 #include "common/kube/kube_api.h"
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/key_generator.h"
+#include "operator/apikey/provider_states.h"
 #include "operator/controller/consumer_restarter.h"
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/key_secret.h"
@@ -85,6 +86,8 @@ struct ReconcilerDeps {
   StepHook step_hook;
   // The broker's record of fetches (status.lastUsedTime); null: the field is left as it is.
   const LastUsedTimes* last_used = nullptr;
+  // The broker sessions' provider states (ProviderReady); null: the condition is left alone.
+  const apikey::ProviderStates* provider_states = nullptr;
 };
 
 class ApiKeyReconciler {
@@ -118,6 +121,7 @@ class ApiKeyReconciler {
   Status http_rotation(Pass& pass, const std::string& nonce);
   Status drop_expired_previous(Pass& pass);
   Status write_status(Pass& pass);
+  void publish_provider_state(Pass& pass);
   Result<std::string> obtain_key(Pass& pass, const std::string& idempotency_key);
   void record_condition_metric(const std::string& key, const std::string& condition);
 

@@ -23,7 +23,8 @@ class SessionTest : public ::testing::Test {
       : sink(std::make_shared<MemorySink>()),
         logger("broker", sink, std::make_shared<Redactor>(), LogLevel::Debug, &clock),
         simulator(clock, sim::SimConfig{}),
-        deps{clock, random, metrics, logger, testing::simulator_factory(simulator), {}} {
+        deps{clock, random,  metrics, logger, testing::simulator_factory(simulator),
+             {},    nullptr, nullptr, {}} {
     simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
   }
 

@@ -128,6 +128,20 @@ void ProviderSimulator::set_renewals_allowed(bool allowed) {
   config_.renewals_allowed = allowed;
 }
 
+void ProviderSimulator::rate_limit_next(int count, std::optional<std::string> retry_after) {
+  std::lock_guard lock(mu_);
+  rate_limit_count_ = count;
+  rate_limit_retry_after_ = std::move(retry_after);
+}
+
+std::optional<HttpResponse> ProviderSimulator::rate_limited() {
+  if (rate_limit_count_ <= 0) return std::nullopt;
+  --rate_limit_count_;
+  HttpResponse out = json_answer(429, {{"errorText", "Too Many Requests"}});
+  if (rate_limit_retry_after_) out.headers.emplace("Retry-After", *rate_limit_retry_after_);
+  return out;
+}
+
 int ProviderSimulator::requests(const std::string& user) const {
   std::lock_guard lock(mu_);
   auto it = stats_.find(user);
@@ -269,6 +283,20 @@ HttpResponse ProviderSimulator::login(const nlohmann::json& body, SystemTime now
   while (!st.recent.empty() && st.recent.front() <= now - std::chrono::hours(1))
     st.recent.pop_front();
   st.recent.push_back(now);
+  while (!st.recent_failures.empty() && st.recent_failures.front() <= now - std::chrono::hours(1))
+    st.recent_failures.pop_front();
+  if (auto limited = rate_limited()) {
+    ++st.failed;
+    return *limited;
+  }
+  if (st.locked_until && now < *st.locked_until) {
+    ++st.failed;
+    HttpResponse out = json_answer(
+        423, {{"errorText", "Account is locked due to too many failed login attempts"}});
+    out.headers.emplace("Retry-After",
+                        std::to_string(std::chrono::ceil<Seconds>(*st.locked_until - now).count()));
+    return out;
+  }
 
   // A retry carrying a ticket: accepted once its wait is over (a captcha ticket never is).
   if (auto it = body.find("p-ticket"); it != body.end() && it->is_string()) {
@@ -315,6 +343,11 @@ HttpResponse ProviderSimulator::login(const nlohmann::json& body, SystemTime now
   if (u == users_.end() || body.value("password", std::string()) != u->second.password ||
       cid != u->second.cid || body.value("sec", std::string()) != u->second.sec) {
     ++st.failed;
+    st.recent_failures.push_back(now);
+    if (config_.lockout_after_failures > 0 &&
+        static_cast<int>(st.recent_failures.size()) >= config_.lockout_after_failures) {
+      st.locked_until = now + config_.lockout;
+    }
     return json_answer(200, {{"errorText",
                               "Incorrect username or password. Please try again, noting that "
                               "passwords are case-sensitive."}});
@@ -334,6 +367,7 @@ HttpResponse ProviderSimulator::login(const nlohmann::json& body, SystemTime now
 }
 
 HttpResponse ProviderSimulator::renew(const HttpRequest& request, SystemTime now) {
+  if (auto limited = rate_limited()) return *limited;
   std::string auth;
   if (auto it = request.headers.find("Authorization"); it != request.headers.end())
     auth = it->second;

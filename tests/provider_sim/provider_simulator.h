@@ -15,7 +15,9 @@
 // slow answers, garbage and truncated answers; penalty tickets (p-ticket/p-time, the retry
 // carrying the ticket is accepted after the wait) and captcha; per-user request counters and
 // a budget per rolling hour; at most `max_sessions` sessions per user: a further login closes
-// the oldest, whose tokens stop renewing.
+// the oldest, whose tokens stop renewing (renewal answers 401); wrong passwords
+// ("Incorrect username or password"), a lockout (HTTP 423 + Retry-After) after too many of
+// them, and HTTP 429 with or without Retry-After.
 
 #include <chrono>
 #include <deque>
@@ -52,7 +54,11 @@ struct SimConfig {
   int max_sessions = 2;
   int request_budget_per_hour = 0;  // 0 = unlimited; over budget earns a p-ticket penalty
   Seconds budget_penalty{3600};     // p-time of a budget penalty, at most until the window frees
-  std::string oauth2_client_id{};   // empty: the OAuth2 endpoint refuses everyone
+  // Failed logins (wrong password) per user within an hour after which the user is locked out:
+  // every login answers HTTP 423 with Retry-After until `lockout` has passed. 0: never.
+  int lockout_after_failures = 0;
+  Seconds lockout{900};
+  std::string oauth2_client_id{};  // empty: the OAuth2 endpoint refuses everyone
   std::string oauth2_client_secret{};
 };
 
@@ -79,6 +85,9 @@ class ProviderSimulator {
   void penalize_next_login(Seconds wait, bool captcha = false);
   void set_captcha(bool always);  // every login earns a captcha penalty
   void set_renewals_allowed(bool allowed);
+  // The next `count` logins or renewals answer HTTP 429, with this Retry-After header value
+  // (seconds or an HTTP-date; nullopt: no header).
+  void rate_limit_next(int count, std::optional<std::string> retry_after);
 
   // --- assertions ---------------------------------------------------------------------------
   [[nodiscard]] int requests(const std::string& user) const;  // access token requests
@@ -124,13 +133,16 @@ class ProviderSimulator {
     int requests = 0;
     int renewals = 0;
     int failed = 0;
-    std::deque<SystemTime> recent;  // request times within the last hour
+    std::deque<SystemTime> recent;           // request times within the last hour
+    std::deque<SystemTime> recent_failures;  // failed logins within the last hour
+    std::optional<SystemTime> locked_until;
   };
 
   HttpResponse login(const nlohmann::json& body, SystemTime now);
   HttpResponse renew(const HttpRequest& request, SystemTime now);
   HttpResponse oauth2(const HttpRequest& request, SystemTime now);
   HttpResponse penalty(const std::string& user, Seconds wait, bool captcha, SystemTime now);
+  std::optional<HttpResponse> rate_limited();  // when rate_limit_next is in force
   std::string issue(const std::string& user, std::uint64_t session, SystemTime now,
                     nlohmann::json& answer);
   bool down_locked(SystemTime now) const;
@@ -150,6 +162,8 @@ class ProviderSimulator {
   bool outage_ = false;
   std::optional<std::pair<Seconds, bool>> next_penalty_;
   bool captcha_always_ = false;
+  int rate_limit_count_ = 0;
+  std::optional<std::string> rate_limit_retry_after_;
   std::chrono::milliseconds delay_{0};
   std::uint64_t next_id_ = 1;
   std::string last_token_;

@@ -255,6 +255,85 @@ TEST_F(RefresherTest, CaptchaStopsRetriesAndSaysAPersonMustLogIn) {
   EXPECT_TRUE(s.refresher.ready(clock.now()));
 }
 
+TEST_F(RefresherTest, RateLimitedWaitsExactlyTheRetryAfterEvenPastExpiry) {
+  Sidecar s(*this);
+  s.refresher.step(clock.now());
+  ASSERT_TRUE(s.refresher.ready(clock.now()));
+  // At the refresh (85 min) the provider answers 429 Retry-After: 600, past the expiry (90 min).
+  sim.rate_limit_next(1, "600");
+  clock.set(start + 85min);
+  s.refresher.step(clock.now());
+  const int sent = sim.total_requests();
+  const auto st = s.refresher.status();
+  EXPECT_EQ(st.provider_state.reason, "RateLimited");
+  EXPECT_FALSE(st.provider_state.ready);
+  ASSERT_TRUE(st.provider_state.until);
+  EXPECT_EQ(*st.provider_state.until, start + 95min);
+  drive(s, start + 95min - 1s, 1s);
+  EXPECT_EQ(sim.total_requests(), sent) << "nothing before Retry-After, not even at expiry";
+  auto r = s.refresher.ready(clock.now());
+  ASSERT_FALSE(r) << "the token expired meanwhile";
+  EXPECT_NE(r.error().message.find("RateLimited"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("next request at"), std::string::npos);
+  drive(s, start + 96min, 1s);
+  EXPECT_TRUE(s.refresher.ready(clock.now()));
+  EXPECT_EQ(s.refresher.status().provider_state.reason, "TokenIssued");
+}
+
+TEST_F(RefresherTest, RejectedCredentialsAreNotRetriedUntilTheSecretChanges) {
+  PosixFilesystem real;
+  (void)real.remove_all(tmp / "creds/password");
+  ASSERT_TRUE(real.write_new_file(tmp / "creds/password", "wrong-password-123", 0600));
+  Sidecar s(*this);
+  drive(s, start + 3h, 30s);
+  EXPECT_EQ(sim.requests("alice"), 1) << "one refusal, then silence (not 0, 1, 4, 11 s...)";
+  const auto st = s.refresher.status();
+  EXPECT_TRUE(st.blocked_until_credentials_change);
+  EXPECT_EQ(st.provider_state.reason, "CredentialsRejected");
+  EXPECT_NE(st.provider_state.message.find("fix username and password"), std::string::npos);
+  auto r = s.refresher.ready(clock.now());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, "CredentialsRejected");
+  EXPECT_NE(r.error().message.find("nothing is sent until the credentials change"),
+            std::string::npos);
+  // Someone fixes the Secret: one login, and the token is there.
+  (void)real.remove_all(tmp / "creds/password");
+  ASSERT_TRUE(real.write_new_file(tmp / "creds/password", kPassword, 0600));
+  s.refresher.credentials_changed();
+  s.refresher.step(clock.now());
+  EXPECT_TRUE(s.refresher.ready(clock.now()));
+  EXPECT_EQ(sim.requests("alice"), 2);
+  EXPECT_EQ(sink->joined().find("wrong-password-123"), std::string::npos);
+}
+
+TEST_F(RefresherTest, AClosedSessionsTokenIsTakenOutOfServiceWhenNoNewOneComes) {
+  Sidecar s(*this);
+  s.refresher.step(clock.now());
+  const std::string first = on_disk().token.token;
+  // Two other clients log in as alice: the simulator, like Tradovate, closes the oldest session.
+  for (int i = 0; i < 2; ++i) {
+    sim::SimulatorTransport t(sim);
+    TradovateProvider other(t, "/v1", clock, logger);
+    Credentials c;
+    c.username = "alice";
+    c.password = kPassword;
+    c.client_id = "8";
+    c.api_key = kKey1;
+    ASSERT_TRUE(other.request(c));
+  }
+  EXPECT_FALSE(sim.token_valid(first));
+  sim.penalize_next_login(10min);  // ... and the login that follows must wait
+  clock.set(start + 85min);
+  s.refresher.step(clock.now());
+  EXPECT_EQ(on_disk().state, TokenState::Expired) << "a revoked token is not served";
+  EXPECT_EQ(token_file(), "");
+  EXPECT_FALSE(s.refresher.ready(clock.now()));
+  EXPECT_NE(sink->joined().find("another client logged in as the same user"), std::string::npos);
+  drive(s, start + 96min, 10s);
+  EXPECT_TRUE(s.refresher.ready(clock.now()));
+  EXPECT_NE(on_disk().token.token, first);
+}
+
 TEST_F(RefresherTest, ThirtyMinuteOutageLeavesNoGap) {
   Sidecar s(*this);
   sim.add_outage_window(start + 58min, start + 88min);

@@ -78,7 +78,8 @@ TEST_F(OAuth2Test, RefusalQuotesErrorAndDescription) {
   c.client_secret = "wrong";
   auto g = p.request(c);
   ASSERT_FALSE(g);
-  EXPECT_EQ(g.error().reason, "ProviderRejected");
+  EXPECT_EQ(g.error().reason, "CredentialsRejected") << "invalid_client cannot pass on a retry";
+  EXPECT_NE(g.error().message.find("fix clientId and clientSecret"), std::string::npos);
   EXPECT_NE(g.error().message.find("invalid_client: Client authentication failed"),
             std::string::npos);
   EXPECT_EQ(g.error().http_status, 401);
@@ -86,7 +87,7 @@ TEST_F(OAuth2Test, RefusalQuotesErrorAndDescription) {
 
 TEST_F(OAuth2Test, MissingClientIdIsClear) {
   OAuth2ClientCredentialsProvider p(transport, {.token_path = "/oauth2/token"}, clock, logger);
-  EXPECT_EQ(p.request(Credentials{}).error().reason, "MissingCredentials");
+  EXPECT_EQ(p.request(Credentials{}).error().reason, "CredentialsIncomplete");
 }
 
 TEST(StaticKeyProviderTest, DeliversTheKeyAndCompanionsWithoutExpiry) {

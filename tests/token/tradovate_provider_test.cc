@@ -134,12 +134,87 @@ TEST_F(TradovateTest, ErrorTextReportedAsWrittenWithoutCredentials) {
   c.register_secrets(redactor());
   auto g = provider.request(c);
   ASSERT_FALSE(g);
-  EXPECT_EQ(g.error().reason, "ProviderRejected");
+  EXPECT_EQ(g.error().reason, "CredentialsRejected");
+  EXPECT_NE(g.error().message.find("fix username and password in the credentials"),
+            std::string::npos)
+      << g.error().message;
   EXPECT_NE(g.error().message.find("\"Incorrect username or password. Please try again, noting "
                                    "that passwords are case-sensitive.\""),
             std::string::npos)
       << g.error().message;
   EXPECT_EQ(g.error().message.find("wrong-password-123"), std::string::npos);
+}
+
+TEST_F(TradovateTest, AMissingPasswordIsRefusedBeforeAnythingIsSent) {
+  auto c = alice();
+  c.password.clear();
+  auto g = provider.request(c);
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, "CredentialsIncomplete");
+  EXPECT_NE(g.error().message.find("the credentials have no password"), std::string::npos)
+      << g.error().message;
+  EXPECT_EQ(sim.total_requests(), 0) << "no \"password\":\"\" login goes out";
+  c = alice();
+  c.username.clear();
+  c.api_key.clear();
+  EXPECT_NE(provider.check_credentials(c).error().message.find("no username, apiKey (sec)"),
+            std::string::npos);
+  EXPECT_TRUE(provider.check_credentials(alice()));
+}
+
+TEST_F(TradovateTest, TooManyRequestsHonoursRetryAfterInSecondsOrAsADate) {
+  sim.rate_limit_next(1, "30");
+  auto g = provider.request(alice());
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, "RateLimited");
+  EXPECT_EQ(g.error().retry_after, Seconds(30));
+  EXPECT_NE(g.error().message.find("Retry-After: 30"), std::string::npos) << g.error().message;
+
+  sim.rate_limit_next(1, format_http_date(clock.now() + Seconds(95)));
+  g = provider.request(alice());
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, "RateLimited");
+  EXPECT_EQ(g.error().retry_after, Seconds(95));
+}
+
+TEST_F(TradovateTest, TooManyRequestsWithoutRetryAfterMeansAnHour) {
+  sim.rate_limit_next(1, std::nullopt);
+  auto g = provider.request(alice());
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, "RateLimited");
+  EXPECT_EQ(g.error().retry_after, Seconds(3600)) << "Tradovate's documented rule";
+  EXPECT_NE(g.error().message.find("no Retry-After"), std::string::npos) << g.error().message;
+  // A renewal that is rate limited waits the same way.
+  sim.rate_limit_next(1, "12");
+  AccessToken current;
+  current.token = "whatever";
+  auto r = provider.renew(current);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, "RateLimited");
+  EXPECT_EQ(r.error().retry_after, Seconds(12));
+}
+
+TEST_F(TradovateTest, ALockoutIsRecognisedWithItsEndTime) {
+  sim::ProviderSimulator strict(
+      clock, sim::SimConfig{.lockout_after_failures = 2, .lockout = Seconds(900)});
+  strict.add_user({"alice", "correct-horse-battery", "8", "sec-key-0123456789", 42});
+  sim::SimulatorTransport t(strict);
+  TradovateProvider p(t, "/v1", clock, logger);
+  auto wrong = alice();
+  wrong.password = "wrong-password-123";
+  EXPECT_EQ(p.request(wrong).error().reason, "CredentialsRejected");
+  EXPECT_EQ(p.request(wrong).error().reason, "CredentialsRejected");
+  clock.advance(Seconds(100));
+  auto g = p.request(alice());
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().reason, "LockedOut");
+  EXPECT_EQ(g.error().http_status, 423);
+  EXPECT_EQ(g.error().retry_after, Seconds(800));
+  EXPECT_NE(g.error().message.find("locked out"), std::string::npos);
+  EXPECT_NE(g.error().message.find(format_rfc3339(clock.now() + Seconds(800))), std::string::npos)
+      << g.error().message;
+  clock.advance(Seconds(800));
+  EXPECT_TRUE(p.request(alice())) << "the lockout ends when it said";
 }
 
 TEST_F(TradovateTest, ErrorTextEchoingASecretIsScrubbed) {
