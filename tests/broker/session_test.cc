@@ -303,3 +303,60 @@ TEST_F(SessionManagerTest, RunLoopLogsInWithoutBeingAsked) {
 
 }  // namespace
 }  // namespace keyward::broker
+
+namespace keyward::broker {
+namespace {
+
+// The account's request budget outlives a session: five logins an hour across a restart, the
+// sixth waits (visibly, in the published ProviderState) and is never sent early.
+TEST_F(SessionTest, TheAccountsLoginBudgetIsSharedAcrossSessionsAndPublished) {
+  RequestBudgets budgets;
+  apikey::ProviderStates states;
+  std::vector<std::string> notified;
+  deps.budgets = &budgets;
+  deps.provider_states = &states;
+  deps.on_provider_state = [&](const std::string& key) { notified.push_back(key); };
+  const SystemTime t0 = clock.now();
+  auto s = make();
+  s->step(clock.now());
+  EXPECT_EQ(states.get("bots/alpha")->reason, "TokenIssued");
+  EXPECT_EQ(notified.size(), 1u);
+  // Three rotations in three minutes: three more logins.
+  for (int v = 2; v <= 4; ++v) {
+    clock.advance(1min);
+    Credentials c = config(v % 2 == 0 ? testing::kKey2 : testing::kKey1, v).credentials;
+    simulator.add_user({"alice", testing::kPassword, "8", c.api_key, 42});
+    s->update_credentials(c);
+    s->step(clock.now());
+  }
+  EXPECT_EQ(simulator.requests("alice"), 4);
+  EXPECT_EQ(notified.size(), 1u) << "an unchanged state is not published again";
+  // A spec change restarts the session; the budget stays with the account.
+  s.reset();
+  clock.advance(1min);
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
+  s = make();
+  s->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 5);
+  ASSERT_TRUE(s->token(clock.now()));
+  clock.advance(1min);
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  s->update_credentials(config(testing::kKey2, 6).credentials);
+  const SystemTime next = s->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 5) << "the sixth login in an hour is not sent";
+  EXPECT_EQ(next, t0 + 1h) << "it waits until the first login leaves the hour";
+  const auto state = states.get("bots/alpha");
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->reason, "RequestBudgetExhausted");
+  EXPECT_FALSE(state->ready);
+  EXPECT_EQ(state->until, t0 + 1h);
+  EXPECT_EQ(notified.size(), 2u);
+  clock.set(t0 + 1h);
+  s->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 6);
+  EXPECT_EQ(states.get("bots/alpha")->reason, "TokenIssued");
+  expect_no_secrets();
+}
+
+}  // namespace
+}  // namespace keyward::broker
