@@ -297,10 +297,16 @@ int run(const std::vector<std::string>& args, const Environment& env) {
         !audience.empty()) {
       broker_config.review.audiences = {audience};
     }
-    token_broker =
-        std::make_unique<broker::Broker>(**client, runner, clock, random, registry,
-                                         logger.child("broker"), http_transports, broker_config);
-    token_broker->attach();
+    token_broker = std::make_unique<broker::Broker>(
+        **client,
+        broker::OperatorView{runner.apikey_store(), runner.secret_store(), runner.pod_store(),
+                             runner.last_used(), runner.provider_states(),
+                             [&runner](const std::string& key) { runner.request_reconcile(key); }},
+        clock, random, registry, logger.child("broker"), http_transports, broker_config);
+    // Before runner.start(): the broker follows the operator's events and leadership.
+    broker::Broker* b = token_broker.get();
+    runner.add_key_listener([b](const std::string& key) { b->on_key_event(key); });
+    runner.add_leadership_listener([b](bool leading) { b->set_leading(leading); });
   }
 #else
   if (settings->get_or("broker-listen", "off") != "off") {

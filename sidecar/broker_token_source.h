@@ -13,7 +13,7 @@
 #include "common/core/clock.h"
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
-#include "sidecar/token_source.h"
+#include "common/token/token_source.h"
 
 namespace keyward::sidecar {
 

@@ -16,17 +16,6 @@ std::string trim_newline(std::string s) {
 
 Result<Credentials> CredentialsLoader::load() const {
   Credentials c;
-  const std::pair<const char*, std::string Credentials::*> fields[] = {
-      {"apiKey", &Credentials::api_key},
-      {"apiSecret", &Credentials::api_secret},
-      {"passphrase", &Credentials::passphrase},
-      {"username", &Credentials::username},
-      {"password", &Credentials::password},
-      {"clientId", &Credentials::client_id},
-      {"clientSecret", &Credentials::client_secret},
-      {"appId", &Credentials::app_id},
-      {"appVersion", &Credentials::app_version},
-      {"deviceId", &Credentials::device_id}};
   for (const std::string* dir : {&sources_.key_dir, &sources_.credentials_dir}) {
     if (dir->empty()) continue;
     if (!fs_.exists(*dir)) {
@@ -34,9 +23,9 @@ Result<Credentials> CredentialsLoader::load() const {
                   "the credentials directory " + *dir +
                       " does not exist: mount the Secret there or fix --key-dir/--credentials-dir");
     }
-    for (const auto& [file, member] : fields) {
+    for (const auto& [file, member] : login_fields()) {
       if (!(c.*member).empty()) continue;
-      auto value = fs_.read_file(*dir + "/" + file);
+      auto value = fs_.read_file(*dir + "/" + std::string(file));
       if (!value) {
         if (value.error().reason == "NotFound") continue;
         return fail(value.error().reason, "reading credentials: " + value.error().message);
@@ -44,7 +33,7 @@ Result<Credentials> CredentialsLoader::load() const {
       c.*member = trim_newline(std::move(*value));
     }
   }
-  for (const auto& [file, member] : fields) {
+  for (const auto& [file, member] : login_fields()) {
     if ((c.*member).empty()) c.*member = sources_.explicit_values.*member;
   }
   c.key_version = sources_.explicit_values.key_version;

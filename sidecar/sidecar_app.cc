@@ -2,8 +2,8 @@
 
 #include "common/token/provider_factory.h"
 #include "common/token/provider_limits.h"
+#include "common/token/provider_token_source.h"
 #include "sidecar/broker_token_source.h"
-#include "sidecar/direct_token_source.h"
 
 namespace keyward::sidecar {
 
@@ -84,7 +84,7 @@ Status SidecarApp::build() {
       provider_ = budgeted_.get();
     }
     CredentialsLoader* loader = loader_.get();
-    source_ = std::make_unique<DirectTokenSource>(
+    source_ = std::make_unique<ProviderTokenSource>(
         *provider_, [loader] { return loader->load(); }, log.child("direct"));
 
     if (!config_.report_url.empty()) {
@@ -102,7 +102,8 @@ Status SidecarApp::build() {
   // Broker mode: ask the broker (memory, never the provider) at least this often, so a
   // deactivation or a rotation reaches the files within it rather than at the next refresh.
   if (config_.mode == Mode::Broker) options.recheck = config_.recheck;
-  refresher_ = std::make_unique<TokenRefresher>(*source_, *files_, deps_.random, deps_.metrics,
+  sink_ = std::make_unique<FileTokenSink>(*files_);
+  refresher_ = std::make_unique<TokenRefresher>(*source_, *sink_, deps_.random, deps_.metrics,
                                                 log.child("refresher"), options);
   return ok();
 }
@@ -210,7 +211,7 @@ Status SidecarApp::start(std::function<void(int)> on_once_done) {
 
   // Reuse a token an earlier run left on the same tmpfs.
   if (auto cached = read_token_record(deps_.fs, config_.out_dir); cached) {
-    if (!refresher_->adopt_cached(*cached, deps_.clock.now())) {
+    if (!refresher_->adopt_cached(to_delivery(*cached), deps_.clock.now())) {
       log.info("the token left by an earlier run is not reusable (expired, other key or provider)");
     }
   }
@@ -282,6 +283,9 @@ void SidecarApp::run(std::stop_token stop) {
       } else if (refresher_->status().needs_person) {
         announced = true;
         on_once_done_(kExitNeedsPerson);
+      } else if (refresher_->status().blocked_until_credentials_change) {
+        announced = true;
+        on_once_done_(kExitCredentialsRejected);
       }
     }
     deps_.clock.sleep_until(next, wakeup_, stop);

@@ -19,12 +19,13 @@
 #include "common/io/filesystem.h"
 #include "common/io/random.h"
 #include "common/token/token_provider.h"
+#include "common/token/token_refresher.h"
+#include "common/token/token_source.h"
 #include "sidecar/credentials_loader.h"
+#include "sidecar/file_token_sink.h"
 #include "sidecar/key_version_reporter.h"
 #include "sidecar/sidecar_config.h"
 #include "sidecar/token_files.h"
-#include "sidecar/token_refresher.h"
-#include "sidecar/token_source.h"
 #include "sidecar/token_use_monitor.h"
 
 namespace keyward::sidecar {
@@ -55,6 +56,8 @@ class SidecarApp {
   // For --once: on_once_done runs (on the run loop) with exit code 0 once a valid token is in
   // place, or 3 when no retry can help (the provider demands a captcha).
   static constexpr int kExitNeedsPerson = 3;
+  // --once: the provider refused the credentials (or they are incomplete); fix the Secret.
+  static constexpr int kExitCredentialsRejected = 4;
   Status start(std::function<void(int)> on_once_done = {});
   void stop();
   // Asks everything to stop and waits at most `limit` for the run loop (an HTTP request may be
@@ -92,6 +95,7 @@ class SidecarApp {
   std::unique_ptr<TokenSource> source_;
   std::unique_ptr<AtomicWriter> writer_;
   std::unique_ptr<TokenFileWriter> files_;
+  std::unique_ptr<FileTokenSink> sink_;
   std::unique_ptr<TokenRefresher> refresher_;
   std::vector<std::unique_ptr<DirectoryWatcher>> watchers_;
   std::unique_ptr<TokenUseMonitor> use_monitor_;

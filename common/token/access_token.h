@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "common/core/clock.h"
 #include "common/core/log.h"
@@ -55,6 +57,14 @@ struct Credentials {
   [[nodiscard]] std::string fingerprint() const;
   friend bool operator==(const Credentials&, const Credentials&) = default;
 };
+
+// The login fields by the names every source uses (docs/contracts.md): a Secret's data keys, a
+// mounted Secret's file names. The one table of them; apiKey first.
+struct LoginField {
+  std::string_view name;
+  std::string Credentials::*member;
+};
+[[nodiscard]] std::span<const LoginField> login_fields();
 
 // Tells a token's remaining life against a clock; corrected for a known provider clock offset
 // (local - provider).

@@ -8,6 +8,20 @@
 
 namespace keyward {
 
+std::span<const LoginField> login_fields() {
+  static constexpr LoginField kFields[] = {{"apiKey", &Credentials::api_key},
+                                           {"apiSecret", &Credentials::api_secret},
+                                           {"passphrase", &Credentials::passphrase},
+                                           {"username", &Credentials::username},
+                                           {"password", &Credentials::password},
+                                           {"clientId", &Credentials::client_id},
+                                           {"clientSecret", &Credentials::client_secret},
+                                           {"appId", &Credentials::app_id},
+                                           {"appVersion", &Credentials::app_version},
+                                           {"deviceId", &Credentials::device_id}};
+  return kFields;
+}
+
 void Credentials::register_secrets(Redactor& redactor) const {
   for (const std::string* s : {&api_key, &api_secret, &passphrase, &password, &client_secret}) {
     if (!s->empty()) redactor.add(*s);

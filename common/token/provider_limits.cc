@@ -1,18 +1,29 @@
 #include "common/token/provider_limits.h"
 
+#include <algorithm>
+
 #include "common/core/http_date.h"
 
 namespace keyward {
 
 namespace {
 
-// The wait of a Retry-After header, or `fallback` when there is none or it is unreadable.
+constexpr Seconds kShortestWait{1};         // a Retry-After of 0 or in the past: not a tight loop
+constexpr Seconds kLongestWait{24 * 3600};  // a huge one: ask again tomorrow, not in 292 years
+
+// The wait of a Retry-After header, or `fallback` when there is none or it is unreadable. An
+// HTTP-date is measured against the answer's own Date header when it has one, so a local clock
+// that runs ahead cannot make the retry early.
 Seconds retry_after_or(const HttpResponse& response, SystemTime now, Seconds fallback,
                        std::string& said) {
   if (auto header = response.header("Retry-After")) {
-    if (auto wait = parse_retry_after(*header, now)) {
+    SystemTime reference = now;
+    if (auto date = response.header("Date")) {
+      if (auto server_now = parse_http_date(*date)) reference = *server_now;
+    }
+    if (auto wait = parse_retry_after(*header, reference)) {
       said = "Retry-After: " + *header;
-      return *wait;
+      return std::clamp(*wait, kShortestWait, kLongestWait);
     }
     said = "an unreadable Retry-After '" + header->substr(0, 40) + "', so the provider's rule";
     return fallback;
@@ -56,6 +67,7 @@ std::optional<Error> limit_error(const HttpResponse& response, const std::string
             response.status};
     if (auto header = response.header("Retry-After")) {
       if (auto wait = parse_retry_after(*header, now)) {
+        *wait = std::clamp(*wait, kShortestWait, kLongestWait);
         e.retry_after = *wait;
         e.message += " at " + format_rfc3339(now + *wait) + " (Retry-After: " + *header + ")";
         return e;
@@ -94,6 +106,28 @@ int RequestBudget::spent(Kind kind, SystemTime now) const {
   return static_cast<int>(window(kind, now).size());
 }
 
+void RequestBudget::refund(Kind kind, SystemTime spent_at) {
+  std::lock_guard lock(mu_);
+  auto& w = kind == Kind::Login ? logins_ : renewals_;
+  for (auto it = w.rbegin(); it != w.rend(); ++it) {
+    if (*it == spent_at) {
+      w.erase(std::next(it).base());
+      return;
+    }
+  }
+}
+
+bool never_reached_provider(const Error& error, bool renewal) {
+  if (error.reason == "TLSHandshakeFailed" || error.reason == "TLSVerifyFailed" ||
+      error.reason == "InvalidCertificate" || error.reason == "Canceled") {
+    return true;
+  }
+  if (error.reason != "Unreachable") return false;
+  // A read that timed out may have reached the provider's login logic (which counts it): only a
+  // renewal, which cannot lock the account, is refunded then.
+  return renewal || error.message.find("no complete answer") == std::string::npos;
+}
+
 std::shared_ptr<RequestBudget> RequestBudgets::for_account(const std::string& account,
                                                            const ProviderLimits& limits) {
   std::lock_guard lock(mu_);
@@ -127,7 +161,11 @@ Result<TokenGrant> BudgetedProvider::request(const Credentials& credentials,
   if (auto frees = budget_->try_spend(RequestBudget::Kind::Login, now)) {
     return fail(exhausted(RequestBudget::Kind::Login, now, *frees));
   }
-  return inner_.request(credentials, penalty_ticket);
+  auto grant = inner_.request(credentials, penalty_ticket);
+  if (!grant && never_reached_provider(grant.error(), false)) {
+    budget_->refund(RequestBudget::Kind::Login, now);
+  }
+  return grant;
 }
 
 Result<AccessToken> BudgetedProvider::renew(const AccessToken& current) {
@@ -135,7 +173,11 @@ Result<AccessToken> BudgetedProvider::renew(const AccessToken& current) {
   if (auto frees = budget_->try_spend(RequestBudget::Kind::Renewal, now)) {
     return fail(exhausted(RequestBudget::Kind::Renewal, now, *frees));
   }
-  return inner_.renew(current);
+  auto renewed = inner_.renew(current);
+  if (!renewed && never_reached_provider(renewed.error(), true)) {
+    budget_->refund(RequestBudget::Kind::Renewal, now);
+  }
+  return renewed;
 }
 
 }  // namespace keyward

@@ -12,7 +12,9 @@
 //                    session restarted by a spec change keeps its account's history).
 //   BudgetedProvider a TokenProvider that spends from a budget before every request and, when
 //                    it is spent, fails with RequestBudgetExhausted and the time a slot frees
-//                    (Error::retry_after) without sending anything.
+//                    (Error::retry_after) without sending anything. A request that never
+//                    reached the provider (no connection) is refunded, so a network outage
+//                    spends no budget and the renewal after it is not locked out.
 
 #include <deque>
 #include <map>
@@ -41,6 +43,8 @@ class RequestBudget {
   // Spends one request of `kind` at `now` when the last hour leaves room and returns nullopt;
   // otherwise spends nothing and returns when the oldest request of the window leaves it.
   std::optional<SystemTime> try_spend(Kind kind, SystemTime now);
+  // Gives back the request spent at `spent_at` (it never reached the provider).
+  void refund(Kind kind, SystemTime spent_at);
   // Requests of `kind` in the hour before `now`.
   [[nodiscard]] int spent(Kind kind, SystemTime now) const;
   [[nodiscard]] int limit(Kind kind) const;
@@ -54,6 +58,10 @@ class RequestBudget {
   mutable std::deque<SystemTime> logins_;
   mutable std::deque<SystemTime> renewals_;
 };
+
+// Whether a failed request cannot have been counted by the provider: no connection, DNS, TLS.
+// A read timeout may have been (the login was sent): refunded for renewals only.
+[[nodiscard]] bool never_reached_provider(const Error& error, bool renewal);
 
 class RequestBudgets {
  public:

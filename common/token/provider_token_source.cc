@@ -103,8 +103,13 @@ Result<FetchResult> ProviderTokenSource::fetch(const AccessToken* current) {
   auto grant = provider_.request(*creds, ticket);
   if (!grant) {
     std::lock_guard lock(mu_);
-    // A refused ticket is spent: the next login starts without it.
-    if (ticket && grant.error().reason != "RequestBudgetExhausted") ticket_.reset();
+    // A ticket the provider refused is spent: the next login starts without it. One that never
+    // got an answer (network, 5xx, 429, budget) is kept for the retry.
+    const std::string& why = grant.error().reason;
+    if (ticket && (why == "CredentialsRejected" || why == "ProviderRejected" ||
+                   why == "InvalidProviderAnswer")) {
+      ticket_.reset();
+    }
     if (grant.error().reason == "CredentialsRejected") {
       rejected_ = *creds;
       rejection_ = grant.error();

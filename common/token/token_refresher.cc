@@ -146,7 +146,8 @@ SystemTime TokenRefresher::on_failure(SystemTime now, const Error& error) {
   if (error.retry_after) {
     // The other side said how long (Retry-After, a lockout's end, the request budget): exactly
     // that, even past the token's expiry, since an earlier request would only be refused.
-    next_attempt_ = now + *error.retry_after;
+    next_attempt_ = now + std::max<Duration>(*error.retry_after, std::chrono::seconds(1));
+    hold_until_ = next_attempt_;
     status_.next_attempt = next_attempt_;
     set_provider_state(false, error.reason, error.message, next_attempt_);
     logger_.warn("the provider cannot be asked yet; waiting as told",
@@ -164,7 +165,9 @@ SystemTime TokenRefresher::on_failure(SystemTime now, const Error& error) {
   }
   next_attempt_ = now + seconds_f(delay);
   status_.next_attempt = next_attempt_;
-  set_provider_state(false, error.reason, error.message, next_attempt_);
+  // Our own backoff: no `until` (it moves at every attempt and would rewrite the ApiKey's
+  // status each time); nextAttemptTime shows it.
+  set_provider_state(false, error.reason, error.message, std::nullopt);
   logger_.warn("could not refresh the token; retrying",
                {{"reason", error.reason},
                 {"error", error.message},
@@ -265,9 +268,12 @@ SystemTime TokenRefresher::step(SystemTime now) {
     if (force_) {
       force_ = false;
       unwritten_.reset();
-      next_attempt_ = now;
+      next_attempt_ = std::max(now, hold_until_);
       refresh_at_ = now;
-      logger_.info("credentials changed; fetching a new token now");
+      logger_.info(now < hold_until_
+                       ? "credentials changed; fetching a new token when the provider's wait ends"
+                       : "credentials changed; fetching a new token now",
+                   {{"at", format_rfc3339(next_attempt_)}});
     }
     if (needs_person_ || blocked_) return wake_bound(SystemTime::max());
 
@@ -276,7 +282,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
     if (valid_locked(now) && options_.recheck.count() > 0 && checked_at_ != SystemTime::min()) {
       due = std::min(due, checked_at_ + options_.recheck);
     }
-    due = std::max(due, next_attempt_);
+    due = std::max({due, next_attempt_, hold_until_});
     if (now < due) {
       status_.next_attempt = due;
       return wake_bound(due);
@@ -304,6 +310,17 @@ SystemTime TokenRefresher::step(SystemTime now) {
     mark_expired(
         "the provider closed the session of the token in place (its renewal was refused) and no "
         "new token could be obtained yet; readiness now fails");
+    // The state names the cause, not only what the login after it ran into.
+    const std::string then = status_.last_error;
+    const SystemTime next = result ? now : on_failure(now, result.error());
+    if (!result) {
+      set_provider_state(false, "SessionReplaced",
+                         "the provider closed the session of the token in place, most likely "
+                         "because another client logged in as the same user; the login after it: " +
+                             then,
+                         status_.provider_state.until);
+      return next;
+    }
   }
   if (!result) return on_failure(now, result.error());
   switch (result->kind) {
@@ -321,6 +338,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
       if (result->penalty) penalties_.inc(labels());
       status_.last_error = result->message;
       next_attempt_ = now + result->retry_after;
+      if (result->penalty) hold_until_ = next_attempt_;
       status_.next_attempt = next_attempt_;
       set_provider_state(!result->penalty, result->penalty ? "Penalty" : "TokenNotReady",
                          result->message, next_attempt_);

@@ -19,7 +19,8 @@
 //  * a penalty waits exactly its p-time, then retries with the ticket; a captcha stops all
 //    retries until the credentials change ("a person must log in");
 //  * an error with Error::retry_after (a 429's or 503's Retry-After, a 423 lockout's end, the
-//    client-side request budget) waits exactly that long, even past the token's expiry;
+//    client-side request budget) waits exactly that long, even past the token's expiry, and
+//    so does a penalty's p-time; a credentials change (a rotation) does not cut the wait short;
 //  * credentials refused by the provider (CredentialsRejected) or incomplete ones stop all
 //    requests until the credentials change, like a captcha;
 //  * a token the provider revoked (its renewal refused: the session was closed) is taken out of
@@ -158,6 +159,9 @@ class TokenRefresher {
   SystemTime refresh_at_ = SystemTime::min();
   SystemTime checked_at_ = SystemTime::min();  // the last fetch (for options_.recheck)
   SystemTime next_attempt_ = SystemTime::min();
+  // No request before this, whatever happens (Retry-After, a lockout, a penalty, the request
+  // budget): a credentials change or a rotation does not cut it short.
+  SystemTime hold_until_ = SystemTime::min();
   bool force_ = false;
   bool needs_person_ = false;
   bool blocked_ = false;  // credentials rejected or incomplete: wait for new ones

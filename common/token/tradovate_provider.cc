@@ -36,7 +36,7 @@ std::string fields_to_fix(const std::string& error_text) {
   auto has = [&](std::string_view w) { return t.find(w) != std::string::npos; };
   if (has("password") || has("username") || has("user name")) return "username and password";
   if (has("app")) return "appId and appVersion (spec.tokenExchange.tradovate or the Secret)";
-  if (has("cid") || has("sec") || has("api key") || has("client")) {
+  if (has("cid") || has("api key") || has("client") || has("secret")) {
     return "clientId (cid) and apiKey or clientSecret (sec)";
   }
   return "username, password, clientId (cid), apiKey (sec) and appId";

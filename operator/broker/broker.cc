@@ -7,17 +7,17 @@
 
 namespace keyward::broker {
 
-Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& clock, Random& random,
+Broker::Broker(kube::KubeApi& api, OperatorView view, Clock& clock, Random& random,
                MetricsRegistry& metrics, Logger logger, HttpTransportFactory transports,
                const BrokerConfig& config)
     : api_(api),
-      runner_(runner),
+      view_(std::move(view)),
       logger_(std::move(logger)),
-      sessions_(runner.apikey_store(), runner.secret_store(),
+      sessions_(view_.apikeys, view_.secrets,
                 SessionDeps{clock, random, metrics, logger_.child("session"), std::move(transports),
-                            config.refresher, &budgets_, &runner.provider_states(),
-                            [this](const std::string& key) { runner_.request_reconcile(key); }}),
-      live_gate_(runner.apikey_store(), api, clock),
+                            config.refresher, &budgets_, &view_.provider_states,
+                            [this](const std::string& key) { view_.request_reconcile(key); }}),
+      live_gate_(view_.apikeys, api, clock),
       reviewer_(api, clock, metrics, logger_.child("review"), config.review),
       service_(
           reviewer_,
@@ -25,7 +25,7 @@ Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& cl
           [this](const kube::Object& pod, std::int64_t version) {
             return record_pod_key_version(api_, pod, version);
           },
-          sessions_, runner.last_used(), clock, metrics, logger_.child("service"), config.service),
+          sessions_, view_.last_used, clock, metrics, logger_.child("service"), config.service),
       cert_source_(config.cert_file, config.key_file),
       certificates_(cert_source_, logger_.child("certificates")),
       server_(config.server, certificates_, clock, logger_.child("server")) {
@@ -42,13 +42,14 @@ Broker::Broker(kube::KubeApi& api, controller::OperatorRunner& runner, Clock& cl
                        res.headers.emplace("Cache-Control", "no-store");
                        return res;
                      }});
+  wire_service();
 }
 
 Broker::~Broker() { stop(); }
 
 Result<std::optional<kube::Object>> Broker::find_pod(const std::string& ns,
                                                      const std::string& name) {
-  if (auto cached = runner_.pod_store().get(ns + "/" + name)) return std::optional(*cached);
+  if (auto cached = view_.pods.get(ns + "/" + name)) return std::optional(*cached);
   // A pod the cache has not seen yet (it just started): ask the API.
   auto pod = api_.get(kube::ResourceType::pods(), ns, name);
   if (!pod) {
@@ -58,20 +59,20 @@ Result<std::optional<kube::Object>> Broker::find_pod(const std::string& ns,
   return std::optional(std::move(*pod));
 }
 
-void Broker::attach() {
-  runner_.add_key_listener([this](const std::string& key) { sessions_.sync(key); });
-  runner_.add_leadership_listener([this](bool leading) {
-    logger_.info(leading ? "leading: starting upstream sessions"
-                         : "not leading: upstream sessions stopped, tokens wiped");
-    sessions_.set_leading(leading);
-  });
-  service_.set_on_last_used([this](const std::string& key) { runner_.request_reconcile(key); });
+void Broker::set_leading(bool leading) {
+  logger_.info(leading ? "leading: starting upstream sessions"
+                       : "not leading: upstream sessions stopped, tokens wiped");
+  sessions_.set_leading(leading);
+}
+
+void Broker::wire_service() {
+  service_.set_on_last_used([this](const std::string& key) { view_.request_reconcile(key); });
   service_.set_live_gate([this](const std::string& ns, const std::string& name) {
     return live_gate_.check(ns, name);
   });
   service_.set_current_version(
       [this](const std::string& ns, const std::string& name) -> std::optional<std::int64_t> {
-        auto secret = runner_.secret_store().get(ns + "/keyward-" + name);
+        auto secret = view_.secrets.get(ns + "/keyward-" + name);
         if (!secret) return std::nullopt;
         const auto annotations = (*secret)["metadata"].value("annotations", kube::Object::object());
         const std::string text =

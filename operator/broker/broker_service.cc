@@ -23,7 +23,7 @@ using apikey::recorded_key_version;
 }  // namespace
 
 BrokerService::BrokerService(TokenReviewer& reviewer, PodLookup pods, PodVersionRecorder recorder,
-                             const SessionManager& sessions, controller::LastUsedTimes& last_used,
+                             const SessionManager& sessions, apikey::LastUsedTimes& last_used,
                              const Clock& clock, MetricsRegistry& metrics, Logger logger,
                              BrokerServiceOptions options)
     : reviewer_(reviewer),

@@ -13,7 +13,7 @@
 //     204 the pod has a recorded key version (this one, or an earlier one that stays)
 //     400 a body without a non-negative integer keyVersion; else as above
 // Every answer is JSON with Cache-Control: no-store. Serving never calls the provider: it reads
-// the session's current token. A 200 records the fetch in LastUsedTimes.
+// the session's current token. A 200 records the fetch in apikey::LastUsedTimes.
 //
 // The key version a pod runs (docs/contracts.md): the first token served to a pod, or the first
 // version a direct-mode sidecar reports, is recorded on the pod (annotation
@@ -34,10 +34,10 @@
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "operator/apikey/last_used.h"
 #include "operator/broker/authorizer.h"
 #include "operator/broker/session_manager.h"
 #include "operator/broker/token_reviewer.h"
-#include "operator/controller/last_used.h"
 
 namespace keyward::broker {
 
@@ -58,7 +58,7 @@ using PodVersionRecorder = std::function<Status(const kube::Object& pod, std::in
 class BrokerService {
  public:
   BrokerService(TokenReviewer& reviewer, PodLookup pods, PodVersionRecorder recorder,
-                const SessionManager& sessions, controller::LastUsedTimes& last_used,
+                const SessionManager& sessions, apikey::LastUsedTimes& last_used,
                 const Clock& clock, MetricsRegistry& metrics, Logger logger,
                 BrokerServiceOptions options = {});
 
@@ -103,7 +103,7 @@ class BrokerService {
   PodLookup pods_;
   PodVersionRecorder recorder_;
   const SessionManager& sessions_;
-  controller::LastUsedTimes& last_used_;
+  apikey::LastUsedTimes& last_used_;
   const Clock& clock_;
   Logger logger_;
   BrokerServiceOptions options_;

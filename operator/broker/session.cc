@@ -26,23 +26,15 @@ void TokenSlot::wipe() {
 
 Credentials session_credentials(const apikey::ApiKey& key, const std::string& api_key,
                                 std::int64_t key_version,
-                                const std::map<std::string, std::string>& login_fields) {
-  auto field = [&](const char* name) {
-    auto it = login_fields.find(name);
-    return it == login_fields.end() ? std::string() : it->second;
-  };
+                                const std::map<std::string, std::string>& login_fields_data) {
   Credentials c;
-  c.api_key = api_key;
+  for (const auto& [name, member] : login_fields()) {
+    if (auto it = login_fields_data.find(std::string(name)); it != login_fields_data.end()) {
+      c.*member = it->second;
+    }
+  }
+  c.api_key = api_key;  // the key Secret's, never the login Secret's
   c.key_version = key_version;
-  c.username = field("username");
-  c.password = field("password");
-  c.client_id = field("clientId");
-  c.client_secret = field("clientSecret");
-  c.api_secret = field("apiSecret");
-  c.passphrase = field("passphrase");
-  c.app_id = field("appId");
-  c.app_version = field("appVersion");
-  c.device_id = field("deviceId");
   if (const auto& t = key.spec.token_exchange.tradovate) {
     if (!t->app_id.empty()) c.app_id = t->app_id;
     if (c.app_version.empty()) c.app_version = t->app_version;

@@ -129,6 +129,6 @@ class Session {
 // deviceId: the credentials Secret's, else "keyward-<ApiKey uid>" (stable per ApiKey).
 Credentials session_credentials(const apikey::ApiKey& key, const std::string& api_key,
                                 std::int64_t key_version,
-                                const std::map<std::string, std::string>& login_fields);
+                                const std::map<std::string, std::string>& login_fields_data);
 
 }  // namespace keyward::broker

@@ -1,6 +1,6 @@
 #include "operator/broker/session_manager.h"
 
-#include "operator/controller/key_secret.h"
+#include "operator/apikey/key_secret.h"
 
 namespace keyward::broker {
 
@@ -73,7 +73,7 @@ SessionManager::Desired SessionManager::desired(const std::string& key) const {
                 " does not exist yet (the operator creates it)";
     return d;
   }
-  auto key_secret = controller::read_key_secret(*key_object, redactor);
+  auto key_secret = apikey::read_key_secret(*key_object, redactor);
   if (!key_secret) {
     d.message = "the key Secret cannot be used: " + key_secret.error().message;
     return d;

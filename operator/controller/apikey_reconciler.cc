@@ -55,7 +55,7 @@ struct ApiKeyReconciler::Pass {
   apikey::ApiKeyStatus status_in;
   apikey::ApiKeyStatus desired;
   std::optional<apikey::RotationPlanner> planner;
-  std::optional<KeySecret> secret;
+  std::optional<apikey::KeySecret> secret;
   std::optional<SystemTime> next_rotation;
   std::optional<Error> degraded;  // the first problem that needs a person
   std::optional<SystemTime> wake_at;
@@ -157,9 +157,10 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   if (pass.meta.deletion_timestamp) return handle_deletion(pass);
 
   // 1. Our finalizer first, so a deletion always finds us able to clean up.
-  if (!has_finalizer(pass.object, kFinalizer)) {
+  if (!has_finalizer(pass.object, apikey::kFinalizer)) {
     if (auto st = step(step::kAddFinalizer); !st) return fail(st.error());
-    auto patched = add_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, kFinalizer);
+    auto patched =
+        add_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, apikey::kFinalizer);
     if (!patched) return fail(patched.error());
     pass.object = *patched;
   }
@@ -225,7 +226,7 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
 }
 
 Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
-  if (!has_finalizer(pass.object, kFinalizer)) return Action::await_change();
+  if (!has_finalizer(pass.object, apikey::kFinalizer)) return Action::await_change();
   if (pass.spec && pass.spec->consumers.workload_ref) {
     const auto& ref = *pass.spec->consumers.workload_ref;
     const auto type = workload_type(ref.kind);
@@ -256,7 +257,7 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
   }
   if (auto st = step(step::kRemoveFinalizer); !st) return fail(st.error());
   auto removed =
-      remove_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, kFinalizer);
+      remove_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, apikey::kFinalizer);
   if (!removed && removed.error().http_status != 404) return fail(removed.error());
   deps_.logger.info("ApiKey deleted; finalizer removed", {{"object", pass.key}});
   forget(pass.key);
@@ -344,22 +345,23 @@ Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::
   if (!hash) return fail(hash.error());
   auto& data = secret["data"];
   if (!data.is_object()) data = kube::Object::object();
-  data[s(secret_field::kApiKey)] = base64_encode(key);
-  data[s(secret_field::kKeyVersion)] = base64_encode(std::to_string(version));
-  data[s(secret_field::kActive)] = base64_encode(active ? "true" : "false");
+  data[s(apikey::secret_field::kApiKey)] = base64_encode(key);
+  data[s(apikey::secret_field::kKeyVersion)] = base64_encode(std::to_string(version));
+  data[s(apikey::secret_field::kActive)] = base64_encode(active ? "true" : "false");
   if (previous && previous_expires_at) {
-    data[s(secret_field::kPreviousApiKey)] = base64_encode(*previous);
-    data[s(secret_field::kPreviousExpiresAt)] = base64_encode(format_rfc3339(*previous_expires_at));
+    data[s(apikey::secret_field::kPreviousApiKey)] = base64_encode(*previous);
+    data[s(apikey::secret_field::kPreviousExpiresAt)] =
+        base64_encode(format_rfc3339(*previous_expires_at));
   } else {
-    data.erase(s(secret_field::kPreviousApiKey));
-    data.erase(s(secret_field::kPreviousExpiresAt));
+    data.erase(s(apikey::secret_field::kPreviousApiKey));
+    data.erase(s(apikey::secret_field::kPreviousExpiresAt));
   }
   auto& annotations = secret["metadata"]["annotations"];
   if (!annotations.is_object()) annotations = kube::Object::object();
-  annotations[s(annotation::kKeyVersion)] = std::to_string(version);
-  annotations[s(annotation::kContentHash)] = *hash;
-  annotations[s(annotation::kRotatedAt)] = format_rfc3339(rotated_at);
-  annotations.erase(s(annotation::kRotationNonce));
+  annotations[s(apikey::annotation::kKeyVersion)] = std::to_string(version);
+  annotations[s(apikey::annotation::kContentHash)] = *hash;
+  annotations[s(apikey::annotation::kRotatedAt)] = format_rfc3339(rotated_at);
+  annotations.erase(s(apikey::annotation::kRotationNonce));
   if (grace_ends_at) annotations[s(apikey::kGraceEndsAt)] = format_rfc3339(*grace_ends_at);
   if (!handled_request.empty()) annotations[s(apikey::kRotateRequestHandled)] = handled_request;
   return secret;
@@ -367,19 +369,19 @@ Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::
 
 }  // namespace
 
-Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
+Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
   const std::string name = apikey::secret_name_for(pass.meta.name);
   pass.desired.secret_name = name;
   auto got = deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, name);
   if (got) {
-    auto secret = read_key_secret(*got, deps_.logger.redactor());
+    auto secret = apikey::read_key_secret(*got, deps_.logger.redactor());
     if (!secret) {
       pass.degraded = secret.error();
-      return std::optional<KeySecret>{};
+      return std::optional<apikey::KeySecret>{};
     }
     if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at &&
         secret->version_field_current && secret->active == pass.spec->active) {
-      return std::optional<KeySecret>(std::move(*secret));
+      return std::optional<apikey::KeySecret>(std::move(*secret));
     }
     // Adopt a Secret we did not create (an http source's seed key) or repair its annotations.
     if (auto st = step(step::kAdoptSecret); !st) return fail(st.error());
@@ -389,36 +391,37 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
       if (!md.contains("ownerReferences")) md["ownerReferences"] = kube::Object::array();
       md["ownerReferences"].push_back(owner_reference(pass.meta));
     }
-    md["labels"][s(kApiKeyLabel)] = pass.meta.name;
+    md["labels"][s(apikey::kApiKeyLabel)] = pass.meta.name;
     auto adopted = with_key(body, secret->current_key, std::max<std::int64_t>(secret->version, 1),
                             secret->rotated_at.value_or(pass.now), secret->previous_key,
                             secret->previous_expires_at, pass.spec->active);
     if (!adopted) return fail(adopted.error());
     if (!secret->rotation_nonce.empty()) {
-      (*adopted)["metadata"]["annotations"][s(annotation::kRotationNonce)] = secret->rotation_nonce;
+      (*adopted)["metadata"]["annotations"][s(apikey::annotation::kRotationNonce)] =
+          secret->rotation_nonce;
     }
     auto written = deps_.api.update(kube::ResourceType::secrets(), *adopted);
     if (!written) return fail(written.error());
     deps_.logger.info("adopted the key Secret", {{"object", pass.key}, {"secret", name}});
-    auto reread = read_key_secret(*written, deps_.logger.redactor());
+    auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
     if (!reread) return fail(reread.error());
-    return std::optional<KeySecret>(std::move(*reread));
+    return std::optional<apikey::KeySecret>(std::move(*reread));
   }
   if (got.error().http_status != 404) return fail(got.error());
-  if (!pass.spec->active) return std::optional<KeySecret>{};  // no delivery while inactive
+  if (!pass.spec->active) return std::optional<apikey::KeySecret>{};  // no delivery while inactive
   if (std::holds_alternative<apikey::HttpSource>(pass.spec->source)) {
     pass.degraded = Error{"SeedKeyMissing",
                           "spec.source.http needs the current key to call the provider: create "
                           "Secret " +
                               name + " with data.apiKey holding it; the operator adopts it",
                           0};
-    return std::optional<KeySecret>{};
+    return std::optional<apikey::KeySecret>{};
   }
   pass.secret.reset();
   auto key = obtain_key(pass, pass.meta.uid + "-1");
   if (!key) {
     pass.degraded = key.error();
-    return std::optional<KeySecret>{};
+    return std::optional<apikey::KeySecret>{};
   }
   kube::Object body = {{"apiVersion", "v1"},
                        {"kind", "Secret"},
@@ -426,7 +429,7 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
                        {"metadata",
                         {{"name", name},
                          {"namespace", pass.meta.ns},
-                         {"labels", {{s(kApiKeyLabel), pass.meta.name}}},
+                         {"labels", {{s(apikey::kApiKeyLabel), pass.meta.name}}},
                          {"ownerReferences", kube::Object::array({owner_reference(pass.meta)})}}}};
   auto full = with_key(body, *key, 1, pass.now, std::nullopt, std::nullopt, pass.spec->active);
   if (!full) return fail(full.error());
@@ -437,13 +440,13 @@ Result<std::optional<KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
                     {{"object", pass.key}, {"secret", name}, {"keyVersion", 1}});
   (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyAvailable),
                             "created Secret " + name + " with key version 1");
-  auto reread = read_key_secret(*created, deps_.logger.redactor());
+  auto reread = apikey::read_key_secret(*created, deps_.logger.redactor());
   if (!reread) return fail(reread.error());
-  return std::optional<KeySecret>(std::move(*reread));
+  return std::optional<apikey::KeySecret>(std::move(*reread));
 }
 
 Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key, const char* why) {
-  KeySecret& current = *pass.secret;
+  apikey::KeySecret& current = *pass.secret;
   const std::int64_t version = current.version + 1;
   const auto grace = pass.planner
                          ? pass.planner->grace_period()
@@ -466,7 +469,7 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key,
   // next pass sees the fresh rotated-at, so a key version is never skipped or doubled.
   auto written = deps_.api.update(kube::ResourceType::secrets(), *body);
   if (!written) return fail(written.error());
-  auto reread = read_key_secret(*written, deps_.logger.redactor());
+  auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
   if (deps_.metrics != nullptr) deps_.metrics->rotations_total.inc();
@@ -494,11 +497,11 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
     // Persist the nonce BEFORE calling the provider: after a crash the next pass finds it and
     // asks again with the same Idempotency-Key, getting the same key back instead of a second one.
     kube::Object body = pass.secret->object;
-    body["metadata"]["annotations"][s(annotation::kRotationNonce)] = nonce;
+    body["metadata"]["annotations"][s(apikey::annotation::kRotationNonce)] = nonce;
     if (auto st = step(step::kPersistNonce); !st) return fail(st.error());
     auto written = deps_.api.update(kube::ResourceType::secrets(), body);
     if (!written) return fail(written.error());
-    auto reread = read_key_secret(*written, deps_.logger.redactor());
+    auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
     if (!reread) return fail(reread.error());
     pass.secret = std::move(*reread);
   }
@@ -516,7 +519,7 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
     auto fresh =
         deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
     if (!fresh) return fail(fresh.error());
-    auto reread = read_key_secret(*fresh, deps_.logger.redactor());
+    auto reread = apikey::read_key_secret(*fresh, deps_.logger.redactor());
     if (!reread) return fail(reread.error());
     if (reread->rotation_nonce != nonce) return ok();  // someone else finished this rotation
     pass.secret = std::move(*reread);
@@ -524,14 +527,15 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
 }
 
 Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
-  KeySecret& secret = *pass.secret;
+  apikey::KeySecret& secret = *pass.secret;
   const auto& source = pass.spec->source;
   // A rotation asked for by annotation (keyward.dev/rotate): at once, outside windows, once per
   // value. The value is stored with the new key in one write, so a crash cannot double it.
-  const std::string request = get_annotation(pass.object, apikey::kRotateAnnotation);
+  const std::string request = apikey::get_annotation(pass.object, apikey::kRotateAnnotation);
   const bool requested = !request.empty() && request != secret.rotate_request;
-  ForcedRotation forced{request, get_annotation(pass.object, apikey::kRotateRequestedByAnnotation),
-                        get_annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
+  ForcedRotation forced{
+      request, apikey::get_annotation(pass.object, apikey::kRotateRequestedByAnnotation),
+      apikey::get_annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
   if (std::holds_alternative<apikey::HttpSource>(source) && !secret.rotation_nonce.empty()) {
     // A rotation is in flight: finish it whatever the schedule says now (and, when one was
     // asked for, as that one: its end of grace applies and the request is recorded).
@@ -546,7 +550,7 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
       body["metadata"]["annotations"][s(apikey::kRotateRequestHandled)] = request;
       auto written = deps_.api.update(kube::ResourceType::secrets(), body);
       if (!written) return fail(written.error());
-      auto reread = read_key_secret(*written, deps_.logger.redactor());
+      auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
       if (!reread) return fail(reread.error());
       pass.secret = std::move(*reread);
       (void)deps_.events.record(
@@ -618,16 +622,16 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
 }
 
 Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
-  KeySecret& secret = *pass.secret;
+  apikey::KeySecret& secret = *pass.secret;
   if (!secret.previous_key) return ok();
   if (secret.previous_expires_at && *secret.previous_expires_at > pass.now) return ok();
   kube::Object body = secret.object;
-  body["data"].erase(s(secret_field::kPreviousApiKey));
-  body["data"].erase(s(secret_field::kPreviousExpiresAt));
+  body["data"].erase(s(apikey::secret_field::kPreviousApiKey));
+  body["data"].erase(s(apikey::secret_field::kPreviousExpiresAt));
   if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
   auto written = deps_.api.update(kube::ResourceType::secrets(), body);
   if (!written) return fail(written.error());
-  auto reread = read_key_secret(*written, deps_.logger.redactor());
+  auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
   deps_.logger.info("grace period over; previous key removed",

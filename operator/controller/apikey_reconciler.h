@@ -38,11 +38,11 @@
 #include "common/kube/kube_api.h"
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/key_generator.h"
+#include "operator/apikey/key_secret.h"
+#include "operator/apikey/last_used.h"
 #include "operator/apikey/provider_states.h"
 #include "operator/controller/consumer_restarter.h"
 #include "operator/controller/event_recorder.h"
-#include "operator/controller/key_secret.h"
-#include "operator/controller/last_used.h"
 #include "operator/controller/operator_metrics.h"
 
 namespace keyward::controller {
@@ -85,7 +85,7 @@ struct ReconcilerDeps {
   OperatorMetrics* metrics = nullptr;
   StepHook step_hook;
   // The broker's record of fetches (status.lastUsedTime); null: the field is left as it is.
-  const LastUsedTimes* last_used = nullptr;
+  const apikey::LastUsedTimes* last_used = nullptr;
   // The broker sessions' provider states (ProviderReady); null: the condition is left alone.
   const apikey::ProviderStates* provider_states = nullptr;
 };
@@ -115,7 +115,7 @@ class ApiKeyReconciler {
   Status step(std::string_view name) const;
   Result<Action> handle_deletion(Pass& pass);
   Result<Action> report_invalid_spec(Pass& pass, const Error& error);
-  Result<std::optional<KeySecret>> ensure_secret(Pass& pass);
+  Result<std::optional<apikey::KeySecret>> ensure_secret(Pass& pass);
   Status rotate_if_due(Pass& pass);
   Status rotate_with_key(Pass& pass, const std::string& new_key, const char* why);
   Status http_rotation(Pass& pass, const std::string& nonce);

@@ -5,8 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "operator/apikey/key_secret.h"
 #include "operator/apikey/pod_assignment.h"
-#include "operator/controller/key_secret.h"
 
 namespace keyward::controller {
 namespace {
@@ -178,8 +178,9 @@ Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::str
   }
   auto owner = api_.get(type, ns, name);
   if (!owner) return missing_or_error(owner.error());
-  return std::optional(
-      OwnerView{kind, name, parse_int(get_annotation(*owner, annotation::kRestartedForVersion))});
+  return std::optional(OwnerView{
+      kind, name,
+      parse_int(apikey::get_annotation(*owner, apikey::annotation::kRestartedForVersion))});
 }
 
 Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string& ns,
@@ -195,11 +196,12 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     view.key_version = apikey::recorded_key_version(pod);
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
-    if (has_annotation(pod, annotation::kHold))
-      view.hold_reason = get_annotation(pod, annotation::kHold);
-    view.has_hold_since = has_annotation(pod, annotation::kHoldSince);
+    if (apikey::has_annotation(pod, apikey::annotation::kHold))
+      view.hold_reason = apikey::get_annotation(pod, apikey::annotation::kHold);
+    view.has_hold_since = apikey::has_annotation(pod, apikey::annotation::kHoldSince);
     SystemTime since;
-    if (view.has_hold_since && parse_rfc3339(get_annotation(pod, annotation::kHoldSince), since)) {
+    if (view.has_hold_since &&
+        parse_rfc3339(apikey::get_annotation(pod, apikey::annotation::kHoldSince), since)) {
       view.hold_since = since;
     }
     // Pending and current pods too: they decide whether their owner may be rolled.
@@ -234,7 +236,8 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         const bool stamp = action.kind == RestartAction::Kind::StampHoldSince;
         kube::Object value = stamp ? kube::Object(format_rfc3339(now)) : kube::Object(nullptr);
         const kube::Object patch = {
-            {"metadata", {{"annotations", {{std::string(annotation::kHoldSince), value}}}}}};
+            {"metadata",
+             {{"annotations", {{std::string(apikey::annotation::kHoldSince), value}}}}}};
         auto patched = api_.patch(kube::ResourceType::pods(), ns, action.target,
                                   kube::PatchType::Merge, patch);
         if (!patched && patched.error().http_status != 404) return fail(patched.error());
@@ -255,13 +258,13 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         const kube::Object patch = {
             {"metadata",
              {{"annotations",
-               {{std::string(annotation::kRestartedForVersion),
+               {{std::string(apikey::annotation::kRestartedForVersion),
                  std::to_string(settings.key_version)}}}}},
             {"spec",
              {{"template",
                {{"metadata",
                  {{"annotations",
-                   {{std::string(annotation::kRestartedAt), format_rfc3339(now)}}}}}}}}}};
+                   {{std::string(apikey::annotation::kRestartedAt), format_rfc3339(now)}}}}}}}}}};
         auto patched = api_.patch(type, ns, action.target, kube::PatchType::Merge, patch);
         if (!patched) return fail(patched.error());
         ++report.restarts;

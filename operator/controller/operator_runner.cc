@@ -2,8 +2,8 @@
 
 #include <utility>
 
+#include "operator/apikey/key_secret.h"
 #include "operator/apikey/pod_assignment.h"
-#include "operator/controller/key_secret.h"
 
 namespace keyward::controller {
 
@@ -85,8 +85,9 @@ void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
   const auto& md = secret.at("metadata");
   const std::string ns = md.value("namespace", "");
   const auto labels = md.value("labels", kube::Object::object());
-  if (labels.contains(std::string(kApiKeyLabel)) && labels[std::string(kApiKeyLabel)].is_string()) {
-    enqueue(ns + "/" + labels[std::string(kApiKeyLabel)].get<std::string>());
+  if (labels.contains(std::string(apikey::kApiKeyLabel)) &&
+      labels[std::string(apikey::kApiKeyLabel)].is_string()) {
+    enqueue(ns + "/" + labels[std::string(apikey::kApiKeyLabel)].get<std::string>());
   }
   // An http source's seed Secret (not labelled yet) and secretRef sources.
   const std::string name = md.value("name", "");

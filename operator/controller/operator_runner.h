@@ -33,10 +33,10 @@
 #include "common/kube/kube_api.h"
 #include "common/kube/work_queue.h"
 #include "operator/apikey/key_generator.h"
+#include "operator/apikey/last_used.h"
 #include "operator/apikey/provider_states.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "operator/controller/event_recorder.h"
-#include "operator/controller/last_used.h"
 #include "operator/controller/leader_elector.h"
 #include "operator/controller/operator_metrics.h"
 
@@ -78,7 +78,7 @@ class OperatorRunner {
   [[nodiscard]] const kube::Store& apikey_store() const { return apikeys_.store(); }
   [[nodiscard]] const kube::Store& secret_store() const { return secrets_.store(); }
   [[nodiscard]] const kube::Store& pod_store() const { return pods_.store(); }
-  [[nodiscard]] LastUsedTimes& last_used() { return last_used_; }
+  [[nodiscard]] apikey::LastUsedTimes& last_used() { return last_used_; }
   // The broker sessions' provider states, published as ProviderReady.
   [[nodiscard]] apikey::ProviderStates& provider_states() { return provider_states_; }
 
@@ -94,7 +94,7 @@ class OperatorRunner {
   OperatorOptions options_;
   OperatorMetrics metrics_;
   EventRecorder events_;
-  LastUsedTimes last_used_;                 // before reconciler_, which reads it
+  apikey::LastUsedTimes last_used_;         // before reconciler_, which reads it
   apikey::ProviderStates provider_states_;  // likewise
   ApiKeyReconciler reconciler_;
   kube::WorkQueue queue_;

@@ -12,12 +12,12 @@
 #include <memory>
 #include <string>
 
+#include "common/core/certificate_store.h"
 #include "common/core/clock.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "common/kube/kube_api.h"
 #include "operator/webhook/apikey_validator.h"
-#include "operator/webhook/certificate_store.h"
 #include "operator/webhook/pod_admission_handler.h"
 #include "operator/webhook/server_version_cache.h"
 #include "operator/webhook/webhook_server.h"

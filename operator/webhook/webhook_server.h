@@ -3,19 +3,19 @@
 //   POST /mutate-pods       AdmissionReview -> PodAdmissionHandler
 //   POST /validate-apikeys  AdmissionReview -> ApiKeyValidator
 //   GET  /healthz           200 "ok" while a certificate is loaded
-// It runs on HttpsServer (https_server.h, shared with the token broker): the certificate comes
-// from a CertificateStore that is re-read every reload_interval and swapped in for new
-// handshakes, without dropping open connections.
+// It runs on HttpsServer (common/core/https_server.h, shared with the token broker): the
+// certificate comes from a CertificateStore that is re-read every reload_interval and swapped in
+// for new handshakes, without dropping open connections.
 
 #include <chrono>
 #include <string>
 
+#include "common/core/certificate_store.h"
 #include "common/core/clock.h"
+#include "common/core/https_server.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "operator/webhook/apikey_validator.h"
-#include "operator/webhook/certificate_store.h"
-#include "operator/webhook/https_server.h"
 #include "operator/webhook/pod_admission_handler.h"
 
 namespace keyward::webhook {

@@ -143,7 +143,7 @@ class AuthorizationTest : public ::testing::Test {
   kube::Store apikeys;
   kube::Store secrets;
   SessionManager manager;
-  controller::LastUsedTimes last_used;
+  apikey::LastUsedTimes last_used;
   BrokerService service;
   std::string alpha_uid, plain_uid, beta_uid;
 };

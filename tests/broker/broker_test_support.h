@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "operator/apikey/key_secret.h"
 #include "operator/controller/apikey_reconciler.h"
-#include "operator/controller/key_secret.h"
 #include "tests/provider_sim/simulator_transport.h"
 
 namespace keyward::testing {

@@ -39,8 +39,8 @@ TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) 
   ASSERT_TRUE(s);
   EXPECT_EQ(s->at("metadata")["ownerReferences"][0]["uid"], obj["metadata"]["uid"]);
   EXPECT_EQ(s->at("metadata")["labels"]["keyward.dev/apikey"], "alpha");
-  EXPECT_EQ(controller::get_annotation(*s, "keyward.dev/key-version"), "1");
-  EXPECT_EQ(controller::get_annotation(*s, "keyward.dev/content-hash"),
+  EXPECT_EQ(apikey::get_annotation(*s, "keyward.dev/key-version"), "1");
+  EXPECT_EQ(apikey::get_annotation(*s, "keyward.dev/content-hash"),
             *apikey::content_hash(generator.issued().at(0)));
   EXPECT_EQ(secret_field("apiKey"), generator.issued().at(0));
   EXPECT_EQ(s->at("type"), "Opaque");
@@ -58,7 +58,7 @@ TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) 
 
 TEST_F(ReconcilerTest, LastUsedTimeFromTheBrokerIsPublishedAtMostOncePerMinute) {
   put(make_apikey("alpha"));
-  controller::LastUsedTimes used;
+  apikey::LastUsedTimes used;
   controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, &metrics, {}};
   deps.last_used = &used;
   controller::ApiKeyReconciler r(std::move(deps));
@@ -444,7 +444,7 @@ TEST_F(ReconcilerTest, HttpSourceNeedsASeedKeyThenRotatesThroughTheProvider) {
   EXPECT_EQ(key_version(), 2);
   EXPECT_EQ(provider->issued(), 1);
   EXPECT_EQ(secret_field("apiKey"), provider->valid_key());
-  EXPECT_FALSE(controller::has_annotation(*secret(), "keyward.dev/rotation-nonce"));
+  EXPECT_FALSE(apikey::has_annotation(*secret(), "keyward.dev/rotation-nonce"));
   const std::string seen = observable_text();
   EXPECT_EQ(seen.find(provider->valid_key()), std::string::npos);
   EXPECT_EQ(seen.find("pk_seed_key_000000000000"), std::string::npos);

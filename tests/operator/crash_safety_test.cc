@@ -57,7 +57,7 @@ TEST_P(CrashBetweenStepsTest, HttpRotationCompletesExactlyOnceAfterACrash) {
   EXPECT_EQ(provider->issued(), 1) << "the provider regenerated twice";
   EXPECT_EQ(secret_field("apiKey"), provider->valid_key()) << "the new key was lost";
   EXPECT_EQ(secret_field("previousApiKey"), kSeed);
-  EXPECT_FALSE(controller::has_annotation(*secret(), controller::annotation::kRotationNonce));
+  EXPECT_FALSE(apikey::has_annotation(*secret(), apikey::annotation::kRotationNonce));
   EXPECT_EQ(apikey()["status"]["keyVersion"], 2);
   EXPECT_EQ(condition("Ready")["status"], "True");
   EXPECT_EQ(condition("Rotating")["status"], "False");
@@ -132,7 +132,7 @@ TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
   provider_down = true;
   settle(r);
   EXPECT_EQ(key_version(), 1);
-  EXPECT_TRUE(controller::has_annotation(*secret(), controller::annotation::kRotationNonce));
+  EXPECT_TRUE(apikey::has_annotation(*secret(), apikey::annotation::kRotationNonce));
   EXPECT_EQ(condition("Rotating")["reason"], "RotationPending");
   EXPECT_EQ(condition("Degraded")["reason"], "KeySourceUnreachable");
   provider_down = false;

@@ -19,9 +19,9 @@
 #include "common/io/filesystem.h"
 #include "common/kube/kube_client.h"
 #include "operator/apikey/key_generator.h"
+#include "operator/apikey/key_secret.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "operator/controller/event_recorder.h"
-#include "operator/controller/key_secret.h"
 #include "operator/controller/operator_metrics.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/fake_clock.h"
@@ -272,7 +272,7 @@ class OperatorTest : public ::testing::Test {
   std::int64_t key_version(const std::string& name = "alpha") {
     auto s = secret(name);
     if (!s) return 0;
-    return std::stoll(controller::get_annotation(*s, controller::annotation::kKeyVersion));
+    return std::stoll(apikey::get_annotation(*s, apikey::annotation::kKeyVersion));
   }
   Json condition(const std::string& type, const std::string& name = "alpha") {
     for (const auto& c : apikey(name)["status"].value("conditions", Json::array())) {

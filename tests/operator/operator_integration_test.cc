@@ -97,7 +97,7 @@ class OperatorIntegrationTest : public ::testing::Test {
   std::int64_t version() {
     auto s = secret();
     if (!s) return 0;
-    return std::stoll(controller::get_annotation(*s, "keyward.dev/key-version"));
+    return std::stoll(apikey::get_annotation(*s, "keyward.dev/key-version"));
   }
   nlohmann::json apikey() {
     return *server->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");

@@ -1,4 +1,4 @@
-#include "sidecar/token_refresher.h"
+#include "common/token/token_refresher.h"
 
 #include <gtest/gtest.h>
 
@@ -7,9 +7,10 @@
 #include <thread>
 #include <utility>
 
+#include "common/token/provider_token_source.h"
 #include "common/token/tradovate_provider.h"
 #include "sidecar/credentials_loader.h"
-#include "sidecar/direct_token_source.h"
+#include "sidecar/file_token_sink.h"
 #include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/simulator_transport.h"
 #include "tests/sidecar/fake_random.h"
@@ -55,12 +56,14 @@ class RefresherTest : public ::testing::Test {
               provider, [this] { return loader.load(); }, t.logger),
           writer(t.fs, t.clock, t.tmp / "tokens", t.logger),
           files(writer, {}),
-          refresher(source, files, t.random, metrics, t.logger, std::move(options)) {}
+          sink(files),
+          refresher(source, sink, t.random, metrics, t.logger, std::move(options)) {}
     CredentialsLoader loader;
     TradovateProvider provider;
-    DirectTokenSource source;
+    ProviderTokenSource source;
     AtomicWriter writer;
     TokenFileWriter files;
+    FileTokenSink sink;
     MetricsRegistry metrics;
     TokenRefresher refresher;
   };
@@ -139,7 +142,8 @@ TEST_F(RefresherTest, RecheckAsksTheBrokerOftenAndWritesOnlyWhatChanged) {
   MetricsRegistry metrics;
   RefresherOptions options;
   options.recheck = 30s;
-  TokenRefresher refresher(source, files, random, metrics, logger, options);
+  FileTokenSink file_sink(files);
+  TokenRefresher refresher(source, file_sink, random, metrics, logger, options);
   SystemTime next = refresher.step(clock.now());
   EXPECT_EQ(source.fetches, 1);
   EXPECT_EQ(token_file(), "broker-token-one");
@@ -168,7 +172,8 @@ TEST_F(RefresherTest, RecheckAsksTheBrokerOftenAndWritesOnlyWhatChanged) {
   RefresherOptions quiet;
   MemorySource once(clock);
   once.expires_at = clock.now() + 90min;
-  TokenRefresher direct(once, files, random, metrics, logger, quiet);
+  FileTokenSink direct_sink(files);
+  TokenRefresher direct(once, direct_sink, random, metrics, logger, quiet);
   direct.step(clock.now());
   clock.advance(30min);
   direct.step(clock.now());
@@ -269,6 +274,8 @@ TEST_F(RefresherTest, RateLimitedWaitsExactlyTheRetryAfterEvenPastExpiry) {
   EXPECT_FALSE(st.provider_state.ready);
   ASSERT_TRUE(st.provider_state.until);
   EXPECT_EQ(*st.provider_state.until, start + 95min);
+  clock.set(start + 86min);
+  s.refresher.credentials_changed();  // a rotation meanwhile does not cut the wait short
   drive(s, start + 95min - 1s, 1s);
   EXPECT_EQ(sim.total_requests(), sent) << "nothing before Retry-After, not even at expiry";
   auto r = s.refresher.ready(clock.now());
@@ -392,7 +399,7 @@ TEST_F(RefresherTest, RestartReusesTheCachedToken) {
   Sidecar second(*this);
   auto cached = read_token_record(fs, tmp / "tokens");
   ASSERT_TRUE(cached);
-  EXPECT_TRUE(second.refresher.adopt_cached(*cached, clock.now()));
+  EXPECT_TRUE(second.refresher.adopt_cached(to_delivery(*cached), clock.now()));
   EXPECT_EQ(second.refresher.step(clock.now()), start + 85min);
   EXPECT_EQ(sim.requests("alice"), 1) << "the request counter did not move";
   EXPECT_TRUE(second.refresher.ready(clock.now()));
@@ -412,10 +419,10 @@ TEST_F(RefresherTest, CachedTokenOfOtherCredentialsOrExpiredIsNotReused) {
   auto cached = *read_token_record(fs, tmp / "tokens");
   write_key(kKey2);
   Sidecar other_key(*this);
-  EXPECT_FALSE(other_key.refresher.adopt_cached(cached, clock.now()));
+  EXPECT_FALSE(other_key.refresher.adopt_cached(to_delivery(cached), clock.now()));
   write_key(kKey1);
   Sidecar late(*this);
-  EXPECT_FALSE(late.refresher.adopt_cached(cached, start + 91min));
+  EXPECT_FALSE(late.refresher.adopt_cached(to_delivery(cached), start + 91min));
 }
 
 TEST_F(RefresherTest, GarbageAndTruncatedAnswersBackOffThenRecover) {
@@ -488,12 +495,13 @@ TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   sim::SimulatorTransport skewed_transport(skewed_sim);
   CredentialsLoader loader(fs, {tmp / "key", tmp / "creds", {}}, logger.redactor());
   TradovateProvider provider(skewed_transport, "/v1", clock, logger);
-  DirectTokenSource source(
+  ProviderTokenSource source(
       provider, [&] { return loader.load(); }, logger);
   AtomicWriter writer(fs, clock, tmp / "tokens", logger);
   TokenFileWriter files(writer, {});
   MetricsRegistry metrics;
-  TokenRefresher refresher(source, files, random, metrics, logger, {});
+  FileTokenSink file_sink(files);
+  TokenRefresher refresher(source, file_sink, random, metrics, logger, {});
   // Corrected by 120s minus the 1s the Date header's resolution may add: errs 1s early.
   EXPECT_EQ(refresher.step(clock.now()), start + 85min - 1s);
   EXPECT_DOUBLE_EQ(refresher.status().clock_skew_seconds, 120.0);
@@ -531,7 +539,8 @@ TEST_F(RefresherTest, ReadinessAnswersWhileAFetchHangsAndAChangedSecretDiscardsT
   AtomicWriter writer(fs, clock, tmp / "tokens", logger);
   TokenFileWriter files(writer, {});
   MetricsRegistry metrics;
-  TokenRefresher refresher(source, files, random, metrics, logger, {});
+  FileTokenSink file_sink(files);
+  TokenRefresher refresher(source, file_sink, random, metrics, logger, {});
   std::jthread loop([&] { refresher.step(clock.now()); });
   source.entered.get_future().wait();
   // The fetch is in flight: status and readiness do not wait for it.

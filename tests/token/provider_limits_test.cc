@@ -60,6 +60,16 @@ TEST(LimitErrorTest, EachStatusWithItsWait) {
   EXPECT_EQ(e->reason, "ProviderUnavailable");
   EXPECT_EQ(e->retry_after, std::nullopt) << "no header: the caller's own backoff";
 
+  e = limit_error(answer(429, "0"), "POST x", tradovate, now);
+  EXPECT_EQ(e->retry_after, Seconds(1)) << "no tight loop on a zero";
+  e = limit_error(answer(429, "99999999999"), "POST x", tradovate, now);
+  EXPECT_EQ(e->retry_after, Seconds(24 * 3600)) << "no overflow on a huge one";
+  // A date is read against the answer's own Date: a local clock 10 minutes ahead waits the
+  // full 60 s the server meant, not nothing.
+  HttpResponse dated = answer(429, format_http_date(now - 10min + 60s));
+  dated.headers.emplace("Date", format_http_date(now - 10min));
+  EXPECT_EQ(limit_error(dated, "POST x", tradovate, now)->retry_after, Seconds(60));
+
   EXPECT_FALSE(limit_error(answer(200), "POST x", tradovate, now));
   EXPECT_FALSE(limit_error(answer(400), "POST x", tradovate, now));
 }
@@ -131,6 +141,21 @@ TEST_F(BudgetedTradovateTest, FailuresCountAndTheSixthLoginIsNeverSent) {
   clock.advance(55min);
   EXPECT_TRUE(provider.request(alice()));
   EXPECT_EQ(sim.requests("alice"), 6);
+}
+
+TEST_F(BudgetedTradovateTest, AnOutageSpendsNoBudgetSoTheRenewalAfterItIsNotHeld) {
+  auto g = provider.request(alice());
+  ASSERT_TRUE(g);
+  const AccessToken t = std::get<AccessToken>(*g);
+  sim.set_outage(true);  // connection refused
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(provider.renew(t).error().reason, "Unreachable");
+    EXPECT_EQ(provider.request(alice()).error().reason, "Unreachable");
+    clock.advance(30s);
+  }
+  sim.set_outage(false);
+  EXPECT_TRUE(provider.renew(t)) << "nothing was spent while nothing reached the provider";
+  EXPECT_TRUE(provider.request(alice()));
 }
 
 TEST_F(BudgetedTradovateTest, RenewalsHaveTheirOwnFifteen) {

@@ -1,9 +1,9 @@
-#include "operator/controller/key_secret.h"
+#include "operator/apikey/key_secret.h"
 
 #include <charconv>
 #include <vector>
 
-namespace keyward::controller {
+namespace keyward::apikey {
 
 bool KeySecret::owned_by(const std::string& uid) const {
   const auto& md = object.at("metadata");
@@ -88,4 +88,4 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   return out;
 }
 
-}  // namespace keyward::controller
+}  // namespace keyward::apikey

@@ -1,10 +1,10 @@
-#include "operator/webhook/https_server.h"
+#include "common/core/https_server.h"
 
 #include <httplib.h>
 
 #include "common/core/httplib_server_adapter.h"
 
-namespace keyward::webhook {
+namespace keyward {
 
 HttpsServer::HttpsServer(HttpsServerConfig config, CertificateStore& certificates, Clock& clock,
                          Logger logger)
@@ -112,4 +112,4 @@ void HttpsServer::stop() {
   }
 }
 
-}  // namespace keyward::webhook
+}  // namespace keyward

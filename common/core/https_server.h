@@ -13,17 +13,17 @@
 #include <thread>
 #include <vector>
 
+#include "common/core/certificate_store.h"
 #include "common/core/clock.h"
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
-#include "operator/webhook/certificate_store.h"
 
 namespace httplib {
 class SSLServer;
 }
 
-namespace keyward::webhook {
+namespace keyward {
 
 struct HttpsServerConfig {
   std::string name = "https";  // for logs and errors: "webhook", "broker"
@@ -71,4 +71,4 @@ class HttpsServer {
   std::jthread reload_thread_;
 };
 
-}  // namespace keyward::webhook
+}  // namespace keyward

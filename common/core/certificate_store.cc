@@ -1,4 +1,4 @@
-#include "operator/webhook/certificate_store.h"
+#include "common/core/certificate_store.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace keyward::webhook {
+namespace keyward {
 namespace {
 
 using openssl::BioPtr;
@@ -131,4 +131,4 @@ int CertificateStore::cert_callback(SSL* ssl, void* arg) {
   return SSL_use_cert_and_key(ssl, ck->leaf.get(), ck->key.get(), ck->chain.get(), 1) == 1 ? 1 : 0;
 }
 
-}  // namespace keyward::webhook
+}  // namespace keyward

@@ -19,37 +19,7 @@
 #include "common/kube/kube_api.h"
 #include "operator/apikey/names.h"
 
-namespace keyward::controller {
-
-inline constexpr std::string_view kFinalizer = "keyward.dev/cleanup";
-inline constexpr std::string_view kApiKeyLabel = apikey::kApiKeyLabel;
-
-namespace annotation {
-inline constexpr std::string_view kKeyVersion = apikey::kKeyVersionAnnotation;
-inline constexpr std::string_view kContentHash = "keyward.dev/content-hash";
-inline constexpr std::string_view kRotatedAt = "keyward.dev/rotated-at";
-// An http-source rotation in flight: the Idempotency-Key sent to the provider. Persisted BEFORE
-// the provider is called; removed in the same write that stores the returned key.
-inline constexpr std::string_view kRotationNonce = "keyward.dev/rotation-nonce";
-inline constexpr std::string_view kHold = "keyward.dev/hold";
-inline constexpr std::string_view kHoldSince = "keyward.dev/hold-since";
-inline constexpr std::string_view kRestartedAt = "kubectl.kubernetes.io/restartedAt";
-// On a workload's metadata: the key version its last rollout restart was for (once per owner
-// per key version).
-inline constexpr std::string_view kRestartedForVersion = "keyward.dev/restarted-for-version";
-}  // namespace annotation
-
-namespace secret_field {
-inline constexpr std::string_view kApiKey = "apiKey";
-inline constexpr std::string_view kPreviousApiKey = "previousApiKey";
-inline constexpr std::string_view kPreviousExpiresAt = "previousExpiresAt";
-// The version of apiKey, as data (not secret): a Secret volume projects data only, and a
-// direct-mode sidecar reports the version it delivered (docs/contracts.md).
-inline constexpr std::string_view kKeyVersion = "keyVersion";
-// "true" or "false": spec.active, for direct-mode sidecars (they read the Secret volume): false
-// stops delivery (state Inactive) without restarting anything.
-inline constexpr std::string_view kActive = "active";
-}  // namespace secret_field
+namespace keyward::apikey {
 
 struct KeySecret {
   kube::Object object;  // as read (resourceVersion for conditional writes)
@@ -79,4 +49,4 @@ struct KeySecret {
 [[nodiscard]] std::string get_annotation(const kube::Object& object, std::string_view name);
 [[nodiscard]] bool has_annotation(const kube::Object& object, std::string_view name);
 
-}  // namespace keyward::controller
+}  // namespace keyward::apikey

@@ -1,4 +1,4 @@
-#include "sidecar/token_refresher.h"
+#include "sidecar/file_token_sink.h"
 
 namespace keyward::sidecar {
 

@@ -12,7 +12,7 @@
 
 #include "common/core/clock.h"
 
-namespace keyward::controller {
+namespace keyward::apikey {
 
 class LastUsedTimes {
  public:
@@ -52,4 +52,4 @@ class LastUsedTimes {
   std::map<std::string, Entry> entries_;
 };
 
-}  // namespace keyward::controller
+}  // namespace keyward::apikey

@@ -18,7 +18,7 @@
 #include "common/core/openssl_ptr.h"
 #include "common/core/result.h"
 
-namespace keyward::webhook {
+namespace keyward {
 
 using openssl::X509Ptr;
 using openssl::X509StackPtr;
@@ -90,4 +90,4 @@ class CertificateStore {
   std::atomic<std::uint64_t> handshakes_{0};
 };
 
-}  // namespace keyward::webhook
+}  // namespace keyward
