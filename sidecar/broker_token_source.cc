@@ -85,6 +85,11 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
       if (auto wait = parse_retry_after(*ra, clock_.now())) out.retry_after = *wait;
     }
     out.message = where + " has no token yet (HTTP " + std::to_string(resp->status) + ")";
+    // The broker says why (its session's provider state: RateLimited, CredentialsRejected...).
+    nlohmann::json b = nlohmann::json::parse(resp->body, nullptr, false);
+    if (b.is_object() && b.contains("message") && b["message"].is_string()) {
+      out.message += ": " + b["message"].get<std::string>().substr(0, 400);
+    }
     return out;
   }
   if (resp->status != 200) {

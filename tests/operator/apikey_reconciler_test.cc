@@ -79,6 +79,62 @@ TEST_F(ReconcilerTest, LastUsedTimeFromTheBrokerIsPublishedAtMostOncePerMinute) 
             format_rfc3339(clock.now() + std::chrono::seconds(61)));
 }
 
+// The broker's provider state as the ProviderReady condition, with an Event for every change to
+// a failing state and for the recovery; an unchanged state writes nothing; no session, no
+// condition.
+TEST_F(ReconcilerTest, ProviderStateFromTheBrokerIsTheProviderReadyCondition) {
+  put(make_apikey("alpha"));
+  apikey::ProviderStates states;
+  controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, &metrics, {}};
+  deps.provider_states = &states;
+  controller::ApiKeyReconciler r(std::move(deps));
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_TRUE(condition("ProviderReady").is_null()) << "no session, no condition";
+
+  states.set("bots/alpha", {true, "TokenIssued", "the provider issues tokens", std::nullopt});
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(condition("ProviderReady")["status"], "True");
+  EXPECT_EQ(condition("ProviderReady")["reason"], "TokenIssued");
+  EXPECT_TRUE(events_with("TokenIssued").empty()) << "a healthy start is no news";
+  const auto writes_before = writes();
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(writes(), writes_before) << "an unchanged state writes nothing";
+
+  const SystemTime until = clock.now() + std::chrono::seconds(3600);
+  states.set("bots/alpha",
+             {false, "RateLimited", "POST /v1/auth/accesstokenrequest answered 429", until});
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(condition("ProviderReady")["status"], "False");
+  EXPECT_EQ(condition("ProviderReady")["reason"], "RateLimited");
+  EXPECT_NE(condition("ProviderReady")["message"].get<std::string>().find(
+                "(next request at " + format_rfc3339(until) + ")"),
+            std::string::npos)
+      << condition("ProviderReady").dump();
+  ASSERT_EQ(events_with("RateLimited").size(), 1u);
+  EXPECT_EQ(events_with("RateLimited")[0]["type"], "Warning");
+
+  states.set("bots/alpha", {false, "LockedOut", "HTTP 423: the account is locked out", until});
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(condition("ProviderReady")["reason"], "LockedOut");
+  EXPECT_EQ(events_with("LockedOut").size(), 1u);
+
+  states.set("bots/alpha", {true, "TokenIssued", "the provider issues tokens", std::nullopt});
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(condition("ProviderReady")["status"], "True");
+  ASSERT_EQ(events_with("ProviderRecovered").size(), 1u);
+  EXPECT_EQ(events_with("ProviderRecovered")[0]["type"], "Normal");
+
+  states.set("bots/alpha", {true, "SessionReplaced", "another client logged in", std::nullopt});
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_EQ(condition("ProviderReady")["status"], "True");
+  ASSERT_EQ(events_with("SessionReplaced").size(), 1u) << "a warning although a token came";
+  EXPECT_EQ(events_with("SessionReplaced")[0]["type"], "Warning");
+
+  states.forget("bots/alpha");
+  ASSERT_TRUE(reconcile(r));
+  EXPECT_TRUE(condition("ProviderReady").is_null()) << "the session is gone";
+}
+
 TEST_F(ReconcilerTest, SecondPassWritesNothing) {
   put(make_apikey("alpha"));
   auto r = make_reconciler();

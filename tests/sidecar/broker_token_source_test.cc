@@ -67,6 +67,8 @@ TEST_F(BrokerTest, StatusCodesMapToOutcomes) {
   HttpResponse busy;
   busy.status = 503;
   busy.headers.emplace("Retry-After", "17");
+  busy.body =
+      R"({"reason":"NoToken","message":"no token: RateLimited: POST /v1/auth/accesstokenrequest answered HTTP 429"})";
   transport.push(busy);
   transport.push(200, R"({"accessToken":"x-abcdef","active":false})");
   transport.push(200, "<html>proxy error</html>");
@@ -81,6 +83,8 @@ TEST_F(BrokerTest, StatusCodesMapToOutcomes) {
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry->kind, FetchResult::Kind::RetryLater);
   EXPECT_EQ(retry->retry_after, Seconds(17));
+  EXPECT_NE(retry->message.find("no token: RateLimited"), std::string::npos)
+      << "the broker's reason reaches the sidecar's status: " << retry->message;
   EXPECT_EQ(source.fetch(nullptr)->kind, FetchResult::Kind::Inactive);
   EXPECT_EQ(source.fetch(nullptr).error().reason, "InvalidBrokerAnswer");
   EXPECT_EQ(source.fetch(nullptr).error().reason, "BrokerError");

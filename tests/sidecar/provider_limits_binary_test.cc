@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -48,9 +49,12 @@ class ProviderLimitsBinaryTest : public ::testing::Test {
   }
   void TearDown() override { sim.stop(); }
 
+  // Replaces a credentials file in one step, as the kubelet swaps a Secret volume.
   void set_file(const std::string& name, const std::string& value) {
-    (void)fs.remove_all(tmp / ("creds/" + name));
-    ASSERT_TRUE(fs.write_new_file(tmp / ("creds/" + name), value, 0600));
+    const std::string staged = tmp / (".staged-" + name);
+    (void)fs.remove_all(staged);
+    ASSERT_TRUE(fs.write_new_file(staged, value, 0600));
+    std::filesystem::rename(staged, tmp / ("creds/" + name));
   }
 
   std::vector<std::string> args(std::vector<std::string> extra = {}) {
@@ -71,9 +75,12 @@ class ProviderLimitsBinaryTest : public ::testing::Test {
   }
 
   // Starts the sidecar and connects to its status server.
-  void start(std::vector<std::string> extra = {}) {
-    process =
-        std::make_unique<Process>(args(std::move(extra)), std::vector<std::string>{}, tmp / "log");
+  // Starts the sidecar (against `endpoint`, default the fixture's simulator) and connects to
+  // its status server.
+  void start(std::vector<std::string> extra = {}, const std::string& endpoint = "") {
+    auto a = args(std::move(extra));
+    if (!endpoint.empty()) a[5] = endpoint;
+    process = std::make_unique<Process>(a, std::vector<std::string>{}, tmp / "log");
     ASSERT_TRUE(process->started());
     std::smatch m;
     std::string log;
@@ -184,11 +191,10 @@ TEST_F(ProviderLimitsBinaryTest, TooManyRequestsWithoutRetryAfterWaitsTradovates
 }
 
 TEST_F(ProviderLimitsBinaryTest, ALockoutIsWaitedOutWithItsEndTimeShown) {
-  sim::ProviderSimulator strict(clock,
-                                sim::SimConfig{.lockout_after_failures = 1, .lockout = 600s});
+  sim::ProviderSimulator strict(clock, sim::SimConfig{.lockout_after_failures = 1, .lockout = 4s});
   strict.add_user({"demo", kPassword, "8", kSec, 0});
   ASSERT_TRUE(strict.start("127.0.0.1", 0));
-  // Someone else failed a login as demo: the account is locked for ten minutes.
+  // Someone else failed a login as demo: the account is locked for a few seconds.
   sim::SimulatorTransport t(strict);
   TradovateProvider other(t, "/v1", clock, make_null_logger());
   Credentials wrong;
@@ -197,15 +203,22 @@ TEST_F(ProviderLimitsBinaryTest, ALockoutIsWaitedOutWithItsEndTimeShown) {
   wrong.api_key = kSec;
   ASSERT_EQ(other.request(wrong).error().reason, "CredentialsRejected");
 
-  auto a = args();
-  a[5] = strict.url() + "/v1";
-  process = std::make_unique<Process>(a, std::vector<std::string>{}, tmp / "log");
-  ASSERT_TRUE(process->started());
-  ASSERT_TRUE(eventually([&] { return slurp(tmp / "log").find("LockedOut") != std::string::npos; }))
-      << slurp(tmp / "log");
-  std::this_thread::sleep_for(2s);
+  start({}, strict.url() + "/v1");
+  ASSERT_TRUE(eventually([&] { return provider_reason() == "LockedOut"; }))
+      << status().dump() << slurp(tmp / "log");
+  auto s = status();
+  EXPECT_NE(s["providerState"]["message"].get<std::string>().find("locked out"), std::string::npos)
+      << s.dump();
+  ASSERT_TRUE(s["providerState"]["until"].is_string()) << s.dump();
+  SystemTime until;
+  ASSERT_TRUE(parse_rfc3339(s["providerState"]["until"].get<std::string>(), until));
+  EXPECT_GT(until - std::chrono::system_clock::now(), 1s) << "the lockout's end: " << s.dump();
+  EXPECT_NE(readyz().second.find("LockedOut"), std::string::npos) << readyz().second;
   EXPECT_EQ(strict.requests("demo"), 2) << "one refused login of the other client, one 423";
-  EXPECT_NE(slurp(tmp / "log").find("locked out"), std::string::npos);
+  // When the lockout ends, the login goes through.
+  ASSERT_TRUE(eventually([&] { return status().value("state", "") == "Valid"; }, 15s))
+      << status().dump();
+  EXPECT_EQ(strict.requests("demo"), 3);
   strict.stop();
   expect_no_secret_printed();
 }
@@ -214,10 +227,7 @@ TEST_F(ProviderLimitsBinaryTest, ASessionClosedByAnotherLoginIsReportedAndReplac
   sim::ProviderSimulator quick(clock, sim::SimConfig{.lifetime = 8s});
   quick.add_user({"demo", kPassword, "8", kSec, 0});
   ASSERT_TRUE(quick.start("127.0.0.1", 0));
-  auto a = args();
-  a[5] = quick.url() + "/v1";
-  process = std::make_unique<Process>(a, std::vector<std::string>{}, tmp / "log");
-  ASSERT_TRUE(process->started());
+  start({}, quick.url() + "/v1");
   ASSERT_TRUE(eventually([&] { return quick.requests("demo") == 1; })) << slurp(tmp / "log");
   // Two other clients log in as demo; the oldest session, the sidecar's, is closed.
   sim::SimulatorTransport t(quick);
@@ -238,12 +248,47 @@ TEST_F(ProviderLimitsBinaryTest, ASessionClosedByAnotherLoginIsReportedAndReplac
   EXPECT_TRUE(std::regex_search(
       log, std::regex(R"("level":"warn"[^\n]*another client logged in as the same user)")))
       << log;
+  ASSERT_TRUE(eventually([&] { return provider_reason() == "SessionReplaced"; }))
+      << status().dump();
+  EXPECT_TRUE(status()["providerState"]["ready"].get<bool>()) << "a new token came";
   auto token = fs.read_file(tmp / "out/token");
   ASSERT_TRUE(eventually([&] {
     token = fs.read_file(tmp / "out/token");
     return token && quick.token_valid(*token);
   })) << "the file holds a token that works";
   quick.stop();
+  expect_no_secret_printed();
+}
+
+// The client-side budget: the sixth login within an hour is not sent, and the wait shows.
+TEST_F(ProviderLimitsBinaryTest, TheSixthLoginInAnHourWaitsAndSaysUntilWhen) {
+  start();
+  ASSERT_TRUE(eventually([&] { return status().value("state", "") == "Valid"; }))
+      << slurp(tmp / "log");
+  // Each change of the Secret is a login: refused, accepted, refused, accepted (a password
+  // refused before is not sent again, so each wrong one is new).
+  const std::string passwords[] = {std::string(kWrong) + "-1", kPassword,
+                                   std::string(kWrong) + "-2", kPassword,
+                                   std::string(kWrong) + "-3"};
+  for (int i = 0; i < 4; ++i) {
+    set_file("password", passwords[i]);
+    ASSERT_TRUE(eventually([&] { return sim.requests("demo") == i + 2; }))
+        << i << " " << status().dump() << slurp(tmp / "log");
+  }
+  set_file("password", passwords[4]);
+  ASSERT_TRUE(eventually([&] { return provider_reason() == "RequestBudgetExhausted"; }))
+      << status().dump() << slurp(tmp / "log");
+  auto s = status();
+  EXPECT_NE(s["providerState"]["message"].get<std::string>().find("5 logins of user demo"),
+            std::string::npos)
+      << s.dump();
+  SystemTime next;
+  ASSERT_TRUE(s["nextAttemptTime"].is_string()) << s.dump();
+  ASSERT_TRUE(parse_rfc3339(s["nextAttemptTime"].get<std::string>(), next));
+  EXPECT_GT(next - std::chrono::system_clock::now(), 3500s) << s.dump();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(sim.requests("demo"), 5) << "the sixth was not sent";
+  EXPECT_NE(slurp(tmp / "log").find(R"("reason":"RequestBudgetExhausted")"), std::string::npos);
   expect_no_secret_printed();
 }
 
