@@ -1,22 +1,10 @@
 #include "common/kube/informer.h"
 
 #include <algorithm>
-#include <optional>
 
 namespace keyward::kube {
 
 namespace {
-
-std::optional<std::string> label_value(const Object& o, const std::string& label) {
-  if (!o.is_object() || !o.contains("metadata")) return std::nullopt;
-  const Object& meta = o["metadata"];
-  if (!meta.is_object() || !meta.contains("labels")) return std::nullopt;
-  const Object& labels = meta["labels"];
-  if (!labels.is_object() || !labels.contains(label)) return std::nullopt;
-  const Object& v = labels[label];
-  if (!v.is_string()) return std::nullopt;
-  return v.get<std::string>();
-}
 
 std::vector<ObjectPtr> collect(const Snapshot& s, const std::set<std::string>* keys) {
   std::vector<ObjectPtr> out;
@@ -36,8 +24,7 @@ std::string object_key(const Object& object) {
   return ns.empty() ? name : ns + "/" + name;
 }
 
-Store::Store(std::string index_label)
-    : index_label_(std::move(index_label)), snapshot_(std::make_shared<const Snapshot>()) {}
+Store::Store() : snapshot_(std::make_shared<const Snapshot>()) {}
 
 std::shared_ptr<const Snapshot> Store::snapshot() const {
   std::lock_guard lock(mu_);
@@ -69,17 +56,10 @@ std::vector<ObjectPtr> Store::list_namespace(const std::string& ns) const {
   return collect(*s, it == s->by_namespace.end() ? nullptr : &it->second);
 }
 
-std::vector<ObjectPtr> Store::by_label(const std::string& value) const {
-  const auto s = snapshot();
-  const auto it = s->by_label.find(value);
-  return collect(*s, it == s->by_label.end() ? nullptr : &it->second);
-}
-
 std::size_t Store::size() const { return snapshot()->objects.size(); }
 
 void Store::index(Snapshot& s, const std::string& key, const Object& o) const {
   s.by_namespace[metadata_string(o, "namespace")].insert(key);
-  if (auto v = label_value(o, index_label_)) s.by_label[*v].insert(key);
 }
 
 void Store::unindex(Snapshot& s, const std::string& key, const Object& o) const {
@@ -90,7 +70,6 @@ void Store::unindex(Snapshot& s, const std::string& key, const Object& o) const 
     if (it->second.empty()) index.erase(it);
   };
   drop(s.by_namespace, metadata_string(o, "namespace"));
-  if (auto v = label_value(o, index_label_)) drop(s.by_label, *v);
 }
 
 void Store::replace(std::vector<Object> objects, std::vector<ObjectPtr>& added,
@@ -150,7 +129,6 @@ Informer::Informer(KubeApi& api, ResourceType type, std::string ns, InformerOpti
                    Clock& clock, Random& random, Logger logger)
     : clock_(clock),
       logger_(std::move(logger)),
-      store_(std::move(options.index_label)),
       watcher_(api, std::move(type), std::move(ns), std::move(options.watcher), logger_),
       backoff_(clock, random, options.backoff) {}
 

@@ -6,7 +6,7 @@
 // Snapshot behind a shared_ptr that the writer replaces whole on every change (copy-on-write of
 // a map of shared_ptr<const Object>, cheap for the hundreds of objects an operator caches);
 // readers take the current snapshot under a short lock and then read without any lock.
-// Indexes: by namespace, and by the value of one label (default keyward.dev/apikey).
+// Index: by namespace. The store knows no labels of its own (it serves any resource).
 // Keys are "namespace/name" ("name" for cluster-scoped objects), as the WorkQueue uses them.
 //
 // Informer: runs the Watcher on its own std::jthread (start/stop); errors wait for the Backoff
@@ -41,7 +41,6 @@ using ObjectPtr = std::shared_ptr<const Object>;
 struct Snapshot {
   std::map<std::string, ObjectPtr> objects;                   // key -> object
   std::map<std::string, std::set<std::string>> by_namespace;  // namespace -> keys
-  std::map<std::string, std::set<std::string>> by_label;      // label value -> keys
 };
 
 // "namespace/name", or "name" without a namespace.
@@ -49,15 +48,13 @@ std::string object_key(const Object& object);
 
 class Store {
  public:
-  explicit Store(std::string index_label = "keyward.dev/apikey");
+  Store();
 
   [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const;
   [[nodiscard]] ObjectPtr get(const std::string& key) const;
   [[nodiscard]] std::vector<ObjectPtr> list() const;
   [[nodiscard]] std::vector<ObjectPtr> list_namespace(const std::string& ns) const;
-  [[nodiscard]] std::vector<ObjectPtr> by_label(const std::string& value) const;
   [[nodiscard]] std::size_t size() const;
-  [[nodiscard]] const std::string& index_label() const { return index_label_; }
 
   // Writer side (the informer). Each returns what the handlers need.
   // replace: the whole new state; fills added/updated(old,new)/deleted.
@@ -74,7 +71,6 @@ class Store {
   void unindex(Snapshot& s, const std::string& key, const Object& o) const;
   void publish(std::shared_ptr<const Snapshot> next);
 
-  const std::string index_label_;
   mutable std::mutex mu_;  // guards the snapshot_ pointer (not the snapshot, which is immutable)
   std::shared_ptr<const Snapshot> snapshot_;
 };
@@ -88,7 +84,6 @@ struct InformerHandlers {
 struct InformerOptions {
   WatcherOptions watcher;
   BackoffOptions backoff;
-  std::string index_label = "keyward.dev/apikey";
 };
 
 class Informer {

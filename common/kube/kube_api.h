@@ -45,7 +45,6 @@ struct ResourceType {
   static ResourceType pdbs() {
     return {"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true};
   }
-  static ResourceType apikeys() { return {"keyward.dev", "v1alpha1", "apikeys", "ApiKey", true}; }
 };
 
 struct ListOptions {

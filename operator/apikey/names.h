@@ -4,7 +4,14 @@
 
 #include <string_view>
 
+#include "common/kube/kube_api.h"
+
 namespace keyward::apikey {
+
+// The ApiKey custom resource (crds/apikey.yaml): group keyward.dev, version v1alpha1.
+inline kube::ResourceType apikey_resource() {
+  return {"keyward.dev", "v1alpha1", "apikeys", "ApiKey", true};
+}
 
 // On a Pod: the key version the pod's sidecar first delivered, written only by the operator
 // (the broker records it; docs/contracts.md, "Which key version a pod runs"). On the key

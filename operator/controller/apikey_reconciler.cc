@@ -6,6 +6,7 @@
 #include "operator/apikey/conditions.h"
 #include "operator/apikey/key_hint.h"
 #include "operator/apikey/key_source.h"
+#include "operator/apikey/names.h"
 #include "operator/apikey/rotation_planner.h"
 #include "operator/controller/finalizer.h"
 
@@ -160,7 +161,7 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   if (!has_finalizer(pass.object, apikey::kFinalizer)) {
     if (auto st = step(step::kAddFinalizer); !st) return fail(st.error());
     auto patched =
-        add_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, apikey::kFinalizer);
+        add_finalizer(deps_.api, apikey::apikey_resource(), pass.object, apikey::kFinalizer);
     if (!patched) return fail(patched.error());
     pass.object = *patched;
   }
@@ -248,7 +249,7 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
       if (pass.desired != pass.status_in) {
         kube::Object body = pass.object;
         body["status"] = apikey::to_json(pass.desired);
-        auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
+        auto written = deps_.api.update_status(apikey::apikey_resource(), body);
         if (!written) return fail(written.error());
       }
       return Action::requeue(kDeletionRecheck);
@@ -257,7 +258,7 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
   }
   if (auto st = step(step::kRemoveFinalizer); !st) return fail(st.error());
   auto removed =
-      remove_finalizer(deps_.api, kube::ResourceType::apikeys(), pass.object, apikey::kFinalizer);
+      remove_finalizer(deps_.api, apikey::apikey_resource(), pass.object, apikey::kFinalizer);
   if (!removed && removed.error().http_status != 404) return fail(removed.error());
   deps_.logger.info("ApiKey deleted; finalizer removed", {{"object", pass.key}});
   forget(pass.key);
@@ -292,7 +293,7 @@ Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& er
     if (auto st = step(step::kWriteStatus); !st) return fail(st.error());
     kube::Object body = pass.object;
     body["status"] = apikey::to_json(pass.desired);
-    auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
+    auto written = deps_.api.update_status(apikey::apikey_resource(), body);
     if (!written) return fail(written.error());
   }
   deps_.logger.warn("ApiKey spec is invalid",
@@ -802,7 +803,7 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
   kube::Object body = pass.object;
   body["status"] = apikey::to_json(st);
   for (int attempt = 0;; ++attempt) {
-    auto written = deps_.api.update_status(kube::ResourceType::apikeys(), body);
+    auto written = deps_.api.update_status(apikey::apikey_resource(), body);
     if (written) {
       pass.object = *written;
       return ok();
@@ -810,7 +811,7 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
     if (written.error().http_status != 409 || attempt >= 2) return fail(written.error());
     // Our cached copy was stale (often our own previous status write). The status is computed
     // from the Secret and the pods, not from the ApiKey, so it stays right for the same spec.
-    auto fresh = deps_.api.get(kube::ResourceType::apikeys(), pass.meta.ns, pass.meta.name);
+    auto fresh = deps_.api.get(apikey::apikey_resource(), pass.meta.ns, pass.meta.name);
     if (!fresh) return fail(fresh.error());
     if (fresh->at("metadata").value("generation", 0) != gen) return fail(written.error());
     body = *fresh;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "operator/apikey/key_secret.h"
+#include "operator/apikey/names.h"
 #include "operator/apikey/pod_assignment.h"
 
 namespace keyward::controller {
@@ -26,7 +27,7 @@ OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random,
                                  &last_used_,
                                  &provider_states_}),
       queue_(clock),
-      apikeys_(api, kube::ResourceType::apikeys(), options_.watch_namespace, {}, clock, random,
+      apikeys_(api, apikey::apikey_resource(), options_.watch_namespace, {}, clock, random,
                logger_.child("informer.apikeys")),
       secrets_(api, kube::ResourceType::secrets(), options_.watch_namespace, {}, clock, random,
                logger_.child("informer.secrets")),

@@ -38,7 +38,7 @@ Result<RotateRequest> parse_rotate_arguments(const std::vector<std::string>& arg
 
 Status request_rotation(kube::KubeApi& api, const RotateRequest& request) {
   const std::string key = request.ns + "/" + request.name;
-  if (auto found = api.get(kube::ResourceType::apikeys(), request.ns, request.name); !found) {
+  if (auto found = api.get(apikey::apikey_resource(), request.ns, request.name); !found) {
     if (found.error().http_status == 404) {
       return fail("ApiKeyNotFound",
                   "no ApiKey " + key + "; list them with kubectl get apikeys -n " + request.ns);
@@ -51,8 +51,8 @@ Status request_rotation(kube::KubeApi& api, const RotateRequest& request) {
       {std::string(apikey::kRotateEndGraceAnnotation),
        request.end_grace ? kube::Object("true") : kube::Object(nullptr)}};
   const kube::Object patch = {{"metadata", {{"annotations", annotations}}}};
-  auto patched = api.patch(kube::ResourceType::apikeys(), request.ns, request.name,
-                           kube::PatchType::Merge, patch);
+  auto patched =
+      api.patch(apikey::apikey_resource(), request.ns, request.name, kube::PatchType::Merge, patch);
   if (!patched) return fail(patched.error());
   return ok();
 }

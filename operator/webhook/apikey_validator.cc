@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/core/base64.h"
+#include "operator/apikey/names.h"
 #include "operator/webhook/pod_mutator.h"
 
 namespace keyward::webhook {
@@ -71,9 +72,9 @@ std::optional<AdmissionResult> ApiKeyValidator::check_exclusive(const AdmissionR
   if (!ref.is_object() && account.empty()) return std::nullopt;
   // Accounts are compared cluster-wide; an operator limited to one namespace (the chart's
   // watchNamespace) compares within it.
-  auto all = api_.list(kube::ResourceType::apikeys(), account.empty() ? request.ns : "", {});
+  auto all = api_.list(apikey::apikey_resource(), account.empty() ? request.ns : "", {});
   if (!all && all.error().http_status == 403 && !account.empty()) {
-    all = api_.list(kube::ResourceType::apikeys(), request.ns, {});
+    all = api_.list(apikey::apikey_resource(), request.ns, {});
   }
   if (!all) {
     return AdmissionResult::errored(500, "LookupFailed",

@@ -69,7 +69,7 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
                                         namespace_object.error().message + "; retry");
   }
   if (ref->ns.empty() || ref->ns == ns) {
-    auto apikey = api_.get(kube::ResourceType::apikeys(), ns, ref->name);
+    auto apikey = api_.get(apikey::apikey_resource(), ns, ref->name);
     if (apikey) {
       ctx.apikey = key_facts_from_apikey(*apikey);
     } else {

@@ -9,6 +9,9 @@
 namespace keyward::kube {
 namespace {
 
+// A namespaced custom resource (the shape of Keyward's ApiKey; the client serves any).
+ResourceType apikeys_crd() { return {"keyward.dev", "v1alpha1", "apikeys", "ApiKey", true}; }
+
 using keyward::testing::FakeClock;
 using keyward::testing::MemoryFilesystem;
 using keyward::testing::ScriptedTransport;
@@ -29,7 +32,7 @@ TEST(KubeUrls, PathsForCoreGroupAndClusterScopedTypes) {
   EXPECT_EQ(resource_path(ResourceType::pods(), "bots", "alpha"),
             "/api/v1/namespaces/bots/pods/alpha");
   EXPECT_EQ(resource_path(ResourceType::pods(), ""), "/api/v1/pods");
-  EXPECT_EQ(resource_path(ResourceType::apikeys(), "bots", "a", "status"),
+  EXPECT_EQ(resource_path(apikeys_crd(), "bots", "a", "status"),
             "/apis/keyward.dev/v1alpha1/namespaces/bots/apikeys/a/status");
   EXPECT_EQ(resource_path(ResourceType::namespaces(), "ignored", "bots"),
             "/api/v1/namespaces/bots");
@@ -88,7 +91,7 @@ TEST(KubeClient, HtmlErrorPageIsInvalidResponse) {
          "text/html");
   LogCapture logs;
   KubeClient client(t, nullptr, logs.logger, opts());
-  auto r = client.list(ResourceType::apikeys(), "bots", {});
+  auto r = client.list(apikeys_crd(), "bots", {});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().reason, "InvalidResponse");
   EXPECT_EQ(r.error().http_status, 502);
@@ -123,7 +126,7 @@ TEST(KubeClient, PatchContentTypesAndStatusSubresource) {
   t.push(200, "{}");
   LogCapture logs;
   KubeClient client(t, nullptr, logs.logger, opts());
-  ASSERT_TRUE(client.patch(ResourceType::apikeys(), "n", "k", PatchType::Merge, {{"a", 1}}, true));
+  ASSERT_TRUE(client.patch(apikeys_crd(), "n", "k", PatchType::Merge, {{"a", 1}}, true));
   ASSERT_TRUE(client.patch(ResourceType::pods(), "n", "p", PatchType::JsonPatch, Object::array()));
   ASSERT_TRUE(client.patch(ResourceType::deployments(), "n", "d", PatchType::StrategicMerge, {}));
   const auto reqs = t.requests();

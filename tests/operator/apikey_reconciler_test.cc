@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/apikey/names.h"
 #include "tests/operator/operator_fixture.h"
 
 namespace keyward::testing {
@@ -173,7 +174,7 @@ TEST_F(ReconcilerTest, MalformedSpecIsDegradedWithoutRetryStorm) {
 TEST_F(ReconcilerTest, SchemaRejectsAMalformedApiKeyOverHttp) {
   const Json bad = make_apikey("alpha", {{"rotation", {{"intervalSeconds", 10}}},
                                          {"consumers", {{"restartStrategy", "Sometimes"}}}});
-  auto created = api.create(kube::ResourceType::apikeys(), "bots", bad);
+  auto created = api.create(apikey::apikey_resource(), "bots", bad);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().http_status, 422);
   EXPECT_EQ(created.error().reason, "Invalid");
@@ -444,7 +445,7 @@ TEST_F(ReconcilerTest, DeletionIsBlockedWhileAWorkloadIsAssignedThenCleansUp) {
   auto r = make_reconciler();
   settle(*r);
   ASSERT_TRUE(secret());
-  ASSERT_TRUE(api.remove(kube::ResourceType::apikeys(), "bots", "alpha", {}));
+  ASSERT_TRUE(api.remove(apikey::apikey_resource(), "bots", "alpha", {}));
   ASSERT_TRUE(find("apikeys", "bots", "alpha"));  // finalizer holds it
 
   auto action = reconcile(*r);

@@ -20,6 +20,7 @@
 #include "common/kube/kube_client.h"
 #include "operator/apikey/key_generator.h"
 #include "operator/apikey/key_secret.h"
+#include "operator/apikey/names.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/operator_metrics.h"
@@ -149,7 +150,7 @@ inline Json make_apikey(const std::string& name, const Json& spec_overrides = Js
 // The resource type for a plural the tests use.
 inline kube::ResourceType resource_type(const std::string& plural) {
   static const std::map<std::string, kube::ResourceType> types = {
-      {"apikeys", kube::ResourceType::apikeys()},
+      {"apikeys", apikey::apikey_resource()},
       {"secrets", kube::ResourceType::secrets()},
       {"pods", kube::ResourceType::pods()},
       {"events", kube::ResourceType::events()},

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/core/base64.h"
+#include "operator/apikey/names.h"
 #include "operator/webhook/inject_command.h"
 #include "operator/webhook/yaml_json.h"
 #include "tests/support/fake_clock.h"
@@ -73,7 +74,7 @@ class WebhookHttpsTest : public ::testing::Test {
     sc.port = 0;
     server_ = std::make_unique<WebhookServer>(sc, *store_, *pods_, *apikeys_, clock_, *logger_);
     ASSERT_TRUE(server_->start());
-    api_.put(kube::ResourceType::apikeys(), apikey("bots", "alpha"));
+    api_.put(apikey::apikey_resource(), apikey("bots", "alpha"));
   }
 
   void TearDown() override {
@@ -401,8 +402,8 @@ TEST_F(WebhookHttpsTest, RefusalsSayWhatToFix) {
     std::string reason;
     std::string hint;
   };
-  api_.put(kube::ResourceType::apikeys(), apikey("bots", "sleepy", false));
-  api_.put(kube::ResourceType::apikeys(),
+  api_.put(apikey::apikey_resource(), apikey("bots", "sleepy", false));
+  api_.put(apikey::apikey_resource(),
            apikey("bots", "owned", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}));
   std::vector<Case> cases = {
       {"unknown", annotated_pod("nope", json::array({container("app")})), "ApiKeyNotFound",
@@ -575,7 +576,7 @@ spec:
           image: registry.example/app:1
           env: [{name: VENUE, value: "CME"}]
 )";
-  api_.put(kube::ResourceType::apikeys(),
+  api_.put(apikey::apikey_resource(),
            apikey("bots", "owned", true, {{"kind", "Deployment"}, {"name", "alpha-bot"}}));
   InjectOptions options;
   options.server_version = {1, 30};

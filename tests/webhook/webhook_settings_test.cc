@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "operator/apikey/names.h"
 #include "operator/webhook/webhook.h"
 #include "tests/support/fake_clock.h"
 #include "tests/webhook/fixtures.h"
@@ -74,7 +75,7 @@ TEST(WebhookComponent, ServesAdmissionReviewsFromItsSettings) {
       "\nkeyFile: " + (dir / "tls.key").string() + "\n");
   ASSERT_TRUE(settings) << settings.error().message;
   MemoryKubeApi api;
-  api.put(kube::ResourceType::apikeys(), apikey("bots", "alpha"));
+  api.put(apikey::apikey_resource(), apikey("bots", "alpha"));
   keyward::testing::FakeClock clock;
   {
     Webhook webhook(api, clock, make_null_logger(), *settings);
