@@ -40,7 +40,7 @@
 #include "common/kube/kube_client.h"
 #include "common/kube/kube_config.h"
 #include "operator/apikey/key_generator.h"
-#include "operator/controller/operator_runner.h"
+#include "operator/controller/operator_manager.h"
 #include "operator/controller/rotate_request.h"
 #if KEYWARD_HAVE_WEBHOOK
 #include "operator/broker/broker.h"
@@ -54,19 +54,25 @@ using namespace keyward;
 
 constexpr const char* kVersion = "0.1.0";
 
-Status parse_host_port(const std::string& text, std::string& host, int& port) {
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+// "HOST:PORT" (an empty host is 0.0.0.0).
+Result<HostPort> parse_host_port(const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos)
     return fail("InvalidArguments", "expected HOST:PORT, got \"" + text + "\"");
-  host = text.substr(0, colon);
+  HostPort out{text.substr(0, colon), 0};
   const std::string p = text.substr(colon + 1);
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535) {
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), out.port);
+  if (ec != std::errc() || end != p.data() + p.size() || out.port < 0 || out.port > 65535) {
     return fail("InvalidArguments",
                 "expected HOST:PORT with a port 0..65535, got \"" + text + "\"");
   }
-  if (host.empty()) host = "0.0.0.0";
-  return ok();
+  if (out.host.empty()) out.host = "0.0.0.0";
+  return out;
 }
 
 std::vector<SettingSpec> run_settings() {
@@ -75,9 +81,8 @@ std::vector<SettingSpec> run_settings() {
     return fail("InvalidArguments", "expected true or false");
   };
   auto is_host_port = [](const std::string& v) -> Status {
-    std::string h;
-    int p = 0;
-    return parse_host_port(v, h, p);
+    if (auto hp = parse_host_port(v); !hp) return fail(hp.error());
+    return ok();
   };
   auto is_positive = [](const std::string& v) -> Status {
     int n = 0;
@@ -282,15 +287,18 @@ int run(const std::vector<std::string>& args, const Environment& env) {
           const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
     return base(url, ca_pem.empty() ? provider_ca_pem : ca_pem);
   };
-  controller::OperatorRunner runner(**client, clock, random, logger.child("operator"), registry,
-                                    generator, http_transports, options);
+  controller::OperatorManager runner(**client, clock, random, logger.child("operator"), registry,
+                                     generator, http_transports, options);
 
   // 4b. The token broker (leader serves tokens; standbys answer 503 + Retry-After).
 #if KEYWARD_HAVE_WEBHOOK
   std::unique_ptr<broker::Broker> token_broker;
   if (const std::string listen = settings->get_or("broker-listen", "off"); listen != "off") {
     broker::BrokerConfig broker_config;
-    (void)parse_host_port(listen, broker_config.server.host, broker_config.server.port);
+    // Validated with the settings: a bad value never gets here.
+    const HostPort at = parse_host_port(listen).value_or(HostPort{"0.0.0.0", 8444});
+    broker_config.server.host = at.host;
+    broker_config.server.port = at.port;
     broker_config.cert_file = settings->get_or("broker-cert-file", broker_config.cert_file);
     broker_config.key_file = settings->get_or("broker-key-file", broker_config.key_file);
     if (auto audience = settings->get_or("broker-audience", webhook::kDefaultBrokerAudience);
@@ -316,10 +324,10 @@ int run(const std::vector<std::string>& args, const Environment& env) {
 #endif
 
   // 5. Health, readiness and metrics.
-  std::string metrics_host;
-  int metrics_port = 0;
-  (void)parse_host_port(settings->get_or("metrics-listen", "0.0.0.0:8080"), metrics_host,
-                        metrics_port);
+  const HostPort metrics_at = parse_host_port(settings->get_or("metrics-listen", "0.0.0.0:8080"))
+                                  .value_or(HostPort{"0.0.0.0", 8080});
+  const std::string& metrics_host = metrics_at.host;
+  const int metrics_port = metrics_at.port;
   StatusServer status(
       logger.child("status"), registry, [] { return ok(); },
       [&runner] { return runner.readiness(); });
@@ -478,13 +486,21 @@ int main(int argc, char** argv, char** envp) {
     std::vector<std::string> args(argv + 2, argv + argc);
     for (const auto& a : args) {
       if (a == "--help" || a == "-h") {
-        std::cerr << "keyward-operator run [--kubeconfig F] [--namespace NS] "
-                     "[--leader-elect=true|false]\n"
-                     "  [--lease-namespace NS] [--lease-name N] [--identity ID] [--metrics-listen "
-                     "HOST:PORT]\n"
-                     "  [--webhook-config FILE] [--workers N] [--broker-listen HOST:PORT|off]\n"
-                     "  [--broker-cert-file F] [--broker-key-file F] [--log-level L] [--config "
-                     "FILE]\n";
+        // From the settings table itself, so no flag is ever missing from the help.
+        std::cerr << "keyward-operator run [flags]; each also from the config file (--config) "
+                     "or the environment:\n";
+        for (const auto& spec : run_settings()) {
+          if (spec.flag.empty()) continue;
+          std::string from;
+          if (!spec.config_key.empty()) from = "config " + spec.config_key;
+          if (!spec.env_var.empty()) from += (from.empty() ? "env " : ", env ") + spec.env_var;
+          std::cerr << "  " << spec.flag << (spec.boolean ? "[=true|false]" : " VALUE");
+          if (!from.empty()) std::cerr << "  (" << from << ")";
+          if (spec.default_value && !spec.default_value->empty()) {
+            std::cerr << "  default " << *spec.default_value;
+          }
+          std::cerr << "\n";
+        }
         return 0;
       }
     }

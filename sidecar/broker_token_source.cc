@@ -124,9 +124,13 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
     }
     logger_.redactor().add(t.token);
     logger_.redactor().add(t.md_token);
-    if (!exp.empty() && !parse_rfc3339(exp, t.expires_at)) {
-      return fail("InvalidBrokerAnswer",
-                  where + " answered an expirationTime that is not RFC 3339");
+    if (!exp.empty()) {
+      auto expires = parse_rfc3339(exp);
+      if (!expires) {
+        return fail("InvalidBrokerAnswer",
+                    where + " answered an expirationTime that is not RFC 3339");
+      }
+      t.expires_at = *expires;
     }
     if (auto date = resp->header("Date")) t.provider_time = parse_http_date(*date);
   } catch (const nlohmann::json::exception& e) {

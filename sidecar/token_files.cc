@@ -122,12 +122,16 @@ Result<TokenRecord> read_token_record(const Filesystem& fs, const std::string& d
     r.token.passphrase = j.value("passphrase", std::string());
     r.credentials_fingerprint = j.value("credentialsFingerprint", std::string());
     if (j.contains("expirationTime") && j["expirationTime"].is_string()) {
-      if (!parse_rfc3339(j["expirationTime"].get<std::string>(), r.token.expires_at)) {
+      auto expires = parse_rfc3339(j["expirationTime"].get<std::string>());
+      if (!expires) {
         return fail("InvalidTokenFile", path + " has an expirationTime that is not RFC 3339");
       }
+      r.token.expires_at = *expires;
     }
     if (j.contains("issuedAt") && j["issuedAt"].is_string()) {
-      parse_rfc3339(j["issuedAt"].get<std::string>(), r.token.issued_at);
+      if (auto issued = parse_rfc3339(j["issuedAt"].get<std::string>())) {
+        r.token.issued_at = *issued;
+      }
     }
     const std::string state = j.value("state", std::string());
     if (state == "Valid")

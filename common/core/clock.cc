@@ -47,17 +47,15 @@ std::string format_rfc3339(SystemTime t) {
   return date::format("%FT%TZ", std::chrono::floor<std::chrono::seconds>(t));
 }
 
-bool parse_rfc3339(const std::string& text, SystemTime& out) {
+Result<SystemTime> parse_rfc3339(const std::string& text) {
   for (const char* fmt : {"%FT%TZ", "%FT%T%Ez", "%FT%T%z"}) {
     std::istringstream in(text);
     date::sys_time<std::chrono::microseconds> tp;
     in >> date::parse(fmt, tp);
-    if (!in.fail()) {
-      out = std::chrono::time_point_cast<SystemTime::duration>(tp);
-      return true;
-    }
+    if (!in.fail()) return std::chrono::time_point_cast<SystemTime::duration>(tp);
   }
-  return false;
+  return fail("InvalidTime", "'" + text.substr(0, 40) +
+                                 "' is not an RFC 3339 time; write it as 2026-12-01T16:00:00Z");
 }
 
 }  // namespace keyward

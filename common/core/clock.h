@@ -9,6 +9,8 @@
 #include <mutex>
 #include <stop_token>
 
+#include "common/core/result.h"
+
 namespace keyward {
 
 namespace testing {
@@ -62,6 +64,6 @@ class RealClock final : public Clock {
 // RFC 3339 formatting and parsing ("2026-11-23T04:02:18Z", fractional seconds and offsets
 // accepted on input). Kubernetes and the providers speak this format.
 std::string format_rfc3339(SystemTime t);
-bool parse_rfc3339(const std::string& text, SystemTime& out);
+Result<SystemTime> parse_rfc3339(const std::string& text);
 
 }  // namespace keyward

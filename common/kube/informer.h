@@ -63,7 +63,8 @@ class Store {
                std::vector<ObjectPtr>& deleted);
   // apply: returns the previous object (null if new) and the stored one.
   std::pair<ObjectPtr, ObjectPtr> apply(Object object);
-  // remove: the removed object (the cached one if present, else the given one).
+  // remove: the object as the server sent it with the deletion (its final state); the cached
+  // one, if any, leaves the store.
   ObjectPtr remove(const Object& object);
 
  private:

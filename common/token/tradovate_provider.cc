@@ -88,7 +88,9 @@ Result<AccessToken> TradovateProvider::parse_token(const nlohmann::json& body,
                     " without accessToken and expirationTime; retrying with backoff",
                 response.status);
   }
-  if (!parse_rfc3339(expiry, t.expires_at)) {
+  auto expires = parse_rfc3339(expiry);
+  if (expires) t.expires_at = *expires;
+  if (!expires) {
     return fail("InvalidProviderAnswer",
                 where + " answered an expirationTime that is not RFC 3339 ('" +
                     provider_text(expiry, logger_.redactor()) + "')",

@@ -475,11 +475,10 @@ Result<std::optional<SystemTime>> read_time(const FieldReader& r, const char* fi
                                             std::string_view error_reason) {
   const json* value = r.find(field);
   if (value == nullptr) return std::optional<SystemTime>{};
-  SystemTime t{};
-  if (!value->is_string() || !parse_rfc3339(value->get<std::string>(), t)) {
-    return fail(std::string(error_reason), r.path(field) + ": expected an RFC 3339 time");
-  }
-  return std::optional<SystemTime>(t);
+  auto t = value->is_string() ? parse_rfc3339(value->get<std::string>())
+                              : Result<SystemTime>(fail("InvalidTime", "not a string"));
+  if (!t) return fail(std::string(error_reason), r.path(field) + ": expected an RFC 3339 time");
+  return std::optional<SystemTime>(*t);
 }
 
 // Turns InvalidSpec from the shared readers into another reason (for metadata and status).

@@ -69,9 +69,13 @@ Result<Condition> condition_from_json(const nlohmann::json& json) {
   if (auto s = read_string("message", c.message, false); !s) return fail(s.error());
   std::string ltt;
   if (auto s = read_string("lastTransitionTime", ltt, false); !s) return fail(s.error());
-  if (!ltt.empty() && !parse_rfc3339(ltt, c.last_transition_time)) {
-    return fail("InvalidStatus", "status.conditions[" + c.type + "].lastTransitionTime: \"" + ltt +
-                                     "\" is not RFC 3339");
+  if (!ltt.empty()) {
+    auto t = parse_rfc3339(ltt);
+    if (!t) {
+      return fail("InvalidStatus", "status.conditions[" + c.type + "].lastTransitionTime: \"" +
+                                       ltt + "\" is not RFC 3339");
+    }
+    c.last_transition_time = *t;
   }
   if (auto it = json.find("observedGeneration"); it != json.end() && !it->is_null()) {
     if (!it->is_number_integer()) {

@@ -62,8 +62,7 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   out.previous_key = *previous;
   auto expires = field(secret_field::kPreviousExpiresAt, false);
   if (expires && *expires) {
-    SystemTime t;
-    if (parse_rfc3339(**expires, t)) out.previous_expires_at = t;
+    if (auto t = parse_rfc3339(**expires)) out.previous_expires_at = *t;
   }
   const std::string version = get_annotation(secret, annotation::kKeyVersion);
   if (!version.empty()) {
@@ -78,12 +77,11 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   out.active = !(active_field && *active_field && **active_field == "false");
   out.content_hash = get_annotation(secret, annotation::kContentHash);
   const std::string rotated = get_annotation(secret, annotation::kRotatedAt);
-  SystemTime t;
-  if (!rotated.empty() && parse_rfc3339(rotated, t)) out.rotated_at = t;
+  if (auto t = parse_rfc3339(rotated); !rotated.empty() && t) out.rotated_at = *t;
   out.rotation_nonce = get_annotation(secret, annotation::kRotationNonce);
   out.rotate_request = get_annotation(secret, apikey::kRotateRequestHandled);
-  if (SystemTime ends; parse_rfc3339(get_annotation(secret, apikey::kGraceEndsAt), ends)) {
-    out.grace_ends_at = ends;
+  if (auto ends = parse_rfc3339(get_annotation(secret, apikey::kGraceEndsAt))) {
+    out.grace_ends_at = *ends;
   }
   return out;
 }

@@ -32,11 +32,6 @@ class LastUsedTimes {
     auto it = entries_.find(key);
     return it == entries_.end() ? std::nullopt : it->second.published;
   }
-  [[nodiscard]] std::optional<SystemTime> latest(const std::string& key) const {
-    std::lock_guard lock(mu_);
-    auto it = entries_.find(key);
-    return it == entries_.end() ? std::nullopt : std::optional(it->second.latest);
-  }
   void forget(const std::string& key) {
     std::lock_guard lock(mu_);
     entries_.erase(key);

@@ -1,7 +1,7 @@
 #pragma once
 // Broker: the operator's token broker as keyward-operator runs it (docs/operator.md, "Token
 // broker"). One component owning, in start-up order:
-//   SessionManager  one upstream session per ApiKey, fed by OperatorRunner's caches and events,
+//   SessionManager  one upstream session per ApiKey, fed by OperatorManager's caches and events,
 //                   running only while this replica leads;
 //   TokenReviewer   caller authentication (TokenReview, cached by token hash);
 //   BrokerService   the GET endpoint: authorization, the session's current token, last use;

@@ -1,6 +1,6 @@
 #pragma once
 // BrokerService: the broker API (docs/contracts.md, "Token broker") as a function from a
-// request to a response, with no HTTP library (BrokerServer puts it on HTTPS).
+// request to a response, with no HTTP library (Broker puts it on HttpsServer).
 //
 //   GET /v1/namespaces/{ns}/apikeys/{name}/token   Authorization: Bearer <pod SA token>
 //     200 {"accessToken","mdAccessToken"?,"expirationTime","keyVersion","provider","active"}

@@ -1,6 +1,6 @@
 #pragma once
 // SessionManager: which upstream sessions the broker runs, kept in line with the operator's
-// caches (ApiKeys and Secrets, the informers of OperatorRunner).
+// caches (ApiKeys and Secrets, the informers of OperatorManager).
 //
 // A session runs for an ApiKey while, and only while: this replica leads; the ApiKey exists,
 // parses and is active; spec.tokenExchange.provider is tradovate or oauth2ClientCredentials;

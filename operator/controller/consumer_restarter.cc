@@ -199,10 +199,10 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (apikey::has_annotation(pod, apikey::annotation::kHold))
       view.hold_reason = apikey::get_annotation(pod, apikey::annotation::kHold);
     view.has_hold_since = apikey::has_annotation(pod, apikey::annotation::kHoldSince);
-    SystemTime since;
-    if (view.has_hold_since &&
-        parse_rfc3339(apikey::get_annotation(pod, apikey::annotation::kHoldSince), since)) {
-      view.hold_since = since;
+    if (view.has_hold_since) {
+      if (auto since = parse_rfc3339(apikey::get_annotation(pod, apikey::annotation::kHoldSince))) {
+        view.hold_since = *since;
+      }
     }
     // Pending and current pods too: they decide whether their owner may be rolled.
     if (!view.terminating) {

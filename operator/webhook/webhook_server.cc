@@ -34,9 +34,7 @@ WebhookServer::WebhookServer(const WebhookServerConfig& config, CertificateStore
   for (const char* path : {"/mutate-pods", "/validate-apikeys"}) {
     server_.add_route(
         {"POST", path, [this, p = std::string(path)](const HttpRequest& req, const std::string&) {
-           int status = 200;
-           std::string out = review(p, req.body, status);
-           return json_response(status, std::move(out));
+           return review(p, req.body);
          }});
   }
   server_.add_route({"GET", "/healthz", [this](const HttpRequest&, const std::string&) {
@@ -51,19 +49,16 @@ WebhookServer::WebhookServer(const WebhookServerConfig& config, CertificateStore
 
 WebhookServer::~WebhookServer() { stop(); }
 
-std::string WebhookServer::review(const std::string& path, const std::string& body,
-                                  int& status) const {
+HttpResponse WebhookServer::review(const std::string& path, const std::string& body) const {
   auto request = parse_admission_review(body);
   if (!request) {
-    status = 400;
-    return nlohmann::json(
-               {{"reason", request.error().reason}, {"message", request.error().message}})
-        .dump();
+    return json_response(400, nlohmann::json({{"reason", request.error().reason},
+                                              {"message", request.error().message}})
+                                  .dump());
   }
   AdmissionResult result =
       path == "/mutate-pods" ? pods_.handle(*request) : apikeys_.handle(*request);
-  status = 200;
-  return make_admission_response(request->uid, result).dump();
+  return json_response(200, make_admission_response(request->uid, result).dump());
 }
 
 Status WebhookServer::start() { return server_.start(); }

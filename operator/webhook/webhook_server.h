@@ -42,9 +42,9 @@ class WebhookServer {
   void stop();
   [[nodiscard]] int port() const { return server_.port(); }
 
-  // The body a handler answers for an AdmissionReview (exposed for tests and inject).
-  [[nodiscard]] std::string review(const std::string& path, const std::string& body,
-                                   int& status) const;
+  // The answer to an AdmissionReview posted to `path`: 200 with the review's response, or 400
+  // with the reason a body is not an AdmissionReview.
+  [[nodiscard]] HttpResponse review(const std::string& path, const std::string& body) const;
 
  private:
   CertificateStore& certificates_;

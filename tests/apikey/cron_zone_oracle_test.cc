@@ -49,7 +49,7 @@ TEST_P(CronZoneOracle, AgreesWithMinuteByMinuteScan) {
   ASSERT_TRUE(cron);
   const date::time_zone& zone = *date::locate_zone(c.zone);
   SystemTime after{};
-  ASSERT_TRUE(parse_rfc3339(c.start, after));
+  ASSERT_NO_THROW(after = parse_rfc3339(c.start).value());
   for (int run = 0; run < 12; ++run) {
     auto next = next_cron_instant(*cron, zone, after);
     ASSERT_TRUE(next.has_value());

@@ -11,9 +11,9 @@ namespace {
 using namespace std::chrono_literals;
 
 SystemTime at(const std::string& rfc3339) {
-  SystemTime t{};
-  EXPECT_TRUE(parse_rfc3339(rfc3339, t)) << rfc3339;
-  return t;
+  auto t = parse_rfc3339(rfc3339);
+  EXPECT_TRUE(t) << rfc3339;
+  return t.value_or(SystemTime{});
 }
 
 std::string show(std::optional<SystemTime> t) { return t ? format_rfc3339(*t) : "never"; }

@@ -134,10 +134,9 @@ json evaluate_column_path(const json& object, const std::string& path) {
 namespace {
 
 std::string age_of(const json& object, SystemTime now) {
-  SystemTime created;
-  std::string ts = meta_string(object, "creationTimestamp");
-  if (ts.empty() || !parse_rfc3339(ts, created)) return "<unknown>";
-  return human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - created));
+  auto created = parse_rfc3339(meta_string(object, "creationTimestamp"));
+  if (!created) return "<unknown>";
+  return human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *created));
 }
 
 json row_object(const ObjectPtr& obj, const std::string& include_object) {
@@ -177,12 +176,13 @@ json make_table(const ResourceInfo& info, const std::vector<ObjectPtr>& objects,
       std::string path = col.value("jsonPath", "");
       if (col.value("type", "") == "date") {
         json v = evaluate_column_path(*obj, path);
-        SystemTime t;
+        Result<SystemTime> t = fail("NotATime", "");
+        if (v.is_string()) t = parse_rfc3339(v.get<std::string>());
         if (path == ".metadata.creationTimestamp")
           cells.push_back(age_of(*obj, now));
-        else if (v.is_string() && parse_rfc3339(v.get<std::string>(), t))
+        else if (t)
           cells.push_back(
-              human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - t)));
+              human_duration(std::chrono::duration_cast<std::chrono::seconds>(now - *t)));
         else
           cells.push_back(nullptr);
       } else {

@@ -217,7 +217,7 @@ TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
 // not exist that night, the planner runs it at 03:00 CDT. Rotations happen at the requeue times.
 TEST_F(ReconcilerTest, CronInChicagoAcrossDstDrivesRotationsAtExactInstants) {
   SystemTime start;
-  ASSERT_TRUE(parse_rfc3339("2027-03-12T12:00:00Z", start));
+  ASSERT_NO_THROW(start = parse_rfc3339("2027-03-12T12:00:00Z").value());
   clock.set(start);
   put(make_apikey("alpha", {{"rotation",
                              {{"schedule", "30 2 * * *"},

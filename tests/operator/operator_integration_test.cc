@@ -10,7 +10,7 @@
 #include "common/io/filesystem.h"
 #include "common/io/random.h"
 #include "common/kube/kube_client.h"
-#include "operator/controller/operator_runner.h"
+#include "operator/controller/operator_manager.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/operator/operator_fixture.h"
 
@@ -77,14 +77,14 @@ class OperatorIntegrationTest : public ::testing::Test {
     return std::move(*made);
   }
 
-  std::unique_ptr<controller::OperatorRunner> runner(kube::KubeApi& api,
-                                                     const std::string& identity) {
+  std::unique_ptr<controller::OperatorManager> runner(kube::KubeApi& api,
+                                                      const std::string& identity) {
     controller::OperatorOptions options;
     options.watch_namespace = "bots";
     options.leader.lease_namespace = "bots";
     options.leader.identity = identity;
-    return std::make_unique<controller::OperatorRunner>(api, clock, random, logger.child(identity),
-                                                        registry, generator, nullptr, options);
+    return std::make_unique<controller::OperatorManager>(api, clock, random, logger.child(identity),
+                                                         registry, generator, nullptr, options);
   }
 
   std::string tail_of_logs() {

@@ -45,7 +45,7 @@ TEST_F(SimTest, LoginAnswersTradovateShape) {
   EXPECT_TRUE(j.contains("mdAccessToken"));
   EXPECT_EQ(j["userId"], 7);
   SystemTime exp;
-  ASSERT_TRUE(parse_rfc3339(j["expirationTime"], exp));
+  ASSERT_NO_THROW(exp = parse_rfc3339(j["expirationTime"]).value());
   EXPECT_EQ(exp, clock.now() + Seconds(5400));
   EXPECT_TRUE(r.header("Date").has_value());
   EXPECT_EQ(sim.requests("alice"), 1);

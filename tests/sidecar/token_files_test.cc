@@ -15,8 +15,8 @@ AccessToken sample() {
   AccessToken t;
   t.token = "tok-it's \"quoted\" $HOME `x`";
   t.md_token = "md-abcdef";
-  parse_rfc3339("2027-01-15T12:00:00Z", t.expires_at);
-  parse_rfc3339("2027-01-15T10:30:00Z", t.issued_at);
+  t.expires_at = parse_rfc3339("2027-01-15T12:00:00Z").value();
+  t.issued_at = parse_rfc3339("2027-01-15T10:30:00Z").value();
   t.key_version = 7;
   t.provider = "tradovate";
   return t;

@@ -1,5 +1,6 @@
 #pragma once
-// Wires the operator together: informers for ApiKeys, their Secrets and pods; a work queue and
+// OperatorManager: the operator's manager, after controller-runtime's Manager. It wires the
+// operator together: informers for ApiKeys, their Secrets and pods; a work queue and
 // controller workers calling ApiKeyReconciler; leader election gating every reconcile.
 //
 // Event mapping (what enqueues which ApiKey "namespace/name"):
@@ -49,14 +50,14 @@ struct OperatorOptions {
   LeaderElectionConfig leader;
 };
 
-class OperatorRunner {
+class OperatorManager {
  public:
-  OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
-                 MetricsRegistry& registry, apikey::KeyGenerator& generator,
-                 HttpTransportFactory http_transports, OperatorOptions options);
-  ~OperatorRunner();
-  OperatorRunner(const OperatorRunner&) = delete;
-  OperatorRunner& operator=(const OperatorRunner&) = delete;
+  OperatorManager(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
+                  MetricsRegistry& registry, apikey::KeyGenerator& generator,
+                  HttpTransportFactory http_transports, OperatorOptions options);
+  ~OperatorManager();
+  OperatorManager(const OperatorManager&) = delete;
+  OperatorManager& operator=(const OperatorManager&) = delete;
 
   void start();
   // Stops the election (releasing the Lease), the workers and the informers. Idempotent.

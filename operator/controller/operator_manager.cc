@@ -1,4 +1,4 @@
-#include "operator/controller/operator_runner.h"
+#include "operator/controller/operator_manager.h"
 
 #include <utility>
 
@@ -8,9 +8,9 @@
 
 namespace keyward::controller {
 
-OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
-                               MetricsRegistry& registry, apikey::KeyGenerator& generator,
-                               HttpTransportFactory http_transports, OperatorOptions options)
+OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
+                                 MetricsRegistry& registry, apikey::KeyGenerator& generator,
+                                 HttpTransportFactory http_transports, OperatorOptions options)
     : clock_(clock),
       logger_(std::move(logger)),
       options_(std::move(options)),
@@ -57,32 +57,32 @@ OperatorRunner::OperatorRunner(kube::KubeApi& api, Clock& clock, Random& random,
   });
 }
 
-OperatorRunner::~OperatorRunner() { stop(); }
+OperatorManager::~OperatorManager() { stop(); }
 
-void OperatorRunner::enqueue(const std::string& key) {
+void OperatorManager::enqueue(const std::string& key) {
   queue_.add(key);
   metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
   for (const auto& listener : key_listeners_) listener(key);
 }
 
-void OperatorRunner::add_key_listener(std::function<void(const std::string&)> listener) {
+void OperatorManager::add_key_listener(std::function<void(const std::string&)> listener) {
   key_listeners_.push_back(std::move(listener));
 }
 
-void OperatorRunner::add_leadership_listener(std::function<void(bool)> listener) {
+void OperatorManager::add_leadership_listener(std::function<void(bool)> listener) {
   leadership_listeners_.push_back(std::move(listener));
 }
 
-void OperatorRunner::notify_leadership(bool leading) {
+void OperatorManager::notify_leadership(bool leading) {
   for (const auto& listener : leadership_listeners_) listener(leading);
 }
 
-void OperatorRunner::request_reconcile(const std::string& key) {
+void OperatorManager::request_reconcile(const std::string& key) {
   queue_.add(key);
   metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
 }
 
-void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
+void OperatorManager::enqueue_for_secret(const kube::Object& secret) {
   const auto& md = secret.at("metadata");
   const std::string ns = md.value("namespace", "");
   const auto labels = md.value("labels", kube::Object::object());
@@ -109,19 +109,19 @@ void OperatorRunner::enqueue_for_secret(const kube::Object& secret) {
   }
 }
 
-void OperatorRunner::enqueue_for_pod(const kube::Object& pod) {
+void OperatorManager::enqueue_for_pod(const kube::Object& pod) {
   const auto& md = pod.at("metadata");
   const std::string ns = md.value("namespace", "");
   if (auto name = apikey::assigned_apikey(pod)) enqueue(ns + "/" + *name);
 }
 
-void OperatorRunner::enqueue_all() {
+void OperatorManager::enqueue_all() {
   for (const auto& apikey : apikeys_.store().list()) enqueue(kube::object_key(*apikey));
 }
 
-bool OperatorRunner::leading() const { return !elector_ || elector_->is_leader(); }
+bool OperatorManager::leading() const { return !elector_ || elector_->is_leader(); }
 
-kube::ReconcileResult OperatorRunner::reconcile_key(const std::string& key) {
+kube::ReconcileResult OperatorManager::reconcile_key(const std::string& key) {
   metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
   if (!leading()) {
     logger_.debug("not leading; looking again later", {{"object", key}});
@@ -164,7 +164,7 @@ kube::ReconcileResult OperatorRunner::reconcile_key(const std::string& key) {
   return result;
 }
 
-void OperatorRunner::start() {
+void OperatorManager::start() {
   if (started_.exchange(true)) return;
   logger_.info("starting", {{"namespace",
                              options_.watch_namespace.empty() ? "(all)" : options_.watch_namespace},
@@ -191,7 +191,7 @@ void OperatorRunner::start() {
   }
 }
 
-void OperatorRunner::stop() {
+void OperatorManager::stop() {
   if (!started_.exchange(false)) return;
   if (elector_)
     elector_->stop();  // releases the Lease first: a standby takes over at once
@@ -205,7 +205,7 @@ void OperatorRunner::stop() {
   logger_.info("stopped");
 }
 
-Status OperatorRunner::readiness() const {
+Status OperatorManager::readiness() const {
   if (!apikeys_.has_synced() || !secrets_.has_synced() || !pods_.has_synced()) {
     return fail("NotSynced",
                 "the ApiKey, Secret and Pod caches have not finished their first list");
