@@ -78,7 +78,6 @@ Status ApiKeyReconciler::step(std::string_view name) const {
 
 void ApiKeyReconciler::forget(const std::string& key) {
   std::lock_guard lock(mu_);
-  failures_.erase(key);
   key_conditions_.erase(key);
   if (deps_.metrics != nullptr) {
     std::map<std::string, int> counts{
@@ -99,23 +98,6 @@ void ApiKeyReconciler::record_condition_metric(const std::string& key,
   for (const auto& [c, n] : counts) deps_.metrics->apikeys.set({{"condition", c}}, n);
 }
 
-Action ApiKeyReconciler::error_policy(const kube::Object& apikey_object, const Error& error) {
-  const auto& md = apikey_object.at("metadata");
-  const std::string key = md.value("namespace", "") + "/" + md.value("name", "");
-  int n = 0;
-  {
-    std::lock_guard lock(mu_);
-    n = ++failures_[key];
-  }
-  const auto backoff = std::min<std::chrono::seconds>(
-      std::chrono::seconds(5) * (1LL << std::min(n - 1, 10)), std::chrono::minutes(5));
-  deps_.logger.warn("reconcile failed; retrying", {{"object", key},
-                                                   {"reason", error.reason},
-                                                   {"error", error.message},
-                                                   {"retryInSeconds", backoff.count()}});
-  return Action::requeue(backoff);
-}
-
 Result<Action> ApiKeyReconciler::reconcile(const kube::Object& apikey_object) {
   const auto started = std::chrono::steady_clock::now();  // duration metric only
   auto result = reconcile_once(apikey_object);
@@ -129,11 +111,6 @@ Result<Action> ApiKeyReconciler::reconcile(const kube::Object& apikey_object) {
       deps_.metrics->reconcile_total.inc(
           {{"result", result->requeue_after ? "requeue" : "success"}});
     }
-  }
-  if (result) {
-    const auto& md = apikey_object.at("metadata");
-    std::lock_guard lock(mu_);
-    failures_.erase(md.value("namespace", "") + "/" + md.value("name", ""));
   }
   return result;
 }

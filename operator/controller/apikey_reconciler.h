@@ -1,5 +1,6 @@
 #pragma once
-// The ApiKey reconciler, kube-rs style: reconcile(object) -> Result<Action>, plus error_policy.
+// The ApiKey reconciler, kube-rs style: reconcile(object) -> Result<Action>. A failed pass is
+// retried by the work queue's rate limiter (OperatorManager's kReconcileBackoff), the one backoff.
 // It is not told why it runs; every pass reads the world (the ApiKey, its Secret, its pods) and
 // moves it one step towards the spec, so running it twice changes nothing the second time.
 //
@@ -97,10 +98,6 @@ class ApiKeyReconciler {
   // One pass over the ApiKey object as read from the cache or the API.
   Result<Action> reconcile(const kube::Object& apikey_object);
 
-  // What to do after reconcile failed: requeue with a per-key exponential backoff
-  // (5s, 10s, 20s, ... capped at 5 minutes), reset by the next success.
-  Action error_policy(const kube::Object& apikey_object, const Error& error);
-
   // Forget per-key state (the ApiKey is gone).
   void forget(const std::string& key);
 
@@ -128,8 +125,7 @@ class ApiKeyReconciler {
   ReconcilerDeps deps_;
   ConsumerRestarter restarter_;
 
-  std::mutex mu_;                                      // guards failures_ and key_conditions_
-  std::map<std::string, int> failures_;                // consecutive failures per key
+  std::mutex mu_;                                      // guards key_conditions_
   std::map<std::string, std::string> key_conditions_;  // per key: the keyward_apikeys label
 };
 

@@ -26,7 +26,7 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
                                  {},
                                  &last_used_,
                                  &provider_states_}),
-      queue_(clock),
+      queue_(clock, kReconcileBackoff),
       apikeys_(api, apikey::apikey_resource(), options_.watch_namespace, {}, clock, random,
                logger_.child("informer.apikeys")),
       secrets_(api, kube::ResourceType::secrets(), options_.watch_namespace, {}, clock, random,
@@ -155,9 +155,8 @@ kube::ReconcileResult OperatorManager::reconcile_key(const std::string& key) {
                   action && action->requeue_after ? action->requeue_after->count() : -1}});
   kube::ReconcileResult result;
   if (!action) {
-    const Action retry = reconciler_.error_policy(*object, action.error());
-    result.requeue_after =
-        std::chrono::duration_cast<std::chrono::milliseconds>(*retry.requeue_after);
+    // The one backoff for a failed reconcile: the queue's rate limiter (kReconcileBackoff).
+    result.error = action.error();
     return result;
   }
   if (action->requeue_after) result.requeue_after = adjusted(*action->requeue_after);

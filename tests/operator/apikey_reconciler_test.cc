@@ -342,8 +342,6 @@ TEST_F(ReconcilerTest, ConflictStormConvergesWithOneRotation) {
     if (!action) {
       ++errors;
       EXPECT_EQ(action.error().reason, "Conflict");
-      auto retry = r->error_policy(apikey(), action.error());
-      EXPECT_TRUE(retry.requeue_after);
     }
   }
   EXPECT_GT(errors, 0);
@@ -351,19 +349,6 @@ TEST_F(ReconcilerTest, ConflictStormConvergesWithOneRotation) {
   EXPECT_EQ(generator.count(), 1 + 1 + 6);  // first key, the rotation, one per failed attempt
   EXPECT_EQ(apikey()["status"]["keyVersion"], 2);
   EXPECT_EQ(metrics.rotations_total.value(), 1);
-}
-
-TEST_F(ReconcilerTest, ErrorPolicyBacksOffExponentiallyAndResetsOnSuccess) {
-  put(make_apikey("alpha"));
-  auto r = make_reconciler();
-  const Error e{"Unreachable", "x", 0};
-  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(5));
-  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(10));
-  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(20));
-  for (int i = 0; i < 10; ++i) (void)r->error_policy(apikey(), e);
-  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, minutes(5));
-  ASSERT_TRUE(reconcile(*r));
-  EXPECT_EQ(r->error_policy(apikey(), e).requeue_after, seconds(5));
 }
 
 TEST_F(ReconcilerTest, InactiveKeyIsNotDeliveredAndRestartsNothing) {

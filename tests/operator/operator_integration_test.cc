@@ -196,7 +196,7 @@ TEST_F(OperatorIntegrationTest, WatchCutAndConflictsMidRotationStillRotateOnce) 
   server->fail_next(2, 409, "PUT", "/status");
   clock.advance(hours(1));
   server->cut_watches();
-  // Failed passes come back after the error policy's backoff (5s, 10s, 20s on the FakeClock).
+  // Failed passes come back after the queue's one backoff (5s, 10s, 20s on the FakeClock).
   ASSERT_TRUE(ticking(clock, [&] { return status_int("keyVersion") == 2; })) << apikey().dump();
   server->cut_watches();
   // Let the backoff timers run out; nothing may rotate again before the next due time.
