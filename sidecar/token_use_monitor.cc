@@ -19,6 +19,9 @@ TokenUseMonitor::TokenUseMonitor(std::string token_dir, const Clock& clock,
       last_use_gauge_(metrics.gauge("keyward_sidecar_token_last_use_timestamp_seconds",
                                     "When an app last opened a token file (Unix time; 0 = not "
                                     "since the sidecar started)")),
+      versions_watched_(metrics.counter(
+          "keyward_sidecar_token_versions_watched_total",
+          "Token version directories the last-use monitor has followed (one per refresh)")),
       loop_("the token use monitor of " + dir_, logger_) {}
 
 TokenUseMonitor::~TokenUseMonitor() { stop(); }
@@ -57,6 +60,7 @@ void TokenUseMonitor::watch_current_version() {
   // creates ..data arrives as IN_MOVED_TO and brings us back here.
   const std::string link = dir_ + "/" + std::string(kDataLink);
   auto wd = loop_.add_watch(link, IN_OPEN | IN_ONLYDIR);
+  if (wd) versions_watched_.inc();
   if (!wd && wd.error().reason != "NotFound") {
     logger_.warn(
         "cannot watch the token version directory; last use is not tracked until the next "

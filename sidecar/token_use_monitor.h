@@ -53,6 +53,7 @@ class TokenUseMonitor {
   Logger logger_;
   Millis resolution_;
   Gauge& last_use_gauge_;
+  Counter& versions_watched_;
   int dir_watch_ = -1;
   std::atomic<std::int64_t> last_use_ns_{0};  // 0 = never; since the epoch of clock_
   InotifyLoop loop_;                          // last: its thread uses the members above

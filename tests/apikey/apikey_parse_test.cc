@@ -131,6 +131,7 @@ struct Invalid {
   json patch;  // merge-patched into a valid spec
   std::string message;
 };
+void PrintTo(const Invalid& c, std::ostream* os) { *os << c.name; }
 
 json valid_spec() {
   return json{

@@ -187,6 +187,8 @@ struct BadCron {
   const char* text;
   const char* expected_fragment;
 };
+// ctest shows the expression, not the struct's bytes.
+void PrintTo(const BadCron& c, std::ostream* os) { *os << '"' << c.text << '"'; }
 
 class CronRejects : public ::testing::TestWithParam<BadCron> {};
 
@@ -214,7 +216,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCron{"* * * FOO *", "\"FOO\" is not a valid value"},
         BadCron{"* * * * MON-", "\"\" is not a valid value"},
         BadCron{"* * JAN * *", "day-of-month field"}, BadCron{"@every5m", "is not a known alias"},
-        BadCron{"? * * * *", "is not a valid value"}));
+        BadCron{"? * * * *", "is not a valid value"}),
+    [](const ::testing::TestParamInfo<BadCron>& param) {
+      return "Case" + std::to_string(param.index);
+    });
 
 }  // namespace
 }  // namespace keyward::apikey

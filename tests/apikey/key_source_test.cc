@@ -218,6 +218,7 @@ struct BadAnswer {
   const char* reason;
   const char* fragment;
 };
+void PrintTo(const BadAnswer& a, std::ostream* os) { *os << a.name; }
 
 class HttpKeySourceRejects : public ::testing::TestWithParam<BadAnswer> {};
 

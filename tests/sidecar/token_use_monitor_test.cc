@@ -9,6 +9,7 @@
 #include "common/io/atomic_writer.h"
 #include "tests/io/faulty_filesystem.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/wait_and_files.h"
 
 namespace keyward::sidecar {
 namespace {
@@ -16,7 +17,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // Real inotify on a real directory written by the real AtomicWriter; the clock is fake so the
-// recorded time is known exactly. Events arrive asynchronously: waits are bounded polls.
+// recorded time is known exactly. Events arrive asynchronously: every wait is on a condition
+// (a use recorded, a version followed), never a fixed sleep.
 class TokenUseMonitorTest : public ::testing::Test {
  protected:
   bool write_version(const std::string& token) {
@@ -31,11 +33,16 @@ class TokenUseMonitorTest : public ::testing::Test {
   // Waits up to 5 s for last_use() to satisfy pred.
   template <class Pred>
   bool wait_for(Pred pred) {
-    for (int i = 0; i < 500; ++i) {
-      if (pred(monitor.last_use())) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
+    return keyward::testing::eventually([&] { return pred(monitor.last_use()); }, 5s);
+  }
+  // Waits until the monitor has followed n version directories (it has seen n swaps, so every
+  // event of the writes before them is behind it).
+  bool watched(int n) {
+    return keyward::testing::eventually(
+        [&] {
+          return metrics.counter("keyward_sidecar_token_versions_watched_total", "").value() >= n;
+        },
+        5s);
   }
 
   testing::TempDir tmp;
@@ -51,7 +58,7 @@ TEST_F(TokenUseMonitorTest, AnOpenOfATokenFileIsAUseAndWritesAreNot) {
   ASSERT_TRUE(monitor.start());
   ASSERT_TRUE(write_version("t1"));
   ASSERT_TRUE(write_version("t2"));
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(watched(2)) << "the monitor did not follow the two swaps";
   EXPECT_FALSE(monitor.last_use()) << "the sidecar's own writes are not a use";
 
   const SystemTime t_read = clock.now();
@@ -67,7 +74,7 @@ TEST_F(TokenUseMonitorTest, FollowsEveryNewVersionAcrossRefreshes) {
   ASSERT_TRUE(monitor.start());  // before the first version exists
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(write_version("t" + std::to_string(i)));
-    std::this_thread::sleep_for(50ms);  // let the monitor see the swap
+    ASSERT_TRUE(watched(i + 1)) << "version " << i << ": the swap was not followed";
     clock.advance(std::chrono::minutes(85));
     const SystemTime t = clock.now();
     ASSERT_TRUE(read_file(tmp / "tokens/token.json"));
@@ -95,8 +102,7 @@ TEST_F(TokenUseMonitorTest, StopsPromptlyWhileResting) {
   ASSERT_TRUE(write_version("t1"));
   ASSERT_TRUE(slow.start());
   ASSERT_TRUE(read_file(tmp / "tokens/token"));
-  for (int i = 0; i < 500 && !slow.last_use(); ++i) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(slow.last_use());
+  ASSERT_TRUE(keyward::testing::eventually([&] { return slow.last_use().has_value(); }, 5s));
   // The monitor now rests for a minute; stop() must not wait for it.
   const auto t0 = std::chrono::steady_clock::now();
   slow.stop();
