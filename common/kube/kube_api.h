@@ -115,4 +115,17 @@ class KubeApi {
   virtual Result<Object> get_path(const std::string& path) = 0;
 };
 
+// Runs fn (which re-reads the object, applies its change and writes it) until it does not fail
+// with reason "Conflict" (HTTP 409), at most max_attempts times; returns the last result. fn
+// must re-get the object each time: a conflict means its copy was stale.
+template <class F>
+auto retry_on_conflict(F&& fn, int max_attempts = 5) -> decltype(fn()) {
+  auto conflict = [](const auto& r) {
+    return !r && (r.error().reason == "Conflict" || r.error().http_status == 409);
+  };
+  auto result = fn();
+  for (int attempt = 1; attempt < max_attempts && conflict(result); ++attempt) result = fn();
+  return result;
+}
+
 }  // namespace keyward::kube

@@ -101,17 +101,4 @@ std::string list_query(const ListOptions& options, bool watch);
 // Turns a non-2xx response into the Error described above.
 Error decode_error(const std::string& what, const HttpResponse& response);
 
-// Runs fn (which re-reads the object, applies its change and writes it) until it does not fail
-// with reason "Conflict" (HTTP 409), at most max_attempts times; returns the last result. fn
-// must re-get the object each time: a conflict means its copy was stale.
-template <class F>
-auto retry_on_conflict(F&& fn, int max_attempts = 5) -> decltype(fn()) {
-  auto result = fn();
-  for (int attempt = 1; attempt < max_attempts && !result && result.error().reason == "Conflict";
-       ++attempt) {
-    result = fn();
-  }
-  return result;
-}
-
 }  // namespace keyward::kube

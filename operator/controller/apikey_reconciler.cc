@@ -490,18 +490,20 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
     return ok();  // reported in status; the nonce stays, the next pass asks again
   }
   // Store it at once; on a conflict re-read and store the SAME key, never ask for another.
-  for (int attempt = 0;; ++attempt) {
-    auto stored = rotate_with_key(pass, *key, "provider regenerated the key");
-    if (stored) return ok();
-    if (stored.error().http_status != 409 || attempt >= 4) return stored;
-    auto fresh =
-        deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
-    if (!fresh) return fail(fresh.error());
-    auto reread = apikey::read_key_secret(*fresh, deps_.logger.redactor());
-    if (!reread) return fail(reread.error());
-    if (reread->rotation_nonce != nonce) return ok();  // someone else finished this rotation
-    pass.secret = std::move(*reread);
-  }
+  bool stale = false;  // the Secret in pass is the one a conflict refused: re-read it first
+  return kube::retry_on_conflict([&]() -> Status {
+    if (stale) {
+      auto fresh =
+          deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
+      if (!fresh) return fail(fresh.error());
+      auto reread = apikey::read_key_secret(*fresh, deps_.logger.redactor());
+      if (!reread) return fail(reread.error());
+      if (reread->rotation_nonce != nonce) return ok();  // someone else finished this rotation
+      pass.secret = std::move(*reread);
+    }
+    stale = true;
+    return rotate_with_key(pass, *key, "provider regenerated the key");
+  });
 }
 
 Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
@@ -779,21 +781,30 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
   if (auto stp = step(step::kWriteStatus); !stp) return fail(stp.error());
   kube::Object body = pass.object;
   body["status"] = apikey::to_json(st);
-  for (int attempt = 0;; ++attempt) {
-    auto written = deps_.api.update_status(apikey::apikey_resource(), body);
-    if (written) {
-      pass.object = *written;
-      return ok();
-    }
-    if (written.error().http_status != 409 || attempt >= 2) return fail(written.error());
-    // Our cached copy was stale (often our own previous status write). The status is computed
-    // from the Secret and the pods, not from the ApiKey, so it stays right for the same spec.
-    auto fresh = deps_.api.get(apikey::apikey_resource(), pass.meta.ns, pass.meta.name);
-    if (!fresh) return fail(fresh.error());
-    if (fresh->at("metadata").value("generation", 0) != gen) return fail(written.error());
-    body = *fresh;
-    body["status"] = apikey::to_json(st);
-  }
+  bool stale = false;  // a conflict refused body: re-read the ApiKey first
+  auto written = kube::retry_on_conflict(
+      [&]() -> Result<kube::Object> {
+        if (stale) {
+          // Our cached copy was stale (often our own previous status write). The status is
+          // computed from the Secret and the pods, not from the ApiKey, so it stays right for
+          // the same spec; a new generation is left to the next pass.
+          auto fresh = deps_.api.get(apikey::apikey_resource(), pass.meta.ns, pass.meta.name);
+          if (!fresh) return fail(fresh.error());
+          if (fresh->at("metadata").value("generation", 0) != gen) {
+            return fail("SpecChanged",
+                        "the ApiKey's spec changed while its status was written; the next pass "
+                        "writes the status for the new spec");
+          }
+          body = *fresh;
+          body["status"] = apikey::to_json(st);
+        }
+        stale = true;
+        return deps_.api.update_status(apikey::apikey_resource(), body);
+      },
+      3);
+  if (!written) return fail(written.error());
+  pass.object = *written;
+  return ok();
 }
 
 }  // namespace keyward::controller
