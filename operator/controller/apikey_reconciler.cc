@@ -19,6 +19,14 @@ namespace rs = apikey::reason;
 
 std::string s(std::string_view v) { return std::string(v); }
 
+// One condition as the status lists it (lastTransitionTime is set_condition's business).
+apikey::Condition condition(std::string_view type, bool status, std::string reason,
+                            std::string message, std::int64_t generation) {
+  return {
+      s(type),   status ? s(cs::kTrue) : s(cs::kFalse), std::move(reason), std::move(message), {},
+      generation};
+}
+
 std::optional<kube::ResourceType> workload_type(apikey::WorkloadKind kind) {
   switch (kind) {
     case apikey::WorkloadKind::Deployment:
@@ -221,7 +229,7 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
       pass.degraded = Error{"DeletionBlocked", message, 0};
       apikey::set_condition(
           pass.desired.conditions,
-          {s(ct::kDegraded), s(cs::kTrue), "DeletionBlocked", message, {}, pass.meta.generation},
+          condition(ct::kDegraded, true, "DeletionBlocked", message, pass.meta.generation),
           pass.now);
       if (pass.desired != pass.status_in) {
         kube::Object body = pass.object;
@@ -245,25 +253,18 @@ Result<Action> ApiKeyReconciler::handle_deletion(Pass& pass) {
 Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& error) {
   auto& conditions = pass.desired.conditions;
   apikey::set_condition(
-      conditions,
-      {s(ct::kDegraded), s(cs::kTrue), error.reason, error.message, {}, pass.meta.generation},
+      conditions, condition(ct::kDegraded, true, error.reason, error.message, pass.meta.generation),
       pass.now);
-  apikey::set_condition(conditions,
-                        {s(ct::kReady),
-                         s(cs::kFalse),
-                         error.reason,
-                         "the spec is invalid; see the Degraded condition",
-                         {},
-                         pass.meta.generation},
-                        pass.now);
-  apikey::set_condition(conditions,
-                        {s(ct::kRotating),
-                         s(cs::kFalse),
-                         error.reason,
-                         "nothing rotates while the spec is invalid",
-                         {},
-                         pass.meta.generation},
-                        pass.now);
+  apikey::set_condition(
+      conditions,
+      condition(ct::kReady, false, error.reason, "the spec is invalid; see the Degraded condition",
+                pass.meta.generation),
+      pass.now);
+  apikey::set_condition(
+      conditions,
+      condition(ct::kRotating, false, error.reason, "nothing rotates while the spec is invalid",
+                pass.meta.generation),
+      pass.now);
   record_condition_metric(pass.key, "Degraded");
   if (pass.desired != pass.status_in) {
     (void)deps_.events.record(pass.object, EventType::Warning, error.reason, error.message);
@@ -619,10 +620,9 @@ Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   return ok();
 }
 
-// ProviderReady mirrors what the broker's session last heard from the provider; a change to a
-// failing (or warning) state is also a Warning event, a recovery a Normal one. Without a
+// ProviderReady mirrors what the broker's session last heard from the provider. Without a
 // session (no broker, provider none, inactive, standby) the condition is removed.
-void ApiKeyReconciler::publish_provider_state(Pass& pass) {
+void ApiKeyReconciler::set_provider_ready(Pass& pass) const {
   if (!deps_.provider_states) return;
   auto& conditions = pass.desired.conditions;
   const auto state = pass.spec->active ? deps_.provider_states->get(pass.key) : std::nullopt;
@@ -632,27 +632,34 @@ void ApiKeyReconciler::publish_provider_state(Pass& pass) {
   }
   std::string message = "the token broker's session: " + state->message;
   if (state->until) message += " (next request at " + format_rfc3339(*state->until) + ")";
-  const apikey::Condition* before = apikey::find_condition(conditions, ct::kProviderReady);
-  const bool was_ready = before == nullptr || before->status == cs::kTrue;
-  const bool news = before == nullptr || before->reason != state->reason ||
-                    (before->status == cs::kTrue) != state->ready;
   apikey::set_condition(conditions,
-                        {s(ct::kProviderReady),
-                         state->ready ? s(cs::kTrue) : s(cs::kFalse),
-                         state->reason,
-                         message,
-                         {},
-                         pass.meta.generation},
+                        condition(ct::kProviderReady, state->ready, state->reason,
+                                  std::move(message), pass.meta.generation),
                         pass.now);
-  if (!news) return;
-  if (!state->ready || state->reason == "SessionReplaced") {
-    (void)deps_.events.record(pass.object, EventType::Warning, state->reason, message);
+}
+
+// A change of ProviderReady to a failing (or warning) state is a Warning event, a recovery a
+// Normal one.
+void ApiKeyReconciler::provider_ready_events(const Pass& pass) {
+  const apikey::Condition* before =
+      apikey::find_condition(pass.status_in.conditions, ct::kProviderReady);
+  const apikey::Condition* now =
+      apikey::find_condition(pass.desired.conditions, ct::kProviderReady);
+  if (now == nullptr) return;
+  const bool was_ready = before == nullptr || before->status == cs::kTrue;
+  const bool ready = now->status == cs::kTrue;
+  if (before != nullptr && before->reason == now->reason && before->status == now->status) return;
+  if (!ready || now->reason == "SessionReplaced") {
+    (void)deps_.events.record(pass.object, EventType::Warning, now->reason, now->message);
   } else if (!was_ready) {
-    (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kProviderRecovered), message);
+    (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kProviderRecovered),
+                              now->message);
   }
 }
 
-Status ApiKeyReconciler::write_status(Pass& pass) {
+// What the status should say, from the pass alone: no API request, no event, no metric.
+// Returns the keyward_apikeys condition label of the key.
+std::string ApiKeyReconciler::compute_status(Pass& pass) const {
   auto& st = pass.desired;
   const auto gen = pass.meta.generation;
   auto& conditions = st.conditions;
@@ -679,30 +686,24 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
   std::string metric = "Ready";
   if (!active) {
     apikey::set_condition(conditions,
-                          {s(ct::kReady),
-                           s(cs::kFalse),
-                           s(rs::kInactive),
-                           "spec.active is false: the key is not delivered and no pod "
-                           "is restarted",
-                           {},
-                           gen},
+                          condition(ct::kReady, false, s(rs::kInactive),
+                                    "spec.active is false: the key is not delivered and no pod "
+                                    "is restarted",
+                                    gen),
                           pass.now);
     metric = "Inactive";
   } else if (pass.secret) {
-    apikey::set_condition(
-        conditions,
-        {s(ct::kReady),
-         s(cs::kTrue),
-         s(rs::kKeyAvailable),
-         "key version " + std::to_string(pass.secret->version) + " is in Secret " + st.secret_name,
-         {},
-         gen},
-        pass.now);
+    apikey::set_condition(conditions,
+                          condition(ct::kReady, true, s(rs::kKeyAvailable),
+                                    "key version " + std::to_string(pass.secret->version) +
+                                        " is in Secret " + st.secret_name,
+                                    gen),
+                          pass.now);
   } else {
     const std::string reason = pass.degraded ? pass.degraded->reason : "KeyMissing";
     apikey::set_condition(
         conditions,
-        {s(ct::kReady), s(cs::kFalse), reason, "no key yet; see the Degraded condition", {}, gen},
+        condition(ct::kReady, false, reason, "no key yet; see the Degraded condition", gen),
         pass.now);
     metric = "NotReady";
   }
@@ -710,12 +711,8 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
   const auto& plan = pass.restarts ? pass.restarts->plan : RestartPlan{};
   if (active && pass.secret && !pass.secret->rotation_nonce.empty()) {
     apikey::set_condition(conditions,
-                          {s(ct::kRotating),
-                           s(cs::kTrue),
-                           s(rs::kRotationPending),
-                           "waiting for the provider to return the new key",
-                           {},
-                           gen},
+                          condition(ct::kRotating, true, s(rs::kRotationPending),
+                                    "waiting for the provider to return the new key", gen),
                           pass.now);
   } else if (active && plan.counts.stale > 0) {
     std::string reason = s(rs::kRestartingConsumers);
@@ -724,54 +721,50 @@ Status ApiKeyReconciler::write_status(Pass& pass) {
     else if (plan.waiting_for_window)
       reason = s(rs::kWaitingForWindow);
     apikey::set_condition(conditions,
-                          {s(ct::kRotating),
-                           s(cs::kTrue),
-                           reason,
-                           std::to_string(plan.counts.stale) +
-                               " pod(s) on an older key "
-                               "version, " +
-                               std::to_string(plan.counts.held) + " held",
-                           {},
-                           gen},
+                          condition(ct::kRotating, true, reason,
+                                    std::to_string(plan.counts.stale) +
+                                        " pod(s) on an older key "
+                                        "version, " +
+                                        std::to_string(plan.counts.held) + " held",
+                                    gen),
                           pass.now);
   } else {
     apikey::set_condition(conditions,
-                          {s(ct::kRotating),
-                           s(cs::kFalse),
-                           s(rs::kAsExpected),
-                           "every consumer runs the current key version",
-                           {},
-                           gen},
+                          condition(ct::kRotating, false, s(rs::kAsExpected),
+                                    "every consumer runs the current key version", gen),
                           pass.now);
   }
 
   if (!plan.escalations.empty()) {
     const auto& e = plan.escalations.front();
     apikey::set_condition(conditions,
-                          {s(ct::kDegraded),
-                           s(cs::kTrue),
-                           s(rs::kHoldEscalated),
-                           "pod " + e.pod + " holds the old key (" + e.reason +
-                               "); it will be restarted at " + format_rfc3339(e.deadline),
-                           {},
-                           gen},
+                          condition(ct::kDegraded, true, s(rs::kHoldEscalated),
+                                    "pod " + e.pod + " holds the old key (" + e.reason +
+                                        "); it will be restarted at " + format_rfc3339(e.deadline),
+                                    gen),
                           pass.now);
     metric = metric == "Ready" ? "Degraded" : metric;
   } else if (pass.degraded) {
     apikey::set_condition(
         conditions,
-        {s(ct::kDegraded), s(cs::kTrue), pass.degraded->reason, pass.degraded->message, {}, gen},
+        condition(ct::kDegraded, true, pass.degraded->reason, pass.degraded->message, gen),
         pass.now);
     metric = metric == "Ready" ? "Degraded" : metric;
   } else {
     apikey::set_condition(
         conditions,
-        {s(ct::kDegraded), s(cs::kFalse), s(rs::kAsExpected), "nothing needs attention", {}, gen},
+        condition(ct::kDegraded, false, s(rs::kAsExpected), "nothing needs attention", gen),
         pass.now);
   }
-  record_condition_metric(pass.key, metric);
-  publish_provider_state(pass);
+  set_provider_ready(pass);
+  return metric;
+}
 
+Status ApiKeyReconciler::write_status(Pass& pass) {
+  record_condition_metric(pass.key, compute_status(pass));
+  provider_ready_events(pass);
+  const auto& st = pass.desired;
+  const auto gen = pass.meta.generation;
   if (st == pass.status_in) return ok();
   if (pass.degraded) {
     // Once per change of status, not on every pass of a requeue loop.

@@ -117,8 +117,10 @@ class ApiKeyReconciler {
   Status rotate_with_key(Pass& pass, const std::string& new_key, const char* why);
   Status http_rotation(Pass& pass, const std::string& nonce);
   Status drop_expired_previous(Pass& pass);
-  Status write_status(Pass& pass);
-  void publish_provider_state(Pass& pass);
+  std::string compute_status(Pass& pass) const;  // pure: fills pass.desired
+  void set_provider_ready(Pass& pass) const;
+  void provider_ready_events(const Pass& pass);
+  Status write_status(Pass& pass);  // compute_status, events, metric, and the write
   Result<std::string> obtain_key(Pass& pass, const std::string& idempotency_key);
   void record_condition_metric(const std::string& key, const std::string& condition);
 
