@@ -556,6 +556,29 @@ std::string secret_name_for(std::string_view apikey_name) {
   return "keyward-" + std::string(apikey_name);
 }
 
+std::vector<std::string> referenced_secrets(const nlohmann::json& apikey_object) {
+  std::vector<std::string> out;
+  auto parsed = parse_apikey(apikey_object);
+  if (!parsed) {
+    const auto* meta = apikey_object.is_object() && apikey_object.contains("metadata")
+                           ? &apikey_object.at("metadata")
+                           : nullptr;
+    if (meta != nullptr && meta->is_object() && meta->contains("name") &&
+        meta->at("name").is_string()) {
+      out.push_back(secret_name_for(meta->at("name").get<std::string>()));
+    }
+    return out;
+  }
+  out.push_back(secret_name_for(parsed->metadata.name));
+  if (const auto* ref = std::get_if<SecretRefSource>(&parsed->spec.source)) {
+    out.push_back(ref->name);
+  }
+  if (const auto& login = parsed->spec.token_exchange.credentials_secret_ref) {
+    out.push_back(login->name);
+  }
+  return out;
+}
+
 Result<ApiKeySpec> parse_apikey_spec(const json& spec_json) {
   if (!spec_json.is_object()) {
     return invalid("spec", spec_json.is_null()

@@ -232,6 +232,11 @@ struct ApiKey {
 // The Secret name for an ApiKey: "keyward-<name>" (docs/contracts.md).
 [[nodiscard]] std::string secret_name_for(std::string_view apikey_name);
 
+// The Secrets (in its namespace) an ApiKey object reads: its key Secret keyward-<name>, a
+// secretRef source and the tokenExchange credentials Secret. An object that does not parse still
+// names its key Secret.
+[[nodiscard]] std::vector<std::string> referenced_secrets(const nlohmann::json& apikey_object);
+
 // Enum names as they appear in JSON.
 [[nodiscard]] std::string_view to_string(Alphabet value);
 [[nodiscard]] std::string_view to_string(WorkloadKind value);

@@ -1,5 +1,6 @@
 #include "operator/controller/operator_manager.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "operator/apikey/key_secret.h"
@@ -92,20 +93,13 @@ void OperatorManager::enqueue_for_secret(const kube::Object& secret) {
   }
   // An http source's seed Secret (not labelled yet) and secretRef sources.
   const std::string name = md.value("name", "");
+  // Its key Secret, its secretRef source, its credentials Secret (the broker's sessions read
+  // it): the ApiKey model says which (one reader of the spec).
   for (const auto& apikey : apikeys_.store().list_namespace(ns)) {
-    const auto& a = *apikey;
-    const std::string apikey_name = a["metadata"].value("name", "");
-    bool match = name == "keyward-" + apikey_name;
-    if (a.contains("spec") && a["spec"].contains("source") &&
-        a["spec"]["source"].contains("secretRef")) {
-      match = match || a["spec"]["source"]["secretRef"].value("name", "") == name;
+    const auto secrets = apikey::referenced_secrets(*apikey);
+    if (std::find(secrets.begin(), secrets.end(), name) != secrets.end()) {
+      enqueue(kube::object_key(*apikey));
     }
-    // The login Secret of the token exchange (the broker's sessions read it).
-    if (a.contains("spec") && a["spec"].contains("tokenExchange") &&
-        a["spec"]["tokenExchange"].contains("credentialsSecretRef")) {
-      match = match || a["spec"]["tokenExchange"]["credentialsSecretRef"].value("name", "") == name;
-    }
-    if (match) enqueue(ns + "/" + apikey_name);
   }
 }
 

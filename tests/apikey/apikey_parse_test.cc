@@ -458,3 +458,26 @@ TEST(SecretName, FollowsTheContract) {
 
 }  // namespace
 }  // namespace keyward::apikey
+
+namespace keyward::apikey {
+namespace {
+
+// Which Secrets an ApiKey reads (the operator enqueues the key when one of them changes).
+TEST(ReferencedSecrets, KeySecretSourceAndCredentials) {
+  json spec = {{"source", {{"secretRef", {{"name", "alpha-source"}}}}},
+               {"tokenExchange",
+                {{"provider", "tradovate"},
+                 {"endpoint", "https://demo.tradovateapi.com/v1"},
+                 {"credentialsSecretRef", {{"name", "alpha-login"}}}}}};
+  EXPECT_EQ(referenced_secrets(object_with(spec)),
+            (std::vector<std::string>{"keyward-alpha-bot", "alpha-source", "alpha-login"}));
+  EXPECT_EQ(referenced_secrets(object_with(minimal_spec())),
+            (std::vector<std::string>{"keyward-alpha-bot"}));
+  json broken = object_with(minimal_spec());
+  broken["spec"]["active"] = "yes";
+  EXPECT_EQ(referenced_secrets(broken), (std::vector<std::string>{"keyward-alpha-bot"}))
+      << "an ApiKey that does not parse still names its key Secret";
+}
+
+}  // namespace
+}  // namespace keyward::apikey
