@@ -59,12 +59,6 @@ Error AtomicWriter::explain(Error e, const std::string& what) const {
   return e;
 }
 
-Result<std::string> AtomicWriter::current_version_dir() const {
-  auto link = fs_.read_link(join(target_dir_, kDataLink));
-  if (!link) return fail(link.error());
-  return join(target_dir_, *link);
-}
-
 Status AtomicWriter::write(const std::vector<PayloadFile>& payload) {
   if (auto v = validate(payload); !v) return v;
   if (auto s = fs_.make_dirs(target_dir_, kDirMode); !s) {

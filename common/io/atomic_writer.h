@@ -45,9 +45,6 @@ class AtomicWriter {
   // Files of an earlier payload whose names are absent now lose their top-level links.
   Status write(const std::vector<PayloadFile>& payload);
 
-  // The directory ..data currently points to (absolute), or NotFound before the first write.
-  [[nodiscard]] Result<std::string> current_version_dir() const;
-
   [[nodiscard]] const std::string& target_dir() const { return target_dir_; }
 
  private:

@@ -156,32 +156,6 @@ void Informer::mark_synced() {
   std::lock_guard lock(sync_mu_);
   if (synced_) return;
   synced_ = true;
-  for (Wakeup* w : sync_waiters_) w->notify();
-}
-
-bool Informer::wait_for_sync(SystemTime deadline) {
-  Wakeup wakeup;
-  {
-    std::lock_guard lock(sync_mu_);
-    if (synced_) return true;
-    sync_waiters_.push_back(&wakeup);
-  }
-  bool synced = false;
-  while (true) {
-    {
-      std::lock_guard lock(sync_mu_);
-      synced = synced_;
-    }
-    if (synced) break;
-    if (clock_.sleep_until(deadline, wakeup, {}) == WakeReason::Deadline) {
-      std::lock_guard lock(sync_mu_);
-      synced = synced_;
-      break;
-    }
-  }
-  std::lock_guard lock(sync_mu_);
-  sync_waiters_.erase(std::find(sync_waiters_.begin(), sync_waiters_.end(), &wakeup));
-  return synced;
 }
 
 void Informer::handle(const WatcherEvent& event) {

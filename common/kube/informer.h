@@ -101,8 +101,6 @@ class Informer {
   void stop();
 
   [[nodiscard]] bool has_synced() const;
-  // Waits (on the Clock) until the first list completed or deadline passes.
-  bool wait_for_sync(SystemTime deadline);
 
   [[nodiscard]] const Store& store() const { return store_; }
 
@@ -118,9 +116,8 @@ class Informer {
   Backoff backoff_;                         // used only by the informer thread
   std::vector<InformerHandlers> handlers_;  // written before start(), read by the thread
 
-  mutable std::mutex sync_mu_;  // guards synced_ and sync_waiters_
+  mutable std::mutex sync_mu_;  // guards synced_
   bool synced_ = false;
-  std::vector<Wakeup*> sync_waiters_;
 
   Wakeup retry_wakeup_;  // the backoff sleep (stop ends it through the stop token)
   std::jthread thread_;
