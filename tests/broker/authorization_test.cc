@@ -13,8 +13,8 @@
 #include "operator/broker/token_reviewer.h"
 #include "tests/broker/broker_test_support.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
-#include "tests/sidecar/fake_random.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_random.h"
 
 namespace keyward::broker {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "operator/broker/session_manager.h"
 #include "tests/broker/broker_test_support.h"
-#include "tests/sidecar/fake_random.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_random.h"
 
 namespace keyward::broker {
 namespace {

@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "common/io/unique_fd.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/faulty_filesystem.h"
 
 namespace keyward {
 namespace {

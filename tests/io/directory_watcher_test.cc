@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "tests/io/faulty_filesystem.h"
+#include "tests/support/faulty_filesystem.h"
 
 namespace keyward {
 namespace {

@@ -5,15 +5,15 @@
 
 #include <atomic>
 
-#include "tests/kube/list_watch_only_api.h"
-#include "tests/kube/wait.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/list_watch_only_api.h"
+#include "tests/support/wait_and_files.h"
 
 namespace keyward::kube {
 namespace {
 
+using keyward::testing::eventually;
 using keyward::testing::FakeClock;
-using keyward::testing::wait_until;
 
 Object obj(const std::string& ns, const std::string& name, const std::string& rv,
            const std::string& apikey = "") {
@@ -114,10 +114,10 @@ TEST(Informer, ANeverAnsweringServerLeavesItUnsyncedRetryingWithBackoff) {
   DownKubeApi api;
   Informer informer(api, ResourceType::pods(), "", {}, clock, random, make_null_logger());
   informer.start();
-  ASSERT_TRUE(wait_until([&] { return api.lists == 1 && clock.sleepers() == 1; }));
+  ASSERT_TRUE(eventually([&] { return api.lists == 1 && clock.sleepers() == 1; }));
   EXPECT_EQ(clock.next_deadline(), clock.now() + std::chrono::milliseconds(800));
   clock.advance(std::chrono::milliseconds(800));  // backoff over: a second list
-  ASSERT_TRUE(wait_until([&] { return api.lists == 2; }));
+  ASSERT_TRUE(eventually([&] { return api.lists == 2; }));
   EXPECT_FALSE(informer.has_synced());
   const auto before = std::chrono::steady_clock::now();
   informer.stop();  // ends the backoff sleep at once

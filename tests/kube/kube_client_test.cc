@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/kube/memory_filesystem.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/memory_filesystem.h"
 #include "tests/support/scripted_transport.h"
 
 namespace keyward::kube {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/kube/memory_filesystem.h"
+#include "tests/support/memory_filesystem.h"
 #include "tests/transport/test_certs.h"
 
 namespace keyward::kube {

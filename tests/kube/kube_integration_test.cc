@@ -10,9 +10,9 @@
 #include "common/kube/kube_client.h"
 #include "common/kube/kube_config.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
-#include "tests/kube/memory_filesystem.h"
-#include "tests/kube/wait.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/memory_filesystem.h"
+#include "tests/support/wait_and_files.h"
 #include "tests/transport/test_certs.h"
 #include "tests/transport/test_http_server.h"
 
@@ -22,11 +22,11 @@ namespace {
 // A namespaced custom resource (the shape of Keyward's ApiKey; the client serves any).
 ResourceType apikeys_crd() { return {"keyward.dev", "v1alpha1", "apikeys", "ApiKey", true}; }
 
+using keyward::testing::eventually;
 using keyward::testing::FakeApiServer;
 using keyward::testing::FakeApiServerOptions;
 using keyward::testing::FakeClock;
 using keyward::testing::MemoryFilesystem;
-using keyward::testing::wait_until;
 
 // Cached objects labelled keyward.dev/apikey=value.
 std::size_t count_labelled(const Store& store, const std::string& value) {
@@ -152,7 +152,7 @@ TEST(KubeIntegration, InformerRelistsAfterGoneAndReportsDeletesFromTheGap) {
                                            log.push_back("delete " + object_key(o));
                                          }});
   informer.start();
-  ASSERT_TRUE(wait_until([&] { return informer.has_synced(); }));
+  ASSERT_TRUE(eventually([&] { return informer.has_synced(); }));
   EXPECT_EQ(informer.store().size(), 3u);
   EXPECT_EQ(count_labelled(informer.store(), "key-1"), 2u);
   EXPECT_EQ(informer.store().list_namespace("elsewhere").size(), 1u);
@@ -162,14 +162,14 @@ TEST(KubeIntegration, InformerRelistsAfterGoneAndReportsDeletesFromTheGap) {
   }
   // A live change arrives through the watch.
   h.server.apply(secret("c", "key-2"));
-  ASSERT_TRUE(wait_until([&] { return informer.store().get("bots/c") != nullptr; }));
+  ASSERT_TRUE(eventually([&] { return informer.store().get("bots/c") != nullptr; }));
   EXPECT_EQ(count_labelled(informer.store(), "key-2"), 1u);
 
   // Cut the watch and make the reconnect fail: the informer backs off (on the fake clock).
   const auto lists_before = h.server.request_count("GET", "/secrets");
   h.server.fail_next(1, 503, "GET", "/secrets");
   h.server.cut_watches();
-  ASSERT_TRUE(wait_until([&] { return clock.sleepers() == 1; }));
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() == 1; }));
   // During the gap: a deleted, b changed, d created, and the history compacted away.
   auto b = h.server.get("v1", "Secret", "bots", "b");
   (*b)["metadata"]["labels"]["keyward.dev/apikey"] = "key-3";
@@ -183,7 +183,7 @@ TEST(KubeIntegration, InformerRelistsAfterGoneAndReportsDeletesFromTheGap) {
   }
   clock.advance(std::chrono::minutes(1));  // the backoff ends; the watch gets 410; relist
   // Handlers run after the store is swapped: wait for both, not just the store.
-  ASSERT_TRUE(wait_until([&] {
+  ASSERT_TRUE(eventually([&] {
     std::lock_guard l(mu);
     return informer.store().get("bots/a") == nullptr && informer.store().get("bots/d") != nullptr &&
            log.size() >= 3;
@@ -205,7 +205,7 @@ TEST(KubeIntegration, InformerStopsWithinASecondWhileWatching) {
   SystemRandom random;
   Informer informer(*h.client, ResourceType::secrets(), "bots", {}, clock, random, h.logger);
   informer.start();
-  ASSERT_TRUE(wait_until([&] { return informer.has_synced(); }));
+  ASSERT_TRUE(eventually([&] { return informer.has_synced(); }));
   const auto before = std::chrono::steady_clock::now();
   informer.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));

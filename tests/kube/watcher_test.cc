@@ -6,8 +6,8 @@
 #include <deque>
 
 #include "common/kube/backoff.h"
-#include "tests/kube/list_watch_only_api.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/list_watch_only_api.h"
 
 namespace keyward::kube {
 namespace {

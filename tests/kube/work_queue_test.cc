@@ -7,14 +7,14 @@
 #include <map>
 #include <thread>
 
-#include "tests/kube/wait.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/wait_and_files.h"
 
 namespace keyward::kube {
 namespace {
 
+using keyward::testing::eventually;
 using keyward::testing::FakeClock;
-using keyward::testing::wait_until;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -47,18 +47,18 @@ TEST(WorkQueue, DelayedAddsKeepTheEarliestDeadline) {
   q.add_after("ns/k", seconds(5));
   q.add_after("ns/k", seconds(20));
   EXPECT_EQ(q.delayed(), 1u);
-  ASSERT_TRUE(wait_until([&] { return clock.next_deadline() == clock.now() + seconds(5); }));
+  ASSERT_TRUE(eventually([&] { return clock.next_deadline() == clock.now() + seconds(5); }));
   clock.advance(seconds(4));
-  ASSERT_TRUE(wait_until([&] { return clock.sleepers() == 1; }));
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() == 1; }));
   EXPECT_EQ(q.depth(), 0u);
   clock.advance(seconds(1));
-  ASSERT_TRUE(wait_until([&] { return q.depth() == 1u; }));
+  ASSERT_TRUE(eventually([&] { return q.depth() == 1u; }));
   EXPECT_EQ(q.delayed(), 0u);
   EXPECT_EQ(q.get(), "ns/k");
   q.done("ns/k");
   // The later deadlines were merged away: nothing more arrives.
   clock.advance(seconds(30));
-  ASSERT_TRUE(wait_until(
+  ASSERT_TRUE(eventually(
       [&] { return clock.sleepers() == 1 && clock.next_deadline() == SystemTime::max(); }));
   EXPECT_EQ(q.depth(), 0u);
 }
@@ -77,7 +77,7 @@ TEST(WorkQueue, RateLimitedBackoffGrowsExponentiallyToTheCapAndForgetResets) {
   EXPECT_EQ(q.next_backoff("ns/x"), milliseconds(5));
   // The delayed key arrives once its (earliest) 5ms deadline passes.
   clock.advance(milliseconds(5));
-  ASSERT_TRUE(wait_until([&] { return q.depth() == 1u; }));
+  ASSERT_TRUE(eventually([&] { return q.depth() == 1u; }));
 }
 
 TEST(WorkQueue, DefaultCapIsAThousandSeconds) {
@@ -164,7 +164,7 @@ TEST(Controller, NeverRunsOneKeyOnTwoWorkers) {
       });
     }
   }
-  ASSERT_TRUE(wait_until([&] { return q.depth() == 0u && q.processing() == 0u; }));
+  ASSERT_TRUE(eventually([&] { return q.depth() == 0u && q.processing() == 0u; }));
   c.stop();
   std::lock_guard lock(mu);
   EXPECT_EQ(max_holders, 1);
@@ -187,19 +187,19 @@ TEST(Controller, ErrorsRequeueWithBackoffAndSuccessForgets) {
       2, make_null_logger());
   c.start();
   q.add("ns/a");
-  ASSERT_TRUE(wait_until([&] { return calls == 1 && q.delayed() == 1u; }));
+  ASSERT_TRUE(eventually([&] { return calls == 1 && q.delayed() == 1u; }));
   EXPECT_EQ(q.num_requeues("ns/a"), 1);
   clock.advance(milliseconds(100));
-  ASSERT_TRUE(wait_until([&] { return calls == 2 && q.delayed() == 1u; }));
+  ASSERT_TRUE(eventually([&] { return calls == 2 && q.delayed() == 1u; }));
   EXPECT_EQ(q.num_requeues("ns/a"), 2);
   clock.advance(milliseconds(199));
-  ASSERT_TRUE(wait_until([&] { return clock.sleepers() >= 1; }));
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() >= 1; }));
   EXPECT_EQ(calls.load(), 2);
   clock.advance(milliseconds(1));
-  ASSERT_TRUE(wait_until([&] { return calls == 3 && q.delayed() == 1u; }));
+  ASSERT_TRUE(eventually([&] { return calls == 3 && q.delayed() == 1u; }));
   EXPECT_EQ(q.num_requeues("ns/a"), 0);  // success forgot the failures
   clock.advance(seconds(60));
-  ASSERT_TRUE(wait_until([&] { return calls == 4; }));
+  ASSERT_TRUE(eventually([&] { return calls == 4; }));
   c.stop();
 }
 

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "operator/controller/operator_manager.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/support/child_process.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/faulty_filesystem.h"
 #include "tests/support/wait_and_files.h"
 
 namespace keyward {

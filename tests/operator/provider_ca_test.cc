@@ -10,8 +10,8 @@
 
 #include "common/core/http_transport_httplib.h"
 #include "tests/fake_apiserver/test_pki.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/operator/operator_fixture.h"
+#include "tests/support/faulty_filesystem.h"
 
 namespace keyward::testing {
 namespace {

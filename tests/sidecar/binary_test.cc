@@ -21,9 +21,9 @@
 #include "sidecar/exec_shim.h"
 #include "sidecar/shim_installer.h"
 #include "sidecar/token_files.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/provider_simulator.h"
 #include "tests/support/child_process.h"
+#include "tests/support/faulty_filesystem.h"
 
 extern char** environ;
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/io/faulty_filesystem.h"
+#include "tests/support/faulty_filesystem.h"
 
 namespace keyward::sidecar {
 namespace {

@@ -17,10 +17,10 @@
 #include "common/core/clock.h"
 #include "common/io/filesystem.h"
 #include "common/token/tradovate_provider.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/provider_simulator.h"
 #include "tests/provider_sim/simulator_transport.h"
 #include "tests/support/child_process.h"
+#include "tests/support/faulty_filesystem.h"
 #include "tests/support/wait_and_files.h"
 
 namespace keyward::sidecar {

@@ -8,10 +8,10 @@
 
 #include <thread>
 
-#include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/simulator_transport.h"
-#include "tests/sidecar/fake_random.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_random.h"
+#include "tests/support/faulty_filesystem.h"
 #include "tests/support/scripted_transport.h"
 
 namespace keyward::sidecar {

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "tests/io/faulty_filesystem.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/faulty_filesystem.h"
 
 namespace keyward::sidecar {
 namespace {

@@ -11,10 +11,10 @@
 #include "common/token/tradovate_provider.h"
 #include "sidecar/credentials_loader.h"
 #include "sidecar/file_token_sink.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/provider_sim/simulator_transport.h"
-#include "tests/sidecar/fake_random.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_random.h"
+#include "tests/support/faulty_filesystem.h"
 
 namespace keyward::sidecar {
 namespace {

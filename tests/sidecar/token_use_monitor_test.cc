@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "common/io/atomic_writer.h"
-#include "tests/io/faulty_filesystem.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/faulty_filesystem.h"
 #include "tests/support/wait_and_files.h"
 
 namespace keyward::sidecar {

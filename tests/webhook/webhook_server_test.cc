@@ -19,8 +19,8 @@
 #include "operator/webhook/inject_command.h"
 #include "operator/webhook/yaml_json.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/memory_kube_api.h"
 #include "tests/webhook/fixtures.h"
-#include "tests/webhook/memory_kube_api.h"
 #include "tests/webhook/test_certificates.h"
 
 namespace keyward::webhook {

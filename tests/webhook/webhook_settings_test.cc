@@ -10,8 +10,8 @@
 #include "operator/apikey/names.h"
 #include "operator/webhook/webhook.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/memory_kube_api.h"
 #include "tests/webhook/fixtures.h"
-#include "tests/webhook/memory_kube_api.h"
 #include "tests/webhook/test_certificates.h"
 
 namespace keyward::webhook {
