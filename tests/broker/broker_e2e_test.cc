@@ -55,10 +55,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
 
   // One test CA signs the broker's and the provider's certificates; the operator trusts it
   // through SSL_CERT_FILE (OpenSSL's default store), the sidecars through --ca-file.
-  auto pki = testing::TestPki::create("keyward-test-ca");
-  auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
-  ASSERT_TRUE(write(tmp / "tls.crt", cert) && write(tmp / "tls.key", key) &&
-              write(tmp / "ca.crt", pki.ca_cert_pem));
+  ASSERT_TRUE(testing::write_localhost_tls(tmp.path()));
 
   // Provider over HTTPS: 6-second tokens so refreshes happen within the test.
   sim::ProviderSimulator simulator(clock, sim::SimConfig{.lifetime = Seconds(6)});

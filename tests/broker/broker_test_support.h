@@ -7,7 +7,9 @@
 
 #include "operator/apikey/key_secret.h"
 #include "operator/controller/apikey_reconciler.h"
+#include "tests/fake_apiserver/test_pki.h"
 #include "tests/provider_sim/simulator_transport.h"
+#include "tests/support/wait_and_files.h"
 
 namespace keyward::testing {
 
@@ -73,6 +75,17 @@ inline Json pod(const std::string& name, const std::string& uid, const std::stri
             {"status", {{"phase", "Running"}}}};
   if (!inject.empty()) p["metadata"]["annotations"] = {{"keyward.dev/inject", inject}};
   return p;
+}
+
+// One test CA and a localhost certificate for the provider simulator and the broker: writes
+// dir/tls.crt, dir/tls.key and dir/ca.crt (the operator trusts it through SSL_CERT_FILE, the
+// sidecars through --ca-file). False if a file could not be written.
+inline bool write_localhost_tls(const std::string& dir,
+                                const std::string& ca_name = "keyward-test-ca") {
+  auto pki = TestPki::create(ca_name);
+  auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
+  return write(dir + "/tls.crt", cert) && write(dir + "/tls.key", key) &&
+         write(dir + "/ca.crt", pki.ca_cert_pem);
 }
 
 inline HttpTransportFactory simulator_factory(sim::ProviderSimulator& simulator) {

@@ -102,10 +102,7 @@ class KeyVersionEndToEnd : public ::testing::Test {
   void SetUp() override {
     kubectl_ = find_kubectl();
     ASSERT_FALSE(kubectl_.empty()) << "kubectl is not on PATH; scripts/setup.sh installs it";
-    auto pki = testing::TestPki::create("keyward-test-ca");
-    auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
-    ASSERT_TRUE(write(tmp_ / "tls.crt", cert) && write(tmp_ / "tls.key", key) &&
-                write(tmp_ / "ca.crt", pki.ca_cert_pem));
+    ASSERT_TRUE(testing::write_localhost_tls(tmp_.path()));
 
     simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
     auto sim_port = simulator_.start_tls("127.0.0.1", 0, tmp_ / "tls.crt", tmp_ / "tls.key");

@@ -58,10 +58,7 @@ TEST(ProviderStateEndToEnd, ARefusedLoginIsAConditionAndAnEventUntilTheSecretIsF
   RealClock clock;
   // One test CA for the provider's and the broker's certificates; the operator trusts it
   // through SSL_CERT_FILE (tokenExchange endpoints are https only).
-  auto pki = testing::TestPki::create("keyward-test-ca");
-  auto [cert, key] = pki.issue("localhost", {"localhost", "127.0.0.1"}, false);
-  ASSERT_TRUE(write(tmp / "tls.crt", cert) && write(tmp / "tls.key", key) &&
-              write(tmp / "ca.crt", pki.ca_cert_pem));
+  ASSERT_TRUE(testing::write_localhost_tls(tmp.path()));
   sim::ProviderSimulator simulator(clock, sim::SimConfig{.lifetime = 1h});
   simulator.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
   ASSERT_TRUE(simulator.start_tls("127.0.0.1", 0, tmp / "tls.crt", tmp / "tls.key"));
