@@ -36,9 +36,9 @@ std::string_view type_name(const json& j) {
 struct StringRule {
   bool required = false;
   std::size_t min_length = 0;
-  std::size_t max_length = 0;  // 0: no limit
-  const char* pattern = nullptr;
-  const char* pattern_hint = nullptr;  // what to write instead, shown when the pattern fails
+  std::size_t max_length = 0;           // 0: no limit
+  const std::regex* pattern = nullptr;  // one of the k*Re below, each compiled once
+  const char* pattern_hint = nullptr;   // what to write instead, shown when the pattern fails
 };
 
 // Reads one object's fields, naming each by its full path in error messages.
@@ -79,7 +79,7 @@ class FieldReader {
                                       " characters long; the limit is " +
                                       std::to_string(rule.max_length));
     }
-    if (rule.pattern != nullptr && !std::regex_match(text, std::regex(rule.pattern))) {
+    if (rule.pattern != nullptr && !std::regex_match(text, *rule.pattern)) {
       return invalid(path(field), quote(text) + " is not valid; " + rule.pattern_hint);
     }
     out = text;
@@ -173,7 +173,21 @@ constexpr const char* kCronHint =
     "write 5 fields, minute hour day-of-month month day-of-week, such as \"0 16 * * 1-5\"";
 constexpr const char* kDatePattern = R"([0-9]{4}-[0-9]{2}-[0-9]{2})";
 
-StringRule time_zone_rule() { return {false, 1, 64, kTimeZonePattern, kTimeZoneHint}; }
+// Every pattern a rule checks, compiled once at start-up (immutable after).
+const std::regex kDnsSubdomainRe{kDnsSubdomain};
+const std::regex kTimeZoneRe{kTimeZonePattern};
+const std::regex kCronRe{kCronPattern};
+const std::regex kDateRe{kDatePattern};
+const std::regex kWordRe{"[A-Za-z0-9_-]*"};
+const std::regex kSecretDataKeyRe{"[-._a-zA-Z0-9]+"};
+const std::regex kHttpsUrlRe{R"(https://[^\s/?#]+([/?#]\S*)?)"};
+const std::regex kDottedFieldRe{R"([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)"};
+const std::regex kHeaderNameRe{"[A-Za-z0-9-]+"};
+const std::regex kDnsLabelRe{"[a-z0-9]([-a-z0-9]*[a-z0-9])?"};
+const std::regex kFileNameRe{"[A-Za-z0-9_][A-Za-z0-9._-]*"};
+const std::regex kEnvVarNameRe{"[A-Za-z_][A-Za-z0-9_]*"};
+
+StringRule time_zone_rule() { return {false, 1, 64, &kTimeZoneRe, kTimeZoneHint}; }
 
 Status check_time_zone(const std::string& zone, const std::string& path) {
   try {
@@ -243,7 +257,7 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
     GenerateSource g;
     KW_TRY(r.string(
         "prefix", g.prefix,
-        {false, 0, 16, "[A-Za-z0-9_-]*", "use up to 16 letters, digits, '_' or '-', such as nt_"}));
+        {false, 0, 16, &kWordRe, "use up to 16 letters, digits, '_' or '-', such as nt_"}));
     KW_TRY(r.integer("length", g.length, 16, 256));
     KW_TRY(r.enumeration(
         "alphabet", g.alphabet,
@@ -253,27 +267,27 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
   if (*secret_ref != nullptr) {
     FieldReader r(**secret_ref, source.path("secretRef"));
     SecretRefSource s;
-    KW_TRY(r.string("name", s.name, {true, 1, 253, kDnsSubdomain, kDnsSubdomainHint}));
+    KW_TRY(r.string("name", s.name, {true, 1, 253, &kDnsSubdomainRe, kDnsSubdomainHint}));
     KW_TRY(r.string("key", s.key,
-                    {false, 1, 253, "[-._a-zA-Z0-9]+",
+                    {false, 1, 253, &kSecretDataKeyRe,
                      "use a Secret data key: letters, digits, '-', '_' and '.'"}));
     return s;
   }
   FieldReader r(**http, source.path("http"));
   HttpSource h;
   KW_TRY(r.string("url", h.url,
-                  {true, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
+                  {true, 1, 2048, &kHttpsUrlRe,
                    "use an https:// URL (the current key is sent with the call)"}));
   KW_TRY(r.enumeration("method", h.method,
                        {{"POST", std::string("POST")}, {"PUT", std::string("PUT")}}));
-  KW_TRY(r.string("responseField", h.response_field,
-                  {false, 1, 253, R"([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)",
-                   "use a field name or a dotted path such as data.apiKey"}));
+  KW_TRY(r.string(
+      "responseField", h.response_field,
+      {false, 1, 253, &kDottedFieldRe, "use a field name or a dotted path such as data.apiKey"}));
   KW_TRY(
       r.string("authHeader", h.auth_header,
-               {false, 1, 128, "[A-Za-z0-9-]+", "use an HTTP header name such as Authorization"}));
+               {false, 1, 128, &kHeaderNameRe, "use an HTTP header name such as Authorization"}));
   KW_TRY(r.string("authScheme", h.auth_scheme,
-                  {false, 0, 64, "[A-Za-z0-9_-]*", "use a scheme such as Bearer, or \"\""}));
+                  {false, 0, 64, &kWordRe, "use a scheme such as Bearer, or \"\""}));
   KW_TRY(read_ca_bundle(r, h.ca_bundle));
   return h;
 }
@@ -292,7 +306,7 @@ Result<std::vector<std::string>> parse_dates(const FieldReader& r, const char* f
     std::istringstream in(text);
     date::year_month_day ymd{};
     in >> date::parse("%F", ymd);
-    if (!std::regex_match(text, std::regex(kDatePattern)) || in.fail() || !ymd.ok()) {
+    if (!std::regex_match(text, kDateRe) || in.fail() || !ymd.ok()) {
       return invalid(
           path, quote(text) + " is not a calendar date; write YYYY-MM-DD, for example 2026-12-25");
     }
@@ -308,7 +322,7 @@ Result<std::optional<RotationSpec>> parse_rotation(const FieldReader& spec) {
   FieldReader r(**rotation_json, spec.path("rotation"));
   RotationSpec rot;
   std::string schedule;
-  KW_TRY(r.string("schedule", schedule, {false, 1, 128, kCronPattern, kCronHint}));
+  KW_TRY(r.string("schedule", schedule, {false, 1, 128, &kCronRe, kCronHint}));
   if (r.find("schedule") != nullptr) rot.schedule = schedule;
   std::int64_t interval = 0;
   KW_TRY(r.integer("intervalSeconds", interval, 60, 31'622'400));
@@ -332,7 +346,7 @@ Result<std::optional<RotationSpec>> parse_rotation(const FieldReader& spec) {
       RotationWindow window;
       window.time_zone = rot.time_zone;  // a window reads its start in rotation.timeZone unless set
       KW_TRY(w.string("name", window.name,
-                      {true, 1, 63, "[a-z0-9]([-a-z0-9]*[a-z0-9])?",
+                      {true, 1, 63, &kDnsLabelRe,
                        "use lower-case letters, digits and '-', such as globex-halt"}));
       for (const RotationWindow& other : rot.windows) {
         if (other.name == window.name) {
@@ -341,7 +355,7 @@ Result<std::optional<RotationSpec>> parse_rotation(const FieldReader& spec) {
                                              "each window its own name");
         }
       }
-      KW_TRY(w.string("start", window.start, {true, 1, 128, kCronPattern, kCronHint}));
+      KW_TRY(w.string("start", window.start, {true, 1, 128, &kCronRe, kCronHint}));
       KW_TRY(check_cron(window.start, w.path("start")));
       KW_TRY(w.integer("durationSeconds", window.duration_seconds, 60, 604'800, true));
       KW_TRY(w.string("timeZone", window.time_zone, time_zone_rule()));
@@ -374,7 +388,7 @@ Result<ConsumersSpec> parse_consumers(const FieldReader& spec) {
                           {"DaemonSet", WorkloadKind::DaemonSet},
                           {"Pod", WorkloadKind::Pod}},
                          true));
-    KW_TRY(w.string("name", ref.name, {true, 1, 253, kDnsSubdomain, kDnsSubdomainHint}));
+    KW_TRY(w.string("name", ref.name, {true, 1, 253, &kDnsSubdomainRe, kDnsSubdomainHint}));
     c.workload_ref = std::move(ref);
   }
   KW_TRY(r.enumeration("restartStrategy", c.restart_strategy,
@@ -403,7 +417,7 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
                         {"oauth2ClientCredentials", TokenProvider::OAuth2ClientCredentials},
                         {"none", TokenProvider::None}}));
   KW_TRY(r.string("endpoint", t.endpoint,
-                  {false, 1, 2048, R"(https://[^\s/?#]+([/?#]\S*)?)",
+                  {false, 1, 2048, &kHttpsUrlRe,
                    "use an https:// URL such as https://demo.tradovateapi.com/v1"}));
   KW_TRY(read_ca_bundle(r, t.ca_bundle));
   if (t.provider != TokenProvider::None && t.endpoint.empty()) {
@@ -418,7 +432,7 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
                                                      std::to_string(t.lifetime_seconds) + ")");
   }
   KW_TRY(r.string("tokenFile", t.token_file,
-                  {false, 1, 64, "[A-Za-z0-9_][A-Za-z0-9._-]*",
+                  {false, 1, 64, &kFileNameRe,
                    "use a plain file name (letters, digits, '.', '_', '-'; not starting with "
                    "'.'), such as token"}));
   if (t.token_file == "token.json" || t.token_file == "token.env") {
@@ -427,7 +441,7 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
                                             "another name");
   }
   KW_TRY(r.string("envVarName", t.env_var_name,
-                  {false, 1, 128, "[A-Za-z_][A-Za-z0-9_]*",
+                  {false, 1, 128, &kEnvVarNameRe,
                    "use letters, digits and '_', not starting with a digit, such as "
                    "TRADOVATE_ACCESS_TOKEN"}));
   if (t.env_var_name == "KEYWARD_TOKEN_EXPIRES_AT") {
@@ -440,7 +454,7 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
   if (*creds != nullptr) {
     FieldReader c(**creds, r.path("credentialsSecretRef"));
     SecretNameRef ref;
-    KW_TRY(c.string("name", ref.name, {true, 1, 253, kDnsSubdomain, kDnsSubdomainHint}));
+    KW_TRY(c.string("name", ref.name, {true, 1, 253, &kDnsSubdomainRe, kDnsSubdomainHint}));
     t.credentials_secret_ref = std::move(ref);
   }
   auto tradovate = r.object("tradovate");
