@@ -22,9 +22,9 @@
 #include "common/io/filesystem.h"
 #include "tests/broker/broker_test_support.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
-#include "tests/fake_apiserver/test_pki.h"
 #include "tests/support/child_process.h"
 #include "tests/support/faulty_filesystem.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/wait_and_files.h"
 
 namespace keyward::broker {

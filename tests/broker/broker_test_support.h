@@ -7,8 +7,8 @@
 
 #include "operator/apikey/key_secret.h"
 #include "operator/controller/apikey_reconciler.h"
-#include "tests/fake_apiserver/test_pki.h"
 #include "tests/provider_sim/simulator_transport.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/wait_and_files.h"
 
 namespace keyward::testing {

@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "common/core/http_transport_httplib.h"
-#include "tests/transport/test_certs.h"
+#include "tests/support/test_pki.h"
 #include "tests/transport/test_http_server.h"
 
 namespace keyward {
 namespace {
 
-using keyward::testing::TestCertificateAuthority;
 using keyward::testing::TestHttpServer;
+using keyward::testing::TestPki;
 
 HttpRequest get_request(std::string path) {
   HttpRequest r;
@@ -242,8 +242,8 @@ TEST(HttplibTransport, StreamWithErrorStatusReturnsBodyAndNoChunks) {
 
 class TlsTransport : public ::testing::Test {
  protected:
-  TestCertificateAuthority ca_{"test-ca"};
-  TestCertificateAuthority other_ca_{"other-ca"};
+  TestPki ca_ = TestPki::create("test-ca");
+  TestPki other_ca_ = TestPki::create("other-ca");
 };
 
 void serve_ok(TestHttpServer& server) {
@@ -256,7 +256,7 @@ TEST_F(TlsTransport, TrustedServerCertificateWorks) {
   auto leaf = ca_.issue("apiserver", {"IP:127.0.0.1", "DNS:localhost"}, false);
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   serve_ok(server);
-  auto t = make("https", server.start(), trust(ca_.ca_pem()));
+  auto t = make("https", server.start(), trust(ca_.ca_cert_pem));
   auto r = t->send(get_request("/ok"));
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   EXPECT_EQ(r->body, "secure");
@@ -267,7 +267,7 @@ TEST_F(TlsTransport, UntrustedServerCertificateIsTLSVerifyFailed) {
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   serve_ok(server);
   const int port = server.start();
-  auto t = make("https", port, trust(ca_.ca_pem()));
+  auto t = make("https", port, trust(ca_.ca_cert_pem));
   auto r = t->send(get_request("/ok"));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().reason, "TLSVerifyFailed");
@@ -282,7 +282,7 @@ TEST_F(TlsTransport, WrongHostNameIsTLSVerifyFailedAndServerNameOverrideFixesIt)
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   serve_ok(server);
   const int port = server.start();
-  auto plain = make("https", port, trust(ca_.ca_pem()));
+  auto plain = make("https", port, trust(ca_.ca_cert_pem));
   auto r = plain->send(get_request("/ok"));
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().reason, "TLSVerifyFailed");
@@ -290,7 +290,7 @@ TEST_F(TlsTransport, WrongHostNameIsTLSVerifyFailedAndServerNameOverrideFixesIt)
       << r.error().message;
 
   auto named = make("https", port, [&] {
-    auto c = trust(ca_.ca_pem());
+    auto c = trust(ca_.ca_cert_pem);
     c.server_name = "kubernetes.default.svc";
     return c;
   }());
@@ -304,7 +304,7 @@ TEST_F(TlsTransport, InsecureSkipVerifyAcceptsAnyCertificate) {
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   serve_ok(server);
   auto t = make("https", server.start(), [&] {
-    auto c = trust(ca_.ca_pem());
+    auto c = trust(ca_.ca_cert_pem);
     c.insecure_skip_verify = true;
     return c;
   }());
@@ -315,7 +315,7 @@ TEST_F(TlsTransport, InsecureSkipVerifyAcceptsAnyCertificate) {
 TEST_F(TlsTransport, MutualTlsNeedsTheClientCertificate) {
   auto leaf = ca_.issue("apiserver", {"IP:127.0.0.1"}, false);
   auto client = ca_.issue("keyward-operator", {}, true);
-  TestHttpServer server(leaf.cert_pem, leaf.key_pem, ca_.ca_pem());
+  TestHttpServer server(leaf.cert_pem, leaf.key_pem, ca_.ca_cert_pem);
   server.server().Get("/whoami", [](const httplib::Request& req, httplib::Response& res) {
     X509* peer = SSL_get1_peer_certificate(req.ssl);
     std::string cn(256, '\0');
@@ -329,10 +329,10 @@ TEST_F(TlsTransport, MutualTlsNeedsTheClientCertificate) {
   });
   const int port = server.start();
 
-  auto without = make("https", port, trust(ca_.ca_pem()));
+  auto without = make("https", port, trust(ca_.ca_cert_pem));
   EXPECT_FALSE(without->send(get_request("/whoami")).has_value());
 
-  auto with = make("https", port, with_client(ca_.ca_pem(), client.cert_pem, client.key_pem));
+  auto with = make("https", port, with_client(ca_.ca_cert_pem, client.cert_pem, client.key_pem));
   auto r = with->send(get_request("/whoami"));
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
   EXPECT_EQ(r->body, "keyward-operator");

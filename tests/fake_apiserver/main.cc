@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "tests/fake_apiserver/fake_apiserver.h"
-#include "tests/fake_apiserver/test_pki.h"
+#include "tests/support/test_pki.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/fake_apiserver/test_helpers.h"
-#include "tests/fake_apiserver/test_pki.h"
+#include "tests/support/test_pki.h"
 
 namespace keyward::testing {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/memory_filesystem.h"
-#include "tests/transport/test_certs.h"
+#include "tests/support/test_pki.h"
 
 namespace keyward::kube {
 namespace {
@@ -35,7 +35,7 @@ std::string b64(const std::string& s) {
 
 class KubeConfigTest : public ::testing::Test {
  protected:
-  keyward::testing::TestCertificateAuthority ca_;
+  keyward::testing::TestPki ca_ = keyward::testing::TestPki::create();
   keyward::testing::TestKeyPair client_ = ca_.issue("alice", {}, true);
   MemoryFilesystem fs_;
 
@@ -43,7 +43,7 @@ class KubeConfigTest : public ::testing::Test {
     return "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
            "clusters:\n- name: c1\n  cluster:\n    server: https://10.0.0.1:6443\n"
            "    certificate-authority-data: " +
-           b64(ca_.ca_pem()) +
+           b64(ca_.ca_cert_pem) +
            "\n"
            "users:\n- name: alice\n  user:\n"
            "    client-certificate-data: " +
@@ -76,7 +76,7 @@ TEST_F(KubeConfigTest, EmbeddedCertificatesAndNamespace) {
   EXPECT_EQ(r->server, "https://10.0.0.1:6443");
   EXPECT_EQ(r->endpoint.host, "10.0.0.1");
   EXPECT_EQ(r->endpoint.port, 6443);
-  EXPECT_EQ(r->tls.ca_pem, ca_.ca_pem());
+  EXPECT_EQ(r->tls.ca_pem, ca_.ca_cert_pem);
   EXPECT_EQ(r->tls.client_cert_pem, client_.cert_pem);
   EXPECT_EQ(r->tls.client_key_pem, client_.key_pem);
   EXPECT_EQ(r->ns, "bots");
@@ -86,7 +86,7 @@ TEST_F(KubeConfigTest, EmbeddedCertificatesAndNamespace) {
 }
 
 TEST_F(KubeConfigTest, RelativePathsResolveAgainstTheFilesDirectory) {
-  fs_.set("/cfg/dir/ca.pem", ca_.ca_pem());
+  fs_.set("/cfg/dir/ca.pem", ca_.ca_cert_pem);
   fs_.set("/cfg/dir/certs/alice.crt", client_.cert_pem);
   fs_.set("/cfg/dir/certs/alice.key", client_.key_pem);
   fs_.set("/cfg/dir/tok", "file-token-value\n");
@@ -99,7 +99,7 @@ TEST_F(KubeConfigTest, RelativePathsResolveAgainstTheFilesDirectory) {
           "contexts: [{name: x, context: {cluster: c, user: u}}]\n");
   auto r = load_kubeconfig_files({"/cfg/dir/config"}, fs_);
   ASSERT_TRUE(r.has_value()) << r.error().to_string();
-  EXPECT_EQ(r->tls.ca_pem, ca_.ca_pem());
+  EXPECT_EQ(r->tls.ca_pem, ca_.ca_cert_pem);
   EXPECT_EQ(r->tls.client_cert_pem, client_.cert_pem);
   EXPECT_EQ(r->tls.server_name, "kubernetes");
   EXPECT_EQ(r->token_file, "/cfg/dir/tok");
@@ -142,7 +142,7 @@ TEST_F(KubeConfigTest, ContextOverrideAndInsecureWarning) {
 
 TEST_F(KubeConfigTest, InClusterReadsServiceAccount) {
   fs_.set("/sa/token", "sa-token-1");
-  fs_.set("/sa/ca.crt", ca_.ca_pem());
+  fs_.set("/sa/ca.crt", ca_.ca_cert_pem);
   fs_.set("/sa/namespace", "keyward-system\n");
   Environment env{{"KUBERNETES_SERVICE_HOST", "fd00::1"}, {"KUBERNETES_SERVICE_PORT", "443"}};
   KubeConfigOptions options;
@@ -154,11 +154,11 @@ TEST_F(KubeConfigTest, InClusterReadsServiceAccount) {
   EXPECT_EQ(r->token_file, "/sa/token");
   EXPECT_TRUE(r->token.empty());
   EXPECT_EQ(r->ns, "keyward-system");
-  EXPECT_EQ(r->tls.ca_pem, ca_.ca_pem());
+  EXPECT_EQ(r->tls.ca_pem, ca_.ca_cert_pem);
 }
 
 TEST_F(KubeConfigTest, InClusterWithoutTokenSaysWhatToCheck) {
-  fs_.set("/sa/ca.crt", ca_.ca_pem());
+  fs_.set("/sa/ca.crt", ca_.ca_cert_pem);
   Environment env{{"KUBERNETES_SERVICE_HOST", "10.96.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}};
   auto r = load_in_cluster_config(env, fs_, "/sa");
   ASSERT_FALSE(r.has_value());
@@ -175,7 +175,7 @@ TEST_F(KubeConfigTest, SelectionOrderPrefersKubeconfigEnvThenInClusterThenHome) 
           "current-context: h\nclusters: [{name: c, cluster: {server: 'https://home:1'}}]\n"
           "contexts: [{name: h, context: {cluster: c}}]\n");
   fs_.set("/var/run/secrets/kubernetes.io/serviceaccount/token", "t0ken-in-cluster");
-  fs_.set("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", ca_.ca_pem());
+  fs_.set("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", ca_.ca_cert_pem);
   Environment env{{"KUBECONFIG", "/env"},
                   {"KUBERNETES_SERVICE_HOST", "10.96.0.1"},
                   {"KUBERNETES_SERVICE_PORT", "443"},

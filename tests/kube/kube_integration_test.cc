@@ -12,8 +12,8 @@
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/memory_filesystem.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/wait_and_files.h"
-#include "tests/transport/test_certs.h"
 #include "tests/transport/test_http_server.h"
 
 namespace keyward::kube {
@@ -253,14 +253,14 @@ TEST(KubeIntegration, TokenFileIsReReadAfterRotation) {
 }
 
 TEST(KubeIntegration, KubeconfigWithEmbeddedClientCertificateOverTls) {
-  keyward::testing::TestCertificateAuthority ca;
+  keyward::testing::TestPki ca = keyward::testing::TestPki::create();
   auto server_cert = ca.issue("fake-apiserver", {"IP:127.0.0.1"}, false);
   auto client_cert = ca.issue("keyward-operator", {}, true);
   FakeApiServerOptions options;
   options.tls = true;
   options.cert_pem = server_cert.cert_pem;
   options.key_pem = server_cert.key_pem;
-  options.client_ca_pem = ca.ca_pem();
+  options.client_ca_pem = ca.ca_cert_pem;
   options.required_bearer_token = "not-sent-by-this-client";
   options.git_version = "v1.31.2";
   FakeApiServer server(options);
@@ -269,7 +269,7 @@ TEST(KubeIntegration, KubeconfigWithEmbeddedClientCertificateOverTls) {
 
   MemoryFilesystem fs;
   fs.set("/home/u/.kube/config",
-         keyward::testing::render_kubeconfig(server.url(), ca.ca_pem(), "", client_cert.cert_pem,
+         keyward::testing::render_kubeconfig(server.url(), ca.ca_cert_pem, "", client_cert.cert_pem,
                                              client_cert.key_pem));
   auto config = load_kube_config({{"HOME", "/home/u"}}, fs);
   ASSERT_TRUE(config.has_value()) << config.error().to_string();
@@ -284,7 +284,7 @@ TEST(KubeIntegration, KubeconfigWithEmbeddedClientCertificateOverTls) {
 
   // The same kubeconfig without the client certificate is refused by the server.
   fs.set("/home/u/.kube/config",
-         keyward::testing::render_kubeconfig(server.url(), ca.ca_pem(), ""));
+         keyward::testing::render_kubeconfig(server.url(), ca.ca_cert_pem, ""));
   auto anonymous =
       make_kube_client(*load_kube_config({{"HOME", "/home/u"}}, fs), fs, clock, make_null_logger());
   ASSERT_TRUE(anonymous.has_value());

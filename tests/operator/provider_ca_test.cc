@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "common/core/http_transport_httplib.h"
-#include "tests/fake_apiserver/test_pki.h"
 #include "tests/operator/operator_fixture.h"
 #include "tests/support/faulty_filesystem.h"
+#include "tests/support/test_pki.h"
 
 namespace keyward::testing {
 namespace {

@@ -16,11 +16,14 @@
 #include "operator/webhook/webhook.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/test_pki.h"
 #include "tests/webhook/fixtures.h"
-#include "tests/webhook/test_certificates.h"
 
 namespace keyward::webhook {
 namespace {
+
+using keyward::testing::TestKeyPair;
+using keyward::testing::TestPki;
 
 using namespace keyward::webhook::testing;
 using nlohmann::json;
@@ -50,11 +53,11 @@ class WebhookWithFakeApiServer : public ::testing::Test {
 
     char tmpl[] = "/tmp/keyward-webhook-fake-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    PemPair ca = make_test_ca("fake CA");
-    PemPair leaf = issue_test_certificate(ca, "webhook");
-    std::ofstream(dir_ / "tls.crt") << leaf.cert;
-    std::ofstream(dir_ / "tls.key") << leaf.key;
-    std::ofstream(dir_ / "ca.crt") << ca.cert;
+    TestPki ca = TestPki::create("fake CA");
+    TestKeyPair leaf = ca.issue("webhook", {"localhost", "127.0.0.1"}, false);
+    std::ofstream(dir_ / "tls.crt") << leaf.cert_pem;
+    std::ofstream(dir_ / "tls.key") << leaf.key_pem;
+    std::ofstream(dir_ / "ca.crt") << ca.ca_cert_pem;
     WebhookSettings settings;
     settings.server.host = "127.0.0.1";
     settings.server.port = 0;

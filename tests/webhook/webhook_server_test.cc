@@ -20,11 +20,14 @@
 #include "operator/webhook/yaml_json.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/memory_kube_api.h"
+#include "tests/support/test_pki.h"
 #include "tests/webhook/fixtures.h"
-#include "tests/webhook/test_certificates.h"
 
 namespace keyward::webhook {
 namespace {
+
+using keyward::testing::TestKeyPair;
+using keyward::testing::TestPki;
 
 using namespace keyward::webhook::testing;
 using nlohmann::json;
@@ -51,11 +54,11 @@ class WebhookHttpsTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/keyward-webhook-test-XXXXXX";
     dir_ = mkdtemp(tmpl);
-    ca_ = make_test_ca("keyward test CA");
-    leaf_ = issue_test_certificate(ca_, "keyward-webhook-1");
-    write_file(dir_ / "ca.crt", ca_.cert);
-    write_file(dir_ / "tls.crt", leaf_.cert);
-    write_file(dir_ / "tls.key", leaf_.key);
+    ca_ = TestPki::create("keyward test CA");
+    leaf_ = ca_.issue("keyward-webhook-1", {"localhost", "127.0.0.1"}, false);
+    write_file(dir_ / "ca.crt", ca_.ca_cert_pem);
+    write_file(dir_ / "tls.crt", leaf_.cert_pem);
+    write_file(dir_ / "tls.key", leaf_.key_pem);
 
     sink_ = std::make_shared<MemorySink>();
     logger_ = std::make_unique<Logger>("webhook", sink_, std::make_shared<Redactor>(),
@@ -80,7 +83,7 @@ class WebhookHttpsTest : public ::testing::Test {
   void TearDown() override {
     server_->stop();
     // The TLS private key never reaches the logs.
-    EXPECT_EQ(sink_->joined().find(key_body(leaf_.key)), std::string::npos);
+    EXPECT_EQ(sink_->joined().find(key_body(leaf_.key_pem)), std::string::npos);
     fs::remove_all(dir_);
   }
 
@@ -132,7 +135,8 @@ class WebhookHttpsTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  PemPair ca_, leaf_;
+  TestPki ca_;
+  TestKeyPair leaf_;
   keyward::testing::FakeClock clock_;
   std::shared_ptr<MemorySink> sink_;
   std::unique_ptr<Logger> logger_;
@@ -510,14 +514,14 @@ TEST_F(WebhookHttpsTest, CertificateReloadServesNewCertKeepsOpenConnections) {
   const auto generation_before = store_->generation();
 
   // cert-manager renews: a certificate from a new CA, written over the files.
-  PemPair ca2 = make_test_ca("keyward test CA 2");
-  PemPair leaf2 = issue_test_certificate(ca2, "keyward-webhook-2");
-  write_file(dir_ / "ca2.crt", ca2.cert);
-  write_file(dir_ / "tls.crt", leaf2.cert);
-  write_file(dir_ / "tls.key", leaf2.key);
+  TestPki ca2 = TestPki::create("keyward test CA 2");
+  TestKeyPair leaf2 = ca2.issue("keyward-webhook-2", {"localhost", "127.0.0.1"}, false);
+  write_file(dir_ / "ca2.crt", ca2.ca_cert_pem);
+  write_file(dir_ / "tls.crt", leaf2.cert_pem);
+  write_file(dir_ / "tls.key", leaf2.key_pem);
   clock_.advance(std::chrono::seconds(10));  // the reload thread's next check
   ASSERT_TRUE(eventually([&] { return store_->generation() > generation_before; }));
-  auto expected = CertifiedKey::parse(leaf2.cert, leaf2.key);
+  auto expected = CertifiedKey::parse(leaf2.cert_pem, leaf2.key_pem);
   ASSERT_TRUE(expected);
   EXPECT_EQ(store_->current()->fingerprint, (*expected)->fingerprint);
 
@@ -538,7 +542,7 @@ TEST_F(WebhookHttpsTest, CertificateReloadServesNewCertKeepsOpenConnections) {
   EXPECT_FALSE(refused) << "a client trusting only the old CA must not accept the new certificate";
 
   // A half-written pair is refused; the current certificate stays in service.
-  write_file(dir_ / "tls.key", leaf_.key);  // key of the old certificate: mismatch
+  write_file(dir_ / "tls.key", leaf_.key_pem);  // key of the old certificate: mismatch
   const auto generation_after = store_->generation();
   auto bad = store_->reload();
   ASSERT_FALSE(bad);

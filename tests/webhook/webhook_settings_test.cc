@@ -11,11 +11,14 @@
 #include "operator/webhook/webhook.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/memory_kube_api.h"
+#include "tests/support/test_pki.h"
 #include "tests/webhook/fixtures.h"
-#include "tests/webhook/test_certificates.h"
 
 namespace keyward::webhook {
 namespace {
+
+using keyward::testing::TestKeyPair;
+using keyward::testing::TestPki;
 
 using namespace keyward::webhook::testing;
 namespace fs = std::filesystem;
@@ -65,11 +68,11 @@ TEST(WebhookSettings, RefusesTyposAndMissingImage) {
 TEST(WebhookComponent, ServesAdmissionReviewsFromItsSettings) {
   char tmpl[] = "/tmp/keyward-webhook-settings-XXXXXX";
   fs::path dir = mkdtemp(tmpl);
-  PemPair ca = make_test_ca("settings CA");
-  PemPair leaf = issue_test_certificate(ca, "webhook");
-  std::ofstream(dir / "tls.crt") << leaf.cert;
-  std::ofstream(dir / "tls.key") << leaf.key;
-  std::ofstream(dir / "ca.crt") << ca.cert;
+  TestPki ca = TestPki::create("settings CA");
+  TestKeyPair leaf = ca.issue("webhook", {"localhost", "127.0.0.1"}, false);
+  std::ofstream(dir / "tls.crt") << leaf.cert_pem;
+  std::ofstream(dir / "tls.key") << leaf.key_pem;
+  std::ofstream(dir / "ca.crt") << ca.ca_cert_pem;
   auto settings = parse_webhook_settings(
       "listen: '127.0.0.1:0'\nsidecarImage: sidecar:9\ncertFile: " + (dir / "tls.crt").string() +
       "\nkeyFile: " + (dir / "tls.key").string() + "\n");

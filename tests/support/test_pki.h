@@ -9,13 +9,19 @@
 
 namespace keyward::testing {
 
+struct TestKeyPair {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
 struct TestPki {
   std::string ca_cert_pem, ca_key_pem;
   static TestPki create(const std::string& common_name = "keyward-test-ca");
-  // Returns (cert_pem, key_pem). client = true: extendedKeyUsage clientAuth, else serverAuth.
-  std::pair<std::string, std::string> issue(const std::string& common_name,
-                                            const std::vector<std::string>& dns_sans,
-                                            bool client) const;
+  // A leaf certificate and its key. sans: host names or IP literals ("localhost",
+  // "127.0.0.1"; "DNS:"/"IP:" prefixes are accepted too). client = true: extendedKeyUsage
+  // clientAuth, else serverAuth.
+  [[nodiscard]] TestKeyPair issue(const std::string& common_name,
+                                  const std::vector<std::string>& sans, bool client) const;
 };
 
 }  // namespace keyward::testing

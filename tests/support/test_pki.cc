@@ -1,4 +1,4 @@
-#include "tests/fake_apiserver/test_pki.h"
+#include "tests/support/test_pki.h"
 
 #include <arpa/inet.h>
 #include <openssl/bio.h>
@@ -116,9 +116,18 @@ TestPki TestPki::create(const std::string& common_name) {
   return TestPki{cert_pem(cert.get()), key_pem(key.get())};
 }
 
-std::pair<std::string, std::string> TestPki::issue(const std::string& common_name,
-                                                   const std::vector<std::string>& dns_sans,
-                                                   bool client) const {
+TestKeyPair TestPki::issue(const std::string& common_name, const std::vector<std::string>& sans,
+                           bool client) const {
+  std::vector<std::string> dns_sans;
+  for (const std::string& san : sans) {
+    if (san.starts_with("DNS:")) {
+      dns_sans.push_back(san.substr(4));
+    } else if (san.starts_with("IP:")) {
+      dns_sans.push_back(san.substr(3));
+    } else {
+      dns_sans.push_back(san);
+    }
+  }
   X509Ptr ca = read_cert(ca_cert_pem);
   PkeyPtr ca_key = read_key(ca_key_pem);
   PkeyPtr key = new_key();
@@ -128,13 +137,13 @@ std::pair<std::string, std::string> TestPki::issue(const std::string& common_nam
   add_ext(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
   add_ext(cert.get(), ca.get(), NID_ext_key_usage, client ? "clientAuth" : "serverAuth");
   add_ext(cert.get(), ca.get(), NID_authority_key_identifier, "keyid:always");
-  std::string sans;
+  std::string san_ext;
   for (const std::string& san : dns_sans) {
-    sans += (sans.empty() ? "" : ",") + std::string(is_ip(san) ? "IP:" : "DNS:") + san;
+    san_ext += (san_ext.empty() ? "" : ",") + std::string(is_ip(san) ? "IP:" : "DNS:") + san;
   }
-  if (!sans.empty()) add_ext(cert.get(), ca.get(), NID_subject_alt_name, sans);
+  if (!san_ext.empty()) add_ext(cert.get(), ca.get(), NID_subject_alt_name, san_ext);
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0) openssl_failed("sign a certificate");
-  return {cert_pem(cert.get()), key_pem(key.get())};
+  return TestKeyPair{cert_pem(cert.get()), key_pem(key.get())};
 }
 
 }  // namespace keyward::testing
