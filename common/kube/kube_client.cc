@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/core/http_transport_httplib.h"
+#include "common/kube/object_meta.h"
 #include "common/kube/watch_stream.h"
 
 namespace keyward::kube {
@@ -85,18 +86,6 @@ Result<Object> parse_object(const std::string& what, const HttpResponse& respons
                 response.status);
   }
   return j;
-}
-
-std::string name_of(const Object& object) {
-  const auto m = object.find("metadata");
-  if (m == object.end() || !m->is_object()) return "";
-  return m->value("name", "");
-}
-
-std::string namespace_of(const Object& object) {
-  const auto m = object.find("metadata");
-  if (m == object.end() || !m->is_object()) return "";
-  return m->value("namespace", "");
 }
 
 }  // namespace
@@ -290,11 +279,17 @@ Result<Object> KubeClient::create(const ResourceType& type, const std::string& n
 }
 
 Result<Object> KubeClient::update(const ResourceType& type, const Object& object) {
-  return call("PUT", resource_path(type, namespace_of(object), name_of(object)), &object);
+  return call(
+      "PUT",
+      resource_path(type, metadata_string(object, "namespace"), metadata_string(object, "name")),
+      &object);
 }
 
 Result<Object> KubeClient::update_status(const ResourceType& type, const Object& object) {
-  return call("PUT", resource_path(type, namespace_of(object), name_of(object), "status"), &object);
+  return call("PUT",
+              resource_path(type, metadata_string(object, "namespace"),
+                            metadata_string(object, "name"), "status"),
+              &object);
 }
 
 Result<Object> KubeClient::patch(const ResourceType& type, const std::string& ns,

@@ -20,18 +20,6 @@ std::string_view to_string(Watcher::State state) {
   return "Unknown";
 }
 
-std::string metadata_string(const Object& object, const char* field) {
-  if (!object.is_object() || !object.contains("metadata")) return "";
-  const Object& meta = object["metadata"];
-  if (!meta.is_object() || !meta.contains(field)) return "";
-  const Object& value = meta[field];
-  return value.is_string() ? value.get<std::string>() : "";
-}
-
-std::string resource_version_of(const Object& object) {
-  return metadata_string(object, "resourceVersion");
-}
-
 Watcher::Watcher(KubeApi& api, ResourceType type, std::string ns, WatcherOptions options,
                  Logger logger)
     : api_(api),

@@ -25,6 +25,7 @@
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "common/kube/kube_api.h"
+#include "common/kube/object_meta.h"
 
 namespace keyward::kube {
 
@@ -73,10 +74,5 @@ class Watcher {
 };
 
 std::string_view to_string(Watcher::State state);
-
-// metadata.<field> of an object when it is a string, else "".
-std::string metadata_string(const Object& object, const char* field);
-// The resourceVersion of an object ("" when absent).
-std::string resource_version_of(const Object& object);
 
 }  // namespace keyward::kube

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <vector>
 
+#include "common/kube/object_meta.h"
+
 namespace keyward::apikey {
 
 bool KeySecret::owned_by(const std::string& uid) const {
@@ -12,23 +14,6 @@ bool KeySecret::owned_by(const std::string& uid) const {
     if (ref.value("uid", "") == uid) return true;
   }
   return false;
-}
-
-std::string get_annotation(const kube::Object& object, std::string_view name) {
-  if (!object.contains("metadata")) return "";
-  const auto& md = object["metadata"];
-  if (!md.contains("annotations") || !md["annotations"].is_object()) return "";
-  const auto& a = md["annotations"];
-  auto it = a.find(std::string(name));
-  if (it == a.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
-
-bool has_annotation(const kube::Object& object, std::string_view name) {
-  if (!object.contains("metadata")) return false;
-  const auto& md = object["metadata"];
-  return md.contains("annotations") && md["annotations"].is_object() &&
-         md["annotations"].contains(std::string(name));
 }
 
 Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor) {
@@ -64,7 +49,7 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   if (expires && *expires) {
     if (auto t = parse_rfc3339(**expires)) out.previous_expires_at = *t;
   }
-  const std::string version = get_annotation(secret, annotation::kKeyVersion);
+  const std::string version = kube::annotation(secret, annotation::kKeyVersion);
   if (!version.empty()) {
     std::int64_t v = 0;
     auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), v);
@@ -75,12 +60,12 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
       version_field && *version_field && **version_field == std::to_string(out.version);
   auto active_field = field(secret_field::kActive, false);
   out.active = !(active_field && *active_field && **active_field == "false");
-  out.content_hash = get_annotation(secret, annotation::kContentHash);
-  const std::string rotated = get_annotation(secret, annotation::kRotatedAt);
+  out.content_hash = kube::annotation(secret, annotation::kContentHash);
+  const std::string rotated = kube::annotation(secret, annotation::kRotatedAt);
   if (auto t = parse_rfc3339(rotated); !rotated.empty() && t) out.rotated_at = *t;
-  out.rotation_nonce = get_annotation(secret, annotation::kRotationNonce);
-  out.rotate_request = get_annotation(secret, apikey::kRotateRequestHandled);
-  if (auto ends = parse_rfc3339(get_annotation(secret, apikey::kGraceEndsAt))) {
+  out.rotation_nonce = kube::annotation(secret, annotation::kRotationNonce);
+  out.rotate_request = kube::annotation(secret, apikey::kRotateRequestHandled);
+  if (auto ends = parse_rfc3339(kube::annotation(secret, apikey::kGraceEndsAt))) {
     out.grace_ends_at = *ends;
   }
   return out;

@@ -45,8 +45,4 @@ struct KeySecret {
 // A Secret without an apiKey gives Error{"SecretKeyMissing", ...}.
 [[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor);
 
-// Annotation helpers on any object's metadata.
-[[nodiscard]] std::string get_annotation(const kube::Object& object, std::string_view name);
-[[nodiscard]] bool has_annotation(const kube::Object& object, std::string_view name);
-
 }  // namespace keyward::apikey

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "common/kube/object_meta.h"
+
 namespace keyward::apikey {
 
 namespace {
@@ -11,15 +13,6 @@ std::string_view trim(std::string_view s) {
   if (first == std::string_view::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
   return s.substr(first, last - first + 1);
-}
-
-std::string metadata_string(const nlohmann::json& pod, const char* section, std::string_view key) {
-  if (!pod.is_object() || !pod.contains("metadata") || !pod["metadata"].is_object()) return "";
-  const auto& md = pod["metadata"];
-  if (!md.contains(section) || !md[section].is_object()) return "";
-  const auto& m = md[section];
-  const std::string k(key);
-  return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : "";
 }
 
 }  // namespace
@@ -46,7 +39,7 @@ std::optional<InjectReference> inject_reference(const nlohmann::json& pod,
   if (ns.empty() && pod.is_object() && pod.contains("metadata") && pod["metadata"].is_object()) {
     ns = pod["metadata"].value("namespace", "");
   }
-  return parse_inject_annotation(metadata_string(pod, "annotations", kInjectAnnotation), ns);
+  return parse_inject_annotation(kube::annotation(pod, kInjectAnnotation), ns);
 }
 
 std::optional<std::string> assigned_apikey(const nlohmann::json& pod) {
@@ -58,13 +51,13 @@ std::optional<std::string> assigned_apikey(const nlohmann::json& pod) {
     if (ref->ns != ns || ref->name.empty()) return std::nullopt;
     return ref->name;
   }
-  std::string label = metadata_string(pod, "labels", kApiKeyLabel);
+  std::string label = kube::label(pod, kApiKeyLabel);
   if (label.empty()) return std::nullopt;
   return label;
 }
 
 std::optional<std::int64_t> recorded_key_version(const nlohmann::json& pod) {
-  const std::string text = metadata_string(pod, "annotations", kKeyVersionAnnotation);
+  const std::string text = kube::annotation(pod, kKeyVersionAnnotation);
   if (text.empty()) return std::nullopt;
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -1,5 +1,7 @@
 #include "operator/broker/authorizer.h"
 
+#include "common/kube/object_meta.h"
+#include "operator/apikey/names.h"
 #include "operator/apikey/pod_assignment.h"
 
 namespace keyward::broker {
@@ -7,13 +9,6 @@ namespace keyward::broker {
 namespace {
 
 constexpr std::string_view kServiceAccountPrefix = "system:serviceaccount:";
-
-std::string meta_string(const kube::Object& o, const char* section, const char* key) {
-  const auto& md = o.at("metadata");
-  if (!md.contains(section) || !md[section].is_object()) return "";
-  const auto& m = md[section];
-  return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : "";
-}
 
 std::unexpected<Error> forbid(std::string reason, std::string message) {
   return fail(std::move(reason), std::move(message), 403);
@@ -85,8 +80,8 @@ Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& 
   }
   // The annotation decides when present (the webhook sets both to the same key).
   if (apikey::assigned_apikey(p) == apikey) return p;
-  const std::string inject = meta_string(p, "annotations", "keyward.dev/inject");
-  std::string asked = inject.empty() ? meta_string(p, "labels", "keyward.dev/apikey") : inject;
+  const std::string inject = kube::annotation(p, apikey::kInjectAnnotation);
+  std::string asked = inject.empty() ? kube::label(p, apikey::kApiKeyLabel) : inject;
   return forbid("PodNotAssigned",
                 pod_ref +
                     (asked.empty() ? " does not ask for any ApiKey"

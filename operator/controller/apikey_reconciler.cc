@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/conditions.h"
 #include "operator/apikey/key_hint.h"
 #include "operator/apikey/key_source.h"
@@ -512,11 +513,11 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
   const auto& source = pass.spec->source;
   // A rotation asked for by annotation (keyward.dev/rotate): at once, outside windows, once per
   // value. The value is stored with the new key in one write, so a crash cannot double it.
-  const std::string request = apikey::get_annotation(pass.object, apikey::kRotateAnnotation);
+  const std::string request = kube::annotation(pass.object, apikey::kRotateAnnotation);
   const bool requested = !request.empty() && request != secret.rotate_request;
-  ForcedRotation forced{
-      request, apikey::get_annotation(pass.object, apikey::kRotateRequestedByAnnotation),
-      apikey::get_annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
+  ForcedRotation forced{request,
+                        kube::annotation(pass.object, apikey::kRotateRequestedByAnnotation),
+                        kube::annotation(pass.object, apikey::kRotateEndGraceAnnotation) == "true"};
   if (std::holds_alternative<apikey::HttpSource>(source) && !secret.rotation_nonce.empty()) {
     // A rotation is in flight: finish it whatever the schedule says now (and, when one was
     // asked for, as that one: its end of grace applies and the request is recorded).

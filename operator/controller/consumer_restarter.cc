@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/key_secret.h"
 #include "operator/apikey/pod_assignment.h"
 
@@ -179,8 +180,7 @@ Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::str
   auto owner = api_.get(type, ns, name);
   if (!owner) return missing_or_error(owner.error());
   return std::optional(OwnerView{
-      kind, name,
-      parse_int(apikey::get_annotation(*owner, apikey::annotation::kRestartedForVersion))});
+      kind, name, parse_int(kube::annotation(*owner, apikey::annotation::kRestartedForVersion))});
 }
 
 Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string& ns,
@@ -196,11 +196,11 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     view.key_version = apikey::recorded_key_version(pod);
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
-    if (apikey::has_annotation(pod, apikey::annotation::kHold))
-      view.hold_reason = apikey::get_annotation(pod, apikey::annotation::kHold);
-    view.has_hold_since = apikey::has_annotation(pod, apikey::annotation::kHoldSince);
+    if (kube::has_annotation(pod, apikey::annotation::kHold))
+      view.hold_reason = kube::annotation(pod, apikey::annotation::kHold);
+    view.has_hold_since = kube::has_annotation(pod, apikey::annotation::kHoldSince);
     if (view.has_hold_since) {
-      if (auto since = parse_rfc3339(apikey::get_annotation(pod, apikey::annotation::kHoldSince))) {
+      if (auto since = parse_rfc3339(kube::annotation(pod, apikey::annotation::kHoldSince))) {
         view.hold_since = *since;
       }
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/core/base64.h"
+#include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
 #include "operator/webhook/pod_mutator.h"
 
@@ -11,22 +12,6 @@ namespace keyward::webhook {
 using nlohmann::json;
 
 namespace {
-
-json at_or_null(const json& obj, std::initializer_list<const char*> path) {
-  const json* cur = &obj;
-  for (const char* key : path) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(key);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return *cur;
-}
-
-std::string text_at(const json& obj, std::initializer_list<const char*> path) {
-  const json v = at_or_null(obj, path);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
 
 std::string describe_ref(const json& ref) {
   if (!ref.is_object()) return "nothing";
@@ -39,7 +24,7 @@ ApiKeyValidator::ApiKeyValidator(kube::KubeApi& api, Logger logger)
     : api_(api), logger_(std::move(logger)) {}
 
 std::string ApiKeyValidator::upstream_account(const json& apikey, const std::string& ns) const {
-  const json exchange = at_or_null(apikey, {"spec", "tokenExchange"});
+  const json exchange = kube::value_at(apikey, "/spec/tokenExchange");
   if (!exchange.is_object()) return "";
   const std::string provider = exchange.value("provider", "none");
   if (provider == "none") return "";
@@ -51,7 +36,7 @@ std::string ApiKeyValidator::upstream_account(const json& apikey, const std::str
                  host_end == std::string::npos ? endpoint.end()
                                                : endpoint.begin() + static_cast<long>(host_end),
                  endpoint.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  const json secret_name = at_or_null(exchange, {"credentialsSecretRef", "name"});
+  const json secret_name = kube::value_at(exchange, "/credentialsSecretRef/name");
   if (!secret_name.is_string()) return "";
   auto secret = api_.get(kube::ResourceType::secrets(), ns, secret_name.get<std::string>());
   if (!secret) return "";
@@ -67,7 +52,7 @@ std::string ApiKeyValidator::upstream_account(const json& apikey, const std::str
 std::optional<AdmissionResult> ApiKeyValidator::check_exclusive(const AdmissionRequest& request,
                                                                 const std::string& name) const {
   const std::string key = request.ns + "/" + name;
-  const json ref = at_or_null(request.object, {"spec", "consumers", "workloadRef"});
+  const json ref = kube::value_at(request.object, "/spec/consumers/workloadRef");
   const std::string account = upstream_account(request.object, request.ns);
   if (!ref.is_object() && account.empty()) return std::nullopt;
   // Accounts are compared cluster-wide; an operator limited to one namespace (the chart's
@@ -83,16 +68,12 @@ std::optional<AdmissionResult> ApiKeyValidator::check_exclusive(const AdmissionR
                                         all.error().message + "; retry");
   }
   for (const json& other : all->items) {
-    const std::string other_ns = at_or_null(other, {"metadata", "namespace"}).is_string()
-                                     ? other["metadata"]["namespace"].get<std::string>()
-                                     : std::string();
-    const std::string other_name = at_or_null(other, {"metadata", "name"}).is_string()
-                                       ? other["metadata"]["name"].get<std::string>()
-                                       : std::string();
+    const std::string other_ns = kube::metadata_string(other, "namespace");
+    const std::string other_name = kube::metadata_string(other, "name");
     if (other_ns == request.ns && other_name == name) continue;
     const std::string other_key = other_ns + "/" + other_name;
     if (ref.is_object() && other_ns == request.ns &&
-        at_or_null(other, {"spec", "consumers", "workloadRef"}) == ref) {
+        kube::value_at(other, "/spec/consumers/workloadRef") == ref) {
       return AdmissionResult::denied(
           "WorkloadAssignedElsewhere",
           describe_ref(ref) + " is already assigned to ApiKey " + other_key +
@@ -104,8 +85,8 @@ std::optional<AdmissionResult> ApiKeyValidator::check_exclusive(const AdmissionR
       return AdmissionResult::denied(
           "UpstreamAccountInUse",
           "ApiKey " + other_key + " already logs in to the same upstream account (" +
-              text_at(request.object, {"spec", "tokenExchange", "provider"}) + " at " +
-              text_at(request.object, {"spec", "tokenExchange", "endpoint"}) +
+              kube::string_at(request.object, "/spec/tokenExchange/provider") + " at " +
+              kube::string_at(request.object, "/spec/tokenExchange/endpoint") +
               " with the same login); two sessions on one user knock each other out (Tradovate "
               "closes the oldest): use one ApiKey for the account, or another login");
     }
@@ -123,36 +104,32 @@ AdmissionResult ApiKeyValidator::handle(const AdmissionRequest& request) const {
   // workload or the upstream account. Never on an ApiKey being deleted (its finalizer must be
   // removable) or on other updates (annotations, status, the operator's finalizer), so a pair
   // that became ambiguous later is reported at its next real change, not stuck.
-  const bool deleting = !at_or_null(request.object, {"metadata", "deletionTimestamp"}).is_null();
+  const bool deleting = !kube::value_at(request.object, "/metadata/deletionTimestamp").is_null();
   const auto identity = [](const json& o) {
-    return json{at_or_null(o, {"spec", "consumers", "workloadRef"}),
-                at_or_null(o, {"spec", "tokenExchange", "provider"}),
-                at_or_null(o, {"spec", "tokenExchange", "endpoint"}),
-                at_or_null(o, {"spec", "tokenExchange", "credentialsSecretRef"})};
+    return json{kube::value_at(o, "/spec/consumers/workloadRef"),
+                kube::value_at(o, "/spec/tokenExchange/provider"),
+                kube::value_at(o, "/spec/tokenExchange/endpoint"),
+                kube::value_at(o, "/spec/tokenExchange/credentialsSecretRef")};
   };
   const bool exclusivity_changed =
       request.operation == "CREATE" || identity(request.object) != identity(request.old_object);
   if (!deleting && exclusivity_changed) {
     std::string name = request.name;
-    if (name.empty() && at_or_null(request.object, {"metadata", "name"}).is_string())
-      name = request.object["metadata"]["name"].get<std::string>();
+    if (name.empty()) name = kube::metadata_string(request.object, "name");
     if (auto refused = check_exclusive(request, name)) return *refused;
   }
   if (request.operation != "UPDATE") return AdmissionResult::allowed();
 
-  const json old_ref = at_or_null(request.old_object, {"spec", "consumers", "workloadRef"});
-  const json new_ref = at_or_null(request.object, {"spec", "consumers", "workloadRef"});
-  const json old_source = at_or_null(request.old_object, {"spec", "source"});
-  const json new_source = at_or_null(request.object, {"spec", "source"});
+  const json old_ref = kube::value_at(request.old_object, "/spec/consumers/workloadRef");
+  const json new_ref = kube::value_at(request.object, "/spec/consumers/workloadRef");
+  const json old_source = kube::value_at(request.old_object, "/spec/source");
+  const json new_source = kube::value_at(request.object, "/spec/source");
   const bool reassigned = old_ref != new_ref;
   const bool source_changed = old_source != new_source;
   if (!reassigned && !source_changed) return AdmissionResult::allowed();
 
   std::string name = request.name;
-  if (name.empty())
-    name = at_or_null(request.object, {"metadata", "name"}).is_string()
-               ? at_or_null(request.object, {"metadata", "name"}).get<std::string>()
-               : std::string();
+  if (name.empty()) name = kube::metadata_string(request.object, "name");
   kube::ListOptions options;
   options.label_selector = std::string(kApiKeyLabel) + "=" + name;
   auto pods = api_.list(kube::ResourceType::pods(), request.ns, options);
@@ -164,11 +141,9 @@ AdmissionResult ApiKeyValidator::handle(const AdmissionRequest& request) const {
   }
   std::vector<std::string> held;
   for (const json& pod : pods->items) {
-    json hold = at_or_null(pod, {"metadata", "annotations", kHoldAnnotation});
-    if (hold.is_string() && !hold.get<std::string>().empty()) {
-      held.push_back(at_or_null(pod, {"metadata", "name"}).is_string()
-                         ? pod["metadata"]["name"].get<std::string>()
-                         : std::string("?"));
+    if (!kube::annotation(pod, kHoldAnnotation).empty()) {
+      const std::string pod_name = kube::metadata_string(pod, "name");
+      held.push_back(pod_name.empty() ? std::string("?") : pod_name);
     }
   }
   if (held.empty()) return AdmissionResult::allowed();

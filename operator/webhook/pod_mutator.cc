@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
 #include "operator/apikey/pod_assignment.h"
 #include "operator/webhook/json_patch_builder.h"
@@ -12,27 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string string_at(const json& obj, std::initializer_list<const char*> path) {
-  const json* cur = &obj;
-  for (const char* key : path) {
-    if (!cur->is_object()) return {};
-    auto it = cur->find(key);
-    if (it == cur->end()) return {};
-    cur = &*it;
-  }
-  return cur->is_string() ? cur->get<std::string>() : std::string();
-}
-
-std::string annotation(const json& pod, const char* key) {
-  const json* a = nullptr;
-  if (pod.is_object() && pod.contains("metadata") && pod["metadata"].is_object() &&
-      pod["metadata"].contains("annotations") && pod["metadata"]["annotations"].is_object()) {
-    a = &pod["metadata"]["annotations"];
-  }
-  if (a == nullptr) return {};
-  auto it = a->find(key);
-  return (it != a->end() && it->is_string()) ? it->get<std::string>() : std::string();
-}
+using kube::annotation;
 
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t");
@@ -306,7 +287,7 @@ std::optional<WorkloadRef> PodMutator::workload_of(const json& pod) {
       if (!kind.empty() && !name.empty()) return WorkloadRef{kind, name};
     }
   }
-  std::string name = string_at(pod, {"metadata", "name"});
+  std::string name = kube::metadata_string(pod, "name");
   if (!name.empty()) return WorkloadRef{"Pod", name};
   return std::nullopt;
 }

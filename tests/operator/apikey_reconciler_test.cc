@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
 #include "tests/operator/operator_fixture.h"
 
@@ -40,8 +41,8 @@ TEST_F(ReconcilerTest, FirstPassAddsFinalizerCreatesOwnedSecretAndReportsReady) 
   ASSERT_TRUE(s);
   EXPECT_EQ(s->at("metadata")["ownerReferences"][0]["uid"], obj["metadata"]["uid"]);
   EXPECT_EQ(s->at("metadata")["labels"]["keyward.dev/apikey"], "alpha");
-  EXPECT_EQ(apikey::get_annotation(*s, "keyward.dev/key-version"), "1");
-  EXPECT_EQ(apikey::get_annotation(*s, "keyward.dev/content-hash"),
+  EXPECT_EQ(kube::annotation(*s, "keyward.dev/key-version"), "1");
+  EXPECT_EQ(kube::annotation(*s, "keyward.dev/content-hash"),
             *apikey::content_hash(generator.issued().at(0)));
   EXPECT_EQ(secret_field("apiKey"), generator.issued().at(0));
   EXPECT_EQ(s->at("type"), "Opaque");
@@ -486,7 +487,7 @@ TEST_F(ReconcilerTest, HttpSourceNeedsASeedKeyThenRotatesThroughTheProvider) {
   EXPECT_EQ(key_version(), 2);
   EXPECT_EQ(provider->issued(), 1);
   EXPECT_EQ(secret_field("apiKey"), provider->valid_key());
-  EXPECT_FALSE(apikey::has_annotation(*secret(), "keyward.dev/rotation-nonce"));
+  EXPECT_FALSE(kube::has_annotation(*secret(), "keyward.dev/rotation-nonce"));
   const std::string seen = observable_text();
   EXPECT_EQ(seen.find(provider->valid_key()), std::string::npos);
   EXPECT_EQ(seen.find("pk_seed_key_000000000000"), std::string::npos);

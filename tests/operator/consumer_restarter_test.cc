@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/kube/object_meta.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "tests/operator/operator_fixture.h"
 
@@ -88,7 +89,7 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
   EXPECT_EQ(
       deploy["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
       format_rfc3339(clock.now()));
-  EXPECT_EQ(apikey::get_annotation(deploy, "keyward.dev/restarted-for-version"), "2");
+  EXPECT_EQ(kube::annotation(deploy, "keyward.dev/restarted-for-version"), "2");
   EXPECT_EQ(apikey()["status"]["consumers"]["stale"], 2);
   EXPECT_EQ(condition("Rotating")["status"], "True");
   EXPECT_EQ(condition("Rotating")["reason"], "RestartingConsumers");
@@ -167,7 +168,7 @@ TEST_F(RestartTest, HeldPodWaitsUntilReleased) {
   const SystemTime rotated = clock.now();
   ASSERT_TRUE(find("pods", "bots", "bare"));
   const Json p = *find("pods", "bots", "bare");
-  EXPECT_EQ(apikey::get_annotation(p, "keyward.dev/hold-since"), format_rfc3339(rotated));
+  EXPECT_EQ(kube::annotation(p, "keyward.dev/hold-since"), format_rfc3339(rotated));
   const Json st = apikey()["status"];
   EXPECT_EQ(st["consumers"]["held"], 1);
   ASSERT_EQ(st["holds"].size(), 1u);

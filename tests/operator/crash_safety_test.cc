@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/kube/object_meta.h"
 #include "operator/controller/apikey_reconciler.h"
 #include "tests/operator/operator_fixture.h"
 
@@ -57,7 +58,7 @@ TEST_P(CrashBetweenStepsTest, HttpRotationCompletesExactlyOnceAfterACrash) {
   EXPECT_EQ(provider->issued(), 1) << "the provider regenerated twice";
   EXPECT_EQ(secret_field("apiKey"), provider->valid_key()) << "the new key was lost";
   EXPECT_EQ(secret_field("previousApiKey"), kSeed);
-  EXPECT_FALSE(apikey::has_annotation(*secret(), apikey::annotation::kRotationNonce));
+  EXPECT_FALSE(kube::has_annotation(*secret(), apikey::annotation::kRotationNonce));
   EXPECT_EQ(apikey()["status"]["keyVersion"], 2);
   EXPECT_EQ(condition("Ready")["status"], "True");
   EXPECT_EQ(condition("Rotating")["status"], "False");
@@ -132,7 +133,7 @@ TEST_F(OperatorTest, ProviderFailureKeepsTheNonceAndRetriesWithIt) {
   provider_down = true;
   settle(r);
   EXPECT_EQ(key_version(), 1);
-  EXPECT_TRUE(apikey::has_annotation(*secret(), apikey::annotation::kRotationNonce));
+  EXPECT_TRUE(kube::has_annotation(*secret(), apikey::annotation::kRotationNonce));
   EXPECT_EQ(condition("Rotating")["reason"], "RotationPending");
   EXPECT_EQ(condition("Degraded")["reason"], "KeySourceUnreachable");
   provider_down = false;

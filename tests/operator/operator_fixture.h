@@ -18,6 +18,7 @@
 #include "common/core/metrics.h"
 #include "common/io/filesystem.h"
 #include "common/kube/kube_client.h"
+#include "common/kube/object_meta.h"
 #include "operator/apikey/key_generator.h"
 #include "operator/apikey/key_secret.h"
 #include "operator/apikey/names.h"
@@ -273,7 +274,7 @@ class OperatorTest : public ::testing::Test {
   std::int64_t key_version(const std::string& name = "alpha") {
     auto s = secret(name);
     if (!s) return 0;
-    return std::stoll(apikey::get_annotation(*s, apikey::annotation::kKeyVersion));
+    return std::stoll(kube::annotation(*s, apikey::annotation::kKeyVersion));
   }
   Json condition(const std::string& type, const std::string& name = "alpha") {
     for (const auto& c : apikey(name)["status"].value("conditions", Json::array())) {

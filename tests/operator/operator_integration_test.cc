@@ -10,6 +10,7 @@
 #include "common/io/filesystem.h"
 #include "common/io/random.h"
 #include "common/kube/kube_client.h"
+#include "common/kube/object_meta.h"
 #include "operator/controller/operator_manager.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/operator/operator_fixture.h"
@@ -97,7 +98,7 @@ class OperatorIntegrationTest : public ::testing::Test {
   std::int64_t version() {
     auto s = secret();
     if (!s) return 0;
-    return std::stoll(apikey::get_annotation(*s, "keyward.dev/key-version"));
+    return std::stoll(kube::annotation(*s, "keyward.dev/key-version"));
   }
   nlohmann::json apikey() {
     return *server->get("keyward.dev/v1alpha1", "ApiKey", "bots", "alpha");
