@@ -72,20 +72,14 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
   api.apply(source_secret(testing::kKey1));
   api.apply(testing::login_secret("alpha", "alice"));
-  Json apikey = testing::broker_apikey(
+  api.apply(testing::e2e_apikey(
       "alpha",
-      {{"endpoint", simulator.url() + "/v1"}, {"lifetimeSeconds", 60}, {"refreshLeadSeconds", 2}});
-  apikey["metadata"].erase("uid");
-  apikey["spec"]["source"] = {{"secretRef", {{"name", "alpha-source"}}}};
-  apikey["spec"]["consumers"] = {{"restartStrategy", "None"}};
-  api.apply(apikey);
+      {{"endpoint", simulator.url() + "/v1"}, {"lifetimeSeconds", 60}, {"refreshLeadSeconds", 2}}));
 
   // The operator, with the broker on the same certificate.
   ASSERT_TRUE(write(tmp / "kubeconfig", testing::render_kubeconfig(api.url(), "", "")));
   Process op(
-      {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
-       "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
-       tmp / "tls.crt", "--broker-key-file", tmp / "tls.key", "--log-level", "debug"},
+      testing::operator_with_broker(KEYWARD_OPERATOR_BINARY, tmp.path(), {"--log-level", "debug"}),
       {"SSL_CERT_FILE=" + tmp / "ca.crt"}, tmp / "operator.log");
   ASSERT_TRUE(op.started());
   int broker_port = 0;
@@ -243,11 +237,8 @@ TEST(BrokerEndToEnd, TheApiKeysCaBundleIsTrustedForTheProviderEndpoint) {
     api.apply(apikey);
   }
   ASSERT_TRUE(write(tmp / "kubeconfig", testing::render_kubeconfig(api.url(), "", "")));
-  Process op(
-      {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
-       "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
-       tmp / "tls.crt", "--broker-key-file", tmp / "tls.key"},
-      {}, tmp / "operator.log");
+  Process op(testing::operator_with_broker(KEYWARD_OPERATOR_BINARY, tmp.path()), {},
+             tmp / "operator.log");
   ASSERT_TRUE(op.started());
   // alpha names the CA: its session logs in. beta does not: its handshake fails, it never
   // reaches the provider, and the operator says why.

@@ -88,6 +88,38 @@ inline bool write_localhost_tls(const std::string& dir,
          write(dir + "/ca.crt", pki.ca_cert_pem);
 }
 
+// An ApiKey for the end-to-end tests: its key from the Secret <name>-source (secretRef), no uid
+// (the server assigns one), no restarts; exchange_overrides merge into spec.tokenExchange.
+inline Json e2e_apikey(const std::string& name, const Json& exchange_overrides) {
+  Json apikey = broker_apikey(name, exchange_overrides);
+  apikey["metadata"].erase("uid");
+  apikey["spec"]["source"] = {{"secretRef", {{"name", name + "-source"}}}};
+  apikey["spec"]["consumers"] = {{"restartStrategy", "None"}};
+  return apikey;
+}
+
+// keyward-operator run with the broker on dir's tls.crt/tls.key (write_localhost_tls), against
+// dir/kubeconfig, without leader election, on free ports; extra flags appended.
+inline std::vector<std::string> operator_with_broker(const std::string& binary,
+                                                     const std::string& dir,
+                                                     std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{binary,
+                                "run",
+                                "--kubeconfig",
+                                dir + "/kubeconfig",
+                                "--leader-elect=false",
+                                "--metrics-listen",
+                                "127.0.0.1:0",
+                                "--broker-listen",
+                                "127.0.0.1:0",
+                                "--broker-cert-file",
+                                dir + "/tls.crt",
+                                "--broker-key-file",
+                                dir + "/tls.key"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 inline HttpTransportFactory simulator_factory(sim::ProviderSimulator& simulator) {
   return [&simulator](const std::string&,
                       const std::string&) -> Result<std::unique_ptr<HttpTransport>> {

@@ -74,18 +74,11 @@ TEST(ProviderStateEndToEnd, ARefusedLoginIsAConditionAndAnEventUntilTheSecretIsF
              {"type", "Opaque"},
              {"data", {{"apiKey", keyward::base64_encode(testing::kKey1)}}}});
   api.apply(login_secret_with(kWrong));
-  Json apikey = testing::broker_apikey("alpha", {{"endpoint", simulator.url() + "/v1"}});
-  apikey["metadata"].erase("uid");
-  apikey["spec"]["source"] = {{"secretRef", {{"name", "alpha-source"}}}};
-  apikey["spec"]["consumers"] = {{"restartStrategy", "None"}};
-  api.apply(apikey);
+  api.apply(testing::e2e_apikey("alpha", {{"endpoint", simulator.url() + "/v1"}}));
 
   ASSERT_TRUE(write(tmp / "kubeconfig", testing::render_kubeconfig(api.url(), "", "")));
-  Process op(
-      {KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig", tmp / "kubeconfig", "--leader-elect=false",
-       "--metrics-listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--broker-cert-file",
-       tmp / "tls.crt", "--broker-key-file", tmp / "tls.key"},
-      {"SSL_CERT_FILE=" + tmp / "ca.crt"}, tmp / "operator.log");
+  Process op(testing::operator_with_broker(KEYWARD_OPERATOR_BINARY, tmp.path()),
+             {"SSL_CERT_FILE=" + tmp / "ca.crt"}, tmp / "operator.log");
   ASSERT_TRUE(op.started());
 
   ASSERT_TRUE(eventually([&] {
