@@ -7,160 +7,15 @@
 #include <sstream>
 #include <utility>
 
+#include "operator/apikey/field_reader.h"
 #include "operator/apikey/message_text.h"
 #include "operator/apikey/rotation_planner.h"
 
 namespace keyward::apikey {
 namespace {
 
+using namespace detail;  // NOLINT(google-build-using-namespace): this library's own reader
 using nlohmann::json;
-
-std::unexpected<Error> invalid(const std::string& path, const std::string& what) {
-  return fail(std::string(reason::kInvalidSpec), path + ": " + what);
-}
-
-std::string quote(std::string_view text) {
-  // Spec values are not secrets, but keep messages valid UTF-8, one line and bounded.
-  return "\"" + message_safe(text, 80) + "\"";
-}
-
-std::string_view type_name(const json& j) {
-  if (j.is_string()) return "a string";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number()) return "a number";
-  if (j.is_array()) return "a list";
-  if (j.is_object()) return "an object";
-  return "null";
-}
-
-struct StringRule {
-  bool required = false;
-  std::size_t min_length = 0;
-  std::size_t max_length = 0;           // 0: no limit
-  const std::regex* pattern = nullptr;  // one of the k*Re below, each compiled once
-  const char* pattern_hint = nullptr;   // what to write instead, shown when the pattern fails
-};
-
-// Reads one object's fields, naming each by its full path in error messages.
-class FieldReader {
- public:
-  FieldReader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
-
-  [[nodiscard]] std::string path(std::string_view field) const {
-    return path_ + "." + std::string(field);
-  }
-
-  // The field's value, or null when it is absent or JSON null.
-  [[nodiscard]] const json* find(const char* field) const {
-    auto it = object_.find(field);
-    if (it == object_.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  Status string(const char* field, std::string& out, const StringRule& rule) const {
-    const json* value = find(field);
-    if (value == nullptr) {
-      if (rule.required) return invalid(path(field), "is required");
-      return ok();
-    }
-    if (!value->is_string()) {
-      return invalid(path(field), "must be a string, got " + std::string(type_name(*value)));
-    }
-    const auto& text = value->get_ref<const std::string&>();
-    const std::size_t length = utf8_length(text);  // maxLength counts characters, as the API does
-    if (length < rule.min_length) {
-      return invalid(path(field), rule.min_length == 1
-                                      ? std::string("must not be empty")
-                                      : "must be at least " + std::to_string(rule.min_length) +
-                                            " characters long");
-    }
-    if (rule.max_length != 0 && length > rule.max_length) {
-      return invalid(path(field), "is " + std::to_string(length) +
-                                      " characters long; the limit is " +
-                                      std::to_string(rule.max_length));
-    }
-    if (rule.pattern != nullptr && !std::regex_match(text, *rule.pattern)) {
-      return invalid(path(field), quote(text) + " is not valid; " + rule.pattern_hint);
-    }
-    out = text;
-    return ok();
-  }
-
-  template <class Int>
-  Status integer(const char* field, Int& out, std::int64_t min, std::int64_t max,
-                 bool required = false) const {
-    const json* value = find(field);
-    if (value == nullptr) {
-      if (required) return invalid(path(field), "is required");
-      return ok();
-    }
-    if (!value->is_number_integer()) {
-      return invalid(path(field), "must be an integer, got " + std::string(type_name(*value)));
-    }
-    const auto v = value->get<std::int64_t>();
-    if (v < min || v > max) {
-      return invalid(path(field), "is " + std::to_string(v) + "; it must be between " +
-                                      std::to_string(min) + " and " + std::to_string(max));
-    }
-    out = static_cast<Int>(v);
-    return ok();
-  }
-
-  Status boolean(const char* field, bool& out) const {
-    const json* value = find(field);
-    if (value == nullptr) return ok();
-    if (!value->is_boolean()) {
-      return invalid(path(field), "must be true or false, got " + std::string(type_name(*value)));
-    }
-    out = value->get<bool>();
-    return ok();
-  }
-
-  template <class E>
-  Status enumeration(const char* field, E& out,
-                     std::initializer_list<std::pair<std::string_view, E>> values,
-                     bool required = false) const {
-    const json* value = find(field);
-    if (value == nullptr) {
-      if (required) return invalid(path(field), "is required");
-      return ok();
-    }
-    std::string allowed;
-    for (const auto& [name, e] : values) {
-      allowed += (allowed.empty() ? "" : ", ") + std::string(name);
-      if (value->is_string() && value->get_ref<const std::string&>() == name) {
-        out = e;
-        return ok();
-      }
-    }
-    return invalid(path(field), (value->is_string() ? quote(value->get_ref<const std::string&>())
-                                                    : std::string(type_name(*value))) +
-                                    " is not allowed; use one of " + allowed);
-  }
-
-  // A nested object, or null when absent. Error when present but not an object.
-  Result<const json*> object(const char* field, bool required = false) const {
-    const json* value = find(field);
-    if (value == nullptr) {
-      if (required) return invalid(path(field), "is required");
-      return nullptr;
-    }
-    if (!value->is_object()) {
-      return invalid(path(field), "must be an object, got " + std::string(type_name(*value)));
-    }
-    return value;
-  }
-
- private:
-  const json& object_;
-  std::string path_;
-};
-
-#define KW_TRY(expr)                                    \
-  do {                                                  \
-    if (auto _s = (expr); !_s) return fail(_s.error()); \
-  } while (false)
-
 constexpr const char* kDnsSubdomain =
     R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)";
 constexpr const char* kDnsSubdomainHint =
@@ -485,27 +340,6 @@ Result<TokenExchangeSpec> parse_token_exchange(const FieldReader& spec) {
   return t;
 }
 
-Result<std::optional<SystemTime>> read_time(const FieldReader& r, const char* field,
-                                            std::string_view error_reason) {
-  const json* value = r.find(field);
-  if (value == nullptr) return std::optional<SystemTime>{};
-  auto t = value->is_string() ? parse_rfc3339(value->get<std::string>())
-                              : Result<SystemTime>(fail("InvalidTime", "not a string"));
-  if (!t) return fail(std::string(error_reason), r.path(field) + ": expected an RFC 3339 time");
-  return std::optional<SystemTime>(*t);
-}
-
-// Turns InvalidSpec from the shared readers into another reason (for metadata and status).
-template <class T>
-Result<T> with_reason(Result<T> r, std::string_view new_reason) {
-  if (!r && r.error().reason == reason::kInvalidSpec) r.error().reason = std::string(new_reason);
-  return r;
-}
-Status with_reason(Status s, std::string_view new_reason) {
-  if (!s && s.error().reason == reason::kInvalidSpec) s.error().reason = std::string(new_reason);
-  return s;
-}
-
 }  // namespace
 
 std::string_view to_string(Alphabet value) {
@@ -682,69 +516,6 @@ Result<ObjectMeta> parse_object_meta(const json& object) {
   return meta;
 }
 
-Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
-  constexpr std::string_view kInvalidStatus = "InvalidStatus";
-  ApiKeyStatus status;
-  if (status_json.is_null()) return status;
-  if (!status_json.is_object())
-    return fail(std::string(kInvalidStatus), "status: expected an object");
-  FieldReader r(status_json, "status");
-  KW_TRY(with_reason(r.integer("observedGeneration", status.observed_generation, 0, INT64_MAX),
-                     kInvalidStatus));
-  KW_TRY(with_reason(r.integer("keyVersion", status.key_version, 0, INT64_MAX), kInvalidStatus));
-  KW_TRY(with_reason(r.string("keyHint", status.key_hint, {}), kInvalidStatus));
-  KW_TRY(with_reason(r.string("secretName", status.secret_name, {}), kInvalidStatus));
-  auto last = read_time(r, "lastRotationTime", kInvalidStatus);
-  if (!last) return fail(last.error());
-  status.last_rotation_time = *last;
-  auto next = read_time(r, "nextRotationTime", kInvalidStatus);
-  if (!next) return fail(next.error());
-  status.next_rotation_time = *next;
-  auto used = read_time(r, "lastUsedTime", kInvalidStatus);
-  if (!used) return fail(used.error());
-  status.last_used_time = *used;
-  auto consumers = with_reason(r.object("consumers"), kInvalidStatus);
-  if (!consumers) return fail(consumers.error());
-  if (*consumers != nullptr) {
-    FieldReader c(**consumers, "status.consumers");
-    KW_TRY(with_reason(c.integer("upToDate", status.consumers.up_to_date, 0, INT32_MAX),
-                       kInvalidStatus));
-    KW_TRY(with_reason(c.integer("stale", status.consumers.stale, 0, INT32_MAX), kInvalidStatus));
-    KW_TRY(with_reason(c.integer("held", status.consumers.held, 0, INT32_MAX), kInvalidStatus));
-    KW_TRY(
-        with_reason(c.integer("pending", status.consumers.pending, 0, INT32_MAX), kInvalidStatus));
-  }
-  if (const json* holds = r.find("holds"); holds != nullptr) {
-    if (!holds->is_array())
-      return fail(std::string(kInvalidStatus), "status.holds: expected a list");
-    for (const json& h : *holds) {
-      if (!h.is_object()) {
-        return fail(std::string(kInvalidStatus), "status.holds[]: expected an object");
-      }
-      FieldReader hr(h, "status.holds[]");
-      Hold hold;
-      KW_TRY(with_reason(hr.string("pod", hold.pod, {true, 1, 253, nullptr, nullptr}),
-                         kInvalidStatus));
-      KW_TRY(with_reason(hr.string("reason", hold.reason, {}), kInvalidStatus));
-      auto since = read_time(hr, "since", kInvalidStatus);
-      if (!since) return fail(since.error());
-      hold.since = since->value_or(SystemTime{});
-      status.holds.push_back(std::move(hold));
-    }
-  }
-  if (const json* conditions = r.find("conditions"); conditions != nullptr) {
-    if (!conditions->is_array()) {
-      return fail(std::string(kInvalidStatus), "status.conditions: expected a list");
-    }
-    for (const json& c : *conditions) {
-      auto condition = condition_from_json(c);
-      if (!condition) return fail(condition.error());
-      status.conditions.push_back(std::move(*condition));
-    }
-  }
-  return status;
-}
-
 Result<ApiKey> parse_apikey(const json& object) {
   ApiKey key;
   auto meta = parse_object_meta(object);
@@ -759,100 +530,6 @@ Result<ApiKey> parse_apikey(const json& object) {
   if (!status) return fail(status.error());
   key.status = std::move(*status);
   return key;
-}
-
-json to_json(const ApiKeyStatus& status) {
-  json out = json::object();
-  out["observedGeneration"] = status.observed_generation;
-  out["keyVersion"] = status.key_version;
-  if (!status.key_hint.empty()) out["keyHint"] = status.key_hint;
-  if (!status.secret_name.empty()) out["secretName"] = status.secret_name;
-  if (status.last_rotation_time)
-    out["lastRotationTime"] = format_rfc3339(*status.last_rotation_time);
-  if (status.next_rotation_time)
-    out["nextRotationTime"] = format_rfc3339(*status.next_rotation_time);
-  if (status.last_used_time) out["lastUsedTime"] = format_rfc3339(*status.last_used_time);
-  out["consumers"] = {{"upToDate", status.consumers.up_to_date},
-                      {"stale", status.consumers.stale},
-                      {"held", status.consumers.held},
-                      {"pending", status.consumers.pending}};
-  json holds = json::array();
-  for (const Hold& h : status.holds) {
-    holds.push_back({{"pod", h.pod}, {"reason", h.reason}, {"since", format_rfc3339(h.since)}});
-  }
-  out["holds"] = std::move(holds);
-  json conditions = json::array();
-  for (const Condition& c : status.conditions) conditions.push_back(to_json(c));
-  out["conditions"] = std::move(conditions);
-  return out;
-}
-
-json to_json(const ApiKeySpec& spec) {
-  json out = json::object();
-  if (!spec.display_name.empty()) out["displayName"] = spec.display_name;
-  out["environment"] = std::string(to_string(spec.environment));
-  out["active"] = spec.active;
-  json source = json::object();
-  if (const auto* g = std::get_if<GenerateSource>(&spec.source)) {
-    source["generate"] = {{"prefix", g->prefix},
-                          {"length", g->length},
-                          {"alphabet", std::string(to_string(g->alphabet))}};
-  } else if (const auto* s = std::get_if<SecretRefSource>(&spec.source)) {
-    source["secretRef"] = {{"name", s->name}, {"key", s->key}};
-  } else {
-    const auto& h = std::get<HttpSource>(spec.source);
-    source["http"] = {{"url", h.url},
-                      {"method", h.method},
-                      {"responseField", h.response_field},
-                      {"authHeader", h.auth_header},
-                      {"authScheme", h.auth_scheme}};
-    if (!h.ca_bundle.empty()) source["http"]["caBundle"] = h.ca_bundle;
-  }
-  out["source"] = std::move(source);
-  if (spec.rotation) {
-    const RotationSpec& r = *spec.rotation;
-    json rot = json::object();
-    if (r.schedule) rot["schedule"] = *r.schedule;
-    if (r.interval_seconds) rot["intervalSeconds"] = *r.interval_seconds;
-    rot["timeZone"] = r.time_zone;
-    rot["gracePeriodSeconds"] = r.grace_period_seconds;
-    json windows = json::array();
-    for (const RotationWindow& w : r.windows) {
-      windows.push_back({{"name", w.name},
-                         {"start", w.start},
-                         {"durationSeconds", w.duration_seconds},
-                         {"timeZone", w.time_zone},
-                         {"excludedDates", w.excluded_dates}});
-    }
-    if (!windows.empty()) rot["windows"] = std::move(windows);
-    out["rotation"] = std::move(rot);
-  }
-  json consumers = {{"restartStrategy", std::string(to_string(spec.consumers.restart_strategy))},
-                    {"maxUnavailable", spec.consumers.max_unavailable},
-                    {"holdTimeoutSeconds", spec.consumers.hold_timeout_seconds}};
-  if (spec.consumers.workload_ref) {
-    consumers["workloadRef"] = {{"kind", std::string(to_string(spec.consumers.workload_ref->kind))},
-                                {"name", spec.consumers.workload_ref->name}};
-  }
-  out["consumers"] = std::move(consumers);
-  const TokenExchangeSpec& t = spec.token_exchange;
-  json te = {{"provider", std::string(to_string(t.provider))},
-             {"lifetimeSeconds", t.lifetime_seconds},
-             {"refreshLeadSeconds", t.refresh_lead_seconds},
-             {"tokenFile", t.token_file},
-             {"envVarName", t.env_var_name}};
-  if (!t.endpoint.empty()) te["endpoint"] = t.endpoint;
-  if (!t.ca_bundle.empty()) te["caBundle"] = t.ca_bundle;
-  if (t.credentials_secret_ref)
-    te["credentialsSecretRef"] = {{"name", t.credentials_secret_ref->name}};
-  if (t.tradovate)
-    te["tradovate"] = {{"appId", t.tradovate->app_id}, {"appVersion", t.tradovate->app_version}};
-  if (t.oauth2) {
-    te["oauth2"] = {{"clientAuth", std::string(to_string(t.oauth2->client_auth))},
-                    {"scope", t.oauth2->scope}};
-  }
-  out["tokenExchange"] = std::move(te);
-  return out;
 }
 
 }  // namespace keyward::apikey
