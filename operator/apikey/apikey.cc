@@ -7,6 +7,7 @@
 #include <sstream>
 #include <utility>
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/field_reader.h"
 #include "operator/apikey/message_text.h"
 #include "operator/apikey/rotation_planner.h"
@@ -405,24 +406,16 @@ std::string secret_name_for(std::string_view apikey_name) {
 }
 
 std::vector<std::string> referenced_secrets(const nlohmann::json& apikey_object) {
+  // Called for every ApiKey of a namespace on every Secret event there (thousands of unrelated
+  // Secrets at start-up): three lenient field reads, not a parse of the whole spec.
   std::vector<std::string> out;
-  auto parsed = parse_apikey(apikey_object);
-  if (!parsed) {
-    const auto* meta = apikey_object.is_object() && apikey_object.contains("metadata")
-                           ? &apikey_object.at("metadata")
-                           : nullptr;
-    if (meta != nullptr && meta->is_object() && meta->contains("name") &&
-        meta->at("name").is_string()) {
-      out.push_back(secret_name_for(meta->at("name").get<std::string>()));
+  const std::string name = kube::metadata_string(apikey_object, "name");
+  if (!name.empty()) out.push_back(secret_name_for(name));
+  for (const char* path :
+       {"/spec/source/secretRef/name", "/spec/tokenExchange/credentialsSecretRef/name"}) {
+    if (std::string ref = kube::string_at(apikey_object, path); !ref.empty()) {
+      out.push_back(std::move(ref));
     }
-    return out;
-  }
-  out.push_back(secret_name_for(parsed->metadata.name));
-  if (const auto* ref = std::get_if<SecretRefSource>(&parsed->spec.source)) {
-    out.push_back(ref->name);
-  }
-  if (const auto& login = parsed->spec.token_exchange.credentials_secret_ref) {
-    out.push_back(login->name);
   }
   return out;
 }

@@ -233,8 +233,8 @@ struct ApiKey {
 [[nodiscard]] std::string secret_name_for(std::string_view apikey_name);
 
 // The Secrets (in its namespace) an ApiKey object reads: its key Secret keyward-<name>, a
-// secretRef source and the tokenExchange credentials Secret. An object that does not parse still
-// names its key Secret.
+// secretRef source and the tokenExchange credentials Secret. Read leniently and cheaply (no full
+// parse: it runs for every ApiKey on every Secret event), so an invalid spec still names them.
 [[nodiscard]] std::vector<std::string> referenced_secrets(const nlohmann::json& apikey_object);
 
 // Enum names as they appear in JSON.
