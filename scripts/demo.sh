@@ -12,6 +12,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${KEYWARD_BUILD_DIR:-$ROOT/build}"
+# ccache hits across clones in other folders, as scripts/test.sh does.
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 WORK="$(mktemp -d -t keyward-demo.XXXXXX)"
 PIDS=()
 START=$(date +%s)
