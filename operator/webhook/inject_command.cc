@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/kube/object_meta.h"
 #include "operator/webhook/yaml_json.h"
 
 namespace keyward::webhook {
@@ -44,11 +45,8 @@ std::string doc_label(std::size_t index, const json& doc) {
 }
 
 std::string namespace_of(const json& doc, const std::string& fallback) {
-  if (doc.is_object() && doc.contains("metadata") && doc["metadata"].is_object()) {
-    std::string ns = doc["metadata"].value("namespace", "");
-    if (!ns.empty()) return ns;
-  }
-  return fallback;
+  std::string ns = kube::metadata_string(doc, "namespace");
+  return ns.empty() ? fallback : ns;
 }
 
 bool is_apikey(const json& doc) {
@@ -150,15 +148,20 @@ Result<std::string> inject_manifests(const std::string& input,
 
   // Documents as JSON, and the ApiKeys known offline (input first, then --apikey-file).
   std::vector<json> docs;
-  std::map<std::string, json> apikeys;  // "ns/name" -> ApiKey
+  std::map<std::string, json> apikeys;  // "ns/name" -> ApiKey, its namespace filled in
+  auto remember_if_apikey = [&](const json& doc) {
+    if (!is_apikey(doc)) return;
+    json key = doc;
+    const std::string key_ns = namespace_of(doc, options.default_namespace);
+    if (key["metadata"].is_object()) key["metadata"]["namespace"] = key_ns;
+    apikeys[key_ns + "/" + kube::metadata_string(doc, "name")] = std::move(key);
+  };
   for (std::size_t i = 0; i < nodes->size(); ++i) {
     auto doc = yaml_to_json((*nodes)[i]);
     if (!doc)
       return fail(doc.error().reason,
                   "document " + std::to_string(i + 1) + ": " + doc.error().message);
-    if (is_apikey(*doc))
-      apikeys[namespace_of(*doc, options.default_namespace) + "/" +
-              (*doc)["metadata"].value("name", "")] = *doc;
+    remember_if_apikey(*doc);
     docs.push_back(std::move(*doc));
   }
   for (const std::string& text : apikey_texts) {
@@ -167,9 +170,7 @@ Result<std::string> inject_manifests(const std::string& input,
     for (const auto& node : *extra) {
       auto doc = yaml_to_json(node);
       if (!doc) return fail(doc.error().reason, "--apikey-file: " + doc.error().message);
-      if (is_apikey(*doc))
-        apikeys[namespace_of(*doc, options.default_namespace) + "/" +
-                (*doc)["metadata"].value("name", "")] = *doc;
+      remember_if_apikey(*doc);
     }
   }
 
@@ -197,7 +198,7 @@ Result<std::string> inject_manifests(const std::string& input,
             {"kind", "Pod"},
             {"metadata", t.is_object() && t.contains("metadata") ? t["metadata"] : json::object()},
             {"spec", t.is_object() && t.contains("spec") ? t["spec"] : json::object()}};
-        ctx.workload = WorkloadRef{kind, doc["metadata"].value("name", "")};
+        ctx.workload = PodWorkload{kind, kube::metadata_string(doc, "name")};
       }
       if (auto ref = PodMutator::requested_apikey(pod); ref && !PodMutator::already_injected(pod)) {
         ctx.server_version = options.server_version;
@@ -209,7 +210,7 @@ Result<std::string> inject_manifests(const std::string& input,
           ctx.apikey =
               fail("NotFound", "ApiKey " + key_ns + "/" + ref->name + " is not in the input");
         } else {
-          ctx.apikey = key_facts_from_apikey(found->second);
+          ctx.apikey = apikey_for_injection(found->second);
         }
         AdmissionResult r = mutator.mutate(pod, ns, ctx);
         if (!r.is_allowed()) {

@@ -71,7 +71,7 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
   if (ref->ns.empty() || ref->ns == ns) {
     auto apikey = api_.get(apikey::apikey_resource(), ns, ref->name);
     if (apikey) {
-      ctx.apikey = key_facts_from_apikey(*apikey);
+      ctx.apikey = apikey_for_injection(*apikey);
     } else {
       ctx.apikey = fail(apikey.error());
     }

@@ -43,7 +43,7 @@ bool has_container_named(const json& spec, const char* list, const std::string& 
                      [&](const json& c) { return c.is_object() && c.value("name", "") == name; });
 }
 
-std::string describe(const std::optional<WorkloadRef>& w) {
+std::string describe(const std::optional<PodWorkload>& w) {
   return w ? w->kind + "/" + w->name : std::string("no workload Keyward can identify");
 }
 
@@ -80,10 +80,11 @@ bool mounts_broker_token(const MutationDefaults& d) {
   return talks_to_broker(d) && !d.broker_token_audience.empty();
 }
 // The provider endpoint's CA for a direct-mode sidecar: the ApiKey's, else the operator's.
-const std::string& provider_ca(const KeyFacts& key, const MutationDefaults& d) {
-  return key.ca_bundle.empty() ? d.provider_ca_pem : key.ca_bundle;
+const std::string& provider_ca(const apikey::ApiKey& key, const MutationDefaults& d) {
+  const std::string& own = key.spec.token_exchange.ca_bundle;
+  return own.empty() ? d.provider_ca_pem : own;
 }
-bool mounts_provider_ca(const KeyFacts& key, const MutationDefaults& d) {
+bool mounts_provider_ca(const apikey::ApiKey& key, const MutationDefaults& d) {
   return d.mode != "broker" && !provider_ca(key, d).empty();
 }
 
@@ -99,10 +100,13 @@ json annotation_file_volume(const char* volume, const char* annotation) {
                                                         annotation + "']"}}}}})}}}};
 }
 
-json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefaults& d,
+json sidecar_args(const apikey::ApiKey& key, const std::string& ns, const MutationDefaults& d,
                   bool once) {
-  json args = json::array(
-      {"run", "--mode", d.mode, "--apikey", key.name, "--namespace", ns, "--out", kTokenDir});
+  // Every setting the sidecar uses is passed as the ApiKey has it (defaults applied by the parser),
+  // so the sidecar never depends on its own defaults matching the CRD's.
+  const apikey::TokenExchangeSpec& te = key.spec.token_exchange;
+  json args = json::array({"run", "--mode", d.mode, "--apikey", key.metadata.name, "--namespace",
+                           ns, "--out", kTokenDir});
   if (d.mode == "broker") {
     if (!d.broker_url.empty()) {
       args.push_back("--broker-url");
@@ -118,31 +122,24 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
     }
     // The broker refreshes at expiry - lead; its sidecars ask at expiry - lead/2, after it.
     args.push_back("--refresh-lead-seconds");
-    args.push_back(
-        std::to_string(std::max<std::int64_t>(1, key.refresh_lead_seconds.value_or(300) / 2)));
+    args.push_back(std::to_string(std::max<std::int64_t>(1, te.refresh_lead_seconds / 2)));
   } else {
     args.push_back("--key-dir");
     args.push_back(kKeyDir);
-    if (!key.credentials_secret.empty()) {
+    if (te.credentials_secret_ref) {
       args.push_back("--credentials-dir");
       args.push_back(kCredentialsDir);
     }
-    if (!key.provider.empty()) {
-      args.push_back("--provider");
-      args.push_back(key.provider);
-    }
-    if (!key.endpoint.empty()) {
+    args.push_back("--provider");
+    args.push_back(std::string(apikey::to_string(te.provider)));
+    if (!te.endpoint.empty()) {
       args.push_back("--endpoint");
-      args.push_back(key.endpoint);
+      args.push_back(te.endpoint);
     }
-    if (key.lifetime_seconds) {
-      args.push_back("--lifetime-seconds");
-      args.push_back(std::to_string(*key.lifetime_seconds));
-    }
-    if (key.refresh_lead_seconds) {
-      args.push_back("--refresh-lead-seconds");
-      args.push_back(std::to_string(*key.refresh_lead_seconds));
-    }
+    args.push_back("--lifetime-seconds");
+    args.push_back(std::to_string(te.lifetime_seconds));
+    args.push_back("--refresh-lead-seconds");
+    args.push_back(std::to_string(te.refresh_lead_seconds));
     if (mounts_provider_ca(key, d)) {
       args.push_back("--ca-file");
       args.push_back(std::string(kProviderCaDir) + "/ca.crt");
@@ -161,14 +158,10 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
     }
   }
   // What the apps read: the same in both modes, taken from the ApiKey.
-  if (!key.token_file.empty()) {
-    args.push_back("--token-file");
-    args.push_back(key.token_file);
-  }
-  if (!key.env_var_name.empty()) {
-    args.push_back("--env-var-name");
-    args.push_back(key.env_var_name);
-  }
+  args.push_back("--token-file");
+  args.push_back(te.token_file);
+  args.push_back("--env-var-name");
+  args.push_back(te.env_var_name);
   if (once) {
     args.push_back("--once");
   } else {
@@ -178,7 +171,7 @@ json sidecar_args(const KeyFacts& key, const std::string& ns, const MutationDefa
   return args;
 }
 
-json sidecar_container(const KeyFacts& key, const std::string& ns, const MutationContext& ctx,
+json sidecar_container(const apikey::ApiKey& key, const std::string& ns, const MutationContext& ctx,
                        SidecarShape shape) {
   const MutationDefaults& d = ctx.defaults;
   json mounts = json::array({{{"name", kTokenVolume}, {"mountPath", kTokenDir}}});
@@ -195,7 +188,7 @@ json sidecar_container(const KeyFacts& key, const std::string& ns, const Mutatio
   }
   if (d.mode != "broker") {
     mounts.push_back({{"name", kKeyVolume}, {"mountPath", kKeyDir}, {"readOnly", true}});
-    if (!key.credentials_secret.empty()) {
+    if (key.spec.token_exchange.credentials_secret_ref) {
       mounts.push_back(
           {{"name", kCredentialsVolume}, {"mountPath", kCredentialsDir}, {"readOnly", true}});
     }
@@ -241,6 +234,18 @@ json shim_install_container(const MutationContext& ctx) {
 
 }  // namespace
 
+Result<apikey::ApiKey> apikey_for_injection(const json& object) {
+  apikey::ApiKey key;
+  auto meta = apikey::parse_object_meta(object);
+  if (!meta) return fail(meta.error());
+  key.metadata = std::move(*meta);
+  auto spec_it = object.find("spec");
+  auto spec = apikey::parse_apikey_spec(spec_it == object.end() ? json() : *spec_it);
+  if (!spec) return fail(spec.error());
+  key.spec = std::move(*spec);
+  return key;
+}
+
 std::optional<PodMutator::KeyReference> PodMutator::requested_apikey(const json& pod) {
   // The one parser of the annotation (operator/apikey/pod_assignment.h).
   auto parsed = apikey::parse_inject_annotation(annotation(pod, kInjectAnnotation), "");
@@ -256,7 +261,7 @@ bool PodMutator::already_injected(const json& pod) {
          has_container_named(spec, "initContainers", kSidecarName);
 }
 
-std::optional<WorkloadRef> PodMutator::workload_of(const json& pod) {
+std::optional<PodWorkload> PodMutator::workload_of(const json& pod) {
   const json* owners = nullptr;
   if (pod.contains("metadata") && pod["metadata"].contains("ownerReferences") &&
       pod["metadata"]["ownerReferences"].is_array()) {
@@ -281,14 +286,14 @@ std::optional<WorkloadRef> PodMutator::workload_of(const json& pod) {
         std::string suffix = "-" + hash;
         if (!hash.empty() && name.size() > suffix.size() &&
             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-          return WorkloadRef{"Deployment", name.substr(0, name.size() - suffix.size())};
+          return PodWorkload{"Deployment", name.substr(0, name.size() - suffix.size())};
         }
       }
-      if (!kind.empty() && !name.empty()) return WorkloadRef{kind, name};
+      if (!kind.empty() && !name.empty()) return PodWorkload{kind, name};
     }
   }
   std::string name = kube::metadata_string(pod, "name");
-  if (!name.empty()) return WorkloadRef{"Pod", name};
+  if (!name.empty()) return PodWorkload{"Pod", name};
   return std::nullopt;
 }
 
@@ -297,7 +302,8 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   MutationContext ctx = given;
   // Provider none delivers the key itself (the exchange signs with it): the broker has no token
   // to give, so such keys are injected in direct mode whatever the default.
-  if (ctx.apikey && ctx.defaults.mode == "broker" && ctx.apikey->provider == "none") {
+  if (ctx.apikey && ctx.defaults.mode == "broker" &&
+      ctx.apikey->spec.token_exchange.provider == apikey::TokenProvider::None) {
     ctx.defaults.mode = "direct";
   }
   auto ref = requested_apikey(pod);
@@ -331,20 +337,28 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
                                 "(kubectl get apikeys -n " +
                                 ns + ") or fix the annotation");
     }
+    if (e.reason == apikey::reason::kInvalidSpec || e.reason == "InvalidObject") {
+      return AdmissionResult::denied(
+          "ApiKeyInvalid", "ApiKey " + key_id +
+                               " named by annotation keyward.dev/inject is invalid (" + e.message +
+                               "); fix the ApiKey (kubectl describe apikey -n " + ns + " " +
+                               ref->name + ") and create the pod again");
+    }
     return AdmissionResult::errored(500, e.reason.empty() ? "InternalError" : e.reason,
                                     "could not look up ApiKey " + key_id + ": " + e.message);
   }
-  const KeyFacts& key = *ctx.apikey;
-  if (!key.active) {
+  const apikey::ApiKey& key = *ctx.apikey;
+  if (!key.spec.active) {
     return AdmissionResult::denied("ApiKeyInactive",
                                    "ApiKey " + key_id +
                                        " is inactive (spec.active: false); set spec.active to true "
                                        "or remove annotation keyward.dev/inject from the pod");
   }
   // Live and demo never mix: a live key only into namespaces labelled for live trading.
+  const bool live = key.spec.environment == apikey::TradingEnvironment::Live;
   std::vector<std::string> warnings;
   if (ctx.namespace_live) {
-    if (key.live && !*ctx.namespace_live) {
+    if (live && !*ctx.namespace_live) {
       return AdmissionResult::denied(
           "LiveKeyOutsideLiveNamespace",
           "ApiKey " + key_id + " is for live trading (spec.environment: live) and namespace " + ns +
@@ -353,19 +367,19 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
               std::string(apikey::kTradingLabel) +
               "=live) if it runs live bots, or use a demo key");
     }
-    if (!key.live && *ctx.namespace_live) {
+    if (!live && *ctx.namespace_live) {
       warnings.push_back("ApiKey " + key_id + " is a demo key (spec.environment: demo) used in " +
                          ns + ", a namespace labelled for live trading");
     }
   }
-  if (key.workload) {
-    std::optional<WorkloadRef> mine = ctx.workload ? ctx.workload : workload_of(pod);
-    if (!mine || !(*mine == *key.workload)) {
+  if (const auto& assigned = key.spec.consumers.workload_ref) {
+    const PodWorkload wanted{std::string(apikey::to_string(assigned->kind)), assigned->name};
+    std::optional<PodWorkload> mine = ctx.workload ? ctx.workload : workload_of(pod);
+    if (!mine || !(*mine == wanted)) {
       return AdmissionResult::denied(
           "ApiKeyAssignedElsewhere",
-          "ApiKey " + key_id + " is assigned exclusively to " + key.workload->kind + "/" +
-              key.workload->name + " (spec.consumers.workloadRef) and this pod belongs to " +
-              describe(mine) +
+          "ApiKey " + key_id + " is assigned exclusively to " + wanted.kind + "/" + wanted.name +
+              " (spec.consumers.workloadRef) and this pod belongs to " + describe(mine) +
               "; use a key assigned to this workload, or change the ApiKey's workloadRef");
     }
   }
@@ -442,15 +456,16 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
                                             {"path", "token"}}}}})}}}});
   }
   if (d.mode != "broker") {
-    b.append("/spec/volumes",
-             {{"name", kKeyVolume},
-              {"secret", {{"secretName", "keyward-" + key.name}, {"defaultMode", 0440}}}});
-    if (!key.credentials_secret.empty()) {
-      b.append(
-          "/spec/volumes",
-          {{"name", kCredentialsVolume},
-           {"secret",
-            {{"secretName", key.credentials_secret}, {"defaultMode", 0440}, {"optional", true}}}});
+    b.append(
+        "/spec/volumes",
+        {{"name", kKeyVolume},
+         {"secret",
+          {{"secretName", apikey::secret_name_for(key.metadata.name)}, {"defaultMode", 0440}}}});
+    if (const auto& credentials = key.spec.token_exchange.credentials_secret_ref) {
+      b.append("/spec/volumes",
+               {{"name", kCredentialsVolume},
+                {"secret",
+                 {{"secretName", credentials->name}, {"defaultMode", 0440}, {"optional", true}}}});
     }
   }
   if (env_shim) {
@@ -494,7 +509,7 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   if (mounts_provider_ca(key, d)) {
     b.put("/metadata/annotations", kProviderCaAnnotation, provider_ca(key, d));
   }
-  b.put("/metadata/labels", kApiKeyLabel, key.name);
+  b.put("/metadata/labels", kApiKeyLabel, key.metadata.name);
   AdmissionResult result = AdmissionResult::patched(b.operations());
   result.warnings = std::move(warnings);
   return result;

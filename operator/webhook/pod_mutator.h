@@ -34,11 +34,25 @@
 #include <vector>
 
 #include "common/core/result.h"
+#include "operator/apikey/apikey.h"
 #include "operator/webhook/admission_result.h"
-#include "operator/webhook/key_facts.h"
 #include "operator/webhook/server_version.h"
 
 namespace keyward::webhook {
+
+// The workload a pod belongs to, as its controller owner names it (kind is the owner's kind:
+// Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, Pod).
+struct PodWorkload {
+  std::string kind;
+  std::string name;
+  bool operator==(const PodWorkload&) const = default;
+};
+
+// An ApiKey object as injection reads it: metadata and spec through operator/apikey's parser
+// (defaults applied, the same checks as the operator), the status ignored (injection uses none of
+// it, and a status the operator has not written yet must not refuse a pod). An ApiKey whose spec
+// does not parse gives Error{"InvalidSpec"|"InvalidObject", ...}, and the pod is refused naming it.
+[[nodiscard]] Result<apikey::ApiKey> apikey_for_injection(const nlohmann::json& object);
 
 inline constexpr const char* kInjectAnnotation = "keyward.dev/inject";
 inline constexpr const char* kInjectedAnnotation = "keyward.dev/injected";
@@ -101,13 +115,13 @@ struct MutationDefaults {
 
 struct MutationContext {
   // The ApiKey named by the pod's annotation, or the lookup error (reason NotFound = unknown).
-  Result<KeyFacts> apikey = fail("NotLookedUp", "no ApiKey was looked up");
+  Result<apikey::ApiKey> apikey = fail("NotLookedUp", "no ApiKey was looked up");
   ServerVersion server_version{1, 29};
   std::string sidecar_image;
   MutationDefaults defaults;
   // The workload the pod belongs to, when the caller knows it better than the pod's owner
   // references (offline inject of a Deployment template). Empty: derived from the pod.
-  std::optional<WorkloadRef> workload;
+  std::optional<PodWorkload> workload;
   // Whether the pod's namespace is labelled keyward.dev/trading=live; nullopt: not known
   // (offline inject), and then a live key is not refused here (the broker still checks).
   std::optional<bool> namespace_live;
@@ -129,7 +143,7 @@ class PodMutator {
   // The workload a pod belongs to, from its owner references: a ReplicaSet named
   // "<deployment>-<pod-template-hash>" counts as that Deployment; StatefulSet/DaemonSet/Job owners
   // as themselves; no controller owner: the Pod itself (by metadata.name).
-  static std::optional<WorkloadRef> workload_of(const nlohmann::json& pod);
+  static std::optional<PodWorkload> workload_of(const nlohmann::json& pod);
 
   // Decides and builds the patch. `ns` is the namespace the pod is created in (the request's
   // namespace; pods often carry none themselves).

@@ -142,9 +142,9 @@ class KeyVersionEndToEnd : public ::testing::Test {
       webhook::MutationContext ctx;
       std::lock_guard lock(apikey_mu_);
       const auto ref = webhook::PodMutator::requested_apikey(pod);
-      auto found = ref ? apikey_facts_.find(ref->name) : apikey_facts_.end();
-      ctx.apikey = found != apikey_facts_.end() ? Result<webhook::KeyFacts>(found->second)
-                                                : fail("NotFound", "no such ApiKey");
+      auto found = ref ? apikeys_.find(ref->name) : apikeys_.end();
+      ctx.apikey = found != apikeys_.end() ? Result<apikey::ApiKey>(found->second)
+                                           : fail("NotFound", "no such ApiKey");
       ctx.sidecar_image = "keyward-sidecar:test";
       ctx.defaults.mode = "broker";
       ctx.defaults.broker_url = broker_url_;
@@ -162,10 +162,10 @@ class KeyVersionEndToEnd : public ::testing::Test {
   }
 
   void set_apikey_for_admission(const Json& apikey) {
-    auto facts = webhook::key_facts_from_apikey(apikey);
-    ASSERT_TRUE(facts) << facts.error().message;
+    auto key = webhook::apikey_for_injection(apikey);
+    ASSERT_TRUE(key) << key.error().message;
     std::lock_guard lock(apikey_mu_);
-    apikey_facts_[facts->name] = *facts;
+    apikeys_[key->metadata.name] = *key;
   }
 
   int kubectl_apply(const std::string& file) { return kubectl({"apply", "-f", file}); }
@@ -277,8 +277,8 @@ class KeyVersionEndToEnd : public ::testing::Test {
   std::vector<std::string> secrets_ = {testing::kPassword, testing::kKey1, testing::kKey2};
   std::string kubectl_;
   std::string broker_url_;
-  std::mutex apikey_mu_;  // guards apikey_facts_ (read on the server's request threads)
-  std::map<std::string, webhook::KeyFacts> apikey_facts_;
+  std::mutex apikey_mu_;  // guards apikeys_ (read on the server's request threads)
+  std::map<std::string, apikey::ApiKey> apikeys_;
 };
 
 TEST_F(KeyVersionEndToEnd, AppliedTogetherEveryPodCurrentWithoutRestartsAndOneRolloutPerRotation) {
@@ -291,8 +291,10 @@ TEST_F(KeyVersionEndToEnd, AppliedTogetherEveryPodCurrentWithoutRestartsAndOneRo
              {"kind", "ApiKey"},
              {"metadata", {{"name", "alpha"}, {"namespace", "bots"}}},
              {"spec",
-              {{"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha"}}}}},
-               {"tokenExchange", {{"provider", "tradovate"}}}}}});
+              {{"source", {{"secretRef", {{"name", "alpha-source"}}}}},
+               {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "alpha"}}}}},
+               {"tokenExchange",
+                {{"provider", "tradovate"}, {"endpoint", simulator_.url() + "/v1"}}}}}});
   }
   ASSERT_EQ(kubectl_apply(tmp_ / "bot.yaml"), 0) << slurp(tmp_ / "kubectl.log");
 
@@ -402,10 +404,13 @@ TEST_F(KeyVersionEndToEnd, OfflineInjectedPodsConvergeAfterARotationWithOneResta
 // restarted; reactivation resumes delivery.
 TEST_F(KeyVersionEndToEnd, DeactivationReachesEveryBrokerModeSidecarWithoutARestart) {
   ASSERT_TRUE(write(tmp_ / "bot.yaml", bot_manifests(simulator_.url() + "/v1")));
-  set_apikey_for_admission(Json{{"apiVersion", "keyward.dev/v1alpha1"},
-                                {"kind", "ApiKey"},
-                                {"metadata", {{"name", "alpha"}, {"namespace", "bots"}}},
-                                {"spec", {{"tokenExchange", {{"provider", "tradovate"}}}}}});
+  set_apikey_for_admission(Json{
+      {"apiVersion", "keyward.dev/v1alpha1"},
+      {"kind", "ApiKey"},
+      {"metadata", {{"name", "alpha"}, {"namespace", "bots"}}},
+      {"spec",
+       {{"source", {{"secretRef", {{"name", "alpha-source"}}}}},
+        {"tokenExchange", {{"provider", "tradovate"}, {"endpoint", simulator_.url() + "/v1"}}}}}});
   ASSERT_EQ(kubectl_apply(tmp_ / "bot.yaml"), 0) << slurp(tmp_ / "kubectl.log");
   ASSERT_TRUE(eventually([&] { return pods().size() == 3; }));
   start_sidecars("alpha", {}, {"--recheck-seconds", "1"});
@@ -455,11 +460,13 @@ spec:
 ---
 )" + deployment_yaml("gamma", 2);
   ASSERT_TRUE(write(tmp_ / "gamma.yaml", manifests));
-  set_apikey_for_admission(Json{
-      {"apiVersion", "keyward.dev/v1alpha1"},
-      {"kind", "ApiKey"},
-      {"metadata", {{"name", "gamma"}, {"namespace", "bots"}}},
-      {"spec", {{"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "gamma"}}}}}}}});
+  set_apikey_for_admission(
+      Json{{"apiVersion", "keyward.dev/v1alpha1"},
+           {"kind", "ApiKey"},
+           {"metadata", {{"name", "gamma"}, {"namespace", "bots"}}},
+           {"spec",
+            {{"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
+             {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "gamma"}}}}}}}});
   ASSERT_EQ(kubectl_apply(tmp_ / "gamma.yaml"), 0) << slurp(tmp_ / "kubectl.log");
   ASSERT_TRUE(eventually([&] { return pods("gamma").size() == 2 && secret_version("gamma") == 1; }))
       << logs();

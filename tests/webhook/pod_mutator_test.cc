@@ -17,7 +17,7 @@ using nlohmann::json;
 
 MutationContext context_for(const json& key, ServerVersion v = {1, 30}) {
   MutationContext ctx;
-  ctx.apikey = key_facts_from_apikey(key);
+  ctx.apikey = apikey_for_injection(key);
   ctx.server_version = v;
   ctx.sidecar_image = "sidecar:1";
   return ctx;
@@ -65,18 +65,18 @@ TEST(PodMutator, PatchAppliesToPodsWithoutMetadataMaps) {
 
 TEST(PodMutator, WorkloadOfFollowsOwnerReferences) {
   EXPECT_EQ(PodMutator::workload_of(deployment_pod("alpha-bot", "k", json::array())),
-            (WorkloadRef{"Deployment", "alpha-bot"}));
+            (PodWorkload{"Deployment", "alpha-bot"}));
   json sts = annotated_pod("k", json::array(), "db-0");
   sts["metadata"]["ownerReferences"] =
       json::array({{{"kind", "StatefulSet"}, {"name", "db"}, {"controller", true}}});
-  EXPECT_EQ(PodMutator::workload_of(sts), (WorkloadRef{"StatefulSet", "db"}));
+  EXPECT_EQ(PodMutator::workload_of(sts), (PodWorkload{"StatefulSet", "db"}));
   // A ReplicaSet without the Deployment's hash is just a ReplicaSet.
   json rs = annotated_pod("k", json::array(), "x");
   rs["metadata"]["ownerReferences"] =
       json::array({{{"kind", "ReplicaSet"}, {"name", "plain"}, {"controller", true}}});
-  EXPECT_EQ(PodMutator::workload_of(rs), (WorkloadRef{"ReplicaSet", "plain"}));
+  EXPECT_EQ(PodMutator::workload_of(rs), (PodWorkload{"ReplicaSet", "plain"}));
   EXPECT_EQ(PodMutator::workload_of(annotated_pod("k", json::array(), "solo")),
-            (WorkloadRef{"Pod", "solo"}));
+            (PodWorkload{"Pod", "solo"}));
   json nameless = annotated_pod("k", json::array(), "");
   nameless["metadata"].erase("name");
   EXPECT_FALSE(PodMutator::workload_of(nameless).has_value());
@@ -84,6 +84,7 @@ TEST(PodMutator, WorkloadOfFollowsOwnerReferences) {
 
 TEST(PodMutator, KeyAssignedToABarePodMatchesByName) {
   json key = apikey("bots", "solo", true, {{"kind", "Pod"}, {"name", "trader"}});
+  key["spec"]["consumers"]["restartStrategy"] = "Evict";  // a bare Pod has no rollout
   EXPECT_EQ(PodMutator()
                 .mutate(annotated_pod("solo", json::array({container("a")}), "trader"), "bots",
                         context_for(key))
@@ -286,13 +287,32 @@ TEST(PodMutator, NoKeyVersionIsStampedAtAdmission) {
   }
 }
 
-TEST(KeyFacts, WrongTypesAreNamed) {
+TEST(ApiKeyForInjection, WrongTypesAreNamed) {
   json key = apikey("bots", "alpha");
   key["spec"]["active"] = "yes";
-  auto f = key_facts_from_apikey(key);
+  auto f = apikey_for_injection(key);
   ASSERT_FALSE(f);
-  EXPECT_EQ(f.error().reason, "InvalidApiKey");
+  EXPECT_EQ(f.error().reason, "InvalidSpec");
   EXPECT_NE(f.error().message.find("spec.active"), std::string::npos);
+}
+
+TEST(ApiKeyForInjection, AnInvalidApiKeyRefusesThePodNamingTheField) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"] = {{"provider", "tradovate"}};  // no endpoint
+  json pod = annotated_pod("alpha", json::array({container("app")}));
+  AdmissionResult r = PodMutator().mutate(pod, "bots", context_for(key));
+  ASSERT_EQ(r.kind, AdmissionResult::Kind::Denied);
+  EXPECT_EQ(r.reason, "ApiKeyInvalid");
+  EXPECT_NE(r.message.find("spec.tokenExchange.endpoint"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("kubectl describe apikey -n bots alpha"), std::string::npos);
+}
+
+TEST(ApiKeyForInjection, AMalformedStatusDoesNotRefuseThePod) {
+  json key = apikey("bots", "alpha");
+  key["status"] = {{"keyVersion", "three"}};
+  json pod = annotated_pod("alpha", json::array({container("app")}));
+  EXPECT_EQ(PodMutator().mutate(pod, "bots", context_for(key)).kind,
+            AdmissionResult::Kind::Patched);
 }
 
 TEST(ServerVersion, ParsesVendorVersions) {
