@@ -7,6 +7,8 @@
 //   kube::metadata_string(pod, "namespace");       // "bots"
 //   kube::annotation(pod, "keyward.dev/inject");   // "" when absent
 //   kube::label(secret, "keyward.dev/apikey");
+//   kube::metadata_list(apikey, "finalizers");     // [] when absent
+//   kube::controller_owner(pod);                   // the ReplicaSet's reference, or null
 
 #include <string>
 #include <string_view>
@@ -54,6 +56,30 @@ inline std::string annotation(const Object& object, std::string_view key) {
 inline bool has_annotation(const Object& object, std::string_view key) {
   const Object* a = meta_detail::section(object, "annotations");
   return a != nullptr && a->contains(key);
+}
+
+// metadata.<field> when it is a list (finalizers, ownerReferences), else an empty list.
+inline Object metadata_list(const Object& object, std::string_view field) {
+  if (!object.is_object()) return Object::array();
+  auto md = object.find("metadata");
+  if (md == object.end() || !md->is_object()) return Object::array();
+  auto list = md->find(field);
+  return list == md->end() || !list->is_array() ? Object::array() : *list;
+}
+
+// The owner reference marked controller: true (the workload that manages the object), or null.
+inline const Object* controller_owner(const Object& object) {
+  if (!object.is_object()) return nullptr;
+  auto md = object.find("metadata");
+  if (md == object.end() || !md->is_object()) return nullptr;
+  auto owners = md->find("ownerReferences");
+  if (owners == md->end() || !owners->is_array()) return nullptr;
+  for (const Object& ref : *owners) {
+    auto flag = ref.is_object() ? ref.find("controller") : ref.end();
+    if (ref.is_object() && flag != ref.end() && flag->is_boolean() && flag->get<bool>())
+      return &ref;
+  }
+  return nullptr;
 }
 
 // The value at a JSON pointer of object keys ("/spec/tokenExchange/provider"; a key with '/'

@@ -60,8 +60,8 @@ std::chrono::milliseconds WorkQueue::next_backoff(const std::string& key) const 
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(ms, cap)));
 }
 
-void WorkQueue::add_rate_limited(const std::string& key) {
-  const auto delay = next_backoff(key);
+void WorkQueue::add_rate_limited(const std::string& key, std::chrono::milliseconds not_before) {
+  const auto delay = std::max(next_backoff(key), not_before);
   {
     std::lock_guard lock(mu_);
     auto& n = failures_[key];
@@ -151,11 +151,18 @@ void WorkQueue::run_timer(std::stop_token stop) {
   }
 }
 
-Controller::Controller(std::string name, WorkQueue& queue, Reconcile reconcile, int workers,
-                       Logger logger)
+std::chrono::milliseconds honour_retry_after(const std::string& /*key*/, const Error& error) {
+  return error.retry_after
+             ? std::chrono::duration_cast<std::chrono::milliseconds>(*error.retry_after)
+             : std::chrono::milliseconds(0);
+}
+
+Controller::Controller(std::string name, WorkQueue& queue, Reconcile reconcile,
+                       ErrorPolicy error_policy, int workers, Logger logger)
     : name_(std::move(name)),
       queue_(queue),
       reconcile_(std::move(reconcile)),
+      error_policy_(error_policy ? std::move(error_policy) : ErrorPolicy(honour_retry_after)),
       workers_(std::max(1, workers)),
       logger_(std::move(logger)) {}
 
@@ -185,13 +192,14 @@ void Controller::work(std::stop_token stop) {
       result.error = Error{"ReconcilePanic", std::string("reconcile threw: ") + e.what(), 0};
     }
     if (result.error) {
+      const auto not_before = error_policy_(*key, *result.error);
       logger_.warn("reconcile failed; retrying with backoff",
                    {{"controller", name_},
                     {"object", *key},
                     {"reason", result.error->reason},
                     {"error", result.error->message},
-                    {"retryInMs", queue_.next_backoff(*key).count()}});
-      queue_.add_rate_limited(*key);
+                    {"retryInMs", std::max(queue_.next_backoff(*key), not_before).count()}});
+      queue_.add_rate_limited(*key, not_before);
     } else {
       queue_.forget(*key);
       if (result.requeue_after) queue_.add_after(*key, *result.requeue_after);

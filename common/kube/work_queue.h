@@ -9,12 +9,14 @@
 // - add_after(key, delay): delayed keys are deduplicated, the earliest deadline wins. A timer
 //   thread sleeps until the earliest deadline with Clock::sleep_until and a Wakeup (no polling;
 //   a FakeClock drives it in tests).
-// - add_rate_limited(key): add_after with base * 2^failures (capped); forget(key) resets it.
+// - add_rate_limited(key, not_before): add_after with max(base * 2^failures (capped),
+//   not_before); forget(key) resets the failures.
 // - shutdown(): get() returns nullopt once the queue is shut down; adds are ignored.
 //
-// Controller: N worker jthreads that take keys and call reconcile(key). An error re-adds the
-// key rate-limited; success forgets its failures and, with requeue_after, adds it after that
-// delay.
+// Controller: N worker jthreads that take keys and call reconcile(key), kube-rs style with a
+// reconcile and an error_policy. An error re-adds the key rate-limited (the queue's rate limiter
+// is the one backoff) no earlier than the error policy says; success forgets its failures and,
+// with requeue_after, adds it after that delay.
 
 #include <chrono>
 #include <condition_variable>
@@ -51,7 +53,8 @@ class WorkQueue {
 
   void add(const std::string& key);
   void add_after(const std::string& key, std::chrono::milliseconds delay);
-  void add_rate_limited(const std::string& key);
+  void add_rate_limited(const std::string& key,
+                        std::chrono::milliseconds not_before = std::chrono::milliseconds(0));
   void forget(const std::string& key);
   [[nodiscard]] int num_requeues(const std::string& key) const;
   // The delay add_rate_limited would use next for key (for tests and logs).
@@ -93,11 +96,23 @@ struct ReconcileResult {
   std::optional<Error> error;
 };
 
+// How soon a key whose reconcile failed may run again, at the earliest: the retry then happens at
+// max(the queue's backoff, this). A policy can move a retry later (a server's Retry-After), never
+// earlier, so a failing key can never hot-loop.
+using ErrorPolicy =
+    std::function<std::chrono::milliseconds(const std::string& key, const Error& error)>;
+
+// The default policy: no earlier than the error's retry_after (an API server's 429/503
+// Retry-After, a provider's rate limit), else the backoff alone.
+[[nodiscard]] std::chrono::milliseconds honour_retry_after(const std::string& key,
+                                                           const Error& error);
+
 class Controller {
  public:
   using Reconcile = std::function<ReconcileResult(const std::string& key)>;
 
-  Controller(std::string name, WorkQueue& queue, Reconcile reconcile, int workers, Logger logger);
+  Controller(std::string name, WorkQueue& queue, Reconcile reconcile, ErrorPolicy error_policy,
+             int workers, Logger logger);
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -112,6 +127,7 @@ class Controller {
   std::string name_;
   WorkQueue& queue_;
   Reconcile reconcile_;
+  ErrorPolicy error_policy_;
   int workers_;
   Logger logger_;
   std::vector<std::jthread> threads_;  // touched only by start/stop (one owner thread)

@@ -1,8 +1,10 @@
 #pragma once
 // The ApiKey reconciler, kube-rs style: reconcile(object) -> Result<Action>. A failed pass is
-// retried by the work queue's rate limiter (OperatorManager's kReconcileBackoff), the one backoff.
-// It is not told why it runs; every pass reads the world (the ApiKey, its Secret, its pods) and
-// moves it one step towards the spec, so running it twice changes nothing the second time.
+// retried by the work queue's rate limiter (OperatorManager's kReconcileBackoff), the one backoff,
+// no earlier than the error's retry_after (the controller's error policy,
+// kube::honour_retry_after). It is not told why it runs; every pass reads the world (the ApiKey,
+// its Secret, its pods) and moves it one step towards the spec, so running it twice changes nothing
+// the second time.
 //
 // One pass, in order (docs/operator.md has the crash-safety argument for each step):
 //  1. finalizer keyward.dev/cleanup added (JSON patch, test + add) before anything else;

@@ -30,15 +30,6 @@ bool pod_ready(const kube::Object& pod) {
   return false;
 }
 
-std::optional<kube::Object> controller_ref(const kube::Object& object) {
-  const auto& md = object.at("metadata");
-  if (!md.contains("ownerReferences")) return std::nullopt;
-  for (const auto& ref : md["ownerReferences"]) {
-    if (ref.value("controller", false)) return ref;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSettings& settings,
@@ -153,14 +144,14 @@ Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::str
     if (e.http_status == 404) return std::optional<OwnerView>{};
     return fail(e);
   };
-  auto ref = controller_ref(pod);
+  const kube::Object* ref = kube::controller_owner(pod);
   if (!ref) return std::optional<OwnerView>{};
   std::string kind = ref->value("kind", "");
   std::string name = ref->value("name", "");
   if (kind == "ReplicaSet") {
     auto rs = api_.get(kube::ResourceType::replicasets(), ns, name);
     if (!rs) return missing_or_error(rs.error());
-    auto rs_owner = controller_ref(*rs);
+    const kube::Object* rs_owner = kube::controller_owner(*rs);
     if (!rs_owner || rs_owner->value("kind", "") != "Deployment") {
       return std::optional<OwnerView>{};
     }

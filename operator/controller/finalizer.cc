@@ -1,12 +1,12 @@
 #include "operator/controller/finalizer.h"
 
+#include "common/kube/object_meta.h"
+
 namespace keyward::controller {
 namespace {
 
 kube::Object finalizers_of(const kube::Object& object) {
-  const auto& md = object.at("metadata");
-  if (!md.contains("finalizers") || !md["finalizers"].is_array()) return kube::Object::array();
-  return md["finalizers"];
+  return kube::metadata_list(object, "finalizers");
 }
 
 }  // namespace
@@ -24,7 +24,7 @@ kube::Object add_finalizer_patch(const kube::Object& object, std::string_view fi
     return kube::Object::array(
         {{{"op", "test"},
           {"path", "/metadata/resourceVersion"},
-          {"value", object.at("metadata").value("resourceVersion", "")}},
+          {"value", kube::resource_version_of(object)}},
          {{"op", "add"}, {"path", "/metadata/finalizers"}, {"value", {std::string(finalizer)}}}});
   }
   return kube::Object::array(

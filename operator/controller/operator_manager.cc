@@ -36,7 +36,7 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
             logger_.child("informer.pods")),
       controller_(
           "apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
-          std::max(1, options_.workers), logger_.child("controller")) {
+          kube::honour_retry_after, std::max(1, options_.workers), logger_.child("controller")) {
   if (options_.leader_elect) {
     elector_ =
         std::make_unique<LeaderElector>(api, clock, logger_.child("leader"), options_.leader);

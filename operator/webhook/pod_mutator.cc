@@ -262,35 +262,25 @@ bool PodMutator::already_injected(const json& pod) {
 }
 
 std::optional<PodWorkload> PodMutator::workload_of(const json& pod) {
-  const json* owners = nullptr;
-  if (pod.contains("metadata") && pod["metadata"].contains("ownerReferences") &&
-      pod["metadata"]["ownerReferences"].is_array()) {
-    owners = &pod["metadata"]["ownerReferences"];
+  const json owners = kube::metadata_list(pod, "ownerReferences");
+  const json* controller = kube::controller_owner(pod);
+  if (controller == nullptr && owners.size() == 1 && owners.front().is_object()) {
+    controller = &owners.front();  // a lone owner without the controller flag counts as one
   }
-  if (owners != nullptr) {
-    const json* controller = nullptr;
-    for (const json& o : *owners) {
-      if (o.is_object() && o.value("controller", false)) controller = &o;
-    }
-    if (controller == nullptr && owners->size() == 1) controller = &owners->front();
-    if (controller != nullptr) {
-      std::string kind = controller->value("kind", "");
-      std::string name = controller->value("name", "");
-      if (kind == "ReplicaSet") {
-        // The Deployment controller names its ReplicaSets "<deployment>-<pod-template-hash>"
-        // and stamps the same hash on the pods.
-        std::string hash;
-        if (pod["metadata"].contains("labels") && pod["metadata"]["labels"].is_object()) {
-          hash = pod["metadata"]["labels"].value("pod-template-hash", "");
-        }
-        std::string suffix = "-" + hash;
-        if (!hash.empty() && name.size() > suffix.size() &&
-            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-          return PodWorkload{"Deployment", name.substr(0, name.size() - suffix.size())};
-        }
+  if (controller != nullptr) {
+    std::string kind = controller->value("kind", "");
+    std::string name = controller->value("name", "");
+    if (kind == "ReplicaSet") {
+      // The Deployment controller names its ReplicaSets "<deployment>-<pod-template-hash>" and
+      // stamps the same hash on the pods.
+      const std::string hash = kube::label(pod, "pod-template-hash");
+      const std::string suffix = "-" + hash;
+      if (!hash.empty() && name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        return PodWorkload{"Deployment", name.substr(0, name.size() - suffix.size())};
       }
-      if (!kind.empty() && !name.empty()) return PodWorkload{kind, name};
     }
+    if (!kind.empty() && !name.empty()) return PodWorkload{kind, name};
   }
   std::string name = kube::metadata_string(pod, "name");
   if (!name.empty()) return PodWorkload{"Pod", name};

@@ -5,7 +5,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/fake_clock.h"
 #include "tests/support/wait_and_files.h"
@@ -144,7 +147,7 @@ TEST(Controller, NeverRunsOneKeyOnTwoWorkers) {
         --holders[key];
         return ReconcileResult{};
       },
-      8, make_null_logger());
+      honour_retry_after, 8, make_null_logger());
   c.start();
   {
     constexpr int kProducers = 4;
@@ -184,7 +187,7 @@ TEST(Controller, ErrorsRequeueWithBackoffAndSuccessForgets) {
         if (n == 3) r.requeue_after = seconds(60);
         return r;
       },
-      2, make_null_logger());
+      honour_retry_after, 2, make_null_logger());
   c.start();
   q.add("ns/a");
   ASSERT_TRUE(eventually([&] { return calls == 1 && q.delayed() == 1u; }));
@@ -201,6 +204,53 @@ TEST(Controller, ErrorsRequeueWithBackoffAndSuccessForgets) {
   clock.advance(seconds(60));
   ASSERT_TRUE(eventually([&] { return calls == 4; }));
   c.stop();
+}
+
+// The error policy moves a retry later (the server's Retry-After), and a policy that asks for
+// less than the backoff cannot make the key come back sooner: one backoff, never a hot loop.
+TEST(Controller, ErrorPolicyDelaysTheRetryButNeverBelowTheBackoff) {
+  FakeClock clock;
+  WorkQueue q(clock, WorkQueueOptions{milliseconds(100), seconds(10)});
+  std::atomic<int> calls{0};
+  std::vector<std::string> seen_reasons;
+  std::mutex mu;  // guards seen_reasons
+  Controller c(
+      "policy", q,
+      [&](const std::string&) {
+        ReconcileResult r;
+        if (++calls == 1) {
+          r.error = Error{"TooManyRequests", "slow down", 429};
+          r.error->retry_after = seconds(30);
+        } else {
+          r.error = Error{"Conflict", "again", 409};
+        }
+        return r;
+      },
+      [&](const std::string& key, const Error& e) {
+        std::lock_guard lock(mu);
+        seen_reasons.push_back(key + ":" + e.reason);
+        return e.retry_after ? honour_retry_after(key, e) : milliseconds(1);  // 1 ms < backoff
+      },
+      1, make_null_logger());
+  c.start();
+  q.add("ns/a");
+  ASSERT_TRUE(eventually([&] { return calls == 1 && q.delayed() == 1u; }));
+  clock.advance(seconds(29));
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() >= 1; }));
+  EXPECT_EQ(calls.load(), 1) << "retried before the server's Retry-After";
+  clock.advance(seconds(1));
+  ASSERT_TRUE(eventually([&] { return calls == 2 && q.delayed() == 1u; }));
+  // Second failure: the backoff is 200 ms now; the policy's 1 ms does not shorten it.
+  clock.advance(milliseconds(199));
+  ASSERT_TRUE(eventually([&] { return clock.sleepers() >= 1; }));
+  EXPECT_EQ(calls.load(), 2);
+  clock.advance(milliseconds(1));
+  ASSERT_TRUE(eventually([&] { return calls == 3; }));
+  c.stop();
+  std::lock_guard lock(mu);
+  ASSERT_GE(seen_reasons.size(), 2u);
+  EXPECT_EQ(seen_reasons[0], "ns/a:TooManyRequests");
+  EXPECT_EQ(seen_reasons[1], "ns/a:Conflict");
 }
 
 }  // namespace
