@@ -5,6 +5,7 @@
 
 #include "common/core/http_transport_httplib.h"
 #include "common/kube/object_meta.h"
+#include "common/kube/status_reason.h"
 #include "common/kube/watch_stream.h"
 
 namespace keyward::kube {
@@ -14,40 +15,8 @@ namespace {
 bool is_success(int status) { return status >= 200 && status < 300; }
 
 std::string reason_for_code(int code) {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 405:
-      return "MethodNotAllowed";
-    case 406:
-      return "NotAcceptable";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Expired";
-    case 413:
-      return "RequestEntityTooLarge";
-    case 415:
-      return "UnsupportedMediaType";
-    case 422:
-      return "Invalid";
-    case 429:
-      return "TooManyRequests";
-    case 500:
-      return "InternalError";
-    case 503:
-      return "ServiceUnavailable";
-    case 504:
-      return "Timeout";
-    default:
-      return "UnexpectedStatus";
-  }
+  const std::string_view reason = status_reason_for_code(code);
+  return reason.empty() ? "UnexpectedStatus" : std::string(reason);
 }
 
 // The first 80 printable ASCII characters of text, whitespace runs collapsed.

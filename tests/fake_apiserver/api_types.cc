@@ -1,5 +1,7 @@
 #include "tests/fake_apiserver/api_types.h"
 
+#include "common/kube/status_reason.h"
+
 namespace keyward::testing::fake {
 
 using nlohmann::json;
@@ -21,40 +23,9 @@ json make_success_status(int code) {
 }
 
 std::string reason_for_code(int code) {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 405:
-      return "MethodNotAllowed";
-    case 406:
-      return "NotAcceptable";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Expired";
-    case 413:
-      return "RequestEntityTooLarge";
-    case 415:
-      return "UnsupportedMediaType";
-    case 422:
-      return "Invalid";
-    case 429:
-      return "TooManyRequests";
-    case 500:
-      return "InternalError";
-    case 503:
-      return "ServiceUnavailable";
-    case 504:
-      return "Timeout";
-    default:
-      return code >= 500 ? "InternalError" : "Unknown";
-  }
+  const std::string_view reason = kube::status_reason_for_code(code);
+  if (!reason.empty()) return std::string(reason);
+  return code >= 500 ? "InternalError" : "Unknown";
 }
 
 json details_for(const ResourceInfo& info, const std::string& name) {

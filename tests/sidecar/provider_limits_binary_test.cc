@@ -35,6 +35,16 @@ constexpr const char* kPassword = "demo-password-123";
 constexpr const char* kSec = "demo-sec-0123456789";
 constexpr const char* kWrong = "wrong-password-456";
 
+// Another client's login as the sidecar's user, with the given password.
+Credentials demo_login(const std::string& password) {
+  Credentials c;
+  c.username = "demo";
+  c.password = password;
+  c.client_id = "8";
+  c.api_key = kSec;
+  return c;
+}
+
 class ProviderLimitsBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -197,11 +207,7 @@ TEST_F(ProviderLimitsBinaryTest, ALockoutIsWaitedOutWithItsEndTimeShown) {
   // Someone else failed a login as demo: the account is locked for a few seconds.
   sim::SimulatorTransport t(strict);
   TradovateProvider other(t, "/v1", clock, make_null_logger());
-  Credentials wrong;
-  wrong.username = "demo";
-  wrong.password = kWrong;
-  wrong.api_key = kSec;
-  ASSERT_EQ(other.request(wrong).error().reason, "CredentialsRejected");
+  ASSERT_EQ(other.request(demo_login(kWrong)).error().reason, "CredentialsRejected");
 
   start({}, strict.url() + "/v1");
   ASSERT_TRUE(eventually([&] { return provider_reason() == "LockedOut"; }))
@@ -232,13 +238,8 @@ TEST_F(ProviderLimitsBinaryTest, ASessionClosedByAnotherLoginIsReportedAndReplac
   // Two other clients log in as demo; the oldest session, the sidecar's, is closed.
   sim::SimulatorTransport t(quick);
   TradovateProvider other(t, "/v1", clock, make_null_logger());
-  Credentials c;
-  c.username = "demo";
-  c.password = kPassword;
-  c.client_id = "8";
-  c.api_key = kSec;
-  ASSERT_TRUE(other.request(c));
-  ASSERT_TRUE(other.request(c));
+  ASSERT_TRUE(other.request(demo_login(kPassword)));
+  ASSERT_TRUE(other.request(demo_login(kPassword)));
   // At its renewal (half of 8 s) the sidecar learns it, warns, and logs in again.
   ASSERT_TRUE(eventually(
       [&] { return slurp(tmp / "log").find("SessionReplaced") != std::string::npos; }, 15s))
