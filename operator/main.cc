@@ -33,6 +33,7 @@
 #include "common/core/http_transport_httplib.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "common/core/process_hardening.h"
 #include "common/core/status_server.h"
 #include "common/io/config_resolver.h"
 #include "common/io/filesystem.h"
@@ -465,6 +466,10 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv, char** envp) {
+  // No core file and not dumpable before anything reads a key or a KEK.
+  if (auto s = keyward::harden_process(); !s) {
+    keyward::make_stderr_logger("keyward-operator").warn(s.error().message);
+  }
   if (argc < 2) {
     usage();
     return 2;

@@ -68,7 +68,7 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
   }
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
-  auto answer = json_body(*resp, where, logger_.redactor(), limits(), clock_.now());
+  auto answer = json_body(*resp, where, limits(), clock_.now());
   if (!answer) return fail(answer.error());
   if (resp->status >= 400 || answer->contains("error")) {
     std::string code = answer->contains("error") && answer->at("error").is_string()

@@ -8,19 +8,39 @@ std::string provider_text(const std::string& text, const Redactor& redactor) {
   return out;
 }
 
+std::string body_shape(const HttpResponse& response) {
+  const std::string& body = response.body;
+  const auto first = body.find_first_not_of(" \t\r\n");
+  std::string looks;
+  if (first == std::string::npos) {
+    looks = "empty";
+  } else if (body[first] == '<') {
+    looks = "HTML or XML";
+  } else {
+    const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
+    if (!parsed.is_discarded()) {
+      looks = std::string("a JSON ") + parsed.type_name();
+    } else if (body[first] == '{' || body[first] == '[') {
+      looks = "JSON cut off or malformed";
+    } else {
+      looks = "text";
+    }
+  }
+  const auto type = response.header("Content-Type");
+  return std::to_string(body.size()) + " bytes of " +
+         (type && !type->empty() ? *type : std::string("no Content-Type")) + " (" + looks + ")";
+}
+
 Result<nlohmann::json> json_body(const HttpResponse& response, const std::string& where,
-                                 const Redactor& redactor, const ProviderLimits& limits,
-                                 SystemTime now) {
+                                 const ProviderLimits& limits, SystemTime now) {
   const std::string status = std::to_string(response.status);
   if (auto limited = limit_error(response, where, limits, now)) return fail(std::move(*limited));
   nlohmann::json body = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return fail("InvalidProviderAnswer",
-                where + " answered HTTP " + status + " with " +
-                    std::to_string(response.body.size()) +
-                    " bytes that are not a JSON object (garbage or truncated; starts with '" +
-                    provider_text(response.body.substr(0, 40), redactor) +
-                    "'): check the endpoint URL; retrying with backoff",
+                where + " answered HTTP " + status + " with " + body_shape(response) +
+                    ", not a JSON object (only the shape is quoted: a cut-off answer can hold a "
+                    "token): check the endpoint URL; retrying with backoff",
                 response.status);
   }
   return body;

@@ -15,8 +15,12 @@ namespace keyward::provider_detail {
 // Error::retry_after); otherwise the body as a JSON object, or InvalidProviderAnswer for garbage
 // or truncated text. where: "POST /v1/auth/accesstokenrequest".
 Result<nlohmann::json> json_body(const HttpResponse& response, const std::string& where,
-                                 const Redactor& redactor, const ProviderLimits& limits,
-                                 SystemTime now);
+                                 const ProviderLimits& limits, SystemTime now);
+
+// The shape of a body that is not a JSON object, never its content (a truncated login answer
+// holds most of a live token): its length, its Content-Type, and what it looks like ("HTML",
+// "JSON cut off or malformed", "a JSON array", "text"). "1234 bytes of text/html (HTML)".
+std::string body_shape(const HttpResponse& response);
 
 // Text from the provider, as written, but with any registered secret scrubbed and cut to a
 // readable length.

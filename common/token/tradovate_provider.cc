@@ -123,7 +123,7 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
   req.timeout = request_timeout_;
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
-  auto answer = json_body(*resp, where, logger_.redactor(), limits(), clock_.now());
+  auto answer = json_body(*resp, where, limits(), clock_.now());
   if (!answer) return fail(answer.error());
 
   if (answer->contains("p-ticket")) {
@@ -181,7 +181,7 @@ Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
                     ": the session is gone; logging in again",
                 resp->status);
   }
-  auto answer = json_body(*resp, where, logger_.redactor(), limits(), clock_.now());
+  auto answer = json_body(*resp, where, limits(), clock_.now());
   if (!answer) return fail(answer.error());
   if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
     return fail("RenewalRejected",

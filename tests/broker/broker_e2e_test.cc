@@ -92,6 +92,8 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
     return true;
   })) << slurp(tmp / "operator.log");
 
+  // Hardened before it read anything: no core file, not dumpable.
+  EXPECT_EQ(op.hardening_problem(), "");
   // The session starts when the ApiKey appears, before any sidecar asks.
   ASSERT_TRUE(eventually([&] { return simulator.requests("alice") == 1; }))
       << slurp(tmp / "operator.log");
@@ -148,6 +150,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   };
   ASSERT_TRUE(eventually([&] { return all_on_version(1); }))
       << slurp(tmp / "sidecar-alpha-0.log") << slurp(tmp / "operator.log");
+  for (const auto& sidecar : sidecars) EXPECT_EQ(sidecar->hardening_problem(), "");
   // Refresh cycles: the broker renews (twice), every sidecar follows with a renewed token, and
   // nobody logs in again. Waited for by what happens, not by a fixed sleep.
   std::vector<std::string> first_tokens;

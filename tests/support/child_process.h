@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,27 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   [[nodiscard]] bool started() const { return pid_ > 0 && pidfd_.valid(); }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+  // "" when the running process has been through harden_process(), as both binaries must be
+  // before they read a secret: no core file (RLIMIT_CORE 0, read from /proc/<pid>/limits).
+  // harden_process() sets that and PR_SET_DUMPABLE 0 together; process_hardening_test checks the
+  // second in-process (from outside only a non-root observer could see it, and tests run as root).
+  [[nodiscard]] std::string hardening_problem() const {
+    const std::string proc = "/proc/" + std::to_string(pid_);
+    std::ifstream limits(proc + "/limits");
+    std::string line;
+    while (std::getline(limits, line)) {
+      if (line.rfind("Max core file size", 0) == 0) {
+        std::istringstream fields(line.substr(18));
+        std::string soft, hard;
+        fields >> soft >> hard;
+        return soft == "0" && hard == "0" ? "" : "core files are allowed: " + line;
+      }
+    }
+    return "cannot read " + proc + "/limits";
+  }
+
   void signal(int sig) const {
     if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
   }

@@ -244,6 +244,29 @@ TEST_F(TradovateTest, GarbageTruncatedAndIncompleteAnswers) {
   EXPECT_EQ(p.request(alice()).error().reason, "InvalidProviderAnswer");
 }
 
+// A login answer cut off in the middle of the token: the error describes the answer's shape and
+// quotes no fragment of the token (it once quoted the first 40 bytes, 24 of them a live token's).
+TEST_F(TradovateTest, ACutOffAnswerIsDescribedByItsShapeNeverQuoted) {
+  const std::string token_part = "eyJhbGciOiJIUzI1NiJ9.live-token-part";
+  keyward::testing::ScriptedTransport scripted;
+  scripted.push(200, R"({"accessToken":")" + token_part);
+  scripted.push(200, "<html><body>" + token_part + "</body></html>");
+  scripted.push(200, R"(["accessToken",")" + token_part + R"("])");
+  TradovateProvider p(scripted, "/v1", clock, logger);
+  const char* shapes[] = {"(JSON cut off or malformed)", "(HTML or XML)", "(a JSON array)"};
+  for (const char* shape : shapes) {
+    auto g = p.request(alice());
+    ASSERT_FALSE(g);
+    EXPECT_EQ(g.error().reason, "InvalidProviderAnswer");
+    EXPECT_NE(g.error().message.find(shape), std::string::npos) << g.error().message;
+    EXPECT_NE(g.error().message.find(" bytes of "), std::string::npos) << g.error().message;
+    for (std::size_t i = 0; i + 6 <= token_part.size(); ++i) {
+      ASSERT_EQ(g.error().message.find(token_part.substr(i, 6)), std::string::npos)
+          << "a fragment of the token is quoted: " << g.error().message;
+    }
+  }
+}
+
 TEST_F(TradovateTest, OutageAndServerErrors) {
   sim.set_outage(true);
   EXPECT_EQ(provider.request(alice()).error().reason, "Unreachable");
