@@ -1,10 +1,11 @@
 #pragma once
 // A read-only in-memory Filesystem for tests of code that only reads files (kubeconfig,
-// service-account token): set(path, content) and remove(path); writes are refused.
+// service-account token, KEK directory): set(path, content) and remove(path); writes are refused.
 
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/io/filesystem.h"
 
@@ -48,8 +49,20 @@ class MemoryFilesystem final : public Filesystem {
   Result<std::string> read_link(const std::string& path) const override { return refuse(path); }
   Status rename(const std::string& from, const std::string&) override { return refuse(from); }
   Status remove_all(const std::string& path) override { return refuse(path); }
+  // The names of the files directly below path (a directory exists when a file is below it).
   Result<std::vector<std::string>> list_dir(const std::string& path) const override {
-    return refuse(path);
+    std::lock_guard lock(mu_);
+    const std::string prefix = path + "/";
+    std::vector<std::string> names;
+    for (const auto& [file, _] : files_) {
+      if (file.rfind(prefix, 0) != 0) continue;
+      const std::string rest = file.substr(prefix.size());
+      const std::string name = rest.substr(0, rest.find('/'));
+      if (names.empty() || names.back() != name) names.push_back(name);
+    }
+    if (names.empty())
+      return fail("NotFound", "opening " + path + " failed: No such file or directory");
+    return names;
   }
   Status sync_dir(const std::string& path) override { return refuse(path); }
 
