@@ -6,7 +6,7 @@
 //                        [--metrics-listen HOST:PORT] [--webhook-config FILE] [--workers N]
 //                        [--broker-listen HOST:PORT|off] [--broker-cert-file F]
 //                        [--broker-key-file F] [--broker-audience AUD]
-//                        [--provider-ca-file F]
+//                        [--provider-ca-file F] [--kek-dir DIR]
 //                        [--log-level debug|info|warn|error]
 //                        [--config FILE]
 //   keyward-operator inject ...      (see `keyward-operator inject --help`)
@@ -40,7 +40,9 @@
 #include "common/io/random.h"
 #include "common/kube/kube_client.h"
 #include "common/kube/kube_config.h"
+#include "operator/apikey/kek_ring.h"
 #include "operator/apikey/key_generator.h"
+#include "operator/apikey/key_sealer.h"
 #include "operator/controller/operator_manager.h"
 #include "operator/controller/rotate_request.h"
 #if KEYWARD_HAVE_WEBHOOK
@@ -172,6 +174,7 @@ std::vector<SettingSpec> run_settings() {
        false,
        std::nullopt,
        {}},
+      {"kek-dir", "--kek-dir", "kekDir", "KEYWARD_KEK_DIR", false, false, false, std::nullopt, {}},
       {"broker-audience",
        "--broker-audience",
        "brokerAudience",
@@ -288,8 +291,28 @@ int run(const std::vector<std::string>& args, const Environment& env) {
           const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
     return base(url, ca_pem.empty() ? provider_ca_pem : ca_pem);
   };
+  // Key material at rest: sealed under the KEKs mounted at --kek-dir (docs/sealing.md).
+  apikey::OpenSslRandomBytes seal_random;
+  std::unique_ptr<apikey::KekDirectory> keks;
+  std::unique_ptr<apikey::KeySealer> sealer;
+  if (auto dir = settings->get("kek-dir")) {
+    keks = std::make_unique<apikey::KekDirectory>(fs, clock, *dir);
+    auto ring = keks->ring();
+    if (!ring) {
+      logger.error("cannot load the key-encryption keys; key material would be stored unsealed",
+                   {{"error", ring.error().message}});
+      return 2;
+    }
+    sealer = std::make_unique<apikey::KeySealer>(*keks, seal_random);
+    logger.info("key material is sealed at rest (AES-256-GCM)",
+                {{"kekDir", *dir}, {"primaryKek", (*ring)->primary().id()}});
+  } else {
+    logger.warn(
+        "no --kek-dir: key material is stored in Secrets as plain base64, readable by anyone "
+        "who can read Secrets; mount a KEK Secret and set --kek-dir (the chart does)");
+  }
   controller::OperatorManager runner(**client, clock, random, logger.child("operator"), registry,
-                                     generator, http_transports, options);
+                                     generator, http_transports, options, sealer.get());
 
   // 4b. The token broker (leader serves tokens; standbys answer 503 + Retry-After).
 #if KEYWARD_HAVE_WEBHOOK
@@ -310,7 +333,8 @@ int run(const std::vector<std::string>& args, const Environment& env) {
         **client,
         broker::OperatorView{runner.apikey_store(), runner.secret_store(), runner.pod_store(),
                              runner.last_used(), runner.provider_states(),
-                             [&runner](const std::string& key) { runner.request_reconcile(key); }},
+                             [&runner](const std::string& key) { runner.request_reconcile(key); },
+                             sealer.get()},
         clock, random, registry, logger.child("broker"), http_transports, broker_config);
     // Before runner.start(): the broker follows the operator's events and leadership.
     broker::Broker* b = token_broker.get();

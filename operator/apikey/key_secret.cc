@@ -16,12 +16,33 @@ bool KeySecret::owned_by(const std::string& uid) const {
   return false;
 }
 
-Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor) {
+namespace {
+
+SealBinding binding_for(const KeyOwner& owner, std::int64_t version) {
+  return SealBinding{owner.ns, owner.name, owner.uid, std::string(secret_field::kApiKey), version};
+}
+
+}  // namespace
+
+Result<std::string> stored_key_value(const std::string& key, std::int64_t version,
+                                     const KeySealer* sealer, const KeyOwner& owner) {
+  if (sealer == nullptr) return key;
+  return sealer->seal(key, binding_for(owner, version));
+}
+
+Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor,
+                                  const KeySealer* sealer, const KeyOwner& owner) {
   KeySecret out;
   out.object = secret;
-  const std::string name = secret.at("metadata").value("name", "");
+  const std::string name = kube::metadata_string(secret, "name");
   const kube::Object data = secret.value("data", kube::Object::object());
-  auto field = [&](std::string_view key, bool is_secret) -> Result<std::optional<std::string>> {
+  const std::string version = kube::annotation(secret, annotation::kKeyVersion);
+  if (!version.empty()) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), v);
+    if (ec == std::errc() && p == version.data() + version.size() && v >= 0) out.version = v;
+  }
+  auto text_field = [&](std::string_view key) -> Result<std::optional<std::string>> {
     auto it = data.find(std::string(key));
     if (it == data.end() || !it->is_string()) return std::optional<std::string>{};
     auto decoded = base64_decode(it->get<std::string>());
@@ -30,10 +51,32 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
                                           " is not valid base64; delete the Secret so the "
                                           "operator recreates it");
     }
-    if (is_secret) redactor.add(*decoded);
-    return std::optional<std::string>(*decoded);
+    return std::optional<std::string>(std::move(*decoded));
   };
-  auto current = field(secret_field::kApiKey, true);
+  // A key field, opened when sealed (bound to the key version it holds).
+  auto key_field = [&](std::string_view key,
+                       std::int64_t key_version) -> Result<std::optional<std::string>> {
+    auto stored = text_field(key);
+    if (!stored || !*stored) return stored;
+    if (!KeySealer::is_envelope(**stored)) {
+      out.plaintext_fields = true;
+      redactor.add(**stored);
+      return stored;
+    }
+    if (sealer == nullptr) {
+      return fail(std::string(reason::kKekMissing),
+                  "Secret " + name + " data." + std::string(key) +
+                      " is sealed, and the operator runs without KEKs; start it with --kek-dir "
+                      "(the chart mounts the KEK Secret). Nothing is rotated or overwritten "
+                      "until then");
+    }
+    auto opened = sealer->open(**stored, binding_for(owner, key_version));
+    if (!opened) return fail(opened.error());
+    redactor.add(opened->plaintext);
+    out.sealed_with.insert(opened->kek_id);
+    return std::optional<std::string>(std::move(opened->plaintext));
+  };
+  auto current = key_field(secret_field::kApiKey, out.version);
   if (!current) return fail(current.error());
   if (!*current || (*current)->empty()) {
     return fail("SecretKeyMissing",
@@ -42,23 +85,18 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
                     "Secret so the operator creates a new one");
   }
   out.current_key = **current;
-  auto previous = field(secret_field::kPreviousApiKey, true);
+  // The previous key is the version before the current one.
+  auto previous = key_field(secret_field::kPreviousApiKey, out.version - 1);
   if (!previous) return fail(previous.error());
   out.previous_key = *previous;
-  auto expires = field(secret_field::kPreviousExpiresAt, false);
+  auto expires = text_field(secret_field::kPreviousExpiresAt);
   if (expires && *expires) {
     if (auto t = parse_rfc3339(**expires)) out.previous_expires_at = *t;
   }
-  const std::string version = kube::annotation(secret, annotation::kKeyVersion);
-  if (!version.empty()) {
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), v);
-    if (ec == std::errc() && p == version.data() + version.size() && v >= 0) out.version = v;
-  }
-  auto version_field = field(secret_field::kKeyVersion, false);
+  auto version_field = text_field(secret_field::kKeyVersion);
   out.version_field_current =
       version_field && *version_field && **version_field == std::to_string(out.version);
-  auto active_field = field(secret_field::kActive, false);
+  auto active_field = text_field(secret_field::kActive);
   out.active = !(active_field && *active_field && **active_field == "false");
   out.content_hash = kube::annotation(secret, annotation::kContentHash);
   const std::string rotated = kube::annotation(secret, annotation::kRotatedAt);

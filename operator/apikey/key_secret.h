@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "common/kube/kube_api.h"
+#include "operator/apikey/key_sealer.h"
 #include "operator/apikey/names.h"
 
 namespace keyward::apikey {
@@ -37,12 +39,31 @@ struct KeySecret {
   bool version_field_current = false;
   // data.active; absent counts as true (Secrets written before the field existed).
   bool active = true;
+  // How the key fields are stored: the KEK ids of the sealed ones (docs/sealing.md), and whether
+  // any is plaintext (written before sealing, or a seed key a person put there). The reconciler
+  // re-seals when a field is plaintext or sealed with a KEK that is no longer the primary.
+  std::set<std::string> sealed_with;
+  bool plaintext_fields = false;
 
   [[nodiscard]] bool owned_by(const std::string& uid) const;
 };
 
-// Reads the Secret; registers every key it finds with the redactor before anything else.
-// A Secret without an apiKey gives Error{"SecretKeyMissing", ...}.
-[[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor);
+// The ApiKey a key Secret belongs to: what its sealed fields are bound to.
+struct KeyOwner {
+  std::string ns;
+  std::string name;
+  std::string uid;
+};
+
+// Reads the Secret, opening sealed fields with `sealer` (null: the operator runs without KEKs,
+// and a sealed field gives KekMissing); registers every key it finds with the redactor before
+// anything else. A Secret without an apiKey gives Error{"SecretKeyMissing", ...}; a field that
+// does not open gives KeySealer's KekMissing / KekWrong / SealedDataTampered.
+[[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor,
+                                                const KeySealer* sealer, const KeyOwner& owner);
+
+// The value to store for a key field: sealed when a sealer is given, else the key as it is.
+[[nodiscard]] Result<std::string> stored_key_value(const std::string& key, std::int64_t version,
+                                                   const KeySealer* sealer, const KeyOwner& owner);
 
 }  // namespace keyward::apikey

@@ -16,7 +16,8 @@ Broker::Broker(kube::KubeApi& api, OperatorView view, Clock& clock, Random& rand
       sessions_(view_.apikeys, view_.secrets,
                 SessionDeps{clock, random, metrics, logger_.child("session"), std::move(transports),
                             config.refresher, &budgets_, &view_.provider_states,
-                            [this](const std::string& key) { view_.request_reconcile(key); }}),
+                            [this](const std::string& key) { view_.request_reconcile(key); },
+                            view_.sealer}),
       live_gate_(view_.apikeys, api, clock),
       reviewer_(api, clock, metrics, logger_.child("review"), config.review),
       service_(

@@ -60,6 +60,8 @@ struct OperatorView {
   apikey::LastUsedTimes& last_used;
   apikey::ProviderStates& provider_states;
   std::function<void(const std::string& key)> request_reconcile;
+  // The operator's key sealer (docs/sealing.md); null: key Secrets are plain base64.
+  const apikey::KeySealer* sealer = nullptr;
 };
 
 class Broker {

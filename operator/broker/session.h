@@ -39,6 +39,7 @@
 #include "common/token/token_provider.h"
 #include "common/token/token_refresher.h"
 #include "operator/apikey/apikey.h"
+#include "operator/apikey/key_sealer.h"
 #include "operator/apikey/provider_states.h"
 
 namespace keyward::broker {
@@ -80,6 +81,8 @@ struct SessionDeps {
   apikey::ProviderStates* provider_states = nullptr;
   // Called with "namespace/name" when the published state changed (the operator enqueues it).
   std::function<void(const std::string&)> on_provider_state;
+  // Opens the sealed key Secrets (docs/sealing.md); null: they are read as plain base64.
+  const apikey::KeySealer* sealer = nullptr;
 };
 
 class Session {

@@ -73,9 +73,15 @@ SessionManager::Desired SessionManager::desired(const std::string& key) const {
                 " does not exist yet (the operator creates it)";
     return d;
   }
-  auto key_secret = apikey::read_key_secret(*key_object, redactor);
+  auto key_secret =
+      apikey::read_key_secret(*key_object, redactor, deps_.sealer,
+                              apikey::KeyOwner{a.metadata.ns, a.metadata.name, a.metadata.uid});
   if (!key_secret) {
     d.message = "the key Secret cannot be used: " + key_secret.error().message;
+    const std::string& why = key_secret.error().reason;
+    d.keep_running_session = why == apikey::reason::kKekMissing ||
+                             why == apikey::reason::kKekWrong ||
+                             why == apikey::reason::kSealedDataTampered;
     return d;
   }
   std::map<std::string, std::string> login;
@@ -106,7 +112,10 @@ void SessionManager::sync(const std::string& key) {
     if (!leading_) return;
     Desired d = desired(key);
     auto it = sessions_.find(key);
-    if (!d.config) {
+    if (!d.config && d.keep_running_session && it != sessions_.end()) {
+      deps_.logger.warn("the key Secret cannot be opened; the running session keeps its token",
+                        {{"object", key}, {"why", d.message}});
+    } else if (!d.config) {
       reasons_[key] = {d.without, d.message};
       if (it != sessions_.end()) {
         // Out of the map: no request gets its token from here on; stop() below wipes it.

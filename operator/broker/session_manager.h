@@ -68,6 +68,9 @@ class SessionManager {
     std::optional<SessionConfig> config;  // nullopt: no session
     TokenLookup::Kind without = TokenLookup::Kind::NoApiKey;
     std::string message;
+    // The key Secret is there but cannot be opened now (a KEK problem the operator reports as
+    // Degraded): a running session keeps its token and credentials rather than being stopped.
+    bool keep_running_session = false;
   };
   Desired desired(const std::string& key) const;
   // A key left without a session loses its published provider state (and is enqueued).

@@ -78,6 +78,26 @@ ApiKeyReconciler::ApiKeyReconciler(ReconcilerDeps deps)
       restarter_(deps_.api, deps_.clock, deps_.logger.child("restarter"), deps_.events,
                  deps_.metrics) {}
 
+apikey::KeyOwner ApiKeyReconciler::owner_of(const Pass& pass) {
+  return apikey::KeyOwner{pass.meta.ns, pass.meta.name, pass.meta.uid};
+}
+
+Result<apikey::KeySecret> ApiKeyReconciler::read_secret(const Pass& pass,
+                                                        const kube::Object& secret) const {
+  return apikey::read_key_secret(secret, deps_.logger.redactor(), deps_.sealer, owner_of(pass));
+}
+
+bool ApiKeyReconciler::needs_reseal(const apikey::KeySecret& secret) const {
+  if (deps_.sealer == nullptr) return false;
+  auto primary = deps_.sealer->primary_id();
+  if (!primary) return false;  // no KEK to seal with: what opened stays as it is
+  if (secret.plaintext_fields) return true;
+  for (const auto& kek : secret.sealed_with) {
+    if (kek != *primary) return true;
+  }
+  return false;
+}
+
 Status ApiKeyReconciler::step(std::string_view name) const {
   if (deps_.step_hook && !deps_.step_hook(name)) {
     return fail("Interrupted", "reconcile stopped before step " + std::string(name));
@@ -316,20 +336,28 @@ kube::Object owner_reference(const apikey::ObjectMeta& meta) {
 }
 
 // Writes the key fields and annotations into a Secret object (keeping everything else).
-Result<kube::Object> with_key(kube::Object secret, const std::string& key, std::int64_t version,
-                              SystemTime rotated_at, const std::optional<std::string>& previous,
+// The key fields are sealed when the operator has a sealer (docs/sealing.md): the previous key is
+// bound to the version before `version`.
+Result<kube::Object> with_key(kube::Object secret, const apikey::KeySealer* sealer,
+                              const apikey::KeyOwner& owner, const std::string& key,
+                              std::int64_t version, SystemTime rotated_at,
+                              const std::optional<std::string>& previous,
                               std::optional<SystemTime> previous_expires_at, bool active,
                               const std::optional<SystemTime>& grace_ends_at = std::nullopt,
                               const std::string& handled_request = "") {
   auto hash = apikey::content_hash(key);
   if (!hash) return fail(hash.error());
+  auto stored = apikey::stored_key_value(key, version, sealer, owner);
+  if (!stored) return fail(stored.error());
   auto& data = secret["data"];
   if (!data.is_object()) data = kube::Object::object();
-  data[s(apikey::secret_field::kApiKey)] = base64_encode(key);
+  data[s(apikey::secret_field::kApiKey)] = base64_encode(*stored);
   data[s(apikey::secret_field::kKeyVersion)] = base64_encode(std::to_string(version));
   data[s(apikey::secret_field::kActive)] = base64_encode(active ? "true" : "false");
   if (previous && previous_expires_at) {
-    data[s(apikey::secret_field::kPreviousApiKey)] = base64_encode(*previous);
+    auto stored_previous = apikey::stored_key_value(*previous, version - 1, sealer, owner);
+    if (!stored_previous) return fail(stored_previous.error());
+    data[s(apikey::secret_field::kPreviousApiKey)] = base64_encode(*stored_previous);
     data[s(apikey::secret_field::kPreviousExpiresAt)] =
         base64_encode(format_rfc3339(*previous_expires_at));
   } else {
@@ -354,13 +382,14 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
   pass.desired.secret_name = name;
   auto got = deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, name);
   if (got) {
-    auto secret = apikey::read_key_secret(*got, deps_.logger.redactor());
+    auto secret = read_secret(pass, *got);
     if (!secret) {
       pass.degraded = secret.error();
       return std::optional<apikey::KeySecret>{};
     }
+    const bool reseal = needs_reseal(*secret);
     if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at &&
-        secret->version_field_current && secret->active == pass.spec->active) {
+        secret->version_field_current && secret->active == pass.spec->active && !reseal) {
       return std::optional<apikey::KeySecret>(std::move(*secret));
     }
     // Adopt a Secret we did not create (an http source's seed key) or repair its annotations.
@@ -372,18 +401,30 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
       md["ownerReferences"].push_back(owner_reference(pass.meta));
     }
     md["labels"][s(apikey::kApiKeyLabel)] = pass.meta.name;
-    auto adopted = with_key(body, secret->current_key, std::max<std::int64_t>(secret->version, 1),
-                            secret->rotated_at.value_or(pass.now), secret->previous_key,
-                            secret->previous_expires_at, pass.spec->active);
-    if (!adopted) return fail(adopted.error());
+    auto adopted =
+        with_key(body, deps_.sealer, owner_of(pass), secret->current_key,
+                 std::max<std::int64_t>(secret->version, 1), secret->rotated_at.value_or(pass.now),
+                 secret->previous_key, secret->previous_expires_at, pass.spec->active);
+    if (!adopted) {
+      pass.degraded = adopted.error();  // sealing failed: the Secret stays as it is
+      return std::optional<apikey::KeySecret>{};
+    }
     if (!secret->rotation_nonce.empty()) {
       (*adopted)["metadata"]["annotations"][s(apikey::annotation::kRotationNonce)] =
           secret->rotation_nonce;
     }
     auto written = deps_.api.update(kube::ResourceType::secrets(), *adopted);
     if (!written) return fail(written.error());
-    deps_.logger.info("adopted the key Secret", {{"object", pass.key}, {"secret", name}});
-    auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
+    if (reseal) {
+      const std::string kek = deps_.sealer->primary_id().value_or("");
+      deps_.logger.info("sealed the key Secret under the primary KEK",
+                        {{"object", pass.key}, {"secret", name}, {"kek", kek}});
+      (void)deps_.events.record(pass.object, EventType::Normal, "KeySealed",
+                                "sealed the key material of Secret " + name + " under KEK " + kek);
+    } else {
+      deps_.logger.info("adopted the key Secret", {{"object", pass.key}, {"secret", name}});
+    }
+    auto reread = read_secret(pass, *written);
     if (!reread) return fail(reread.error());
     return std::optional<apikey::KeySecret>(std::move(*reread));
   }
@@ -411,8 +452,13 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
                          {"namespace", pass.meta.ns},
                          {"labels", {{s(apikey::kApiKeyLabel), pass.meta.name}}},
                          {"ownerReferences", kube::Object::array({owner_reference(pass.meta)})}}}};
-  auto full = with_key(body, *key, 1, pass.now, std::nullopt, std::nullopt, pass.spec->active);
-  if (!full) return fail(full.error());
+  auto full = with_key(body, deps_.sealer, owner_of(pass), *key, 1, pass.now, std::nullopt,
+                       std::nullopt, pass.spec->active);
+  if (!full) {
+    // Never stored unsealed when sealing is configured: the KEK comes first.
+    pass.degraded = full.error();
+    return std::optional<apikey::KeySecret>{};
+  }
   if (auto st = step(step::kCreateSecret); !st) return fail(st.error());
   auto created = deps_.api.create(kube::ResourceType::secrets(), pass.meta.ns, *full);
   if (!created) return fail(created.error());  // AlreadyExists: the next pass reads it
@@ -420,7 +466,7 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
                     {{"object", pass.key}, {"secret", name}, {"keyVersion", 1}});
   (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyAvailable),
                             "created Secret " + name + " with key version 1");
-  auto reread = apikey::read_key_secret(*created, deps_.logger.redactor());
+  auto reread = read_secret(pass, *created);
   if (!reread) return fail(reread.error());
   return std::optional<apikey::KeySecret>(std::move(*reread));
 }
@@ -440,16 +486,16 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key,
   }
   // A forced end of grace (a leaked key): the previous key is not kept at all.
   const SystemTime grace_ends = end_grace ? pass.now : pass.now + grace;
-  auto body =
-      with_key(current.object, new_key, version, pass.now, previous, expires, pass.spec->active,
-               grace_ends, pass.forced ? pass.forced->request : std::string());
+  auto body = with_key(current.object, deps_.sealer, owner_of(pass), new_key, version, pass.now,
+                       previous, expires, pass.spec->active, grace_ends,
+                       pass.forced ? pass.forced->request : std::string());
   if (!body) return fail(body.error());
   if (auto st = step(step::kStoreKey); !st) return fail(st.error());
   // Conditional on the resourceVersion we read: a concurrent rotation makes this a 409 and the
   // next pass sees the fresh rotated-at, so a key version is never skipped or doubled.
   auto written = deps_.api.update(kube::ResourceType::secrets(), *body);
   if (!written) return fail(written.error());
-  auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
+  auto reread = read_secret(pass, *written);
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
   if (deps_.metrics != nullptr) deps_.metrics->rotations_total.inc();
@@ -481,7 +527,7 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
     if (auto st = step(step::kPersistNonce); !st) return fail(st.error());
     auto written = deps_.api.update(kube::ResourceType::secrets(), body);
     if (!written) return fail(written.error());
-    auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
+    auto reread = read_secret(pass, *written);
     if (!reread) return fail(reread.error());
     pass.secret = std::move(*reread);
   }
@@ -498,7 +544,7 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
       auto fresh =
           deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, pass.desired.secret_name);
       if (!fresh) return fail(fresh.error());
-      auto reread = apikey::read_key_secret(*fresh, deps_.logger.redactor());
+      auto reread = read_secret(pass, *fresh);
       if (!reread) return fail(reread.error());
       if (reread->rotation_nonce != nonce) return ok();  // someone else finished this rotation
       pass.secret = std::move(*reread);
@@ -532,7 +578,7 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
       body["metadata"]["annotations"][s(apikey::kRotateRequestHandled)] = request;
       auto written = deps_.api.update(kube::ResourceType::secrets(), body);
       if (!written) return fail(written.error());
-      auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
+      auto reread = read_secret(pass, *written);
       if (!reread) return fail(reread.error());
       pass.secret = std::move(*reread);
       (void)deps_.events.record(
@@ -613,7 +659,7 @@ Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
   auto written = deps_.api.update(kube::ResourceType::secrets(), body);
   if (!written) return fail(written.error());
-  auto reread = apikey::read_key_secret(*written, deps_.logger.redactor());
+  auto reread = read_secret(pass, *written);
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
   deps_.logger.info("grace period over; previous key removed",

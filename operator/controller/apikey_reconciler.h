@@ -91,6 +91,8 @@ struct ReconcilerDeps {
   const apikey::LastUsedTimes* last_used = nullptr;
   // The broker sessions' provider states (ProviderReady); null: the condition is left alone.
   const apikey::ProviderStates* provider_states = nullptr;
+  // Seals key material at rest (docs/sealing.md); null: stored as plain base64, as before sealing.
+  const apikey::KeySealer* sealer = nullptr;
 };
 
 class ApiKeyReconciler {
@@ -115,6 +117,10 @@ class ApiKeyReconciler {
   Result<Action> handle_deletion(Pass& pass);
   Result<Action> report_invalid_spec(Pass& pass, const Error& error);
   Result<std::optional<apikey::KeySecret>> ensure_secret(Pass& pass);
+  static apikey::KeyOwner owner_of(const Pass& pass);
+  Result<apikey::KeySecret> read_secret(const Pass& pass, const kube::Object& secret) const;
+  // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
+  bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
   Status rotate_with_key(Pass& pass, const std::string& new_key, const char* why);
   Status http_rotation(Pass& pass, const std::string& nonce);

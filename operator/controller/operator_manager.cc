@@ -11,7 +11,8 @@ namespace keyward::controller {
 
 OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
                                  MetricsRegistry& registry, apikey::KeyGenerator& generator,
-                                 HttpTransportFactory http_transports, OperatorOptions options)
+                                 HttpTransportFactory http_transports, OperatorOptions options,
+                                 const apikey::KeySealer* sealer)
     : clock_(clock),
       logger_(std::move(logger)),
       options_(std::move(options)),
@@ -26,7 +27,8 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
                                  &metrics_,
                                  {},
                                  &last_used_,
-                                 &provider_states_}),
+                                 &provider_states_,
+                                 sealer}),
       queue_(clock, kReconcileBackoff),
       apikeys_(api, apikey::apikey_resource(), options_.watch_namespace, {}, clock, random,
                logger_.child("informer.apikeys")),

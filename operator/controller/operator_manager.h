@@ -59,7 +59,8 @@ class OperatorManager {
  public:
   OperatorManager(kube::KubeApi& api, Clock& clock, Random& random, Logger logger,
                   MetricsRegistry& registry, apikey::KeyGenerator& generator,
-                  HttpTransportFactory http_transports, OperatorOptions options);
+                  HttpTransportFactory http_transports, OperatorOptions options,
+                  const apikey::KeySealer* sealer = nullptr);
   ~OperatorManager();
   OperatorManager(const OperatorManager&) = delete;
   OperatorManager& operator=(const OperatorManager&) = delete;

@@ -211,6 +211,7 @@ class OperatorTest : public ::testing::Test {
     controller::ReconcilerDeps deps{api, clock, logger, events, generator, {}, nullptr, {}};
     deps.metrics = &metrics;
     deps.step_hook = std::move(hook);
+    deps.sealer = sealer;
     if (provider) {
       deps.http_transports = [this](const std::string&,
                                     const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
@@ -312,6 +313,7 @@ class OperatorTest : public ::testing::Test {
   MetricsRegistry registry;
   controller::OperatorMetrics metrics;
   std::unique_ptr<IdempotentProvider> provider;
+  const apikey::KeySealer* sealer = nullptr;  // set before make_reconciler() to seal
 };
 
 }  // namespace keyward::testing
