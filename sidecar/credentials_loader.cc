@@ -3,6 +3,8 @@
 #include <charconv>
 #include <utility>
 
+#include "common/core/sealed_envelope.h"
+
 namespace keyward::sidecar {
 
 namespace {
@@ -16,6 +18,23 @@ std::string trim_newline(std::string s) {
 
 Result<Credentials> CredentialsLoader::load() const {
   Credentials c;
+  if (sources_.broker_key) {
+    const std::optional<BrokerKey> key = sources_.broker_key();
+    if (!key) {
+      return fail("MissingCredentials",
+                  "the operator's broker has not delivered the key yet (GET .../key); the "
+                  "sidecar keeps asking");
+    }
+    for (const auto& [file, member] : login_fields()) {
+      if (auto it = key->fields.find(std::string(file)); it != key->fields.end()) {
+        c.*member = it->second;
+      }
+    }
+    c.key_version = key->key_version;
+    c.active = key->active;
+    c.register_secrets(redactor_);
+    return c;
+  }
   for (const std::string* dir : {&sources_.key_dir, &sources_.credentials_dir}) {
     if (dir->empty()) continue;
     if (!fs_.exists(*dir)) {
@@ -31,6 +50,13 @@ Result<Credentials> CredentialsLoader::load() const {
         return fail(value.error().reason, "reading credentials: " + value.error().message);
       }
       c.*member = trim_newline(std::move(*value));
+    }
+    if (dir == &sources_.key_dir && is_sealed_envelope(c.api_key)) {
+      return fail("SealedKey",
+                  "the key in " + *dir +
+                      "/apiKey is sealed (the operator seals key Secrets with --kek-dir), so it "
+                      "cannot be mounted: take the key from the broker instead (--key-from-broker "
+                      "with --report-url; the webhook renders it when the operator has a broker)");
     }
   }
   for (const auto& [file, member] : login_fields()) {

@@ -42,10 +42,26 @@ Status SidecarApp::build() {
         *transport_, BrokerTarget{base, config_.ns, config_.apikey}, service_account_token(),
         deps_.clock, log.child("broker"));
   } else {
+    if (!config_.report_url.empty()) {
+      std::string base;
+      auto t = transport_for(config_.report_url, config_.report_ca_file, base);
+      if (!t) return fail(t.error());
+      report_transport_ = std::move(*t);
+      broker_key_client_ = std::make_unique<BrokerKeyClient>(
+          *report_transport_, BrokerTarget{base, config_.ns, config_.apikey},
+          service_account_token(), log.child("broker"));
+    }
+    CredentialSources sources{config_.key_dir, config_.credentials_dir, config_.credentials};
+    if (config_.key_from_broker) {
+      // The first key must be there before anything starts (one clear error otherwise).
+      if (auto s = fetch_broker_key(); !s) return fail(s.error());
+      sources.broker_key = [this]() -> std::optional<BrokerKey> {
+        std::lock_guard lock(key_mu_);
+        return broker_key_;
+      };
+    }
     ProviderSettings settings;
-    loader_ = std::make_unique<CredentialsLoader>(
-        deps_.fs, CredentialSources{config_.key_dir, config_.credentials_dir, config_.credentials},
-        log.redactor());
+    loader_ = std::make_unique<CredentialsLoader>(deps_.fs, std::move(sources), log.redactor());
     config_.credentials.register_secrets(log.redactor());
     if (config_.provider != "none") {
       std::string base;
@@ -86,16 +102,6 @@ Status SidecarApp::build() {
     CredentialsLoader* loader = loader_.get();
     source_ = std::make_unique<ProviderTokenSource>(
         *provider_, [loader] { return loader->load(); }, log.child("direct"));
-
-    if (!config_.report_url.empty()) {
-      std::string base;
-      auto t = transport_for(config_.report_url, config_.report_ca_file, base);
-      if (!t) return fail(t.error());
-      report_transport_ = std::move(*t);
-      reporter_ = std::make_unique<KeyVersionReporter>(
-          *report_transport_, BrokerTarget{base, config_.ns, config_.apikey},
-          service_account_token(), log.child("report"));
-    }
   }
   RefresherOptions options;
   options.refresh_lead = config_.refresh_lead;
@@ -131,12 +137,12 @@ Result<std::unique_ptr<HttpTransport>> SidecarApp::transport_for(const std::stri
 }
 
 std::optional<SystemTime> SidecarApp::report_key_version(SystemTime now) {
-  if (!reporter_ || version_reported_) return std::nullopt;
+  if (!broker_key_client_ || version_reported_) return std::nullopt;
   // Only what was delivered counts: the apps start on the first delivery, not before.
   if (!refresher_->has_valid_token(now)) return std::nullopt;
   if (next_report_ && now < *next_report_) return next_report_;
   const std::int64_t version = refresher_->status().key_version;
-  if (auto s = reporter_->report(version); s) {
+  if (auto s = broker_key_client_->report(version); s) {
     version_reported_ = true;
     deps_.logger.info("the operator has recorded the key version this pod runs",
                       {{"keyVersion", version}});
@@ -147,6 +153,36 @@ std::optional<SystemTime> SidecarApp::report_key_version(SystemTime now) {
   next_report_ = now + report_backoff_;
   report_backoff_ = std::min(report_backoff_ * 2, Seconds(60));
   return next_report_;
+}
+
+Status SidecarApp::fetch_broker_key() {
+  auto key = broker_key_client_->fetch_key();
+  if (!key) return fail(key.error());
+  std::lock_guard lock(key_mu_);
+  broker_key_ = std::move(*key);
+  return ok();
+}
+
+SystemTime SidecarApp::check_broker_key(SystemTime now) {
+  if (next_key_check_ && now < *next_key_check_) return *next_key_check_;
+  next_key_check_ = now + config_.recheck;
+  std::optional<BrokerKey> before;
+  {
+    std::lock_guard lock(key_mu_);
+    before = broker_key_;
+  }
+  if (auto s = fetch_broker_key(); !s) {
+    deps_.logger.warn("the broker did not deliver the key; keeping the last one",
+                      {{"reason", s.error().reason}, {"error", s.error().message}});
+    return *next_key_check_;
+  }
+  bool changed = false;
+  {
+    std::lock_guard lock(key_mu_);
+    changed = broker_key_ != before;
+  }
+  if (changed) on_secret_change();
+  return *next_key_check_;
 }
 
 void SidecarApp::on_secret_change() {
@@ -276,6 +312,7 @@ void SidecarApp::run(std::stop_token stop) {
     SystemTime next = refresher_->step(deps_.clock.now());
     refresher_->update_gauges(deps_.clock.now());
     if (auto retry = report_key_version(deps_.clock.now()); retry && *retry < next) next = *retry;
+    if (config_.key_from_broker) next = std::min(next, check_broker_key(deps_.clock.now()));
     if (!announced && on_once_done_) {
       if (refresher_->has_valid_token(deps_.clock.now())) {
         announced = true;

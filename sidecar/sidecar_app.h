@@ -21,9 +21,9 @@
 #include "common/token/token_provider.h"
 #include "common/token/token_refresher.h"
 #include "common/token/token_source.h"
+#include "sidecar/broker_key_client.h"
 #include "sidecar/credentials_loader.h"
 #include "sidecar/file_token_sink.h"
-#include "sidecar/key_version_reporter.h"
 #include "sidecar/sidecar_config.h"
 #include "sidecar/token_files.h"
 #include "sidecar/token_use_monitor.h"
@@ -84,6 +84,10 @@ class SidecarApp {
   // Direct mode with a report URL: reports the delivered key version until the operator has
   // recorded one. Returns when to try again (nullopt: nothing left to report).
   std::optional<SystemTime> report_key_version(SystemTime now);
+  // --key-from-broker: asks the broker for the key (at most every recheck); a change is handled
+  // like a changed Secret volume. A failure keeps the last key. Returns when to ask next.
+  SystemTime check_broker_key(SystemTime now);
+  Status fetch_broker_key();
 
   SidecarConfig config_;
   SidecarDeps deps_;
@@ -101,7 +105,10 @@ class SidecarApp {
   std::unique_ptr<TokenUseMonitor> use_monitor_;
   std::unique_ptr<StatusServer> server_;
   std::unique_ptr<HttpTransport> report_transport_;
-  std::unique_ptr<KeyVersionReporter> reporter_;
+  std::unique_ptr<BrokerKeyClient> broker_key_client_;  // direct mode with --report-url
+  mutable std::mutex key_mu_;                           // guards broker_key_
+  std::optional<BrokerKey> broker_key_;  // the last key the broker delivered (--key-from-broker)
+  std::optional<SystemTime> next_key_check_;  // run-loop thread only
   // Run-loop thread only: whether the operator has a version for this pod, and the backoff.
   bool version_reported_ = false;
   std::optional<SystemTime> next_report_;

@@ -129,6 +129,9 @@ std::vector<SettingSpec> sidecar_settings() {
   // Direct mode: where to report the key version the sidecar delivered (the operator's broker).
   s.push_back(setting("report-url", std::nullopt, url));
   s.push_back(setting("report-ca-file"));
+  SettingSpec key_from_broker = setting("key-from-broker", "false");
+  key_from_broker.boolean = true;
+  s.push_back(key_from_broker);
   s.push_back(setting("log-level", "info", one_of({"debug", "info", "warn", "error"})));
   return s;
 }
@@ -201,6 +204,7 @@ Result<SidecarConfig> resolve_sidecar_config(
   c.ca_file = v.get_or("ca-file", "");
   c.report_url = v.get_or("report-url", "");
   c.report_ca_file = v.get_or("report-ca-file", "");
+  c.key_from_broker = v.flag("key-from-broker");
   c.log_level = v.get_or("log-level", "info");
   c.config_file = config_file;
   c.sources = v.describe();
@@ -228,6 +232,11 @@ Result<SidecarConfig> resolve_sidecar_config(
                                           env_name(std::string("--") + need).substr(8));
       }
     }
+    if (c.key_from_broker) {
+      return fail("ContradictorySettings",
+                  "setting " + v.where("key-from-broker") + " contradicts " + v.where("mode") +
+                      ": in broker mode the key never leaves the operator; drop key-from-broker");
+    }
     if (v.has("report-url")) {
       return fail("ContradictorySettings",
                   "setting " + v.where("report-url") + " contradicts " + v.where("mode") +
@@ -242,7 +251,20 @@ Result<SidecarConfig> resolve_sidecar_config(
                       which + " or use --mode direct");
     }
   } else {
-    if (v.source("recheck-seconds") != SettingSource::Default) {
+    if (c.key_from_broker) {
+      if (!v.has("report-url")) {
+        return fail("MissingSetting", "setting " + v.where("key-from-broker") +
+                                          " needs the broker's URL: set --report-url");
+      }
+      for (const char* mounted : {"key-dir", "credentials-dir"}) {
+        if (v.has(mounted)) {
+          return fail("ContradictorySettings",
+                      "setting " + v.where(mounted) + " contradicts " + v.where("key-from-broker") +
+                          ": the key material comes from the broker; drop " + mounted);
+        }
+      }
+    }
+    if (!c.key_from_broker && v.source("recheck-seconds") != SettingSource::Default) {
       return fail("ContradictorySettings",
                   "setting " + v.where("recheck-seconds") + " contradicts " + v.where("mode") +
                       ": in direct mode the sidecar asks the provider only when a token is due "
@@ -262,8 +284,9 @@ Result<SidecarConfig> resolve_sidecar_config(
       return fail("MissingSetting", "setting endpoint is required for provider " + c.provider +
                                         ": set --endpoint https://host/path");
     }
-    if (c.key_dir.empty() && c.credentials_dir.empty() && c.credentials.api_key.empty() &&
-        c.credentials.password.empty() && c.credentials.client_secret.empty()) {
+    if (!c.key_from_broker && c.key_dir.empty() && c.credentials_dir.empty() &&
+        c.credentials.api_key.empty() && c.credentials.password.empty() &&
+        c.credentials.client_secret.empty()) {
       return fail("MissingSetting",
                   "no credentials: set --key-dir / --credentials-dir (mounted Secrets) or the "
                   "credentials themselves (KEYWARD_API_KEY, KEYWARD_PASSWORD, ...)");

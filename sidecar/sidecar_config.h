@@ -28,7 +28,7 @@ struct SidecarConfig {
   std::string endpoint;
   Seconds lifetime{5400};
   Seconds refresh_lead{300};
-  Seconds recheck{30};  // broker mode: ask the broker at least this often
+  Seconds recheck{30};  // ask the broker at least this often (broker mode; --key-from-broker)
   std::string listen_host = "127.0.0.1";
   int listen_port = 9090;  // 0: any free port; -1: no server
   bool once = false;
@@ -43,6 +43,9 @@ struct SidecarConfig {
   // report), and the CA that signed its certificate ("": the system store).
   std::string report_url;
   std::string report_ca_file;
+  // Direct mode: take the key material from that broker (GET .../key, every `recheck`) instead
+  // of mounted Secrets; the operator seals its key Secrets, so a cluster's sidecars do this.
+  bool key_from_broker = false;
   std::string log_level = "info";
   std::string config_file;
   nlohmann::json sources;  // describe(): [{setting, source}], for the startup log

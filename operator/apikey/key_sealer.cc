@@ -8,11 +8,12 @@
 #include <optional>
 
 #include "common/core/base64.h"
+#include "common/core/sealed_envelope.h"
 
 namespace keyward::apikey {
 namespace {
 
-constexpr std::string_view kFormat = "kw1";
+constexpr std::string_view kFormat = kSealedEnvelopeFormat;
 constexpr std::size_t kNonceSize = 12;
 constexpr std::size_t kTagSize = 16;
 
@@ -70,10 +71,7 @@ std::string SealBinding::describe() const {
 KeySealer::KeySealer(const KekDirectory& keks, RandomBytes& random)
     : keks_(keks), random_(random) {}
 
-bool KeySealer::is_envelope(std::string_view value) {
-  return value.size() > kFormat.size() && value.substr(0, kFormat.size()) == kFormat &&
-         value[kFormat.size()] == '.';
-}
+bool KeySealer::is_envelope(std::string_view value) { return is_sealed_envelope(value); }
 
 Result<std::string> KeySealer::primary_id() const {
   auto ring = keks_.ring();

@@ -24,6 +24,25 @@ SealBinding binding_for(const KeyOwner& owner, std::int64_t version) {
 
 }  // namespace
 
+Result<std::map<std::string, std::string>> read_secret_fields(const kube::Object& secret,
+                                                              Redactor& redactor) {
+  std::map<std::string, std::string> out;
+  auto data = secret.find("data");
+  if (data == secret.end() || !data->is_object()) return out;
+  for (const auto& [k, v] : data->items()) {
+    if (!v.is_string()) continue;
+    auto decoded = base64_decode(v.get<std::string>());
+    if (!decoded) {
+      return fail("InvalidSecret", "field " + k + " is not valid base64; fix the Secret");
+    }
+    while (!decoded->empty() && (decoded->back() == '\n' || decoded->back() == '\r'))
+      decoded->pop_back();
+    redactor.add(*decoded);
+    out[k] = std::move(*decoded);
+  }
+  return out;
+}
+
 Result<std::string> stored_key_value(const std::string& key, std::int64_t version,
                                      const KeySealer* sealer, const KeyOwner& owner) {
   if (sealer == nullptr) return key;

@@ -8,6 +8,7 @@
 // write harmless and a crash between "Secret written" and "status written" safe.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,6 +62,12 @@ struct KeyOwner {
 // does not open gives KeySealer's KekMissing / KekWrong / SealedDataTampered.
 [[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor,
                                                 const KeySealer* sealer, const KeyOwner& owner);
+
+// The data of a Secret a user manages (a credentials Secret), decoded, trailing newlines cut;
+// every value is registered with the redactor as it is read. InvalidSecret for data that is not
+// base64.
+[[nodiscard]] Result<std::map<std::string, std::string>> read_secret_fields(
+    const kube::Object& secret, Redactor& redactor);
 
 // The value to store for a key field: sealed when a sealer is given, else the key as it is.
 [[nodiscard]] Result<std::string> stored_key_value(const std::string& key, std::int64_t version,

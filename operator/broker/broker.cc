@@ -71,6 +71,9 @@ void Broker::wire_service() {
   service_.set_live_gate([this](const std::string& ns, const std::string& name) {
     return live_gate_.check(ns, name);
   });
+  service_.set_key_lookup([this](const std::string& ns, const std::string& name) {
+    return deliver_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name);
+  });
   service_.set_current_version(
       [this](const std::string& ns, const std::string& name) -> std::optional<std::int64_t> {
         auto secret = view_.secrets.get(ns + "/keyward-" + name);

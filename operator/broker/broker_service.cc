@@ -1,8 +1,11 @@
 #include "operator/broker/broker_service.h"
 
+#include <openssl/crypto.h>
+
 #include <charconv>
 #include <regex>
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/pod_assignment.h"
 
 namespace keyward::broker {
@@ -13,7 +16,7 @@ namespace {
 // A function-local static: built on first use, not during static initialisation.
 const std::regex& broker_path() {
   static const std::regex kPath(
-      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key-version)$)");
+      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key|key-version)$)");
   return kPath;
 }
 
@@ -89,21 +92,23 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   std::smatch m;
   if (!std::regex_match(path, m, broker_path())) {
     return refuse(404, "NotFound",
-                  "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token "
-                  "and PUT /v1/namespaces/{ns}/apikeys/{name}/key-version");
+                  "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token, "
+                  "GET .../key and PUT .../key-version");
   }
-  const bool token = m[5] == "token";
-  if (request.method != (token ? "GET" : "PUT")) {
+  const std::string endpoint = m[5];
+  const std::string method = endpoint == "key-version" ? "PUT" : "GET";
+  if (request.method != method) {
     return refuse(405, "MethodNotAllowed",
-                  token ? "the token endpoint answers GET only"
-                        : "the key-version endpoint answers PUT only");
+                  "the " + endpoint + " endpoint answers " + method + " only");
   }
   const std::string ns = m[1];
   const std::string name = m[3];
   auto admitted = admit(request, client, ns, name, now);
   if (auto* refused = std::get_if<HttpResponse>(&admitted)) return std::move(*refused);
   const kube::Object& pod = std::get<kube::Object>(admitted);
-  return token ? serve_token(pod, ns, name, now) : take_report(request, pod, ns + "/" + name);
+  if (endpoint == "token") return serve_token(pod, ns, name, now);
+  if (endpoint == "key") return serve_key(pod, ns, name);
+  return take_report(request, pod, ns + "/" + name);
 }
 
 std::variant<kube::Object, HttpResponse> BrokerService::admit(const HttpRequest& request,
@@ -218,6 +223,36 @@ HttpResponse BrokerService::serve_token(const kube::Object& pod, const std::stri
       "token served",
       {{"object", key}, {"pod", pod["metadata"].value("name", "")}, {"keyVersion", t.key_version}});
   return answer(200, body);
+}
+
+HttpResponse BrokerService::serve_key(const kube::Object& pod, const std::string& ns,
+                                      const std::string& name) {
+  const std::string key = ns + "/" + name;
+  if (!key_lookup_) return refuse(404, "NotFound", "this broker delivers no key material");
+  auto delivered = key_lookup_(ns, name);
+  if (!delivered) {
+    const Error& e = delivered.error();
+    if (e.http_status == 404) return refuse(404, "ApiKeyNotFound", e.message);
+    logger_.warn("key material cannot be delivered", {{"object", key}, {"reason", e.reason}});
+    return refuse(503, e.reason, e.message, options_.retry_no_token);
+  }
+  nlohmann::json fields = nlohmann::json::object();
+  for (const auto& [field, value] : delivered->fields) fields[field] = value;
+  logger_.debug("key material delivered", {{"object", key},
+                                           {"pod", kube::metadata_string(pod, "name")},
+                                           {"keyVersion", delivered->key_version}});
+  HttpResponse res = answer(
+      200,
+      {{"keyVersion", delivered->key_version}, {"active", delivered->active}, {"fields", fields}});
+  // The JSON copy held the values too: wipe it before it is freed.
+  for (auto& [_, value] : fields.items()) {
+    if (value.is_string()) {
+      auto& text = value.get_ref<std::string&>();
+      OPENSSL_cleanse(text.data(), text.size());
+    }
+  }
+  for (auto& [_, value] : delivered->fields) OPENSSL_cleanse(value.data(), value.size());
+  return res;
 }
 
 HttpResponse BrokerService::take_report(const HttpRequest& request, const kube::Object& pod,

@@ -9,6 +9,9 @@
 //     404 no such ApiKey          409 {"reason":"Inactive"} | {"reason":"NoExchange"}
 //     429 too many requests from one address (Retry-After)
 //     503 + Retry-After: no token yet, a standby replica, or the API server did not answer
+//   GET /v1/namespaces/{ns}/apikeys/{name}/key   (direct mode: the key material, opened)
+//     200 {"keyVersion","active","fields":{"apiKey",...}}; fields is empty while inactive
+//     404 no such ApiKey   503 + Retry-After: the key Secret is not there or cannot be opened
 //   PUT /v1/namespaces/{ns}/apikeys/{name}/key-version   {"keyVersion": N}   (direct mode)
 //     204 the pod has a recorded key version (this one, or an earlier one that stays)
 //     400 a body without a non-negative integer keyVersion; else as above
@@ -36,6 +39,7 @@
 #include "common/core/metrics.h"
 #include "operator/apikey/last_used.h"
 #include "operator/broker/authorizer.h"
+#include "operator/broker/key_delivery.h"
 #include "operator/broker/session_manager.h"
 #include "operator/broker/token_reviewer.h"
 
@@ -75,6 +79,13 @@ class BrokerService {
     current_version_ = std::move(current);
   }
 
+  // The key material of an ApiKey for a direct-mode sidecar (key_delivery.h); none: GET .../key
+  // answers 404.
+  void set_key_lookup(
+      std::function<Result<DeliveredKey>(const std::string& ns, const std::string& name)> lookup) {
+    key_lookup_ = std::move(lookup);
+  }
+
   // on_published: called with the key when its published last-used time moved.
   void set_on_last_used(std::function<void(const std::string& key)> on_published) {
     on_last_used_ = std::move(on_published);
@@ -98,6 +109,7 @@ class BrokerService {
                            SystemTime now);
   HttpResponse take_report(const HttpRequest& request, const kube::Object& pod,
                            const std::string& key);
+  HttpResponse serve_key(const kube::Object& pod, const std::string& ns, const std::string& name);
 
   TokenReviewer& reviewer_;
   PodLookup pods_;
@@ -113,6 +125,7 @@ class BrokerService {
   std::function<Status(const std::string&, const std::string&)> live_gate_;
   std::function<std::optional<std::int64_t>(const std::string&, const std::string&)>
       current_version_;
+  std::function<Result<DeliveredKey>(const std::string&, const std::string&)> key_lookup_;
   struct Bucket {
     double tokens = 0;
     SystemTime at{};

@@ -4,29 +4,6 @@
 
 namespace keyward::broker {
 
-namespace {
-
-// Secret data, decoded; registered with the redactor as it is read.
-Result<std::map<std::string, std::string>> secret_fields(const kube::Object& secret,
-                                                         Redactor& redactor) {
-  std::map<std::string, std::string> out;
-  if (!secret.contains("data") || !secret["data"].is_object()) return out;
-  for (const auto& [k, v] : secret["data"].items()) {
-    if (!v.is_string()) continue;
-    auto decoded = base64_decode(v.get<std::string>());
-    if (!decoded) {
-      return fail("InvalidSecret", "field " + k + " is not valid base64; fix the Secret");
-    }
-    while (!decoded->empty() && (decoded->back() == '\n' || decoded->back() == '\r'))
-      decoded->pop_back();
-    redactor.add(*decoded);
-    out[k] = std::move(*decoded);
-  }
-  return out;
-}
-
-}  // namespace
-
 SessionManager::SessionManager(const kube::Store& apikeys, const kube::Store& secrets,
                                SessionDeps deps, bool run_sessions)
     : apikeys_(apikeys),
@@ -92,7 +69,7 @@ SessionManager::Desired SessionManager::desired(const std::string& key) const {
                   " (spec.tokenExchange.credentialsSecretRef) does not exist; create it";
       return d;
     }
-    auto fields = secret_fields(*creds_object, redactor);
+    auto fields = apikey::read_secret_fields(*creds_object, redactor);
     if (!fields) {
       d.message = "the credentials Secret " + ref->name + ": " + fields.error().message;
       return d;

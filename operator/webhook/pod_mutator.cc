@@ -73,6 +73,14 @@ enum class SidecarShape { Native, Classic, InitOnce };
 bool talks_to_broker(const MutationDefaults& d) {
   return d.mode == "broker" || !d.broker_url.empty();
 }
+// Direct mode with a broker: the sidecar takes the key material from it (--key-from-broker) and
+// mounts no Secret (the operator seals its key Secrets; docs/sealing.md).
+bool key_from_broker(const MutationDefaults& d) {
+  return d.mode != "broker" && !d.broker_url.empty();
+}
+bool mounts_key_secrets(const MutationDefaults& d) {
+  return d.mode != "broker" && !key_from_broker(d);
+}
 bool mounts_broker_ca(const MutationDefaults& d) {
   return talks_to_broker(d) && !d.broker_ca_pem.empty();
 }
@@ -124,11 +132,15 @@ json sidecar_args(const apikey::ApiKey& key, const std::string& ns, const Mutati
     args.push_back("--refresh-lead-seconds");
     args.push_back(std::to_string(std::max<std::int64_t>(1, te.refresh_lead_seconds / 2)));
   } else {
-    args.push_back("--key-dir");
-    args.push_back(kKeyDir);
-    if (te.credentials_secret_ref) {
-      args.push_back("--credentials-dir");
-      args.push_back(kCredentialsDir);
+    if (key_from_broker(d)) {
+      args.push_back("--key-from-broker");
+    } else {
+      args.push_back("--key-dir");
+      args.push_back(kKeyDir);
+      if (te.credentials_secret_ref) {
+        args.push_back("--credentials-dir");
+        args.push_back(kCredentialsDir);
+      }
     }
     args.push_back("--provider");
     args.push_back(std::string(apikey::to_string(te.provider)));
@@ -186,7 +198,7 @@ json sidecar_container(const apikey::ApiKey& key, const std::string& ns, const M
     mounts.push_back(
         {{"name", kBrokerTokenVolume}, {"mountPath", kBrokerTokenDir}, {"readOnly", true}});
   }
-  if (d.mode != "broker") {
+  if (mounts_key_secrets(d)) {
     mounts.push_back({{"name", kKeyVolume}, {"mountPath", kKeyDir}, {"readOnly", true}});
     if (key.spec.token_exchange.credentials_secret_ref) {
       mounts.push_back(
@@ -445,7 +457,7 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
                                             {"expirationSeconds", d.broker_token_seconds},
                                             {"path", "token"}}}}})}}}});
   }
-  if (d.mode != "broker") {
+  if (mounts_key_secrets(d)) {
     b.append(
         "/spec/volumes",
         {{"name", kKeyVolume},

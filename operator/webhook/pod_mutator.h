@@ -18,8 +18,10 @@
 //   - sidecar resources, a restrictive securityContext, fsGroup when the pod sets none;
 //   - annotation keyward.dev/injected, label keyward.dev/apikey (no key version: the operator
 //     records the version the sidecar first delivers; docs/contracts.md);
-//   - direct mode with a broker URL: --report-url (the sidecar reports the key version it
-//     delivered), with the broker's CA and token as in broker mode;
+//   - direct mode with a broker URL: --report-url and --key-from-broker (the sidecar takes the
+//     key material from the broker and reports the key version it delivered; no Secret is
+//     mounted into the pod at all), with the broker's CA and token as in broker mode; without a
+//     broker URL the key Secret keyward-<apikey> (and the credentials Secret) are mounted;
 //   - spec.tokenExchange.caBundle (direct mode): annotation keyward.dev/provider-ca, projected
 //     by a downwardAPI volume, passed as --ca-file (the provider endpoint's private CA);
 //   - broker mode: --broker-url, --refresh-lead-seconds (half the key's lead, so sidecars ask

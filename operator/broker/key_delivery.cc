@@ -1,0 +1,61 @@
+#include "operator/broker/key_delivery.h"
+
+#include "operator/apikey/apikey.h"
+#include "operator/apikey/key_secret.h"
+#include "operator/broker/session.h"
+
+namespace keyward::broker {
+
+Result<DeliveredKey> deliver_key(const kube::Store& apikeys, const kube::Store& secrets,
+                                 const apikey::KeySealer* sealer, Redactor& redactor,
+                                 const std::string& ns, const std::string& name) {
+  const std::string key = ns + "/" + name;
+  auto object = apikeys.get(key);
+  if (!object) return fail("ApiKeyNotFound", "ApiKey " + key + " does not exist", 404);
+  auto parsed = apikey::parse_apikey(*object);
+  if (!parsed) {
+    return fail("KeyPending",
+                "ApiKey " + key + " does not parse (" + parsed.error().message +
+                    "); fix it, the operator reports it as Degraded",
+                503);
+  }
+  const apikey::ApiKey& a = *parsed;
+  const std::string secret_name = apikey::secret_name_for(name);
+  auto key_object = secrets.get(ns + "/" + secret_name);
+  if (!key_object) {
+    return fail("KeyPending",
+                "the key Secret " + secret_name + " does not exist yet (the operator creates it)",
+                503);
+  }
+  auto key_secret = apikey::read_key_secret(*key_object, redactor, sealer,
+                                            apikey::KeyOwner{ns, name, a.metadata.uid});
+  if (!key_secret) return fail(key_secret.error().reason, key_secret.error().message, 503);
+  DeliveredKey out;
+  out.key_version = key_secret->version;
+  out.active = a.spec.active;
+  if (!out.active) return out;  // no key material while the key is switched off
+
+  std::map<std::string, std::string> login;
+  if (const auto& ref = a.spec.token_exchange.credentials_secret_ref) {
+    auto creds_object = secrets.get(ns + "/" + ref->name);
+    if (!creds_object) {
+      return fail("KeyPending",
+                  "the credentials Secret " + ref->name +
+                      " (spec.tokenExchange.credentialsSecretRef) does not exist; create it",
+                  503);
+    }
+    auto fields = apikey::read_secret_fields(*creds_object, redactor);
+    if (!fields) {
+      return fail("KeyPending",
+                  "the credentials Secret " + ref->name + ": " + fields.error().message, 503);
+    }
+    login = std::move(*fields);
+  }
+  const Credentials c = session_credentials(a, key_secret->current_key, out.key_version, login);
+  for (const auto& [field, member] : login_fields()) {
+    if (!(c.*member).empty()) out.fields.emplace(std::string(field), c.*member);
+  }
+  return out;
+}
+
+}  // namespace keyward::broker
