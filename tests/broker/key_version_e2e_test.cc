@@ -119,13 +119,25 @@ class KeyVersionEndToEnd : public ::testing::Test {
     api_->enable_controller_simulation(true);
     ASSERT_TRUE(write(tmp_ / "kubeconfig", testing::render_kubeconfig(api_->url(), "", "")));
 
+    std::vector<std::string> operator_args{KEYWARD_OPERATOR_BINARY,
+                                           "run",
+                                           "--kubeconfig",
+                                           tmp_ / "kubeconfig",
+                                           "--leader-elect=false",
+                                           "--metrics-listen",
+                                           "127.0.0.1:0",
+                                           "--broker-listen",
+                                           "127.0.0.1:0",
+                                           "--broker-cert-file",
+                                           tmp_ / "tls.crt",
+                                           "--broker-key-file",
+                                           tmp_ / "tls.key",
+                                           "--log-level",
+                                           "debug"};
+    for (const auto& a : extra_operator_args()) operator_args.push_back(a);
     operator_ = std::make_unique<Process>(
-        std::vector<std::string>{KEYWARD_OPERATOR_BINARY, "run", "--kubeconfig",
-                                 tmp_ / "kubeconfig", "--leader-elect=false", "--metrics-listen",
-                                 "127.0.0.1:0", "--broker-listen", "127.0.0.1:0",
-                                 "--broker-cert-file", tmp_ / "tls.crt", "--broker-key-file",
-                                 tmp_ / "tls.key", "--log-level", "debug"},
-        std::vector<std::string>{"SSL_CERT_FILE=" + tmp_ / "ca.crt"}, tmp_ / "operator.log");
+        operator_args, std::vector<std::string>{"SSL_CERT_FILE=" + tmp_ / "ca.crt"},
+        tmp_ / "operator.log");
     ASSERT_TRUE(operator_->started());
     ASSERT_TRUE(eventually([&] {
       std::smatch m;
@@ -154,6 +166,9 @@ class KeyVersionEndToEnd : public ::testing::Test {
       return pod.patch(result.patch);
     });
   }
+
+  // More flags for the operator (a fixture that seals key Secrets adds --kek-dir).
+  virtual std::vector<std::string> extra_operator_args() { return {}; }
 
   void TearDown() override {
     sidecars_.clear();
@@ -192,7 +207,8 @@ class KeyVersionEndToEnd : public ::testing::Test {
 
   // A sidecar for every pod that has none yet, with a bound token for the broker's audience.
   // Broker mode by default; with key_dir_of, direct mode (provider none) reading the key files
-  // the kubelet would project from the key Secret, reporting its version to the broker.
+  // the kubelet would project from the key Secret (or, when it returns "", taking the key from
+  // the broker with --key-from-broker), reporting its version to the broker.
   void start_sidecars(const std::string& app = "alpha",
                       std::function<std::string(const std::string&)> key_dir_of = {},
                       const std::vector<std::string>& extra = {}) {
@@ -217,13 +233,21 @@ class KeyVersionEndToEnd : public ::testing::Test {
                                        tmp_ / ("out-" + name),
                                        "--listen",
                                        "off"};
-      const std::vector<std::string> mode =
-          key_dir_of ? std::vector<std::string>{"--mode",       "direct",    "--provider",
-                                                "none",         "--key-dir", key_dir_of(name),
-                                                "--report-url", broker_url_, "--report-ca-file",
-                                                tmp_ / "ca.crt"}
+      std::vector<std::string> mode =
+          key_dir_of ? std::vector<std::string>{"--mode",           "direct",
+                                                "--provider",       "none",
+                                                "--report-url",     broker_url_,
+                                                "--report-ca-file", tmp_ / "ca.crt"}
                      : std::vector<std::string>{"--mode",    "broker",    "--broker-url",
                                                 broker_url_, "--ca-file", tmp_ / "ca.crt"};
+      if (key_dir_of) {
+        // A key directory as the kubelet projects it, or "" for the key from the broker.
+        const std::string dir = key_dir_of(name);
+        const std::vector<std::string> from = dir.empty()
+                                                  ? std::vector<std::string>{"--key-from-broker"}
+                                                  : std::vector<std::string>{"--key-dir", dir};
+        mode.insert(mode.end(), from.begin(), from.end());
+      }
       args.insert(args.end(), mode.begin(), mode.end());
       args.insert(args.end(), extra.begin(), extra.end());
       sidecars_[name] = std::make_unique<Process>(args, std::vector<std::string>{},
@@ -535,6 +559,101 @@ spec:
 
   const std::string printed = logs();
   for (const auto& s : secrets_) EXPECT_EQ(printed.find(s), std::string::npos) << "printed";
+}
+
+// The operator seals its key Secrets (--kek-dir): the Secret in the API holds envelopes only, the
+// webhook renders direct-mode pods with --key-from-broker and no Secret volume, and the sidecars
+// receive the key from the broker, also after a rotation, without the plaintext ever being in a
+// Secret, a pod spec or a log.
+class SealedKeyEndToEnd : public KeyVersionEndToEnd {
+ protected:
+  std::vector<std::string> extra_operator_args() override {
+    std::filesystem::create_directories(tmp_ / "kek");
+    EXPECT_TRUE(write(tmp_ / "kek/k1", keyward::base64_encode(std::string(32, 'k'))));
+    return {"--kek-dir", tmp_ / "kek"};
+  }
+};
+
+TEST_F(SealedKeyEndToEnd, DirectModeSidecarsGetTheSealedKeyFromTheBrokerAcrossARotation) {
+  const std::string manifests = R"(apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: gamma, namespace: bots}
+spec:
+  displayName: Gamma bot
+  source:
+    generate: {prefix: nt_, length: 40}
+  consumers:
+    workloadRef: {kind: Deployment, name: gamma}
+    restartStrategy: None
+---
+)" + deployment_yaml("gamma", 2);
+  ASSERT_TRUE(write(tmp_ / "gamma.yaml", manifests));
+  set_apikey_for_admission(Json{{"apiVersion", "keyward.dev/v1alpha1"},
+                                {"kind", "ApiKey"},
+                                {"metadata", {{"name", "gamma"}, {"namespace", "bots"}}},
+                                {"spec",
+                                 {{"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
+                                  {"consumers",
+                                   {{"workloadRef", {{"kind", "Deployment"}, {"name", "gamma"}}},
+                                    {"restartStrategy", "None"}}}}}});
+  ASSERT_EQ(kubectl_apply(tmp_ / "gamma.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return pods("gamma").size() == 2 && secret_version("gamma") == 1; }))
+      << logs();
+  auto sealed_field = [&](const char* field) {
+    auto secret = api_->get("v1", "Secret", "bots", "keyward-gamma");
+    if (!secret || !(*secret)["data"].contains(field)) return std::string();
+    return *keyward::base64_decode((*secret)["data"][field].get<std::string>());
+  };
+  EXPECT_EQ(sealed_field("apiKey").rfind("kw1.k1.", 0), 0u) << "the key Secret is not sealed";
+  // What the webhook rendered: the key comes from the broker; no Secret is mounted.
+  for (const auto& [name, pod] : pods("gamma")) {
+    const std::string spec = pod["spec"].dump();
+    EXPECT_NE(spec.find("--key-from-broker"), std::string::npos) << spec;
+    EXPECT_EQ(spec.find("keyward-gamma"), std::string::npos) << "a Secret volume: " << spec;
+    EXPECT_EQ(spec.find("--key-dir"), std::string::npos) << spec;
+  }
+  // The sidecars as rendered, in direct mode with the key from the broker.
+  start_sidecars("gamma", [](const std::string&) { return std::string(); },
+                 {"--recheck-seconds", "1"});
+  ASSERT_TRUE(eventually([&] { return all_pods_on(1, 2, "gamma"); })) << logs();
+  auto delivered = [&] {
+    std::set<std::string> keys;
+    for (const auto& [name, _] : pods("gamma"))
+      keys.insert(slurp(tmp_ / ("out-" + name) + "/token"));
+    return keys;
+  };
+  const std::set<std::string> first = delivered();
+  ASSERT_EQ(first.size(), 1u) << "the pods got different keys";
+  const std::string key1 = *first.begin();
+  EXPECT_EQ(key1.rfind("nt_", 0), 0u) << key1;
+  EXPECT_EQ(key1.size(), 43u) << key1;
+  secrets_.push_back(key1);
+
+  // A rotation reaches the running sidecars within their recheck, with no restart.
+  ASSERT_EQ(kubectl({"annotate", "apikey", "-n", "bots", "gamma", "keyward.dev/rotate=now-1"}), 0)
+      << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return secret_version("gamma") == 2; })) << logs();
+  ASSERT_TRUE(eventually([&] {
+    const auto keys = delivered();
+    return keys.size() == 1 && *keys.begin() != key1 && !keys.begin()->empty();
+  })) << logs();
+  const std::string key2 = *delivered().begin();
+  secrets_.push_back(key2);
+  EXPECT_EQ(sealed_field("previousApiKey").rfind("kw1.k1.", 0), 0u);
+
+  // The plaintext is in no object of the API server and in nothing printed.
+  std::string everything;
+  for (const char* kind : {"Secret", "Pod", "Event"}) {
+    for (const auto& o : api_->list("v1", kind, "bots")) everything += o.dump();
+  }
+  for (const auto& o : api_->list("keyward.dev/v1alpha1", "ApiKey", "bots")) everything += o.dump();
+  for (const std::string& key : {key1, key2}) {
+    EXPECT_EQ(everything.find(key), std::string::npos) << "a key in the API server's objects";
+  }
+  const std::string printed = logs();
+  for (const auto& secret : secrets_) {
+    EXPECT_EQ(printed.find(secret), std::string::npos) << "printed";
+  }
 }
 
 }  // namespace
