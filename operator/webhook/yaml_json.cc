@@ -8,8 +8,9 @@ namespace {
 
 using nlohmann::json;
 
-// YAML 1.2 core schema. The patterns are function-local statics: built on first use, not
-// during static initialisation, where a throwing constructor could not be caught.
+// YAML 1.2 core schema, except that a leading-zero integer is octal as in YAML 1.1, which is what
+// the API server's and kubectl's YAML reader uses. The patterns are function-local statics: built
+// on first use, not during static initialisation, where a throwing constructor could not be caught.
 bool is_int_word(const std::string& s) {
   static const std::regex kInt("^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$");
   return std::regex_match(s, kInt);
@@ -46,8 +47,13 @@ json scalar_to_json(const YAML::Node& node) {
     try {
       std::size_t pos = 0;
       long long v = 0;
+      static const std::regex kYaml11Octal("^0[0-7]+$");
       if (text.rfind("0o", 0) == 0) {
         v = std::stoll(text.substr(2), &pos, 8);
+      } else if (std::regex_match(text, kYaml11Octal)) {
+        // What Kubernetes reads (sigs.k8s.io/yaml, YAML 1.1): "defaultMode: 0440" is 288, as
+        // kubectl and Helm send it, not the 440 of YAML 1.2.
+        v = std::stoll(text, &pos, 8);
       } else if (text.rfind("0x", 0) == 0) {
         v = std::stoll(text.substr(2), &pos, 16);
       } else {

@@ -583,6 +583,60 @@ TEST_F(ChartTest, ProviderCaBundleReachesTheOperator) {
   EXPECT_NE(bad.exit_code, 0);
 }
 
+// Sealing at rest (docs/sealing.md): by default a KEK Secret of one random 32-byte KEK, kept on
+// uninstall, mounted read-only into the operator, which gets --kek-dir; a desk's own Secret
+// instead; neither: no flag, no mount (the operator then warns that keys are stored unsealed).
+TEST_F(ChartTest, KekSecretIsCreatedKeptAndMountedOrTakenFromTheDesk) {
+  auto operator_container = [](const Rendered& r) {
+    return r.one("Deployment")["spec"]["template"]["spec"]["containers"][0];
+  };
+  auto kek_volume = [](const Rendered& r) {
+    const json deployment = r.one("Deployment");
+    for (const auto& v : deployment["spec"]["template"]["spec"]["volumes"])
+      if (v["name"] == "kek") return v;
+    return json();
+  };
+  auto has_arg = [](const json& container, const std::string& arg) {
+    for (const auto& a : container["args"])
+      if (a == arg) return true;
+    return false;
+  };
+  Rendered r = render();
+  json kek;
+  for (const auto& secret : r.of_kind("Secret"))
+    if (secret["metadata"]["name"] == "rel-keyward-kek") kek = secret;
+  ASSERT_FALSE(kek.is_null()) << "no KEK Secret";
+  EXPECT_EQ(kek["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+  ASSERT_TRUE(kek["data"].contains("k1")) << kek.dump();
+  auto file = keyward::base64_decode(kek["data"]["k1"].get<std::string>());
+  ASSERT_TRUE(file);
+  auto bytes = keyward::base64_decode(*file);
+  ASSERT_TRUE(bytes) << "the KEK file is not base64";
+  EXPECT_EQ(bytes->size(), 32u);
+  EXPECT_TRUE(has_arg(operator_container(r), "--kek-dir=/var/run/keyward/kek"));
+  EXPECT_EQ(kek_volume(r)["secret"]["secretName"], "rel-keyward-kek");
+  EXPECT_EQ(kek_volume(r)["secret"]["defaultMode"], 0400);
+  bool mounted = false;
+  const json container = operator_container(r);
+  for (const auto& m : container["volumeMounts"])
+    mounted = mounted || (m["name"] == "kek" && m["mountPath"] == "/var/run/keyward/kek" &&
+                          m["readOnly"] == true);
+  EXPECT_TRUE(mounted);
+
+  Rendered desk = render({"kek.existingSecret=desk-kek"});
+  for (const auto& secret : desk.of_kind("Secret"))
+    EXPECT_NE(secret["metadata"]["name"], "rel-keyward-kek") << "created beside the desk's";
+  EXPECT_EQ(kek_volume(desk)["secret"]["secretName"], "desk-kek");
+  EXPECT_TRUE(has_arg(operator_container(desk), "--kek-dir=/var/run/keyward/kek"));
+
+  Rendered unsealed = render({"kek.create=false"});
+  EXPECT_TRUE(kek_volume(unsealed).is_null());
+  EXPECT_EQ(unsealed.one("Deployment").dump().find("--kek-dir"), std::string::npos);
+
+  auto bad = run_helm(with_sets({"template", "rel", chart_dir()}, {"kek.id=has space"}));
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 TEST_F(ChartTest, SchemaRefusesTyposAndBadValues) {
   struct Case {
     std::string set;

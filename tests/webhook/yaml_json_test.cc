@@ -23,6 +23,16 @@ TEST(YamlJson, TypesPlainScalarsAndKeepsQuotedOnesAsStrings) {
                       {"h", json::array({"x", 2})}}));
 }
 
+// File modes in charts and manifests ("defaultMode: 0440") are read as Kubernetes reads them
+// (YAML 1.1: octal), not as YAML 1.2's decimal 440, which would be a different mode.
+TEST(YamlJson, LeadingZeroIntegersAreOctalAsKubernetesReadsThem) {
+  auto docs = load_yaml_documents("a: 0440\nb: 0400\nc: 0o17\nd: 0\ne: 10\nf: '0440'\n");
+  ASSERT_TRUE(docs);
+  auto j = yaml_to_json((*docs)[0]);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(*j, json({{"a", 288}, {"b", 256}, {"c", 15}, {"d", 0}, {"e", 10}, {"f", "0440"}}));
+}
+
 TEST(YamlJson, RoundTripKeepsStringsThatLookLikeOtherTypes) {
   json value = {{"s1", "true"},      {"s2", "123"},     {"s3", ""},
                 {"s4", "yes"},       {"s5", "0.5"},     {"s6", "null"},

@@ -68,6 +68,19 @@ app.kubernetes.io/part-of: keyward
 {{- include "keyward.suffixed" (list . "webhook-tls") -}}
 {{- end -}}
 
+{{- define "keyward.kekSecretName" -}}
+{{- if .Values.kek.existingSecret -}}
+{{- .Values.kek.existingSecret -}}
+{{- else -}}
+{{- include "keyward.suffixed" (list . "kek") -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Whether the operator seals key material: a KEK Secret is created or named. */ -}}
+{{- define "keyward.sealing" -}}
+{{- if or .Values.kek.create .Values.kek.existingSecret -}}true{{- end -}}
+{{- end -}}
+
 {{- define "keyward.brokerUrl" -}}
 {{- if .Values.injection.brokerUrl -}}
 {{- .Values.injection.brokerUrl -}}
