@@ -108,11 +108,12 @@ class AuthorizationTest : public ::testing::Test {
     return std::move(*made);
   }
 
-  HttpResponse get(const std::string& token, const std::string& key = "bots/alpha") {
+  HttpResponse get(const std::string& token, const std::string& key = "bots/alpha",
+                   const std::string& endpoint = "token") {
     HttpRequest req;
     const auto slash = key.find('/');
-    req.path =
-        "/v1/namespaces/" + key.substr(0, slash) + "/apikeys/" + key.substr(slash + 1) + "/token";
+    req.path = "/v1/namespaces/" + key.substr(0, slash) + "/apikeys/" + key.substr(slash + 1) +
+               "/" + endpoint;
     if (!token.empty()) req.headers.emplace("Authorization", "Bearer " + token);
     auto res = service.handle(req, "10.0.0.7");
     EXPECT_EQ(res.header("Cache-Control").value_or(""), "no-store");
@@ -256,6 +257,47 @@ TEST_F(AuthorizationTest, InactiveKeyAnswers409) {
   auto res = get(kPodToken);
   EXPECT_EQ(res.status, 409);
   EXPECT_EQ(reason(res), "Inactive");
+}
+
+// GET .../key: a direct-mode sidecar's key material, behind the same authorization as a token.
+TEST_F(AuthorizationTest, KeyMaterialGoesOnlyToTheKeysOwnPods) {
+  service.set_key_lookup([this](const std::string& ns, const std::string& name) {
+    return deliver_key(apikeys, secrets, nullptr, logger.redactor(), ns, name);
+  });
+  auto res = get(kPodToken, "bots/alpha", "key");
+  ASSERT_EQ(res.status, 200) << res.body;
+  const Json body = Json::parse(res.body);
+  EXPECT_EQ(body["keyVersion"], 1);
+  EXPECT_EQ(body["active"], true);
+  EXPECT_EQ(body["fields"]["apiKey"], testing::kKey1);
+  EXPECT_EQ(body["fields"]["username"], "alice");
+  EXPECT_EQ(body["fields"]["password"], testing::kPassword);
+
+  for (const char* other : {kPlainPodToken, kBetaPodToken, kOtherNsToken, kLegacyToken}) {
+    auto refused = get(other, "bots/alpha", "key");
+    EXPECT_NE(refused.status, 200) << other;
+    EXPECT_EQ(refused.body.find(testing::kKey1), std::string::npos) << refused.body;
+  }
+  EXPECT_EQ(get("", "bots/alpha", "key").status, 401);
+
+  // Switched off: no key material at all.
+  apikeys.apply(testing::broker_apikey("alpha", Json::object(), /*active=*/false));
+  auto off = get(kPodToken, "bots/alpha", "key");
+  ASSERT_EQ(off.status, 200);
+  EXPECT_EQ(Json::parse(off.body)["active"], false);
+  EXPECT_TRUE(Json::parse(off.body)["fields"].empty()) << off.body;
+
+  // A sealed key this broker cannot open: 503 naming why, never the envelope's content.
+  apikeys.apply(testing::broker_apikey("alpha"));
+  secrets.apply(testing::key_secret("alpha", "kw1.k9.0123456789abcdef.AAAA", 2));
+  auto sealed = get(kPodToken, "bots/alpha", "key");
+  EXPECT_EQ(sealed.status, 503);
+  EXPECT_EQ(reason(sealed), "KekMissing");
+  EXPECT_TRUE(sealed.header("Retry-After"));
+  HttpRequest wrong_method;
+  wrong_method.method = "PUT";
+  wrong_method.path = "/v1/namespaces/bots/apikeys/alpha/key";
+  EXPECT_EQ(service.handle(wrong_method, "10.0.0.7").status, 405);
 }
 
 TEST_F(AuthorizationTest, NoTokenYetAnswers503WithRetryAfter) {

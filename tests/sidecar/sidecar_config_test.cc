@@ -81,6 +81,28 @@ TEST(SidecarConfigTest, ContradictionsAndMissingSettingsAreOneClearLine) {
   EXPECT_EQ(lead.error().reason, "ContradictorySettings");
 }
 
+// --key-from-broker: direct mode with the broker's URL, and no mounted key material beside it.
+TEST(SidecarConfigTest, KeyFromBrokerNeedsTheBrokerAndNoMountedSecrets) {
+  auto c = resolve({"--provider", "none", "--apikey", "a", "--namespace", "n", "--report-url",
+                    "https://broker:8444", "--key-from-broker", "--recheck-seconds", "5"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->key_from_broker);
+  EXPECT_EQ(c->recheck, Seconds(5)) << "rechecking the broker is allowed in direct mode";
+  auto no_url = resolve({"--provider", "none", "--key-from-broker"});
+  ASSERT_FALSE(no_url);
+  EXPECT_NE(no_url.error().message.find("set --report-url"), std::string::npos)
+      << no_url.error().message;
+  auto with_dir = resolve({"--provider", "none", "--report-url", "https://broker:8444",
+                           "--key-from-broker", "--key-dir", "/k"});
+  ASSERT_FALSE(with_dir);
+  EXPECT_NE(with_dir.error().message.find("drop key-dir"), std::string::npos);
+  auto in_broker_mode = resolve({"--mode", "broker", "--apikey", "a", "--namespace", "n",
+                                 "--broker-url", "https://b", "--key-from-broker"});
+  ASSERT_FALSE(in_broker_mode);
+  EXPECT_NE(in_broker_mode.error().message.find("drop key-from-broker"), std::string::npos)
+      << in_broker_mode.error().message;
+}
+
 TEST(SidecarConfigTest, BadValuesAreRejectedWithTheirSource) {
   auto mode = resolve({"--mode", "sideways"});
   ASSERT_FALSE(mode);
