@@ -13,11 +13,15 @@ Broker::Broker(kube::KubeApi& api, OperatorView view, Clock& clock, Random& rand
     : api_(api),
       view_(std::move(view)),
       logger_(std::move(logger)),
+      session_store_(view_.sealer != nullptr
+                         ? std::make_unique<SecretSessionStore>(api, *view_.sealer,
+                                                                logger_.child("session-store"))
+                         : nullptr),
       sessions_(view_.apikeys, view_.secrets,
                 SessionDeps{clock, random, metrics, logger_.child("session"), std::move(transports),
                             config.refresher, &budgets_, &view_.provider_states,
                             [this](const std::string& key) { view_.request_reconcile(key); },
-                            view_.sealer}),
+                            view_.sealer, session_store_.get()}),
       live_gate_(view_.apikeys, api, clock),
       reviewer_(api, clock, metrics, logger_.child("review"), config.review),
       service_(

@@ -32,6 +32,7 @@
 #include "operator/broker/broker_service.h"
 #include "operator/broker/live_gate.h"
 #include "operator/broker/session_manager.h"
+#include "operator/broker/session_store.h"
 #include "operator/broker/token_reviewer.h"
 
 namespace keyward::broker {
@@ -92,6 +93,8 @@ class Broker {
   OperatorView view_;
   Logger logger_;
   RequestBudgets budgets_;  // per upstream account, outlives every session
+  // Sessions outlive their leader (sealed, so only with a KEK); null: a new leader logs in.
+  std::unique_ptr<SecretSessionStore> session_store_;
   SessionManager sessions_;
   LiveGate live_gate_;
   TokenReviewer reviewer_;

@@ -43,6 +43,16 @@ Credentials session_credentials(const apikey::ApiKey& key, const std::string& ap
   return c;
 }
 
+Status StoringSink::deliver(const Delivery& delivery) {
+  Status delivered = slot_.deliver(delivery);
+  if (store_ != nullptr && delivery.state == DeliveryState::Valid &&
+      !delivery.token.token.empty() && delivery.token.token != last_stored_) {
+    store_->save(owner_, delivery);
+    last_stored_ = delivery.token.token;
+  }
+  return delivered;
+}
+
 Session::Session(SessionConfig config, SessionDeps deps)
     : config_(std::move(config)), deps_(std::move(deps)), creds_(config_.credentials) {}
 
@@ -109,8 +119,25 @@ Status Session::build() {
   options.refresh_lead = Seconds(ex.refresh_lead_seconds);
   options.metric_prefix = "keyward_broker_upstream";
   options.metric_labels = {{"namespace", config_.ns}, {"name", config_.name}};
+  const SessionOwner owner{config_.ns, config_.name, config_.uid};
+  sink_ = std::make_unique<StoringSink>(slot_, deps_.store, owner);
   refresher_ =
-      std::make_unique<TokenRefresher>(*source_, slot_, deps_.random, deps_.metrics, log, options);
+      std::make_unique<TokenRefresher>(*source_, *sink_, deps_.random, deps_.metrics, log, options);
+  // A session a previous leader held: continue it (serve its token, renew when due).
+  if (deps_.store != nullptr) {
+    if (auto stored = deps_.store->load(owner)) {
+      if (refresher_->adopt_cached(*stored, deps_.clock.now())) {
+        (void)slot_.deliver(*stored);
+        log.info("continuing the upstream session the previous leader held: no new login",
+                 {{"object", object}, {"keyVersion", stored->token.key_version}});
+      } else {
+        log.info(
+            "the stored upstream session is not usable (expired, other key or credentials); "
+            "logging in",
+            {{"object", object}});
+      }
+    }
+  }
   return ok();
 }
 

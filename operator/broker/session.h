@@ -21,6 +21,10 @@
 // Limits: the provider is called through a BudgetedProvider spending from its upstream
 // account's RequestBudget (Tradovate: 5 logins, 15 renewals per rolling hour), and every step
 // publishes the refresher's ProviderState (ProviderReady on the ApiKey).
+//
+// Failover: with a SessionStore every new token is stored (sealed), and a session that starts
+// (a new leader) adopts a stored token that still lives and was obtained with the same
+// credentials: it serves it at once and renews it when due, so a leader change costs no login.
 
 #include <functional>
 #include <memory>
@@ -41,6 +45,7 @@
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/key_sealer.h"
 #include "operator/apikey/provider_states.h"
+#include "operator/broker/session_store.h"
 
 namespace keyward::broker {
 
@@ -62,6 +67,7 @@ struct SessionConfig {
   std::string name;
   apikey::TokenExchangeSpec exchange;  // provider tradovate or oauth2ClientCredentials
   Credentials credentials;             // key_version set: the version of credentials.api_key
+  std::string uid;                     // the ApiKey's metadata.uid (the stored session's owner)
 
   bool operator==(const SessionConfig&) const = default;
 };
@@ -83,6 +89,23 @@ struct SessionDeps {
   std::function<void(const std::string&)> on_provider_state;
   // Opens the sealed key Secrets (docs/sealing.md); null: they are read as plain base64.
   const apikey::KeySealer* sealer = nullptr;
+  // Where sessions outlive their leader (session_store.h); null: a new leader logs in again.
+  SessionStore* store = nullptr;
+};
+
+// The refresher's sink in a session: the slot the broker serves from, and the store a new leader
+// continues from (each new token once).
+class StoringSink final : public TokenSink {
+ public:
+  StoringSink(TokenSlot& slot, SessionStore* store, SessionOwner owner)
+      : slot_(slot), store_(store), owner_(std::move(owner)) {}
+  Status deliver(const Delivery& delivery) override;
+
+ private:
+  TokenSlot& slot_;
+  SessionStore* store_;
+  SessionOwner owner_;
+  std::string last_stored_;  // the token stored last (refresher thread only)
 };
 
 class Session {
@@ -122,6 +145,7 @@ class Session {
   std::unique_ptr<TokenProvider> provider_;  // ... behind its account's request budget
   std::unique_ptr<ProviderTokenSource> source_;
   TokenSlot slot_;
+  std::unique_ptr<StoringSink> sink_;
   std::unique_ptr<TokenRefresher> refresher_;
   Wakeup wakeup_;
   std::jthread loop_;

@@ -6,10 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include "common/core/base64.h"
 #include "operator/broker/session_manager.h"
+#include "operator/broker/session_store.h"
 #include "tests/broker/broker_test_support.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_random.h"
+#include "tests/support/memory_filesystem.h"
+#include "tests/support/memory_kube_api.h"
 
 namespace keyward::broker {
 namespace {
@@ -35,7 +39,8 @@ class SessionTest : public ::testing::Test {
         "bots", "alpha", a->spec.token_exchange,
         session_credentials(
             *a, key, version,
-            {{"username", "alice"}, {"password", testing::kPassword}, {"clientId", "8"}})};
+            {{"username", "alice"}, {"password", testing::kPassword}, {"clientId", "8"}}),
+        "uid-alpha"};
   }
 
   std::unique_ptr<Session> make() {
@@ -86,6 +91,54 @@ TEST_F(SessionTest, LogsInAtStartAndRenewsAt85Of90Minutes) {
   EXPECT_EQ(metrics.counter("keyward_broker_upstream_refreshes_total", "")
                 .value({{"kind", "renew"}, {"namespace", "bots"}, {"name", "alpha"}}),
             1);
+  expect_no_secrets();
+}
+
+// Failover: a session stores each new token sealed; the session a new leader starts serves it at
+// once and renews it when due. No login is spent on the leader change, and the Secret holds no
+// token in plaintext. A stored token of another key is not adopted.
+TEST_F(SessionTest, ANewLeaderContinuesTheStoredSessionWithoutALogin) {
+  testing::MemoryFilesystem kek_files;
+  kek_files.set("/kek/k1", base64_encode(std::string(32, 'k')));
+  apikey::KekDirectory keks(kek_files, clock, "/kek");
+  apikey::OpenSslRandomBytes nonces;
+  apikey::KeySealer sealer(keks, nonces);
+  testing::MemoryKubeApi api;
+  SecretSessionStore store(api, sealer, logger);
+  deps.store = &store;
+
+  auto leader = make();
+  leader->step(clock.now());
+  ASSERT_EQ(simulator.requests("alice"), 1);
+  const auto served = leader->token(clock.now());
+  ASSERT_TRUE(served);
+  auto stored = api.get(kube::ResourceType::secrets(), "bots", "keyward.session.alpha");
+  ASSERT_TRUE(stored) << "the session was not stored";
+  EXPECT_EQ(stored->dump().find(served->token), std::string::npos) << "a token in plaintext";
+  EXPECT_EQ(stored->at("metadata")["ownerReferences"][0]["uid"], "uid-alpha");
+  leader.reset();  // the leader dies (its memory is gone)
+
+  clock.advance(20min);
+  auto next = make();  // the new leader's session
+  auto continued = next->token(clock.now());
+  ASSERT_TRUE(continued) << "the stored token is not served at once";
+  EXPECT_EQ(continued->token, served->token);
+  next->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 1) << "the new leader logged in";
+  clock.advance(65min);  // the renewal is due at 85 minutes
+  next->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 1) << "a renewal, not a login";
+  EXPECT_EQ(simulator.renewals("alice"), 1);
+  ASSERT_TRUE(next->token(clock.now()));
+  EXPECT_TRUE(simulator.token_valid(next->token(clock.now())->token));
+
+  // A stored session of an earlier key is not continued: the new key logs in.
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  auto rotated = Session::create(config(testing::kKey2, 2), deps);
+  ASSERT_TRUE(rotated);
+  EXPECT_FALSE((*rotated)->token(clock.now()));
+  (*rotated)->step(clock.now());
+  EXPECT_EQ(simulator.requests("alice"), 2);
   expect_no_secrets();
 }
 

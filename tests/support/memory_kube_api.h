@@ -13,7 +13,7 @@
 
 #include "common/kube/kube_api.h"
 
-namespace keyward::webhook::testing {
+namespace keyward::testing {
 
 class MemoryKubeApi final : public kube::KubeApi {
  public:
@@ -61,8 +61,10 @@ class MemoryKubeApi final : public kube::KubeApi {
     put(type, object);
     return object;
   }
-  Result<kube::Object> update(const kube::ResourceType&, const kube::Object&) override {
-    return unsupported();
+  // Replaces the object (no resourceVersion check: tests of conflicts use the fake API server).
+  Result<kube::Object> update(const kube::ResourceType& type, const kube::Object& object) override {
+    put(type, object);
+    return object;
   }
   Result<kube::Object> update_status(const kube::ResourceType&, const kube::Object&) override {
     return unsupported();
@@ -122,4 +124,4 @@ class MemoryKubeApi final : public kube::KubeApi {
   std::atomic<int> get_calls_{0};
 };
 
-}  // namespace keyward::webhook::testing
+}  // namespace keyward::testing

@@ -140,7 +140,7 @@ class WebhookHttpsTest : public ::testing::Test {
   keyward::testing::FakeClock clock_;
   std::shared_ptr<MemorySink> sink_;
   std::unique_ptr<Logger> logger_;
-  MemoryKubeApi api_;
+  keyward::testing::MemoryKubeApi api_;
   std::unique_ptr<FileCertificateSource> source_;
   std::unique_ptr<CertificateStore> store_;
   std::unique_ptr<ServerVersionCache> versions_;

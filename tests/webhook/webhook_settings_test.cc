@@ -77,7 +77,7 @@ TEST(WebhookComponent, ServesAdmissionReviewsFromItsSettings) {
       "listen: '127.0.0.1:0'\nsidecarImage: sidecar:9\ncertFile: " + (dir / "tls.crt").string() +
       "\nkeyFile: " + (dir / "tls.key").string() + "\n");
   ASSERT_TRUE(settings) << settings.error().message;
-  MemoryKubeApi api;
+  keyward::testing::MemoryKubeApi api;
   api.put(apikey::apikey_resource(), apikey("bots", "alpha"));
   keyward::testing::FakeClock clock;
   {
