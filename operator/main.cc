@@ -144,6 +144,10 @@ std::vector<SettingSpec> run_settings() {
        std::nullopt,
        {}},
       {"workers", "--workers", "workers", "", false, false, false, std::string("2"), is_positive},
+      // How long a leader's Lease lasts without renewal: a standby takes over this long after the
+      // leader died (renewal deadline two thirds of it, retries every fifth, at least 1 s).
+      {"lease-duration-seconds", "--lease-duration-seconds", "leaseDurationSeconds", "", false,
+       false, false, std::string("15"), is_positive},
       {"broker-listen", "--broker-listen", "brokerListen", "KEYWARD_BROKER_LISTEN", false, false,
        false, std::string("off"),
        [is_host_port](const std::string& v) { return v == "off" ? ok() : is_host_port(v); }},
@@ -267,6 +271,12 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   options.leader_elect = settings->get_or("leader-elect", "true") == "true";
   options.leader.lease_namespace = settings->get_or("lease-namespace", kube_config->ns);
   options.leader.lease_name = settings->get_or("lease-name", "keyward-operator");
+  {
+    const int lease = std::stoi(settings->get_or("lease-duration-seconds", "15"));
+    options.leader.lease_duration = Seconds(lease);
+    options.leader.renew_deadline = Seconds(std::max(1, lease * 2 / 3));
+    options.leader.retry_period = Seconds(std::max(1, lease / 5));
+  }
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   options.leader.identity = settings->get_or(

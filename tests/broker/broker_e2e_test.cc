@@ -41,14 +41,6 @@ using testing::eventually;
 using testing::slurp;
 using testing::write;
 
-Json source_secret(const std::string& key) {
-  return Json{{"apiVersion", "v1"},
-              {"kind", "Secret"},
-              {"metadata", {{"name", "alpha-source"}, {"namespace", "bots"}}},
-              {"type", "Opaque"},
-              {"data", {{"apiKey", keyward::base64_encode(key)}}}};
-}
-
 TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   testing::TempDir tmp;
   RealClock clock;
@@ -70,7 +62,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   testing::FakeApiServer api(options);
   ASSERT_TRUE(api.start());
   api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
-  api.apply(source_secret(testing::kKey1));
+  api.apply(testing::source_secret(testing::kKey1));
   api.apply(testing::login_secret("alpha", "alice"));
   api.apply(testing::e2e_apikey(
       "alpha",
@@ -170,7 +162,7 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
 
   // Rotation: the user's source Secret changes; the provider knows the new key first.
   simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
-  api.apply(source_secret(testing::kKey2));
+  api.apply(testing::source_secret(testing::kKey2));
   ASSERT_TRUE(eventually([&] { return all_on_version(2); }))
       << slurp(tmp / "sidecar-alpha-0.log") << slurp(tmp / "operator.log");
   EXPECT_EQ(simulator.requests("alice"), 2) << "exactly one login with the new key";

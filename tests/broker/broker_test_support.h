@@ -88,6 +88,15 @@ inline bool write_localhost_tls(const std::string& dir,
          write(dir + "/ca.crt", pki.ca_cert_pem);
 }
 
+// The secretRef source Secret <apikey>-source holding the key (e2e_apikey reads it).
+inline Json source_secret(const std::string& key, const std::string& apikey = "alpha") {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", apikey + "-source"}, {"namespace", "bots"}}},
+              {"type", "Opaque"},
+              {"data", {{"apiKey", keyward::base64_encode(key)}}}};
+}
+
 // An ApiKey for the end-to-end tests: its key from the Secret <name>-source (secretRef), no uid
 // (the server assigns one), no restarts; exchange_overrides merge into spec.tokenExchange.
 inline Json e2e_apikey(const std::string& name, const Json& exchange_overrides) {

@@ -89,14 +89,6 @@ spec:
 )" + deployment_yaml("alpha", 3);
 }
 
-Json source_secret(const std::string& key) {
-  return Json{{"apiVersion", "v1"},
-              {"kind", "Secret"},
-              {"metadata", {{"name", "alpha-source"}, {"namespace", "bots"}}},
-              {"type", "Opaque"},
-              {"data", {{"apiKey", keyward::base64_encode(key)}}}};
-}
-
 class KeyVersionEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -114,7 +106,7 @@ class KeyVersionEndToEnd : public ::testing::Test {
     api_ = std::make_unique<testing::FakeApiServer>(options);
     ASSERT_TRUE(api_->start());
     api_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
-    api_->apply(source_secret(testing::kKey1));
+    api_->apply(testing::source_secret(testing::kKey1));
     api_->apply(testing::login_secret("alpha", "alice"));
     api_->enable_controller_simulation(true);
     ASSERT_TRUE(write(tmp_ / "kubeconfig", testing::render_kubeconfig(api_->url(), "", "")));
@@ -348,7 +340,7 @@ TEST_F(KeyVersionEndToEnd, AppliedTogetherEveryPodCurrentWithoutRestartsAndOneRo
 
   // A rotation: the desk puts a new key into the source Secret.
   simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
-  api_->apply(source_secret(testing::kKey2));
+  api_->apply(testing::source_secret(testing::kKey2));
   ASSERT_TRUE(eventually([&] { return secret_version() == 2; })) << logs();
   // The stale pods are replaced by one rollout restart.
   ASSERT_TRUE(eventually([&] {
@@ -405,7 +397,7 @@ TEST_F(KeyVersionEndToEnd, OfflineInjectedPodsConvergeAfterARotationWithOneResta
   EXPECT_EQ(restarted_at(), "");
 
   simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
-  api_->apply(source_secret(testing::kKey2));
+  api_->apply(testing::source_secret(testing::kKey2));
   ASSERT_TRUE(eventually([&] { return secret_version() == 2 && !restarted_at().empty(); }))
       << logs();
   const std::string rollout = restarted_at();
