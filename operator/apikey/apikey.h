@@ -171,6 +171,16 @@ struct Hold {
   bool operator==(const Hold&) const = default;
 };
 
+// The previous key while it is still valid (status.previousKey): which pods still run it, and
+// when it is revoked at the latest. It is revoked as soon as none does, or when the grace
+// period ends, whichever comes first (docs/operator.md, "Two-phase rotation").
+struct PreviousKeyStatus {
+  std::int64_t version = 0;
+  std::optional<SystemTime> revoked_by;  // the end of the grace period
+  std::vector<std::string> pods;         // pods whose recorded version is older (first 100)
+  bool operator==(const PreviousKeyStatus&) const = default;
+};
+
 struct ApiKeyStatus {
   std::int64_t observed_generation = 0;
   std::int64_t key_version = 0;  // 0: no key yet; 1 after the first key
@@ -182,6 +192,7 @@ struct ApiKeyStatus {
   // minute; absent in direct mode).
   std::optional<SystemTime> last_used_time;
   ConsumerCounts consumers;
+  std::optional<PreviousKeyStatus> previous_key;
   std::vector<Hold> holds;
   std::vector<Condition> conditions;
 

@@ -40,6 +40,22 @@ Result<ApiKeyStatus> parse_apikey_status(const json& status_json) {
     KW_TRY(
         with_reason(c.integer("pending", status.consumers.pending, 0, INT32_MAX), kInvalidStatus));
   }
+  auto previous = with_reason(r.object("previousKey"), kInvalidStatus);
+  if (!previous) return fail(previous.error());
+  if (*previous != nullptr) {
+    FieldReader p(**previous, "status.previousKey");
+    PreviousKeyStatus prev;
+    KW_TRY(with_reason(p.integer("version", prev.version, 0, INT64_MAX), kInvalidStatus));
+    auto revoked_by = read_time(p, "revokedBy", kInvalidStatus);
+    if (!revoked_by) return fail(revoked_by.error());
+    prev.revoked_by = *revoked_by;
+    if (const json* pods = p.find("pods"); pods != nullptr && pods->is_array()) {
+      for (const json& pod : *pods) {
+        if (pod.is_string()) prev.pods.push_back(pod.get<std::string>());
+      }
+    }
+    status.previous_key = std::move(prev);
+  }
   if (const json* holds = r.find("holds"); holds != nullptr) {
     if (!holds->is_array())
       return fail(std::string(kInvalidStatus), "status.holds: expected a list");
@@ -86,6 +102,11 @@ json to_json(const ApiKeyStatus& status) {
                       {"stale", status.consumers.stale},
                       {"held", status.consumers.held},
                       {"pending", status.consumers.pending}};
+  if (const auto& prev = status.previous_key) {
+    json previous{{"version", prev->version}, {"pods", prev->pods}};
+    if (prev->revoked_by) previous["revokedBy"] = format_rfc3339(*prev->revoked_by);
+    out["previousKey"] = std::move(previous);
+  }
   json holds = json::array();
   for (const Hold& h : status.holds) {
     holds.push_back({{"pod", h.pod}, {"reason", h.reason}, {"since", format_rfc3339(h.since)}});

@@ -212,6 +212,16 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
     if (!report) return fail(report.error());
     pass.restarts = std::move(*report);
     earliest(pass.wake_at, pass.restarts->plan.wake_at);
+    // 7b. Two-phase rotation: the previous key goes as soon as every consuming pod runs the
+    // current one. Only when Keyward sees consumers at all: with no pod, someone outside the
+    // cluster may still be moving over, and the grace period decides.
+    const RestartPlan& plan = pass.restarts->plan;
+    if (pass.spec->active && pass.secret->previous_key && plan.on_previous.empty() &&
+        plan.counts.up_to_date > 0) {
+      if (auto st = revoke_previous(pass, "every consuming pod runs the current key"); !st) {
+        return fail(st.error());
+      }
+    }
   }
 
   // 8. Status.
@@ -653,6 +663,12 @@ Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   apikey::KeySecret& secret = *pass.secret;
   if (!secret.previous_key) return ok();
   if (secret.previous_expires_at && *secret.previous_expires_at > pass.now) return ok();
+  return revoke_previous(pass, "its grace period ended");
+}
+
+Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
+  apikey::KeySecret& secret = *pass.secret;
+  const std::int64_t revoked = secret.version - 1;
   kube::Object body = secret.object;
   body["data"].erase(s(apikey::secret_field::kPreviousApiKey));
   body["data"].erase(s(apikey::secret_field::kPreviousExpiresAt));
@@ -662,8 +678,14 @@ Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   auto reread = read_secret(pass, *written);
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
-  deps_.logger.info("grace period over; previous key removed",
-                    {{"object", pass.key}, {"keyVersion", pass.secret->version}});
+  deps_.logger.info("previous key revoked", {{"object", pass.key},
+                                             {"revokedVersion", revoked},
+                                             {"why", why},
+                                             {"keyVersion", pass.secret->version}});
+  (void)deps_.events.record(pass.object, EventType::Normal, "PreviousKeyRevoked",
+                            "revoked key version " + std::to_string(revoked) + ": " + why +
+                                "; only key version " + std::to_string(pass.secret->version) +
+                                " is valid now");
   return ok();
 }
 
@@ -724,6 +746,19 @@ std::string ApiKeyReconciler::compute_status(Pass& pass) const {
       const SystemTime t = std::chrono::floor<std::chrono::seconds>(*used);
       if (!st.last_used_time || *st.last_used_time < t) st.last_used_time = t;
     }
+  }
+  st.previous_key.reset();
+  if (pass.secret && pass.secret->previous_key) {
+    apikey::PreviousKeyStatus previous;
+    previous.version = pass.secret->version - 1;
+    previous.revoked_by = pass.secret->previous_expires_at;
+    if (pass.restarts) {
+      const auto& names = pass.restarts->plan.on_previous;
+      previous.pods.assign(
+          names.begin(),
+          names.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(names.size(), 100)));
+    }
+    st.previous_key = std::move(previous);
   }
   if (pass.restarts) {
     st.consumers = pass.restarts->plan.counts;

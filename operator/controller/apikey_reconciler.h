@@ -19,7 +19,8 @@
 //     stores the returned key and clears the nonce in one write (retried on conflict with the
 //     SAME key, never regenerated);
 //  6. previousApiKey dropped once previousExpiresAt has passed;
-//  7. stale consumers restarted (ConsumerRestarter);
+//  7. stale consumers restarted (ConsumerRestarter); the previous key revoked as soon as no
+//     consuming pod runs it (two-phase rotation; Event PreviousKeyRevoked);
 //  8. status written through /status only when it changed;
 //  9. requeue at exactly the next moment something is due (rotation, grace end, hold deadline,
 //     window opening, eviction retry).
@@ -125,6 +126,8 @@ class ApiKeyReconciler {
   Status rotate_with_key(Pass& pass, const std::string& new_key, const char* why);
   Status http_rotation(Pass& pass, const std::string& nonce);
   Status drop_expired_previous(Pass& pass);
+  // Removes the previous key from the Secret now (an Event says why).
+  Status revoke_previous(Pass& pass, const std::string& why);
   std::string compute_status(Pass& pass) const;  // pure: fills pass.desired
   void set_provider_ready(Pass& pass) const;
   void provider_ready_events(const Pass& pass);

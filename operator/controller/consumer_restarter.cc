@@ -63,6 +63,9 @@ RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSetting
     if (!pod.hold_reason && pod.has_hold_since) {
       plan.actions.push_back({RestartAction::Kind::ClearHoldSince, pod.name, ""});
     }
+    if (!pod.key_version || *pod.key_version < settings.key_version) {
+      plan.on_previous.push_back(pod.name);
+    }
     if (pod.terminating) continue;
     if (!pod.key_version) {
       ++plan.counts.pending;  // no key delivered yet: it will start on the current one

@@ -85,6 +85,10 @@ struct Escalation {
 
 struct RestartPlan {
   apikey::ConsumerCounts counts;
+  // Every pod whose recorded key version is older than the current one, terminating ones
+  // included (they still run it until they are gone), and pods with no version recorded yet
+  // (they may have delivered a key nobody recorded): while any is left the previous key is kept.
+  std::vector<std::string> on_previous;
   std::vector<apikey::Hold> holds;
   std::vector<RestartAction> actions;
   std::vector<Escalation> escalations;

@@ -214,6 +214,61 @@ TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
   EXPECT_EQ(action.requeue_after, seconds(6600));
 }
 
+// Two-phase rotation: the previous key stays while a consuming pod runs it (status.previousKey
+// names the pod), and is revoked as soon as every pod runs the current key; when a pod lags,
+// the grace period ends it anyway.
+TEST_F(ReconcilerTest, ThePreviousKeyIsRevokedWhenEveryPodMovedOrTheGraceEnds) {
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}, {"gracePeriodSeconds", 600}}},
+                            {"consumers", {{"restartStrategy", "None"}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  put(ready_pod("bot-a", 1));
+  put(ready_pod("bot-b", 1));
+  clock.advance(seconds(7200));
+  settle(*r);
+  ASSERT_EQ(key_version(), 2);
+  ASSERT_NE(secret_field("previousApiKey"), "");
+  put(ready_pod("bot-b", 2));  // bot-b moved (its replacement runs version 2)
+  settle(*r);
+  EXPECT_NE(secret_field("previousApiKey"), "") << "revoked while bot-a still runs it";
+  const Json previous = apikey()["status"]["previousKey"];
+  EXPECT_EQ(previous["version"], 1);
+  EXPECT_EQ(previous["pods"], Json::array({"bot-a"}));
+  EXPECT_EQ(previous["revokedBy"], format_rfc3339(clock.now() + seconds(600)));
+
+  put(ready_pod("bot-a", 2));  // the last one moved
+  settle(*r);
+  EXPECT_EQ(secret_field("previousApiKey"), "") << "kept although no pod runs it";
+  EXPECT_FALSE(apikey()["status"].contains("previousKey")) << apikey()["status"].dump();
+  auto revoked = events_with("PreviousKeyRevoked");
+  ASSERT_EQ(revoked.size(), 1u);
+  EXPECT_NE(revoked[0]["message"].get<std::string>().find(
+                "revoked key version 1: every consuming pod runs the current key"),
+            std::string::npos)
+      << revoked[0].dump();
+
+  // Next rotation: bot-a lags on version 2; the grace period ends the previous key anyway.
+  clock.advance(seconds(7200));
+  settle(*r);
+  ASSERT_EQ(key_version(), 3);
+  put(ready_pod("bot-b", 3));
+  settle(*r);
+  EXPECT_NE(secret_field("previousApiKey"), "");
+  EXPECT_EQ(apikey()["status"]["previousKey"]["pods"], Json::array({"bot-a"}));
+  clock.advance(seconds(600));
+  settle(*r);
+  EXPECT_EQ(secret_field("previousApiKey"), "");
+  revoked = events_with("PreviousKeyRevoked");
+  ASSERT_EQ(revoked.size(), 2u);
+  bool grace_named = false;
+  for (const auto& e : revoked) {
+    grace_named = grace_named || e["message"].get<std::string>().find(
+                                     "revoked key version 2: its "
+                                     "grace period ended") != std::string::npos;
+  }
+  EXPECT_TRUE(grace_named);
+}
+
 // "30 2 * * *" in America/Chicago across the spring-forward night of 2027-03-14: 02:30 does
 // not exist that night, the planner runs it at 03:00 CDT. Rotations happen at the requeue times.
 TEST_F(ReconcilerTest, CronInChicagoAcrossDstDrivesRotationsAtExactInstants) {
