@@ -21,6 +21,9 @@ inline constexpr std::string_view kKeyVersionAnnotation = "keyward.dev/key-versi
 // On a Pod (template), set by the user: the ApiKey the pod asks for, "<name>" or
 // "<namespace>/<name>" (its own namespace only). Parsed by pod_assignment.h alone.
 inline constexpr std::string_view kInjectAnnotation = "keyward.dev/inject";
+// On a pod of a service that accepts the keys an ApiKey issues: "<name>" or "<a>,<b>" (ApiKeys
+// of the pod's namespace). Such a pod may ask the broker to verify a presented key.
+inline constexpr std::string_view kAcceptsAnnotation = "keyward.dev/accepts";
 // On an ApiKey, set by a person or `keyward-operator rotate`: rotate now (an emergency after a
 // leak), outside windows. A new value means one more rotation; the same value again nothing
 // (the value handled last is kept on the key Secret as kRotateRequestHandled).

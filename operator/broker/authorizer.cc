@@ -17,7 +17,7 @@ std::unexpected<Error> forbid(std::string reason, std::string message) {
 }  // namespace
 
 Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& ns,
-                               const std::string& apikey, const PodLookup& pods) {
+                               const std::string& apikey, const PodLookup& pods, CallerRole role) {
   const std::string key = ns + "/" + apikey;
   if (!caller.username.starts_with(kServiceAccountPrefix)) {
     return forbid("NotAServiceAccount",
@@ -77,6 +77,22 @@ Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& 
       p.contains("status") && p["status"].is_object() ? p["status"].value("phase", "") : "";
   if (phase == "Succeeded" || phase == "Failed") {
     return forbid("PodNotRunning", pod_ref + " has finished (phase " + phase + ")");
+  }
+  if (role == CallerRole::Verifier) {
+    const std::string accepts = kube::annotation(p, apikey::kAcceptsAnnotation);
+    std::size_t start = 0;
+    while (start <= accepts.size()) {
+      std::size_t comma = accepts.find(',', start);
+      if (comma == std::string::npos) comma = accepts.size();
+      std::string item = accepts.substr(start, comma - start);
+      item.erase(0, item.find_first_not_of(" \t"));
+      item.erase(item.find_last_not_of(" \t") + 1);
+      if (item == apikey) return p;
+      start = comma + 1;
+    }
+    return forbid("PodNotAccepting",
+                  pod_ref + " does not accept ApiKey " + apikey +
+                      "; annotate the service's pods keyward.dev/accepts: " + apikey);
   }
   // The annotation decides when present (the webhook sets both to the same key).
   if (apikey::assigned_apikey(p) == apikey) return p;

@@ -12,6 +12,8 @@
 //   * is pending or running and not being deleted                            (PodNotRunning)
 //   * and asks for this key: annotation keyward.dev/inject: <name> (or <ns>/<name>), or label
 //     keyward.dev/apikey: <name> (docs/contracts.md)                          (PodNotAssigned)
+//     or, for a verifier (a service that accepts the key), annotation keyward.dev/accepts
+//     listing <name>                                                         (PodNotAccepting)
 // Pods come from a PodLookup: the operator's pod cache first, the API for a pod the cache has
 // not seen yet.
 
@@ -29,8 +31,12 @@ namespace keyward::broker {
 using PodLookup = std::function<Result<std::optional<kube::Object>>(const std::string& ns,
                                                                     const std::string& name)>;
 
-// Returns the caller's pod (as looked up) when it may use the key.
+// Who the caller is to the key: a consumer (its bot) or a verifier (a service accepting it).
+enum class CallerRole { Consumer, Verifier };
+
+// Returns the caller's pod (as looked up) when it may use the key in that role.
 Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& ns,
-                               const std::string& apikey, const PodLookup& pods);
+                               const std::string& apikey, const PodLookup& pods,
+                               CallerRole role = CallerRole::Consumer);
 
 }  // namespace keyward::broker

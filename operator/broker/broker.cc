@@ -34,7 +34,7 @@ Broker::Broker(kube::KubeApi& api, OperatorView view, Clock& clock, Random& rand
       cert_source_(config.cert_file, config.key_file),
       certificates_(cert_source_, logger_.child("certificates")),
       server_(config.server, certificates_, clock, logger_.child("server")) {
-  for (const char* method : {"GET", "PUT"}) {
+  for (const char* method : {"GET", "PUT", "POST"}) {
     server_.add_route({method, "/v1/.*", [this](const HttpRequest& req, const std::string& client) {
                          return service_.handle(req, client);
                        }});
@@ -78,6 +78,11 @@ void Broker::wire_service() {
   service_.set_key_lookup([this](const std::string& ns, const std::string& name) {
     return deliver_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name);
   });
+  service_.set_key_verifier(
+      [this](const std::string& ns, const std::string& name, const std::string& presented) {
+        return verify_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
+                          presented);
+      });
   service_.set_current_version(
       [this](const std::string& ns, const std::string& name) -> std::optional<std::int64_t> {
         auto secret = view_.secrets.get(ns + "/keyward-" + name);

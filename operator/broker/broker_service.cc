@@ -16,7 +16,7 @@ namespace {
 // A function-local static: built on first use, not during static initialisation.
 const std::regex& broker_path() {
   static const std::regex kPath(
-      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key|key-version)$)");
+      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key|key-version|verify)$)");
   return kPath;
 }
 
@@ -96,16 +96,19 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
                   "GET .../key and PUT .../key-version");
   }
   const std::string endpoint = m[5];
-  const std::string method = endpoint == "key-version" ? "PUT" : "GET";
+  const std::string method =
+      endpoint == "key-version" ? "PUT" : (endpoint == "verify" ? "POST" : "GET");
   if (request.method != method) {
     return refuse(405, "MethodNotAllowed",
                   "the " + endpoint + " endpoint answers " + method + " only");
   }
   const std::string ns = m[1];
   const std::string name = m[3];
-  auto admitted = admit(request, client, ns, name, now);
+  const CallerRole role = endpoint == "verify" ? CallerRole::Verifier : CallerRole::Consumer;
+  auto admitted = admit(request, client, ns, name, now, role);
   if (auto* refused = std::get_if<HttpResponse>(&admitted)) return std::move(*refused);
   const kube::Object& pod = std::get<kube::Object>(admitted);
+  if (endpoint == "verify") return verify(request, ns, name, now);
   if (endpoint == "token") return serve_token(pod, ns, name, now);
   if (endpoint == "key") return serve_key(pod, ns, name);
   return take_report(request, pod, ns + "/" + name);
@@ -115,7 +118,7 @@ std::variant<kube::Object, HttpResponse> BrokerService::admit(const HttpRequest&
                                                               const std::string& client,
                                                               const std::string& ns,
                                                               const std::string& name,
-                                                              SystemTime now) {
+                                                              SystemTime now, CallerRole role) {
   const std::string key = ns + "/" + name;
   if (!allow(client, now)) {
     logger_.warn("too many token requests from one address", {{"client", client}});
@@ -144,7 +147,7 @@ std::variant<kube::Object, HttpResponse> BrokerService::admit(const HttpRequest&
                   "expired, or for another audience; send the pod's current service account "
                   "token");
   }
-  auto pod = authorize(*caller, ns, name, pods_);
+  auto pod = authorize(*caller, ns, name, pods_, role);
   if (!pod) {
     const Error& e = pod.error();
     logger_.info("token request refused",
@@ -253,6 +256,37 @@ HttpResponse BrokerService::serve_key(const kube::Object& pod, const std::string
   }
   for (auto& [_, value] : delivered->fields) OPENSSL_cleanse(value.data(), value.size());
   return res;
+}
+
+HttpResponse BrokerService::verify(const HttpRequest& request, const std::string& ns,
+                                   const std::string& name, SystemTime now) {
+  const std::string key = ns + "/" + name;
+  if (!key_verifier_) return refuse(404, "NotFound", "this broker verifies no keys");
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  if (!body.is_object() || !body.contains("key") || !body["key"].is_string() ||
+      body["key"].get_ref<const std::string&>().empty()) {
+    return refuse(400, "InvalidVerifyRequest",
+                  "the body must be a JSON object {\"key\": \"<the key the client presented>\"}");
+  }
+  std::string& presented = body["key"].get_ref<std::string&>();
+  auto verdict = key_verifier_(ns, name, presented);
+  OPENSSL_cleanse(presented.data(), presented.size());
+  if (!verdict) {
+    const Error& e = verdict.error();
+    if (e.http_status == 404) return refuse(404, "ApiKeyNotFound", e.message);
+    return refuse(503, e.reason, e.message, options_.retry_no_token);
+  }
+  if (!verdict->valid) {
+    logger_.info("key verification refused", {{"object", key}, {"reason", verdict->reason}});
+    return answer(200,
+                  {{"valid", false}, {"reason", verdict->reason}, {"message", verdict->message}});
+  }
+  // A successful verification is a use of the key: what lastUsedTime means for an issued key.
+  last_used_gauge_.set({{"namespace", ns}, {"name", name}},
+                       std::chrono::duration<double>(now.time_since_epoch()).count());
+  if (last_used_.record(key, now) && on_last_used_) on_last_used_(key);
+  return answer(
+      200, {{"valid", true}, {"keyVersion", verdict->key_version}, {"current", verdict->current}});
 }
 
 HttpResponse BrokerService::take_report(const HttpRequest& request, const kube::Object& pod,

@@ -12,6 +12,10 @@
 //   GET /v1/namespaces/{ns}/apikeys/{name}/key   (direct mode: the key material, opened)
 //     200 {"keyVersion","active","fields":{"apiKey",...}}; fields is empty while inactive
 //     404 no such ApiKey   503 + Retry-After: the key Secret is not there or cannot be opened
+//   POST /v1/namespaces/{ns}/apikeys/{name}/verify   {"key": "..."}   (a service accepting the
+//     ApiKey's keys, its pod annotated keyward.dev/accepts: <name>)
+//     200 {"valid": true, "keyVersion", "current"} | {"valid": false, "reason", "message"};
+//     a valid key counts as a use (lastUsedTime)
 //   PUT /v1/namespaces/{ns}/apikeys/{name}/key-version   {"keyVersion": N}   (direct mode)
 //     204 the pod has a recorded key version (this one, or an earlier one that stays)
 //     400 a body without a non-negative integer keyVersion; else as above
@@ -86,6 +90,14 @@ class BrokerService {
     key_lookup_ = std::move(lookup);
   }
 
+  // The check behind POST .../verify (key_delivery.h); none: it answers 404.
+  void set_key_verifier(
+      std::function<Result<KeyVerdict>(const std::string& ns, const std::string& name,
+                                       const std::string& presented)>
+          verifier) {
+    key_verifier_ = std::move(verifier);
+  }
+
   // on_published: called with the key when its published last-used time moved.
   void set_on_last_used(std::function<void(const std::string& key)> on_published) {
     on_last_used_ = std::move(on_published);
@@ -101,7 +113,8 @@ class BrokerService {
   // Authentication and authorization shared by both endpoints: the caller's pod, or the refusal.
   std::variant<kube::Object, HttpResponse> admit(const HttpRequest& request,
                                                  const std::string& client, const std::string& ns,
-                                                 const std::string& name, SystemTime now);
+                                                 const std::string& name, SystemTime now,
+                                                 CallerRole role = CallerRole::Consumer);
   // The pod's recorded version, or nullopt; a 503 answer when recording `version` failed.
   std::optional<HttpResponse> record_first_version(const kube::Object& pod, const std::string& key,
                                                    std::int64_t version);
@@ -110,6 +123,8 @@ class BrokerService {
   HttpResponse take_report(const HttpRequest& request, const kube::Object& pod,
                            const std::string& key);
   HttpResponse serve_key(const kube::Object& pod, const std::string& ns, const std::string& name);
+  HttpResponse verify(const HttpRequest& request, const std::string& ns, const std::string& name,
+                      SystemTime now);
 
   TokenReviewer& reviewer_;
   PodLookup pods_;
@@ -126,6 +141,8 @@ class BrokerService {
   std::function<std::optional<std::int64_t>(const std::string&, const std::string&)>
       current_version_;
   std::function<Result<DeliveredKey>(const std::string&, const std::string&)> key_lookup_;
+  std::function<Result<KeyVerdict>(const std::string&, const std::string&, const std::string&)>
+      key_verifier_;
   struct Bucket {
     double tokens = 0;
     SystemTime at{};

@@ -1,5 +1,10 @@
 #include "operator/broker/key_delivery.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <array>
+
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/key_secret.h"
 #include "operator/broker/session.h"
@@ -56,6 +61,61 @@ Result<DeliveredKey> deliver_key(const kube::Store& apikeys, const kube::Store& 
     if (!(c.*member).empty()) out.fields.emplace(std::string(field), c.*member);
   }
   return out;
+}
+
+namespace {
+
+std::array<unsigned char, 32> digest(const std::string& text) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+bool same(const std::array<unsigned char, 32>& a, const std::array<unsigned char, 32>& b) {
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& secrets,
+                              const apikey::KeySealer* sealer, Redactor& redactor,
+                              const std::string& ns, const std::string& name,
+                              const std::string& presented) {
+  const std::string key = ns + "/" + name;
+  auto object = apikeys.get(key);
+  if (!object) return fail("ApiKeyNotFound", "ApiKey " + key + " does not exist", 404);
+  auto parsed = apikey::parse_apikey(*object);
+  if (!parsed) {
+    return fail("KeyPending", "ApiKey " + key + " does not parse (" + parsed.error().message + ")",
+                503);
+  }
+  auto key_object = secrets.get(ns + "/" + apikey::secret_name_for(name));
+  if (!key_object) return fail("KeyPending", "ApiKey " + key + " has no key yet", 503);
+  auto secret = apikey::read_key_secret(*key_object, redactor, sealer,
+                                        apikey::KeyOwner{ns, name, parsed->metadata.uid});
+  if (!secret) return fail(secret.error().reason, secret.error().message, 503);
+  KeyVerdict v;
+  const auto given = digest(presented);
+  const bool is_current = same(given, digest(secret->current_key));
+  const bool is_previous = secret->previous_key && same(given, digest(*secret->previous_key));
+  if (!parsed->spec.active) {
+    v.reason = "Inactive";
+    v.message = "ApiKey " + key + " is inactive (spec.active: false): none of its keys is valid";
+  } else if (is_current) {
+    v.valid = true;
+    v.current = true;
+    v.key_version = secret->version;
+  } else if (is_previous) {
+    v.valid = true;
+    v.key_version = secret->version - 1;
+    v.message = "the previous key version, valid until it is revoked";
+  } else {
+    v.reason = "UnknownKey";
+    v.message = "not a valid key of ApiKey " + key +
+                " (a revoked version, another ApiKey's key, or a mistyped key)";
+  }
+  return v;
 }
 
 }  // namespace keyward::broker

@@ -30,4 +30,21 @@ struct DeliveredKey {
                                                const apikey::KeySealer* sealer, Redactor& redactor,
                                                const std::string& ns, const std::string& name);
 
+// What the broker says of a key a client presented to a service that accepts the ApiKey's keys
+// (POST .../verify): valid keys are the current version and, during its grace, the previous one.
+struct KeyVerdict {
+  bool valid = false;
+  std::int64_t key_version = 0;  // the version it matched (valid only)
+  bool current = false;          // it is the current version (false: the previous one)
+  std::string reason;            // not valid: Inactive | UnknownKey | Revoked
+  std::string message;
+};
+
+// Compares SHA-256 digests in constant time; the presented key is never logged or returned.
+// Errors as deliver_key.
+[[nodiscard]] Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& secrets,
+                                            const apikey::KeySealer* sealer, Redactor& redactor,
+                                            const std::string& ns, const std::string& name,
+                                            const std::string& presented);
+
 }  // namespace keyward::broker

@@ -300,6 +300,72 @@ TEST_F(AuthorizationTest, KeyMaterialGoesOnlyToTheKeysOwnPods) {
   EXPECT_EQ(service.handle(wrong_method, "10.0.0.7").status, 405);
 }
 
+// POST .../verify: a service accepting the ApiKey's keys asks whether a presented key is valid.
+// Only pods annotated keyward.dev/accepts may ask; a valid key counts as a use; after the
+// previous key is revoked it is refused.
+TEST_F(AuthorizationTest, AnAcceptingServiceVerifiesKeysAndAValidOneCountsAsUse) {
+  service.set_key_verifier(
+      [this](const std::string& ns, const std::string& name, const std::string& presented) {
+        return verify_key(apikeys, secrets, nullptr, logger.redactor(), ns, name, presented);
+      });
+  Json gateway = testing::pod("gateway-0", "", "");
+  gateway["metadata"]["annotations"] = {{"keyward.dev/accepts", "beta, alpha"}};
+  const std::string gateway_uid = server->apply(gateway)["metadata"]["uid"];
+  const std::string kGatewayToken = "eyJhbGciOiJSUzI1NiJ9.gateway.sig";
+  server->add_token(kGatewayToken,
+                    TokenIdentity::bound_pod("bots", "bot", "gateway-0", gateway_uid));
+  auto verify = [&](const std::string& token, const std::string& key) {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/v1/namespaces/bots/apikeys/alpha/verify";
+    req.headers.emplace("Authorization", "Bearer " + token);
+    req.body = Json{{"key", key}}.dump();
+    return service.handle(req, "10.0.0.11");
+  };
+  auto ok_answer = verify(kGatewayToken, testing::kKey1);
+  ASSERT_EQ(ok_answer.status, 200) << ok_answer.body;
+  EXPECT_EQ(Json::parse(ok_answer.body)["valid"], true);
+  EXPECT_EQ(Json::parse(ok_answer.body)["keyVersion"], 1);
+  EXPECT_EQ(Json::parse(ok_answer.body)["current"], true);
+  EXPECT_TRUE(last_used.published("bots/alpha")) << "a valid verification is a use of the key";
+  EXPECT_EQ(ok_answer.body.find(testing::kKey1), std::string::npos) << "the key echoed";
+
+  auto wrong = verify(kGatewayToken, "nt_not_a_key_of_alpha_000000000000");
+  ASSERT_EQ(wrong.status, 200);
+  EXPECT_EQ(Json::parse(wrong.body)["valid"], false);
+  EXPECT_EQ(Json::parse(wrong.body)["reason"], "UnknownKey");
+
+  // A consumer (the bot itself) is not a verifier, and a verifier gets no token.
+  auto by_bot = verify(kPodToken, testing::kKey1);
+  EXPECT_EQ(by_bot.status, 403);
+  EXPECT_EQ(reason(by_bot), "PodNotAccepting");
+  EXPECT_EQ(get(kGatewayToken).status, 403);
+
+  // Rotation: the previous key stays valid during its grace, and is refused once revoked.
+  Json rotated = testing::key_secret("alpha", testing::kKey2, 2);
+  rotated["data"]["previousApiKey"] = keyward::base64_encode(testing::kKey1);
+  secrets.apply(rotated);
+  auto during = verify(kGatewayToken, testing::kKey1);
+  EXPECT_EQ(Json::parse(during.body)["valid"], true);
+  EXPECT_EQ(Json::parse(during.body)["keyVersion"], 1);
+  EXPECT_EQ(Json::parse(during.body)["current"], false);
+  secrets.apply(testing::key_secret("alpha", testing::kKey2, 2));  // revoked
+  auto after = verify(kGatewayToken, testing::kKey1);
+  EXPECT_EQ(Json::parse(after.body)["valid"], false);
+  EXPECT_EQ(Json::parse(after.body)["reason"], "UnknownKey");
+  EXPECT_EQ(Json::parse(verify(kGatewayToken, testing::kKey2).body)["keyVersion"], 2);
+
+  HttpRequest bad;
+  bad.method = "POST";
+  bad.path = "/v1/namespaces/bots/apikeys/alpha/verify";
+  bad.headers.emplace("Authorization", std::string("Bearer ") + kGatewayToken);
+  bad.body = "{}";
+  EXPECT_EQ(service.handle(bad, "10.0.0.11").status, 400);
+  for (const std::string& secret : {std::string(testing::kKey1), std::string(testing::kKey2)}) {
+    EXPECT_EQ(sink->joined().find(secret), std::string::npos) << "a key was logged";
+  }
+}
+
 TEST_F(AuthorizationTest, NoTokenYetAnswers503WithRetryAfter) {
   simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
   secrets.apply(testing::key_secret("alpha", testing::kKey2, 2));
