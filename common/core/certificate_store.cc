@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/core/hex.h"
+
 namespace keyward {
 namespace {
 
@@ -67,11 +69,7 @@ Result<std::shared_ptr<const CertifiedKey>> CertifiedKey::parse(const std::strin
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   X509_digest(ck->leaf.get(), EVP_sha256(), md, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < len; ++i) {
-    ck->fingerprint += kHex[md[i] >> 4];
-    ck->fingerprint += kHex[md[i] & 0xF];
-  }
+  ck->fingerprint = lower_hex(md, len);
   return std::shared_ptr<const CertifiedKey>(std::move(ck));
 }
 

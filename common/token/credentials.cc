@@ -1,9 +1,10 @@
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
-#include <cstdio>
 #include <memory>
 
+#include "common/core/hex.h"
 #include "common/token/access_token.h"
 
 namespace keyward {
@@ -36,13 +37,7 @@ std::string Credentials::fingerprint() const {
       1) {
     return "";
   }
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < 8 && i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
-    hex += buf;
-  }
-  return hex;
+  return lower_hex(digest.data(), std::min(8U, len));
 }
 
 }  // namespace keyward

@@ -4,9 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <cstdio>
+#include <algorithm>
 
 #include "common/core/base64.h"
+#include "common/core/hex.h"
 
 namespace keyward::apikey {
 namespace {
@@ -25,13 +26,7 @@ std::string check_value(const unsigned char* key) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key, static_cast<int>(Kek::kSize),
        reinterpret_cast<const unsigned char*>(kCheckLabel.data()), kCheckLabel.size(), mac, &len);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < 8 && i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", mac[i]);
-    hex += buf;
-  }
-  return hex;
+  return lower_hex(mac, std::min(8U, len));
 }
 
 }  // namespace

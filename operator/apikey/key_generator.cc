@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/core/hex.h"
+
 namespace keyward::apikey {
 namespace {
 
@@ -84,14 +86,7 @@ Result<std::string> content_hash(std::string_view key) {
       EVP_DigestFinal_ex(ctx.get(), digest.data(), &digest_len) != 1) {
     return fail("HashFailed", "OpenSSL could not compute a SHA-256 digest");
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(std::size_t{digest_len} * 2);
-  for (unsigned int i = 0; i < digest_len; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
+  return lower_hex(digest.data(), digest_len);
 }
 
 }  // namespace keyward::apikey

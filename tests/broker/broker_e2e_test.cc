@@ -104,26 +104,9 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
     api.add_token(sa_tokens.back(), identity);
     ASSERT_TRUE(write(tmp / ("sa-" + name), sa_tokens.back()));
     sidecars.push_back(std::make_unique<Process>(
-        std::vector<std::string>{KEYWARD_SIDECAR_BINARY,
-                                 "run",
-                                 "--mode",
-                                 "broker",
-                                 "--apikey",
-                                 "alpha",
-                                 "--namespace",
-                                 "bots",
-                                 "--broker-url",
-                                 "https://127.0.0.1:" + std::to_string(broker_port),
-                                 "--ca-file",
-                                 tmp / "ca.crt",
-                                 "--service-account-token-file",
-                                 tmp / ("sa-" + name),
-                                 "--out",
-                                 tmp / ("out-" + name),
-                                 "--listen",
-                                 "off",
-                                 "--refresh-lead-seconds",
-                                 "1"},
+        testing::broker_sidecar(KEYWARD_SIDECAR_BINARY,
+                                "https://127.0.0.1:" + std::to_string(broker_port), tmp.path(),
+                                name, {"--refresh-lead-seconds", "1"}),
         std::vector<std::string>{}, tmp / ("sidecar-" + name + ".log")));
     ASSERT_TRUE(sidecars.back()->started());
   }

@@ -129,6 +129,35 @@ inline std::vector<std::string> operator_with_broker(const std::string& binary,
   return args;
 }
 
+// keyward-sidecar run in broker mode for pod `pod` of ApiKey bots/alpha, as the webhook renders
+// it: the broker at broker_url, dir's ca.crt, the pod's projected token in dir/sa-<pod>, tokens
+// into dir/out-<pod>, no status server; extra flags appended.
+inline std::vector<std::string> broker_sidecar(const std::string& binary,
+                                               const std::string& broker_url,
+                                               const std::string& dir, const std::string& pod,
+                                               std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{binary,
+                                "run",
+                                "--mode",
+                                "broker",
+                                "--apikey",
+                                "alpha",
+                                "--namespace",
+                                "bots",
+                                "--broker-url",
+                                broker_url,
+                                "--ca-file",
+                                dir + "/ca.crt",
+                                "--service-account-token-file",
+                                dir + "/sa-" + pod,
+                                "--out",
+                                dir + "/out-" + pod,
+                                "--listen",
+                                "off"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 inline HttpTransportFactory simulator_factory(sim::ProviderSimulator& simulator) {
   return [&simulator](const std::string&,
                       const std::string&) -> Result<std::unique_ptr<HttpTransport>> {

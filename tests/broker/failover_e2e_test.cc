@@ -106,26 +106,8 @@ class BrokerFailover : public ::testing::Test {
     api_->add_token(token, identity);
     EXPECT_TRUE(write(tmp_ / ("sa-" + pod), token));
     auto p = std::make_unique<Process>(
-        std::vector<std::string>{KEYWARD_SIDECAR_BINARY,
-                                 "run",
-                                 "--mode",
-                                 "broker",
-                                 "--apikey",
-                                 "alpha",
-                                 "--namespace",
-                                 "bots",
-                                 "--broker-url",
-                                 "https://127.0.0.1:" + std::to_string(port),
-                                 "--ca-file",
-                                 tmp_ / "ca.crt",
-                                 "--service-account-token-file",
-                                 tmp_ / ("sa-" + pod),
-                                 "--out",
-                                 tmp_ / ("out-" + pod),
-                                 "--listen",
-                                 "off",
-                                 "--recheck-seconds",
-                                 "1"},
+        testing::broker_sidecar(KEYWARD_SIDECAR_BINARY, "https://127.0.0.1:" + std::to_string(port),
+                                tmp_.path(), pod, {"--recheck-seconds", "1"}),
         std::vector<std::string>{}, tmp_ / ("sidecar-" + pod + ".log"));
     EXPECT_TRUE(p->started());
     return p;
