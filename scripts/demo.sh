@@ -135,12 +135,16 @@ demo_broker_setup() {
   wait_for 15 "the HTTPS provider simulator (log: $WORK/sim-broker.log)" grep -q '"url"' "$WORK/sim-broker.log"
   BROKER_SIM_URL="$(grep -m1 -o '"url":"[^"]*"' "$WORK/sim-broker.log" | cut -d'"' -f4)"
   echo '{}' >"$WORK/token-identities.json"
+  # A key-encryption key: key material is sealed at rest with AES-256-GCM (docs/sealing.md).
+  mkdir -p "$WORK/kek"
+  openssl rand -base64 32 >"$WORK/kek/k1"
   BROKER_OPERATOR_FLAGS=(--broker-listen 127.0.0.1:0 --broker-cert-file "$pki/tls.crt"
-    --broker-key-file "$pki/tls.key")
+    --broker-key-file "$pki/tls.key" --kek-dir "$WORK/kek")
   # The operator trusts the demo CA for the provider through OpenSSL's default store.
   BROKER_OPERATOR_ENV=("SSL_CERT_FILE=$BROKER_CA")
   note "a throw-away CA and a localhost certificate (openssl, in the demo's work dir)"
   note "a provider simulator over HTTPS with 20-second tokens at $BROKER_SIM_URL"
+  note "a key-encryption key in $WORK/kek (the chart creates one in a Secret): keys are sealed at rest"
 }
 
 # The simulator's counters (GET /_sim/stats, HTTPS; openssl s_client, since setup.sh installs
@@ -394,6 +398,11 @@ kubectl -n bots get secret keyward-alpha-bot \
   -o jsonpath='{"name: "}{.metadata.name}{"\nowner: "}{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}{"\nkey-version: "}{.metadata.annotations.keyward\.dev/key-version}{"\ncontent-hash: "}{.metadata.annotations.keyward\.dev/content-hash}{"\ndata keys: "}{.data}{"\n"}' \
   | sed -E 's/"(apiKey|previousApiKey)":"[^"]*"/"\1":"<redacted>"/g'
 note "key hint: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.keyHint}')"
+sealed="$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.data.apiKey}' | base64 -d | cut -c1-28)"
+case "$sealed" in
+  kw1.*) note "data.apiKey is sealed: ${sealed}… (AES-256-GCM under KEK k1; only the operator's memory opens it)" ;;
+  *) note "data.apiKey is stored unsealed (no --kek-dir)" ;;
+esac
 
 heading "ApiKey status and kubectl get apikeys"
 kubectl -n bots get apikey alpha-bot -o jsonpath='{.status}' | sed 's/,"/,\n  "/g'; echo
@@ -412,18 +421,14 @@ note "consumers: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.co
 # after its first delivery it reports the version to the operator's broker.
 declare -A ALPHA_SIDECARS=()
 start_alpha_sidecars() {
-  local pod uid sa dir field
+  local pod uid sa
   for pod in $(alpha_pods); do
     [ -n "${ALPHA_SIDECARS[$pod]:-}" ] && continue
     uid="$(kubectl -n bots get pod "$pod" -o jsonpath='{.metadata.uid}')"
     sa="$(add_pod_identity "$pod" "$uid")"
-    dir="$WORK/alpha-key-$pod"
-    mkdir -p "$dir"
-    for field in apiKey keyVersion; do
-      kubectl -n bots get secret keyward-alpha-bot -o jsonpath="{.data.$field}" | base64 -d >"$dir/$field"
-    done
+    # The key Secret is sealed, so it is not mounted: the sidecar takes the key from the broker.
     "$BUILD/sidecar/keyward-sidecar" run --mode direct --provider none --apikey alpha-bot \
-      --namespace bots --key-dir "$dir" --out "$WORK/alpha-tokens-$pod" --listen off \
+      --namespace bots --key-from-broker --recheck-seconds 2 --out "$WORK/alpha-tokens-$pod" --listen off \
       --report-url "$BROKER_URL" --report-ca-file "$BROKER_CA" --service-account-token-file "$sa" \
       >"$WORK/sidecar-$pod.log" 2>&1 &
     PIDS+=($!)
@@ -527,6 +532,10 @@ for value in "${BROKER_SECRETS[@]}"; do [ -n "$value" ] && SECRETS+=("$value"); 
 for field in apiKey previousApiKey; do
   value="$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath="{.data.$field}" | base64 -d 2>/dev/null || true)"
   [ -n "$value" ] && SECRETS+=("$value")
+done
+# The keys the alpha sidecars delivered (the Secret holds only envelopes).
+for tokenfile in "$WORK"/alpha-tokens-*/token; do
+  [ -s "$tokenfile" ] && SECRETS+=("$(cat "$tokenfile")")
 done
 # The standalone sidecar's password and its last token.
 if [ -s "$WORK/tokens/token.json" ]; then
