@@ -214,6 +214,23 @@ TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
   EXPECT_EQ(action.requeue_after, seconds(6600));
 }
 
+// A new display name renames the key; it never rotates it (the key, its version and the pods stay).
+TEST_F(ReconcilerTest, ADisplayNameChangeRenamesAndNeverRotates) {
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  const std::string key = secret_field("apiKey");
+  Json renamed = apikey();
+  renamed["spec"]["displayName"] = "Alpha bot (renamed for the desk)";
+  put(renamed);
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  EXPECT_EQ(secret_field("apiKey"), key);
+  EXPECT_EQ(generator.count(), 1) << "a rename issued a key";
+  EXPECT_TRUE(events_with("KeyRotated").empty());
+  EXPECT_EQ(apikey()["status"]["observedGeneration"], apikey()["metadata"]["generation"]);
+}
+
 // Two-phase rotation: the previous key stays while a consuming pod runs it (status.previousKey
 // names the pod), and is revoked as soon as every pod runs the current key; when a pod lags,
 // the grace period ends it anyway.

@@ -292,9 +292,9 @@ class OperatorTest : public ::testing::Test {
   }
 
   // Everything a secret must never appear in: logs (the kube client's included), events,
-  // ApiKey status.
+  // ApiKey status, metrics.
   std::string observable_text() {
-    std::string text = sink->joined();
+    std::string text = sink->joined() + registry.render();
     for (const auto& e : all("events", "")) text += e.dump();
     for (const auto& a : all("apikeys", "")) text += a.value("status", Json::object()).dump();
     return text;

@@ -78,8 +78,13 @@ TEST_F(SealedSecretTest, TheSecretHoldsEnvelopesOnlyAndTheRotatedPairStaysSealed
   EXPECT_EQ(read_back(sealer).error().reason, "SealedDataTampered");
   // Without the KEK nothing opens.
   EXPECT_EQ(read_back(nullptr).error().reason, "KekMissing");
+  // The plaintext is in no Secret (the key Secret holds envelopes only), log, event, status or
+  // metric.
+  std::string secrets_text;
+  for (const auto& secret_object : all("secrets", "")) secrets_text += secret_object.dump();
   for (const std::string& key : {first, second}) {
     EXPECT_EQ(observable_text().find(key), std::string::npos);
+    EXPECT_EQ(secrets_text.find(key), std::string::npos) << "a Secret holds the plaintext";
   }
 }
 
