@@ -387,6 +387,11 @@ int run(const std::vector<std::string>& args, const Environment& env) {
         settings->get_or("broker-audience", webhook::kDefaultBrokerAudience);
     // And one default CA for provider endpoints: direct-mode sidecars get it too.
     webhook_settings->injection.defaults.provider_ca_pem = provider_ca_pem;
+    // Direct-mode injection: sidecars log in themselves, so the broker delivers them their key.
+    if (token_broker) {
+      token_broker->set_exchange_keys_delivered(webhook_settings->injection.defaults.mode !=
+                                                "broker");
+    }
     admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"),
                                                    *webhook_settings);
     if (auto st = admission->start(); !st) {

@@ -37,7 +37,7 @@ Kek::Kek(std::string id, const std::array<unsigned char, kSize>& bytes)
 Kek::~Kek() { OPENSSL_cleanse(bytes_.data(), bytes_.size()); }
 
 bool valid_kek_id(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
+  if (s.empty() || s.size() > 63 || s == "primary") return false;  // "primary" names the primary
   for (char c : s) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '-' || c == '_';

@@ -67,7 +67,7 @@ class KekRing {
   std::string primary_;
 };
 
-// Whether s can be a KEK id: [A-Za-z0-9_-]{1,63}.
+// Whether s can be a KEK id: [A-Za-z0-9_-]{1,63}, and not "primary" (the file naming the primary).
 [[nodiscard]] bool valid_kek_id(std::string_view s);
 
 // The ring of a directory, re-read when older than `max_age`. ring() is safe from any thread; a

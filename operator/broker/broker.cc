@@ -76,13 +76,14 @@ void Broker::wire_service() {
     return live_gate_.check(ns, name);
   });
   service_.set_key_lookup([this](const std::string& ns, const std::string& name) {
-    return deliver_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name);
+    return deliver_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
+                       exchange_keys_delivered_);
   });
-  service_.set_key_verifier(
-      [this](const std::string& ns, const std::string& name, const std::string& presented) {
-        return verify_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
-                          presented);
-      });
+  service_.set_key_verifier([this](const std::string& ns, const std::string& name,
+                                   const std::string& presented, SystemTime now) {
+    return verify_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
+                      presented, now);
+  });
   service_.set_current_version(
       [this](const std::string& ns, const std::string& name) -> std::optional<std::int64_t> {
         auto secret = view_.secrets.get(ns + "/keyward-" + name);

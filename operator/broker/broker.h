@@ -82,6 +82,10 @@ class Broker {
   Status start();
   void stop();
   [[nodiscard]] int port() const { return server_.port(); }
+  // Whether GET .../key delivers keys that have a token exchange (the operator injects direct
+  // mode: its sidecars log in themselves). Off by default: broker-mode pods get tokens only.
+  // Before start().
+  void set_exchange_keys_delivered(bool delivered) { exchange_keys_delivered_ = delivered; }
   [[nodiscard]] SessionManager& sessions() { return sessions_; }
   [[nodiscard]] BrokerService& service() { return service_; }
 
@@ -102,6 +106,7 @@ class Broker {
   FileCertificateSource cert_source_;
   CertificateStore certificates_;
   HttpsServer server_;
+  bool exchange_keys_delivered_ = false;
 };
 
 }  // namespace keyward::broker

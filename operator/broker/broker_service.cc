@@ -236,6 +236,7 @@ HttpResponse BrokerService::serve_key(const kube::Object& pod, const std::string
   if (!delivered) {
     const Error& e = delivered.error();
     if (e.http_status == 404) return refuse(404, "ApiKeyNotFound", e.message);
+    if (e.http_status == 409) return refuse(409, e.reason, e.message);
     logger_.warn("key material cannot be delivered", {{"object", key}, {"reason", e.reason}});
     return refuse(503, e.reason, e.message, options_.retry_no_token);
   }
@@ -269,7 +270,7 @@ HttpResponse BrokerService::verify(const HttpRequest& request, const std::string
                   "the body must be a JSON object {\"key\": \"<the key the client presented>\"}");
   }
   std::string& presented = body["key"].get_ref<std::string&>();
-  auto verdict = key_verifier_(ns, name, presented);
+  auto verdict = key_verifier_(ns, name, presented, now);
   OPENSSL_cleanse(presented.data(), presented.size());
   if (!verdict) {
     const Error& e = verdict.error();

@@ -11,7 +11,8 @@
 //     503 + Retry-After: no token yet, a standby replica, or the API server did not answer
 //   GET /v1/namespaces/{ns}/apikeys/{name}/key   (direct mode: the key material, opened)
 //     200 {"keyVersion","active","fields":{"apiKey",...}}; fields is empty while inactive
-//     404 no such ApiKey   503 + Retry-After: the key Secret is not there or cannot be opened
+//     404 no such ApiKey   409 KeyNotDelivered: a broker-mode key (its pods get tokens only)
+//     503 + Retry-After: the key Secret is not there or cannot be opened
 //   POST /v1/namespaces/{ns}/apikeys/{name}/verify   {"key": "..."}   (a service accepting the
 //     ApiKey's keys, its pod annotated keyward.dev/accepts: <name>)
 //     200 {"valid": true, "keyVersion", "current"} | {"valid": false, "reason", "message"};
@@ -93,7 +94,7 @@ class BrokerService {
   // The check behind POST .../verify (key_delivery.h); none: it answers 404.
   void set_key_verifier(
       std::function<Result<KeyVerdict>(const std::string& ns, const std::string& name,
-                                       const std::string& presented)>
+                                       const std::string& presented, SystemTime now)>
           verifier) {
     key_verifier_ = std::move(verifier);
   }
@@ -141,7 +142,8 @@ class BrokerService {
   std::function<std::optional<std::int64_t>(const std::string&, const std::string&)>
       current_version_;
   std::function<Result<DeliveredKey>(const std::string&, const std::string&)> key_lookup_;
-  std::function<Result<KeyVerdict>(const std::string&, const std::string&, const std::string&)>
+  std::function<Result<KeyVerdict>(const std::string&, const std::string&, const std::string&,
+                                   SystemTime)>
       key_verifier_;
   struct Bucket {
     double tokens = 0;

@@ -13,7 +13,8 @@ namespace keyward::broker {
 
 Result<DeliveredKey> deliver_key(const kube::Store& apikeys, const kube::Store& secrets,
                                  const apikey::KeySealer* sealer, Redactor& redactor,
-                                 const std::string& ns, const std::string& name) {
+                                 const std::string& ns, const std::string& name,
+                                 bool exchange_keys) {
   const std::string key = ns + "/" + name;
   auto object = apikeys.get(key);
   if (!object) return fail("ApiKeyNotFound", "ApiKey " + key + " does not exist", 404);
@@ -25,6 +26,13 @@ Result<DeliveredKey> deliver_key(const kube::Store& apikeys, const kube::Store& 
                 503);
   }
   const apikey::ApiKey& a = *parsed;
+  if (a.spec.token_exchange.provider != apikey::TokenProvider::None && !exchange_keys) {
+    return fail("KeyNotDelivered",
+                "ApiKey " + key +
+                    " exchanges its key for tokens and its pods run in broker mode: "
+                    "they get tokens (GET .../token), never the key itself",
+                409);
+  }
   const std::string secret_name = apikey::secret_name_for(name);
   auto key_object = secrets.get(ns + "/" + secret_name);
   if (!key_object) {
@@ -81,7 +89,7 @@ bool same(const std::array<unsigned char, 32>& a, const std::array<unsigned char
 Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& secrets,
                               const apikey::KeySealer* sealer, Redactor& redactor,
                               const std::string& ns, const std::string& name,
-                              const std::string& presented) {
+                              const std::string& presented, SystemTime now) {
   const std::string key = ns + "/" + name;
   auto object = apikeys.get(key);
   if (!object) return fail("ApiKeyNotFound", "ApiKey " + key + " does not exist", 404);
@@ -98,7 +106,11 @@ Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& sec
   KeyVerdict v;
   const auto given = digest(presented);
   const bool is_current = same(given, digest(secret->current_key));
-  const bool is_previous = secret->previous_key && same(given, digest(*secret->previous_key));
+  // The previous key only until its grace ends, even before the operator has removed it (a
+  // late or failed reconcile must not keep it valid).
+  const bool previous_valid =
+      secret->previous_key && secret->previous_expires_at && now < *secret->previous_expires_at;
+  const bool is_previous = previous_valid && same(given, digest(*secret->previous_key));
   if (!parsed->spec.active) {
     v.reason = "Inactive";
     v.message = "ApiKey " + key + " is inactive (spec.active: false): none of its keys is valid";

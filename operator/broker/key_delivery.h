@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "common/core/clock.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "common/kube/informer.h"
@@ -22,16 +23,21 @@ struct DeliveredKey {
   std::map<std::string, std::string> fields;
 };
 
+// Only keys a direct-mode sidecar needs are delivered: provider none (always injected in direct
+// mode), and keys with a token exchange only when `exchange_keys` (the operator injects direct
+// mode); else KeyNotDelivered (http 409): a broker-mode pod gets tokens, never the key.
 // Errors: ApiKeyNotFound (http 404); KeyPending (503: the key Secret or the credentials Secret is
 // not there yet, or the ApiKey does not parse); the key Secret's own reasons (503: KekMissing,
 // KekWrong, SealedDataTampered, ...). Every value read is registered with the redactor.
 [[nodiscard]] Result<DeliveredKey> deliver_key(const kube::Store& apikeys,
                                                const kube::Store& secrets,
                                                const apikey::KeySealer* sealer, Redactor& redactor,
-                                               const std::string& ns, const std::string& name);
+                                               const std::string& ns, const std::string& name,
+                                               bool exchange_keys);
 
 // What the broker says of a key a client presented to a service that accepts the ApiKey's keys
-// (POST .../verify): valid keys are the current version and, during its grace, the previous one.
+// (POST .../verify): valid keys are the current version and, until its grace ends (now), the
+// previous one.
 struct KeyVerdict {
   bool valid = false;
   std::int64_t key_version = 0;  // the version it matched (valid only)
@@ -45,6 +51,6 @@ struct KeyVerdict {
 [[nodiscard]] Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& secrets,
                                             const apikey::KeySealer* sealer, Redactor& redactor,
                                             const std::string& ns, const std::string& name,
-                                            const std::string& presented);
+                                            const std::string& presented, SystemTime now);
 
 }  // namespace keyward::broker

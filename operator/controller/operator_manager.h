@@ -45,8 +45,8 @@ namespace keyward::controller {
 
 // The one backoff for a failed reconcile, applied by the work queue's rate limiter: 5 s, 10 s,
 // 20 s ... capped at 5 minutes, reset by the next success (the queue forgets the key).
-inline const kube::WorkQueueOptions kReconcileBackoff{std::chrono::seconds(5),
-                                                      std::chrono::minutes(5)};
+inline constexpr kube::WorkQueueOptions kReconcileBackoff{std::chrono::seconds(5),
+                                                          std::chrono::minutes(5)};
 
 struct OperatorOptions {
   std::string watch_namespace;  // "" = all namespaces

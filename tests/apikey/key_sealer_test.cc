@@ -15,14 +15,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const std::string kDir = "/etc/keyward/kek";
-const std::string kKey = "nt_SuperSecretKeyMaterial0123456789abcdef";
+constexpr const char* kDir = "/etc/keyward/kek";
+constexpr const char* kKey = "nt_SuperSecretKeyMaterial0123456789abcdef";
 
 std::string kek_text(char fill) { return base64_encode(std::string(32, fill)); }
 
 class KeySealerTest : public ::testing::Test {
  protected:
-  KeySealerTest() { fs.set(kDir + "/k1", kek_text('a') + "\n"); }
+  KeySealerTest() { fs.set(std::string(kDir) + "/k1", kek_text('a') + "\n"); }
 
   SealBinding binding(std::string field = "apiKey", std::int64_t version = 3) const {
     return SealBinding{"bots", "alpha", "uid-1", std::move(field), version};
@@ -95,7 +95,7 @@ TEST_F(KeySealerTest, AnEnvelopeMovedToAnotherApiKeyFieldOrVersionDoesNotOpen) {
 
 TEST_F(KeySealerTest, AWrongKekWithTheSameIdIsToldApartFromTampering) {
   const std::string envelope = *sealer.seal(kKey, binding());
-  fs.set(kDir + "/k1", kek_text('b'));
+  fs.set(std::string(kDir) + "/k1", kek_text('b'));
   reload();
   auto opened = sealer.open(envelope, binding());
   ASSERT_FALSE(opened);
@@ -109,8 +109,8 @@ TEST_F(KeySealerTest, AWrongKekWithTheSameIdIsToldApartFromTampering) {
 
 TEST_F(KeySealerTest, AMissingKekNamesTheIdAndWhatTheOperatorHas) {
   const std::string envelope = *sealer.seal(kKey, binding());
-  fs.remove(kDir + "/k1");
-  fs.set(kDir + "/k2", kek_text('c'));
+  fs.remove(std::string(kDir) + "/k1");
+  fs.set(std::string(kDir) + "/k2", kek_text('c'));
   reload();
   auto opened = sealer.open(envelope, binding());
   ASSERT_FALSE(opened);
@@ -138,14 +138,14 @@ TEST_F(KeySealerTest, KekRotationKeepsEveryReaderWorking) {
   const std::string old_envelope = *sealer.seal(kKey, binding());
   KeySealer reader(keks, random);  // another user of the same ring, e.g. the broker
 
-  fs.set(kDir + "/k2", kek_text('d'));
+  fs.set(std::string(kDir) + "/k2", kek_text('d'));
   reload();
   // Two KEKs and no primary: refused, and the last good ring stays in use.
   auto refused = keks.ring();
   ASSERT_TRUE(refused);
   EXPECT_EQ(*sealer.primary_id(), "k1");
 
-  fs.set(kDir + "/primary", "k2\n");
+  fs.set(std::string(kDir) + "/primary", "k2\n");
   reload();
   EXPECT_EQ(*sealer.primary_id(), "k2");
   auto during = reader.open(old_envelope, binding());
@@ -154,8 +154,8 @@ TEST_F(KeySealerTest, KekRotationKeepsEveryReaderWorking) {
   const std::string resealed = *sealer.seal(during->plaintext, binding());
   EXPECT_EQ(resealed.rfind("kw1.k2.", 0), 0u);
 
-  fs.remove(kDir + "/k1");
-  fs.set(kDir + "/primary", "k2");
+  fs.remove(std::string(kDir) + "/k1");
+  fs.set(std::string(kDir) + "/primary", "k2");
   reload();
   auto after = reader.open(resealed, binding());
   ASSERT_TRUE(after);
@@ -174,6 +174,7 @@ TEST(KekRing, BadKeksAreNamedWithWhatToDo) {
   EXPECT_EQ(short_kek.error().message.find("short"), std::string::npos);
   auto bad_id = KekRing::from_files({{"k 1", kek_text('a')}}, "", "d");
   EXPECT_EQ(bad_id.error().reason, "KekInvalid");
+  EXPECT_FALSE(valid_kek_id("primary"));
   auto unknown_primary = KekRing::from_files({{"k1", kek_text('a')}}, "k9", "d");
   EXPECT_NE(unknown_primary.error().message.find("primary names KEK 'k9'"), std::string::npos);
   auto none = KekRing::from_files({}, "", "d");

@@ -261,9 +261,19 @@ TEST_F(AuthorizationTest, InactiveKeyAnswers409) {
 
 // GET .../key: a direct-mode sidecar's key material, behind the same authorization as a token.
 TEST_F(AuthorizationTest, KeyMaterialGoesOnlyToTheKeysOwnPods) {
-  service.set_key_lookup([this](const std::string& ns, const std::string& name) {
-    return deliver_key(apikeys, secrets, nullptr, logger.redactor(), ns, name);
-  });
+  bool exchange_keys_delivered = false;
+  service.set_key_lookup(
+      [this, &exchange_keys_delivered](const std::string& ns, const std::string& name) {
+        return deliver_key(apikeys, secrets, nullptr, logger.redactor(), ns, name,
+                           exchange_keys_delivered);
+      });
+  // alpha exchanges its key for tokens: while the operator injects broker mode its pods get
+  // tokens only, never the key.
+  auto broker_mode = get(kPodToken, "bots/alpha", "key");
+  EXPECT_EQ(broker_mode.status, 409);
+  EXPECT_EQ(reason(broker_mode), "KeyNotDelivered");
+  EXPECT_EQ(broker_mode.body.find(testing::kKey1), std::string::npos);
+  exchange_keys_delivered = true;  // the operator injects direct mode
   auto res = get(kPodToken, "bots/alpha", "key");
   ASSERT_EQ(res.status, 200) << res.body;
   const Json body = Json::parse(res.body);
@@ -304,10 +314,10 @@ TEST_F(AuthorizationTest, KeyMaterialGoesOnlyToTheKeysOwnPods) {
 // Only pods annotated keyward.dev/accepts may ask; a valid key counts as a use; after the
 // previous key is revoked it is refused.
 TEST_F(AuthorizationTest, AnAcceptingServiceVerifiesKeysAndAValidOneCountsAsUse) {
-  service.set_key_verifier(
-      [this](const std::string& ns, const std::string& name, const std::string& presented) {
-        return verify_key(apikeys, secrets, nullptr, logger.redactor(), ns, name, presented);
-      });
+  service.set_key_verifier([this](const std::string& ns, const std::string& name,
+                                  const std::string& presented, SystemTime now) {
+    return verify_key(apikeys, secrets, nullptr, logger.redactor(), ns, name, presented, now);
+  });
   Json gateway = testing::pod("gateway-0", "", "");
   gateway["metadata"]["annotations"] = {{"keyward.dev/accepts", "beta, alpha"}};
   const std::string gateway_uid = server->apply(gateway)["metadata"]["uid"];
@@ -344,11 +354,17 @@ TEST_F(AuthorizationTest, AnAcceptingServiceVerifiesKeysAndAValidOneCountsAsUse)
   // Rotation: the previous key stays valid during its grace, and is refused once revoked.
   Json rotated = testing::key_secret("alpha", testing::kKey2, 2);
   rotated["data"]["previousApiKey"] = keyward::base64_encode(testing::kKey1);
+  rotated["data"]["previousExpiresAt"] =
+      keyward::base64_encode(format_rfc3339(clock.now() + std::chrono::minutes(10)));
   secrets.apply(rotated);
   auto during = verify(kGatewayToken, testing::kKey1);
   EXPECT_EQ(Json::parse(during.body)["valid"], true);
   EXPECT_EQ(Json::parse(during.body)["keyVersion"], 1);
   EXPECT_EQ(Json::parse(during.body)["current"], false);
+  // Its grace ends: refused at once, even before the operator has removed it from the Secret.
+  clock.advance(std::chrono::minutes(10));
+  auto expired = verify(kGatewayToken, testing::kKey1);
+  EXPECT_EQ(Json::parse(expired.body)["valid"], false) << expired.body;
   secrets.apply(testing::key_secret("alpha", testing::kKey2, 2));  // revoked
   auto after = verify(kGatewayToken, testing::kKey1);
   EXPECT_EQ(Json::parse(after.body)["valid"], false);

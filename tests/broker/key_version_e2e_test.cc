@@ -46,7 +46,7 @@ std::string find_kubectl() {
   std::stringstream dirs(path ? path : "/usr/bin");
   std::string dir;
   while (std::getline(dirs, dir, ':')) {
-    const std::string candidate = dir + "/kubectl";
+    std::string candidate = dir + "/kubectl";
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "";
@@ -202,7 +202,7 @@ class KeyVersionEndToEnd : public ::testing::Test {
   // the kubelet would project from the key Secret (or, when it returns "", taking the key from
   // the broker with --key-from-broker), reporting its version to the broker.
   void start_sidecars(const std::string& app = "alpha",
-                      std::function<std::string(const std::string&)> key_dir_of = {},
+                      const std::function<std::string(const std::string&)>& key_dir_of = {},
                       const std::vector<std::string>& extra = {}) {
     for (const auto& [name, pod] : pods(app)) {
       if (sidecars_.contains(name)) continue;
@@ -494,7 +494,7 @@ spec:
   ASSERT_EQ(*keyward::base64_decode((*secret)["data"]["keyVersion"].get<std::string>()), "1")
       << "the key Secret carries its version as data";
   auto key_dir_of = [&](const std::string& pod) {
-    const std::string dir = tmp_ / ("key-" + pod);
+    std::string dir = tmp_ / ("key-" + pod);
     std::filesystem::create_directories(dir);
     for (const char* field : {"apiKey", "keyVersion"}) {
       EXPECT_TRUE(write(dir + "/" + field,

@@ -635,6 +635,8 @@ TEST_F(ChartTest, KekSecretIsCreatedKeptAndMountedOrTakenFromTheDesk) {
 
   auto bad = run_helm(with_sets({"template", "rel", chart_dir()}, {"kek.id=has space"}));
   EXPECT_NE(bad.exit_code, 0);
+  auto reserved = run_helm(with_sets({"template", "rel", chart_dir()}, {"kek.id=primary"}));
+  EXPECT_NE(reserved.exit_code, 0) << "\"primary\" names the primary KEK; it cannot be an id";
 }
 
 TEST_F(ChartTest, SchemaRefusesTyposAndBadValues) {

@@ -17,14 +17,14 @@ namespace {
 
 using std::chrono::seconds;
 
-const std::string kKekDir = "/etc/keyward/kek";
+constexpr const char* kKekDir = "/etc/keyward/kek";
 
 std::string kek_text(char fill) { return base64_encode(std::string(32, fill)); }
 
 class SealedSecretTest : public OperatorTest {
  protected:
   SealedSecretTest() {
-    kek_files.set(kKekDir + "/k1", kek_text('1'));
+    kek_files.set(std::string(kKekDir) + "/k1", kek_text('1'));
     sealer = &key_sealer;
   }
   void change_keks() { clock.advance(seconds(10)); }  // past the KEK directory's re-read age
@@ -115,8 +115,8 @@ TEST_F(SealedSecretTest, KekRotationReSealsEveryKeyWithReadersWorkingThroughout)
   settle(*r, "beta");
   const std::string alpha_key = read_back(sealer)->current_key;
 
-  kek_files.set(kKekDir + "/k2", kek_text('2'));
-  kek_files.set(kKekDir + "/primary", "k2");
+  kek_files.set(std::string(kKekDir) + "/k2", kek_text('2'));
+  kek_files.set(std::string(kKekDir) + "/primary", "k2");
   change_keks();
   // The reader (another sealer on the same directory, as the broker is) opens the old envelopes.
   apikey::KeySealer reader(keks, nonce_random);
@@ -128,7 +128,7 @@ TEST_F(SealedSecretTest, KekRotationReSealsEveryKeyWithReadersWorkingThroughout)
   EXPECT_EQ(key_version(), 1);
   EXPECT_EQ(read_back(&reader)->current_key, alpha_key);
 
-  kek_files.remove(kKekDir + "/k1");
+  kek_files.remove(std::string(kKekDir) + "/k1");
   change_keks();
   const auto writes_before = writes();
   settle(*r, "alpha");
@@ -153,10 +153,10 @@ TEST_P(SealedSecretFaultTest, IsReportedAndNothingIsRotatedOrOverwritten) {
   settle(*r);
   const std::string fault = GetParam().name;
   if (fault == "wrong") {
-    kek_files.set(kKekDir + "/k1", kek_text('9'));
+    kek_files.set(std::string(kKekDir) + "/k1", kek_text('9'));
   } else if (fault == "missing") {
-    kek_files.remove(kKekDir + "/k1");
-    kek_files.set(kKekDir + "/k3", kek_text('3'));
+    kek_files.remove(std::string(kKekDir) + "/k1");
+    kek_files.set(std::string(kKekDir) + "/k3", kek_text('3'));
   } else {
     Json s = *secret();
     std::string envelope = stored("apiKey");
