@@ -46,11 +46,21 @@ Credentials session_credentials(const apikey::ApiKey& key, const std::string& ap
 Status StoringSink::deliver(const Delivery& delivery) {
   Status delivered = slot_.deliver(delivery);
   if (store_ != nullptr && delivery.state == DeliveryState::Valid &&
-      !delivery.token.token.empty() && delivery.token.token != last_stored_) {
-    store_->save(owner_, delivery);
-    last_stored_ = delivery.token.token;
+      !delivery.token.token.empty()) {
+    std::lock_guard lock(mu_);
+    if (delivery.token.token != last_stored_) pending_ = delivery;
   }
   return delivered;
+}
+
+void StoringSink::store_pending() {
+  std::optional<Delivery> next;
+  {
+    std::lock_guard lock(mu_);
+    next.swap(pending_);
+    if (next) last_stored_ = next->token.token;
+  }
+  if (next) store_->save(owner_, *next);
 }
 
 Session::Session(SessionConfig config, SessionDeps deps)
@@ -123,21 +133,6 @@ Status Session::build() {
   sink_ = std::make_unique<StoringSink>(slot_, deps_.store, owner);
   refresher_ =
       std::make_unique<TokenRefresher>(*source_, *sink_, deps_.random, deps_.metrics, log, options);
-  // A session a previous leader held: continue it (serve its token, renew when due).
-  if (deps_.store != nullptr) {
-    if (auto stored = deps_.store->load(owner)) {
-      if (refresher_->adopt_cached(*stored, deps_.clock.now())) {
-        (void)slot_.deliver(*stored);
-        log.info("continuing the upstream session the previous leader held: no new login",
-                 {{"object", object}, {"keyVersion", stored->token.key_version}});
-      } else {
-        log.info(
-            "the stored upstream session is not usable (expired, other key or credentials); "
-            "logging in",
-            {{"object", object}});
-      }
-    }
-  }
   return ok();
 }
 
@@ -154,7 +149,25 @@ void Session::run(std::stop_token stop) {
 }
 
 SystemTime Session::step(SystemTime now) {
+  if (!store_checked_ && deps_.store != nullptr) {
+    // A session a previous leader held: continue it (serve its token, renew when due).
+    store_checked_ = true;
+    const std::string object = config_.ns + "/" + config_.name;
+    if (auto stored = deps_.store->load(SessionOwner{config_.ns, config_.name, config_.uid})) {
+      if (refresher_->adopt_cached(*stored, now)) {
+        (void)slot_.deliver(*stored);
+        deps_.logger.info("continuing the upstream session the previous leader held: no new login",
+                          {{"object", object}, {"keyVersion", stored->token.key_version}});
+      } else {
+        deps_.logger.info(
+            "the stored upstream session is not usable (expired, other key or credentials); "
+            "logging in",
+            {{"object", object}});
+      }
+    }
+  }
   const SystemTime next = refresher_->step(now);
+  sink_->store_pending();
   refresher_->update_gauges(deps_.clock.now());
   if (deps_.provider_states) {
     const std::string key = config_.ns + "/" + config_.name;

@@ -22,9 +22,10 @@
 // account's RequestBudget (Tradovate: 5 logins, 15 renewals per rolling hour), and every step
 // publishes the refresher's ProviderState (ProviderReady on the ApiKey).
 //
-// Failover: with a SessionStore every new token is stored (sealed), and a session that starts
+// Failover: with a SessionStore every new token is stored (sealed), and a session's first step
 // (a new leader) adopts a stored token that still lives and was obtained with the same
 // credentials: it serves it at once and renews it when due, so a leader change costs no login.
+// The store is read and written in step(), outside the manager's and the refresher's locks.
 
 #include <functional>
 #include <memory>
@@ -94,18 +95,22 @@ struct SessionDeps {
 };
 
 // The refresher's sink in a session: the slot the broker serves from, and the store a new leader
-// continues from (each new token once).
+// continues from (each new token once). deliver() runs under the refresher's lock, so it only
+// notes the token; store_pending() writes it to the API server afterwards, outside every lock.
 class StoringSink final : public TokenSink {
  public:
   StoringSink(TokenSlot& slot, SessionStore* store, SessionOwner owner)
       : slot_(slot), store_(store), owner_(std::move(owner)) {}
   Status deliver(const Delivery& delivery) override;
+  void store_pending();
 
  private:
   TokenSlot& slot_;
   SessionStore* store_;
   SessionOwner owner_;
-  std::string last_stored_;  // the token stored last (refresher thread only)
+  std::mutex mu_;                    // guards pending_ and last_stored_
+  std::optional<Delivery> pending_;  // a new token not stored yet
+  std::string last_stored_;          // the token stored last
 };
 
 class Session {
@@ -147,6 +152,7 @@ class Session {
   TokenSlot slot_;
   std::unique_ptr<StoringSink> sink_;
   std::unique_ptr<TokenRefresher> refresher_;
+  bool store_checked_ = false;  // the stored session was looked at (first step; run thread only)
   Wakeup wakeup_;
   std::jthread loop_;
 };
