@@ -131,6 +131,32 @@ TEST(PodMutator, DirectModeMountsKeyAndCredentialsSecrets) {
     EXPECT_EQ(m["name"], "keyward-tokens");
 }
 
+// Direct mode with a broker: the key comes from the broker (the key Secret is sealed), so the pod
+// mounts no Secret at all; the sidecar reports its version to the same broker.
+TEST(PodMutator, DirectModeWithABrokerTakesTheKeyFromItAndMountsNoSecret) {
+  json key = apikey("bots", "alpha");
+  key["spec"]["tokenExchange"]["credentialsSecretRef"] = {{"name", "alpha-login"}};
+  MutationContext ctx = context_for(key);
+  ctx.defaults.mode = "direct";
+  ctx.defaults.broker_url = "https://keyward-webhook.keyward-system.svc:8444";
+  json pod = annotated_pod("alpha", json::array({container("a")}));
+  AdmissionResult r = PodMutator().mutate(pod, "bots", ctx);
+  ASSERT_EQ(r.kind, AdmissionResult::Kind::Patched);
+  json out = pod.patch(r.patch);
+  EXPECT_TRUE(find_volume(out, "keyward-key").is_null());
+  EXPECT_TRUE(find_volume(out, "keyward-credentials").is_null());
+  EXPECT_EQ(out.dump().find("keyward-alpha\""), std::string::npos) << "a key Secret is mounted";
+  json sc = find_container(out, "initContainers", "keyward-sidecar");
+  bool from_broker = false;
+  for (const auto& a : sc["args"]) from_broker = from_broker || a == "--key-from-broker";
+  EXPECT_TRUE(from_broker) << sc["args"].dump();
+  EXPECT_TRUE(has_arg_pair(sc, "--report-url", "https://keyward-webhook.keyward-system.svc:8444"));
+  for (const auto& a : sc["args"]) {
+    EXPECT_NE(a, "--key-dir");
+    EXPECT_NE(a, "--credentials-dir");
+  }
+}
+
 TEST(PodMutator, BrokerModeCarriesTheBrokersCaAndNoKeyMaterial) {
   json key = apikey("bots", "alpha");
   key["spec"]["tokenExchange"]["refreshLeadSeconds"] = 600;
