@@ -87,7 +87,11 @@ class SchemaValidator {
       }
       const YAML::Node props = schema["properties"];
       if (!props) return;  // metadata: the API server's own schema applies
+      // The root's metadata is ObjectMeta: its schema may only restrict name and generateName,
+      // and nothing else of it is pruned.
+      const bool object_meta = path == ".metadata";
       for (const auto& [key, child] : value.items()) {
+        if (object_meta && !props[key]) continue;
         if (!props[key]) {
           error(path + "." + key, "unknown field (the API server would drop it)");
           continue;

@@ -56,14 +56,9 @@ TEST(BrokerEndToEnd, OneLoginForManySidecarsAndRotationReachesThemAll) {
   ASSERT_TRUE(sim_port) << sim_port.error().message;
 
   // Cluster.
-  testing::FakeApiServerOptions options;
-  options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
-  options.worker_threads = 32;
-  testing::FakeApiServer api(options);
+  testing::FakeApiServer api(testing::e2e_cluster_options());
   ASSERT_TRUE(api.start());
-  api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
-  api.apply(testing::source_secret(testing::kKey1));
-  api.apply(testing::login_secret("alpha", "alice"));
+  testing::seed_alpha(api);
   api.apply(testing::e2e_apikey(
       "alpha",
       {{"endpoint", simulator.url() + "/v1"}, {"lifetimeSeconds", 60}, {"refreshLeadSeconds", 2}}));
@@ -203,10 +198,7 @@ TEST(BrokerEndToEnd, TheApiKeysCaBundleIsTrustedForTheProviderEndpoint) {
   for (const auto& [name, user, k] :
        {std::tuple{"alpha", "alice", testing::kKey1}, std::tuple{"beta", "bob", testing::kKey2}}) {
     api.apply(testing::login_secret(name, user));
-    api.apply(Json{{"apiVersion", "v1"},
-                   {"kind", "Secret"},
-                   {"metadata", {{"name", std::string(name) + "-source"}, {"namespace", "bots"}}},
-                   {"data", {{"apiKey", keyward::base64_encode(k)}}}});
+    api.apply(testing::source_secret(k, name));
     Json exchange = {{"endpoint", simulator.url() + "/v1"}};
     if (std::string(name) == "alpha") exchange["caBundle"] = pki.ca_cert_pem;
     Json apikey = testing::broker_apikey(name, exchange);

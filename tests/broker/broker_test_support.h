@@ -7,6 +7,7 @@
 
 #include "operator/apikey/key_secret.h"
 #include "operator/controller/apikey_reconciler.h"
+#include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/provider_sim/simulator_transport.h"
 #include "tests/support/test_pki.h"
 #include "tests/support/wait_and_files.h"
@@ -95,6 +96,22 @@ inline Json source_secret(const std::string& key, const std::string& apikey = "a
               {"metadata", {{"name", apikey + "-source"}, {"namespace", "bots"}}},
               {"type", "Opaque"},
               {"data", {{"apiKey", keyward::base64_encode(key)}}}};
+}
+
+// The stand-in cluster of the end-to-end tests: the ApiKey CRD registered and enough workers for
+// watches, many sidecars and kubectl at once.
+inline FakeApiServerOptions e2e_cluster_options() {
+  FakeApiServerOptions options;
+  options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
+  options.worker_threads = 32;
+  return options;
+}
+
+// Namespace bots with ApiKey alpha's source Secret (key kKey1) and login Secret (user alice).
+inline void seed_alpha(FakeApiServer& api) {
+  api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
+  api.apply(source_secret(kKey1));
+  api.apply(login_secret("alpha", "alice"));
 }
 
 // An ApiKey for the end-to-end tests: its key from the Secret <name>-source (secretRef), no uid

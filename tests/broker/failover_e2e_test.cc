@@ -36,14 +36,9 @@ class BrokerFailover : public ::testing::Test {
     ASSERT_TRUE(testing::write_localhost_tls(tmp_.path()));
     simulator_.add_user({"alice", testing::kPassword, "8", testing::kKey1, 42});
     ASSERT_TRUE(simulator_.start_tls("127.0.0.1", 0, tmp_ / "tls.crt", tmp_ / "tls.key"));
-    testing::FakeApiServerOptions options;
-    options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
-    options.worker_threads = 32;
-    api_ = std::make_unique<testing::FakeApiServer>(options);
+    api_ = std::make_unique<testing::FakeApiServer>(testing::e2e_cluster_options());
     ASSERT_TRUE(api_->start());
-    api_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
-    api_->apply(testing::source_secret(testing::kKey1));
-    api_->apply(testing::login_secret("alpha", "alice"));
+    testing::seed_alpha(*api_);
     api_->apply(testing::e2e_apikey("alpha", {{"endpoint", simulator_.url() + "/v1"},
                                               {"lifetimeSeconds", 60},
                                               {"refreshLeadSeconds", 8}}));

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "operator/webhook/pod_mutator.h"
+#include "operator/webhook/yaml_json.h"
 #include "tests/broker/broker_test_support.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/child_process.h"
@@ -100,36 +101,17 @@ class KeyVersionEndToEnd : public ::testing::Test {
     auto sim_port = simulator_.start_tls("127.0.0.1", 0, tmp_ / "tls.crt", tmp_ / "tls.key");
     ASSERT_TRUE(sim_port) << sim_port.error().message;
 
-    testing::FakeApiServerOptions options;
-    options.crd_files = {std::string(KEYWARD_SOURCE_DIR) + "/crds/apikey.yaml"};
-    options.worker_threads = 32;
-    api_ = std::make_unique<testing::FakeApiServer>(options);
+    api_ = std::make_unique<testing::FakeApiServer>(testing::e2e_cluster_options());
     ASSERT_TRUE(api_->start());
-    api_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
-    api_->apply(testing::source_secret(testing::kKey1));
-    api_->apply(testing::login_secret("alpha", "alice"));
+    testing::seed_alpha(*api_);
     api_->enable_controller_simulation(true);
     ASSERT_TRUE(write(tmp_ / "kubeconfig", testing::render_kubeconfig(api_->url(), "", "")));
 
-    std::vector<std::string> operator_args{KEYWARD_OPERATOR_BINARY,
-                                           "run",
-                                           "--kubeconfig",
-                                           tmp_ / "kubeconfig",
-                                           "--leader-elect=false",
-                                           "--metrics-listen",
-                                           "127.0.0.1:0",
-                                           "--broker-listen",
-                                           "127.0.0.1:0",
-                                           "--broker-cert-file",
-                                           tmp_ / "tls.crt",
-                                           "--broker-key-file",
-                                           tmp_ / "tls.key",
-                                           "--log-level",
-                                           "debug"};
-    for (const auto& a : extra_operator_args()) operator_args.push_back(a);
+    std::vector<std::string> flags{"--log-level", "debug"};
+    for (const auto& f : extra_operator_args()) flags.push_back(f);
     operator_ = std::make_unique<Process>(
-        operator_args, std::vector<std::string>{"SSL_CERT_FILE=" + tmp_ / "ca.crt"},
-        tmp_ / "operator.log");
+        testing::operator_with_broker(KEYWARD_OPERATOR_BINARY, tmp_.path(), flags),
+        std::vector<std::string>{"SSL_CERT_FILE=" + tmp_ / "ca.crt"}, tmp_ / "operator.log");
     ASSERT_TRUE(operator_->started());
     ASSERT_TRUE(eventually([&] {
       std::smatch m;
@@ -157,6 +139,33 @@ class KeyVersionEndToEnd : public ::testing::Test {
       if (!result.is_allowed() || result.patch.is_null()) return pod;
       return pod.patch(result.patch);
     });
+  }
+
+  // ApiKey gamma (a generate source assigned to Deployment gamma, whose two pods are applied in the
+  // same kubectl apply); the webhook's lookup sees the same ApiKey. Returns when both pods exist
+  // and the key Secret holds version 1.
+  void apply_gamma(const std::string& restart_strategy) {
+    const std::string apikey_yaml = R"(apiVersion: keyward.dev/v1alpha1
+kind: ApiKey
+metadata: {name: gamma, namespace: bots}
+spec:
+  displayName: Gamma bot
+  source:
+    generate: {prefix: nt_, length: 40}
+  consumers:
+    workloadRef: {kind: Deployment, name: gamma}
+    restartStrategy: )" + restart_strategy +
+                                    "\n";
+    auto docs = webhook::load_yaml_documents(apikey_yaml);
+    ASSERT_TRUE(docs);
+    auto apikey = webhook::yaml_to_json((*docs)[0]);
+    ASSERT_TRUE(apikey);
+    set_apikey_for_admission(*apikey);
+    ASSERT_TRUE(write(tmp_ / "gamma.yaml", apikey_yaml + "---\n" + deployment_yaml("gamma", 2)));
+    ASSERT_EQ(kubectl_apply(tmp_ / "gamma.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+    ASSERT_TRUE(eventually([&] {
+      return pods("gamma").size() == 2 && secret_version("gamma") == 1;
+    })) << logs();
   }
 
   // More flags for the operator (a fixture that seals key Secrets adds --kek-dir).
@@ -464,28 +473,7 @@ TEST_F(KeyVersionEndToEnd, DeactivationReachesEveryBrokerModeSidecarWithoutARest
 // sidecar reads the version from the key Secret's files and reports it to the broker after its
 // first delivery; the operator records it on the pod.
 TEST_F(KeyVersionEndToEnd, DirectModeSidecarsReportTheVersionTheyDelivered) {
-  const std::string manifests = R"(apiVersion: keyward.dev/v1alpha1
-kind: ApiKey
-metadata: {name: gamma, namespace: bots}
-spec:
-  displayName: Gamma bot
-  source:
-    generate: {prefix: nt_, length: 40}
-  consumers:
-    workloadRef: {kind: Deployment, name: gamma}
----
-)" + deployment_yaml("gamma", 2);
-  ASSERT_TRUE(write(tmp_ / "gamma.yaml", manifests));
-  set_apikey_for_admission(
-      Json{{"apiVersion", "keyward.dev/v1alpha1"},
-           {"kind", "ApiKey"},
-           {"metadata", {{"name", "gamma"}, {"namespace", "bots"}}},
-           {"spec",
-            {{"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
-             {"consumers", {{"workloadRef", {{"kind", "Deployment"}, {"name", "gamma"}}}}}}}});
-  ASSERT_EQ(kubectl_apply(tmp_ / "gamma.yaml"), 0) << slurp(tmp_ / "kubectl.log");
-  ASSERT_TRUE(eventually([&] { return pods("gamma").size() == 2 && secret_version("gamma") == 1; }))
-      << logs();
+  ASSERT_NO_FATAL_FAILURE(apply_gamma("RolloutRestart"));
   // What the kubelet projects from the key Secret into each pod's key volume.
   auto secret = api_->get("v1", "Secret", "bots", "keyward-gamma");
   ASSERT_TRUE(secret);
@@ -567,30 +555,7 @@ class SealedKeyEndToEnd : public KeyVersionEndToEnd {
 };
 
 TEST_F(SealedKeyEndToEnd, DirectModeSidecarsGetTheSealedKeyFromTheBrokerAcrossARotation) {
-  const std::string manifests = R"(apiVersion: keyward.dev/v1alpha1
-kind: ApiKey
-metadata: {name: gamma, namespace: bots}
-spec:
-  displayName: Gamma bot
-  source:
-    generate: {prefix: nt_, length: 40}
-  consumers:
-    workloadRef: {kind: Deployment, name: gamma}
-    restartStrategy: None
----
-)" + deployment_yaml("gamma", 2);
-  ASSERT_TRUE(write(tmp_ / "gamma.yaml", manifests));
-  set_apikey_for_admission(Json{{"apiVersion", "keyward.dev/v1alpha1"},
-                                {"kind", "ApiKey"},
-                                {"metadata", {{"name", "gamma"}, {"namespace", "bots"}}},
-                                {"spec",
-                                 {{"source", {{"generate", {{"prefix", "nt_"}, {"length", 40}}}}},
-                                  {"consumers",
-                                   {{"workloadRef", {{"kind", "Deployment"}, {"name", "gamma"}}},
-                                    {"restartStrategy", "None"}}}}}});
-  ASSERT_EQ(kubectl_apply(tmp_ / "gamma.yaml"), 0) << slurp(tmp_ / "kubectl.log");
-  ASSERT_TRUE(eventually([&] { return pods("gamma").size() == 2 && secret_version("gamma") == 1; }))
-      << logs();
+  ASSERT_NO_FATAL_FAILURE(apply_gamma("None"));
   auto sealed_field = [&](const char* field) {
     auto secret = api_->get("v1", "Secret", "bots", "keyward-gamma");
     if (!secret || !(*secret)["data"].contains(field)) return std::string();

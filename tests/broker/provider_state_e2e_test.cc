@@ -68,11 +68,7 @@ TEST(ProviderStateEndToEnd, ARefusedLoginIsAConditionAndAnEventUntilTheSecretIsF
   testing::FakeApiServer api(options);
   ASSERT_TRUE(api.start());
   api.apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
-  api.apply({{"apiVersion", "v1"},
-             {"kind", "Secret"},
-             {"metadata", {{"name", "alpha-source"}, {"namespace", "bots"}}},
-             {"type", "Opaque"},
-             {"data", {{"apiKey", keyward::base64_encode(testing::kKey1)}}}});
+  api.apply(testing::source_secret(testing::kKey1));
   api.apply(login_secret_with(kWrong));
   api.apply(testing::e2e_apikey("alpha", {{"endpoint", simulator.url() + "/v1"}}));
 

@@ -148,6 +148,7 @@ class Walker {
     auto additional = schema.find("additionalProperties");
     bool has_additional = additional != schema.end() && additional->is_object();
     std::vector<std::string> pruned;
+    if (path.empty() && has_props) root_metadata(value, *props);
     for (auto& [name, child] : value.items()) {
       if (path.empty() && (name == "apiVersion" || name == "kind" || name == "metadata")) continue;
       std::string child_path = join_path(path, name);
@@ -170,6 +171,24 @@ class Walker {
                              "Too many: " + std::to_string(value.size()) + ": must have at most " +
                                  mp->dump() + " items",
                              path});
+    }
+  }
+
+  // The root's metadata is ObjectMeta, validated by the server itself, except that a CRD may
+  // restrict metadata.name and metadata.generateName (the only fields its schema may name there):
+  // those restrictions apply; nothing of metadata is pruned.
+  void root_metadata(const json& object, const json& props) {
+    auto meta_schema = props.find("metadata");
+    auto meta = object.find("metadata");
+    if (meta_schema == props.end() || meta == object.end() || !meta->is_object()) return;
+    auto meta_props = meta_schema->find("properties");
+    if (meta_props == meta_schema->end() || !meta_props->is_object()) return;
+    for (const char* field : {"name", "generateName"}) {
+      auto sub = meta_props->find(field);
+      auto v = meta->find(field);
+      if (sub != meta_props->end() && sub->is_object() && v != meta->end() && v->is_string()) {
+        check_string(v->get<std::string>(), *sub, std::string("metadata.") + field);
+      }
     }
   }
 

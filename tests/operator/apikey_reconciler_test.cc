@@ -214,6 +214,23 @@ TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
   EXPECT_EQ(action.requeue_after, seconds(6600));
 }
 
+// The names the operator derives (keyward-<name>, keyward.session.<name>) must be valid Secret
+// names (at most 253 characters), so the CRD caps an ApiKey's name at 237: the API server refuses
+// a longer one at once instead of the operator failing later on every Secret it writes.
+TEST_F(ReconcilerTest, AnApiKeyNameTooLongForItsSecretsIsRefusedByTheApiServer) {
+  const std::string longest(237, 'a');
+  EXPECT_NO_THROW(put(make_apikey(longest)));
+  auto r = make_reconciler();
+  settle(*r, longest);
+  EXPECT_TRUE(secret(longest).has_value()) << "keyward-<237 characters> is a valid Secret name";
+  try {
+    put(make_apikey(std::string(238, 'a')));
+    ADD_FAILURE() << "a 238-character ApiKey name was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("metadata.name"), std::string::npos) << e.what();
+  }
+}
+
 // A new display name renames the key; it never rotates it (the key, its version and the pods stay).
 TEST_F(ReconcilerTest, ADisplayNameChangeRenamesAndNeverRotates) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}}}}));
