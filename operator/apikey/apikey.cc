@@ -118,6 +118,7 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
     KW_TRY(r.enumeration(
         "alphabet", g.alphabet,
         {{"base62", Alphabet::Base62}, {"hex", Alphabet::Hex}, {"base32", Alphabet::Base32}}));
+    KW_TRY(r.integer("secretLength", g.secret_length, 16, 256));
     return g;
   }
   if (*secret_ref != nullptr) {
@@ -127,6 +128,12 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
     KW_TRY(r.string("key", s.key,
                     {false, 1, 253, &kSecretDataKeyRe,
                      "use a Secret data key: letters, digits, '-', '_' and '.'"}));
+    for (auto [field, target] :
+         {std::pair{"secretKey", &s.secret_key}, std::pair{"passphraseKey", &s.passphrase_key}}) {
+      KW_TRY(r.string(field, *target,
+                      {false, 1, 253, &kSecretDataKeyRe,
+                       "use a Secret data key: letters, digits, '-', '_' and '.'"}));
+    }
     return s;
   }
   FieldReader r(**http, source.path("http"));
@@ -145,6 +152,12 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
   KW_TRY(r.string("authScheme", h.auth_scheme,
                   {false, 0, 64, &kWordRe, "use a scheme such as Bearer, or \"\""}));
   KW_TRY(read_ca_bundle(r, h.ca_bundle));
+  for (auto [field, target] : {std::pair{"secretField", &h.secret_field},
+                               std::pair{"passphraseField", &h.passphrase_field}}) {
+    KW_TRY(r.string(field, *target,
+                    {false, 1, 253, &kDottedFieldRe,
+                     "use a field name or a dotted path such as data.apiSecret"}));
+  }
   return h;
 }
 

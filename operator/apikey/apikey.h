@@ -32,6 +32,9 @@ struct GenerateSource {
   std::string prefix = "nt_";  // recognisable, non-secret; [A-Za-z0-9_-]{0,16}
   std::int32_t length = 40;    // random characters AFTER the prefix, 16..256
   Alphabet alphabet = Alphabet::Base62;
+  // 0: the key alone; 16..256: an apiSecret of this many characters (same alphabet, no prefix)
+  // is generated with every key version, a key pair.
+  std::int32_t secret_length = 0;
 
   bool operator==(const GenerateSource&) const = default;
 };
@@ -39,6 +42,8 @@ struct GenerateSource {
 struct SecretRefSource {
   std::string name;            // a Secret in the ApiKey's namespace, managed by the user
   std::string key = "apiKey";  // the data key holding the key material
+  std::string secret_key;      // the data key holding the apiSecret; "" for none
+  std::string passphrase_key;  // the data key holding the passphrase; "" for none
 
   bool operator==(const SecretRefSource&) const = default;
 };
@@ -50,6 +55,8 @@ struct HttpSource {
   std::string auth_header = "Authorization";  // header that carries the current key
   std::string auth_scheme = "Bearer";         // "" sends the bare key
   std::string ca_bundle;                      // PEM CAs trusted for url; empty: the system store
+  std::string secret_field;      // dotted path of the new apiSecret in the answer; "" for none
+  std::string passphrase_field;  // dotted path of the new passphrase; "" for none
 
   bool operator==(const HttpSource&) const = default;
 };

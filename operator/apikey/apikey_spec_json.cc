@@ -17,8 +17,11 @@ json to_json(const ApiKeySpec& spec) {
     source["generate"] = {{"prefix", g->prefix},
                           {"length", g->length},
                           {"alphabet", std::string(to_string(g->alphabet))}};
+    if (g->secret_length > 0) source["generate"]["secretLength"] = g->secret_length;
   } else if (const auto* s = std::get_if<SecretRefSource>(&spec.source)) {
     source["secretRef"] = {{"name", s->name}, {"key", s->key}};
+    if (!s->secret_key.empty()) source["secretRef"]["secretKey"] = s->secret_key;
+    if (!s->passphrase_key.empty()) source["secretRef"]["passphraseKey"] = s->passphrase_key;
   } else {
     const auto& h = std::get<HttpSource>(spec.source);
     source["http"] = {{"url", h.url},
@@ -27,6 +30,8 @@ json to_json(const ApiKeySpec& spec) {
                       {"authHeader", h.auth_header},
                       {"authScheme", h.auth_scheme}};
     if (!h.ca_bundle.empty()) source["http"]["caBundle"] = h.ca_bundle;
+    if (!h.secret_field.empty()) source["http"]["secretField"] = h.secret_field;
+    if (!h.passphrase_field.empty()) source["http"]["passphraseField"] = h.passphrase_field;
   }
   out["source"] = std::move(source);
   if (spec.rotation) {

@@ -18,8 +18,8 @@ bool KeySecret::owned_by(const std::string& uid) const {
 
 namespace {
 
-SealBinding binding_for(const KeyOwner& owner, std::int64_t version) {
-  return SealBinding{owner.ns, owner.name, owner.uid, std::string(secret_field::kApiKey), version};
+SealBinding binding_for(const KeyOwner& owner, std::string_view field, std::int64_t version) {
+  return SealBinding{owner.ns, owner.name, owner.uid, std::string(field), version};
 }
 
 }  // namespace
@@ -43,10 +43,11 @@ Result<std::map<std::string, std::string>> read_secret_fields(const kube::Object
   return out;
 }
 
-Result<std::string> stored_key_value(const std::string& key, std::int64_t version,
-                                     const KeySealer* sealer, const KeyOwner& owner) {
-  if (sealer == nullptr) return key;
-  return sealer->seal(key, binding_for(owner, version));
+Result<std::string> stored_key_value(const std::string& value, std::string_view field,
+                                     std::int64_t version, const KeySealer* sealer,
+                                     const KeyOwner& owner) {
+  if (sealer == nullptr) return value;
+  return sealer->seal(value, binding_for(owner, field, version));
 }
 
 Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor,
@@ -72,8 +73,8 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
     }
     return std::optional<std::string>(std::move(*decoded));
   };
-  // A key field, opened when sealed (bound to the key version it holds).
-  auto key_field = [&](std::string_view key,
+  // A key field, opened when sealed (bound to its field name and the key version it holds).
+  auto key_field = [&](std::string_view key, std::string_view field,
                        std::int64_t key_version) -> Result<std::optional<std::string>> {
     auto stored = text_field(key);
     if (!stored || !*stored) return stored;
@@ -89,25 +90,33 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
                       "(the chart mounts the KEK Secret). Nothing is rotated or overwritten "
                       "until then");
     }
-    auto opened = sealer->open(**stored, binding_for(owner, key_version));
+    auto opened = sealer->open(**stored, binding_for(owner, field, key_version));
     if (!opened) return fail(opened.error());
     redactor.add(opened->plaintext);
     out.sealed_with.insert(opened->kek_id);
     return std::optional<std::string>(std::move(opened->plaintext));
   };
-  auto current = key_field(secret_field::kApiKey, out.version);
-  if (!current) return fail(current.error());
-  if (!*current || (*current)->empty()) {
+  // Every field of the current version, then of the previous one (the version before).
+  KeyMaterial previous;
+  bool has_previous = false;
+  for (const KeyField& f : key_fields()) {
+    auto current = key_field(f.name, f.name, out.version);
+    if (!current) return fail(current.error());
+    if (*current) out.current.*f.member = std::move(**current);
+    auto before = key_field(f.previous_name, f.name, out.version - 1);
+    if (!before) return fail(before.error());
+    if (*before) {
+      previous.*f.member = std::move(**before);
+      has_previous = has_previous || f.name == secret_field::kApiKey;
+    }
+  }
+  if (out.current.api_key.empty()) {
     return fail("SecretKeyMissing",
                 "Secret " + name +
                     " has no data.apiKey; put the current key there or delete the "
                     "Secret so the operator creates a new one");
   }
-  out.current_key = **current;
-  // The previous key is the version before the current one.
-  auto previous = key_field(secret_field::kPreviousApiKey, out.version - 1);
-  if (!previous) return fail(previous.error());
-  out.previous_key = *previous;
+  if (has_previous) out.previous = std::move(previous);
   auto expires = text_field(secret_field::kPreviousExpiresAt);
   if (expires && *expires) {
     if (auto t = parse_rfc3339(**expires)) out.previous_expires_at = *t;

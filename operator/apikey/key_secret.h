@@ -19,15 +19,16 @@
 #include "common/core/log.h"
 #include "common/core/result.h"
 #include "common/kube/kube_api.h"
+#include "operator/apikey/key_material.h"
 #include "operator/apikey/key_sealer.h"
 #include "operator/apikey/names.h"
 
 namespace keyward::apikey {
 
 struct KeySecret {
-  kube::Object object;  // as read (resourceVersion for conditional writes)
-  std::string current_key;
-  std::optional<std::string> previous_key;
+  kube::Object object;                  // as read (resourceVersion for conditional writes)
+  KeyMaterial current;                  // apiKey, and apiSecret / passphrase when the key has them
+  std::optional<KeyMaterial> previous;  // every field of the version before, during grace
   std::optional<SystemTime> previous_expires_at;
   std::int64_t version = 0;
   std::string content_hash;
@@ -69,8 +70,10 @@ struct KeyOwner {
 [[nodiscard]] Result<std::map<std::string, std::string>> read_secret_fields(
     const kube::Object& secret, Redactor& redactor);
 
-// The value to store for a key field: sealed when a sealer is given, else the key as it is.
-[[nodiscard]] Result<std::string> stored_key_value(const std::string& key, std::int64_t version,
-                                                   const KeySealer* sealer, const KeyOwner& owner);
+// The value to store for a key field (`field` is its name in KeyMaterial, "apiKey", also for the
+// previous version): sealed when a sealer is given, else the value as it is.
+[[nodiscard]] Result<std::string> stored_key_value(const std::string& value, std::string_view field,
+                                                   std::int64_t version, const KeySealer* sealer,
+                                                   const KeyOwner& owner);
 
 }  // namespace keyward::apikey

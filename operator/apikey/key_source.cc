@@ -33,16 +33,27 @@ GeneratedKeySource::GeneratedKeySource(KeyGenerator& generator, GenerateSource s
                                        Redactor& redactor)
     : generator_(generator), spec_(std::move(spec)), redactor_(redactor) {}
 
-Result<std::string> GeneratedKeySource::obtain(const KeyRequest& /*request*/) {
+Result<KeyMaterial> GeneratedKeySource::obtain(const KeyRequest& /*request*/) {
   auto key = generator_.generate(spec_);
-  if (key) redactor_.add(*key);
-  return key;
+  if (!key) return fail(key.error());
+  redactor_.add(*key);
+  KeyMaterial material(std::move(*key));
+  if (spec_.secret_length > 0) {
+    GenerateSource secret_spec = spec_;
+    secret_spec.prefix.clear();
+    secret_spec.length = spec_.secret_length;
+    auto secret = generator_.generate(secret_spec);
+    if (!secret) return fail(secret.error());
+    redactor_.add(*secret);
+    material.api_secret = std::move(*secret);
+  }
+  return material;
 }
 
 SecretRefKeySource::SecretRefKeySource(kube::KubeApi& api, SecretRefSource spec, Redactor& redactor)
     : api_(api), spec_(std::move(spec)), redactor_(redactor) {}
 
-Result<std::string> SecretRefKeySource::obtain(const KeyRequest& request) {
+Result<KeyMaterial> SecretRefKeySource::obtain(const KeyRequest& request) {
   const std::string where = "Secret " + request.ns + "/" + spec_.name +
                             " (spec.source.secretRef "
                             "of ApiKey " +
@@ -59,33 +70,52 @@ Result<std::string> SecretRefKeySource::obtain(const KeyRequest& request) {
     return fail(std::move(e));
   }
   const auto data = secret->find("data");
-  if (data == secret->end() || !data->is_object() || !data->contains(spec_.key)) {
-    return failure(reason::kSourceSecretKeyMissing,
-                   where + " has no data key \"" + spec_.key +
-                       "\"; add it or set spec.source.secretRef.key to the key that holds it");
+  // One data key of the user's Secret; `spec_field` names the spec field that selects it.
+  auto read = [&](const std::string& key, const char* spec_field,
+                  const char* what) -> Result<std::string> {
+    if (data == secret->end() || !data->is_object() || !data->contains(key)) {
+      return failure(reason::kSourceSecretKeyMissing,
+                     where + " has no data key \"" + key +
+                         "\"; add it or set spec.source.secretRef." + spec_field +
+                         " to the key that holds " + what);
+    }
+    const auto& encoded = (*data)[key];
+    if (!encoded.is_string()) {
+      return failure(reason::kSourceSecretKeyMissing,
+                     where + ": data." + key + " is not a base64 string");
+    }
+    auto decoded = base64_decode(encoded.get<std::string>());
+    if (!decoded) {
+      return failure(reason::kSourceSecretKeyMissing,
+                     where + ": data." + key + " is not valid base64");
+    }
+    if (decoded->empty()) {
+      return failure(reason::kSourceSecretKeyMissing,
+                     where + ": data." + key + " is empty; put " + what + " in it");
+    }
+    redactor_.add(*decoded);
+    return std::move(*decoded);
+  };
+  auto key = read(spec_.key, "key", "the API key");
+  if (!key) return fail(key.error());
+  KeyMaterial material(std::move(*key));
+  if (!spec_.secret_key.empty()) {
+    auto secret_value = read(spec_.secret_key, "secretKey", "the API secret");
+    if (!secret_value) return fail(secret_value.error());
+    material.api_secret = std::move(*secret_value);
   }
-  const auto& encoded = (*data)[spec_.key];
-  if (!encoded.is_string()) {
-    return failure(reason::kSourceSecretKeyMissing,
-                   where + ": data." + spec_.key + " is not a base64 string");
+  if (!spec_.passphrase_key.empty()) {
+    auto passphrase = read(spec_.passphrase_key, "passphraseKey", "the passphrase");
+    if (!passphrase) return fail(passphrase.error());
+    material.passphrase = std::move(*passphrase);
   }
-  auto decoded = base64_decode(encoded.get<std::string>());
-  if (!decoded) {
-    return failure(reason::kSourceSecretKeyMissing,
-                   where + ": data." + spec_.key + " is not valid base64");
-  }
-  if (decoded->empty()) {
-    return failure(reason::kSourceSecretKeyMissing,
-                   where + ": data." + spec_.key + " is empty; put the API key in it");
-  }
-  redactor_.add(*decoded);
-  return std::move(*decoded);
+  return material;
 }
 
 HttpKeySource::HttpKeySource(HttpTransport& transport, HttpSource spec, Redactor& redactor)
     : transport_(transport), spec_(std::move(spec)), redactor_(redactor) {}
 
-Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
+Result<KeyMaterial> HttpKeySource::obtain(const KeyRequest& request) {
   std::string path;
   if (auto ep = HttpEndpoint::parse(spec_.url, &path); !ep) {
     return failure(reason::kInvalidSpec, "spec.source.http.url: " + ep.error().message);
@@ -137,29 +167,50 @@ Result<std::string> HttpKeySource::obtain(const KeyRequest& request) {
                        message_safe(response->header("Content-Type").value_or(""), 100) +
                        "\"); check spec.source.http.url points at the API, not a web page");
   }
-  const nlohmann::json* node = &json;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = spec_.response_field.find('.', start);
-    const std::string part = spec_.response_field.substr(
-        start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (!node->is_object() || !node->contains(part)) {
-      node = nullptr;
-      break;
+  // The string at a dotted path of the answer; `spec_field` names the spec field that selects it.
+  auto field = [&](const std::string& dotted, const char* spec_field,
+                   const char* what) -> Result<std::string> {
+    const nlohmann::json* node = &json;
+    std::size_t start = 0;
+    while (true) {
+      const auto dot = dotted.find('.', start);
+      const std::string part =
+          dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (!node->is_object() || !node->contains(part)) {
+        node = nullptr;
+        break;
+      }
+      node = &(*node)[part];
+      if (dot == std::string::npos) break;
+      start = dot + 1;
     }
-    node = &(*node)[part];
-    if (dot == std::string::npos) break;
-    start = dot + 1;
+    if (node == nullptr || !node->is_string() || node->get_ref<const std::string&>().empty()) {
+      // Do not show the body: the new key may be in it under another name.
+      return failure(reason::kKeySourceInvalidResponse,
+                     where + " answered without a non-empty string at \"" + dotted +
+                         "\"; set spec.source.http." + spec_field + " to the field holding " +
+                         what);
+    }
+    std::string value = node->get<std::string>();
+    redactor_.add(value);
+    return value;
+  };
+  // Every field is read before any is used: a provider that sends the key without its secret
+  // rotated nothing the operator can store.
+  auto key = field(spec_.response_field, "responseField", "the new key");
+  if (!key) return fail(key.error());
+  KeyMaterial material(std::move(*key));
+  if (!spec_.secret_field.empty()) {
+    auto secret_value = field(spec_.secret_field, "secretField", "the new API secret");
+    if (!secret_value) return fail(secret_value.error());
+    material.api_secret = std::move(*secret_value);
   }
-  if (node == nullptr || !node->is_string() || node->get_ref<const std::string&>().empty()) {
-    // Do not show the body: the new key may be in it under another name.
-    return failure(reason::kKeySourceInvalidResponse,
-                   where + " answered without a non-empty string at \"" + spec_.response_field +
-                       "\"; set spec.source.http.responseField to the field holding the new key");
+  if (!spec_.passphrase_field.empty()) {
+    auto passphrase = field(spec_.passphrase_field, "passphraseField", "the new passphrase");
+    if (!passphrase) return fail(passphrase.error());
+    material.passphrase = std::move(*passphrase);
   }
-  std::string key = node->get<std::string>();
-  redactor_.add(key);
-  return key;
+  return material;
 }
 
 Result<std::unique_ptr<KeySource>> make_key_source(const SourceSpec& source,

@@ -18,6 +18,7 @@
 #include "common/kube/kube_api.h"
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/key_generator.h"
+#include "operator/apikey/key_material.h"
 
 namespace keyward::apikey {
 
@@ -38,14 +39,15 @@ class KeySource {
   KeySource& operator=(const KeySource&) = delete;
   virtual ~KeySource() = default;
 
-  // New key material (for SecretRefKeySource: whatever the user's Secret holds now).
-  virtual Result<std::string> obtain(const KeyRequest& request) = 0;
+  // New key material, every field the spec names at once (for SecretRefKeySource: whatever the
+  // user's Secret holds now).
+  virtual Result<KeyMaterial> obtain(const KeyRequest& request) = 0;
 };
 
 class GeneratedKeySource final : public KeySource {
  public:
   GeneratedKeySource(KeyGenerator& generator, GenerateSource spec, Redactor& redactor);
-  Result<std::string> obtain(const KeyRequest& request) override;
+  Result<KeyMaterial> obtain(const KeyRequest& request) override;
 
  private:
   KeyGenerator& generator_;
@@ -53,13 +55,14 @@ class GeneratedKeySource final : public KeySource {
   Redactor& redactor_;
 };
 
-// Reads data[spec.key] (base64) of Secret spec.name in request.ns.
-// Errors: SourceSecretNotFound (404), SourceSecretKeyMissing (no such key, empty, or not valid
-// base64), or the KubeApi error unchanged (its reason, e.g. "Forbidden", "Unreachable").
+// Reads data[spec.key] (and data[spec.secret_key], data[spec.passphrase_key] when set; base64) of
+// Secret spec.name in request.ns.
+// Errors: SourceSecretNotFound (404), SourceSecretKeyMissing (a named key absent, empty, or not
+// valid base64), or the KubeApi error unchanged (its reason, e.g. "Forbidden", "Unreachable").
 class SecretRefKeySource final : public KeySource {
  public:
   SecretRefKeySource(kube::KubeApi& api, SecretRefSource spec, Redactor& redactor);
-  Result<std::string> obtain(const KeyRequest& request) override;
+  Result<KeyMaterial> obtain(const KeyRequest& request) override;
 
  private:
   kube::KubeApi& api_;
@@ -70,15 +73,16 @@ class SecretRefKeySource final : public KeySource {
 // Sends `method` to the path of spec.url through `transport` (which must connect to the URL's
 // scheme, host and port) with headers `<authHeader>: <authScheme> <current key>`,
 // `Idempotency-Key: <request.idempotency_key>` and `Accept: application/json`, and reads the
-// string at spec.response_field (dotted path) of the JSON answer.
+// strings at spec.response_field (and spec.secret_field, spec.passphrase_field when set; dotted
+// paths) of the JSON answer.
 // Errors: KeySourceUnreachable (transport failed), KeySourceRejected (non-2xx; http_status set),
-// KeySourceInvalidResponse (not JSON, not an object, field missing / not a string / empty),
+// KeySourceInvalidResponse (not JSON, not an object, a field missing / not a string / empty),
 // NoCurrentKey (request.current_key empty: the endpoint cannot authenticate the call),
 // InvalidSpec (bad URL).
 class HttpKeySource final : public KeySource {
  public:
   HttpKeySource(HttpTransport& transport, HttpSource spec, Redactor& redactor);
-  Result<std::string> obtain(const KeyRequest& request) override;
+  Result<KeyMaterial> obtain(const KeyRequest& request) override;
 
  private:
   HttpTransport& transport_;

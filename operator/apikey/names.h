@@ -69,6 +69,12 @@ inline constexpr std::string_view kRestartedForVersion = "keyward.dev/restarted-
 namespace secret_field {
 inline constexpr std::string_view kApiKey = "apiKey";
 inline constexpr std::string_view kPreviousApiKey = "previousApiKey";
+// The secret and passphrase paired with the key (docs/apikey.md, "Key material"), and their
+// previous versions during the grace period.
+inline constexpr std::string_view kApiSecret = "apiSecret";
+inline constexpr std::string_view kPassphrase = "passphrase";
+inline constexpr std::string_view kPreviousApiSecret = "previousApiSecret";
+inline constexpr std::string_view kPreviousPassphrase = "previousPassphrase";
 inline constexpr std::string_view kPreviousExpiresAt = "previousExpiresAt";
 // The version of apiKey, as data (not secret): a Secret volume projects data only, and a
 // direct-mode sidecar reports the version it delivered (docs/contracts.md).

@@ -64,7 +64,7 @@ Result<DeliveredKey> deliver_key(const kube::Store& apikeys, const kube::Store& 
     }
     login = std::move(*fields);
   }
-  const Credentials c = session_credentials(a, key_secret->current_key, out.key_version, login);
+  const Credentials c = session_credentials(a, key_secret->current, out.key_version, login);
   for (const auto& [field, member] : login_fields()) {
     if (!(c.*member).empty()) out.fields.emplace(std::string(field), c.*member);
   }
@@ -105,12 +105,12 @@ Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& sec
   if (!secret) return fail(secret.error().reason, secret.error().message, 503);
   KeyVerdict v;
   const auto given = digest(presented);
-  const bool is_current = same(given, digest(secret->current_key));
+  const bool is_current = same(given, digest(secret->current.api_key));
   // The previous key only until its grace ends, even before the operator has removed it (a
   // late or failed reconcile must not keep it valid).
   const bool previous_valid =
-      secret->previous_key && secret->previous_expires_at && now < *secret->previous_expires_at;
-  const bool is_previous = previous_valid && same(given, digest(*secret->previous_key));
+      secret->previous && secret->previous_expires_at && now < *secret->previous_expires_at;
+  const bool is_previous = previous_valid && same(given, digest(secret->previous->api_key));
   if (!parsed->spec.active) {
     v.reason = "Inactive";
     v.message = "ApiKey " + key + " is inactive (spec.active: false): none of its keys is valid";

@@ -24,7 +24,7 @@ void TokenSlot::wipe() {
   token_.reset();
 }
 
-Credentials session_credentials(const apikey::ApiKey& key, const std::string& api_key,
+Credentials session_credentials(const apikey::ApiKey& key, const apikey::KeyMaterial& material,
                                 std::int64_t key_version,
                                 const std::map<std::string, std::string>& login_fields_data) {
   Credentials c;
@@ -33,7 +33,10 @@ Credentials session_credentials(const apikey::ApiKey& key, const std::string& ap
       c.*member = it->second;
     }
   }
-  c.api_key = api_key;  // the key Secret's, never the login Secret's
+  c.api_key = material.api_key;  // the key Secret's, never the login Secret's
+  // A key pair's secret and passphrase rotate with the key: the key Secret's win.
+  if (!material.api_secret.empty()) c.api_secret = material.api_secret;
+  if (!material.passphrase.empty()) c.passphrase = material.passphrase;
   c.key_version = key_version;
   if (const auto& t = key.spec.token_exchange.tradovate) {
     if (!t->app_id.empty()) c.app_id = t->app_id;

@@ -44,6 +44,7 @@
 #include "common/token/token_provider.h"
 #include "common/token/token_refresher.h"
 #include "operator/apikey/apikey.h"
+#include "operator/apikey/key_material.h"
 #include "operator/apikey/key_sealer.h"
 #include "operator/apikey/provider_states.h"
 #include "operator/broker/session_store.h"
@@ -157,10 +158,11 @@ class Session {
   std::jthread loop_;
 };
 
-// The Credentials of a session from the ApiKey, its key (the key Secret's apiKey and version)
-// and the user's credentials Secret data (decoded; may be empty). Field names: docs/contracts.md.
+// The Credentials of a session from the ApiKey, its key material (the key Secret's current
+// fields and version) and the user's credentials Secret data (decoded; may be empty). The key
+// Secret's fields win over the credentials Secret's. Field names: docs/contracts.md.
 // deviceId: the credentials Secret's, else "keyward-<ApiKey uid>" (stable per ApiKey).
-Credentials session_credentials(const apikey::ApiKey& key, const std::string& api_key,
+Credentials session_credentials(const apikey::ApiKey& key, const apikey::KeyMaterial& material,
                                 std::int64_t key_version,
                                 const std::map<std::string, std::string>& login_fields_data);
 

@@ -76,9 +76,9 @@ SessionManager::Desired SessionManager::desired(const std::string& key) const {
     }
     login = std::move(*fields);
   }
-  d.config = SessionConfig{
-      a.metadata.ns, a.metadata.name, a.spec.token_exchange,
-      session_credentials(a, key_secret->current_key, key_secret->version, login), a.metadata.uid};
+  d.config = SessionConfig{a.metadata.ns, a.metadata.name, a.spec.token_exchange,
+                           session_credentials(a, key_secret->current, key_secret->version, login),
+                           a.metadata.uid};
   return d;
 }
 

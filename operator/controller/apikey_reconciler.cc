@@ -216,7 +216,7 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
     // current one. Only when Keyward sees consumers at all: with no pod, someone outside the
     // cluster may still be moving over, and the grace period decides.
     const RestartPlan& plan = pass.restarts->plan;
-    if (pass.spec->active && pass.secret->previous_key && plan.on_previous.empty() &&
+    if (pass.spec->active && pass.secret->previous && plan.on_previous.empty() &&
         plan.counts.up_to_date > 0) {
       if (auto st = revoke_previous(pass, "every consuming pod runs the current key"); !st) {
         return fail(st.error());
@@ -230,7 +230,7 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   // 9. Requeue at the next due moment.
   if (pass.spec->active) {
     earliest(pass.wake_at, pass.next_rotation);
-    if (pass.secret && pass.secret->previous_key)
+    if (pass.secret && pass.secret->previous)
       earliest(pass.wake_at, pass.secret->previous_expires_at);
   }
   if (pass.degraded && pass.degraded->reason == rs::kWindowNeverOpens) {
@@ -310,7 +310,8 @@ Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& er
   return Action::await_change();
 }
 
-Result<std::string> ApiKeyReconciler::obtain_key(Pass& pass, const std::string& idempotency_key) {
+Result<apikey::KeyMaterial> ApiKeyReconciler::obtain_key(Pass& pass,
+                                                         const std::string& idempotency_key) {
   std::unique_ptr<HttpTransport> transport;
   if (const auto* http = std::get_if<apikey::HttpSource>(&pass.spec->source)) {
     if (!deps_.http_transports) {
@@ -327,10 +328,10 @@ Result<std::string> ApiKeyReconciler::obtain_key(Pass& pass, const std::string& 
   apikey::KeyRequest request;
   request.ns = pass.meta.ns;
   request.apikey_name = pass.meta.name;
-  if (pass.secret) request.current_key = pass.secret->current_key;
+  if (pass.secret) request.current_key = pass.secret->current.api_key;
   request.idempotency_key = idempotency_key;
   auto key = (*source)->obtain(request);
-  if (key) deps_.logger.redactor().add(*key);
+  if (key) apikey::redact_material(deps_.logger.redactor(), *key);
   return key;
 }
 
@@ -345,33 +346,46 @@ kube::Object owner_reference(const apikey::ObjectMeta& meta) {
           {"blockOwnerDeletion", true}};
 }
 
-// Writes the key fields and annotations into a Secret object (keeping everything else).
-// The key fields are sealed when the operator has a sealer (docs/sealing.md): the previous key is
-// bound to the version before `version`.
+// Writes the key fields and annotations into a Secret object (keeping everything else): every
+// field of the material, and of the previous version during grace, in one write; a field the
+// version does not have is removed. The key fields are sealed when the operator has a sealer
+// (docs/sealing.md): the previous ones are bound to the version before `version`.
 Result<kube::Object> with_key(kube::Object secret, const apikey::KeySealer* sealer,
-                              const apikey::KeyOwner& owner, const std::string& key,
+                              const apikey::KeyOwner& owner, const apikey::KeyMaterial& key,
                               std::int64_t version, SystemTime rotated_at,
-                              const std::optional<std::string>& previous,
+                              const std::optional<apikey::KeyMaterial>& previous,
                               std::optional<SystemTime> previous_expires_at, bool active,
                               const std::optional<SystemTime>& grace_ends_at = std::nullopt,
                               const std::string& handled_request = "") {
   auto hash = apikey::content_hash(key);
   if (!hash) return fail(hash.error());
-  auto stored = apikey::stored_key_value(key, version, sealer, owner);
-  if (!stored) return fail(stored.error());
   auto& data = secret["data"];
   if (!data.is_object()) data = kube::Object::object();
-  data[s(apikey::secret_field::kApiKey)] = base64_encode(*stored);
+  const bool keep_previous = previous && previous_expires_at;
+  for (const apikey::KeyField& f : apikey::key_fields()) {
+    const std::string& value = key.*f.member;
+    if (value.empty()) {
+      data.erase(s(f.name));
+    } else {
+      auto stored = apikey::stored_key_value(value, f.name, version, sealer, owner);
+      if (!stored) return fail(stored.error());
+      data[s(f.name)] = base64_encode(*stored);
+    }
+    const std::string* before = keep_previous ? &((*previous).*f.member) : nullptr;
+    if (before == nullptr || before->empty()) {
+      data.erase(s(f.previous_name));
+    } else {
+      auto stored = apikey::stored_key_value(*before, f.name, version - 1, sealer, owner);
+      if (!stored) return fail(stored.error());
+      data[s(f.previous_name)] = base64_encode(*stored);
+    }
+  }
   data[s(apikey::secret_field::kKeyVersion)] = base64_encode(std::to_string(version));
   data[s(apikey::secret_field::kActive)] = base64_encode(active ? "true" : "false");
-  if (previous && previous_expires_at) {
-    auto stored_previous = apikey::stored_key_value(*previous, version - 1, sealer, owner);
-    if (!stored_previous) return fail(stored_previous.error());
-    data[s(apikey::secret_field::kPreviousApiKey)] = base64_encode(*stored_previous);
+  if (keep_previous) {
     data[s(apikey::secret_field::kPreviousExpiresAt)] =
         base64_encode(format_rfc3339(*previous_expires_at));
   } else {
-    data.erase(s(apikey::secret_field::kPreviousApiKey));
     data.erase(s(apikey::secret_field::kPreviousExpiresAt));
   }
   auto& annotations = secret["metadata"]["annotations"];
@@ -412,9 +426,9 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
     }
     md["labels"][s(apikey::kApiKeyLabel)] = pass.meta.name;
     auto adopted =
-        with_key(body, deps_.sealer, owner_of(pass), secret->current_key,
+        with_key(body, deps_.sealer, owner_of(pass), secret->current,
                  std::max<std::int64_t>(secret->version, 1), secret->rotated_at.value_or(pass.now),
-                 secret->previous_key, secret->previous_expires_at, pass.spec->active);
+                 secret->previous, secret->previous_expires_at, pass.spec->active);
     if (!adopted) {
       pass.degraded = adopted.error();  // sealing failed: the Secret stays as it is
       return std::optional<apikey::KeySecret>{};
@@ -481,17 +495,18 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
   return std::optional<apikey::KeySecret>(std::move(*reread));
 }
 
-Status ApiKeyReconciler::rotate_with_key(Pass& pass, const std::string& new_key, const char* why) {
+Status ApiKeyReconciler::rotate_with_key(Pass& pass, const apikey::KeyMaterial& new_key,
+                                         const char* why) {
   apikey::KeySecret& current = *pass.secret;
   const std::int64_t version = current.version + 1;
   const auto grace = pass.planner
                          ? pass.planner->grace_period()
                          : std::chrono::seconds(apikey::RotationSpec{}.grace_period_seconds);
-  std::optional<std::string> previous;
+  std::optional<apikey::KeyMaterial> previous;
   std::optional<SystemTime> expires;
   const bool end_grace = pass.forced && pass.forced->end_grace;
   if (grace.count() > 0 && !end_grace) {
-    previous = current.current_key;
+    previous = current.current;
     expires = pass.now + grace;
   }
   // A forced end of grace (a leaked key): the previous key is not kept at all.
@@ -661,7 +676,7 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
 
 Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   apikey::KeySecret& secret = *pass.secret;
-  if (!secret.previous_key) return ok();
+  if (!secret.previous) return ok();
   if (secret.previous_expires_at && *secret.previous_expires_at > pass.now) return ok();
   return revoke_previous(pass, "its grace period ended");
 }
@@ -670,7 +685,7 @@ Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
   apikey::KeySecret& secret = *pass.secret;
   const std::int64_t revoked = secret.version - 1;
   kube::Object body = secret.object;
-  body["data"].erase(s(apikey::secret_field::kPreviousApiKey));
+  for (const apikey::KeyField& f : apikey::key_fields()) body["data"].erase(s(f.previous_name));
   body["data"].erase(s(apikey::secret_field::kPreviousExpiresAt));
   if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
   auto written = deps_.api.update(kube::ResourceType::secrets(), body);
@@ -736,7 +751,8 @@ std::string ApiKeyReconciler::compute_status(Pass& pass) const {
   if (pass.secret) {
     st.key_version = pass.secret->version;
     const auto* gen_source = std::get_if<apikey::GenerateSource>(&pass.spec->source);
-    st.key_hint = apikey::mask_key(pass.secret->current_key, gen_source ? gen_source->prefix : "");
+    st.key_hint =
+        apikey::mask_key(pass.secret->current.api_key, gen_source ? gen_source->prefix : "");
     st.last_rotation_time = pass.secret->rotated_at;
   }
   st.next_rotation_time = active ? pass.next_rotation : std::nullopt;
@@ -748,7 +764,7 @@ std::string ApiKeyReconciler::compute_status(Pass& pass) const {
     }
   }
   st.previous_key.reset();
-  if (pass.secret && pass.secret->previous_key) {
+  if (pass.secret && pass.secret->previous) {
     apikey::PreviousKeyStatus previous;
     previous.version = pass.secret->version - 1;
     previous.revoked_by = pass.secret->previous_expires_at;

@@ -123,7 +123,7 @@ class ApiKeyReconciler {
   // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
   bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
-  Status rotate_with_key(Pass& pass, const std::string& new_key, const char* why);
+  Status rotate_with_key(Pass& pass, const apikey::KeyMaterial& new_key, const char* why);
   Status http_rotation(Pass& pass, const std::string& nonce);
   Status drop_expired_previous(Pass& pass);
   // Removes the previous key from the Secret now (an Event says why).
@@ -132,7 +132,7 @@ class ApiKeyReconciler {
   void set_provider_ready(Pass& pass) const;
   void provider_ready_events(const Pass& pass);
   Status write_status(Pass& pass);  // compute_status, events, metric, and the write
-  Result<std::string> obtain_key(Pass& pass, const std::string& idempotency_key);
+  Result<apikey::KeyMaterial> obtain_key(Pass& pass, const std::string& idempotency_key);
   void record_condition_metric(const std::string& key, const std::string& condition);
 
   ReconcilerDeps deps_;

@@ -89,7 +89,7 @@ TEST(ParseApiKey, FullContractExample) {
   EXPECT_FALSE(s.active);
   EXPECT_EQ(std::get<HttpSource>(s.source),
             (HttpSource{"https://provider.example/regenerate", "PUT", "apiKey", "Authorization",
-                        "Bearer", ""}));
+                        "Bearer", "", "", ""}));
   ASSERT_TRUE(s.rotation);
   EXPECT_EQ(s.rotation->schedule, "0 17 * * 5");
   EXPECT_FALSE(s.rotation->interval_seconds);
@@ -118,7 +118,8 @@ TEST(ParseApiKey, IntervalRotationAndSecretRefAndOAuth2) {
                  {"oauth2", {{"clientAuth", "body"}}}}}};
   auto key = parse_apikey(object_with(spec));
   ASSERT_TRUE(key) << key.error().to_string();
-  EXPECT_EQ(std::get<SecretRefSource>(key->spec.source), (SecretRefSource{"user-key", "apiKey"}));
+  EXPECT_EQ(std::get<SecretRefSource>(key->spec.source),
+            (SecretRefSource{"user-key", "apiKey", "", ""}));
   EXPECT_EQ(key->spec.rotation->interval_seconds, 86400);
   EXPECT_EQ(key->spec.rotation->time_zone, "UTC");
   EXPECT_EQ(key->spec.token_exchange.oauth2, (OAuth2Settings{OAuth2ClientAuth::Body, ""}));

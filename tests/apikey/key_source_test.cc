@@ -79,8 +79,9 @@ TEST(GeneratedKeySource, GeneratesAndRegistersTheKey) {
   GeneratedKeySource source(generator, GenerateSource{"nt_", 40, Alphabet::Base62}, redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key);
-  EXPECT_TRUE(key->starts_with("nt_"));
-  EXPECT_EQ(redactor.redact("x " + *key + " y"), "x [REDACTED] y");
+  EXPECT_TRUE(key->api_key.starts_with("nt_"));
+  EXPECT_TRUE(key->api_secret.empty());
+  EXPECT_EQ(redactor.redact("x " + key->api_key + " y"), "x [REDACTED] y");
 }
 
 // ---- secretRef ----
@@ -90,10 +91,10 @@ TEST(SecretRefKeySource, ReadsAndDecodesTheUserSecret) {
   // "user-key-0123456789" in base64.
   api.secrets["bots/alpha-login"] = {{"data", {{"apiKey", "dXNlci1rZXktMDEyMzQ1Njc4OQ=="}}}};
   Redactor redactor;
-  SecretRefKeySource source(api, SecretRefSource{"alpha-login", "apiKey"}, redactor);
+  SecretRefKeySource source(api, SecretRefSource{"alpha-login", "apiKey", "", ""}, redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key) << key.error().message;
-  EXPECT_EQ(*key, "user-key-0123456789");
+  EXPECT_EQ(key->api_key, "user-key-0123456789");
   EXPECT_EQ(redactor.redact("user-key-0123456789"), "[REDACTED]");
 }
 
@@ -101,30 +102,34 @@ TEST(SecretRefKeySource, DecodesEveryPaddingLength) {
   FakeSecrets api;
   api.secrets["bots/s"] = {{"data", {{"a", "YWJjZA=="}, {"b", "YWJjZGU="}, {"c", "YWJjZGVm"}}}};
   Redactor redactor;
-  EXPECT_EQ(*SecretRefKeySource(api, {"s", "a"}, redactor).obtain(request()), "abcd");
-  EXPECT_EQ(*SecretRefKeySource(api, {"s", "b"}, redactor).obtain(request()), "abcde");
-  EXPECT_EQ(*SecretRefKeySource(api, {"s", "c"}, redactor).obtain(request()), "abcdef");
+  EXPECT_EQ(SecretRefKeySource(api, {"s", "a", "", ""}, redactor).obtain(request())->api_key,
+            "abcd");
+  EXPECT_EQ(SecretRefKeySource(api, {"s", "b", "", ""}, redactor).obtain(request())->api_key,
+            "abcde");
+  EXPECT_EQ(SecretRefKeySource(api, {"s", "c", "", ""}, redactor).obtain(request())->api_key,
+            "abcdef");
 }
 
 TEST(SecretRefKeySource, MissingSecretKeyOrBadBase64AreClearErrors) {
   FakeSecrets api;
   api.secrets["bots/s"] = {{"data", {{"other", "YWJj"}, {"bad", "not*base64!"}, {"empty", ""}}}};
   Redactor redactor;
-  auto missing_secret = SecretRefKeySource(api, {"nope", "apiKey"}, redactor).obtain(request());
+  auto missing_secret =
+      SecretRefKeySource(api, {"nope", "apiKey", "", ""}, redactor).obtain(request());
   ASSERT_FALSE(missing_secret);
   EXPECT_EQ(missing_secret.error().reason, "SourceSecretNotFound");
   EXPECT_NE(missing_secret.error().message.find("Secret bots/nope"), std::string::npos);
 
-  auto missing_key = SecretRefKeySource(api, {"s", "apiKey"}, redactor).obtain(request());
+  auto missing_key = SecretRefKeySource(api, {"s", "apiKey", "", ""}, redactor).obtain(request());
   ASSERT_FALSE(missing_key);
   EXPECT_EQ(missing_key.error().reason, "SourceSecretKeyMissing");
   EXPECT_NE(missing_key.error().message.find("no data key \"apiKey\""), std::string::npos);
 
-  auto bad = SecretRefKeySource(api, {"s", "bad"}, redactor).obtain(request());
+  auto bad = SecretRefKeySource(api, {"s", "bad", "", ""}, redactor).obtain(request());
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("not valid base64"), std::string::npos);
 
-  auto empty = SecretRefKeySource(api, {"s", "empty"}, redactor).obtain(request());
+  auto empty = SecretRefKeySource(api, {"s", "empty", "", ""}, redactor).obtain(request());
   ASSERT_FALSE(empty);
   EXPECT_NE(empty.error().message.find("is empty"), std::string::npos);
 }
@@ -133,7 +138,7 @@ TEST(SecretRefKeySource, ApiErrorsKeepTheirReason) {
   FakeSecrets api;
   api.next_error = Error{"Forbidden", "get secrets bots/s: forbidden", 403};
   Redactor redactor;
-  auto r = SecretRefKeySource(api, {"s", "apiKey"}, redactor).obtain(request());
+  auto r = SecretRefKeySource(api, {"s", "apiKey", "", ""}, redactor).obtain(request());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().reason, "Forbidden");
   EXPECT_EQ(r.error().http_status, 403);
@@ -147,6 +152,8 @@ HttpSource http_spec() {
                     "apiKey",
                     "Authorization",
                     "Bearer",
+                    "",
+                    "",
                     ""};
 }
 
@@ -157,7 +164,7 @@ TEST(HttpKeySource, SendsTheCurrentKeyAndIdempotencyKeyAndReadsTheNewKey) {
   HttpKeySource source(transport, http_spec(), redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key) << key.error().message;
-  EXPECT_EQ(*key, kNewKey);
+  EXPECT_EQ(key->api_key, kNewKey);
   const auto sent = transport.requests();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].method, "POST");
@@ -188,10 +195,11 @@ TEST(HttpKeySource, DottedResponseFieldBareSchemeAndCustomHeader) {
   transport.push(200, std::string(R"({"data":{"key":")") + kNewKey + R"("}})");
   Redactor redactor;
   HttpKeySource source(
-      transport, HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", "", ""}, redactor);
+      transport, HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", "", "", "", ""},
+      redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key) << key.error().message;
-  EXPECT_EQ(*key, kNewKey);
+  EXPECT_EQ(key->api_key, kNewKey);
   const auto sent = transport.requests();
   EXPECT_EQ(sent[0].method, "PUT");
   EXPECT_EQ(sent[0].path, "/");
@@ -319,7 +327,7 @@ TEST(MakeKeySource, PicksTheImplementationForTheSource) {
   auto g = make_key_source(GenerateSource{}, deps);
   ASSERT_TRUE(g);
   EXPECT_NE(dynamic_cast<GeneratedKeySource*>(g->get()), nullptr);
-  auto s = make_key_source(SecretRefSource{"s", "apiKey"}, deps);
+  auto s = make_key_source(SecretRefSource{"s", "apiKey", "", ""}, deps);
   ASSERT_TRUE(s);
   EXPECT_NE(dynamic_cast<SecretRefKeySource*>(s->get()), nullptr);
   auto h = make_key_source(http_spec(), deps);

@@ -38,7 +38,7 @@ class SessionTest : public ::testing::Test {
     return SessionConfig{
         "bots", "alpha", a->spec.token_exchange,
         session_credentials(
-            *a, key, version,
+            *a, apikey::KeyMaterial(key), version,
             {{"username", "alice"}, {"password", testing::kPassword}, {"clientId", "8"}}),
         "uid-alpha"};
   }

@@ -57,7 +57,7 @@ TEST_F(SealedSecretTest, TheSecretHoldsEnvelopesOnlyAndTheRotatedPairStaysSealed
   EXPECT_EQ(apikey()["status"]["keyHint"], "nt_…b001") << "the hint still comes from the key";
   auto back = read_back(sealer);
   ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->current_key, first);
+  EXPECT_EQ(back->current.api_key, first);
 
   clock.advance(seconds(7200));
   settle(*r);
@@ -69,8 +69,9 @@ TEST_F(SealedSecretTest, TheSecretHoldsEnvelopesOnlyAndTheRotatedPairStaysSealed
   EXPECT_EQ(text.find(second), std::string::npos);
   back = read_back(sealer);
   ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->current_key, second);
-  EXPECT_EQ(back->previous_key, first);
+  EXPECT_EQ(back->current.api_key, second);
+  ASSERT_TRUE(back->previous.has_value());
+  EXPECT_EQ(back->previous->api_key, first);
   // The envelopes are bound to their version: swapping current and previous does not open.
   Json swapped = *secret();
   std::swap(swapped["data"]["apiKey"], swapped["data"]["previousApiKey"]);
@@ -102,7 +103,7 @@ TEST_F(SealedSecretTest, PlaintextWrittenBeforeSealingIsSealedWithoutARotation) 
   EXPECT_EQ(stored("apiKey").rfind("kw1.k1.", 0), 0u);
   EXPECT_EQ(key_version(), 1) << "sealing is not a rotation";
   EXPECT_EQ(generator.count(), 1);
-  EXPECT_EQ(read_back(sealer)->current_key, key);
+  EXPECT_EQ(read_back(sealer)->current.api_key, key);
   EXPECT_EQ(events_with("KeySealed").size(), 1u);
 }
 
@@ -113,7 +114,7 @@ TEST_F(SealedSecretTest, KekRotationReSealsEveryKeyWithReadersWorkingThroughout)
   auto r = make_reconciler();
   settle(*r, "alpha");
   settle(*r, "beta");
-  const std::string alpha_key = read_back(sealer)->current_key;
+  const std::string alpha_key = read_back(sealer)->current.api_key;
 
   kek_files.set(std::string(kKekDir) + "/k2", kek_text('2'));
   kek_files.set(std::string(kKekDir) + "/primary", "k2");
@@ -126,14 +127,14 @@ TEST_F(SealedSecretTest, KekRotationReSealsEveryKeyWithReadersWorkingThroughout)
   EXPECT_EQ(stored("apiKey").rfind("kw1.k2.", 0), 0u);
   EXPECT_EQ(secret_field("apiKey", "beta").rfind("kw1.k2.", 0), 0u);
   EXPECT_EQ(key_version(), 1);
-  EXPECT_EQ(read_back(&reader)->current_key, alpha_key);
+  EXPECT_EQ(read_back(&reader)->current.api_key, alpha_key);
 
   kek_files.remove(std::string(kKekDir) + "/k1");
   change_keks();
   const auto writes_before = writes();
   settle(*r, "alpha");
   EXPECT_EQ(writes(), writes_before) << "nothing left to re-seal";
-  EXPECT_EQ(read_back(&reader)->current_key, alpha_key);
+  EXPECT_EQ(read_back(&reader)->current.api_key, alpha_key);
   EXPECT_EQ(condition("Degraded")["status"], "False");
 }
 
