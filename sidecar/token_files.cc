@@ -3,6 +3,11 @@
 #include <nlohmann/json.hpp>
 
 namespace keyward::sidecar {
+namespace {
+
+constexpr std::string_view kKeyDeliveryProvider = "none";  // StaticKeyProvider::name()
+
+}  // namespace
 
 std::string to_string(TokenState state) {
   switch (state) {
@@ -98,9 +103,20 @@ std::vector<PayloadFile> render_token_files(const TokenRecord& r, const TokenFil
       "\n";
   env += "KEYWARD_TOKEN_STATE=" + shell_quote(to_string(r.state)) + "\n";
 
-  return {{names.token_file, live ? t.token : "", 0640},
-          {"token.json", j.dump() + "\n", 0640},
-          {"token.env", env, 0640}};
+  std::vector<PayloadFile> files{{names.token_file, live ? t.token : "", 0640},
+                                 {"token.json", j.dump() + "\n", 0640},
+                                 {"token.env", env, 0640}};
+  if (t.provider == kKeyDeliveryProvider) {
+    // Provider none delivers the key material itself: each field as its own file too, switched
+    // with the others in the same ..data swap (empty while Expired or Inactive).
+    const std::pair<const char*, const std::string*> fields[] = {
+        {"apiKey", &t.token}, {"apiSecret", &t.api_secret}, {"passphrase", &t.passphrase}};
+    for (const auto& [file, value] : fields) {
+      if (value->empty() || file == names.token_file) continue;
+      files.push_back({file, live ? *value : "", 0640});
+    }
+  }
+  return files;
 }
 
 Result<TokenRecord> read_token_record(const Filesystem& fs, const std::string& dir) {

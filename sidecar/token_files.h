@@ -4,6 +4,7 @@
 //   token.json  {"accessToken","mdAccessToken"?,"expirationTime","issuedAt","keyVersion",
 //                "provider","state","credentialsFingerprint"?}
 //   token.env   NAME='value' lines any POSIX shell can source ('  is written as  '\'' )
+//   apiKey, apiSecret, passphrase   provider none: each field of the key material (those it has)
 // TokenFileWriter renders them and replaces them together through the AtomicWriter;
 // read_token_record() reads token.json back (restart reuse, the exec shim).
 

@@ -144,14 +144,15 @@ class KeyVersionEndToEnd : public ::testing::Test {
   // ApiKey gamma (a generate source assigned to Deployment gamma, whose two pods are applied in the
   // same kubectl apply); the webhook's lookup sees the same ApiKey. Returns when both pods exist
   // and the key Secret holds version 1.
-  void apply_gamma(const std::string& restart_strategy) {
+  void apply_gamma(const std::string& restart_strategy,
+                   const std::string& generate = "{prefix: nt_, length: 40}") {
     const std::string apikey_yaml = R"(apiVersion: keyward.dev/v1alpha1
 kind: ApiKey
 metadata: {name: gamma, namespace: bots}
 spec:
   displayName: Gamma bot
   source:
-    generate: {prefix: nt_, length: 40}
+    generate: )" + generate + R"(
   consumers:
     workloadRef: {kind: Deployment, name: gamma}
     restartStrategy: )" + restart_strategy +
@@ -555,7 +556,8 @@ class SealedKeyEndToEnd : public KeyVersionEndToEnd {
 };
 
 TEST_F(SealedKeyEndToEnd, DirectModeSidecarsGetTheSealedKeyFromTheBrokerAcrossARotation) {
-  ASSERT_NO_FATAL_FAILURE(apply_gamma("None"));
+  // A key pair: the key and its secret are one version, delivered as files switched together.
+  ASSERT_NO_FATAL_FAILURE(apply_gamma("None", "{prefix: nt_, length: 40, secretLength: 32}"));
   auto sealed_field = [&](const char* field) {
     auto secret = api_->get("v1", "Secret", "bots", "keyward-gamma");
     if (!secret || !(*secret)["data"].contains(field)) return std::string();
@@ -573,30 +575,62 @@ TEST_F(SealedKeyEndToEnd, DirectModeSidecarsGetTheSealedKeyFromTheBrokerAcrossAR
   start_sidecars("gamma", [](const std::string&) { return std::string(); },
                  {"--recheck-seconds", "1"});
   ASSERT_TRUE(eventually([&] { return all_pods_on(1, 2, "gamma"); })) << logs();
+  // What each pod's apps see, read through one resolution of ..data as an app that opens the
+  // files of one version does: "apiKey apiSecret".
   auto delivered = [&] {
-    std::set<std::string> keys;
-    for (const auto& [name, _] : pods("gamma"))
-      keys.insert(slurp(tmp_ / ("out-" + name) + "/token"));
-    return keys;
+    std::set<std::string> pairs;
+    for (const auto& [name, _] : pods("gamma")) {
+      const std::string dir = tmp_ / ("out-" + name);
+      std::error_code ec;
+      const auto data = std::filesystem::read_symlink(dir + "/..data", ec);
+      if (ec) {
+        pairs.insert("");
+        continue;
+      }
+      const std::string version_dir = dir + "/" + data.string();
+      pairs.insert(slurp(version_dir + "/apiKey") + " " + slurp(version_dir + "/apiSecret"));
+    }
+    return pairs;
   };
-  const std::set<std::string> first = delivered();
+  std::set<std::string> first = delivered();
   ASSERT_EQ(first.size(), 1u) << "the pods got different keys";
-  const std::string key1 = *first.begin();
+  const std::string pair1 = *first.begin();
+  const std::string key1 = pair1.substr(0, pair1.find(' '));
+  const std::string secret1 = pair1.substr(pair1.find(' ') + 1);
   EXPECT_EQ(key1.rfind("nt_", 0), 0u) << key1;
   EXPECT_EQ(key1.size(), 43u) << key1;
+  EXPECT_EQ(secret1.size(), 32u) << "no apiSecret delivered";
+  for (const auto& [name, _] : pods("gamma")) {
+    EXPECT_EQ(slurp(tmp_ / ("out-" + name) + "/token"), key1);
+    EXPECT_NE(slurp(tmp_ / ("out-" + name) + "/token.env").find("_SECRET='" + secret1 + "'"),
+              std::string::npos);
+  }
   secrets_.push_back(key1);
+  secrets_.push_back(secret1);
 
   // A rotation reaches the running sidecars within their recheck, with no restart.
   ASSERT_EQ(kubectl({"annotate", "apikey", "-n", "bots", "gamma", "keyward.dev/rotate=now-1"}), 0)
       << slurp(tmp_ / "kubectl.log");
   ASSERT_TRUE(eventually([&] { return secret_version("gamma") == 2; })) << logs();
+  // Every pair an app sees on the way is whole: the first one or the second, never mixed.
+  std::set<std::string> seen;
   ASSERT_TRUE(eventually([&] {
-    const auto keys = delivered();
-    return keys.size() == 1 && *keys.begin() != key1 && !keys.begin()->empty();
+    const auto pairs = delivered();
+    seen.insert(pairs.begin(), pairs.end());
+    return pairs.size() == 1 && *pairs.begin() != pair1;
   })) << logs();
-  const std::string key2 = *delivered().begin();
+  const std::string pair2 = *delivered().begin();
+  const std::string key2 = pair2.substr(0, pair2.find(' '));
+  const std::string secret2 = pair2.substr(pair2.find(' ') + 1);
+  EXPECT_NE(secret2, secret1) << "the secret was not rotated with the key";
+  EXPECT_EQ(secret2.size(), 32u);
+  for (const auto& pair : seen) {
+    EXPECT_TRUE(pair == pair1 || pair == pair2 || pair.empty()) << "a mixed pair: " << pair;
+  }
   secrets_.push_back(key2);
+  secrets_.push_back(secret2);
   EXPECT_EQ(sealed_field("previousApiKey").rfind("kw1.k1.", 0), 0u);
+  EXPECT_EQ(sealed_field("previousApiSecret").rfind("kw1.k1.", 0), 0u);
 
   // The plaintext is in no object of the API server and in nothing printed.
   std::string everything;
@@ -604,7 +638,7 @@ TEST_F(SealedKeyEndToEnd, DirectModeSidecarsGetTheSealedKeyFromTheBrokerAcrossAR
     for (const auto& o : api_->list("v1", kind, "bots")) everything += o.dump();
   }
   for (const auto& o : api_->list("keyward.dev/v1alpha1", "ApiKey", "bots")) everything += o.dump();
-  for (const std::string& key : {key1, key2}) {
+  for (const std::string& key : {key1, key2, secret1, secret2}) {
     EXPECT_EQ(everything.find(key), std::string::npos) << "a key in the API server's objects";
   }
   const std::string printed = logs();

@@ -231,6 +231,131 @@ TEST_F(ReconcilerTest, AnApiKeyNameTooLongForItsSecretsIsRefusedByTheApiServer) 
   }
 }
 
+// A key pair (key + secret, with a passphrase where the exchange has one) is one version: every
+// source produces all of its fields at once, the previous version of all of them is kept during
+// the grace period and dropped together.
+TEST_F(ReconcilerTest, AGeneratedKeyPairIsRotatedAsOne) {
+  put(make_apikey("alpha",
+                  {{"source", {{"generate", {{"prefix", "nt_"}, {"secretLength", 32}}}}},
+                   {"rotation", {{"intervalSeconds", 7200}, {"gracePeriodSeconds", 600}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  ASSERT_EQ(generator.count(), 2) << "a key and its secret";
+  const std::string key1 = generator.issued().at(0);
+  const std::string secret1 = generator.issued().at(1);
+  EXPECT_EQ(secret_field("apiKey"), key1);
+  EXPECT_EQ(secret_field("apiSecret"), secret1);
+  apikey::KeyMaterial pair1(key1);
+  pair1.api_secret = secret1;
+  EXPECT_EQ(kube::annotation(*secret(), "keyward.dev/content-hash"), *apikey::content_hash(pair1));
+
+  clock.advance(seconds(7200));
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(secret_field("apiKey"), generator.issued().at(2));
+  EXPECT_EQ(secret_field("apiSecret"), generator.issued().at(3));
+  EXPECT_EQ(secret_field("previousApiKey"), key1);
+  EXPECT_EQ(secret_field("previousApiSecret"), secret1);
+
+  clock.advance(seconds(600));
+  settle(*r);
+  EXPECT_EQ(secret_field("previousApiKey"), "");
+  EXPECT_EQ(secret_field("previousApiSecret"), "");
+  const std::string seen = observable_text();
+  for (const auto& issued : generator.issued()) EXPECT_EQ(seen.find(issued), std::string::npos);
+}
+
+TEST_F(ReconcilerTest, ASecretRefKeyPairRotatesWhenAnyFieldChangesAndNeedsEveryField) {
+  const std::string key = "user-pair-key-0001";
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "user-pair"}, {"namespace", "bots"}}},
+           {"data",
+            {{"key", keyward::base64_encode(key)},
+             {"secret", keyward::base64_encode("user-pair-secret-0001")},
+             {"pass", keyward::base64_encode("user-pair-pass-0001")}}}});
+  put(make_apikey("alpha",
+                  {{"source",
+                    {{"generate", nullptr},
+                     {"secretRef",
+                      {{"name", "user-pair"},
+                       {"key", "key"},
+                       {"secretKey", "secret"},
+                       {"passphraseKey", "pass"}}}}},
+                   {"rotation", {{"intervalSeconds", 86400}, {"gracePeriodSeconds", 600}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  EXPECT_EQ(secret_field("apiKey"), key);
+  EXPECT_EQ(secret_field("apiSecret"), "user-pair-secret-0001");
+  EXPECT_EQ(secret_field("passphrase"), "user-pair-pass-0001");
+  // Only the secret changes (the exchange re-issued it for the same key): a new version.
+  Json user = *find("secrets", "bots", "user-pair");
+  user["data"]["secret"] = keyward::base64_encode("user-pair-secret-0002");
+  put(user);
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(secret_field("apiSecret"), "user-pair-secret-0002");
+  EXPECT_EQ(secret_field("previousApiSecret"), "user-pair-secret-0001");
+  EXPECT_EQ(secret_field("previousApiKey"), key);
+  EXPECT_EQ(secret_field("previousPassphrase"), "user-pair-pass-0001");
+  // The passphrase disappears from the user's Secret: Degraded, naming the field; the stored
+  // version stays whole.
+  user = *find("secrets", "bots", "user-pair");
+  user["data"].erase("pass");
+  put(user);
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(condition("Degraded")["reason"], "SourceSecretKeyMissing");
+  EXPECT_NE(condition("Degraded")["message"].get<std::string>().find("passphraseKey"),
+            std::string::npos);
+  EXPECT_EQ(secret_field("passphrase"), "user-pair-pass-0001");
+  const std::string seen = observable_text();
+  for (const char* value :
+       {"user-pair-secret-0001", "user-pair-secret-0002", "user-pair-pass-0001"})
+    EXPECT_EQ(seen.find(value), std::string::npos) << value;
+}
+
+TEST_F(ReconcilerTest, AnHttpKeyPairIsStoredOnlyWhenTheProviderAnswersEveryField) {
+  provider = std::make_unique<IdempotentProvider>("pk_seed_key_000000000000");
+  put(make_apikey(
+      "alpha",
+      {{"source",
+        {{"generate", nullptr},
+         {"http",
+          {{"url", "https://provider.example/regenerate"}, {"secretField", "data.secret"}}}}},
+       {"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 600}}}}));
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+           {"data",
+            {{"apiKey", keyward::base64_encode("pk_seed_key_000000000000")},
+             {"apiSecret", keyward::base64_encode("ps_seed_secret_0000")}}}});
+  auto r = make_reconciler();
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  // The provider answers the key without its secret: nothing is stored, the seed pair stays.
+  clock.advance(hours(1));
+  settle(*r);
+  EXPECT_EQ(key_version(), 1);
+  EXPECT_EQ(condition("Degraded")["reason"], "KeySourceInvalidResponse");
+  EXPECT_NE(condition("Degraded")["message"].get<std::string>().find("secretField"),
+            std::string::npos);
+  EXPECT_EQ(secret_field("apiSecret"), "ps_seed_secret_0000");
+  // It answers the pair: both are stored as version 2, the seed pair kept for the grace period.
+  provider->answer_secrets(true);
+  clock.advance(seconds(60));
+  settle(*r);
+  EXPECT_EQ(key_version(), 2);
+  EXPECT_EQ(provider->issued(), 1) << "the retry reused the Idempotency-Key";
+  EXPECT_EQ(secret_field("apiKey"), provider->valid_key());
+  EXPECT_EQ(secret_field("apiSecret"), IdempotentProvider::secret_of(provider->valid_key()));
+  EXPECT_EQ(secret_field("previousApiKey"), "pk_seed_key_000000000000");
+  EXPECT_EQ(secret_field("previousApiSecret"), "ps_seed_secret_0000");
+  const std::string seen = observable_text();
+  EXPECT_EQ(seen.find(IdempotentProvider::secret_of(provider->valid_key())), std::string::npos);
+  EXPECT_EQ(seen.find("ps_seed_secret_0000"), std::string::npos);
+}
+
 // A new display name renames the key; it never rotates it (the key, its version and the pods stay).
 TEST_F(ReconcilerTest, ADisplayNameChangeRenamesAndNeverRotates) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}}}}));

@@ -76,7 +76,7 @@ class IdempotentProvider final : public HttpTransport {
     response.headers.emplace("Content-Type", "application/json");
     if (auto it = by_nonce_.find(nonce); it != by_nonce_.end()) {
       response.status = 200;
-      response.body = Json{{"apiKey", it->second}}.dump();
+      response.body = answer(it->second).dump();
       return response;
     }
     const auto auth = request.headers.find("Authorization");
@@ -90,9 +90,16 @@ class IdempotentProvider final : public HttpTransport {
         "pk_live_" + std::string(30, static_cast<char>('A' + issued_)) + std::to_string(issued_);
     by_nonce_[nonce] = valid_key_;
     response.status = 200;
-    response.body = Json{{"apiKey", valid_key_}}.dump();
+    response.body = answer(valid_key_).dump();
     return response;
   }
+  // Answer every key with its secret under "data.secret" (a key pair), or no secret at all
+  // (a provider that forgot it).
+  void answer_secrets(bool on) {
+    std::lock_guard lock(mu_);
+    with_secret_ = on;
+  }
+  static std::string secret_of(const std::string& key) { return "ps_" + key; }
   Result<HttpResponse> stream(const HttpRequest&, const std::function<bool(std::string_view)>&,
                               std::stop_token) override {
     return fail("Unsupported", "no streams");
@@ -111,7 +118,14 @@ class IdempotentProvider final : public HttpTransport {
   }
 
  private:
+  Json answer(const std::string& key) const {
+    Json body{{"apiKey", key}};
+    if (with_secret_) body["data"] = {{"secret", secret_of(key)}};
+    return body;
+  }
+
   mutable std::mutex mu_;  // guards everything below
+  bool with_secret_ = false;
   std::string valid_key_;
   std::map<std::string, std::string> by_nonce_;
   int issued_ = 0;

@@ -89,6 +89,26 @@ TEST_F(SealedSecretTest, TheSecretHoldsEnvelopesOnlyAndTheRotatedPairStaysSealed
   }
 }
 
+// Each field of a key pair is sealed and bound to its field name: a secret's envelope moved into
+// the key's place does not open.
+TEST_F(SealedSecretTest, EveryFieldOfAKeyPairIsSealedAndBoundToItsName) {
+  put(make_apikey("alpha", {{"source", {{"generate", {{"secretLength", 32}}}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  const std::string key = generator.issued().at(0);
+  const std::string api_secret = generator.issued().at(1);
+  EXPECT_EQ(stored("apiSecret").rfind("kw1.k1.", 0), 0u) << stored("apiSecret");
+  EXPECT_EQ(secret()->dump().find(api_secret), std::string::npos);
+  auto back = read_back(sealer);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->current.api_key, key);
+  EXPECT_EQ(back->current.api_secret, api_secret);
+  Json moved = *secret();
+  std::swap(moved["data"]["apiKey"], moved["data"]["apiSecret"]);
+  put(moved);
+  EXPECT_EQ(read_back(sealer).error().reason, "SealedDataTampered");
+}
+
 TEST_F(SealedSecretTest, PlaintextWrittenBeforeSealingIsSealedWithoutARotation) {
   put(make_apikey("alpha"));
   sealer = nullptr;

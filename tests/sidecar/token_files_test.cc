@@ -96,6 +96,49 @@ TEST(TokenFilesTest, StaticKeyHasNoExpiryAndCarriesCompanions) {
   EXPECT_NE(files[2].content.find("EXCHANGE_KEY_PASSPHRASE='pp-abcdef'"), std::string::npos);
 }
 
+TEST(TokenFilesTest, KeyPairFieldsAreFilesSwitchedTogether) {
+  testing::TempDir tmp;
+  testing::FaultyFilesystem fs;
+  keyward::testing::FakeClock clock;
+  AtomicWriter writer(fs, clock, tmp / "t", make_null_logger());
+  TokenFileWriter files(writer, {"token", "EXCHANGE_KEY"});
+  AccessToken v1;
+  v1.token = "key-one-abcdef";
+  v1.api_secret = "sec-one-abcdef";
+  v1.passphrase = "pp-one-abcdef";
+  v1.provider = "none";
+  v1.key_version = 1;
+  ASSERT_TRUE(files.write({v1, TokenState::Valid, ""}));
+  EXPECT_EQ(*fs.read_file(tmp / "t/apiKey"), "key-one-abcdef");
+  EXPECT_EQ(*fs.read_file(tmp / "t/apiSecret"), "sec-one-abcdef");
+  EXPECT_EQ(*fs.read_file(tmp / "t/passphrase"), "pp-one-abcdef");
+  // Version 2 of the pair has no passphrase: every file moves in the one swap, and the
+  // passphrase of version 1 is gone rather than left beside the new pair.
+  AccessToken v2 = v1;
+  v2.token = "key-two-abcdef";
+  v2.api_secret = "sec-two-abcdef";
+  v2.passphrase.clear();
+  v2.key_version = 2;
+  ASSERT_TRUE(files.write({v2, TokenState::Valid, ""}));
+  EXPECT_EQ(*fs.read_file(tmp / "t/apiKey"), "key-two-abcdef");
+  EXPECT_EQ(*fs.read_file(tmp / "t/apiSecret"), "sec-two-abcdef");
+  EXPECT_FALSE(fs.read_file(tmp / "t/passphrase"));
+  EXPECT_NE(fs.read_file(tmp / "t/token.env")->find("EXCHANGE_KEY_SECRET='sec-two-abcdef'"),
+            std::string::npos);
+  // Inactive: the fields are emptied with the token.
+  ASSERT_TRUE(files.write({v2, TokenState::Inactive, ""}));
+  EXPECT_EQ(*fs.read_file(tmp / "t/apiSecret"), "");
+  // A token of an exchange is no key: no field files.
+  AccessToken exchanged;
+  exchanged.token = "tok-abcdef";
+  exchanged.provider = "tradovate";
+  exchanged.api_secret = "sec-abcdef";
+  for (const auto& f : render_token_files({exchanged, TokenState::Valid, ""}, {})) {
+    EXPECT_NE(f.name, "apiSecret");
+    EXPECT_NE(f.name, "apiKey");
+  }
+}
+
 TEST(TokenFilesTest, ReadsBackWhatItWrote) {
   testing::TempDir tmp;
   testing::FaultyFilesystem fs;
