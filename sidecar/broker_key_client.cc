@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/token/broker_protocol.h"
+
 namespace keyward::sidecar {
 
 BrokerKey::~BrokerKey() {
@@ -18,7 +20,7 @@ BrokerKeyClient::BrokerKeyClient(HttpTransport& transport, BrokerTarget target,
       logger_(std::move(logger)) {}
 
 Result<HttpResponse> BrokerKeyClient::call(const std::string& method, const std::string& endpoint,
-                                           const std::string& body) {
+                                           const std::string& body, std::int64_t held) {
   auto sa = sa_token_();
   if (!sa) {
     return fail(
@@ -33,6 +35,9 @@ Result<HttpResponse> BrokerKeyClient::call(const std::string& method, const std:
              "/" + endpoint;
   req.headers.emplace("Authorization", "Bearer " + *sa);
   req.headers.emplace("Accept", "application/json");
+  if (held > 0) {
+    req.headers.emplace(std::string(broker_protocol::kHeldKeyVersionHeader), std::to_string(held));
+  }
   if (!body.empty()) {
     req.content_type = "application/json";
     req.body = body;
@@ -55,9 +60,19 @@ Error BrokerKeyClient::refusal(const HttpResponse& response, const std::string& 
                response.status};
 }
 
-Result<BrokerKey> BrokerKeyClient::fetch_key() {
-  auto resp = call("GET", "key", "");
+Result<BrokerKey> BrokerKeyClient::fetch_key(std::int64_t held) {
+  auto resp = call("GET", "key", "", held);
   if (!resp) return fail(resp.error());
+  if (resp->status == 410) {
+    const Error refused = refusal(*resp, "the key version held was revoked", "GET .../key");
+    if (refused.reason == broker_protocol::kKeyVersionRevoked) {
+      BrokerKey revoked;
+      revoked.key_version = held;
+      revoked.revoked = true;
+      logger_.warn(refused.message, {{"reason", refused.reason}, {"keyVersion", held}});
+      return revoked;
+    }
+  }
   if (resp->status != 200) {
     return fail(refusal(*resp, "the broker did not deliver the key", "GET .../key"));
   }

@@ -26,6 +26,9 @@ struct BrokerKey {
   std::int64_t key_version = 0;
   bool active = true;
   std::map<std::string, std::string> fields;  // apiKey, username, password, ...
+  // 410 KeyVersionRevoked: the version held (key_version) was revoked and the broker cannot
+  // deliver the current one yet; fields is empty and what was delivered is withdrawn.
+  bool revoked = false;
 
   BrokerKey() = default;
   BrokerKey(const BrokerKey&) = default;
@@ -41,13 +44,14 @@ class BrokerKeyClient {
                   Logger logger);
 
   // One attempt each. An Error says what the broker answered (reason, status); callers retry.
-  Result<BrokerKey> fetch_key();
+  // `held`: the key version the sidecar holds now (0: none), told to the broker on every fetch.
+  Result<BrokerKey> fetch_key(std::int64_t held = 0);
   // ok: the operator has a version for this pod (this one or an earlier one).
   Status report(std::int64_t key_version);
 
  private:
   Result<HttpResponse> call(const std::string& method, const std::string& endpoint,
-                            const std::string& body);
+                            const std::string& body, std::int64_t held = 0);
   Error refusal(const HttpResponse& response, const std::string& what,
                 const std::string& path) const;
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/http_date.h"
+#include "common/token/broker_protocol.h"
 #include "common/token/token_provider.h"
 
 namespace keyward::sidecar {
@@ -20,7 +21,7 @@ bool BrokerTokenSource::accepts_cached(const Delivery& record) const {
   return record.state == DeliveryState::Valid && !record.token.token.empty();
 }
 
-Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
+Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* current) {
   auto sa = sa_token_();
   if (!sa) {
     return fail("MissingServiceAccountToken",
@@ -35,6 +36,10 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
       target_.base_path + "/v1/namespaces/" + target_.ns + "/apikeys/" + target_.apikey + "/token";
   req.headers.emplace("Authorization", "Bearer " + *sa);
   req.headers.emplace("Accept", "application/json");
+  if (current != nullptr && current->key_version > 0) {
+    req.headers.emplace(std::string(broker_protocol::kHeldKeyVersionHeader),
+                        std::to_string(current->key_version));
+  }
   const std::string where = "the token broker (GET " + req.path + ")";
   auto resp = transport_.send(req);
   if (!resp) return fail(resp.error());
@@ -76,6 +81,18 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* /*current*/) {
     out.kind = FetchResult::Kind::Inactive;
     out.message =
         "ApiKey " + target_.ns + "/" + target_.apikey + " is inactive (spec.active: false)";
+    return out;
+  }
+  if (resp->status == 410 && body_reason() == broker_protocol::kKeyVersionRevoked) {
+    out.kind = FetchResult::Kind::Revoked;
+    out.retry_after = Seconds(5);
+    if (auto ra = resp->header("Retry-After")) {
+      if (auto wait = parse_retry_after(*ra, clock_.now())) out.retry_after = *wait;
+    }
+    nlohmann::json b = nlohmann::json::parse(resp->body, nullptr, false);
+    out.message = b.is_object() && b.contains("message") && b["message"].is_string()
+                      ? b["message"].get<std::string>().substr(0, 400)
+                      : where + " answered 410 KeyVersionRevoked";
     return out;
   }
   if (resp->status == 503 || resp->status == 429) {

@@ -32,6 +32,7 @@ Result<Credentials> CredentialsLoader::load() const {
     }
     c.key_version = key->key_version;
     c.active = key->active;
+    c.revoked = key->revoked;
     c.register_secrets(redactor_);
     return c;
   }

@@ -12,6 +12,8 @@ TokenState to_state(DeliveryState s) {
       return TokenState::Expired;
     case DeliveryState::Inactive:
       return TokenState::Inactive;
+    case DeliveryState::Revoked:
+      return TokenState::Revoked;
   }
   return TokenState::Expired;
 }
@@ -24,6 +26,8 @@ DeliveryState to_delivery_state(TokenState s) {
       return DeliveryState::Expired;
     case TokenState::Inactive:
       return DeliveryState::Inactive;
+    case TokenState::Revoked:
+      return DeliveryState::Revoked;
   }
   return DeliveryState::Expired;
 }

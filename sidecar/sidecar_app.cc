@@ -156,7 +156,12 @@ std::optional<SystemTime> SidecarApp::report_key_version(SystemTime now) {
 }
 
 Status SidecarApp::fetch_broker_key() {
-  auto key = broker_key_client_->fetch_key();
+  std::int64_t held = 0;
+  {
+    std::lock_guard lock(key_mu_);
+    if (broker_key_) held = broker_key_->key_version;
+  }
+  auto key = broker_key_client_->fetch_key(held);
   if (!key) return fail(key.error());
   std::lock_guard lock(key_mu_);
   broker_key_ = std::move(*key);

@@ -17,6 +17,8 @@ std::string to_string(TokenState state) {
       return "Expired";
     case TokenState::Inactive:
       return "Inactive";
+    case TokenState::Revoked:
+      return "Revoked";
   }
   return "Expired";
 }
@@ -154,6 +156,8 @@ Result<TokenRecord> read_token_record(const Filesystem& fs, const std::string& d
       r.state = TokenState::Valid;
     else if (state == "Inactive")
       r.state = TokenState::Inactive;
+    else if (state == "Revoked")
+      r.state = TokenState::Revoked;
     else
       r.state = TokenState::Expired;
     return r;

@@ -19,7 +19,7 @@
 
 namespace keyward::sidecar {
 
-enum class TokenState { Valid, Expired, Inactive };
+enum class TokenState { Valid, Expired, Inactive, Revoked };
 std::string to_string(TokenState state);
 
 struct TokenRecord {

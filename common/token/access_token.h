@@ -45,6 +45,9 @@ struct Credentials {
   std::int64_t key_version = 0;  // known in broker mode; 0 in direct mode unless configured
   // The key Secret's data.active (direct mode): false stops delivery (state Inactive).
   bool active = true;
+  // The operator's broker said the key version held was revoked and it has no current one yet
+  // (--key-from-broker): what was delivered of it is withdrawn.
+  bool revoked = false;
 
   [[nodiscard]] const std::string& secret_for_exchange() const {
     return client_secret.empty() ? api_key : client_secret;

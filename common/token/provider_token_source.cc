@@ -53,6 +53,14 @@ Result<FetchResult> ProviderTokenSource::fetch(const AccessToken* current) {
       out.message = "the ApiKey is inactive (spec.active: false)";
       return out;
     }
+    if (creds->revoked) {
+      out.kind = FetchResult::Kind::Revoked;
+      out.retry_after = Seconds(5);
+      out.message =
+          "the key version this sidecar holds was revoked, and the operator's broker "
+          "cannot deliver the current one yet; nothing is delivered until it does";
+      return out;
+    }
   }
   bool try_renew = false;
   {

@@ -376,6 +376,27 @@ SystemTime TokenRefresher::step(SystemTime now) {
       logger_.warn("the ApiKey is inactive; no token is delivered", {{"message", result->message}});
       return next_attempt_;
     }
+    case FetchResult::Kind::Revoked: {
+      // The token in place belongs to a revoked key version: it goes at once, even though it may
+      // still live (a bot must not keep trading on a revoked key), and the current one is asked
+      // for again soon.
+      status_.state = "Revoked";
+      status_.last_error = "KeyVersionRevoked: " + result->message;
+      valid_gauge_.set(labels(), 0);
+      failures_.inc(labels({{"reason", "KeyVersionRevoked"}}));
+      AccessToken none;
+      none.provider = current_ ? current_->provider : source_.provider();
+      none.key_version = current_ ? current_->key_version : 0;
+      if (auto s = sink_.deliver(Delivery{none, DeliveryState::Revoked, ""}); !s) {
+        failures_.inc(labels({{"reason", s.error().reason}}));
+      }
+      current_.reset();
+      next_attempt_ = now + std::max(result->retry_after, Seconds(1));
+      status_.next_attempt = next_attempt_;
+      logger_.warn("the key version held was revoked; its token is withdrawn",
+                   {{"message", result->message}, {"retryAt", format_rfc3339(next_attempt_)}});
+      return next_attempt_;
+    }
   }
   return now + options_.backoff_max;
 }
@@ -396,6 +417,7 @@ Status TokenRefresher::ready(SystemTime now) const {
   if (status_.needs_person)
     return fail("CaptchaRequired", "a person must log in at the provider (captcha)");
   if (status_.state == "Inactive") return fail("Inactive", "the ApiKey is inactive");
+  if (status_.state == "Revoked") return fail("KeyVersionRevoked", status_.last_error);
   const ProviderState& p = status_.provider_state;
   if (status_.blocked_until_credentials_change) {
     return fail(p.reason, p.message + " (nothing is sent until the credentials change)");

@@ -16,11 +16,12 @@
 
 namespace keyward {
 
-enum class DeliveryState { Valid, Expired, Inactive };
+enum class DeliveryState { Valid, Expired, Inactive, Revoked };
 
 // What the refresher hands its sink: the token in place and its state. Expired: the token ran
 // out with no replacement (a sink stops serving it). Inactive: the key is inactive (the token
-// fields are empty but provider and keyVersion).
+// fields are empty but provider and keyVersion). Revoked: the key version of the token in place
+// was revoked and no current one is ready (the token is withdrawn, fields empty likewise).
 struct Delivery {
   AccessToken token;
   DeliveryState state = DeliveryState::Valid;
@@ -44,6 +45,7 @@ struct FetchResult {
     RetryLater,   // a penalty (p-time) or the broker's 503 Retry-After: wait retry_after
     NeedsPerson,  // captcha: a person must log in at the provider; retrying will not help
     Inactive,     // the ApiKey is inactive (broker 409 / active:false)
+    Revoked,      // the key version held was revoked (broker 410): withdraw, ask after retry_after
   };
   Kind kind = Kind::Token;
   AccessToken token;

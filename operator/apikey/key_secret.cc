@@ -22,7 +22,34 @@ SealBinding binding_for(const KeyOwner& owner, std::string_view field, std::int6
   return SealBinding{owner.ns, owner.name, owner.uid, std::string(field), version};
 }
 
+std::optional<std::int64_t> parse_version(const std::string& text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 0) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 }  // namespace
+
+std::optional<KeyVersions> key_versions(const kube::Object& secret, SystemTime now) {
+  auto version = parse_version(kube::annotation(secret, annotation::kKeyVersion));
+  if (!version) return std::nullopt;
+  KeyVersions out;
+  out.current = *version;
+  if (!secret.contains("data") || !secret.at("data").is_object()) return out;
+  const auto& data = secret.at("data");
+  const std::string expires_key(secret_field::kPreviousExpiresAt);
+  if (!data.contains(std::string(secret_field::kPreviousApiKey)) || !data.contains(expires_key) ||
+      !data.at(expires_key).is_string()) {
+    return out;
+  }
+  if (auto text = base64_decode(data.at(expires_key).get<std::string>())) {
+    if (auto t = parse_rfc3339(*text)) out.previous_valid = now < *t;
+  }
+  return out;
+}
 
 Result<std::map<std::string, std::string>> read_secret_fields(const kube::Object& secret,
                                                               Redactor& redactor) {
@@ -56,12 +83,7 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   out.object = secret;
   const std::string name = kube::metadata_string(secret, "name");
   const kube::Object data = secret.value("data", kube::Object::object());
-  const std::string version = kube::annotation(secret, annotation::kKeyVersion);
-  if (!version.empty()) {
-    std::int64_t v = 0;
-    auto [p, ec] = std::from_chars(version.data(), version.data() + version.size(), v);
-    if (ec == std::errc() && p == version.data() + version.size() && v >= 0) out.version = v;
-  }
+  out.version = parse_version(kube::annotation(secret, annotation::kKeyVersion)).value_or(0);
   auto text_field = [&](std::string_view key) -> Result<std::optional<std::string>> {
     auto it = data.find(std::string(key));
     if (it == data.end() || !it->is_string()) return std::optional<std::string>{};

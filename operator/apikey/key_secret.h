@@ -64,6 +64,21 @@ struct KeyOwner {
 [[nodiscard]] Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor,
                                                 const KeySealer* sealer, const KeyOwner& owner);
 
+// Which key versions a key Secret holds valid at a moment, read from its annotation and plain
+// data fields without opening anything (cheap enough for every broker request).
+struct KeyVersions {
+  std::int64_t current = 0;
+  bool previous_valid = false;  // previousApiKey is kept and previousExpiresAt is ahead
+
+  // A version older than the current one that is no longer valid: its previous-key time ended,
+  // or it was revoked early when every pod had moved (docs/apikey.md, "Two-phase rotation").
+  [[nodiscard]] bool revoked(std::int64_t version) const {
+    return version > 0 && version < current && !(previous_valid && version == current - 1);
+  }
+};
+// nullopt: not a key Secret with a version (yet).
+[[nodiscard]] std::optional<KeyVersions> key_versions(const kube::Object& secret, SystemTime now);
+
 // The data of a Secret a user manages (a credentials Secret), decoded, trailing newlines cut;
 // every value is registered with the redactor as it is read. InvalidSecret for data that is not
 // base64.

@@ -1,7 +1,5 @@
 #include "operator/broker/broker.h"
 
-#include <charconv>
-
 #include "operator/apikey/names.h"
 #include "operator/broker/pod_version_recorder.h"
 
@@ -84,20 +82,12 @@ void Broker::wire_service() {
     return verify_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
                       presented, now);
   });
-  service_.set_current_version(
-      [this](const std::string& ns, const std::string& name) -> std::optional<std::int64_t> {
-        auto secret = view_.secrets.get(ns + "/keyward-" + name);
-        if (!secret) return std::nullopt;
-        const auto annotations = (*secret)["metadata"].value("annotations", kube::Object::object());
-        const std::string text =
-            annotations.value(std::string(apikey::kKeyVersionAnnotation), std::string());
-        std::int64_t v = 0;
-        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-        if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
-          return std::nullopt;
-        }
-        return v;
-      });
+  service_.set_key_versions([this](const std::string& ns, const std::string& name,
+                                   SystemTime now) -> std::optional<apikey::KeyVersions> {
+    auto secret = view_.secrets.get(ns + "/" + apikey::secret_name_for(name));
+    if (!secret) return std::nullopt;
+    return apikey::key_versions(*secret, now);
+  });
 }
 
 Status Broker::start() { return server_.start(); }

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "common/kube/object_meta.h"
+#include "common/token/broker_protocol.h"
 #include "operator/apikey/pod_assignment.h"
 
 namespace keyward::broker {
@@ -109,8 +110,8 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   if (auto* refused = std::get_if<HttpResponse>(&admitted)) return std::move(*refused);
   const kube::Object& pod = std::get<kube::Object>(admitted);
   if (endpoint == "verify") return verify(request, ns, name, now);
-  if (endpoint == "token") return serve_token(pod, ns, name, now);
-  if (endpoint == "key") return serve_key(pod, ns, name);
+  if (endpoint == "token") return serve_token(request, pod, ns, name, now);
+  if (endpoint == "key") return serve_key(request, pod, ns, name, now);
   return take_report(request, pod, ns + "/" + name);
 }
 
@@ -185,11 +186,51 @@ std::optional<HttpResponse> BrokerService::record_first_version(const kube::Obje
   return std::nullopt;
 }
 
-HttpResponse BrokerService::serve_token(const kube::Object& pod, const std::string& ns,
-                                        const std::string& name, SystemTime now) {
+std::optional<HttpResponse> BrokerService::revoked_refusal(const HttpRequest& request,
+                                                           const std::string& ns,
+                                                           const std::string& name,
+                                                           SystemTime now) {
+  const auto header = request.headers.find(std::string(broker_protocol::kHeldKeyVersionHeader));
+  if (header == request.headers.end() || !key_versions_) return std::nullopt;
+  std::int64_t held = 0;
+  const std::string& text = header->second;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), held);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  const auto versions = key_versions_(ns, name, now);
+  if (!versions || !versions->revoked(held)) return std::nullopt;
+  return refuse(410, std::string(broker_protocol::kKeyVersionRevoked),
+                "key version " + std::to_string(held) + " of ApiKey " + ns + "/" + name +
+                    " was revoked (only version " + std::to_string(versions->current) +
+                    " is valid): withdraw what was delivered of it; version " +
+                    std::to_string(versions->current) + " is delivered as soon as it is ready",
+                options_.retry_no_token);
+}
+
+HttpResponse BrokerService::serve_token(const HttpRequest& request, const kube::Object& pod,
+                                        const std::string& ns, const std::string& name,
+                                        SystemTime now) {
   const std::string key = ns + "/" + name;
   TokenLookup found = sessions_.lookup(key, now);
   sessions_.update_gauge(now);
+  // Whatever keeps this answer from being a current token, a caller on a revoked version hears
+  // so first: the token it holds must not stay in use while it waits.
+  const bool serving = found.kind == TokenLookup::Kind::Token;
+  const auto versions = key_versions_ ? key_versions_(ns, name, now) : std::nullopt;
+  const bool token_revoked = serving && versions && versions->revoked(found.token.key_version);
+  if (!serving || token_revoked) {
+    if (found.kind != TokenLookup::Kind::Inactive && found.kind != TokenLookup::Kind::NoApiKey) {
+      if (auto refused = revoked_refusal(request, ns, name, now)) return std::move(*refused);
+    }
+  }
+  if (token_revoked) {
+    // The session still holds a token of a version revoked since (it is logging in with the
+    // current key): never served.
+    return refuse(503, "NewKeyPending",
+                  "key version " + std::to_string(found.token.key_version) +
+                      " was revoked and the broker is logging in with version " +
+                      std::to_string(versions->current) + "; ask again",
+                  options_.retry_standby);
+  }
   switch (found.kind) {
     case TokenLookup::Kind::Token:
       break;
@@ -228,8 +269,9 @@ HttpResponse BrokerService::serve_token(const kube::Object& pod, const std::stri
   return answer(200, body);
 }
 
-HttpResponse BrokerService::serve_key(const kube::Object& pod, const std::string& ns,
-                                      const std::string& name) {
+HttpResponse BrokerService::serve_key(const HttpRequest& request, const kube::Object& pod,
+                                      const std::string& ns, const std::string& name,
+                                      SystemTime now) {
   const std::string key = ns + "/" + name;
   if (!key_lookup_) return refuse(404, "NotFound", "this broker delivers no key material");
   auto delivered = key_lookup_(ns, name);
@@ -237,6 +279,9 @@ HttpResponse BrokerService::serve_key(const kube::Object& pod, const std::string
     const Error& e = delivered.error();
     if (e.http_status == 404) return refuse(404, "ApiKeyNotFound", e.message);
     if (e.http_status == 409) return refuse(409, e.reason, e.message);
+    // The current key cannot be opened or is not there yet: a sidecar that holds a revoked one
+    // must not keep delivering it meanwhile.
+    if (auto refused = revoked_refusal(request, ns, name, now)) return std::move(*refused);
     logger_.warn("key material cannot be delivered", {{"object", key}, {"reason", e.reason}});
     return refuse(503, e.reason, e.message, options_.retry_no_token);
   }
@@ -300,13 +345,13 @@ HttpResponse BrokerService::take_report(const HttpRequest& request, const kube::
                   "key version the sidecar delivered");
   }
   const std::int64_t reported = body["keyVersion"].get<std::int64_t>();
-  if (current_version_) {
+  if (key_versions_) {
     const auto slash = key.find('/');
-    if (auto current = current_version_(key.substr(0, slash), key.substr(slash + 1));
-        current && reported > *current) {
+    if (auto versions = key_versions_(key.substr(0, slash), key.substr(slash + 1), clock_.now());
+        versions && reported > versions->current) {
       return refuse(400, "InvalidReport",
                     "key version " + std::to_string(reported) + " is newer than ApiKey " + key +
-                        "'s current version " + std::to_string(*current) +
+                        "'s current version " + std::to_string(versions->current) +
                         "; report the version the sidecar delivered");
     }
   }

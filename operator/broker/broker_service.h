@@ -42,6 +42,7 @@
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
 #include "common/core/metrics.h"
+#include "operator/apikey/key_secret.h"
 #include "operator/apikey/last_used.h"
 #include "operator/broker/authorizer.h"
 #include "operator/broker/key_delivery.h"
@@ -76,13 +77,14 @@ class BrokerService {
     live_gate_ = std::move(gate);
   }
 
-  // The key Secret's current version of an ApiKey (nullopt: not known). A direct-mode report of
-  // a newer version is refused: a pod cannot claim a key that does not exist yet.
-  void set_current_version(
-      std::function<std::optional<std::int64_t>(const std::string& ns, const std::string& name)>
-          current) {
-    current_version_ = std::move(current);
-  }
+  // The key versions of an ApiKey valid at `now` (the key Secret's; nullopt: not known). A
+  // direct-mode report of a newer version is refused (a pod cannot claim a key that does not
+  // exist yet), a token of a revoked version is never served, and a sidecar that says it holds a
+  // revoked version (header X-Keyward-Key-Version) and cannot be given a current one is told
+  // 410 KeyVersionRevoked, so it withdraws what it holds.
+  using KeyVersionsLookup = std::function<std::optional<apikey::KeyVersions>(
+      const std::string& ns, const std::string& name, SystemTime now)>;
+  void set_key_versions(KeyVersionsLookup versions) { key_versions_ = std::move(versions); }
 
   // The key material of an ApiKey for a direct-mode sidecar (key_delivery.h); none: GET .../key
   // answers 404.
@@ -119,11 +121,15 @@ class BrokerService {
   // The pod's recorded version, or nullopt; a 503 answer when recording `version` failed.
   std::optional<HttpResponse> record_first_version(const kube::Object& pod, const std::string& key,
                                                    std::int64_t version);
-  HttpResponse serve_token(const kube::Object& pod, const std::string& ns, const std::string& name,
-                           SystemTime now);
+  // The 410 for a caller that holds a revoked version and gets no current one; nullopt otherwise.
+  std::optional<HttpResponse> revoked_refusal(const HttpRequest& request, const std::string& ns,
+                                              const std::string& name, SystemTime now);
+  HttpResponse serve_token(const HttpRequest& request, const kube::Object& pod,
+                           const std::string& ns, const std::string& name, SystemTime now);
   HttpResponse take_report(const HttpRequest& request, const kube::Object& pod,
                            const std::string& key);
-  HttpResponse serve_key(const kube::Object& pod, const std::string& ns, const std::string& name);
+  HttpResponse serve_key(const HttpRequest& request, const kube::Object& pod, const std::string& ns,
+                         const std::string& name, SystemTime now);
   HttpResponse verify(const HttpRequest& request, const std::string& ns, const std::string& name,
                       SystemTime now);
 
@@ -139,8 +145,7 @@ class BrokerService {
   Gauge& last_used_gauge_;
   std::function<void(const std::string&)> on_last_used_;
   std::function<Status(const std::string&, const std::string&)> live_gate_;
-  std::function<std::optional<std::int64_t>(const std::string&, const std::string&)>
-      current_version_;
+  KeyVersionsLookup key_versions_;
   std::function<Result<DeliveredKey>(const std::string&, const std::string&)> key_lookup_;
   std::function<Result<KeyVerdict>(const std::string&, const std::string&, const std::string&,
                                    SystemTime)>

@@ -392,6 +392,50 @@ TEST_F(AuthorizationTest, NoTokenYetAnswers503WithRetryAfter) {
   EXPECT_TRUE(res.header("Retry-After"));
 }
 
+// A sidecar tells the broker on every fetch which key version it holds. Once that version is
+// revoked, a fetch that cannot be answered with a current token is refused with 410
+// KeyVersionRevoked (the sidecar withdraws its token); during the grace period it is not.
+TEST_F(AuthorizationTest, AFetchHoldingARevokedKeyVersionIsRefused) {
+  service.set_key_versions([this](const std::string& ns, const std::string& name,
+                                  SystemTime now) -> std::optional<apikey::KeyVersions> {
+    auto secret = secrets.get(ns + "/" + apikey::secret_name_for(name));
+    if (!secret) return std::nullopt;
+    return apikey::key_versions(*secret, now);
+  });
+  auto fetch = [&](const std::string& held) {
+    HttpRequest req;
+    req.path = "/v1/namespaces/bots/apikeys/alpha/token";
+    req.headers.emplace("Authorization", std::string("Bearer ") + kPodToken);
+    if (!held.empty()) req.headers.emplace("X-Keyward-Key-Version", held);
+    return service.handle(req, "10.0.0.8");
+  };
+  ASSERT_EQ(fetch("1").status, 200);
+  simulator.add_user({"alice", testing::kPassword, "8", testing::kKey2, 42});
+  // Rotated, the previous key kept for its grace: holding version 1 is fine, the token is pending.
+  Json rotated = testing::key_secret("alpha", testing::kKey2, 2);
+  rotated["data"]["previousApiKey"] = keyward::base64_encode(testing::kKey1);
+  rotated["data"]["previousExpiresAt"] =
+      keyward::base64_encode(format_rfc3339(clock.now() + std::chrono::minutes(10)));
+  secrets.apply(rotated);
+  manager.sync("bots/alpha");
+  EXPECT_EQ(reason(fetch("1")), "NoToken");
+  // The grace ends (before the operator has even removed the previous key): version 1 is
+  // revoked, and a sidecar still holding it is told so.
+  clock.advance(std::chrono::minutes(10));
+  auto refused = fetch("1");
+  EXPECT_EQ(refused.status, 410) << refused.body;
+  EXPECT_EQ(reason(refused), "KeyVersionRevoked");
+  EXPECT_NE(message(refused).find("version 1"), std::string::npos) << message(refused);
+  EXPECT_TRUE(refused.header("Retry-After"));
+  EXPECT_EQ(reason(fetch("")), "NoToken") << "a sidecar holding nothing just waits";
+  EXPECT_EQ(reason(fetch("2")), "NoToken");
+  // The current token is ready: it is what a sidecar on the revoked version gets.
+  manager.session("bots/alpha")->step(clock.now());
+  auto served = fetch("1");
+  ASSERT_EQ(served.status, 200) << served.body;
+  EXPECT_EQ(Json::parse(served.body)["keyVersion"], 2);
+}
+
 TEST_F(AuthorizationTest, BadPathsAndFloodsAreRefused) {
   HttpRequest req;
   req.path = "/v1/namespaces/Bad_NS/apikeys/alpha/token";

@@ -261,5 +261,69 @@ TEST_F(SidecarAppTest, BrokerModeInactiveThenActiveAndKeyRotationAsksAtOnce) {
   (*app)->stop();
 }
 
+// A broker that says the key version this sidecar holds was revoked (410 KeyVersionRevoked, as
+// it does when it cannot give a current token yet): the token in place is withdrawn at once,
+// although it still lives, readiness says why, and the current token is delivered when ready.
+TEST_F(SidecarAppTest, BrokerModeWithdrawsATokenOfARevokedKeyVersion) {
+  keyward::testing::ScriptedTransport broker;
+  const std::string expiry = format_rfc3339(clock.now() + 91min);
+  broker.push(200, R"({"accessToken":"broker-at-v2-0123456789","expirationTime":")" + expiry +
+                       R"(","keyVersion":2,"provider":"tradovate","active":true})");
+  HttpResponse revoked;
+  revoked.status = 410;
+  revoked.headers.emplace("Retry-After", "5");
+  revoked.body =
+      R"json({"reason":"KeyVersionRevoked","message":"key version 2 was revoked, only 3 is valid"})json";
+  broker.push(revoked);
+  broker.push(200, R"({"accessToken":"broker-at-v3-0123456789","expirationTime":")" + expiry +
+                       R"(","keyVersion":3,"provider":"tradovate","active":true})");
+  auto c = config();
+  c.mode = Mode::Broker;
+  c.broker_url = "https://broker.invalid";
+  c.apikey = "alpha-bot";
+  c.ns = "bots";
+  c.recheck = Seconds(30);
+  c.service_account_token_file = tmp / "sa-token";
+  PosixFilesystem real;
+  ASSERT_TRUE(real.write_new_file(tmp / "sa-token", "sa-0123456789", 0600));
+  auto d = deps();
+  d.make_transport = [&broker](const HttpEndpoint&,
+                               const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+    return std::unique_ptr<HttpTransport>(std::make_unique<Forwarding>(broker));
+  };
+  auto app = SidecarApp::create(c, d);
+  ASSERT_TRUE(app) << app.error().message;
+  ASSERT_TRUE((*app)->start());
+  const int port = (*app)->status_port();
+  ASSERT_TRUE(eventually([&] { return broker.requests().size() == 1 && clock.sleepers() == 1; }));
+  EXPECT_EQ(read_token_record(fs, tmp / "tokens")->token.key_version, 2);
+  EXPECT_EQ(broker.requests().at(0).headers.count("X-Keyward-Key-Version"), 0u)
+      << "nothing held yet";
+
+  clock.advance(30s);  // the recheck: it tells the broker it holds version 2
+  ASSERT_TRUE(eventually([&] { return broker.requests().size() == 2 && clock.sleepers() == 1; }));
+  const auto asked = broker.requests().at(1);
+  ASSERT_EQ(asked.headers.count("X-Keyward-Key-Version"), 1u);
+  EXPECT_EQ(asked.headers.find("X-Keyward-Key-Version")->second, "2");
+  auto record = read_token_record(fs, tmp / "tokens");
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->state, TokenState::Revoked);
+  EXPECT_EQ(record->token.token, "") << "a token of a revoked key version stayed in place";
+  EXPECT_EQ(*real.read_file(tmp / "tokens/token"), "");
+  int status = 0;
+  EXPECT_NE(get(port, "/readyz", &status).find("KeyVersionRevoked"), std::string::npos);
+  EXPECT_EQ(status, 503);
+
+  clock.advance(5s);  // Retry-After: the current token
+  ASSERT_TRUE(eventually([&] {
+    auto r = read_token_record(fs, tmp / "tokens");
+    return r && r->state == TokenState::Valid && r->token.key_version == 3;
+  }));
+  get(port, "/readyz", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(sink->joined().find("broker-at-v"), std::string::npos);
+  (*app)->stop();
+}
+
 }  // namespace
 }  // namespace keyward::sidecar
