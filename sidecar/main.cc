@@ -17,6 +17,7 @@
 #include "common/io/directory_watcher.h"
 #include "common/io/filesystem.h"
 #include "common/io/random.h"
+#include "sidecar/accept_app.h"
 #include "sidecar/exec_shim.h"
 #include "sidecar/shim_installer.h"
 #include "sidecar/shutdown_signal.h"
@@ -28,6 +29,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: keyward-sidecar run --mode broker|direct [--apikey NAME --namespace NS --broker-url "
     "URL]\n"
+    "       keyward-sidecar run --mode accept --apikey NAME[,NAME...] --namespace NS --broker-url "
+    "URL --out DIR\n"
     "         [--provider tradovate|oauth2ClientCredentials|none --endpoint URL] [--key-dir DIR]\n"
     "         [--credentials-dir DIR] [--out DIR] [--listen HOST:PORT|off] [--once] [--config "
     "FILE]\n"
@@ -84,12 +87,27 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
                      return std::make_unique<TokenUseMonitor>(dir, clock, metrics,
                                                               logger.child("use"));
                    }};
+  ShutdownSignal* sig = shutdown->get();
+  if (config->mode == Mode::Accept) {
+    auto accept = AcceptApp::create(*config, deps);
+    if (!accept) {
+      logger.error(accept.error().message, {{"reason", accept.error().reason}});
+      return 2;
+    }
+    if (auto s = (*accept)->start(); !s) {
+      logger.error(s.error().message, {{"reason", s.error().reason}});
+      return 1;
+    }
+    const int code = sig->wait();
+    logger.info("stopping", {{"exitCode", code}});
+    (*accept)->stop();
+    return code;
+  }
   auto app = SidecarApp::create(*config, deps);
   if (!app) {
     logger.error(app.error().message, {{"reason", app.error().reason}});
     return 2;
   }
-  ShutdownSignal* sig = shutdown->get();
   std::function<void(int)> on_token;
   if (config->once) on_token = [sig](int code) { sig->finish(code); };
   if (auto s = (*app)->start(on_token); !s) {

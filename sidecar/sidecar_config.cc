@@ -89,7 +89,7 @@ Status listen_address(const std::string& v) {
 
 std::vector<SettingSpec> sidecar_settings() {
   std::vector<SettingSpec> s;
-  s.push_back(setting("mode", "direct", one_of({"broker", "direct"})));
+  s.push_back(setting("mode", "direct", one_of({"broker", "direct", "accept"})));
   s.push_back(setting("apikey"));
   s.push_back(setting("namespace"));
   s.push_back(setting("out", "/var/run/keyward/tokens"));
@@ -162,7 +162,8 @@ Result<SidecarConfig> resolve_sidecar_config(
   const ResolvedSettings& v = *r;
 
   SidecarConfig c;
-  c.mode = v.get_or("mode", "direct") == "broker" ? Mode::Broker : Mode::Direct;
+  const std::string mode = v.get_or("mode", "direct");
+  c.mode = mode == "broker" ? Mode::Broker : (mode == "accept" ? Mode::Accept : Mode::Direct);
   c.apikey = v.get_or("apikey", "");
   c.ns = v.get_or("namespace", "");
   c.out_dir = v.get_or("out", "");
@@ -222,6 +223,26 @@ Result<SidecarConfig> resolve_sidecar_config(
           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
     return fail("InvalidSetting", "setting " + v.where("env-var-name") +
                                       " must be a shell variable name (letters, digits, _)");
+  }
+  if (c.mode == Mode::Accept) {
+    for (const char* need : {"broker-url", "apikey", "namespace", "out"}) {
+      if (!v.has(need)) {
+        return fail("MissingSetting", "setting " + std::string(need) +
+                                          " is required in accept mode (" + v.where("mode") +
+                                          "): set --" + need);
+      }
+    }
+    for (const char* other : {"provider", "endpoint", "key-dir", "credentials-dir",
+                              "key-from-broker", "report-url", "once"}) {
+      if (v.has(other) && v.source(other) != SettingSource::Default) {
+        return fail("ContradictorySettings",
+                    "setting " + v.where(other) + " contradicts " + v.where("mode") +
+                        ": a pod that accepts keys gets their digests from the broker, no key "
+                        "or token; drop " +
+                        other);
+      }
+    }
+    return c;
   }
   if (c.mode == Mode::Broker) {
     for (const char* need : {"broker-url", "apikey", "namespace"}) {

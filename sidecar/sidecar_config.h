@@ -14,11 +14,12 @@
 
 namespace keyward::sidecar {
 
-enum class Mode { Broker, Direct };
+// Accept: a pod that accepts the keys of some ApiKeys gets their digests (accept_app.h).
+enum class Mode { Broker, Direct, Accept };
 
 struct SidecarConfig {
   Mode mode = Mode::Direct;
-  std::string apikey;
+  std::string apikey;  // accept mode: a comma-separated list of ApiKeys
   std::string ns;
   std::string out_dir;
   std::string broker_url;

@@ -1,5 +1,6 @@
 #include "operator/broker/authorizer.h"
 
+#include "common/core/name_list.h"
 #include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
 #include "operator/apikey/pod_assignment.h"
@@ -79,16 +80,9 @@ Result<kube::Object> authorize(const ReviewedCaller& caller, const std::string& 
     return forbid("PodNotRunning", pod_ref + " has finished (phase " + phase + ")");
   }
   if (role == CallerRole::Verifier) {
-    const std::string accepts = kube::annotation(p, apikey::kAcceptsAnnotation);
-    std::size_t start = 0;
-    while (start <= accepts.size()) {
-      std::size_t comma = accepts.find(',', start);
-      if (comma == std::string::npos) comma = accepts.size();
-      std::string item = accepts.substr(start, comma - start);
-      item.erase(0, item.find_first_not_of(" \t"));
-      item.erase(item.find_last_not_of(" \t") + 1);
+    for (const std::string& item :
+         split_name_list(kube::annotation(p, apikey::kAcceptsAnnotation))) {
       if (item == apikey) return p;
-      start = comma + 1;
     }
     return forbid("PodNotAccepting",
                   pod_ref + " does not accept ApiKey " + apikey +

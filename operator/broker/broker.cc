@@ -82,6 +82,11 @@ void Broker::wire_service() {
     return verify_key(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
                       presented, now);
   });
+  service_.set_digest_lookup(
+      [this](const std::string& ns, const std::string& name, SystemTime now) {
+        return valid_keys(view_.apikeys, view_.secrets, view_.sealer, logger_.redactor(), ns, name,
+                          now);
+      });
   service_.set_key_versions([this](const std::string& ns, const std::string& name,
                                    SystemTime now) -> std::optional<apikey::KeyVersions> {
     auto secret = view_.secrets.get(ns + "/" + apikey::secret_name_for(name));

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <regex>
 
+#include "common/core/hex.h"
 #include "common/kube/object_meta.h"
 #include "common/token/broker_protocol.h"
 #include "operator/apikey/pod_assignment.h"
@@ -17,7 +18,7 @@ namespace {
 // A function-local static: built on first use, not during static initialisation.
 const std::regex& broker_path() {
   static const std::regex kPath(
-      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key|key-version|verify)$)");
+      R"(^/v1/namespaces/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/apikeys/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)/(token|key|key-version|verify|digests)$)");
   return kPath;
 }
 
@@ -62,12 +63,13 @@ HttpResponse BrokerService::refuse(int status, const std::string& reason,
                 retry_after);
 }
 
-bool BrokerService::allow(const std::string& client, SystemTime now) {
+bool BrokerService::allow(const std::string& bucket, int per_minute, int burst, SystemTime now) {
   std::lock_guard lock(buckets_mu_);
-  auto it = buckets_.find(client);
+  auto it = buckets_.find(bucket);
   if (it == buckets_.end()) {
     if (buckets_.size() >= options_.max_clients) {
-      // Forget full (idle) buckets first; if none, the oldest.
+      // Forget idle buckets first (those refilled at the slower rate are full); if none, the
+      // oldest.
       std::erase_if(buckets_, [&](const auto& b) {
         const double refill =
             std::chrono::duration<double>(now - b.second.at).count() * options_.per_minute / 60.0;
@@ -75,11 +77,11 @@ bool BrokerService::allow(const std::string& client, SystemTime now) {
       });
       if (buckets_.size() >= options_.max_clients) buckets_.erase(buckets_.begin());
     }
-    it = buckets_.emplace(client, Bucket{static_cast<double>(options_.burst), now}).first;
+    it = buckets_.emplace(bucket, Bucket{static_cast<double>(burst), now}).first;
   }
   Bucket& b = it->second;
   const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.at).count());
-  b.tokens = std::min<double>(options_.burst, b.tokens + elapsed * options_.per_minute / 60.0);
+  b.tokens = std::min<double>(burst, b.tokens + elapsed * per_minute / 60.0);
   b.at = now;
   if (b.tokens < 1) return false;
   b.tokens -= 1;
@@ -94,7 +96,7 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   if (!std::regex_match(path, m, broker_path())) {
     return refuse(404, "NotFound",
                   "unknown path; the broker serves GET /v1/namespaces/{ns}/apikeys/{name}/token, "
-                  "GET .../key and PUT .../key-version");
+                  "GET .../key, PUT .../key-version, POST .../verify and GET .../digests");
   }
   const std::string endpoint = m[5];
   const std::string method =
@@ -105,11 +107,13 @@ HttpResponse BrokerService::handle(const HttpRequest& request, const std::string
   }
   const std::string ns = m[1];
   const std::string name = m[3];
-  const CallerRole role = endpoint == "verify" ? CallerRole::Verifier : CallerRole::Consumer;
+  const CallerRole role =
+      endpoint == "verify" || endpoint == "digests" ? CallerRole::Verifier : CallerRole::Consumer;
   auto admitted = admit(request, client, ns, name, now, role);
   if (auto* refused = std::get_if<HttpResponse>(&admitted)) return std::move(*refused);
   const kube::Object& pod = std::get<kube::Object>(admitted);
   if (endpoint == "verify") return verify(request, ns, name, now);
+  if (endpoint == "digests") return serve_digests(ns, name, now);
   if (endpoint == "token") return serve_token(request, pod, ns, name, now);
   if (endpoint == "key") return serve_key(request, pod, ns, name, now);
   return take_report(request, pod, ns + "/" + name);
@@ -121,12 +125,17 @@ std::variant<kube::Object, HttpResponse> BrokerService::admit(const HttpRequest&
                                                               const std::string& name,
                                                               SystemTime now, CallerRole role) {
   const std::string key = ns + "/" + name;
-  if (!allow(client, now)) {
-    logger_.warn("too many token requests from one address", {{"client", client}});
+  const bool verifier = role == CallerRole::Verifier;
+  const int per_minute = verifier ? options_.verify_per_minute : options_.per_minute;
+  if (!allow(verifier ? "verify|" + client : client, per_minute,
+             verifier ? options_.verify_burst : options_.burst, now)) {
+    logger_.warn("too many requests from one address",
+                 {{"client", client}, {"role", verifier ? "verifier" : "consumer"}});
     return refuse(429, "TooManyRequests",
-                  "too many token requests from this address; a sidecar needs about one per "
-                  "token lifetime",
-                  Seconds(60 / std::max(1, options_.per_minute) + 1));
+                  verifier ? "too many verify or digest requests from this address"
+                           : "too many token requests from this address; a sidecar needs about "
+                             "one per token lifetime",
+                  Seconds(60 / std::max(1, per_minute) + 1));
   }
   const auto found_auth = request.headers.find("Authorization");
   const std::optional<std::string> auth =
@@ -333,6 +342,28 @@ HttpResponse BrokerService::verify(const HttpRequest& request, const std::string
   if (last_used_.record(key, now) && on_last_used_) on_last_used_(key);
   return answer(
       200, {{"valid", true}, {"keyVersion", verdict->key_version}, {"current", verdict->current}});
+}
+
+HttpResponse BrokerService::serve_digests(const std::string& ns, const std::string& name,
+                                          SystemTime now) {
+  if (!digest_lookup_) return refuse(404, "NotFound", "this broker publishes no key digests");
+  auto valid = digest_lookup_(ns, name, now);
+  if (!valid) {
+    const Error& e = valid.error();
+    if (e.http_status == 404) return refuse(404, "ApiKeyNotFound", e.message);
+    return refuse(503, e.reason, e.message, options_.retry_no_token);
+  }
+  nlohmann::json digests = nlohmann::json::array();
+  for (const ValidKeyDigest& d : valid->keys) {
+    nlohmann::json item{{"keyVersion", d.key_version},
+                        {"sha256", lower_hex(d.sha256.data(), d.sha256.size())},
+                        {"current", d.current}};
+    if (d.valid_until) item["validUntil"] = format_rfc3339(*d.valid_until);
+    digests.push_back(std::move(item));
+  }
+  return answer(200, {{"keyVersion", valid->key_version},
+                      {"active", valid->active},
+                      {"digests", std::move(digests)}});
 }
 
 HttpResponse BrokerService::take_report(const HttpRequest& request, const kube::Object& pod,

@@ -56,6 +56,11 @@ struct BrokerServiceOptions {
   // asks about once per token lifetime; the limit only stops a runaway or hostile client.
   int per_minute = 60;
   int burst = 20;
+  // Verifiers (verify, digests) have a bucket of their own: a gateway checks a key per client
+  // connection, far more often than a sidecar fetches, and must not starve a bot sharing its
+  // address (or be starved by one).
+  int verify_per_minute = 6000;
+  int verify_burst = 200;
   std::size_t max_clients = 10000;  // addresses tracked; idle ones are dropped first
   Seconds retry_no_token{5};
   Seconds retry_standby{1};
@@ -101,6 +106,14 @@ class BrokerService {
     key_verifier_ = std::move(verifier);
   }
 
+  // The digests behind GET .../digests (key_delivery.h), for pods that accept the ApiKey's keys;
+  // none: it answers 404.
+  void set_digest_lookup(std::function<Result<ValidKeys>(const std::string& ns,
+                                                         const std::string& name, SystemTime now)>
+                             lookup) {
+    digest_lookup_ = std::move(lookup);
+  }
+
   // on_published: called with the key when its published last-used time moved.
   void set_on_last_used(std::function<void(const std::string& key)> on_published) {
     on_last_used_ = std::move(on_published);
@@ -112,7 +125,7 @@ class BrokerService {
   HttpResponse answer(int status, const nlohmann::json& body, Seconds retry_after = Seconds(0));
   HttpResponse refuse(int status, const std::string& reason, const std::string& message,
                       Seconds retry_after = Seconds(0));
-  bool allow(const std::string& client, SystemTime now);
+  bool allow(const std::string& bucket, int per_minute, int burst, SystemTime now);
   // Authentication and authorization shared by both endpoints: the caller's pod, or the refusal.
   std::variant<kube::Object, HttpResponse> admit(const HttpRequest& request,
                                                  const std::string& client, const std::string& ns,
@@ -132,6 +145,7 @@ class BrokerService {
                          const std::string& name, SystemTime now);
   HttpResponse verify(const HttpRequest& request, const std::string& ns, const std::string& name,
                       SystemTime now);
+  HttpResponse serve_digests(const std::string& ns, const std::string& name, SystemTime now);
 
   TokenReviewer& reviewer_;
   PodLookup pods_;
@@ -150,6 +164,8 @@ class BrokerService {
   std::function<Result<KeyVerdict>(const std::string&, const std::string&, const std::string&,
                                    SystemTime)>
       key_verifier_;
+  std::function<Result<ValidKeys>(const std::string&, const std::string&, SystemTime)>
+      digest_lookup_;
   struct Bucket {
     double tokens = 0;
     SystemTime at{};

@@ -86,10 +86,9 @@ bool same(const std::array<unsigned char, 32>& a, const std::array<unsigned char
 
 }  // namespace
 
-Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& secrets,
-                              const apikey::KeySealer* sealer, Redactor& redactor,
-                              const std::string& ns, const std::string& name,
-                              const std::string& presented, SystemTime now) {
+Result<ValidKeys> valid_keys(const kube::Store& apikeys, const kube::Store& secrets,
+                             const apikey::KeySealer* sealer, Redactor& redactor,
+                             const std::string& ns, const std::string& name, SystemTime now) {
   const std::string key = ns + "/" + name;
   auto object = apikeys.get(key);
   if (!object) return fail("ApiKeyNotFound", "ApiKey " + key + " does not exist", 404);
@@ -103,25 +102,44 @@ Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& sec
   auto secret = apikey::read_key_secret(*key_object, redactor, sealer,
                                         apikey::KeyOwner{ns, name, parsed->metadata.uid});
   if (!secret) return fail(secret.error().reason, secret.error().message, 503);
-  KeyVerdict v;
-  const auto given = digest(presented);
-  const bool is_current = same(given, digest(secret->current.api_key));
+  ValidKeys out;
+  out.key_version = secret->version;
+  out.active = parsed->spec.active;
+  if (!out.active) return out;  // an inactive key has no valid version
+  out.keys.push_back({secret->version, digest(secret->current.api_key), true, std::nullopt});
   // The previous key only until its grace ends, even before the operator has removed it (a
   // late or failed reconcile must not keep it valid).
-  const bool previous_valid =
-      secret->previous && secret->previous_expires_at && now < *secret->previous_expires_at;
-  const bool is_previous = previous_valid && same(given, digest(secret->previous->api_key));
-  if (!parsed->spec.active) {
+  if (secret->previous && secret->previous_expires_at && now < *secret->previous_expires_at) {
+    out.keys.push_back({secret->version - 1, digest(secret->previous->api_key), false,
+                        secret->previous_expires_at});
+  }
+  return out;
+}
+
+Result<KeyVerdict> verify_key(const kube::Store& apikeys, const kube::Store& secrets,
+                              const apikey::KeySealer* sealer, Redactor& redactor,
+                              const std::string& ns, const std::string& name,
+                              const std::string& presented, SystemTime now) {
+  const std::string key = ns + "/" + name;
+  auto valid = valid_keys(apikeys, secrets, sealer, redactor, ns, name, now);
+  if (!valid) return fail(valid.error());
+  KeyVerdict v;
+  if (!valid->active) {
     v.reason = "Inactive";
     v.message = "ApiKey " + key + " is inactive (spec.active: false): none of its keys is valid";
-  } else if (is_current) {
+    return v;
+  }
+  const auto given = digest(presented);
+  // Every valid digest is compared, matched or not, so the time taken tells nothing.
+  const ValidKeyDigest* match = nullptr;
+  for (const ValidKeyDigest& d : valid->keys) {
+    if (same(given, d.sha256) && match == nullptr) match = &d;
+  }
+  if (match != nullptr) {
     v.valid = true;
-    v.current = true;
-    v.key_version = secret->version;
-  } else if (is_previous) {
-    v.valid = true;
-    v.key_version = secret->version - 1;
-    v.message = "the previous key version, valid until it is revoked";
+    v.current = match->current;
+    v.key_version = match->key_version;
+    if (!match->current) v.message = "the previous key version, valid until it is revoked";
   } else {
     v.reason = "UnknownKey";
     v.message = "not a valid key of ApiKey " + key +

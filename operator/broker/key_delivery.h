@@ -4,9 +4,12 @@
 // operator's caches and opened (unsealed) in the operator's memory only. Any replica answers: no
 // upstream session is involved.
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/core/clock.h"
 #include "common/core/log.h"
@@ -34,6 +37,25 @@ struct DeliveredKey {
                                                const apikey::KeySealer* sealer, Redactor& redactor,
                                                const std::string& ns, const std::string& name,
                                                bool exchange_keys);
+
+// The key versions of an ApiKey valid now, as SHA-256 digests (never the keys): the current one
+// and, until its grace ends (now), the previous one; none while the ApiKey is inactive. What
+// GET .../digests gives an accepting pod, and what verify compares with. Errors as deliver_key.
+struct ValidKeyDigest {
+  std::int64_t key_version = 0;
+  std::array<unsigned char, 32> sha256{};
+  bool current = false;
+  std::optional<SystemTime> valid_until;  // the previous version: when its grace ends
+};
+struct ValidKeys {
+  std::int64_t key_version = 0;  // the current version
+  bool active = true;
+  std::vector<ValidKeyDigest> keys;  // current first
+};
+[[nodiscard]] Result<ValidKeys> valid_keys(const kube::Store& apikeys, const kube::Store& secrets,
+                                           const apikey::KeySealer* sealer, Redactor& redactor,
+                                           const std::string& ns, const std::string& name,
+                                           SystemTime now);
 
 // What the broker says of a key a client presented to a service that accepts the ApiKey's keys
 // (POST .../verify): valid keys are the current version and, until its grace ends (now), the

@@ -1,5 +1,6 @@
 #include "operator/webhook/pod_admission_handler.h"
 
+#include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
 #include "operator/webhook/json_patch_builder.h"
 
@@ -43,6 +44,28 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
     return AdmissionResult::allowed("only pod creation is mutated");
   const nlohmann::json& pod = request.object;
   auto ref = PodMutator::requested_apikey(pod);
+  if (!ref && !kube::annotation(pod, std::string(apikey::kAcceptsAnnotation)).empty()) {
+    // A service that accepts ApiKeys' keys: the accept sidecar, no ApiKey looked up.
+    MutationContext ctx;
+    ctx.sidecar_image = config_.sidecar_image;
+    ctx.defaults = config_.defaults;
+    ctx.server_version = versions_.get();
+    std::string ns = request.ns;
+    if (ns.empty() && pod.contains("metadata") && pod["metadata"].is_object())
+      ns = pod["metadata"].value("namespace", "");
+    AdmissionResult result = mutator_.mutate_accepting(pod, ns, ctx);
+    if (result.kind == AdmissionResult::Kind::Patched) {
+      logger_.info("injected the accept sidecar",
+                   {{"object", ns + "/" + request.name},
+                    {"accepts", kube::annotation(pod, std::string(apikey::kAcceptsAnnotation))},
+                    {"uid", request.uid}});
+    } else if (!result.is_allowed()) {
+      logger_.warn("refused pod", {{"object", ns + "/" + request.name},
+                                   {"reason", result.reason},
+                                   {"message", result.message}});
+    }
+    return result;
+  }
   if (!ref || PodMutator::already_injected(pod)) {
     return ref ? without_claimed_version(pod, mutator_.mutate(pod, request.ns, MutationContext{}))
                : mutator_.mutate(pod, request.ns, MutationContext{});

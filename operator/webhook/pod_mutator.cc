@@ -1,8 +1,10 @@
 #include "operator/webhook/pod_mutator.h"
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
+#include "common/core/name_list.h"
 #include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
 #include "operator/apikey/pod_assignment.h"
@@ -22,16 +24,15 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string item = trim(std::string_view(text).substr(start, comma - start));
-    if (!item.empty()) out.push_back(item);
-    start = comma + 1;
-  }
+// An ApiKey name: a DNS subdomain (what the broker's paths accept).
+const std::regex& dns_subdomain() {
+  static const std::regex re("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$");
+  return re;
+}
+
+std::string apikey_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
   return out;
 }
 
@@ -395,7 +396,7 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   if (trim(listed).empty()) {
     for (std::size_t i = 0; i < containers.size(); ++i) targets.push_back(i);
   } else {
-    for (const std::string& name : split_list(listed)) {
+    for (const std::string& name : split_name_list(listed)) {
       auto it = std::find_if(containers.begin(), containers.end(), [&](const json& c) {
         return c.is_object() && c.value("name", "") == name;
       });
@@ -515,6 +516,112 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   AdmissionResult result = AdmissionResult::patched(b.operations());
   result.warnings = std::move(warnings);
   return result;
+}
+
+AdmissionResult PodMutator::mutate_accepting(const json& pod, const std::string& ns,
+                                             const MutationContext& ctx) const {
+  const std::vector<std::string> names =
+      split_name_list(annotation(pod, std::string(apikey::kAcceptsAnnotation)));
+  if (!pod.contains("spec") || !pod["spec"].is_object() || !pod["spec"].contains("containers") ||
+      !pod["spec"]["containers"].is_array() || pod["spec"]["containers"].empty()) {
+    return AdmissionResult::denied("InvalidPod",
+                                   "the pod has no spec.containers; Keyward cannot inject into it");
+  }
+  const json& spec = pod["spec"];
+  if (has_container_named(spec, "containers", kAcceptSidecarName) ||
+      has_container_named(spec, "initContainers", kAcceptSidecarName)) {
+    return AdmissionResult::allowed("already injected");
+  }
+  if (names.empty()) {
+    return AdmissionResult::denied(
+        "InvalidAnnotation",
+        "annotation keyward.dev/accepts names no ApiKey; set it to the ApiKeys whose keys the "
+        "pod's service accepts, comma-separated");
+  }
+  for (const std::string& name : names) {
+    if (!std::regex_match(name, dns_subdomain())) {
+      return AdmissionResult::denied(
+          "InvalidAnnotation", "annotation keyward.dev/accepts names '" + name +
+                                   "', which is not an ApiKey name; list ApiKeys of namespace " +
+                                   ns + " by name, comma-separated");
+    }
+  }
+  const MutationDefaults& d = ctx.defaults;
+  if (d.broker_url.empty()) {
+    return AdmissionResult::denied(
+        "AcceptsWithoutBroker",
+        "annotation keyward.dev/accepts needs the operator's token broker (it publishes the key "
+        "digests), and this operator runs without one; enable the broker in the chart or remove "
+        "the annotation");
+  }
+  json args = json::array({"run", "--mode", "accept", "--apikey", apikey_list(names), "--namespace",
+                           ns, "--out", kAcceptDir, "--broker-url", d.broker_url,
+                           "--recheck-seconds", std::to_string(kAcceptRecheckSeconds)});
+  json mounts = json::array({{{"name", kAcceptVolume}, {"mountPath", kAcceptDir}}});
+  if (!d.broker_ca_pem.empty()) {
+    args.push_back("--ca-file");
+    args.push_back(std::string(kBrokerCaDir) + "/ca.crt");
+    mounts.push_back({{"name", kBrokerCaVolume}, {"mountPath", kBrokerCaDir}, {"readOnly", true}});
+  }
+  if (!d.broker_token_audience.empty()) {
+    args.push_back("--service-account-token-file");
+    args.push_back(std::string(kBrokerTokenDir) + "/token");
+    mounts.push_back(
+        {{"name", kBrokerTokenVolume}, {"mountPath", kBrokerTokenDir}, {"readOnly", true}});
+  }
+  args.push_back("--listen");
+  args.push_back("0.0.0.0:" + std::to_string(d.status_port));
+  json sidecar = {
+      {"name", kAcceptSidecarName},
+      {"image", ctx.sidecar_image},
+      {"imagePullPolicy", d.image_pull_policy},
+      {"command", json::array({d.sidecar_binary})},
+      {"args", std::move(args)},
+      {"resources", d.resources},
+      {"securityContext", security_context(d)},
+      {"volumeMounts", std::move(mounts)},
+      {"ports",
+       json::array(
+           {{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}})},
+      {"startupProbe", http_probe("/readyz", d.status_port, 1, d.startup_failure_threshold)},
+      {"readinessProbe", http_probe("/readyz", d.status_port, 10, 3)},
+      {"livenessProbe", http_probe("/healthz", d.status_port, 10, 3)}};
+  const bool native = ctx.server_version.supports_native_sidecars();
+  if (native) sidecar["restartPolicy"] = "Always";
+
+  JsonPatchBuilder b(pod);
+  if (b.find("/metadata") == nullptr) b.add("/metadata", json::object());
+  b.append("/spec/volumes",
+           {{"name", kAcceptVolume},
+            {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", d.token_volume_size}}}});
+  if (!d.broker_ca_pem.empty()) {
+    b.append("/spec/volumes", annotation_file_volume(kBrokerCaVolume, kBrokerCaAnnotation));
+  }
+  if (!d.broker_token_audience.empty()) {
+    b.append("/spec/volumes",
+             {{"name", kBrokerTokenVolume},
+              {"projected",
+               {{"sources", json::array({{{"serviceAccountToken",
+                                           {{"audience", d.broker_token_audience},
+                                            {"expirationSeconds", d.broker_token_seconds},
+                                            {"path", "token"}}}}})}}}});
+  }
+  for (std::size_t i = 0; i < spec["containers"].size(); ++i) {
+    b.append("/spec/containers/" + std::to_string(i) + "/volumeMounts",
+             {{"name", kAcceptVolume}, {"mountPath", kAcceptDir}, {"readOnly", true}});
+  }
+  if (native) {
+    b.append("/spec/initContainers", std::move(sidecar));
+  } else {
+    b.prepend("/spec/containers", std::move(sidecar));
+  }
+  const json* psc = b.find("/spec/securityContext");
+  if (psc == nullptr || !psc->is_object() || !psc->contains("fsGroup")) {
+    b.put("/spec/securityContext", "fsGroup", d.fs_group);
+  }
+  if (!d.broker_ca_pem.empty())
+    b.put("/metadata/annotations", kBrokerCaAnnotation, d.broker_ca_pem);
+  return AdmissionResult::patched(b.operations());
 }
 
 }  // namespace keyward::webhook

@@ -69,6 +69,14 @@ inline constexpr const char* kKeyVolume = "keyward-key";
 inline constexpr const char* kCredentialsVolume = "keyward-credentials";
 inline constexpr const char* kShimVolume = "keyward-bin";
 inline constexpr const char* kTokenDir = "/var/run/keyward/tokens";
+// A pod that accepts the keys of ApiKeys (keyward.dev/accepts): the digest files of the valid
+// versions (docs/contracts.md, "Accepted-key directory"), kept by the accept sidecar.
+inline constexpr const char* kAcceptSidecarName = "keyward-accept";
+inline constexpr const char* kAcceptVolume = "keyward-accepted-keys";
+inline constexpr const char* kAcceptDir = "/var/run/keyward/accepted-keys";
+// How often the accept sidecar asks the broker: an early revocation reaches the files within it
+// (a grace period's end reaches them at its instant).
+inline constexpr int kAcceptRecheckSeconds = 5;
 inline constexpr const char* kKeyDir = "/var/run/keyward/key";
 inline constexpr const char* kCredentialsDir = "/var/run/keyward/credentials";
 inline constexpr const char* kShimDir = "/var/run/keyward/bin";
@@ -151,6 +159,13 @@ class PodMutator {
   // namespace; pods often carry none themselves).
   [[nodiscard]] AdmissionResult mutate(const nlohmann::json& pod, const std::string& ns,
                                        const MutationContext& context) const;
+
+  // A pod annotated keyward.dev/accepts and not keyward.dev/inject: the accept sidecar, which
+  // keeps the digests of the named ApiKeys' valid keys under kAcceptDir (read-only in every app
+  // container). Needs the operator's broker (refused with AcceptsWithoutBroker otherwise). No
+  // ApiKey is looked up: the broker answers for them, and a missing one shows in the sidecar.
+  [[nodiscard]] AdmissionResult mutate_accepting(const nlohmann::json& pod, const std::string& ns,
+                                                 const MutationContext& context) const;
 };
 
 }  // namespace keyward::webhook

@@ -22,6 +22,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/core/http_transport_httplib.h"
+#include "operator/apikey/key_generator.h"
 #include "operator/webhook/pod_mutator.h"
 #include "operator/webhook/yaml_json.h"
 #include "tests/broker/broker_test_support.h"
@@ -135,7 +137,12 @@ class KeyVersionEndToEnd : public ::testing::Test {
       ctx.defaults.mode = "broker";
       ctx.defaults.broker_url = broker_url_;
       webhook::PodMutator mutator;
-      auto result = mutator.mutate(pod, pod["metadata"].value("namespace", ""), ctx);
+      const bool accepting =
+          !ref &&
+          pod["metadata"].value("annotations", Json::object()).contains("keyward.dev/accepts");
+      auto result = accepting
+                        ? mutator.mutate_accepting(pod, pod["metadata"].value("namespace", ""), ctx)
+                        : mutator.mutate(pod, pod["metadata"].value("namespace", ""), ctx);
       if (!result.is_allowed() || result.patch.is_null()) return pod;
       return pod.patch(result.patch);
     });
@@ -645,6 +652,140 @@ TEST_F(SealedKeyEndToEnd, DirectModeSidecarsGetTheSealedKeyFromTheBrokerAcrossAR
   for (const auto& secret : secrets_) {
     EXPECT_EQ(printed.find(secret), std::string::npos) << "printed";
   }
+}
+
+// A service that accepts the keys ApiKey gamma issues (keyward.dev/accepts): the webhook gives
+// its pod the accept sidecar, which keeps the SHA-256 digests of the valid key versions on a
+// tmpfs. After a rotation both versions are listed; when every bot has moved the operator revokes
+// the previous one, the broker's verify refuses it at once, and its digest leaves the files
+// within the sidecar's recheck, in one swap. The keys themselves never reach the service's pod.
+TEST_F(SealedKeyEndToEnd, AnAcceptingServiceSeesThePreviousDigestGoWhenItIsRevoked) {
+  ASSERT_NO_FATAL_FAILURE(apply_gamma("RolloutRestart"));
+  auto start_bots = [&] {
+    start_sidecars("gamma", [](const std::string&) { return std::string(); },
+                   {"--recheck-seconds", "1"});
+  };
+  start_bots();
+  ASSERT_TRUE(eventually([&] { return all_pods_on(1, 2, "gamma"); })) << logs();
+  const std::string key1 = slurp(tmp_ / ("out-" + pods("gamma").begin()->first) + "/token");
+  ASSERT_EQ(key1.rfind("nt_", 0), 0u);
+  secrets_.push_back(key1);
+
+  // The accepting service, applied with kubectl; the webhook renders the accept sidecar.
+  ASSERT_TRUE(write(tmp_ / "gateway.yaml", R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: gateway-0
+  namespace: bots
+  labels: {app: gateway}
+  annotations: {keyward.dev/accepts: gamma}
+spec:
+  serviceAccountName: gateway
+  containers:
+    - {name: gateway, image: "gateway:1"}
+)"));
+  ASSERT_EQ(kubectl_apply(tmp_ / "gateway.yaml"), 0) << slurp(tmp_ / "kubectl.log");
+  auto gateway = api_->get("v1", "Pod", "bots", "gateway-0");
+  ASSERT_TRUE(gateway);
+  Json accept_container;
+  for (const auto& c : (*gateway)["spec"].value("initContainers", Json::array())) {
+    if (c.value("name", "") == "keyward-accept") accept_container = c;
+  }
+  ASSERT_TRUE(accept_container.is_object()) << gateway->dump();
+  const std::string app_mounts = (*gateway)["spec"]["containers"][0]["volumeMounts"].dump();
+  EXPECT_NE(app_mounts.find("/var/run/keyward/accepted-keys"), std::string::npos) << app_mounts;
+  EXPECT_EQ(gateway->dump().find("keyward-gamma"), std::string::npos) << "a key Secret mounted";
+
+  // The sidecar as rendered, its paths moved into the test's directory.
+  const std::string token = "eyJhbGciOiJSUzI1NiJ9.sa-gateway-0.sig";
+  auto identity = testing::TokenIdentity::bound_pod("bots", "gateway", "gateway-0",
+                                                    (*gateway)["metadata"]["uid"]);
+  identity.audiences = {"keyward.dev/broker"};
+  api_->add_token(token, identity);
+  secrets_.push_back(token);
+  ASSERT_TRUE(write(tmp_ / "sa-gateway", token));
+  const std::map<std::string, std::string> moved = {
+      {"/var/run/keyward/accepted-keys", tmp_ / "accepted"},
+      {"/var/run/keyward/broker-token/token", tmp_ / "sa-gateway"},
+      {"0.0.0.0:9090", "off"}};
+  std::vector<std::string> args = {KEYWARD_SIDECAR_BINARY};
+  for (const auto& arg : accept_container["args"]) {
+    const std::string a = arg.get<std::string>();
+    args.push_back(moved.contains(a) ? moved.at(a) : a);
+  }
+  args.insert(args.end(), {"--ca-file", tmp_ / "ca.crt"});
+  sidecars_["gateway-accept"] = std::make_unique<Process>(args, std::vector<std::string>{},
+                                                          tmp_ / "sidecar-gateway-accept.log");
+  ASSERT_TRUE(sidecars_["gateway-accept"]->started());
+
+  // What the service reads: the digests of one swap (..data resolved once).
+  auto digests = [&] {
+    std::error_code ec;
+    const auto data = std::filesystem::read_symlink(tmp_ / "accepted/..data", ec);
+    if (ec) return std::string("none");
+    return slurp(tmp_ / "accepted" + "/" + data.string() + "/gamma.sha256");
+  };
+  const std::string digest1 = *apikey::content_hash(key1);
+  ASSERT_TRUE(eventually([&] { return digests() == digest1 + "\n"; }))
+      << digests() << slurp(tmp_ / "sidecar-gateway-accept.log");
+  EXPECT_EQ(slurp(tmp_ / "accepted/gamma.sha256").find(key1), std::string::npos);
+
+  // The gateway's own verify call, with its pod's token.
+  auto endpoint = HttpEndpoint::parse(broker_url_);
+  ASSERT_TRUE(endpoint);
+  TlsClientConfig tls;
+  tls.ca_pem = slurp(tmp_ / "ca.crt");
+  auto client = HttplibTransport::create(*endpoint, tls);
+  ASSERT_TRUE(client) << client.error().message;
+  auto verify = [&](const std::string& key) {
+    HttpRequest req;
+    req.method = "POST";
+    req.path = "/v1/namespaces/bots/apikeys/gamma/verify";
+    req.headers.emplace("Authorization", "Bearer " + token);
+    req.content_type = "application/json";
+    req.body = Json{{"key", key}}.dump();
+    auto res = (*client)->send(req);
+    if (!res) return Json{{"error", res.error().message}};
+    Json body = Json::parse(res->body, nullptr, false);
+    if (!body.is_object()) return Json{{"error", res->body}};
+    if (res->status != 200) body["error"] = res->status;
+    return body;
+  };
+  EXPECT_EQ(verify(key1).value("valid", false), true) << verify(key1).dump();
+
+  // A rotation: both versions are valid while the bots move over (one rollout restart).
+  ASSERT_EQ(kubectl({"annotate", "apikey", "-n", "bots", "gamma", "keyward.dev/rotate=now-1"}), 0)
+      << slurp(tmp_ / "kubectl.log");
+  ASSERT_TRUE(eventually([&] { return secret_version("gamma") == 2; })) << logs();
+  auto secret = api_->get("v1", "Secret", "bots", "keyward-gamma");
+  ASSERT_TRUE(secret && (*secret)["data"].contains("previousApiKey")) << "no grace period";
+  ASSERT_TRUE(eventually([&] {
+    const std::string now = digests();
+    return now.size() == 2 * 65 && now.find(digest1) == 65;
+  })) << digests();
+  const std::string digest2 = digests().substr(0, 64);
+  EXPECT_EQ(verify(key1).value("current", true), false) << "the previous key is still valid";
+
+  // The bots' pods are replaced and start on version 2: the operator revokes version 1.
+  ASSERT_TRUE(eventually([&] {
+    for (auto it = sidecars_.begin(); it != sidecars_.end();) {
+      const bool bot = it->first != "gateway-accept";
+      it = bot && !pods("gamma").contains(it->first) ? sidecars_.erase(it) : std::next(it);
+    }
+    start_bots();
+    auto now = api_->get("v1", "Secret", "bots", "keyward-gamma");
+    return now && !(*now)["data"].contains("previousApiKey");
+  })) << logs();
+  // Refused at once by verify; gone from the files within the recheck (5 s), in one swap.
+  EXPECT_EQ(verify(key1).value("reason", ""), "UnknownKey");
+  EXPECT_EQ(verify(key1).value("valid", true), false);
+  ASSERT_TRUE(eventually([&] { return digests() == digest2 + "\n"; })) << digests();
+  const Json listed = Json::parse(slurp(tmp_ / "accepted/gamma.json"));
+  EXPECT_EQ(listed["keyVersion"], 2);
+  EXPECT_EQ(listed["digests"].size(), 1u);
+
+  const std::string printed = logs();
+  for (const auto& s : secrets_) EXPECT_EQ(printed.find(s), std::string::npos) << "printed";
 }
 
 }  // namespace

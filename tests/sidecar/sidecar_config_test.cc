@@ -107,7 +107,7 @@ TEST(SidecarConfigTest, BadValuesAreRejectedWithTheirSource) {
   auto mode = resolve({"--mode", "sideways"});
   ASSERT_FALSE(mode);
   EXPECT_EQ(mode.error().message,
-            "setting mode from flag --mode ('sideways'): must be one of broker | direct");
+            "setting mode from flag --mode ('sideways'): must be one of broker | direct | accept");
   auto listen = resolve({"--provider", "none", "--api-key", "k-abcdef", "--listen", "9090"});
   EXPECT_FALSE(listen);
   auto env_name =
@@ -127,6 +127,28 @@ TEST(SidecarConfigTest, ListenOffAndOnce) {
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->listen_port, -1);
   EXPECT_TRUE(c->once);
+}
+
+TEST(SidecarConfigAcceptMode, NeedsTheBrokerAndRefusesKeyAndTokenSettings) {
+  auto read = [](const std::string&) -> Result<std::string> { return fail("NotFound", "none"); };
+  auto good = resolve_sidecar_config({"--mode", "accept", "--apikey", "gamma,delta", "--namespace",
+                                      "bots", "--broker-url", "https://b:8444", "--out", "/tmp/a"},
+                                     {}, "host", read);
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_EQ(good->mode, Mode::Accept);
+  EXPECT_EQ(good->apikey, "gamma,delta");
+  auto no_broker = resolve_sidecar_config(
+      {"--mode", "accept", "--apikey", "gamma", "--namespace", "bots", "--out", "/tmp/a"}, {},
+      "host", read);
+  ASSERT_FALSE(no_broker);
+  EXPECT_NE(no_broker.error().message.find("broker-url"), std::string::npos);
+  auto with_key = resolve_sidecar_config(
+      {"--mode", "accept", "--apikey", "gamma", "--namespace", "bots", "--broker-url",
+       "https://b:8444", "--out", "/tmp/a", "--key-dir", "/k"},
+      {}, "host", read);
+  ASSERT_FALSE(with_key);
+  EXPECT_EQ(with_key.error().reason, "ContradictorySettings");
+  EXPECT_NE(with_key.error().message.find("key-dir"), std::string::npos);
 }
 
 }  // namespace

@@ -157,6 +157,60 @@ TEST(PodMutator, DirectModeWithABrokerTakesTheKeyFromItAndMountsNoSecret) {
   }
 }
 
+// A service that accepts ApiKeys' keys (keyward.dev/accepts): the accept sidecar with the
+// broker's CA and token, the digest volume read-only in every app container, nothing of a key.
+TEST(PodMutator, AnAcceptingPodGetsTheAcceptSidecarAndTheDigestVolume) {
+  MutationContext ctx;
+  ctx.server_version = {1, 30};
+  ctx.sidecar_image = "sidecar:1";
+  ctx.defaults.broker_url = "https://kw-webhook.keyward-system.svc:8444";
+  ctx.defaults.broker_ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  json pod = {{"metadata", {{"annotations", {{"keyward.dev/accepts", "gamma, delta,gamma"}}}}},
+              {"spec", {{"containers", json::array({container("gw"), container("admin")})}}}};
+  AdmissionResult r = PodMutator().mutate_accepting(pod, "bots", ctx);
+  ASSERT_EQ(r.kind, AdmissionResult::Kind::Patched) << r.message;
+  json out = pod.patch(r.patch);
+  json sc = find_container(out, "initContainers", "keyward-accept");
+  ASSERT_TRUE(sc.is_object()) << out.dump();
+  EXPECT_EQ(sc["restartPolicy"], "Always");
+  EXPECT_TRUE(has_arg_pair(sc, "--mode", "accept"));
+  EXPECT_TRUE(has_arg_pair(sc, "--apikey", "gamma,delta"));
+  EXPECT_TRUE(has_arg_pair(sc, "--broker-url", "https://kw-webhook.keyward-system.svc:8444"));
+  EXPECT_TRUE(has_arg_pair(sc, "--ca-file", "/var/run/keyward/broker-ca/ca.crt"));
+  EXPECT_TRUE(
+      has_arg_pair(sc, "--service-account-token-file", "/var/run/keyward/broker-token/token"));
+  EXPECT_FALSE(find_volume(out, "keyward-accepted-keys").is_null());
+  EXPECT_FALSE(find_volume(out, "keyward-broker-token").is_null());
+  for (const auto& c : out["spec"]["containers"]) {
+    const std::string mounts = c["volumeMounts"].dump();
+    EXPECT_NE(mounts.find("/var/run/keyward/accepted-keys"), std::string::npos) << mounts;
+    EXPECT_NE(mounts.find("\"readOnly\":true"), std::string::npos) << mounts;
+  }
+  EXPECT_EQ(out.dump().find("keyward-gamma"), std::string::npos) << "a key Secret is mounted";
+  // Applying the patched pod again changes nothing.
+  EXPECT_EQ(PodMutator().mutate_accepting(out, "bots", ctx).kind, AdmissionResult::Kind::Allowed);
+  // Old clusters: a classic sidecar container.
+  ctx.server_version = {1, 27};
+  json classic = pod.patch(PodMutator().mutate_accepting(pod, "bots", ctx).patch);
+  EXPECT_EQ(classic["spec"]["containers"][0]["name"], "keyward-accept");
+}
+
+TEST(PodMutator, AnAcceptingPodIsRefusedWithoutABrokerOrWithABadName) {
+  MutationContext ctx;
+  ctx.sidecar_image = "sidecar:1";
+  json pod = {{"metadata", {{"annotations", {{"keyward.dev/accepts", "gamma"}}}}},
+              {"spec", {{"containers", json::array({container("gw")})}}}};
+  AdmissionResult none = PodMutator().mutate_accepting(pod, "bots", ctx);
+  EXPECT_EQ(none.reason, "AcceptsWithoutBroker");
+  ctx.defaults.broker_url = "https://kw.example:8444";
+  pod["metadata"]["annotations"]["keyward.dev/accepts"] = "Gamma_Key";
+  AdmissionResult bad = PodMutator().mutate_accepting(pod, "bots", ctx);
+  EXPECT_EQ(bad.reason, "InvalidAnnotation");
+  EXPECT_NE(bad.message.find("Gamma_Key"), std::string::npos);
+  pod["metadata"]["annotations"]["keyward.dev/accepts"] = " , ";
+  EXPECT_EQ(PodMutator().mutate_accepting(pod, "bots", ctx).reason, "InvalidAnnotation");
+}
+
 TEST(PodMutator, BrokerModeCarriesTheBrokersCaAndNoKeyMaterial) {
   json key = apikey("bots", "alpha");
   key["spec"]["tokenExchange"]["refreshLeadSeconds"] = 600;
