@@ -152,6 +152,11 @@ Result<SourceSpec> parse_source(const FieldReader& spec) {
   KW_TRY(r.string("authScheme", h.auth_scheme,
                   {false, 0, 64, &kWordRe, "use a scheme such as Bearer, or \"\""}));
   KW_TRY(read_ca_bundle(r, h.ca_bundle));
+  KW_TRY(r.string("revokeUrl", h.revoke_url,
+                  {false, 1, 2048, &kHttpsUrlRe,
+                   "use an https:// URL (the key being revoked is sent with the call)"}));
+  KW_TRY(r.enumeration("revokeMethod", h.revoke_method,
+                       {{"POST", std::string("POST")}, {"DELETE", std::string("DELETE")}}));
   for (auto [field, target] : {std::pair{"secretField", &h.secret_field},
                                std::pair{"passphraseField", &h.passphrase_field}}) {
     KW_TRY(r.string(field, *target,

@@ -57,6 +57,10 @@ struct HttpSource {
   std::string ca_bundle;                      // PEM CAs trusted for url; empty: the system store
   std::string secret_field;      // dotted path of the new apiSecret in the answer; "" for none
   std::string passphrase_field;  // dotted path of the new passphrase; "" for none
+  // The provider's revoke endpoint ("" for none): called with the previous key (in auth_header)
+  // when Keyward revokes it, so the key stops working at the provider too.
+  std::string revoke_url;
+  std::string revoke_method = "POST";  // POST | DELETE
 
   bool operator==(const HttpSource&) const = default;
 };

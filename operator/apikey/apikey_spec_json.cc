@@ -32,6 +32,10 @@ json to_json(const ApiKeySpec& spec) {
     if (!h.ca_bundle.empty()) source["http"]["caBundle"] = h.ca_bundle;
     if (!h.secret_field.empty()) source["http"]["secretField"] = h.secret_field;
     if (!h.passphrase_field.empty()) source["http"]["passphraseField"] = h.passphrase_field;
+    if (!h.revoke_url.empty()) {
+      source["http"]["revokeUrl"] = h.revoke_url;
+      source["http"]["revokeMethod"] = h.revoke_method;
+    }
   }
   out["source"] = std::move(source);
   if (spec.rotation) {

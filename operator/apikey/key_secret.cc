@@ -38,6 +38,7 @@ std::optional<KeyVersions> key_versions(const kube::Object& secret, SystemTime n
   if (!version) return std::nullopt;
   KeyVersions out;
   out.current = *version;
+  if (kube::annotation(secret, kPreviousRevoked) == std::to_string(out.current - 1)) return out;
   if (!secret.contains("data") || !secret.at("data").is_object()) return out;
   const auto& data = secret.at("data");
   const std::string expires_key(secret_field::kPreviousExpiresAt);
@@ -153,6 +154,8 @@ Result<KeySecret> read_key_secret(const kube::Object& secret, Redactor& redactor
   if (auto t = parse_rfc3339(rotated); !rotated.empty() && t) out.rotated_at = *t;
   out.rotation_nonce = kube::annotation(secret, annotation::kRotationNonce);
   out.rotate_request = kube::annotation(secret, apikey::kRotateRequestHandled);
+  out.previous_revoked = out.previous.has_value() && kube::annotation(secret, kPreviousRevoked) ==
+                                                         std::to_string(out.version - 1);
   if (auto ends = parse_rfc3339(kube::annotation(secret, apikey::kGraceEndsAt))) {
     out.grace_ends_at = *ends;
   }

@@ -36,6 +36,9 @@ struct KeySecret {
   std::string rotation_nonce;  // empty when no http rotation is in flight
   std::string rotate_request;  // the keyward.dev/rotate value last handled ("" for none)
   std::optional<SystemTime> grace_ends_at;  // when the previous key stops being valid
+  // The previous key was revoked by Keyward and is kept only until the provider's revoke call
+  // succeeds (kPreviousRevoked): not delivered, listed or valid.
+  bool previous_revoked = false;
   // data.keyVersion equals the key-version annotation (false on Secrets written before the
   // field existed: the operator adds it).
   bool version_field_current = false;
@@ -68,7 +71,8 @@ struct KeyOwner {
 // data fields without opening anything (cheap enough for every broker request).
 struct KeyVersions {
   std::int64_t current = 0;
-  bool previous_valid = false;  // previousApiKey is kept and previousExpiresAt is ahead
+  // previousApiKey is kept, previousExpiresAt is ahead, and Keyward has not revoked it
+  bool previous_valid = false;
 
   // A version older than the current one that is no longer valid: its previous-key time ended,
   // or it was revoked early when every pod had moved (docs/apikey.md, "Two-phase rotation").

@@ -213,6 +213,41 @@ Result<KeyMaterial> HttpKeySource::obtain(const KeyRequest& request) {
   return material;
 }
 
+Status revoke_at_provider(HttpTransport& transport, const HttpSource& spec, const std::string& key,
+                          const std::string& idempotency_key, const std::string& apikey,
+                          Redactor& redactor) {
+  std::string path;
+  if (auto ep = HttpEndpoint::parse(spec.revoke_url, &path); !ep) {
+    return failure(reason::kInvalidSpec, "spec.source.http.revokeUrl: " + ep.error().message);
+  }
+  if (path.empty()) path = "/";
+  redactor.add(key);
+  HttpRequest http;
+  http.method = spec.revoke_method;
+  http.path = path;
+  http.headers.emplace(spec.auth_header,
+                       spec.auth_scheme.empty() ? key : spec.auth_scheme + " " + key);
+  http.headers.emplace("Idempotency-Key", idempotency_key);
+  http.headers.emplace("Accept", "application/json");
+  const std::string where = spec.revoke_method + " " + spec.revoke_url +
+                            " (spec.source.http.revokeUrl of ApiKey " + apikey + ")";
+  auto response = transport.send(http);
+  if (!response) {
+    return failure(reason::kKeySourceUnreachable,
+                   where +
+                       " failed: " + message_safe(redactor.redact(response.error().message), 500) +
+                       "; the previous key is no longer delivered and the call is retried");
+  }
+  const int status = response->status;
+  if ((status >= 200 && status < 300) || status == 404 || status == 410) return ok();
+  std::string explanation = provider_explanation(response->body, redactor);
+  return failure(reason::kKeySourceRejected,
+                 where + " answered HTTP " + std::to_string(status) +
+                     (explanation.empty() ? "" : " (\"" + explanation + "\")") +
+                     "; the previous key is no longer delivered, and the call is retried",
+                 status);
+}
+
 Result<std::unique_ptr<KeySource>> make_key_source(const SourceSpec& source,
                                                    const KeySourceDeps& deps) {
   if (const auto* g = std::get_if<GenerateSource>(&source)) {

@@ -40,6 +40,10 @@ inline constexpr std::string_view kRotateRequestHandled = "keyward.dev/rotate-re
 // rotation time itself after a forced end of grace). Stale pods are restarted outside windows
 // from then on.
 inline constexpr std::string_view kGraceEndsAt = "keyward.dev/grace-ends-at";
+// On the key Secret: the previous key version revoked by Keyward ("<n>") whose revocation at the
+// provider (spec.source.http.revokeUrl) has not succeeded yet. It is kept only to retry that
+// call: no longer delivered, listed or valid.
+inline constexpr std::string_view kPreviousRevoked = "keyward.dev/previous-revoked";
 
 // On a Namespace, set by the cluster's admins: "live" lets live keys (spec.environment: live)
 // be delivered to its pods; no other namespace gets one (webhook and broker refuse).

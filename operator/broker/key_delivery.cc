@@ -109,7 +109,8 @@ Result<ValidKeys> valid_keys(const kube::Store& apikeys, const kube::Store& secr
   out.keys.push_back({secret->version, digest(secret->current.api_key), true, std::nullopt});
   // The previous key only until its grace ends, even before the operator has removed it (a
   // late or failed reconcile must not keep it valid).
-  if (secret->previous && secret->previous_expires_at && now < *secret->previous_expires_at) {
+  if (secret->previous && !secret->previous_revoked && secret->previous_expires_at &&
+      now < *secret->previous_expires_at) {
     out.keys.push_back({secret->version - 1, digest(secret->previous->api_key), false,
                         secret->previous_expires_at});
   }

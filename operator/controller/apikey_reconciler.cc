@@ -230,7 +230,8 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   // 9. Requeue at the next due moment.
   if (pass.spec->active) {
     earliest(pass.wake_at, pass.next_rotation);
-    if (pass.secret && pass.secret->previous)
+    // A previous key revoked here and pending at the provider is retried on its own clock.
+    if (pass.secret && pass.secret->previous && !pass.secret->previous_revoked)
       earliest(pass.wake_at, pass.secret->previous_expires_at);
   }
   if (pass.degraded && pass.degraded->reason == rs::kWindowNeverOpens) {
@@ -394,6 +395,7 @@ Result<kube::Object> with_key(kube::Object secret, const apikey::KeySealer* seal
   annotations[s(apikey::annotation::kContentHash)] = *hash;
   annotations[s(apikey::annotation::kRotatedAt)] = format_rfc3339(rotated_at);
   annotations.erase(s(apikey::annotation::kRotationNonce));
+  annotations.erase(s(apikey::kPreviousRevoked));
   if (grace_ends_at) annotations[s(apikey::kGraceEndsAt)] = format_rfc3339(*grace_ends_at);
   if (!handled_request.empty()) annotations[s(apikey::kRotateRequestHandled)] = handled_request;
   return secret;
@@ -505,9 +507,16 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const apikey::KeyMaterial& 
   std::optional<apikey::KeyMaterial> previous;
   std::optional<SystemTime> expires;
   const bool end_grace = pass.forced && pass.forced->end_grace;
+  const auto* http = std::get_if<apikey::HttpSource>(&pass.spec->source);
+  const bool provider_revokes = http != nullptr && !http->revoke_url.empty();
   if (grace.count() > 0 && !end_grace) {
     previous = current.current;
     expires = pass.now + grace;
+  } else if (provider_revokes) {
+    // No grace (a leaked key): the old key is kept only to revoke it at the provider, later in
+    // this pass; it is never delivered or valid again (kPreviousRevoked).
+    previous = current.current;
+    expires = pass.now;
   }
   // A forced end of grace (a leaked key): the previous key is not kept at all.
   const SystemTime grace_ends = end_grace ? pass.now : pass.now + grace;
@@ -515,6 +524,9 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const apikey::KeyMaterial& 
                        previous, expires, pass.spec->active, grace_ends,
                        pass.forced ? pass.forced->request : std::string());
   if (!body) return fail(body.error());
+  if (previous && expires == pass.now) {
+    (*body)["metadata"]["annotations"][s(apikey::kPreviousRevoked)] = std::to_string(version - 1);
+  }
   if (auto st = step(step::kStoreKey); !st) return fail(st.error());
   // Conditional on the resourceVersion we read: a concurrent rotation makes this a 409 and the
   // next pass sees the fresh rotated-at, so a key version is never skipped or doubled.
@@ -681,10 +693,53 @@ Status ApiKeyReconciler::drop_expired_previous(Pass& pass) {
   return revoke_previous(pass, "its grace period ended");
 }
 
+Status ApiKeyReconciler::revoke_at_provider(Pass& pass, const apikey::HttpSource& http,
+                                            std::int64_t revoked) {
+  if (auto st = step(step::kRevokeAtProvider); !st) return fail(st.error());
+  if (!deps_.http_transports) {
+    return fail("InvalidSpec",
+                "spec.source.http.revokeUrl: this operator has no HTTP client configured");
+  }
+  auto transport = deps_.http_transports(http.revoke_url, http.ca_bundle);
+  if (!transport) return fail(transport.error());
+  return apikey::revoke_at_provider(**transport, http, pass.secret->previous->api_key,
+                                    pass.meta.uid + "-revoke-" + std::to_string(revoked), pass.key,
+                                    deps_.logger.redactor());
+}
+
 Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
   apikey::KeySecret& secret = *pass.secret;
   const std::int64_t revoked = secret.version - 1;
+  const auto* http = std::get_if<apikey::HttpSource>(&pass.spec->source);
+  if (http != nullptr && !http->revoke_url.empty() && secret.previous) {
+    // The provider first: the previous key is dropped only once it no longer works there, so a
+    // failed call can be retried with it. Meanwhile it is revoked here (never delivered or valid).
+    if (Status at_provider = revoke_at_provider(pass, *http, revoked); !at_provider) {
+      pass.degraded = at_provider.error();
+      earliest(pass.wake_at, pass.now + kProviderRevokeRetry);
+      if (secret.previous_revoked) return ok();
+      kube::Object body = secret.object;
+      body["metadata"]["annotations"][s(apikey::kPreviousRevoked)] = std::to_string(revoked);
+      if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
+      auto written = deps_.api.update(kube::ResourceType::secrets(), body);
+      if (!written) return fail(written.error());
+      auto reread = read_secret(pass, *written);
+      if (!reread) return fail(reread.error());
+      pass.secret = std::move(*reread);
+      deps_.logger.warn("previous key revoked here; its revocation at the provider failed",
+                        {{"object", pass.key},
+                         {"revokedVersion", revoked},
+                         {"reason", at_provider.error().reason}});
+      (void)deps_.events.record(pass.object, EventType::Warning, "ProviderRevokeFailed",
+                                "revoked key version " + std::to_string(revoked) + " (" + why +
+                                    "): it is no longer delivered or valid, but the provider's "
+                                    "revoke call failed (" +
+                                    at_provider.error().message + "); retrying");
+      return ok();
+    }
+  }
   kube::Object body = secret.object;
+  body["metadata"]["annotations"].erase(s(apikey::kPreviousRevoked));
   for (const apikey::KeyField& f : apikey::key_fields()) body["data"].erase(s(f.previous_name));
   body["data"].erase(s(apikey::secret_field::kPreviousExpiresAt));
   if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
@@ -764,7 +819,7 @@ std::string ApiKeyReconciler::compute_status(Pass& pass) const {
     }
   }
   st.previous_key.reset();
-  if (pass.secret && pass.secret->previous) {
+  if (pass.secret && pass.secret->previous && !pass.secret->previous_revoked) {
     apikey::PreviousKeyStatus previous;
     previous.version = pass.secret->version - 1;
     previous.revoked_by = pass.secret->previous_expires_at;

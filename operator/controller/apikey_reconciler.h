@@ -73,6 +73,7 @@ inline constexpr std::string_view kPersistNonce = "persist-nonce";
 inline constexpr std::string_view kCallProvider = "call-provider";
 inline constexpr std::string_view kStoreKey = "store-key";
 inline constexpr std::string_view kDropPrevious = "drop-previous";
+inline constexpr std::string_view kRevokeAtProvider = "revoke-at-provider";
 inline constexpr std::string_view kRestartConsumers = "restart-consumers";
 inline constexpr std::string_view kWriteStatus = "write-status";
 }  // namespace step
@@ -107,6 +108,8 @@ class ApiKeyReconciler {
   void forget(const std::string& key);
 
   static constexpr std::chrono::seconds kSeedKeyRecheck{60};
+  // A failed revoke call at the provider (spec.source.http.revokeUrl) is retried this often.
+  static constexpr std::chrono::seconds kProviderRevokeRetry{30};
   static constexpr std::chrono::seconds kDeletionRecheck{30};
   static constexpr std::chrono::seconds kWindowNeverOpensRecheck{3600};
 
@@ -123,6 +126,8 @@ class ApiKeyReconciler {
   // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
   bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
+  // spec.source.http.revokeUrl with the previous key (version `revoked`).
+  Status revoke_at_provider(Pass& pass, const apikey::HttpSource& http, std::int64_t revoked);
   Status rotate_with_key(Pass& pass, const apikey::KeyMaterial& new_key, const char* why);
   Status http_rotation(Pass& pass, const std::string& nonce);
   Status drop_expired_previous(Pass& pass);

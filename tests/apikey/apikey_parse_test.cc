@@ -89,7 +89,7 @@ TEST(ParseApiKey, FullContractExample) {
   EXPECT_FALSE(s.active);
   EXPECT_EQ(std::get<HttpSource>(s.source),
             (HttpSource{"https://provider.example/regenerate", "PUT", "apiKey", "Authorization",
-                        "Bearer", "", "", ""}));
+                        "Bearer", "", "", "", "", "POST"}));
   ASSERT_TRUE(s.rotation);
   EXPECT_EQ(s.rotation->schedule, "0 17 * * 5");
   EXPECT_FALSE(s.rotation->interval_seconds);

@@ -154,7 +154,9 @@ HttpSource http_spec() {
                     "Bearer",
                     "",
                     "",
-                    ""};
+                    "",
+                    "",
+                    "POST"};
 }
 
 TEST(HttpKeySource, SendsTheCurrentKeyAndIdempotencyKeyAndReadsTheNewKey) {
@@ -195,7 +197,8 @@ TEST(HttpKeySource, DottedResponseFieldBareSchemeAndCustomHeader) {
   transport.push(200, std::string(R"({"data":{"key":")") + kNewKey + R"("}})");
   Redactor redactor;
   HttpKeySource source(
-      transport, HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", "", "", "", ""},
+      transport,
+      HttpSource{"https://p.example", "PUT", "data.key", "X-Api-Key", "", "", "", "", "", "POST"},
       redactor);
   auto key = source.obtain(request());
   ASSERT_TRUE(key) << key.error().message;

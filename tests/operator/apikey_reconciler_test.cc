@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/kube/object_meta.h"
+#include "operator/apikey/key_secret.h"
 #include "operator/apikey/names.h"
 #include "tests/operator/operator_fixture.h"
 
@@ -705,6 +706,70 @@ TEST_F(ReconcilerTest, HttpSourceNeedsASeedKeyThenRotatesThroughTheProvider) {
   const std::string seen = observable_text();
   EXPECT_EQ(seen.find(provider->valid_key()), std::string::npos);
   EXPECT_EQ(seen.find("pk_seed_key_000000000000"), std::string::npos);
+}
+
+// spec.source.http.revokeUrl: the previous key is revoked at the provider when Keyward revokes
+// it. A failed call leaves it revoked here (never delivered or valid) and kept only to retry.
+TEST_F(ReconcilerTest, AnHttpSourcesPreviousKeyIsRevokedAtTheProviderAndRetried) {
+  constexpr const char* kSeed = "pk_seed_key_000000000000";
+  provider = std::make_unique<IdempotentProvider>(kSeed);
+  put(make_apikey("alpha",
+                  {{"source",
+                    {{"generate", nullptr},
+                     {"http",
+                      {{"url", "https://provider.example/regenerate"},
+                       {"revokeUrl", "https://provider.example/revoke"}}}}},
+                   {"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 600}}}}));
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "keyward-alpha"}, {"namespace", "bots"}}},
+           {"data", {{"apiKey", keyward::base64_encode(kSeed)}}}});
+  auto r = make_reconciler();
+  settle(*r);
+  clock.advance(hours(1));
+  settle(*r);
+  ASSERT_EQ(key_version(), 2);
+  EXPECT_EQ(secret_field("previousApiKey"), kSeed);
+  EXPECT_TRUE(provider->revoked().empty()) << "revoked during its grace period";
+
+  // The grace ends and the provider's revoke endpoint fails: revoked here at once, kept to retry.
+  provider->fail_revokes(true);
+  clock.advance(seconds(600));
+  auto action = settle(*r);
+  EXPECT_EQ(action.requeue_after, controller::ApiKeyReconciler::kProviderRevokeRetry);
+  EXPECT_EQ(secret_field("previousApiKey"), kSeed);
+  EXPECT_EQ(kube::annotation(*secret(), "keyward.dev/previous-revoked"), "1");
+  auto versions = apikey::key_versions(*secret(), clock.now());
+  ASSERT_TRUE(versions);
+  EXPECT_TRUE(versions->revoked(1)) << "a previous key pending at the provider is still valid";
+  EXPECT_EQ(condition("Degraded")["reason"], "KeySourceRejected");
+  EXPECT_FALSE(apikey()["status"].contains("previousKey"));
+  ASSERT_EQ(events_with("ProviderRevokeFailed").size(), 1u);
+
+  // The provider recovers: the retry revokes the seed key there, then drops it here.
+  provider->fail_revokes(false);
+  clock.advance(controller::ApiKeyReconciler::kProviderRevokeRetry);
+  settle(*r);
+  EXPECT_EQ(provider->revoked(), std::vector<std::string>{kSeed});
+  EXPECT_EQ(secret_field("previousApiKey"), "");
+  EXPECT_FALSE(kube::has_annotation(*secret(), "keyward.dev/previous-revoked"));
+  EXPECT_EQ(condition("Degraded")["status"], "False");
+  EXPECT_EQ(events_with("PreviousKeyRevoked").size(), 1u);
+
+  // A forced rotation that ends the grace at once (a leaked key) revokes the old key at the
+  // provider in the same pass, though it is never kept for a grace period.
+  const std::string leaked = secret_field("apiKey");
+  Json forced = apikey();
+  forced["metadata"]["annotations"] = {{"keyward.dev/rotate", "leak-1"},
+                                       {"keyward.dev/rotate-end-grace", "true"}};
+  put(forced);
+  settle(*r);
+  EXPECT_EQ(key_version(), 3);
+  EXPECT_EQ(provider->revoked().back(), leaked);
+  EXPECT_EQ(secret_field("previousApiKey"), "");
+  const std::string seen = observable_text();
+  EXPECT_EQ(seen.find(kSeed), std::string::npos);
+  EXPECT_EQ(seen.find(leaked), std::string::npos);
 }
 
 TEST_F(ReconcilerTest, SecretsNeverReachLogsEventsOrStatus) {

@@ -74,6 +74,14 @@ class IdempotentProvider final : public HttpTransport {
                                   : "";
     HttpResponse response;
     response.headers.emplace("Content-Type", "application/json");
+    if (request.path == "/revoke") {
+      // The revoke endpoint: the key to revoke authenticates the call.
+      const auto auth = request.headers.find("Authorization");
+      response.status = fail_revokes_ ? 503 : 204;
+      if (!fail_revokes_ && auth != request.headers.end())
+        revoked_.push_back(auth->second.substr(7));
+      return response;
+    }
     if (auto it = by_nonce_.find(nonce); it != by_nonce_.end()) {
       response.status = 200;
       response.body = answer(it->second).dump();
@@ -100,6 +108,14 @@ class IdempotentProvider final : public HttpTransport {
     with_secret_ = on;
   }
   static std::string secret_of(const std::string& key) { return "ps_" + key; }
+  void fail_revokes(bool on) {
+    std::lock_guard lock(mu_);
+    fail_revokes_ = on;
+  }
+  std::vector<std::string> revoked() const {
+    std::lock_guard lock(mu_);
+    return revoked_;
+  }
   Result<HttpResponse> stream(const HttpRequest&, const std::function<bool(std::string_view)>&,
                               std::stop_token) override {
     return fail("Unsupported", "no streams");
@@ -126,6 +142,8 @@ class IdempotentProvider final : public HttpTransport {
 
   mutable std::mutex mu_;  // guards everything below
   bool with_secret_ = false;
+  bool fail_revokes_ = false;
+  std::vector<std::string> revoked_;  // keys revoked through /revoke
   std::string valid_key_;
   std::map<std::string, std::string> by_nonce_;
   int issued_ = 0;
