@@ -9,10 +9,21 @@
 
 #include "common/core/clock.h"
 #include "common/core/log.h"
+#include "common/core/wipe.h"
 
 namespace keyward {
 
+// Both hold secrets: their string buffers are wiped (common/core/wipe.h) when they are destroyed.
 struct AccessToken {
+  AccessToken() = default;
+  AccessToken(const AccessToken&) = default;
+  AccessToken(AccessToken&&) = default;
+  AccessToken& operator=(const AccessToken&) = default;
+  AccessToken& operator=(AccessToken&&) = default;
+  ~AccessToken() {
+    for (std::string* s : {&token, &md_token, &api_secret, &passphrase}) wipe(*s);
+  }
+
   std::string token;     // the access token (for provider "none": the API key itself)
   std::string md_token;  // Tradovate's market-data token, empty when the provider gives none
   SystemTime expires_at = SystemTime::max();  // provider's clock; max() = never expires
@@ -32,6 +43,15 @@ struct AccessToken {
 // Login fields per docs/contracts.md. Tradovate: name=username, password, cid=clientId,
 // sec=clientSecret or apiKey. OAuth2: client_id=clientId, client_secret=clientSecret or apiKey.
 struct Credentials {
+  Credentials() = default;
+  Credentials(const Credentials&) = default;
+  Credentials(Credentials&&) = default;
+  Credentials& operator=(const Credentials&) = default;
+  Credentials& operator=(Credentials&&) = default;
+  ~Credentials() {
+    for (std::string* s : {&api_key, &api_secret, &passphrase, &password, &client_secret}) wipe(*s);
+  }
+
   std::string api_key;
   std::string api_secret;
   std::string passphrase;

@@ -1,18 +1,11 @@
 #include "operator/apikey/key_material.h"
 
-#include <openssl/crypto.h>
-
 #include <array>
 
 #include "operator/apikey/key_generator.h"
 #include "operator/apikey/names.h"
 
 namespace keyward::apikey {
-
-void wipe(std::string& value) noexcept {
-  if (value.capacity() > 0) OPENSSL_cleanse(value.data(), value.capacity());
-  value.clear();
-}
 
 KeyMaterial& KeyMaterial::operator=(const KeyMaterial& other) {
   if (this == &other) return *this;

@@ -12,6 +12,7 @@
 
 #include "common/core/log.h"
 #include "common/core/result.h"
+#include "common/core/wipe.h"
 
 namespace keyward::apikey {
 
@@ -48,8 +49,5 @@ void redact_material(Redactor& redactor, const KeyMaterial& material);
 // the key (what Secrets written before key pairs hold, so they are not taken for a change), else
 // the digest over every field, each length-prefixed.
 [[nodiscard]] Result<std::string> content_hash(const KeyMaterial& material);
-
-// Overwrites the string's buffer (its whole capacity) and empties it.
-void wipe(std::string& value) noexcept;
 
 }  // namespace keyward::apikey
