@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 
@@ -109,12 +110,24 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
     return 2;
   }
   std::function<void(int)> on_token;
-  if (config->once) on_token = [sig](int code) { sig->finish(code); };
+  std::atomic<bool> finished{false};  // --once: the run loop decided the exit code
+  if (config->once) {
+    on_token = [sig, &finished](int code) {
+      finished = true;
+      sig->finish(code);
+    };
+  }
   if (auto s = (*app)->start(on_token); !s) {
     logger.error(s.error().message, {{"reason", s.error().reason}});
     return 1;
   }
-  const int code = (*shutdown)->wait();
+  int code = (*shutdown)->wait();
+  if (config->once && !finished) {
+    code = SidecarApp::kExitStoppedWithoutToken;
+    logger.error("stopped before a valid token was in place (--once); exiting with " +
+                     std::to_string(code) + " so the init container or Job does not count as done",
+                 {{"exitCode", code}});
+  }
   logger.info(config->once ? "exiting (--once)" : "stopping", {{"exitCode", code}});
   if (!(*app)->stop_within(Millis(700))) {
     logger.warn(

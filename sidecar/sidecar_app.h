@@ -58,6 +58,9 @@ class SidecarApp {
   static constexpr int kExitNeedsPerson = 3;
   // --once: the provider refused the credentials (or they are incomplete); fix the Secret.
   static constexpr int kExitCredentialsRejected = 4;
+  // --once: stopped (SIGTERM) before a valid token was in place. Non-zero, so an init container
+  // or a Job never reports success without a token.
+  static constexpr int kExitStoppedWithoutToken = 5;
   Status start(std::function<void(int)> on_once_done = {});
   void stop();
   // Asks everything to stop and waits at most `limit` for the run loop (an HTTP request may be

@@ -251,6 +251,24 @@ TEST_F(BinaryTest, OnceExitsWithThreeWhenAPersonMustLogIn) {
   sim.stop();
 }
 
+// --once stopped before it has a token (the provider never answers in time) exits non-zero, so
+// an init container or a Job does not report success without a token.
+TEST_F(BinaryTest, OnceStoppedBeforeATokenExitsWithFive) {
+  Process p({KEYWARD_SIDECAR_BINARY, "run", "--once", "--provider", "tradovate", "--endpoint",
+             "https://127.0.0.1:1/v1", "--username", "demo", "--client-id", "8", "--out",
+             tmp / "out", "--listen", "off"},
+            {"KEYWARD_PASSWORD=demo-password-123", "KEYWARD_API_KEY=demo-sec-0123456789"},
+            tmp / "log");
+  ASSERT_TRUE(p.started());
+  std::this_thread::sleep_for(500ms);
+  p.signal(SIGTERM);
+  auto code = p.wait_exit(5000ms);
+  ASSERT_TRUE(code) << slurp(tmp / "log");
+  EXPECT_EQ(*code, 5) << slurp(tmp / "log");
+  EXPECT_NE(slurp(tmp / "log").find("stopped before a valid token"), std::string::npos)
+      << slurp(tmp / "log");
+}
+
 TEST_F(BinaryTest, ExecShimRunsTheCommandWithTheTokenInItsEnvironment) {
   ASSERT_TRUE(fs.make_dirs(tmp / "out", 0750));
   Process sidecar({KEYWARD_SIDECAR_BINARY, "run", "--provider", "none", "--out", tmp / "out",
