@@ -35,6 +35,7 @@ Result<HttpResponse> BrokerKeyClient::call(const std::string& method, const std:
              "/" + endpoint;
   req.headers.emplace("Authorization", "Bearer " + *sa);
   req.headers.emplace("Accept", "application/json");
+  req.max_response_bytes = kMaxProviderAnswerBytes;
   if (held > 0) {
     req.headers.emplace(std::string(broker_protocol::kHeldKeyVersionHeader), std::to_string(held));
   }

@@ -36,6 +36,7 @@ Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* current) {
       target_.base_path + "/v1/namespaces/" + target_.ns + "/apikeys/" + target_.apikey + "/token";
   req.headers.emplace("Authorization", "Bearer " + *sa);
   req.headers.emplace("Accept", "application/json");
+  req.max_response_bytes = kMaxProviderAnswerBytes;
   if (current != nullptr && current->key_version > 0) {
     req.headers.emplace(std::string(broker_protocol::kHeldKeyVersionHeader),
                         std::to_string(current->key_version));

@@ -30,6 +30,7 @@ Result<nlohmann::json> KeyDigestPublisher::ask(const std::string& apikey) {
   req.path = base_path_ + "/v1/namespaces/" + ns_ + "/apikeys/" + apikey + "/digests";
   req.headers.emplace("Authorization", "Bearer " + *sa);
   req.headers.emplace("Accept", "application/json");
+  req.max_response_bytes = kMaxProviderAnswerBytes;
   const std::string where = "the broker (GET " + req.path + ")";
   auto resp = broker_.send(req);
   if (!resp) return fail(resp.error().reason, where + ": " + resp.error().message);

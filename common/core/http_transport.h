@@ -33,7 +33,15 @@ struct HttpRequest {
   std::string body;
   std::string content_type;                  // sent as Content-Type when body is not empty
   std::chrono::milliseconds timeout{30000};  // read timeout; for streams, per read
+  // The largest answer body taken (send() only; 0: no limit). A longer one is cut off and the
+  // call fails with ResponseTooLarge, so an endpoint from outside cannot make the caller hold
+  // an unbounded body.
+  std::size_t max_response_bytes = 0;
 };
+
+// The limit for answers of token endpoints, regenerate/revoke endpoints and the broker: a token
+// answer is a few hundred bytes.
+inline constexpr std::size_t kMaxProviderAnswerBytes = 1 << 20;
 
 struct HttpResponse {
   int status = 0;

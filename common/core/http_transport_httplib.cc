@@ -232,6 +232,19 @@ Result<HttpResponse> HttplibTransport::perform(
                    request.content_type.empty() ? "application/json" : request.content_type);
   }
 
+  // A bounded answer is read through a receiver that stops at the limit.
+  std::string bounded_body;
+  bool too_large = false;
+  if (on_chunk == nullptr && request.max_response_bytes > 0) {
+    req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+      if (bounded_body.size() + size > request.max_response_bytes) {
+        too_large = true;
+        return false;
+      }
+      bounded_body.append(data, size);
+      return true;
+    };
+  }
   bool stopped_by_caller = false;  // only touched on this thread (httplib calls back here)
   std::string error_body;
   constexpr std::size_t kMaxErrorBody = 1 << 20;
@@ -271,6 +284,12 @@ Result<HttpResponse> HttplibTransport::perform(
     ok = client->send(req, res, error);
   }
   if (stop.stop_requested()) stopped_by_caller = true;
+  if (too_large) {
+    return fail("ResponseTooLarge",
+                request.method + " " + where + request.path + " answered more than " +
+                    std::to_string(request.max_response_bytes) +
+                    " bytes; the answer was cut off and not used (is the URL the API endpoint?)");
+  }
 
   if (!ok && !(stopped_by_caller && res.status > 0)) {
     if (stopped_by_caller) {
@@ -320,7 +339,9 @@ Result<HttpResponse> HttplibTransport::perform(
   HttpResponse out;
   out.status = res.status;
   for (const auto& [name, value] : res.headers) out.headers.emplace(name, value);
-  out.body = on_chunk != nullptr ? std::move(error_body) : std::move(res.body);
+  out.body = on_chunk != nullptr
+                 ? std::move(error_body)
+                 : (request.max_response_bytes > 0 ? std::move(bounded_body) : std::move(res.body));
   if (on_chunk != nullptr && out.status >= 200 && out.status < 300) out.body.clear();
   return out;
 }

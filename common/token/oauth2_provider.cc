@@ -55,6 +55,7 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
   req.content_type = "application/x-www-form-urlencoded";
   req.headers.emplace("Accept", "application/json");
   req.timeout = options_.request_timeout;
+  req.max_response_bytes = kMaxProviderAnswerBytes;
   req.body = "grant_type=client_credentials";
   if (!options_.scope.empty()) req.body += "&scope=" + form_encode(options_.scope);
   if (options_.client_auth == OAuth2ClientAuth::Basic) {

@@ -117,6 +117,7 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
   HttpRequest req;
   req.method = "POST";
   req.path = base_path_ + "/auth/accesstokenrequest";
+  req.max_response_bytes = kMaxProviderAnswerBytes;
   req.body = body.dump();
   req.content_type = "application/json";
   req.headers.emplace("Accept", "application/json");
@@ -170,6 +171,7 @@ Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
   HttpRequest req;
   req.method = "GET";
   req.path = base_path_ + "/auth/renewaccesstoken";
+  req.max_response_bytes = kMaxProviderAnswerBytes;
   req.headers.emplace("Authorization", "Bearer " + current.token);
   req.headers.emplace("Accept", "application/json");
   req.timeout = request_timeout_;

@@ -141,6 +141,7 @@ Result<KeyMaterial> HttpKeySource::obtain(const KeyRequest& request) {
     http.headers.emplace("Idempotency-Key", request.idempotency_key);
   }
   http.headers.emplace("Accept", "application/json");
+  http.max_response_bytes = kMaxProviderAnswerBytes;
 
   const std::string where = spec_.method + " " + spec_.url + " (spec.source.http of ApiKey " +
                             request.ns + "/" + request.apikey_name + ")";
@@ -229,6 +230,7 @@ Status revoke_at_provider(HttpTransport& transport, const HttpSource& spec, cons
                        spec.auth_scheme.empty() ? key : spec.auth_scheme + " " + key);
   http.headers.emplace("Idempotency-Key", idempotency_key);
   http.headers.emplace("Accept", "application/json");
+  http.max_response_bytes = kMaxProviderAnswerBytes;
   const std::string where = spec.revoke_method + " " + spec.revoke_url +
                             " (spec.source.http.revokeUrl of ApiKey " + apikey + ")";
   auto response = transport.send(http);
