@@ -89,6 +89,7 @@ std::vector<PayloadFile> KeyDigestPublisher::render(SystemTime now,
                      {"keyVersion", answer["keyVersion"]},
                      {"active", answer.value("active", true)},
                      {"digests", std::move(digests)}};
+    if (answer.contains("refused")) j["refused"] = answer["refused"];
     files.push_back({apikey + ".sha256", lines, 0640});
     files.push_back({apikey + ".json", j.dump() + "\n", 0640});
   }
@@ -102,6 +103,18 @@ SystemTime KeyDigestPublisher::publish(SystemTime now, Seconds recheck) {
     std::lock_guard lock(mu_);
     if (answer) {
       known_[apikey] = std::move(*answer);
+    } else if (answer.error().http_status == 403 || answer.error().http_status == 404) {
+      // A definite refusal (the ApiKey is gone, or this pod may not accept it): none of its keys
+      // is valid here, which fails closed, rather than the last digests kept for good.
+      last_error_ = answer.error().reason + ": " + answer.error().message;
+      known_[apikey] = nlohmann::json{{"keyVersion", 0},
+                                      {"active", false},
+                                      {"digests", nlohmann::json::array()},
+                                      {"refused", answer.error().reason}};
+      logger_.warn("the broker refused; no key of this ApiKey is accepted",
+                   {{"apikey", apikey},
+                    {"reason", answer.error().reason},
+                    {"error", answer.error().message}});
     } else {
       last_error_ = answer.error().reason + ": " + answer.error().message;
       failed.push_back(apikey);

@@ -10,7 +10,8 @@
 //
 // The previous version's digest carries validUntil (the end of its grace period) and leaves the
 // files at that instant even when the broker cannot be asked; an early revocation (every pod
-// moved) reaches them at the next ask. When the broker cannot be asked the last digests stay.
+// moved) reaches them at the next ask. When the broker cannot be asked the last digests stay;
+// when it refuses for an ApiKey (403, 404) that ApiKey lists none (with "refused": the reason).
 
 #include <map>
 #include <nlohmann/json.hpp>

@@ -110,7 +110,7 @@ std::vector<PayloadFile> render_token_files(const TokenRecord& r, const TokenFil
                                  {"token.env", env, 0640}};
   if (t.provider == kKeyDeliveryProvider) {
     // Provider none delivers the key material itself: each field as its own file too, switched
-    // with the others in the same ..data swap (empty while Expired or Inactive).
+    // with the others in the same ..data swap (absent while nothing is delivered).
     const std::pair<const char*, const std::string*> fields[] = {
         {"apiKey", &t.token}, {"apiSecret", &t.api_secret}, {"passphrase", &t.passphrase}};
     for (const auto& [file, value] : fields) {

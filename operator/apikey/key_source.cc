@@ -241,7 +241,9 @@ Status revoke_at_provider(HttpTransport& transport, const HttpSource& spec, cons
                        "; the previous key is no longer delivered and the call is retried");
   }
   const int status = response->status;
-  if ((status >= 200 && status < 300) || status == 404 || status == 410) return ok();
+  // 410: the key is already gone. Not 404: a mistyped revokeUrl path answers that too, and the
+  // key would be dropped while it still works at the provider.
+  if ((status >= 200 && status < 300) || status == 410) return ok();
   std::string explanation = provider_explanation(response->body, redactor);
   return failure(reason::kKeySourceRejected,
                  where + " answered HTTP " + std::to_string(status) +

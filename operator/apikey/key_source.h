@@ -102,8 +102,9 @@ struct KeySourceDeps {
 
 // Revokes `key` at the provider: spec.revoke_method to spec.revoke_url through `transport` (which
 // connects to its scheme, host and port) with `<authHeader>: <authScheme> <key>` and
-// `Idempotency-Key`. A 2xx, 404 or 410 (already gone) is done. Errors: KeySourceUnreachable,
-// KeySourceRejected (http_status set), InvalidSpec. Never quotes the key or the body.
+// `Idempotency-Key`. A 2xx or 410 (already gone) is done; a 404 is an error (a wrong path). Errors:
+// KeySourceUnreachable, KeySourceRejected (http_status set), InvalidSpec. Never quotes the key or
+// the body.
 [[nodiscard]] Status revoke_at_provider(HttpTransport& transport, const HttpSource& spec,
                                         const std::string& key, const std::string& idempotency_key,
                                         const std::string& apikey, Redactor& redactor);

@@ -68,16 +68,15 @@ bool BrokerService::allow(const std::string& bucket, int per_minute, int burst, 
   auto it = buckets_.find(bucket);
   if (it == buckets_.end()) {
     if (buckets_.size() >= options_.max_clients) {
-      // Forget idle buckets first (those refilled at the slower rate are full); if none, the
-      // oldest.
+      // Forget full (idle) buckets first; if none, the oldest.
       std::erase_if(buckets_, [&](const auto& b) {
         const double refill =
-            std::chrono::duration<double>(now - b.second.at).count() * options_.per_minute / 60.0;
-        return b.second.tokens + refill >= options_.burst;
+            std::chrono::duration<double>(now - b.second.at).count() * b.second.per_minute / 60.0;
+        return b.second.tokens + refill >= b.second.burst;
       });
       if (buckets_.size() >= options_.max_clients) buckets_.erase(buckets_.begin());
     }
-    it = buckets_.emplace(bucket, Bucket{static_cast<double>(burst), now}).first;
+    it = buckets_.emplace(bucket, Bucket{static_cast<double>(burst), now, per_minute, burst}).first;
   }
   Bucket& b = it->second;
   const double elapsed = std::max(0.0, std::chrono::duration<double>(now - b.at).count());

@@ -169,6 +169,8 @@ class BrokerService {
   struct Bucket {
     double tokens = 0;
     SystemTime at{};
+    int per_minute = 60;  // its own refill rate and size (consumer or verifier)
+    int burst = 20;
   };
   std::mutex buckets_mu_;  // guards buckets_
   std::map<std::string, Bucket> buckets_;

@@ -68,6 +68,7 @@ struct ApiKeyReconciler::Pass {
   std::optional<apikey::KeySecret> secret;
   std::optional<SystemTime> next_rotation;
   std::optional<Error> degraded;  // the first problem that needs a person
+  bool revoke_attempted = false;  // the provider's revoke endpoint was called in this pass
   std::optional<SystemTime> wake_at;
   std::optional<RestartReport> restarts;
   std::optional<ForcedRotation> forced;
@@ -108,6 +109,7 @@ Status ApiKeyReconciler::step(std::string_view name) const {
 void ApiKeyReconciler::forget(const std::string& key) {
   std::lock_guard lock(mu_);
   key_conditions_.erase(key);
+  revoke_retry_at_.erase(key);
   if (deps_.metrics != nullptr) {
     std::map<std::string, int> counts{
         {"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
@@ -192,6 +194,7 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
     // 6. Grace period.
     if (auto st = drop_expired_previous(pass); !st) return fail(st.error());
   }
+  if (auto st = retry_pending_revoke(pass); !st) return fail(st.error());
 
   // 7. Consumers (report only while inactive: restarts nothing).
   if (pass.secret) {
@@ -233,6 +236,9 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
     // A previous key revoked here and pending at the provider is retried on its own clock.
     if (pass.secret && pass.secret->previous && !pass.secret->previous_revoked)
       earliest(pass.wake_at, pass.secret->previous_expires_at);
+  }
+  if (pass.secret && pass.secret->previous_revoked) {
+    earliest(pass.wake_at, pass.now + kProviderRevokeRetry);
   }
   if (pass.degraded && pass.degraded->reason == rs::kWindowNeverOpens) {
     earliest(pass.wake_at, pass.now + kWindowNeverOpensRecheck);
@@ -439,6 +445,10 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
       (*adopted)["metadata"]["annotations"][s(apikey::annotation::kRotationNonce)] =
           secret->rotation_nonce;
     }
+    if (secret->previous_revoked) {  // still revoked here, still pending at the provider
+      (*adopted)["metadata"]["annotations"][s(apikey::kPreviousRevoked)] =
+          std::to_string(secret->version - 1);
+    }
     auto written = deps_.api.update(kube::ResourceType::secrets(), *adopted);
     if (!written) return fail(written.error());
     if (reseal) {
@@ -556,6 +566,14 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const apikey::KeyMaterial& 
 }
 
 Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
+  // A provider that revokes: the previous key, which this rotation would push out, is revoked
+  // there first. While that fails the rotation waits (Degraded says why): a key is never dropped
+  // before the provider has it revoked.
+  const auto& http = std::get<apikey::HttpSource>(pass.spec->source);
+  if (!http.revoke_url.empty() && pass.secret->previous) {
+    if (auto st = revoke_previous(pass, "a new rotation replaces it"); !st) return st;
+    if (pass.secret->previous) return ok();
+  }
   if (pass.secret->rotation_nonce != nonce) {
     // Persist the nonce BEFORE calling the provider: after a crash the next pass finds it and
     // asks again with the same Idempotency-Key, getting the same key back instead of a second one.
@@ -707,16 +725,38 @@ Status ApiKeyReconciler::revoke_at_provider(Pass& pass, const apikey::HttpSource
                                     deps_.logger.redactor());
 }
 
+Status ApiKeyReconciler::retry_pending_revoke(Pass& pass) {
+  if (!pass.secret || !pass.secret->previous_revoked) return ok();
+  return revoke_previous(pass, "retrying its revocation at the provider");
+}
+
 Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
   apikey::KeySecret& secret = *pass.secret;
   const std::int64_t revoked = secret.version - 1;
   const auto* http = std::get_if<apikey::HttpSource>(&pass.spec->source);
   if (http != nullptr && !http->revoke_url.empty() && secret.previous) {
+    if (pass.revoke_attempted) return ok();  // once per pass; its outcome is already reported
+    if (secret.previous_revoked) {
+      std::lock_guard lock(mu_);
+      auto at = revoke_retry_at_.find(pass.key);
+      if (at != revoke_retry_at_.end() && pass.now < at->second.retry_at) {
+        // Not yet due: the last call's outcome stands (the same condition, no provider call).
+        pass.revoke_attempted = true;
+        pass.degraded = at->second.error;
+        return ok();
+      }
+    }
     // The provider first: the previous key is dropped only once it no longer works there, so a
     // failed call can be retried with it. Meanwhile it is revoked here (never delivered or valid).
+    pass.revoke_attempted = true;
     if (Status at_provider = revoke_at_provider(pass, *http, revoked); !at_provider) {
       pass.degraded = at_provider.error();
       earliest(pass.wake_at, pass.now + kProviderRevokeRetry);
+      {
+        std::lock_guard lock(mu_);
+        revoke_retry_at_[pass.key] =
+            PendingRevoke{pass.now + kProviderRevokeRetry, at_provider.error()};
+      }
       if (secret.previous_revoked) return ok();
       kube::Object body = secret.object;
       body["metadata"]["annotations"][s(apikey::kPreviousRevoked)] = std::to_string(revoked);
@@ -737,6 +777,10 @@ Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
                                     at_provider.error().message + "); retrying");
       return ok();
     }
+  }
+  {
+    std::lock_guard lock(mu_);
+    revoke_retry_at_.erase(pass.key);
   }
   kube::Object body = secret.object;
   body["metadata"]["annotations"].erase(s(apikey::kPreviousRevoked));

@@ -126,6 +126,9 @@ class ApiKeyReconciler {
   // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
   bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
+  // A previous key revoked here and still pending at the provider: retried at most every
+  // kProviderRevokeRetry, whatever else the pass does (inactive, no pods).
+  Status retry_pending_revoke(Pass& pass);
   // spec.source.http.revokeUrl with the previous key (version `revoked`).
   Status revoke_at_provider(Pass& pass, const apikey::HttpSource& http, std::int64_t revoked);
   Status rotate_with_key(Pass& pass, const apikey::KeyMaterial& new_key, const char* why);
@@ -143,8 +146,15 @@ class ApiKeyReconciler {
   ReconcilerDeps deps_;
   ConsumerRestarter restarter_;
 
-  std::mutex mu_;                                      // guards key_conditions_
+  std::mutex mu_;  // guards key_conditions_ and revoke_retry_at_
   std::map<std::string, std::string> key_conditions_;  // per key: the keyward_apikeys label
+  // Per key: the earliest next call of the provider's revoke endpoint after a failed one (a
+  // restart forgets it: one early retry).
+  struct PendingRevoke {
+    SystemTime retry_at;
+    Error error;  // what the last call gave, reported until the next one
+  };
+  std::map<std::string, PendingRevoke> revoke_retry_at_;
 };
 
 }  // namespace keyward::controller

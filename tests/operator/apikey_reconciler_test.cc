@@ -746,26 +746,38 @@ TEST_F(ReconcilerTest, AnHttpSourcesPreviousKeyIsRevokedAtTheProviderAndRetried)
   EXPECT_FALSE(apikey()["status"].contains("previousKey"));
   ASSERT_EQ(events_with("ProviderRevokeFailed").size(), 1u);
 
-  // The provider recovers: the retry revokes the seed key there, then drops it here.
+  // The next rotation is due while the call still fails: it waits, so the seed key is never
+  // dropped before the provider has revoked it.
+  clock.advance(hours(1));
+  settle(*r);
+  EXPECT_EQ(key_version(), 2) << "rotated over a key still pending revocation at the provider";
+  EXPECT_EQ(secret_field("previousApiKey"), kSeed);
+  EXPECT_EQ(provider->issued(), 1);
+
+  // The provider recovers: the retry revokes the seed key there and drops it here, then the
+  // waiting rotation runs.
   provider->fail_revokes(false);
+  const std::string second = secret_field("apiKey");
   clock.advance(controller::ApiKeyReconciler::kProviderRevokeRetry);
   settle(*r);
   EXPECT_EQ(provider->revoked(), std::vector<std::string>{kSeed});
-  EXPECT_EQ(secret_field("previousApiKey"), "");
   EXPECT_FALSE(kube::has_annotation(*secret(), "keyward.dev/previous-revoked"));
+  EXPECT_EQ(key_version(), 3);
+  EXPECT_EQ(secret_field("previousApiKey"), second);
   EXPECT_EQ(condition("Degraded")["status"], "False");
   EXPECT_EQ(events_with("PreviousKeyRevoked").size(), 1u);
 
-  // A forced rotation that ends the grace at once (a leaked key) revokes the old key at the
-  // provider in the same pass, though it is never kept for a grace period.
+  // A forced rotation that ends the grace at once (a leaked key): the previous key in its grace
+  // is revoked at the provider first, then the leaked one in the same pass, though it is never
+  // kept for a grace period.
   const std::string leaked = secret_field("apiKey");
   Json forced = apikey();
   forced["metadata"]["annotations"] = {{"keyward.dev/rotate", "leak-1"},
                                        {"keyward.dev/rotate-end-grace", "true"}};
   put(forced);
   settle(*r);
-  EXPECT_EQ(key_version(), 3);
-  EXPECT_EQ(provider->revoked().back(), leaked);
+  EXPECT_EQ(key_version(), 4);
+  EXPECT_EQ(provider->revoked(), (std::vector<std::string>{kSeed, second, leaked}));
   EXPECT_EQ(secret_field("previousApiKey"), "");
   const std::string seen = observable_text();
   EXPECT_EQ(seen.find(kSeed), std::string::npos);

@@ -84,15 +84,31 @@ TEST_F(KeyDigestPublisherTest, AnInactiveKeyListsNoDigestAndGarbageIsRefused) {
 }
 
 TEST_F(KeyDigestPublisherTest, NotReadyUntilTheBrokerAnswersNamingWhy) {
+  broker.push(503, R"({"reason":"NotLeader","message":"a standby replica"})");
   broker.push(403,
               R"({"reason":"PodNotAccepting","message":"pod bots/gateway-0 does not accept"})");
   publisher.publish(clock.now(), seconds(30));
   auto ready = publisher.ready();
   ASSERT_FALSE(ready);
-  EXPECT_NE(ready.error().message.find("PodNotAccepting"), std::string::npos)
-      << ready.error().message;
-  EXPECT_NE(ready.error().message.find("keyward.dev/accepts: gamma"), std::string::npos);
+  EXPECT_NE(ready.error().message.find("NotLeader"), std::string::npos) << ready.error().message;
   EXPECT_EQ(file("accepted/gamma.sha256"), "<none>");
+  // A pod that may not accept the key: told what to annotate, and nothing is accepted.
+  publisher.publish(clock.now(), seconds(30));
+  EXPECT_EQ(file("accepted/gamma.sha256"), "");
+  EXPECT_NE(sink->joined().find("keyward.dev/accepts: gamma"), std::string::npos);
+}
+
+// A definite refusal (the ApiKey deleted, 404) empties that ApiKey's digests instead of keeping
+// the last ones for good: a deleted key is no longer accepted.
+TEST_F(KeyDigestPublisherTest, ARefusalEmptiesTheDigestsAndFailsClosed) {
+  broker.push(200, answer(false));
+  broker.push(404, R"({"reason":"ApiKeyNotFound","message":"ApiKey bots/gamma does not exist"})");
+  publisher.publish(clock.now(), seconds(30));
+  EXPECT_EQ(file("accepted/gamma.sha256"), kCurrent + "\n");
+  publisher.publish(clock.now(), seconds(30));
+  EXPECT_EQ(file("accepted/gamma.sha256"), "");
+  EXPECT_EQ(nlohmann::json::parse(file("accepted/gamma.json"))["refused"], "ApiKeyNotFound");
+  EXPECT_TRUE(publisher.ready());
 }
 
 }  // namespace
