@@ -114,8 +114,13 @@ void TokenRefresher::mark_expired(const char* why) {
   logger_.error(why, {{"expiredAt", format_rfc3339(current_local_expiry_)},
                       {"lastError", status_.last_error}});
   if (auto s = sink_.deliver(r); !s) {
-    logger_.error("could not mark the token Expired", {{"error", s.error().message}});
+    // The files would keep claiming a validity that has ended: rewritten at every step until
+    // it works (a full tmpfs).
+    expired_unwritten_ = true;
+    logger_.error("could not mark the token Expired; retrying", {{"error", s.error().message}});
     failures_.inc(labels({{"reason", s.error().reason}}));
+  } else {
+    expired_unwritten_ = false;
   }
 }
 
@@ -256,7 +261,24 @@ SystemTime TokenRefresher::step(SystemTime now) {
       mark_expired();
     }
 
-    // 2. A token fetched earlier but not written (disk full) goes first.
+    // 1b. The files still say Valid for a token that ran out (the write of Expired failed).
+    if (expired_unwritten_ && current_ && status_.state == "Expired") {
+      Delivery r{*current_, DeliveryState::Expired, source_.fingerprint()};
+      if (auto s = sink_.deliver(r); s) {
+        expired_unwritten_ = false;
+        logger_.info("the files now say the token expired");
+      }
+    }
+
+    // 2. A token fetched earlier but not written (disk full) goes first, while it still lives:
+    //    one that ran out meanwhile is dropped and a new one fetched.
+    if (unwritten_ && unwritten_->token.expires() &&
+        local_expiry(unwritten_->token, skew_) <= now) {
+      logger_.warn("the token that could not be written has expired meanwhile; fetching a new one",
+                   {{"expirationTime", format_rfc3339(unwritten_->token.expires_at)}});
+      unwritten_.reset();
+      next_attempt_ = std::min(next_attempt_, now);
+    }
     if (unwritten_ && !force_) {
       if (now < next_attempt_) return wake_bound(next_attempt_);
       FetchResult again;

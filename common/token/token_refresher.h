@@ -166,6 +166,7 @@ class TokenRefresher {
   bool needs_person_ = false;
   bool blocked_ = false;  // credentials rejected or incomplete: wait for new ones
   bool inactive_ = false;
+  bool expired_unwritten_ = false;  // the files could not be told the token expired
   RefresherStatus status_;
 };
 

@@ -479,6 +479,30 @@ TEST_F(RefresherTest, DiskFullKeepsTheOldTokenAndCostsNoExtraRequest) {
   EXPECT_NE(on_disk().token.token, before.token.token);
 }
 
+// A full tmpfs that outlasts the token in hand (and the one fetched but not written): when space
+// returns, the files are told at once that the old token expired, a new token is fetched (the
+// unwritten one ran out too) and delivery resumes by itself; the files never claim a validity
+// that has ended once they can be written.
+TEST_F(RefresherTest, AFullTmpfsThatOutlastsTheTokenResumesByItself) {
+  Sidecar s(*this);
+  s.refresher.step(clock.now());
+  fs.fail_writes(ENOSPC);
+  drive(s, start + 180min, 30s);
+  EXPECT_FALSE(s.refresher.ready(clock.now())) << "ready with every token expired";
+  fs.fail_writes(0);
+  bool claimed = false;
+  drive(s, start + 185min, 30s, [&] {
+    auto rec = read_token_record(fs, tmp / "tokens");
+    if (rec && rec->state == TokenState::Valid && rec->token.expires_at <= clock.now())
+      claimed = true;
+  });
+  EXPECT_FALSE(claimed) << "the files said Valid for an expired token after space returned";
+  EXPECT_TRUE(s.refresher.ready(clock.now())) << s.refresher.status().last_error;
+  const auto rec = on_disk();
+  EXPECT_EQ(rec.state, TokenState::Valid);
+  EXPECT_GT(rec.token.expires_at, clock.now());
+}
+
 TEST_F(RefresherTest, ClockSkewIsMeasuredAndCorrected) {
   // The provider's clock runs 2 minutes behind ours: its Date header says now-120s and its
   // expiry is 90 minutes after *its* now. Our refresh must happen 85 minutes after issue.
