@@ -21,14 +21,8 @@ BrokerKeyClient::BrokerKeyClient(HttpTransport& transport, BrokerTarget target,
 
 Result<HttpResponse> BrokerKeyClient::call(const std::string& method, const std::string& endpoint,
                                            const std::string& body, std::int64_t held) {
-  auto sa = sa_token_();
-  if (!sa) {
-    return fail(
-        "MissingServiceAccountToken",
-        "cannot read the pod's service account token for the broker (" + sa.error().message + ")");
-  }
-  while (!sa->empty() && (sa->back() == '\n' || sa->back() == '\r')) sa->pop_back();
-  logger_.redactor().add(*sa);
+  auto sa = read_service_account_token(sa_token_, logger_.redactor());
+  if (!sa) return fail(sa.error());
   HttpRequest req;
   req.method = method;
   req.path = target_.base_path + "/v1/namespaces/" + target_.ns + "/apikeys/" + target_.apikey +

@@ -21,15 +21,22 @@ bool BrokerTokenSource::accepts_cached(const Delivery& record) const {
   return record.state == DeliveryState::Valid && !record.token.token.empty();
 }
 
-Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* current) {
-  auto sa = sa_token_();
+Result<std::string> read_service_account_token(const std::function<Result<std::string>()>& read,
+                                               Redactor& redactor) {
+  auto sa = read();
   if (!sa) {
     return fail("MissingServiceAccountToken",
                 "cannot read the pod's service account token (" + sa.error().message +
                     "): the broker needs it; keep automountServiceAccountToken on for this pod");
   }
   while (!sa->empty() && (sa->back() == '\n' || sa->back() == '\r')) sa->pop_back();
-  logger_.redactor().add(*sa);
+  redactor.add(*sa);
+  return sa;
+}
+
+Result<FetchResult> BrokerTokenSource::fetch(const AccessToken* current) {
+  auto sa = read_service_account_token(sa_token_, logger_.redactor());
+  if (!sa) return fail(sa.error());
   HttpRequest req;
   req.method = "GET";
   req.path =

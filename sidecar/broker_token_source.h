@@ -23,6 +23,12 @@ struct BrokerTarget {
   std::string apikey;
 };
 
+// The pod's (projected) service account token for the broker, read afresh (the kubelet rotates
+// it), trailing newlines cut and registered with the redactor. MissingServiceAccountToken when
+// it cannot be read.
+[[nodiscard]] Result<std::string> read_service_account_token(
+    const std::function<Result<std::string>()>& read, Redactor& redactor);
+
 class BrokerTokenSource final : public TokenSource {
  public:
   using TokenReader = std::function<Result<std::string>()>;

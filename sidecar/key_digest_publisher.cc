@@ -17,14 +17,8 @@ KeyDigestPublisher::KeyDigestPublisher(HttpTransport& broker, std::string base_p
       logger_(std::move(logger)) {}
 
 Result<nlohmann::json> KeyDigestPublisher::ask(const std::string& apikey) {
-  auto sa = sa_token_();
-  if (!sa) {
-    return fail(
-        "MissingServiceAccountToken",
-        "cannot read the pod's service account token for the broker (" + sa.error().message + ")");
-  }
-  while (!sa->empty() && (sa->back() == '\n' || sa->back() == '\r')) sa->pop_back();
-  logger_.redactor().add(*sa);
+  auto sa = read_service_account_token(sa_token_, logger_.redactor());
+  if (!sa) return fail(sa.error());
   HttpRequest req;
   req.method = "GET";
   req.path = base_path_ + "/v1/namespaces/" + ns_ + "/apikeys/" + apikey + "/digests";

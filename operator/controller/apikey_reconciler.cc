@@ -580,11 +580,7 @@ Status ApiKeyReconciler::http_rotation(Pass& pass, const std::string& nonce) {
     kube::Object body = pass.secret->object;
     body["metadata"]["annotations"][s(apikey::annotation::kRotationNonce)] = nonce;
     if (auto st = step(step::kPersistNonce); !st) return fail(st.error());
-    auto written = deps_.api.update(kube::ResourceType::secrets(), body);
-    if (!written) return fail(written.error());
-    auto reread = read_secret(pass, *written);
-    if (!reread) return fail(reread.error());
-    pass.secret = std::move(*reread);
+    if (auto st = store_secret(pass, body); !st) return st;
   }
   if (auto st = step(step::kCallProvider); !st) return fail(st.error());
   auto key = obtain_key(pass, nonce);
@@ -631,11 +627,7 @@ Status ApiKeyReconciler::rotate_if_due(Pass& pass) {
       // The request is recorded as handled so it is reported once.
       kube::Object body = secret.object;
       body["metadata"]["annotations"][s(apikey::kRotateRequestHandled)] = request;
-      auto written = deps_.api.update(kube::ResourceType::secrets(), body);
-      if (!written) return fail(written.error());
-      auto reread = read_secret(pass, *written);
-      if (!reread) return fail(reread.error());
-      pass.secret = std::move(*reread);
+      if (auto st = store_secret(pass, body); !st) return st;
       (void)deps_.events.record(
           pass.object, EventType::Warning, "RotateNotPossible",
           "keyward.dev/rotate=" + request +
@@ -725,6 +717,15 @@ Status ApiKeyReconciler::revoke_at_provider(Pass& pass, const apikey::HttpSource
                                     deps_.logger.redactor());
 }
 
+Status ApiKeyReconciler::store_secret(Pass& pass, const kube::Object& body) {
+  auto written = deps_.api.update(kube::ResourceType::secrets(), body);
+  if (!written) return fail(written.error());
+  auto reread = read_secret(pass, *written);
+  if (!reread) return fail(reread.error());
+  pass.secret = std::move(*reread);
+  return ok();
+}
+
 Status ApiKeyReconciler::retry_pending_revoke(Pass& pass) {
   if (!pass.secret || !pass.secret->previous_revoked) return ok();
   return revoke_previous(pass, "retrying its revocation at the provider");
@@ -761,11 +762,7 @@ Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
       kube::Object body = secret.object;
       body["metadata"]["annotations"][s(apikey::kPreviousRevoked)] = std::to_string(revoked);
       if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
-      auto written = deps_.api.update(kube::ResourceType::secrets(), body);
-      if (!written) return fail(written.error());
-      auto reread = read_secret(pass, *written);
-      if (!reread) return fail(reread.error());
-      pass.secret = std::move(*reread);
+      if (auto st = store_secret(pass, body); !st) return st;
       deps_.logger.warn("previous key revoked here; its revocation at the provider failed",
                         {{"object", pass.key},
                          {"revokedVersion", revoked},
@@ -787,11 +784,7 @@ Status ApiKeyReconciler::revoke_previous(Pass& pass, const std::string& why) {
   for (const apikey::KeyField& f : apikey::key_fields()) body["data"].erase(s(f.previous_name));
   body["data"].erase(s(apikey::secret_field::kPreviousExpiresAt));
   if (auto st = step(step::kDropPrevious); !st) return fail(st.error());
-  auto written = deps_.api.update(kube::ResourceType::secrets(), body);
-  if (!written) return fail(written.error());
-  auto reread = read_secret(pass, *written);
-  if (!reread) return fail(reread.error());
-  pass.secret = std::move(*reread);
+  if (auto st = store_secret(pass, body); !st) return st;
   deps_.logger.info("previous key revoked", {{"object", pass.key},
                                              {"revokedVersion", revoked},
                                              {"why", why},

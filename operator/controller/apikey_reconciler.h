@@ -126,6 +126,8 @@ class ApiKeyReconciler {
   // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
   bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
+  // Writes the key Secret (conditional on the resourceVersion read) and reads it back into pass.
+  Status store_secret(Pass& pass, const kube::Object& body);
   // A previous key revoked here and still pending at the provider: retried at most every
   // kProviderRevokeRetry, whatever else the pass does (inactive, no pods).
   Status retry_pending_revoke(Pass& pass);

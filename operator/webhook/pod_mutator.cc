@@ -97,6 +97,26 @@ bool mounts_provider_ca(const apikey::ApiKey& key, const MutationDefaults& d) {
   return d.mode != "broker" && !provider_ca(key, d).empty();
 }
 
+// A token for the broker alone (its audience), rotated by the kubelet; mounted into the sidecar
+// only.
+json broker_token_volume(const MutationDefaults& d) {
+  return {{"name", kBrokerTokenVolume},
+          {"projected",
+           {{"sources", json::array({{{"serviceAccountToken",
+                                       {{"audience", d.broker_token_audience},
+                                        {"expirationSeconds", d.broker_token_seconds},
+                                        {"path", "token"}}}}})}}}};
+}
+
+// The status port and probes of a long-running sidecar (native or classic).
+void add_status_probes(json& c, const MutationDefaults& d) {
+  c["ports"] = json::array(
+      {{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}});
+  c["startupProbe"] = http_probe("/readyz", d.status_port, 1, d.startup_failure_threshold);
+  c["readinessProbe"] = http_probe("/readyz", d.status_port, 10, 3);
+  c["livenessProbe"] = http_probe("/healthz", d.status_port, 10, 3);
+}
+
 // A downwardAPI volume that projects one of the pod's own annotations (public material: a CA
 // bundle) as the file ca.crt: nothing to create in the pod's namespace.
 json annotation_file_volume(const char* volume, const char* annotation) {
@@ -216,11 +236,7 @@ json sidecar_container(const apikey::ApiKey& key, const std::string& ns, const M
             {"volumeMounts", mounts}};
   if (shape == SidecarShape::InitOnce) return c;
 
-  c["ports"] = json::array(
-      {{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}});
-  c["startupProbe"] = http_probe("/readyz", d.status_port, 1, d.startup_failure_threshold);
-  c["readinessProbe"] = http_probe("/readyz", d.status_port, 10, 3);
-  c["livenessProbe"] = http_probe("/healthz", d.status_port, 10, 3);
+  add_status_probes(c, d);
   if (shape == SidecarShape::Native) {
     c["restartPolicy"] = "Always";
   } else {
@@ -450,13 +466,7 @@ AdmissionResult PodMutator::mutate(const json& pod, const std::string& ns,
   }
   if (mounts_broker_token(d)) {
     // A token for the broker alone, rotated by the kubelet; mounted into the sidecar only.
-    b.append("/spec/volumes",
-             {{"name", kBrokerTokenVolume},
-              {"projected",
-               {{"sources", json::array({{{"serviceAccountToken",
-                                           {{"audience", d.broker_token_audience},
-                                            {"expirationSeconds", d.broker_token_seconds},
-                                            {"path", "token"}}}}})}}}});
+    b.append("/spec/volumes", broker_token_volume(d));
   }
   if (mounts_key_secrets(d)) {
     b.append(
@@ -571,21 +581,15 @@ AdmissionResult PodMutator::mutate_accepting(const json& pod, const std::string&
   }
   args.push_back("--listen");
   args.push_back("0.0.0.0:" + std::to_string(d.status_port));
-  json sidecar = {
-      {"name", kAcceptSidecarName},
-      {"image", ctx.sidecar_image},
-      {"imagePullPolicy", d.image_pull_policy},
-      {"command", json::array({d.sidecar_binary})},
-      {"args", std::move(args)},
-      {"resources", d.resources},
-      {"securityContext", security_context(d)},
-      {"volumeMounts", std::move(mounts)},
-      {"ports",
-       json::array(
-           {{{"name", "keyward-status"}, {"containerPort", d.status_port}, {"protocol", "TCP"}}})},
-      {"startupProbe", http_probe("/readyz", d.status_port, 1, d.startup_failure_threshold)},
-      {"readinessProbe", http_probe("/readyz", d.status_port, 10, 3)},
-      {"livenessProbe", http_probe("/healthz", d.status_port, 10, 3)}};
+  json sidecar = {{"name", kAcceptSidecarName},
+                  {"image", ctx.sidecar_image},
+                  {"imagePullPolicy", d.image_pull_policy},
+                  {"command", json::array({d.sidecar_binary})},
+                  {"args", std::move(args)},
+                  {"resources", d.resources},
+                  {"securityContext", security_context(d)},
+                  {"volumeMounts", std::move(mounts)}};
+  add_status_probes(sidecar, d);
   const bool native = ctx.server_version.supports_native_sidecars();
   if (native) sidecar["restartPolicy"] = "Always";
 
@@ -598,13 +602,7 @@ AdmissionResult PodMutator::mutate_accepting(const json& pod, const std::string&
     b.append("/spec/volumes", annotation_file_volume(kBrokerCaVolume, kBrokerCaAnnotation));
   }
   if (!d.broker_token_audience.empty()) {
-    b.append("/spec/volumes",
-             {{"name", kBrokerTokenVolume},
-              {"projected",
-               {{"sources", json::array({{{"serviceAccountToken",
-                                           {{"audience", d.broker_token_audience},
-                                            {"expirationSeconds", d.broker_token_seconds},
-                                            {"path", "token"}}}}})}}}});
+    b.append("/spec/volumes", broker_token_volume(d));
   }
   for (std::size_t i = 0; i < spec["containers"].size(); ++i) {
     b.append("/spec/containers/" + std::to_string(i) + "/volumeMounts",
