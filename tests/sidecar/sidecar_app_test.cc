@@ -209,6 +209,26 @@ class Forwarding final : public HttpTransport {
   HttpTransport& to_;
 };
 
+// Broker mode for ApiKey bots/alpha-bot, the pod's token in `sa_token_file`.
+SidecarConfig in_broker_mode(SidecarConfig c, const std::string& sa_token_file) {
+  c.mode = Mode::Broker;
+  c.broker_url = "https://broker.invalid";
+  c.apikey = "alpha-bot";
+  c.ns = "bots";
+  c.service_account_token_file = sa_token_file;
+  EXPECT_TRUE(PosixFilesystem().write_new_file(sa_token_file, "sa-0123456789", 0600));
+  return c;
+}
+
+// Every HTTP client the app makes talks to `broker`.
+SidecarDeps through(SidecarDeps d, HttpTransport& broker) {
+  d.make_transport = [&broker](const HttpEndpoint&,
+                               const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
+    return std::unique_ptr<HttpTransport>(std::make_unique<Forwarding>(broker));
+  };
+  return d;
+}
+
 TEST_F(SidecarAppTest, BrokerModeInactiveThenActiveAndKeyRotationAsksAtOnce) {
   keyward::testing::ScriptedTransport broker;  // answers in order; the last one repeats
   const std::string expiry = format_rfc3339(clock.now() + 91min);
@@ -217,19 +237,9 @@ TEST_F(SidecarAppTest, BrokerModeInactiveThenActiveAndKeyRotationAsksAtOnce) {
                        R"(","keyVersion":2,"provider":"tradovate","active":true})");
   broker.push(200, R"({"accessToken":"broker-at-rotated-0123","expirationTime":")" + expiry +
                        R"(","keyVersion":3,"provider":"tradovate","active":true})");
-  auto c = config();
-  c.mode = Mode::Broker;
-  c.broker_url = "https://broker.invalid";
-  c.apikey = "alpha-bot";
-  c.ns = "bots";
-  c.service_account_token_file = tmp / "sa-token";
+  auto c = in_broker_mode(config(), tmp / "sa-token");
   PosixFilesystem real;
-  ASSERT_TRUE(real.write_new_file(tmp / "sa-token", "sa-0123456789", 0600));
-  auto d = deps();
-  d.make_transport = [&broker](const HttpEndpoint&,
-                               const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
-    return std::unique_ptr<HttpTransport>(std::make_unique<Forwarding>(broker));
-  };
+  auto d = through(deps(), broker);
   auto app = SidecarApp::create(c, d);
   ASSERT_TRUE(app) << app.error().message;
   ASSERT_TRUE((*app)->start());
@@ -277,20 +287,10 @@ TEST_F(SidecarAppTest, BrokerModeWithdrawsATokenOfARevokedKeyVersion) {
   broker.push(revoked);
   broker.push(200, R"({"accessToken":"broker-at-v3-0123456789","expirationTime":")" + expiry +
                        R"(","keyVersion":3,"provider":"tradovate","active":true})");
-  auto c = config();
-  c.mode = Mode::Broker;
-  c.broker_url = "https://broker.invalid";
-  c.apikey = "alpha-bot";
-  c.ns = "bots";
+  auto c = in_broker_mode(config(), tmp / "sa-token");
   c.recheck = Seconds(30);
-  c.service_account_token_file = tmp / "sa-token";
   PosixFilesystem real;
-  ASSERT_TRUE(real.write_new_file(tmp / "sa-token", "sa-0123456789", 0600));
-  auto d = deps();
-  d.make_transport = [&broker](const HttpEndpoint&,
-                               const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
-    return std::unique_ptr<HttpTransport>(std::make_unique<Forwarding>(broker));
-  };
+  auto d = through(deps(), broker);
   auto app = SidecarApp::create(c, d);
   ASSERT_TRUE(app) << app.error().message;
   ASSERT_TRUE((*app)->start());
