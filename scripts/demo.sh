@@ -160,7 +160,7 @@ sim_count() {
 # token.json field of sidecar N: token_field N accessToken
 token_field() {
   grep -o "\"$2\":\"\\{0,1\\}[^\",}]*" "$WORK/broker-tokens-$1/token.json" 2>/dev/null \
-    | head -1 | cut -d: -f2- | tr -d '"'
+    | sed -n 1p | cut -d: -f2- | tr -d '"'
 }
 all_valid() {
   local i
@@ -301,7 +301,7 @@ YAML
   "$OPERATOR" inject -f "$WORK/deploy.yaml" --server-version 1.30 >"$WORK/injected.yaml" \
     || die "inject failed"
   note "the injected pod template (native sidecar, memory-backed token volume, read-only mount):"
-  sed -n '/kind: Deployment/,$p' "$WORK/injected.yaml" | grep -E 'keyward|medium|restartPolicy|readOnly|mountPath|image:|name:' | head -30 | sed 's/^/   /'
+  sed -n '/kind: Deployment/,$p' "$WORK/injected.yaml" | grep -E 'keyward|medium|restartPolicy|readOnly|mountPath|image:|name:' | sed -n 1,30p | sed 's/^/   /'
 }
 
 heading "Installing what the demo needs (scripts/setup.sh; quick when already installed)"
@@ -486,7 +486,7 @@ sleep 3  # a window in which a wrong second restart would show
 note "the new pods started on key version 2 and were not restarted again"
 
 heading "A held pod (open positions) survives the next rotation; its unheld sibling moves"
-HELD="$(alpha_pods | head -1)"
+HELD="$(alpha_pods | sed -n 1p)"
 SIBLING="$(alpha_pods | tail -1)"
 kubectl -n bots annotate pod "$HELD" keyward.dev/hold="open positions" >/dev/null
 note "kubectl annotate pod $HELD keyward.dev/hold='open positions'  (the bot does this itself)"
