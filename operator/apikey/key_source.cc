@@ -1,5 +1,6 @@
 #include "operator/apikey/key_source.h"
 
+#include <array>
 #include <climits>
 #include <vector>
 
@@ -25,6 +26,30 @@ std::string provider_explanation(const std::string& body, const Redactor& redact
     }
   }
   return {};
+}
+
+// Where one field of the material is in a source's answer, per its spec: the location ("" for a
+// field the spec does not name), the spec field naming it, and what it is (for messages).
+struct FieldLocation {
+  const std::string* location;
+  const char* spec_field;
+  const char* what;
+};
+
+// The material read field by field (key_fields() order: key, secret, passphrase); the key always,
+// the others when the spec names them. The first field that cannot be read fails the whole.
+template <class Read>
+Result<KeyMaterial> read_material(Read& read, const std::array<FieldLocation, 3>& locations) {
+  KeyMaterial material;
+  const auto fields = key_fields();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const FieldLocation& at = locations[i];
+    if (i > 0 && at.location->empty()) continue;
+    auto value = read(*at.location, at.spec_field, at.what);
+    if (!value) return fail(value.error());
+    material.*fields[i].member = std::move(*value);
+  }
+  return material;
 }
 
 }  // namespace
@@ -96,20 +121,9 @@ Result<KeyMaterial> SecretRefKeySource::obtain(const KeyRequest& request) {
     redactor_.add(*decoded);
     return std::move(*decoded);
   };
-  auto key = read(spec_.key, "key", "the API key");
-  if (!key) return fail(key.error());
-  KeyMaterial material(std::move(*key));
-  if (!spec_.secret_key.empty()) {
-    auto secret_value = read(spec_.secret_key, "secretKey", "the API secret");
-    if (!secret_value) return fail(secret_value.error());
-    material.api_secret = std::move(*secret_value);
-  }
-  if (!spec_.passphrase_key.empty()) {
-    auto passphrase = read(spec_.passphrase_key, "passphraseKey", "the passphrase");
-    if (!passphrase) return fail(passphrase.error());
-    material.passphrase = std::move(*passphrase);
-  }
-  return material;
+  return read_material(read, {{{&spec_.key, "key", "the API key"},
+                               {&spec_.secret_key, "secretKey", "the API secret"},
+                               {&spec_.passphrase_key, "passphraseKey", "the passphrase"}}});
 }
 
 HttpKeySource::HttpKeySource(HttpTransport& transport, HttpSource spec, Redactor& redactor)
@@ -198,20 +212,10 @@ Result<KeyMaterial> HttpKeySource::obtain(const KeyRequest& request) {
   };
   // Every field is read before any is used: a provider that sends the key without its secret
   // rotated nothing the operator can store.
-  auto key = field(spec_.response_field, "responseField", "the new key");
-  if (!key) return fail(key.error());
-  KeyMaterial material(std::move(*key));
-  if (!spec_.secret_field.empty()) {
-    auto secret_value = field(spec_.secret_field, "secretField", "the new API secret");
-    if (!secret_value) return fail(secret_value.error());
-    material.api_secret = std::move(*secret_value);
-  }
-  if (!spec_.passphrase_field.empty()) {
-    auto passphrase = field(spec_.passphrase_field, "passphraseField", "the new passphrase");
-    if (!passphrase) return fail(passphrase.error());
-    material.passphrase = std::move(*passphrase);
-  }
-  return material;
+  return read_material(field,
+                       {{{&spec_.response_field, "responseField", "the new key"},
+                         {&spec_.secret_field, "secretField", "the new API secret"},
+                         {&spec_.passphrase_field, "passphraseField", "the new passphrase"}}});
 }
 
 Status revoke_at_provider(HttpTransport& transport, const HttpSource& spec, const std::string& key,

@@ -108,9 +108,10 @@ Result<ValidKeys> valid_keys(const kube::Store& apikeys, const kube::Store& secr
   if (!out.active) return out;  // an inactive key has no valid version
   out.keys.push_back({secret->version, digest(secret->current.api_key), true, std::nullopt});
   // The previous key only until its grace ends, even before the operator has removed it (a
-  // late or failed reconcile must not keep it valid).
-  if (secret->previous && !secret->previous_revoked && secret->previous_expires_at &&
-      now < *secret->previous_expires_at) {
+  // late or failed reconcile must not keep it valid), and not once revoked: the one rule of
+  // key_versions().
+  const auto versions = apikey::key_versions(*key_object, now);
+  if (secret->previous && versions && versions->previous_valid) {
     out.keys.push_back({secret->version - 1, digest(secret->previous->api_key), false,
                         secret->previous_expires_at});
   }
