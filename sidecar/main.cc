@@ -77,7 +77,12 @@ int run(const std::vector<std::string>& args, const keyward::Environment& env) {
                       const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
                      TlsClientConfig tls;
                      tls.ca_pem = ca_pem;
-                     auto t = HttplibTransport::create(ep, std::move(tls));
+                     // No idle connections kept: a sidecar calls the broker or the provider
+                     // seconds to minutes apart, and each idle kept-alive connection holds one
+                     // of the broker's server threads; a thousand sidecars would hold them all.
+                     HttplibTransportOptions options;
+                     options.max_idle_connections = 0;
+                     auto t = HttplibTransport::create(ep, std::move(tls), options);
                      if (!t) return fail(t.error());
                      return std::unique_ptr<HttpTransport>(std::move(*t));
                    },

@@ -167,26 +167,37 @@ HttplibTransport::HttplibTransport(HttpEndpoint endpoint, TlsClientConfig tls,
 
 HttplibTransport::~HttplibTransport() = default;
 
-Result<HttpResponse> HttplibTransport::send(const HttpRequest& request) {
-  return perform(request, nullptr, std::stop_token{});
+struct HttplibTransport::Exchange {
+  bool ok = false;
+  httplib::Error error = httplib::Error::Success;
+  httplib::Response res;
+  long verify_result = X509_V_OK;  // the server certificate's check, for a TLS failure
+  bool too_large = false;
+  bool stopped_by_caller = false;
+  std::string body;  // a bounded answer's body, or a stream's error body
+};
+
+namespace {
+
+// Idempotent methods (RFC 9110 9.2.2): sending one twice has the effect of sending it once.
+bool idempotent(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE";
 }
 
-Result<HttpResponse> HttplibTransport::stream(const HttpRequest& request,
-                                              const std::function<bool(std::string_view)>& on_chunk,
-                                              std::stop_token stop) {
-  return perform(request, &on_chunk, std::move(stop));
+// The connection broke under the request (not a TLS, address or timeout problem): what a
+// server closing an idle keep-alive connection at the moment it is reused looks like.
+bool broken_connection(httplib::Error error) {
+  return error == httplib::Error::Write || error == httplib::Error::Read ||
+         error == httplib::Error::Connection;
 }
 
-Result<HttpResponse> HttplibTransport::perform(
-    const HttpRequest& request, const std::function<bool(std::string_view)>* on_chunk,
-    std::stop_token stop) {
+}  // namespace
+
+Result<std::unique_ptr<httplib::ClientImpl>> HttplibTransport::new_client(bool keep_alive) const {
   const std::string where = endpoint_.to_string();
-  const bool https = endpoint_.scheme == "https";
-
-  // One client per call (see the header): nothing here is shared between threads.
   std::unique_ptr<httplib::ClientImpl> client;
-  httplib::SSLClient* ssl_client = nullptr;
-  if (https) {
+  if (endpoint_.scheme == "https") {
     const bool override_name = !tls_.server_name.empty() && tls_.server_name != endpoint_.host;
     const std::string& name = override_name ? tls_.server_name : endpoint_.host;
     auto ssl = parsed_->client_cert ? std::make_unique<httplib::SSLClient>(
@@ -208,18 +219,78 @@ Result<HttpResponse> HttplibTransport::perform(
       SSL_CTX_set_cert_verify_callback(ssl->ssl_context(), &verify_against_configured_cas,
                                        parsed_->cas.get());
     }
-    ssl_client = ssl.get();
     client = std::move(ssl);
   } else {
     client = std::make_unique<httplib::ClientImpl>(endpoint_.host, endpoint_.port);
   }
   client->set_connection_timeout(options_.connect_timeout);
-  client->set_read_timeout(request.timeout);
-  client->set_write_timeout(request.timeout);
-  client->set_keep_alive(false);
+  client->set_keep_alive(keep_alive);
+  // Without it a reused connection waits on Nagle and the peer's delayed ACK (40 ms) whenever a
+  // request or an answer goes out in more than one write.
+  client->set_tcp_nodelay(true);
   client->set_follow_location(false);
-  client->set_url_encode(false);                           // paths arrive escaped
-  if (on_chunk != nullptr) client->set_decompress(false);  // chunks as they arrive, no gzip
+  client->set_url_encode(false);  // paths arrive escaped
+  return client;
+}
+
+std::unique_ptr<httplib::ClientImpl> HttplibTransport::take_idle() {
+  std::lock_guard lock(idle_mu_);
+  if (idle_.empty()) return nullptr;
+  auto client = std::move(idle_.back());
+  idle_.pop_back();
+  return client;
+}
+
+void HttplibTransport::give_back(std::unique_ptr<httplib::ClientImpl> client) {
+  std::unique_ptr<httplib::ClientImpl> surplus;  // closed outside the lock
+  {
+    std::lock_guard lock(idle_mu_);
+    if (idle_.size() < options_.max_idle_connections) {
+      idle_.push_back(std::move(client));
+    } else {
+      surplus = std::move(client);
+    }
+  }
+}
+
+Result<HttpResponse> HttplibTransport::send(const HttpRequest& request) {
+  const bool pooled = options_.max_idle_connections > 0;
+  std::unique_ptr<httplib::ClientImpl> client = pooled ? take_idle() : nullptr;
+  bool reused = client != nullptr;
+  for (int attempt = 0;; ++attempt) {
+    if (!client) {
+      auto made = new_client(pooled);
+      if (!made) return fail(made.error());
+      client = std::move(*made);
+    }
+    Exchange done = exchange(*client, request, nullptr, std::stop_token{});
+    if (!done.ok && reused && attempt == 0 && broken_connection(done.error) &&
+        idempotent(request.method) && !done.too_large) {
+      client.reset();  // once more on a fresh connection
+      reused = false;
+      continue;
+    }
+    auto out = answer(request, done, false);
+    if (pooled && done.ok) give_back(std::move(client));
+    return out;
+  }
+}
+
+Result<HttpResponse> HttplibTransport::stream(const HttpRequest& request,
+                                              const std::function<bool(std::string_view)>& on_chunk,
+                                              std::stop_token stop) {
+  auto client = new_client(false);  // a watch holds a connection of its own
+  if (!client) return fail(client.error());
+  (*client)->set_decompress(false);  // chunks as they arrive, no gzip
+  Exchange done = exchange(**client, request, &on_chunk, std::move(stop));
+  return answer(request, done, true);
+}
+
+HttplibTransport::Exchange HttplibTransport::exchange(
+    httplib::ClientImpl& client, const HttpRequest& request,
+    const std::function<bool(std::string_view)>* on_chunk, std::stop_token stop) const {
+  client.set_read_timeout(request.timeout);
+  client.set_write_timeout(request.timeout);
 
   httplib::Request req;
   req.method = request.method;
@@ -232,78 +303,82 @@ Result<HttpResponse> HttplibTransport::perform(
                    request.content_type.empty() ? "application/json" : request.content_type);
   }
 
+  Exchange done;
   // A bounded answer is read through a receiver that stops at the limit.
-  std::string bounded_body;
-  bool too_large = false;
   if (on_chunk == nullptr && request.max_response_bytes > 0) {
     req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
-      if (bounded_body.size() + size > request.max_response_bytes) {
-        too_large = true;
+      if (done.body.size() + size > request.max_response_bytes) {
+        done.too_large = true;
         return false;
       }
-      bounded_body.append(data, size);
+      done.body.append(data, size);
       return true;
     };
   }
-  bool stopped_by_caller = false;  // only touched on this thread (httplib calls back here)
-  std::string error_body;
   constexpr std::size_t kMaxErrorBody = 1 << 20;
   int seen_status = 0;
   if (on_chunk != nullptr) {
     req.response_handler = [&](const httplib::Response& res) {
       seen_status = res.status;
       if (stop.stop_requested()) {
-        stopped_by_caller = true;
+        done.stopped_by_caller = true;
         return false;
       }
       return true;
     };
     req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
       if (stop.stop_requested()) {
-        stopped_by_caller = true;
+        done.stopped_by_caller = true;
         return false;
       }
       if (seen_status < 200 || seen_status >= 300) {
-        if (error_body.size() < kMaxErrorBody) error_body.append(data, size);
+        if (done.body.size() < kMaxErrorBody) done.body.append(data, size);
         return true;
       }
       if (!(*on_chunk)(std::string_view(data, size))) {
-        stopped_by_caller = true;
+        done.stopped_by_caller = true;
         return false;
       }
       return true;
     };
   }
 
-  httplib::Response res;
-  httplib::Error error = httplib::Error::Success;
-  bool ok = false;
   {
     // Shuts the in-flight socket down when the caller asks to stop (see the header).
-    std::stop_callback on_stop(stop, [&client] { client->stop(); });
-    ok = client->send(req, res, error);
+    std::stop_callback on_stop(stop, [&client] { client.stop(); });
+    done.ok = client.send(req, done.res, done.error);
   }
-  if (stop.stop_requested()) stopped_by_caller = true;
-  if (too_large) {
+  if (stop.stop_requested()) done.stopped_by_caller = true;
+  if (!done.ok && done.error == httplib::Error::SSLServerVerification) {
+    if (const auto* ssl = dynamic_cast<const httplib::SSLClient*>(&client)) {
+      done.verify_result = ssl->get_openssl_verify_result();
+    }
+  }
+  return done;
+}
+
+Result<HttpResponse> HttplibTransport::answer(const HttpRequest& request, Exchange& done,
+                                              bool streamed) const {
+  const std::string where = endpoint_.to_string();
+  if (done.too_large) {
     return fail("ResponseTooLarge",
                 request.method + " " + where + request.path + " answered more than " +
                     std::to_string(request.max_response_bytes) +
                     " bytes; the answer was cut off and not used (is the URL the API endpoint?)");
   }
 
-  if (!ok && !(stopped_by_caller && res.status > 0)) {
-    if (stopped_by_caller) {
+  if (!done.ok && !(done.stopped_by_caller && done.res.status > 0)) {
+    if (done.stopped_by_caller) {
       return fail("Canceled", request.method + " " + where + request.path +
                                   " was stopped before the server answered");
     }
-    switch (error) {
+    switch (done.error) {
       case httplib::Error::SSLServerVerification: {
-        const long verify = ssl_client != nullptr ? ssl_client->get_openssl_verify_result() : 0;
         ERR_clear_error();
-        if (verify != X509_V_OK) {
+        if (done.verify_result != X509_V_OK) {
           return fail("TLSVerifyFailed",
                       "the certificate of " + where + " is not trusted by the configured CA (" +
-                          X509_verify_cert_error_string(verify) +
+                          X509_verify_cert_error_string(done.verify_result) +
                           "); check the CA bundle this client trusts (a kubeconfig's "
                           "certificate-authority, "
                           "an ApiKey's caBundle for a private CA) or the server's certificate");
@@ -323,26 +398,26 @@ Result<HttpResponse> HttplibTransport::perform(
                                               take_openssl_error() + ")");
       case httplib::Error::Read:
         ERR_clear_error();
-        return fail("Unreachable", "cannot reach " + where + ": " + describe_http_error(error) +
-                                       " (no complete answer to " + request.method + " " +
-                                       request.path + " within " +
-                                       std::to_string(request.timeout.count()) +
-                                       "ms or the connection was closed); check that the server "
-                                       "is running and healthy");
+        return fail("Unreachable",
+                    "cannot reach " + where + ": " + describe_http_error(done.error) +
+                        " (no complete answer to " + request.method + " " + request.path +
+                        " within " + std::to_string(request.timeout.count()) +
+                        "ms or the connection was closed); check that the server "
+                        "is running and healthy");
       default:
         ERR_clear_error();
-        return fail("Unreachable", "cannot reach " + where + ": " + describe_http_error(error) +
+        return fail("Unreachable", "cannot reach " + where + ": " +
+                                       describe_http_error(done.error) +
                                        "; check the address and that the server is running");
     }
   }
 
   HttpResponse out;
-  out.status = res.status;
-  for (const auto& [name, value] : res.headers) out.headers.emplace(name, value);
-  out.body = on_chunk != nullptr
-                 ? std::move(error_body)
-                 : (request.max_response_bytes > 0 ? std::move(bounded_body) : std::move(res.body));
-  if (on_chunk != nullptr && out.status >= 200 && out.status < 300) out.body.clear();
+  out.status = done.res.status;
+  for (const auto& [name, value] : done.res.headers) out.headers.emplace(name, value);
+  out.body =
+      streamed || request.max_response_bytes > 0 ? std::move(done.body) : std::move(done.res.body);
+  if (streamed && out.status >= 200 && out.status < 300) out.body.clear();
   return out;
 }
 

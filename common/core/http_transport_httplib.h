@@ -1,10 +1,16 @@
 #pragma once
 // HttplibTransport: the real HttpTransport, over cpp-httplib 0.11 with OpenSSL.
 //
-// Thread safety: every send() and stream() builds its own httplib client (and, for https, its
-// own SSL_CTX from PEM material parsed once at creation), so concurrent calls share nothing
-// mutable. The cost is one TCP (+TLS) connection per request; fine for an operator's request
-// rate, and watch streams need their own connection anyway.
+// Connections: send() reuses connections (HTTP/1.1 keep-alive). The transport keeps up to
+// HttplibTransportOptions::max_idle_connections idle clients, each with its own SSL_CTX (the CA
+// store is loaded once per pooled client, not per request) and its open socket. A call takes an
+// idle client or builds one, so concurrent calls never share a client; after the answer the
+// client goes back unless the pool is full or the call failed. A client whose server closed the
+// connection while it was idle reconnects by itself (httplib checks the socket before reuse).
+// When a reused connection breaks before the answer arrives (the server closed it at the same
+// moment), an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) is sent once more on a fresh
+// connection; a POST or PATCH is not, since the server may have acted on it. stream() (a watch)
+// always opens a connection of its own and closes it at the end.
 //
 // Stopping a stream: a std::stop_callback on the caller's stop_token calls httplib's
 // ClientImpl::stop(), which shuts the in-flight socket down under the client's socket mutex, so
@@ -22,16 +28,24 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/core/http_transport.h"
+
+namespace httplib {
+class ClientImpl;
+}
 
 namespace keyward {
 
 struct HttplibTransportOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::string user_agent = "keyward/0.1";  // sent unless the request sets User-Agent itself
+  // Idle connections kept for reuse by send(); 0 opens and closes one per request (a client that
+  // calls a server once an hour should not hold one of its worker threads in between).
+  std::size_t max_idle_connections = 4;
 };
 
 // An HttpTransportFactory of HttplibTransports: errors for a bad URL ("InvalidURL") or a CA
@@ -61,14 +75,23 @@ class HttplibTransport final : public HttpTransport {
   HttplibTransport(HttpEndpoint endpoint, TlsClientConfig tls, HttplibTransportOptions options,
                    std::unique_ptr<ParsedTls> parsed);
 
-  Result<HttpResponse> perform(const HttpRequest& request,
-                               const std::function<bool(std::string_view)>* on_chunk,
-                               std::stop_token stop);
+  struct Exchange;  // one request on one client: what httplib reported (defined in the .cc)
+
+  Result<std::unique_ptr<httplib::ClientImpl>> new_client(bool keep_alive) const;
+  Exchange exchange(httplib::ClientImpl& client, const HttpRequest& request,
+                    const std::function<bool(std::string_view)>* on_chunk,
+                    std::stop_token stop) const;
+  Result<HttpResponse> answer(const HttpRequest& request, Exchange& done, bool streamed) const;
+  std::unique_ptr<httplib::ClientImpl> take_idle();
+  void give_back(std::unique_ptr<httplib::ClientImpl> client);
 
   HttpEndpoint endpoint_;
   TlsClientConfig tls_;
   HttplibTransportOptions options_;
   std::unique_ptr<ParsedTls> parsed_;  // immutable after create()
+
+  std::mutex idle_mu_;  // guards idle_
+  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_;
 };
 
 }  // namespace keyward

@@ -1,8 +1,14 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -363,6 +369,188 @@ TEST_F(TlsTransport, BadPemIsRejectedAtCreation) {
   EXPECT_EQ(badkey.error().reason, "InvalidCertificate");
   // The key material never appears in the message.
   EXPECT_EQ(badkey.error().message.find("BEGIN PRIVATE KEY"), std::string::npos);
+}
+
+// Records the client port of every request: one port per connection the client opened.
+class ConnectionCounter {
+ public:
+  void seen(const httplib::Request& req) {
+    std::lock_guard lock(mu_);
+    ports_.insert(req.remote_port);
+  }
+  std::size_t connections() {
+    std::lock_guard lock(mu_);
+    return ports_.size();
+  }
+
+ private:
+  std::mutex mu_;  // guards ports_
+  std::set<int> ports_;
+};
+
+TEST(HttplibTransport, SequentialSendsReuseOneConnection) {
+  TestHttpServer server;
+  ConnectionCounter counter;
+  server.server().set_keep_alive_max_count(1000);
+  server.server().Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
+    counter.seen(req);
+    res.set_content("n", "text/plain");
+  });
+  auto t = make("http", server.start());
+  for (int i = 0; i < 20; ++i) {
+    auto r = t->send(get_request("/n"));
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(counter.connections(), 1U);
+}
+
+TEST(HttplibTransport, NoIdleConnectionsOpensOnePerRequest) {
+  TestHttpServer server;
+  ConnectionCounter counter;
+  server.server().set_keep_alive_max_count(1000);
+  server.server().Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
+    counter.seen(req);
+    res.set_content("n", "text/plain");
+  });
+  const int port = server.start();
+  HttplibTransportOptions options;
+  options.max_idle_connections = 0;
+  auto t = HttplibTransport::create(local("http", port), {}, options);
+  ASSERT_TRUE(t.has_value());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*t)->send(get_request("/n")).has_value());
+  EXPECT_EQ(counter.connections(), 5U);
+}
+
+TEST_F(TlsTransport, TlsSendsReuseTheConnection) {
+  auto leaf = ca_.issue("apiserver", {"IP:127.0.0.1"}, false);
+  TestHttpServer server(leaf.cert_pem, leaf.key_pem);
+  ConnectionCounter counter;
+  server.server().set_keep_alive_max_count(1000);
+  server.server().Get("/ok", [&](const httplib::Request& req, httplib::Response& res) {
+    counter.seen(req);
+    res.set_content("secure", "text/plain");
+  });
+  auto t = make("https", server.start(), trust(ca_.ca_cert_pem));
+  for (int i = 0; i < 10; ++i) {
+    auto r = t->send(get_request("/ok"));
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_EQ(r->body, "secure");
+  }
+  EXPECT_EQ(counter.connections(), 1U);
+}
+
+TEST(HttplibTransport, ConnectionTheServerClosedWhileIdleIsReplaced) {
+  TestHttpServer server;
+  ConnectionCounter counter;
+  server.server().set_keep_alive_timeout(1);  // the server drops idle connections after 1 s
+  server.server().Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
+    counter.seen(req);
+    res.set_content("n", "text/plain");
+  });
+  auto t = make("http", server.start());
+  ASSERT_TRUE(t->send(get_request("/n")).has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto r = t->send(get_request("/n"));
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(counter.connections(), 2U);
+}
+
+// A raw HTTP/1.1 server that answers the first request on each connection with keep-alive and
+// closes the connection, unanswered, on the second: a server dropping an idle connection at the
+// moment the client reuses it.
+class DropsSecondRequest {
+ public:
+  DropsSecondRequest() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(listener_, 16) != 0) {
+      throw std::runtime_error("DropsSecondRequest: bind failed");
+    }
+    socklen_t len = sizeof(addr);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::jthread([this](const std::stop_token& stop) { serve(stop); });
+  }
+  ~DropsSecondRequest() {
+    thread_.request_stop();
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+  }
+  DropsSecondRequest(const DropsSecondRequest&) = delete;
+  DropsSecondRequest& operator=(const DropsSecondRequest&) = delete;
+
+  [[nodiscard]] int port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void serve(const std::stop_token& stop) {
+    while (!stop.stop_requested()) {
+      const int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      for (int n = 0; read_request(fd); ++n) {
+        requests_.fetch_add(1);
+        if (n > 0) break;  // the second request: close without an answer
+        const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        (void)::write(fd, ok.data(), ok.size());
+      }
+      ::close(fd);
+    }
+  }
+  // Reads one request (headers and a Content-Length body); false at the end of the stream.
+  static bool read_request(int fd) {
+    std::string data;
+    std::array<char, 4096> buf{};
+    std::size_t body = std::string::npos;
+    while (true) {
+      const auto head_end = data.find("\r\n\r\n");
+      if (head_end != std::string::npos && body == std::string::npos) {
+        body = 0;
+        const auto at = data.find("Content-Length: ");
+        if (at != std::string::npos && at < head_end) body = std::stoul(data.substr(at + 16));
+        body += head_end + 4;
+      }
+      if (body != std::string::npos && data.size() >= body) return true;
+      const ssize_t got = ::read(fd, buf.data(), buf.size());
+      if (got <= 0) return false;
+      data.append(buf.data(), static_cast<std::size_t>(got));
+    }
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::jthread thread_;
+};
+
+TEST(HttplibTransport, IdempotentRequestIsRetriedOnceWhenAReusedConnectionBreaks) {
+  DropsSecondRequest server;
+  auto t = make("http", server.port());
+  ASSERT_TRUE(t->send(get_request("/a")).has_value());
+  auto again = t->send(get_request("/b"));
+  ASSERT_TRUE(again.has_value()) << again.error().to_string();
+  EXPECT_EQ(again->body, "ok");
+  EXPECT_EQ(server.requests(), 3);  // /a, /b dropped, /b on a fresh connection
+}
+
+TEST(HttplibTransport, PostIsNotRetriedWhenAReusedConnectionBreaks) {
+  DropsSecondRequest server;
+  auto t = make("http", server.port());
+  HttpRequest post;
+  post.method = "POST";
+  post.path = "/token";
+  post.body = "{}";
+  ASSERT_TRUE(t->send(post).has_value());
+  auto again = t->send(post);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().reason, "Unreachable");
+  EXPECT_EQ(server.requests(), 2);  // the server may have acted on it: never sent twice
 }
 
 }  // namespace

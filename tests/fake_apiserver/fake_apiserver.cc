@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -208,8 +209,13 @@ struct FakeApiServer::Impl {
     if (delay.count() > 0) std::this_thread::sleep_for(delay);  // injected latency, by request
     if (req.path == "/healthz" || req.path == "/livez" || req.path == "/readyz")
       return httplib::Server::HandlerResponse::Unhandled;
+    // An answer given here leaves the request body unread, and on a kept-alive connection it
+    // would be taken for the next request: such a connection is closed after the answer.
+    const bool unread_body =
+        req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
     if (!authenticated(req)) {
       send_status(res, fake::make_status(401, "Unauthorized", "Unauthorized"));
+      if (unread_body) res.set_header("Connection", "close");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (failure) {
@@ -223,6 +229,7 @@ struct FakeApiServer::Impl {
                                     "injected failure: the fake API server was told to answer " +
                                         std::to_string(failure->status) + " (fail_next)",
                                     std::move(details)));
+      if (unread_body) res.set_header("Connection", "close");
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -876,6 +883,9 @@ Status FakeApiServer::start(const std::string& host, int port) {
   // httplib's API: the server takes ownership of the raw pointer new_task_queue returns.
   // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): no gsl::owner in a foreign signature.
   im.server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // A real API server (Go's net/http) serves any number of requests on a kept-alive connection;
+  // httplib's default closes it after 5. The idle timeout stays short so stop() is prompt.
+  im.server->set_keep_alive_max_count(std::numeric_limits<std::size_t>::max());
   im.server->set_keep_alive_timeout(1);
   im.server->set_tcp_nodelay(true);
   im.server->set_read_timeout(30);

@@ -45,6 +45,8 @@ class TestHttpServer {
 
   // Binds port 0 and serves on a thread; returns once the accept loop runs.
   int start() {
+    server_->set_tcp_nodelay(
+        true);  // as the operator's servers: no Nagle wait on reused connections
     port_ = server_->bind_to_any_port("127.0.0.1");
     if (port_ <= 0) throw std::runtime_error("bind failed");
     thread_ = std::jthread([this] { server_->listen_after_bind(); });
