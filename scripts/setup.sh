@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Keyward's build, tests and demo need on a fresh Debian bookworm machine.
-# Idempotent: a second run installs nothing and takes a second.
+# Idempotent: a second run installs nothing and takes a second. scripts/setup.sh --bench also
+# installs the benchmarks' baselines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,10 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libhowardhinnant-date-dev tzdata
   clang-format clang-tidy buildah python3
 )
+# --bench: also what the benchmarks compare against (bench/webhook/run.sh): wrk, nginx and curl.
+if [[ ${1:-} == "--bench" ]]; then
+  APT_PACKAGES+=(wrk nginx-light curl)
+fi
 # Commands that may come from another package source on a prepared machine: install the Debian
 # package only when the command is missing.
 declare -A COMMANDS=([kubectl]=kubernetes-client [npm]=npm [node]=nodejs)

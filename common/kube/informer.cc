@@ -153,9 +153,14 @@ bool Informer::has_synced() const {
 }
 
 void Informer::mark_synced() {
-  std::lock_guard lock(sync_mu_);
-  if (synced_) return;
-  synced_ = true;
+  {
+    std::lock_guard lock(sync_mu_);
+    if (synced_) return;
+    synced_ = true;
+  }
+  for (const auto& h : handlers_) {
+    if (h.on_synced) h.on_synced();
+  }
 }
 
 void Informer::handle(const WatcherEvent& event) {

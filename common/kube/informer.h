@@ -80,6 +80,8 @@ struct InformerHandlers {
   std::function<void(const Object&)> on_add;
   std::function<void(const Object& old_object, const Object& new_object)> on_update;
   std::function<void(const Object&)> on_delete;
+  // Once, after the first complete list is in the store (has_synced() turned true).
+  std::function<void()> on_synced;
 };
 
 struct InformerOptions {

@@ -76,7 +76,7 @@ struct ApiKeyReconciler::Pass {
 
 ApiKeyReconciler::ApiKeyReconciler(ReconcilerDeps deps)
     : deps_(std::move(deps)),
-      restarter_(deps_.api, deps_.clock, deps_.logger.child("restarter"), deps_.events,
+      restarter_(deps_.api, deps_.pods, deps_.clock, deps_.logger.child("restarter"), deps_.events,
                  deps_.metrics) {}
 
 apikey::KeyOwner ApiKeyReconciler::owner_of(const Pass& pass) {

@@ -39,6 +39,7 @@
 #include "common/core/http_transport.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
+#include "common/kube/informer.h"
 #include "common/kube/kube_api.h"
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/key_generator.h"
@@ -95,6 +96,9 @@ struct ReconcilerDeps {
   const apikey::ProviderStates* provider_states = nullptr;
   // Seals key material at rest (docs/sealing.md); null: stored as plain base64, as before sealing.
   const apikey::KeySealer* sealer = nullptr;
+  // The pod informer's cache, synced before any pass: consumer pods are read from it, not
+  // listed from the API on every pass. Null: listed (tests without informers).
+  const kube::Store* pods = nullptr;
 };
 
 class ApiKeyReconciler {

@@ -135,9 +135,15 @@ RestartPlan plan_restarts(const std::vector<PodView>& pods, const RestartSetting
   return plan;
 }
 
-ConsumerRestarter::ConsumerRestarter(kube::KubeApi& api, const Clock& clock, Logger logger,
-                                     EventRecorder& events, OperatorMetrics* metrics)
-    : api_(api), clock_(clock), logger_(std::move(logger)), events_(events), metrics_(metrics) {}
+ConsumerRestarter::ConsumerRestarter(kube::KubeApi& api, const kube::Store* pods,
+                                     const Clock& clock, Logger logger, EventRecorder& events,
+                                     OperatorMetrics* metrics)
+    : api_(api),
+      pods_(pods),
+      clock_(clock),
+      logger_(std::move(logger)),
+      events_(events),
+      metrics_(metrics) {}
 
 Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::string& ns,
                                                                   const kube::Object& pod) {
@@ -179,10 +185,23 @@ Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::str
 
 Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string& ns,
                                                               const std::string& name) {
-  auto pods = api_.list(kube::ResourceType::pods(), ns, {});
-  if (!pods) return fail(pods.error());
+  // The pod cache when there is one (the operator's; synced before any pass), else a list.
+  std::vector<kube::ObjectPtr> cached;
+  std::vector<kube::Object> listed;
+  if (pods_ != nullptr) {
+    cached = pods_->list_namespace(ns);
+  } else {
+    auto pods = api_.list(kube::ResourceType::pods(), ns, {});
+    if (!pods) return fail(pods.error());
+    listed = std::move(pods->items);
+  }
+  std::vector<const kube::Object*> all;
+  all.reserve(cached.size() + listed.size());
+  for (const auto& pod : cached) all.push_back(pod.get());
+  for (const auto& pod : listed) all.push_back(&pod);
   std::vector<PodView> out;
-  for (const auto& pod : pods->items) {
+  for (const kube::Object* each : all) {
+    const kube::Object& pod = *each;
     const auto& md = pod.at("metadata");
     if (apikey::assigned_apikey(pod) != name) continue;
     PodView view;

@@ -32,6 +32,7 @@
 #include "common/core/clock.h"
 #include "common/core/log.h"
 #include "common/core/result.h"
+#include "common/kube/informer.h"
 #include "common/kube/kube_api.h"
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/rotation_planner.h"
@@ -107,8 +108,9 @@ struct RestartReport {
 
 class ConsumerRestarter {
  public:
-  ConsumerRestarter(kube::KubeApi& api, const Clock& clock, Logger logger, EventRecorder& events,
-                    OperatorMetrics* metrics);
+  // pods: the pod informer's cache, read instead of listing pods from the API (null: listed).
+  ConsumerRestarter(kube::KubeApi& api, const kube::Store* pods, const Clock& clock, Logger logger,
+                    EventRecorder& events, OperatorMetrics* metrics);
 
   // Lists the ApiKey's pods, plans and carries out the plan. `apikey_object` is the ApiKey as
   // read (for events). API failures other than a PDB refusal are returned.
@@ -121,6 +123,7 @@ class ConsumerRestarter {
   Result<std::optional<OwnerView>> resolve_owner(const std::string& ns, const kube::Object& pod);
 
   kube::KubeApi& api_;
+  const kube::Store* pods_;
   const Clock& clock_;
   Logger logger_;
   EventRecorder& events_;

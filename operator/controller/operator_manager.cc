@@ -18,6 +18,13 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
       options_(std::move(options)),
       metrics_(registry),
       events_(api, clock, logger_.child("events")),
+      queue_(clock, kReconcileBackoff),
+      apikeys_(api, apikey::apikey_resource(), options_.watch_namespace, {}, clock, random,
+               logger_.child("informer.apikeys")),
+      secrets_(api, kube::ResourceType::secrets(), options_.watch_namespace, {}, clock, random,
+               logger_.child("informer.secrets")),
+      pods_(api, kube::ResourceType::pods(), options_.watch_namespace, {}, clock, random,
+            logger_.child("informer.pods")),
       reconciler_(ReconcilerDeps{api,
                                  clock,
                                  logger_.child("reconciler"),
@@ -28,14 +35,8 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
                                  {},
                                  &last_used_,
                                  &provider_states_,
-                                 sealer}),
-      queue_(clock, kReconcileBackoff),
-      apikeys_(api, apikey::apikey_resource(), options_.watch_namespace, {}, clock, random,
-               logger_.child("informer.apikeys")),
-      secrets_(api, kube::ResourceType::secrets(), options_.watch_namespace, {}, clock, random,
-               logger_.child("informer.secrets")),
-      pods_(api, kube::ResourceType::pods(), options_.watch_namespace, {}, clock, random,
-            logger_.child("informer.pods")),
+                                 sealer,
+                                 &pods_.store()}),
       controller_(
           "apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
           kube::honour_retry_after, std::max(1, options_.workers), logger_.child("controller")) {
@@ -47,16 +48,19 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
       [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
       [this](const kube::Object&, const kube::Object& o) { enqueue(kube::object_key(o)); },
       [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
+      [this] { enqueue_all_once_synced(); },
   });
   secrets_.add_handlers({
       [this](const kube::Object& o) { enqueue_for_secret(o); },
       [this](const kube::Object&, const kube::Object& o) { enqueue_for_secret(o); },
       [this](const kube::Object& o) { enqueue_for_secret(o); },
+      [this] { enqueue_all_once_synced(); },
   });
   pods_.add_handlers({
       [this](const kube::Object& o) { enqueue_for_pod(o); },
       [this](const kube::Object&, const kube::Object& o) { enqueue_for_pod(o); },
       [this](const kube::Object& o) { enqueue_for_pod(o); },
+      [this] { enqueue_all_once_synced(); },
   });
 }
 
@@ -129,6 +133,12 @@ kube::ReconcileResult OperatorManager::reconcile_key(const std::string& key) {
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.leader.retry_period);
     return later;
   }
+  if (!caches_synced()) {
+    // A pass reads consumer pods from the cache: never from one still being filled (it would
+    // see no pods, and revoke a previous key early or count nobody stale). Every key is queued
+    // again when the last cache syncs (on_synced).
+    return {};
+  }
   auto object = apikeys_.store().get(key);
   if (!object) {
     reconciler_.forget(key);
@@ -200,8 +210,16 @@ void OperatorManager::stop() {
   logger_.info("stopped");
 }
 
+void OperatorManager::enqueue_all_once_synced() {
+  if (caches_synced()) enqueue_all();
+}
+
+bool OperatorManager::caches_synced() const {
+  return apikeys_.has_synced() && secrets_.has_synced() && pods_.has_synced();
+}
+
 Status OperatorManager::readiness() const {
-  if (!apikeys_.has_synced() || !secrets_.has_synced() || !pods_.has_synced()) {
+  if (!caches_synced()) {
     return fail("NotSynced",
                 "the ApiKey, Secret and Pod caches have not finished their first list");
   }

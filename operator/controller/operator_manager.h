@@ -95,6 +95,9 @@ class OperatorManager {
   void enqueue_for_secret(const kube::Object& secret);
   void enqueue_for_pod(const kube::Object& pod);
   void enqueue_all();
+  [[nodiscard]] bool caches_synced() const;
+  // An informer's first list is in: when it was the last, every ApiKey is queued.
+  void enqueue_all_once_synced();
 
   Clock& clock_;
   Logger logger_;
@@ -103,11 +106,11 @@ class OperatorManager {
   EventRecorder events_;
   apikey::LastUsedTimes last_used_;         // before reconciler_, which reads it
   apikey::ProviderStates provider_states_;  // likewise
-  ApiKeyReconciler reconciler_;
   kube::WorkQueue queue_;
   kube::Informer apikeys_;
   kube::Informer secrets_;
   kube::Informer pods_;
+  ApiKeyReconciler reconciler_;  // after pods_: it reads the pod cache
   kube::Controller controller_;
   std::unique_ptr<LeaderElector> elector_;  // null without --leader-elect
   std::atomic<bool> started_{false};

@@ -150,10 +150,23 @@ TEST(KubeIntegration, InformerRelistsAfterGoneAndReportsDeletesFromTheGap) {
                                          [&](const Object& o) {
                                            std::lock_guard l(mu);
                                            log.push_back("delete " + object_key(o));
+                                         },
+                                         [&] {
+                                           std::lock_guard l(mu);
+                                           log.push_back("synced");
                                          }});
   informer.start();
   ASSERT_TRUE(eventually([&] { return informer.has_synced(); }));
   EXPECT_EQ(informer.store().size(), 3u);
+  // on_synced runs once, after the first list's objects were added.
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard l(mu);
+    return !log.empty() && log.back() == "synced";
+  }));
+  {
+    std::lock_guard l(mu);
+    EXPECT_EQ(log.size(), 4u);
+  }
   EXPECT_EQ(count_labelled(informer.store(), "key-1"), 2u);
   EXPECT_EQ(informer.store().list_namespace("elsewhere").size(), 1u);
   {

@@ -166,6 +166,9 @@ TEST_F(OperatorIntegrationTest, RotatesAndRestartsTheStaleDeploymentThroughTheRe
   ASSERT_TRUE(eventually([&] { return op->readiness().has_value(); }));
   const auto before = pod_names();
   ASSERT_EQ(before.size(), 2u);
+  // Consumer pods come from the operator's pod cache: the rotation lists no pods from the API
+  // (it listed them on every pass before).
+  const auto pod_reads = server->request_count("GET", "/namespaces/bots/pods");
 
   current_version = 2;  // pods created from now on start with version 2 (the webhook would say so)
   clock.advance(hours(1));
@@ -181,6 +184,7 @@ TEST_F(OperatorIntegrationTest, RotatesAndRestartsTheStaleDeploymentThroughTheRe
   })) << apikey().dump();
   const auto after = pod_names();
   for (const auto& name : after) EXPECT_FALSE(before.contains(name)) << name;
+  EXPECT_EQ(server->request_count("GET", "/namespaces/bots/pods"), pod_reads);
   EXPECT_EQ(generator.count(), 2);
   const std::string logs = sink->joined();
   for (const auto& key : generator.issued()) EXPECT_EQ(logs.find(key), std::string::npos);
