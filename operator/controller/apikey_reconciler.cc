@@ -85,7 +85,25 @@ apikey::KeyOwner ApiKeyReconciler::owner_of(const Pass& pass) {
 
 Result<apikey::KeySecret> ApiKeyReconciler::read_secret(const Pass& pass,
                                                         const kube::Object& secret) const {
+  {
+    std::lock_guard lock(seen_mu_);
+    seen_secret_versions_[pass.key] = kube::resource_version_of(secret);
+  }
   return apikey::read_key_secret(secret, deps_.logger.redactor(), deps_.sealer, owner_of(pass));
+}
+
+kube::ObjectPtr ApiKeyReconciler::cached_secret(const Pass& pass, const std::string& name) const {
+  if (deps_.secrets == nullptr) return nullptr;
+  kube::ObjectPtr cached = deps_.secrets->get(pass.meta.ns + "/" + name);
+  if (!cached) return nullptr;  // not seen yet, or gone: the API says which
+  std::lock_guard lock(seen_mu_);
+  const auto seen = seen_secret_versions_.find(pass.key);
+  // The cache may not have caught up with what this reconciler last wrote or read (the watch
+  // event of our own write can arrive after the next pass starts): then the API is asked.
+  if (seen != seen_secret_versions_.end() && seen->second != kube::resource_version_of(*cached)) {
+    return nullptr;
+  }
+  return cached;
 }
 
 bool ApiKeyReconciler::needs_reseal(const apikey::KeySecret& secret) const {
@@ -107,6 +125,10 @@ Status ApiKeyReconciler::step(std::string_view name) const {
 }
 
 void ApiKeyReconciler::forget(const std::string& key) {
+  {
+    std::lock_guard seen_lock(seen_mu_);
+    seen_secret_versions_.erase(key);
+  }
   std::lock_guard lock(mu_);
   key_conditions_.erase(key);
   revoke_retry_at_.erase(key);
@@ -412,6 +434,17 @@ Result<kube::Object> with_key(kube::Object secret, const apikey::KeySealer* seal
 Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& pass) {
   const std::string name = apikey::secret_name_for(pass.meta.name);
   pass.desired.secret_name = name;
+  auto in_order = [&](const apikey::KeySecret& secret) {
+    return secret.owned_by(pass.meta.uid) && secret.version > 0 && secret.rotated_at &&
+           secret.version_field_current && secret.active == pass.spec->active &&
+           !needs_reseal(secret);
+  };
+  // The cache first: a pass over a key whose Secret is in order reads nothing from the API.
+  // Anything else (a Secret to create, adopt or repair) is decided on a fresh read.
+  if (kube::ObjectPtr cached = cached_secret(pass, name)) {
+    auto secret = read_secret(pass, *cached);
+    if (secret && in_order(*secret)) return std::optional<apikey::KeySecret>(std::move(*secret));
+  }
   auto got = deps_.api.get(kube::ResourceType::secrets(), pass.meta.ns, name);
   if (got) {
     auto secret = read_secret(pass, *got);
@@ -420,10 +453,7 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
       return std::optional<apikey::KeySecret>{};
     }
     const bool reseal = needs_reseal(*secret);
-    if (secret->owned_by(pass.meta.uid) && secret->version > 0 && secret->rotated_at &&
-        secret->version_field_current && secret->active == pass.spec->active && !reseal) {
-      return std::optional<apikey::KeySecret>(std::move(*secret));
-    }
+    if (in_order(*secret)) return std::optional<apikey::KeySecret>(std::move(*secret));
     // Adopt a Secret we did not create (an http source's seed key) or repair its annotations.
     if (auto st = step(step::kAdoptSecret); !st) return fail(st.error());
     kube::Object body = *got;

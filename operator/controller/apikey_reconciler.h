@@ -99,6 +99,9 @@ struct ReconcilerDeps {
   // The pod informer's cache, synced before any pass: consumer pods are read from it, not
   // listed from the API on every pass. Null: listed (tests without informers).
   const kube::Store* pods = nullptr;
+  // The Secret informer's cache: a key Secret in order is read from it (cached_secret). Null:
+  // always read from the API.
+  const kube::Store* secrets = nullptr;
 };
 
 class ApiKeyReconciler {
@@ -126,7 +129,11 @@ class ApiKeyReconciler {
   Result<Action> report_invalid_spec(Pass& pass, const Error& error);
   Result<std::optional<apikey::KeySecret>> ensure_secret(Pass& pass);
   static apikey::KeyOwner owner_of(const Pass& pass);
+  // Parses the key Secret and remembers its resourceVersion as the newest this reconciler knows.
   Result<apikey::KeySecret> read_secret(const Pass& pass, const kube::Object& secret) const;
+  // The key Secret from the cache, or null when it is not there or older than the newest this
+  // reconciler wrote or read (read-your-writes, after controller-runtime's cache reads).
+  kube::ObjectPtr cached_secret(const Pass& pass, const std::string& name) const;
   // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
   bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
@@ -161,6 +168,10 @@ class ApiKeyReconciler {
     Error error;  // what the last call gave, reported until the next one
   };
   std::map<std::string, PendingRevoke> revoke_retry_at_;
+
+  mutable std::mutex seen_mu_;  // guards seen_secret_versions_
+  // Per key: the resourceVersion of its key Secret as this reconciler last wrote or read it.
+  mutable std::map<std::string, std::string> seen_secret_versions_;
 };
 
 }  // namespace keyward::controller

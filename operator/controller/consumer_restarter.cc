@@ -184,7 +184,8 @@ Result<std::optional<OwnerView>> ConsumerRestarter::resolve_owner(const std::str
 }
 
 Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string& ns,
-                                                              const std::string& name) {
+                                                              const std::string& name,
+                                                              std::int64_t current_version) {
   // The pod cache when there is one (the operator's; synced before any pass), else a list.
   std::vector<kube::ObjectPtr> cached;
   std::vector<kube::Object> listed;
@@ -200,6 +201,7 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
   for (const auto& pod : cached) all.push_back(pod.get());
   for (const auto& pod : listed) all.push_back(&pod);
   std::vector<PodView> out;
+  std::vector<const kube::Object*> consumers;  // the pod object of each view in out
   for (const kube::Object* each : all) {
     const kube::Object& pod = *each;
     const auto& md = pod.at("metadata");
@@ -217,13 +219,20 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
         view.hold_since = *since;
       }
     }
-    // Pending and current pods too: they decide whether their owner may be rolled.
-    if (!view.terminating) {
-      auto owner = resolve_owner(ns, pod);
-      if (!owner) return fail(owner.error());
-      view.owner = std::move(*owner);
-    }
     out.push_back(std::move(view));
+    consumers.push_back(&pod);
+  }
+  // Owners matter only when a pod is stale (is its owner rolled, or evicted pod by pod?); then
+  // pending and current pods too, since they decide whether their owner may be rolled. A pass
+  // where every pod runs the current version reads no owner.
+  const bool any_stale = std::any_of(out.begin(), out.end(), [&](const PodView& v) {
+    return !v.terminating && v.key_version != current_version;
+  });
+  for (std::size_t i = 0; any_stale && i < out.size(); ++i) {
+    if (out[i].terminating) continue;
+    auto owner = resolve_owner(ns, *consumers[i]);
+    if (!owner) return fail(owner.error());
+    out[i].owner = std::move(*owner);
   }
   std::sort(out.begin(), out.end(),
             [](const PodView& a, const PodView& b) { return a.name < b.name; });
@@ -235,7 +244,7 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
   const auto& md = apikey_object.at("metadata");
   const std::string ns = md.value("namespace", "");
   const std::string name = md.value("name", "");
-  auto pods = consumer_pods(ns, name);
+  auto pods = consumer_pods(ns, name, settings.key_version);
   if (!pods) return fail(pods.error());
   const SystemTime now = clock_.now();
   RestartReport report;

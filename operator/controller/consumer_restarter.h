@@ -116,8 +116,10 @@ class ConsumerRestarter {
   // read (for events). API failures other than a PDB refusal are returned.
   Result<RestartReport> run(const kube::Object& apikey_object, const RestartSettings& settings);
 
-  // The pods that belong to the ApiKey `name` in `ns`, as PodViews with owners resolved.
-  Result<std::vector<PodView>> consumer_pods(const std::string& ns, const std::string& name);
+  // The pods that belong to the ApiKey `name` in `ns`, as PodViews; owners are resolved (read
+  // from the API) only when some pod does not run current_version.
+  Result<std::vector<PodView>> consumer_pods(const std::string& ns, const std::string& name,
+                                             std::int64_t current_version);
 
  private:
   Result<std::optional<OwnerView>> resolve_owner(const std::string& ns, const kube::Object& pod);

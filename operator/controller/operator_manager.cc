@@ -36,7 +36,8 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
                                  &last_used_,
                                  &provider_states_,
                                  sealer,
-                                 &pods_.store()}),
+                                 &pods_.store(),
+                                 &secrets_.store()}),
       controller_(
           "apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
           kube::honour_retry_after, std::max(1, options_.workers), logger_.child("controller")) {

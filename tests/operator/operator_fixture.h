@@ -244,6 +244,7 @@ class OperatorTest : public ::testing::Test {
     deps.metrics = &metrics;
     deps.step_hook = std::move(hook);
     deps.sealer = sealer;
+    deps.secrets = secret_cache;
     if (provider) {
       deps.http_transports = [this](const std::string&,
                                     const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
@@ -346,6 +347,8 @@ class OperatorTest : public ::testing::Test {
   controller::OperatorMetrics metrics;
   std::unique_ptr<IdempotentProvider> provider;
   const apikey::KeySealer* sealer = nullptr;  // set before make_reconciler() to seal
+  // Set before make_reconciler(): the Secret informer's cache the reconciler reads from.
+  const kube::Store* secret_cache = nullptr;
 };
 
 }  // namespace keyward::testing
