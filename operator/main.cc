@@ -392,8 +392,9 @@ int run(const std::vector<std::string>& args, const Environment& env) {
       token_broker->set_exchange_keys_delivered(webhook_settings->injection.defaults.mode !=
                                                 "broker");
     }
-    admission = std::make_unique<webhook::Webhook>(**client, clock, logger.child("webhook"),
-                                                   *webhook_settings);
+    admission = std::make_unique<webhook::Webhook>(
+        **client, clock, logger.child("webhook"), *webhook_settings,
+        webhook::AdmissionCaches{&runner.apikey_store(), &runner.namespace_store()});
     if (auto st = admission->start(); !st) {
       logger.error("cannot start the webhook", {{"error", st.error().message}});
       return 1;

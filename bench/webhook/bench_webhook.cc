@@ -10,8 +10,10 @@
 //       and prints {"sent","patched","p50_ms","p99_ms","max_ms"} (latency from the scheduled send
 //       time, so a slow answer delays the next and is counted).
 //
-// --connection-per-request gives the webhook's Kubernetes client no idle connections: the client
-// as it was before it kept connections alive (the baseline row of the table).
+// By default the webhook reads ApiKeys and Namespaces from informer caches, as keyward-operator
+// runs it. --no-caches makes it read both from the API server on every admission (two GETs);
+// --connection-per-request (with --no-caches) also gives its Kubernetes client no idle
+// connections: the webhook as it was before this work (the baseline rows of the table).
 
 #include <algorithm>
 #include <chrono>
@@ -26,7 +28,10 @@
 #include "common/core/clock.h"
 #include "common/core/http_transport_httplib.h"
 #include "common/core/log.h"
+#include "common/io/random.h"
+#include "common/kube/informer.h"
 #include "common/kube/kube_client.h"
+#include "operator/apikey/names.h"
 #include "operator/webhook/webhook.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/test_pki.h"
@@ -92,7 +97,7 @@ double percentile(std::vector<double> v, double p) {
 }
 
 int usage() {
-  std::cerr << "usage: keyward-bench-webhook --dir DIR [--connection-per-request] "
+  std::cerr << "usage: keyward-bench-webhook --dir DIR [--no-caches] [--connection-per-request] "
                "(serve | paced RATE SECONDS)\n";
   return 2;
 }
@@ -103,12 +108,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   fs::path dir;
   bool connection_per_request = false;
+  bool caches = true;
   std::vector<std::string> command;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--dir" && i + 1 < args.size()) {
       dir = args[++i];
     } else if (args[i] == "--connection-per-request") {
       connection_per_request = true;
+    } else if (args[i] == "--no-caches") {
+      caches = false;
     } else {
       command.push_back(args[i]);
     }
@@ -161,7 +169,26 @@ int main(int argc, char** argv) {
     return 1;
   }
   keyward::RealClock clock;
-  keyward::webhook::Webhook webhook(client, clock, keyward::make_null_logger(), *settings);
+  keyward::SystemRandom random;
+  keyward::kube::Informer apikeys(client, keyward::apikey::apikey_resource(), "", {}, clock, random,
+                                  keyward::make_null_logger());
+  keyward::kube::Informer namespaces(client, keyward::kube::ResourceType::namespaces(), "", {},
+                                     clock, random, keyward::make_null_logger());
+  keyward::webhook::AdmissionCaches admission_caches;
+  if (caches) {
+    apikeys.start();
+    namespaces.start();
+    for (int i = 0; i < 1000 && !(apikeys.has_synced() && namespaces.has_synced()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!apikeys.has_synced() || !namespaces.has_synced()) {
+      std::cerr << "bench: the caches did not sync within 10 s\n";
+      return 1;
+    }
+    admission_caches = {&apikeys.store(), &namespaces.store()};
+  }
+  keyward::webhook::Webhook webhook(client, clock, keyward::make_null_logger(), *settings,
+                                    admission_caches);
   if (auto s = webhook.start(); !s) {
     std::cerr << "bench: cannot start the webhook: " << s.error().message << "\n";
     return 1;

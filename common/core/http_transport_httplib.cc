@@ -179,17 +179,20 @@ struct HttplibTransport::Exchange {
 
 namespace {
 
-// Idempotent methods (RFC 9110 9.2.2): sending one twice has the effect of sending it once.
-bool idempotent(const std::string& method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE";
+// Requests that may be sent twice (Go's net/http isReplayable): safe methods, or a request the
+// server deduplicates by its Idempotency-Key.
+bool replayable(const HttpRequest& request) {
+  const std::string& m = request.method;
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" ||
+         request.headers.contains("Idempotency-Key") ||
+         request.headers.contains("X-Idempotency-Key");
 }
 
-// The connection broke under the request (not a TLS, address or timeout problem): what a
-// server closing an idle keep-alive connection at the moment it is reused looks like.
+// The connection broke under the request (not a TLS or address problem): what a server closing
+// an idle keep-alive connection at the moment it is reused looks like. httplib reports a read
+// timeout as Read too; the caller tells the two apart by the time the attempt took.
 bool broken_connection(httplib::Error error) {
-  return error == httplib::Error::Write || error == httplib::Error::Read ||
-         error == httplib::Error::Connection;
+  return error == httplib::Error::Write || error == httplib::Error::Read;
 }
 
 }  // namespace
@@ -234,11 +237,17 @@ Result<std::unique_ptr<httplib::ClientImpl>> HttplibTransport::new_client(bool k
 }
 
 std::unique_ptr<httplib::ClientImpl> HttplibTransport::take_idle() {
-  std::lock_guard lock(idle_mu_);
-  if (idle_.empty()) return nullptr;
-  auto client = std::move(idle_.back());
-  idle_.pop_back();
-  return client;
+  Idle idle;
+  {
+    std::lock_guard lock(idle_mu_);
+    if (idle_.empty()) return nullptr;
+    idle = std::move(idle_.back());  // the most recently used: the likeliest still open
+    idle_.pop_back();
+  }
+  if (std::chrono::steady_clock::now() - idle.since > options_.max_idle_time) {
+    idle.client->stop();  // closes the socket; the next send connects afresh
+  }
+  return std::move(idle.client);
 }
 
 void HttplibTransport::give_back(std::unique_ptr<httplib::ClientImpl> client) {
@@ -246,7 +255,7 @@ void HttplibTransport::give_back(std::unique_ptr<httplib::ClientImpl> client) {
   {
     std::lock_guard lock(idle_mu_);
     if (idle_.size() < options_.max_idle_connections) {
-      idle_.push_back(std::move(client));
+      idle_.push_back(Idle{std::move(client), std::chrono::steady_clock::now()});
     } else {
       surplus = std::move(client);
     }
@@ -263,10 +272,13 @@ Result<HttpResponse> HttplibTransport::send(const HttpRequest& request) {
       if (!made) return fail(made.error());
       client = std::move(*made);
     }
+    const auto started = std::chrono::steady_clock::now();
     Exchange done = exchange(*client, request, nullptr, std::stop_token{});
-    if (!done.ok && reused && attempt == 0 && broken_connection(done.error) &&
-        idempotent(request.method) && !done.too_large) {
-      client.reset();  // once more on a fresh connection
+    const bool quick = std::chrono::steady_clock::now() - started < request.timeout;
+    if (!done.ok && reused && attempt == 0 && quick && broken_connection(done.error) &&
+        replayable(request) && !done.too_large) {
+      ERR_clear_error();  // what the broken connection left must not fail the next handshake
+      client.reset();     // once more on a fresh connection
       reused = false;
       continue;
     }
@@ -289,6 +301,7 @@ Result<HttpResponse> HttplibTransport::stream(const HttpRequest& request,
 HttplibTransport::Exchange HttplibTransport::exchange(
     httplib::ClientImpl& client, const HttpRequest& request,
     const std::function<bool(std::string_view)>* on_chunk, std::stop_token stop) const {
+  ERR_clear_error();  // this thread's OpenSSL errors are this exchange's alone
   client.set_read_timeout(request.timeout);
   client.set_write_timeout(request.timeout);
 

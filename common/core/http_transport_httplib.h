@@ -5,12 +5,19 @@
 // HttplibTransportOptions::max_idle_connections idle clients, each with its own SSL_CTX (the CA
 // store is loaded once per pooled client, not per request) and its open socket. A call takes an
 // idle client or builds one, so concurrent calls never share a client; after the answer the
-// client goes back unless the pool is full or the call failed. A client whose server closed the
-// connection while it was idle reconnects by itself (httplib checks the socket before reuse).
-// When a reused connection breaks before the answer arrives (the server closed it at the same
-// moment), an idempotent request (GET, HEAD, OPTIONS, PUT, DELETE) is sent once more on a fresh
-// connection; a POST or PATCH is not, since the server may have acted on it. stream() (a watch)
-// always opens a connection of its own and closes it at the end.
+// client goes back unless the pool is full or the call failed.
+//
+// A server closes idle connections on its own schedule, and over TLS httplib cannot see that it
+// did (the peer's close_notify makes the socket look readable, so alive): a request on such a
+// connection fails after it was sent. So a client idle longer than max_idle_time closes its
+// socket and connects afresh (keeping its SSL_CTX); max_idle_time stays below the servers' idle
+// timeouts (kube-apiserver: 90 s; the stand-in: 1 s). When a reused connection still breaks
+// quickly (the server closed it at the same moment), a replayable request is sent once more on
+// a fresh connection: GET, HEAD and OPTIONS, or any request with an Idempotency-Key header, as
+// Go's net/http does. PUT, POST, PATCH and DELETE are not: the server may have applied them, and
+// a replay would turn a success into a 409 or a 404. A failure that took the whole timeout is
+// never retried. stream() (a watch) always opens a connection of its own and closes it at the
+// end.
 //
 // Stopping a stream: a std::stop_callback on the caller's stop_token calls httplib's
 // ClientImpl::stop(), which shuts the in-flight socket down under the client's socket mutex, so
@@ -46,6 +53,8 @@ struct HttplibTransportOptions {
   // Idle connections kept for reuse by send(); 0 opens and closes one per request (a client that
   // calls a server once an hour should not hold one of its worker threads in between).
   std::size_t max_idle_connections = 4;
+  // How long an idle connection is trusted (see above); older ones reconnect before use.
+  std::chrono::milliseconds max_idle_time{500};
 };
 
 // An HttpTransportFactory of HttplibTransports: errors for a bad URL ("InvalidURL") or a CA
@@ -90,8 +99,12 @@ class HttplibTransport final : public HttpTransport {
   HttplibTransportOptions options_;
   std::unique_ptr<ParsedTls> parsed_;  // immutable after create()
 
+  struct Idle {
+    std::unique_ptr<httplib::ClientImpl> client;
+    std::chrono::steady_clock::time_point since;
+  };
   std::mutex idle_mu_;  // guards idle_
-  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_;
+  std::vector<Idle> idle_;
 };
 
 }  // namespace keyward

@@ -2,8 +2,6 @@
 
 #include <httplib.h>
 
-#include <limits>
-
 #include "common/core/httplib_server_adapter.h"
 
 namespace keyward {
@@ -36,9 +34,9 @@ Status HttpsServer::start() {
   server_->set_payload_max_length(config_.max_body_bytes);
   server_->set_keep_alive_timeout(config_.keep_alive_seconds);
   server_->set_tcp_nodelay(true);  // headers and body go out in separate writes
-  // The API server keeps its connections to a webhook open; httplib's default closes one after 5
-  // requests, so every fifth admission paid a new TLS handshake.
-  server_->set_keep_alive_max_count(std::numeric_limits<std::size_t>::max());
+  // The API server keeps its connections to a webhook open (httplib's default of 5 requests
+  // made every fifth admission pay a new TLS handshake); see kKeepAliveMaxRequests.
+  server_->set_keep_alive_max_count(kKeepAliveMaxRequests);
   server_->set_read_timeout(config_.io_timeout.count(), 0);
   server_->set_write_timeout(config_.io_timeout.count(), 0);
   for (const HttpsRoute& route : routes_) {

@@ -25,6 +25,8 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
                logger_.child("informer.secrets")),
       pods_(api, kube::ResourceType::pods(), options_.watch_namespace, {}, clock, random,
             logger_.child("informer.pods")),
+      namespaces_(api, kube::ResourceType::namespaces(), "", {}, clock, random,
+                  logger_.child("informer.namespaces")),
       reconciler_(ReconcilerDeps{api,
                                  clock,
                                  logger_.child("reconciler"),
@@ -179,6 +181,7 @@ void OperatorManager::start() {
   apikeys_.start();
   secrets_.start();
   pods_.start();
+  namespaces_.start();
   controller_.start();
   if (elector_) {
     elector_->start(
@@ -208,6 +211,7 @@ void OperatorManager::stop() {
   apikeys_.stop();
   secrets_.stop();
   pods_.stop();
+  namespaces_.stop();
   logger_.info("stopped");
 }
 

@@ -17,7 +17,12 @@
 // Listeners (the token broker): key listeners get every key the event mapping enqueues (also
 // the Secret named by spec.tokenExchange.credentialsSecretRef); leadership listeners get
 // true/false as the Lease is won or lost (true at start() without --leader-elect). The caches
-// are readable through apikey_store(), secret_store(), pod_store().
+// are readable through apikey_store(), secret_store(), pod_store(), namespace_store().
+//
+// Reads: a pass reads ApiKeys, key Secrets and pods from the caches (only after all three have
+// synced) and writes through the API. Namespaces (cluster-scoped, every one: few, and read by the
+// webhook for keyward.dev/trading) are cached too but enqueue nothing and gate nothing; readers
+// fall back to the API for one the cache does not hold yet.
 
 #include <atomic>
 #include <functional>
@@ -85,6 +90,7 @@ class OperatorManager {
   [[nodiscard]] const kube::Store& apikey_store() const { return apikeys_.store(); }
   [[nodiscard]] const kube::Store& secret_store() const { return secrets_.store(); }
   [[nodiscard]] const kube::Store& pod_store() const { return pods_.store(); }
+  [[nodiscard]] const kube::Store& namespace_store() const { return namespaces_.store(); }
   [[nodiscard]] apikey::LastUsedTimes& last_used() { return last_used_; }
   // The broker sessions' provider states, published as ProviderReady.
   [[nodiscard]] apikey::ProviderStates& provider_states() { return provider_states_; }
@@ -110,6 +116,7 @@ class OperatorManager {
   kube::Informer apikeys_;
   kube::Informer secrets_;
   kube::Informer pods_;
+  kube::Informer namespaces_;
   ApiKeyReconciler reconciler_;  // after pods_: it reads the pod cache
   kube::Controller controller_;
   std::unique_ptr<LeaderElector> elector_;  // null without --leader-elect

@@ -35,8 +35,23 @@ AdmissionResult without_claimed_version(const nlohmann::json& pod, AdmissionResu
 }  // namespace
 
 PodAdmissionHandler::PodAdmissionHandler(kube::KubeApi& api, ServerVersionCache& versions,
-                                         InjectionConfig config, Logger logger)
-    : api_(api), versions_(versions), config_(std::move(config)), logger_(std::move(logger)) {}
+                                         InjectionConfig config, Logger logger,
+                                         AdmissionCaches caches)
+    : api_(api),
+      caches_(caches),
+      versions_(versions),
+      config_(std::move(config)),
+      logger_(std::move(logger)) {}
+
+Result<kube::Object> PodAdmissionHandler::lookup(const kube::Store* cache,
+                                                 const kube::ResourceType& type,
+                                                 const std::string& ns,
+                                                 const std::string& name) const {
+  if (cache != nullptr) {
+    if (kube::ObjectPtr cached = cache->get(ns.empty() ? name : ns + "/" + name)) return *cached;
+  }
+  return api_.get(type, ns, name);
+}
 
 AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) const {
   if (request.kind != "Pod" || !request.group.empty()) return AdmissionResult::allowed("not a pod");
@@ -79,7 +94,8 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
   ctx.sidecar_image = config_.sidecar_image;
   ctx.defaults = config_.defaults;
   ctx.server_version = versions_.get();
-  if (auto namespace_object = api_.get(kube::ResourceType::namespaces(), "", ns)) {
+  if (auto namespace_object =
+          lookup(caches_.namespaces, kube::ResourceType::namespaces(), "", ns)) {
     const auto& md = (*namespace_object)["metadata"];
     const auto labels = md.value("labels", nlohmann::json::object());
     ctx.namespace_live = labels.value(std::string(apikey::kTradingLabel), "") == "live";
@@ -92,7 +108,7 @@ AdmissionResult PodAdmissionHandler::handle(const AdmissionRequest& request) con
                                         namespace_object.error().message + "; retry");
   }
   if (ref->ns.empty() || ref->ns == ns) {
-    auto apikey = api_.get(apikey::apikey_resource(), ns, ref->name);
+    auto apikey = lookup(caches_.apikeys, apikey::apikey_resource(), ns, ref->name);
     if (apikey) {
       ctx.apikey = apikey_for_injection(*apikey);
     } else {

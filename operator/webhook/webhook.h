@@ -41,7 +41,10 @@ Result<WebhookSettings> load_webhook_settings(const std::string& path);
 
 class Webhook {
  public:
-  Webhook(kube::KubeApi& api, Clock& clock, const Logger& logger, WebhookSettings settings);
+  // caches: the operator's ApiKey and Namespace caches, read before the API (see
+  // pod_admission_handler.h).
+  Webhook(kube::KubeApi& api, Clock& clock, const Logger& logger, WebhookSettings settings,
+          AdmissionCaches caches = {});
   Webhook(const Webhook&) = delete;
   Webhook& operator=(const Webhook&) = delete;
   ~Webhook();

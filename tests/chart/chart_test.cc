@@ -302,7 +302,7 @@ TEST_F(ChartTest, RbacHasNoWildcardsAndRestrictedModeUsesRoles) {
     EXPECT_EQ(role["rules"][0]["resources"], json::array({"tokenreviews"}));
     EXPECT_EQ(role["rules"][0]["verbs"], json::array({"create"}));
     EXPECT_EQ(role["rules"][1]["resources"], json::array({"namespaces"}));
-    EXPECT_EQ(role["rules"][1]["verbs"], json::array({"get"}));
+    EXPECT_EQ(role["rules"][1]["verbs"], json::array({"get", "list", "watch"}));
   }
   // Direct mode runs the broker too (direct-mode sidecars report their key version to it), so
   // the same single TokenReview grant, and nothing more.

@@ -440,6 +440,31 @@ TEST_F(TlsTransport, TlsSendsReuseTheConnection) {
   EXPECT_EQ(counter.connections(), 1U);
 }
 
+// Over TLS a server's idle close is invisible to httplib (its close_notify makes the socket look
+// readable): a POST on that connection would fail after it was sent. An idle connection older
+// than max_idle_time is not trusted: the POST goes out on a fresh one.
+TEST_F(TlsTransport, PostAfterTheServerClosedAnIdleTlsConnectionSucceeds) {
+  auto leaf = ca_.issue("apiserver", {"IP:127.0.0.1"}, false);
+  TestHttpServer server(leaf.cert_pem, leaf.key_pem);
+  ConnectionCounter counter;
+  server.server().set_keep_alive_timeout(1);
+  server.server().Post("/token", [&](const httplib::Request& req, httplib::Response& res) {
+    counter.seen(req);
+    res.set_content("{}", "application/json");
+  });
+  auto t = make("https", server.start(), trust(ca_.ca_cert_pem));
+  HttpRequest post;
+  post.method = "POST";
+  post.path = "/token";
+  post.body = "{}";
+  ASSERT_TRUE(t->send(post).has_value());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // the server closes at 1 s
+  auto r = t->send(post);
+  ASSERT_TRUE(r.has_value()) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(counter.connections(), 2U);
+}
+
 TEST(HttplibTransport, ConnectionTheServerClosedWhileIdleIsReplaced) {
   TestHttpServer server;
   ConnectionCounter counter;
@@ -537,6 +562,31 @@ TEST(HttplibTransport, IdempotentRequestIsRetriedOnceWhenAReusedConnectionBreaks
   ASSERT_TRUE(again.has_value()) << again.error().to_string();
   EXPECT_EQ(again->body, "ok");
   EXPECT_EQ(server.requests(), 3);  // /a, /b dropped, /b on a fresh connection
+}
+
+TEST(HttplibTransport, PutIsNotRetriedButAnIdempotencyKeyMakesAPostReplayable) {
+  {
+    DropsSecondRequest server;
+    auto t = make("http", server.port());
+    HttpRequest put;
+    put.method = "PUT";
+    put.path = "/apis/x";
+    put.body = "{}";
+    ASSERT_TRUE(t->send(put).has_value());
+    EXPECT_FALSE(t->send(put).has_value());  // may have been applied: a replay could 409
+    EXPECT_EQ(server.requests(), 2);
+  }
+  DropsSecondRequest server;
+  auto t = make("http", server.port());
+  HttpRequest post;
+  post.method = "POST";
+  post.path = "/regenerate";
+  post.body = "{}";
+  post.headers.emplace("Idempotency-Key", "uid-1-rotate-2");
+  ASSERT_TRUE(t->send(post).has_value());
+  auto again = t->send(post);
+  ASSERT_TRUE(again.has_value()) << again.error().to_string();
+  EXPECT_EQ(server.requests(), 3);
 }
 
 TEST(HttplibTransport, PostIsNotRetriedWhenAReusedConnectionBreaks) {

@@ -9,13 +9,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/core/base64.h"
 #include "common/core/http_transport_httplib.h"
 #include "common/kube/kube_client.h"
+#include "operator/apikey/names.h"
 #include "operator/webhook/webhook.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fake_random.h"
 #include "tests/support/test_pki.h"
 #include "tests/webhook/fixtures.h"
 
@@ -70,6 +73,7 @@ class WebhookWithFakeApiServer : public ::testing::Test {
 
   void TearDown() override {
     webhook_.reset();
+    client_.reset();  // its idle kept-alive connection would hold the server's stop for 1 s
     server_->stop();
     fs::remove_all(dir_);
   }
@@ -112,6 +116,49 @@ TEST_F(WebhookWithFakeApiServer, VersionAndKeyComeFromTheApiServer) {
   EXPECT_EQ(new_server["spec"]["initContainers"][0]["restartPolicy"], "Always")
       << "1.30: native sidecar";
   EXPECT_GE(server_->request_count("GET", "/version"), 2u);
+}
+
+// With the operator's caches an admission asks the API server for nothing; an ApiKey the cache
+// does not hold yet is read from the API (a pod applied right after its ApiKey is not refused).
+TEST_F(WebhookWithFakeApiServer, AdmissionsReadTheCachesAndFallBackToTheApi) {
+  keyward::testing::FakeRandom random;
+  kube::Informer apikeys(*client_, apikey::apikey_resource(), "", {}, clock_, random,
+                         make_null_logger());
+  kube::Informer namespaces(*client_, kube::ResourceType::namespaces(), "", {}, clock_, random,
+                            make_null_logger());
+  apikeys.start();
+  namespaces.start();
+  for (int i = 0; i < 500 && !(apikeys.has_synced() && namespaces.has_synced()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(apikeys.has_synced() && namespaces.has_synced());
+  WebhookSettings settings;
+  settings.server.host = "127.0.0.1";
+  settings.server.port = 0;
+  settings.cert_file = (dir_ / "tls.crt").string();
+  settings.key_file = (dir_ / "tls.key").string();
+  settings.injection.sidecar_image = "sidecar:1";
+  webhook_ = std::make_unique<Webhook>(*client_, clock_, make_null_logger(), settings,
+                                       AdmissionCaches{&apikeys.store(), &namespaces.store()});
+  ASSERT_TRUE(webhook_->start());
+
+  const auto key_gets = server_->request_count("GET", "/apikeys/alpha");
+  const auto namespace_gets = server_->request_count("GET", "/namespaces/bots");
+  for (int i = 0; i < 3; ++i) {
+    json patched =
+        admit_and_apply(deployment_pod("alpha-bot", "alpha", json::array({container("app")})));
+    EXPECT_EQ(patched["spec"]["containers"][0]["name"], "keyward-sidecar");
+  }
+  EXPECT_EQ(server_->request_count("GET", "/apikeys/alpha"), key_gets);
+  EXPECT_EQ(server_->request_count("GET", "/namespaces/bots"), namespace_gets);
+
+  // A new ApiKey the cache has not seen (its informer stopped): read from the API.
+  apikeys.stop();
+  server_->apply(apikey("bots", "beta", true, {{"kind", "Deployment"}, {"name", "beta-bot"}}, 1));
+  json beta = admit_and_apply(deployment_pod("beta-bot", "beta", json::array({container("app")})));
+  EXPECT_EQ(beta["spec"]["containers"][0]["name"], "keyward-sidecar");
+  EXPECT_EQ(server_->request_count("GET", "/apikeys/beta"), 1u);
+  webhook_.reset();
+  namespaces.stop();
 }
 
 TEST_F(WebhookWithFakeApiServer, RefusalsUseTheApiServersAnswers) {
