@@ -4,123 +4,112 @@
 
 namespace keyward::kube {
 
-namespace {
-
-std::vector<ObjectPtr> collect(const Snapshot& s, const std::set<std::string>* keys) {
-  std::vector<ObjectPtr> out;
-  if (keys == nullptr) return out;
-  out.reserve(keys->size());
-  for (const auto& k : *keys) {
-    if (const auto it = s.objects.find(k); it != s.objects.end()) out.push_back(it->second);
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string object_key(const Object& object) {
   const std::string ns = metadata_string(object, "namespace");
   const std::string name = metadata_string(object, "name");
   return ns.empty() ? name : ns + "/" + name;
 }
 
-Store::Store() : snapshot_(std::make_shared<const Snapshot>()) {}
-
-std::shared_ptr<const Snapshot> Store::snapshot() const {
-  std::lock_guard lock(mu_);
-  return snapshot_;
-}
-
-void Store::publish(std::shared_ptr<const Snapshot> next) {
-  std::lock_guard lock(mu_);
-  snapshot_ = std::move(next);
-}
-
 ObjectPtr Store::get(const std::string& key) const {
-  const auto s = snapshot();
-  const auto it = s->objects.find(key);
-  return it == s->objects.end() ? nullptr : it->second;
+  std::shared_lock lock(mu_);
+  const auto it = objects_.find(key);
+  return it == objects_.end() ? nullptr : it->second;
 }
 
 std::vector<ObjectPtr> Store::list() const {
-  const auto s = snapshot();
+  std::shared_lock lock(mu_);
   std::vector<ObjectPtr> out;
-  out.reserve(s->objects.size());
-  for (const auto& [k, o] : s->objects) out.push_back(o);
+  out.reserve(objects_.size());
+  for (const auto& [k, o] : objects_) out.push_back(o);
   return out;
 }
 
 std::vector<ObjectPtr> Store::list_namespace(const std::string& ns) const {
-  const auto s = snapshot();
-  const auto it = s->by_namespace.find(ns);
-  return collect(*s, it == s->by_namespace.end() ? nullptr : &it->second);
+  std::shared_lock lock(mu_);
+  std::vector<ObjectPtr> out;
+  const auto it = by_namespace_.find(ns);
+  if (it == by_namespace_.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& key : it->second) {
+    if (const auto found = objects_.find(key); found != objects_.end())
+      out.push_back(found->second);
+  }
+  return out;
 }
 
-std::size_t Store::size() const { return snapshot()->objects.size(); }
-
-void Store::index(Snapshot& s, const std::string& key, const Object& o) const {
-  s.by_namespace[metadata_string(o, "namespace")].insert(key);
+std::size_t Store::size() const {
+  std::shared_lock lock(mu_);
+  return objects_.size();
 }
 
-void Store::unindex(Snapshot& s, const std::string& key, const Object& o) const {
-  auto drop = [&key](std::map<std::string, std::set<std::string>>& index, const std::string& v) {
-    const auto it = index.find(v);
-    if (it == index.end()) return;
-    it->second.erase(key);
-    if (it->second.empty()) index.erase(it);
-  };
-  drop(s.by_namespace, metadata_string(o, "namespace"));
+void Store::index(NamespaceIndex& by_namespace, const std::string& key, const Object& o) {
+  by_namespace[metadata_string(o, "namespace")].insert(key);
+}
+
+void Store::unindex(NamespaceIndex& by_namespace, const std::string& key, const Object& o) {
+  const auto it = by_namespace.find(metadata_string(o, "namespace"));
+  if (it == by_namespace.end()) return;
+  it->second.erase(key);
+  if (it->second.empty()) by_namespace.erase(it);
 }
 
 void Store::replace(std::vector<Object> objects, std::vector<ObjectPtr>& added,
                     std::vector<std::pair<ObjectPtr, ObjectPtr>>& updated,
                     std::vector<ObjectPtr>& deleted) {
-  const auto old = snapshot();
-  auto next = std::make_shared<Snapshot>();
+  Objects next;
+  NamespaceIndex next_index;
   for (auto& o : objects) {
     const std::string key = object_key(o);
     auto ptr = std::make_shared<const Object>(std::move(o));
-    index(*next, key, *ptr);
-    if (const auto it = old->objects.find(key); it == old->objects.end()) {
+    index(next_index, key, *ptr);
+    next[key] = std::move(ptr);
+  }
+  Objects old;
+  {
+    std::unique_lock lock(mu_);
+    old.swap(objects_);
+    objects_.swap(next);
+    by_namespace_.swap(next_index);
+  }
+  // Only the writer changes the map, so objects_ can be read here without the lock.
+  for (const auto& [key, ptr] : objects_) {
+    if (const auto it = old.find(key); it == old.end()) {
       added.push_back(ptr);
     } else if (resource_version_of(*it->second) != resource_version_of(*ptr) ||
                resource_version_of(*ptr).empty()) {
       updated.emplace_back(it->second, ptr);
     }
-    next->objects[key] = std::move(ptr);
   }
-  for (const auto& [key, o] : old->objects) {
-    if (!next->objects.contains(key)) deleted.push_back(o);
+  for (const auto& [key, o] : old) {
+    if (!objects_.contains(key)) deleted.push_back(o);
   }
-  publish(std::move(next));
 }
 
 std::pair<ObjectPtr, ObjectPtr> Store::apply(Object object) {
-  const auto old = snapshot();
-  auto next = std::make_shared<Snapshot>(*old);
   const std::string key = object_key(object);
   auto ptr = std::make_shared<const Object>(std::move(object));
   ObjectPtr previous;
-  if (const auto it = next->objects.find(key); it != next->objects.end()) {
+  std::unique_lock lock(mu_);
+  if (const auto it = objects_.find(key); it != objects_.end()) {
     previous = it->second;
-    unindex(*next, key, *previous);
+    unindex(by_namespace_, key, *previous);
+    it->second = ptr;
+  } else {
+    objects_.emplace(key, ptr);
   }
-  index(*next, key, *ptr);
-  next->objects[key] = ptr;
-  publish(std::move(next));
+  index(by_namespace_, key, *ptr);
   return {previous, ptr};
 }
 
 ObjectPtr Store::remove(const Object& object) {
-  const auto old = snapshot();
   const std::string key = object_key(object);
-  const auto it = old->objects.find(key);
-  if (it == old->objects.end()) return std::make_shared<const Object>(object);
-  auto next = std::make_shared<Snapshot>(*old);
-  ObjectPtr removed = it->second;
-  unindex(*next, key, *removed);
-  next->objects.erase(key);
-  publish(std::move(next));
+  {
+    std::unique_lock lock(mu_);
+    if (const auto it = objects_.find(key); it != objects_.end()) {
+      unindex(by_namespace_, key, *it->second);
+      objects_.erase(it);
+    }
+  }
   // The deleted object's final state is the one the server sent.
   return std::make_shared<const Object>(object);
 }

@@ -2,11 +2,12 @@
 // Store and Informer: a local cache of one resource type kept current by a Watcher, after
 // kube-rs reflector/store.rs and client-go's shared informer.
 //
-// Store: one writer (the informer thread), any number of readers. The cache is an immutable
-// Snapshot behind a shared_ptr that the writer replaces whole on every change (copy-on-write of
-// a map of shared_ptr<const Object>, cheap for the hundreds of objects an operator caches);
-// readers take the current snapshot under a short lock and then read without any lock.
-// Index: by namespace. The store knows no labels of its own (it serves any resource).
+// Store: one writer (the informer thread), any number of readers. Objects are immutable
+// shared_ptr<const Object> in a map under a reader-writer lock: a watch event costs O(log n)
+// (one map update under the write lock), a get O(log n), and a reader keeps the objects it took
+// (a list is a vector of pointers, valid and unchanged after later events). A relist builds the
+// new map outside the lock and swaps it in. Index: by namespace. The store knows no labels of
+// its own (it serves any resource).
 // Keys are "namespace/name" ("name" for cluster-scoped objects), as the WorkQueue uses them.
 //
 // Informer: runs the Watcher on its own std::jthread (start/stop); errors wait for the Backoff
@@ -23,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,19 +40,11 @@ namespace keyward::kube {
 
 using ObjectPtr = std::shared_ptr<const Object>;
 
-struct Snapshot {
-  std::map<std::string, ObjectPtr> objects;                   // key -> object
-  std::map<std::string, std::set<std::string>> by_namespace;  // namespace -> keys
-};
-
 // "namespace/name", or "name" without a namespace.
 std::string object_key(const Object& object);
 
 class Store {
  public:
-  Store();
-
-  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const;
   [[nodiscard]] ObjectPtr get(const std::string& key) const;
   [[nodiscard]] std::vector<ObjectPtr> list() const;
   [[nodiscard]] std::vector<ObjectPtr> list_namespace(const std::string& ns) const;
@@ -68,12 +62,15 @@ class Store {
   ObjectPtr remove(const Object& object);
 
  private:
-  void index(Snapshot& s, const std::string& key, const Object& o) const;
-  void unindex(Snapshot& s, const std::string& key, const Object& o) const;
-  void publish(std::shared_ptr<const Snapshot> next);
+  using Objects = std::map<std::string, ObjectPtr>;                     // key -> object
+  using NamespaceIndex = std::map<std::string, std::set<std::string>>;  // namespace -> keys
 
-  mutable std::mutex mu_;  // guards the snapshot_ pointer (not the snapshot, which is immutable)
-  std::shared_ptr<const Snapshot> snapshot_;
+  static void index(NamespaceIndex& by_namespace, const std::string& key, const Object& o);
+  static void unindex(NamespaceIndex& by_namespace, const std::string& key, const Object& o);
+
+  mutable std::shared_mutex mu_;  // guards objects_ and by_namespace_
+  Objects objects_;
+  NamespaceIndex by_namespace_;
 };
 
 struct InformerHandlers {
