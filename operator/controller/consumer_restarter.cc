@@ -190,7 +190,19 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
   std::vector<kube::ObjectPtr> cached;
   std::vector<kube::Object> listed;
   if (pods_ != nullptr) {
-    cached = pods_->list_namespace(ns);
+    for (auto& pod : pods_->list_namespace(ns)) {
+      if (apikey::assigned_apikey(*pod) != name) continue;
+      if (!cache_behind_our_write(ns, *pod)) {
+        cached.push_back(std::move(pod));
+        continue;
+      }
+      auto fresh = api_.get(kube::ResourceType::pods(), ns, kube::metadata_string(*pod, "name"));
+      if (fresh) {
+        listed.push_back(std::move(*fresh));
+      } else if (fresh.error().http_status != 404) {  // 404: gone since
+        return fail(fresh.error());
+      }
+    }
   } else {
     auto pods = api_.list(kube::ResourceType::pods(), ns, {});
     if (!pods) return fail(pods.error());
@@ -208,6 +220,7 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (apikey::assigned_apikey(pod) != name) continue;
     PodView view;
     view.name = md.value("name", "");
+    view.resource_version = kube::resource_version_of(pod);
     view.key_version = apikey::recorded_key_version(pod);
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
@@ -239,6 +252,23 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
   return out;
 }
 
+bool ConsumerRestarter::cache_behind_our_write(const std::string& ns, const kube::Object& cached) {
+  std::lock_guard lock(mu_);
+  const auto it = written_.find(ns + "/" + kube::metadata_string(cached, "name"));
+  if (it == written_.end()) return false;
+  if (it->second != kube::resource_version_of(cached)) {
+    written_.erase(it);  // the cache has moved past our write
+    return false;
+  }
+  return true;
+}
+
+void ConsumerRestarter::wrote_pod(const std::string& ns, const std::string& pod,
+                                  const std::string& based_on) {
+  std::lock_guard lock(mu_);
+  written_[ns + "/" + pod] = based_on;
+}
+
 Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
                                              const RestartSettings& settings) {
   const auto& md = apikey_object.at("metadata");
@@ -249,6 +279,12 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
   const SystemTime now = clock_.now();
   RestartReport report;
   report.plan = plan_restarts(*pods, settings, now);
+  auto based_on = [&](const std::string& pod) {
+    for (const PodView& v : *pods) {
+      if (v.name == pod) return v.resource_version;
+    }
+    return std::string();
+  };
   const std::string strategy(apikey::to_string(settings.consumers.restart_strategy));
 
   for (const auto& action : report.plan.actions) {
@@ -263,6 +299,7 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         auto patched = api_.patch(kube::ResourceType::pods(), ns, action.target,
                                   kube::PatchType::Merge, patch);
         if (!patched && patched.error().http_status != 404) return fail(patched.error());
+        if (patched) wrote_pod(ns, action.target, based_on(action.target));
         if (stamp) {
           (void)events_.record(apikey_object, EventType::Normal, "ConsumerHeld",
                                "pod " + action.target + " holds key version " +
@@ -321,6 +358,7 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
           if (evicted.error().http_status == 404) continue;
           return fail(evicted.error());
         }
+        wrote_pod(ns, action.target, based_on(action.target));
         ++report.restarts;
         if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "Evict"}});
         (void)events_.record(apikey_object, EventType::Normal, "ConsumerEvicted",

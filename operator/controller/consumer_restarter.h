@@ -23,6 +23,7 @@
 // plan_restarts() is the pure decision; ConsumerRestarter gathers the facts and carries it out.
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -63,6 +64,7 @@ struct PodView {
   std::optional<SystemTime> hold_since;
   bool has_hold_since = false;     // the annotation exists (even after the hold was released)
   std::optional<OwnerView> owner;  // null: a bare pod (or one whose owner cannot roll)
+  std::string resource_version;    // as read: what a write of ours is based on
 };
 
 struct RestartSettings {
@@ -130,10 +132,18 @@ class ConsumerRestarter {
   Logger logger_;
   EventRecorder& events_;
   OperatorMetrics* metrics_;
-  std::mutex mu_;  // guards escalated_
+  // A cached pod still at the resourceVersion it had when we evicted or patched it: the cache has
+  // not seen our write, so it is read from the API instead (never evicted twice, never counted
+  // as ready while it terminates).
+  bool cache_behind_our_write(const std::string& ns, const kube::Object& cached);
+  void wrote_pod(const std::string& ns, const std::string& pod, const std::string& based_on);
+
+  std::mutex mu_;  // guards escalated_ and written_
   // "<ns>/<pod>@<deadline>" already escalated: one Warning event per hold deadline (best effort;
   // after an operator restart the event is aggregated into the same Event object anyway).
   std::set<std::string> escalated_;
+  // "<ns>/<pod>" -> the resourceVersion our last write to it was based on, until the cache moves.
+  std::map<std::string, std::string> written_;
 };
 
 }  // namespace keyward::controller

@@ -545,6 +545,28 @@ TEST_F(ReconcilerTest, RotateWithEndOfGraceDropsThePreviousKeyAndRestartsAtOnce)
             std::string::npos);
 }
 
+// The pod cache is a watch event behind our own eviction: the next pass must not take the
+// evicted pod for a ready, stale one and evict it again (nor count it as available).
+TEST_F(ReconcilerTest, APodCacheBehindOurEvictionIsNotTrusted) {
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}, {"gracePeriodSeconds", 600}}},
+                            {"consumers", {{"restartStrategy", "Evict"}}}}));
+  kube::Store pods;
+  pod_cache = &pods;
+  auto r = make_reconciler();
+  settle(*r);
+  pods.apply(put(ready_pod("bare", 1)));
+  clock.advance(hours(1));
+  ASSERT_TRUE(reconcile(*r));  // rotates to 2 and evicts the stale pod
+  EXPECT_EQ(key_version(), 2);
+  ASSERT_EQ(requests("POST", "/pods/bare/eviction"), 1u);
+  for (int i = 0; i < 3; ++i) {
+    auto action = reconcile(*r);  // the cache still holds the pod as it was before the eviction
+    ASSERT_TRUE(action) << action.error().to_string();
+  }
+  EXPECT_EQ(requests("POST", "/pods/bare/eviction"), 1u) << "evicted twice on a stale cache";
+  EXPECT_EQ(events_with("ConsumerEvicted").size(), 1u);
+}
+
 TEST_F(ReconcilerTest, ASecretCacheBehindOurOwnWriteIsNotTrusted) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
   kube::Store cache;

@@ -245,6 +245,7 @@ class OperatorTest : public ::testing::Test {
     deps.step_hook = std::move(hook);
     deps.sealer = sealer;
     deps.secrets = secret_cache;
+    deps.pods = pod_cache;
     if (provider) {
       deps.http_transports = [this](const std::string&,
                                     const std::string&) -> Result<std::unique_ptr<HttpTransport>> {
@@ -349,6 +350,7 @@ class OperatorTest : public ::testing::Test {
   const apikey::KeySealer* sealer = nullptr;  // set before make_reconciler() to seal
   // Set before make_reconciler(): the Secret informer's cache the reconciler reads from.
   const kube::Store* secret_cache = nullptr;
+  const kube::Store* pod_cache = nullptr;  // likewise, the pod informer's
 };
 
 }  // namespace keyward::testing
