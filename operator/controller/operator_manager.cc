@@ -48,9 +48,18 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
         std::make_unique<LeaderElector>(api, clock, logger_.child("leader"), options_.leader);
   }
   apikeys_.add_handlers({
-      [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
-      [this](const kube::Object&, const kube::Object& o) { enqueue(kube::object_key(o)); },
-      [this](const kube::Object& o) { enqueue(kube::object_key(o)); },
+      [this](const kube::Object& o) {
+        references_.set(o);
+        enqueue(kube::object_key(o));
+      },
+      [this](const kube::Object&, const kube::Object& o) {
+        references_.set(o);
+        enqueue(kube::object_key(o));
+      },
+      [this](const kube::Object& o) {
+        references_.remove(o);
+        enqueue(kube::object_key(o));
+      },
       [this] { enqueue_all_once_synced(); },
   });
   secrets_.add_handlers({
@@ -103,13 +112,8 @@ void OperatorManager::enqueue_for_secret(const kube::Object& secret) {
   // An http source's seed Secret (not labelled yet) and secretRef sources.
   const std::string name = md.value("name", "");
   // Its key Secret, its secretRef source, its credentials Secret (the broker's sessions read
-  // it): the ApiKey model says which (one reader of the spec).
-  for (const auto& apikey : apikeys_.store().list_namespace(ns)) {
-    const auto secrets = apikey::referenced_secrets(*apikey);
-    if (std::find(secrets.begin(), secrets.end(), name) != secrets.end()) {
-      enqueue(kube::object_key(*apikey));
-    }
-  }
+  // it): the ApiKey model says which (one reader of the spec), indexed by SecretReferences.
+  for (const auto& key : references_.apikeys_for(ns, name)) enqueue(key);
 }
 
 void OperatorManager::enqueue_for_pod(const kube::Object& pod) {

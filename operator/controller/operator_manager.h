@@ -45,6 +45,7 @@
 #include "operator/controller/event_recorder.h"
 #include "operator/controller/leader_elector.h"
 #include "operator/controller/operator_metrics.h"
+#include "operator/controller/secret_references.h"
 
 namespace keyward::controller {
 
@@ -112,6 +113,7 @@ class OperatorManager {
   EventRecorder events_;
   apikey::LastUsedTimes last_used_;         // before reconciler_, which reads it
   apikey::ProviderStates provider_states_;  // likewise
+  SecretReferences references_;             // filled by the ApiKey informer's handlers
   kube::WorkQueue queue_;
   kube::Informer apikeys_;
   kube::Informer secrets_;
