@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "bench/support/tls_fake_apiserver.h"
 #include "common/core/http_transport_httplib.h"
 #include "common/core/log.h"
 #include "common/kube/kube_client.h"
@@ -73,12 +74,7 @@ std::optional<Rate> measure(const keyward::HttpEndpoint& endpoint, const std::st
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::stod(argv[1]) : 5.0;
   const auto pki = keyward::testing::TestPki::create("bench CA");
-  const auto leaf = pki.issue("apiserver", {"IP:127.0.0.1"}, false);
-  keyward::testing::FakeApiServerOptions options;
-  options.tls = true;
-  options.cert_pem = leaf.cert_pem;
-  options.key_pem = leaf.key_pem;
-  keyward::testing::FakeApiServer server(options);
+  keyward::testing::FakeApiServer server(keyward::bench::tls_fake_apiserver_options(pki));
   if (auto s = server.start(); !s) {
     std::cerr << "bench: cannot start the fake API server: " << s.error().message << "\n";
     return 1;

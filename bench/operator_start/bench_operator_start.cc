@@ -11,6 +11,7 @@
 // (wait4). A start is over when every ApiKey has status.keyVersion (first start) or when the
 // operator has reconciled every key once and its queue is empty (restart, from its /metrics).
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -25,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/tls_fake_apiserver.h"
 #include "common/core/http_transport_httplib.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/child_process.h"
@@ -194,11 +196,7 @@ int main(int argc, char** argv) {
   const fs::path dir = mkdtemp(tmpl);
 
   const auto pki = keyward::testing::TestPki::create("bench CA");
-  const auto leaf = pki.issue("apiserver", {"IP:127.0.0.1"}, false);
-  keyward::testing::FakeApiServerOptions options;
-  options.tls = true;
-  options.cert_pem = leaf.cert_pem;
-  options.key_pem = leaf.key_pem;
+  auto options = keyward::bench::tls_fake_apiserver_options(pki);
   options.required_bearer_token = "bench-token";
   options.history_limit = static_cast<std::size_t>(apikeys) * 4 + 10000;
   options.crd_files = {(fs::path(KEYWARD_SOURCE_DIR) / "crds" / "apikey.yaml").string()};
@@ -225,7 +223,8 @@ int main(int argc, char** argv) {
     const auto start = SteadyClock::now();
     const pid_t pid = fork();
     if (pid == 0) {
-      std::freopen("/dev/null", "w", stdout);
+      const int null = open("/dev/null", O_WRONLY);
+      if (null >= 0) dup2(null, STDOUT_FILENO);
       execlp(kubectl.c_str(), kubectl.c_str(), "--kubeconfig", kubeconfig.c_str(), "get", "apikeys",
              "-A", "-o", "json", static_cast<char*>(nullptr));
       _exit(127);

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/tls_fake_apiserver.h"
 #include "common/core/clock.h"
 #include "common/core/http_transport_httplib.h"
 #include "common/core/log.h"
@@ -130,16 +131,12 @@ int main(int argc, char** argv) {
 
   // PKI: one CA for the API server and the webhook.
   const auto pki = keyward::testing::TestPki::create("bench CA");
-  const auto api_leaf = pki.issue("apiserver", {"IP:127.0.0.1"}, false);
   const auto webhook_leaf = pki.issue("webhook", {"IP:127.0.0.1", "DNS:localhost"}, false);
   std::ofstream(dir / "tls.crt") << webhook_leaf.cert_pem;
   std::ofstream(dir / "tls.key") << webhook_leaf.key_pem;
   std::ofstream(dir / "ca.crt") << pki.ca_cert_pem;
 
-  keyward::testing::FakeApiServerOptions options;
-  options.tls = true;
-  options.cert_pem = api_leaf.cert_pem;
-  options.key_pem = api_leaf.key_pem;
+  auto options = keyward::bench::tls_fake_apiserver_options(pki);
   options.crd_files = {(fs::path(KEYWARD_SOURCE_DIR) / "crds" / "apikey.yaml").string()};
   keyward::testing::FakeApiServer server(options);
   if (auto s = server.start(); !s) {

@@ -435,8 +435,9 @@ Result<HttpResponse> HttplibTransport::answer(const HttpRequest& request, Exchan
 }
 
 HttpTransportFactory httplib_transport_factory(HttplibTransportOptions options) {
-  return [options](const std::string& url,
-                   const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
+  return [options = std::move(options)](
+             const std::string& url,
+             const std::string& ca_pem) -> Result<std::unique_ptr<HttpTransport>> {
     auto endpoint = HttpEndpoint::parse(url);
     if (!endpoint) return fail(endpoint.error());
     TlsClientConfig tls;

@@ -382,6 +382,18 @@ class ConnectionCounter {
     std::lock_guard lock(mu_);
     return ports_.size();
   }
+  // Serves GET (or POST) `path` with the body "ok", counting connections.
+  void serve(httplib::Server& server, const std::string& path, bool post = false) {
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      seen(req);
+      res.set_content("ok", "text/plain");
+    };
+    if (post) {
+      server.Post(path, handler);
+    } else {
+      server.Get(path, handler);
+    }
+  }
 
  private:
   std::mutex mu_;  // guards ports_
@@ -392,10 +404,7 @@ TEST(HttplibTransport, SequentialSendsReuseOneConnection) {
   TestHttpServer server;
   ConnectionCounter counter;
   server.server().set_keep_alive_max_count(1000);
-  server.server().Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
-    counter.seen(req);
-    res.set_content("n", "text/plain");
-  });
+  counter.serve(server.server(), "/n");
   auto t = make("http", server.start());
   for (int i = 0; i < 20; ++i) {
     auto r = t->send(get_request("/n"));
@@ -409,10 +418,7 @@ TEST(HttplibTransport, NoIdleConnectionsOpensOnePerRequest) {
   TestHttpServer server;
   ConnectionCounter counter;
   server.server().set_keep_alive_max_count(1000);
-  server.server().Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
-    counter.seen(req);
-    res.set_content("n", "text/plain");
-  });
+  counter.serve(server.server(), "/n");
   const int port = server.start();
   HttplibTransportOptions options;
   options.max_idle_connections = 0;
@@ -427,15 +433,12 @@ TEST_F(TlsTransport, TlsSendsReuseTheConnection) {
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   ConnectionCounter counter;
   server.server().set_keep_alive_max_count(1000);
-  server.server().Get("/ok", [&](const httplib::Request& req, httplib::Response& res) {
-    counter.seen(req);
-    res.set_content("secure", "text/plain");
-  });
+  counter.serve(server.server(), "/ok");
   auto t = make("https", server.start(), trust(ca_.ca_cert_pem));
   for (int i = 0; i < 10; ++i) {
     auto r = t->send(get_request("/ok"));
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
-    EXPECT_EQ(r->body, "secure");
+    EXPECT_EQ(r->body, "ok");
   }
   EXPECT_EQ(counter.connections(), 1U);
 }
@@ -448,10 +451,7 @@ TEST_F(TlsTransport, PostAfterTheServerClosedAnIdleTlsConnectionSucceeds) {
   TestHttpServer server(leaf.cert_pem, leaf.key_pem);
   ConnectionCounter counter;
   server.server().set_keep_alive_timeout(1);
-  server.server().Post("/token", [&](const httplib::Request& req, httplib::Response& res) {
-    counter.seen(req);
-    res.set_content("{}", "application/json");
-  });
+  counter.serve(server.server(), "/token", true);
   auto t = make("https", server.start(), trust(ca_.ca_cert_pem));
   HttpRequest post;
   post.method = "POST";
@@ -469,10 +469,7 @@ TEST(HttplibTransport, ConnectionTheServerClosedWhileIdleIsReplaced) {
   TestHttpServer server;
   ConnectionCounter counter;
   server.server().set_keep_alive_timeout(1);  // the server drops idle connections after 1 s
-  server.server().Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
-    counter.seen(req);
-    res.set_content("n", "text/plain");
-  });
+  counter.serve(server.server(), "/n");
   auto t = make("http", server.start());
   ASSERT_TRUE(t->send(get_request("/n")).has_value());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));

@@ -61,13 +61,19 @@ class WebhookWithFakeApiServer : public ::testing::Test {
     std::ofstream(dir_ / "tls.crt") << leaf.cert_pem;
     std::ofstream(dir_ / "tls.key") << leaf.key_pem;
     std::ofstream(dir_ / "ca.crt") << ca.ca_cert_pem;
+    start_webhook();
+  }
+
+  // (Re)starts the webhook on a free port, reading through `caches` (none: the API only).
+  void start_webhook(AdmissionCaches caches = {}) {
+    webhook_.reset();
     WebhookSettings settings;
     settings.server.host = "127.0.0.1";
     settings.server.port = 0;
     settings.cert_file = (dir_ / "tls.crt").string();
     settings.key_file = (dir_ / "tls.key").string();
     settings.injection.sidecar_image = "sidecar:1";
-    webhook_ = std::make_unique<Webhook>(*client_, clock_, make_null_logger(), settings);
+    webhook_ = std::make_unique<Webhook>(*client_, clock_, make_null_logger(), settings, caches);
     ASSERT_TRUE(webhook_->start());
   }
 
@@ -131,15 +137,7 @@ TEST_F(WebhookWithFakeApiServer, AdmissionsReadTheCachesAndFallBackToTheApi) {
   for (int i = 0; i < 500 && !(apikeys.has_synced() && namespaces.has_synced()); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(apikeys.has_synced() && namespaces.has_synced());
-  WebhookSettings settings;
-  settings.server.host = "127.0.0.1";
-  settings.server.port = 0;
-  settings.cert_file = (dir_ / "tls.crt").string();
-  settings.key_file = (dir_ / "tls.key").string();
-  settings.injection.sidecar_image = "sidecar:1";
-  webhook_ = std::make_unique<Webhook>(*client_, clock_, make_null_logger(), settings,
-                                       AdmissionCaches{&apikeys.store(), &namespaces.store()});
-  ASSERT_TRUE(webhook_->start());
+  start_webhook(AdmissionCaches{&apikeys.store(), &namespaces.store()});
 
   const auto key_gets = server_->request_count("GET", "/apikeys/alpha");
   const auto namespace_gets = server_->request_count("GET", "/namespaces/bots");
