@@ -92,6 +92,21 @@ Result<apikey::KeySecret> ApiKeyReconciler::read_secret(const Pass& pass,
   return apikey::read_key_secret(secret, deps_.logger.redactor(), deps_.sealer, owner_of(pass));
 }
 
+Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::secret_write_failed(const Pass& pass,
+                                                                               Error error) {
+  // A refused write (409) or one whose outcome is unknown (a timeout after it was sent): the
+  // server may hold a newer Secret than any copy here, so the next pass reads the API.
+  std::lock_guard lock(seen_mu_);
+  seen_secret_versions_[pass.key] = kUnknownVersion;
+  return fail(std::move(error));
+}
+
+void ApiKeyReconciler::distrust_cache() {
+  std::lock_guard lock(seen_mu_);
+  seen_secret_versions_.clear();
+  trust_unseen_ = false;
+}
+
 kube::ObjectPtr ApiKeyReconciler::cached_secret(const Pass& pass, const std::string& name) const {
   if (deps_.secrets == nullptr) return nullptr;
   kube::ObjectPtr cached = deps_.secrets->get(pass.meta.ns + "/" + name);
@@ -100,7 +115,8 @@ kube::ObjectPtr ApiKeyReconciler::cached_secret(const Pass& pass, const std::str
   const auto seen = seen_secret_versions_.find(pass.key);
   // The cache may not have caught up with what this reconciler last wrote or read (the watch
   // event of our own write can arrive after the next pass starts): then the API is asked.
-  if (seen != seen_secret_versions_.end() && seen->second != kube::resource_version_of(*cached)) {
+  if (seen == seen_secret_versions_.end() ? !trust_unseen_
+                                          : seen->second != kube::resource_version_of(*cached)) {
     return nullptr;
   }
   return cached;
@@ -480,7 +496,7 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
           std::to_string(secret->version - 1);
     }
     auto written = deps_.api.update(kube::ResourceType::secrets(), *adopted);
-    if (!written) return fail(written.error());
+    if (!written) return secret_write_failed(pass, written.error());
     if (reseal) {
       const std::string kek = deps_.sealer->primary_id().value_or("");
       deps_.logger.info("sealed the key Secret under the primary KEK",
@@ -527,7 +543,8 @@ Result<std::optional<apikey::KeySecret>> ApiKeyReconciler::ensure_secret(Pass& p
   }
   if (auto st = step(step::kCreateSecret); !st) return fail(st.error());
   auto created = deps_.api.create(kube::ResourceType::secrets(), pass.meta.ns, *full);
-  if (!created) return fail(created.error());  // AlreadyExists: the next pass reads it
+  // AlreadyExists: the next pass reads it.
+  if (!created) return secret_write_failed(pass, created.error());
   deps_.logger.info("created the key Secret",
                     {{"object", pass.key}, {"secret", name}, {"keyVersion", 1}});
   (void)deps_.events.record(pass.object, EventType::Normal, s(rs::kKeyAvailable),
@@ -571,7 +588,7 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const apikey::KeyMaterial& 
   // Conditional on the resourceVersion we read: a concurrent rotation makes this a 409 and the
   // next pass sees the fresh rotated-at, so a key version is never skipped or doubled.
   auto written = deps_.api.update(kube::ResourceType::secrets(), *body);
-  if (!written) return fail(written.error());
+  if (!written) return fail(secret_write_failed(pass, written.error()).error());
   auto reread = read_secret(pass, *written);
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
@@ -749,7 +766,7 @@ Status ApiKeyReconciler::revoke_at_provider(Pass& pass, const apikey::HttpSource
 
 Status ApiKeyReconciler::store_secret(Pass& pass, const kube::Object& body) {
   auto written = deps_.api.update(kube::ResourceType::secrets(), body);
-  if (!written) return fail(written.error());
+  if (!written) return fail(secret_write_failed(pass, written.error()).error());
   auto reread = read_secret(pass, *written);
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);

@@ -114,6 +114,10 @@ class ApiKeyReconciler {
   // Forget per-key state (the ApiKey is gone).
   void forget(const std::string& key);
 
+  // This replica has just become the leader: its caches may still miss the previous leader's
+  // last writes, so each key Secret is read from the API once before its cached copy is trusted.
+  void distrust_cache();
+
   static constexpr std::chrono::seconds kSeedKeyRecheck{60};
   // A failed revoke call at the provider (spec.source.http.revokeUrl) is retried this often.
   static constexpr std::chrono::seconds kProviderRevokeRetry{30};
@@ -134,6 +138,9 @@ class ApiKeyReconciler {
   // The key Secret from the cache, or null when it is not there or older than the newest this
   // reconciler wrote or read (read-your-writes, after controller-runtime's cache reads).
   kube::ObjectPtr cached_secret(const Pass& pass, const std::string& name) const;
+  // A key Secret write failed: its cached copy is not trusted until the API is read again.
+  Result<std::optional<apikey::KeySecret>> secret_write_failed(const Pass& pass, Error error);
+  static constexpr const char* kUnknownVersion = "";  // never a resourceVersion
   // The key fields are plaintext, or sealed with a KEK that is no longer the primary.
   bool needs_reseal(const apikey::KeySecret& secret) const;
   Status rotate_if_due(Pass& pass);
@@ -169,9 +176,11 @@ class ApiKeyReconciler {
   };
   std::map<std::string, PendingRevoke> revoke_retry_at_;
 
-  mutable std::mutex seen_mu_;  // guards seen_secret_versions_
+  mutable std::mutex seen_mu_;  // guards seen_secret_versions_ and trust_unseen_
   // Per key: the resourceVersion of its key Secret as this reconciler last wrote or read it.
   mutable std::map<std::string, std::string> seen_secret_versions_;
+  // Whether a key with no entry above may be read from the cache (false after distrust_cache()).
+  bool trust_unseen_ = true;
 };
 
 }  // namespace keyward::controller

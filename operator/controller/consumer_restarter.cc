@@ -190,18 +190,21 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
   std::vector<kube::ObjectPtr> cached;
   std::vector<kube::Object> listed;
   if (pods_ != nullptr) {
-    for (auto& pod : pods_->list_namespace(ns)) {
+    const auto in_cache = pods_->list_namespace(ns);
+    prune_written(ns, in_cache);
+    for (const auto& pod : in_cache) {
       if (apikey::assigned_apikey(*pod) != name) continue;
       if (!cache_behind_our_write(ns, *pod)) {
-        cached.push_back(std::move(pod));
+        cached.push_back(pod);
         continue;
       }
-      auto fresh = api_.get(kube::ResourceType::pods(), ns, kube::metadata_string(*pod, "name"));
+      const std::string pod_name = kube::metadata_string(*pod, "name");
+      auto fresh = api_.get(kube::ResourceType::pods(), ns, pod_name);
       if (fresh) {
         listed.push_back(std::move(*fresh));
-      } else if (fresh.error().http_status != 404) {  // 404: gone since
+      } else if (fresh.error().http_status != 404) {
         return fail(fresh.error());
-      }
+      }  // 404: gone since; the record stays until the cache drops the pod too (prune_written)
     }
   } else {
     auto pods = api_.list(kube::ResourceType::pods(), ns, {});
@@ -220,7 +223,7 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
     if (apikey::assigned_apikey(pod) != name) continue;
     PodView view;
     view.name = md.value("name", "");
-    view.resource_version = kube::resource_version_of(pod);
+    view.uid = kube::metadata_string(pod, "uid");
     view.key_version = apikey::recorded_key_version(pod);
     view.ready = pod_ready(pod);
     view.terminating = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
@@ -252,21 +255,51 @@ Result<std::vector<PodView>> ConsumerRestarter::consumer_pods(const std::string&
   return out;
 }
 
+bool ConsumerRestarter::shows(const kube::Object& pod, const Written& written) {
+  if (kube::metadata_string(pod, "uid") != written.uid) return true;  // another pod now
+  switch (written.expect) {
+    case Expect::Terminating: {
+      const auto& md = pod.at("metadata");
+      return md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
+    }
+    case Expect::HoldSinceSet:
+      return kube::has_annotation(pod, apikey::annotation::kHoldSince);
+    case Expect::HoldSinceCleared:
+      return !kube::has_annotation(pod, apikey::annotation::kHoldSince);
+  }
+  return true;
+}
+
 bool ConsumerRestarter::cache_behind_our_write(const std::string& ns, const kube::Object& cached) {
   std::lock_guard lock(mu_);
   const auto it = written_.find(ns + "/" + kube::metadata_string(cached, "name"));
   if (it == written_.end()) return false;
-  if (it->second != kube::resource_version_of(cached)) {
-    written_.erase(it);  // the cache has moved past our write
+  if (shows(cached, it->second)) {
+    written_.erase(it);  // the cache has seen our write
     return false;
   }
   return true;
 }
 
 void ConsumerRestarter::wrote_pod(const std::string& ns, const std::string& pod,
-                                  const std::string& based_on) {
+                                  const std::string& uid, Expect expect) {
   std::lock_guard lock(mu_);
-  written_[ns + "/" + pod] = based_on;
+  auto& record = written_[ns + "/" + pod];
+  // An eviction after a hold-since patch in the same pass: the pod's termination is what counts.
+  if (record.uid == uid && record.expect == Expect::Terminating) return;
+  record = Written{uid, expect};
+}
+
+void ConsumerRestarter::prune_written(const std::string& ns,
+                                      const std::vector<kube::ObjectPtr>& in_cache) {
+  std::set<std::string> cached;
+  for (const auto& pod : in_cache) cached.insert(ns + "/" + kube::metadata_string(*pod, "name"));
+  const std::string prefix = ns + "/";
+  std::lock_guard lock(mu_);
+  for (auto it = written_.lower_bound(prefix);
+       it != written_.end() && it->first.starts_with(prefix);) {
+    it = cached.contains(it->first) ? std::next(it) : written_.erase(it);
+  }
 }
 
 Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
@@ -279,9 +312,9 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
   const SystemTime now = clock_.now();
   RestartReport report;
   report.plan = plan_restarts(*pods, settings, now);
-  auto based_on = [&](const std::string& pod) {
+  auto uid_of = [&](const std::string& pod) {
     for (const PodView& v : *pods) {
-      if (v.name == pod) return v.resource_version;
+      if (v.name == pod) return v.uid;
     }
     return std::string();
   };
@@ -299,7 +332,10 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         auto patched = api_.patch(kube::ResourceType::pods(), ns, action.target,
                                   kube::PatchType::Merge, patch);
         if (!patched && patched.error().http_status != 404) return fail(patched.error());
-        if (patched) wrote_pod(ns, action.target, based_on(action.target));
+        if (patched) {
+          wrote_pod(ns, action.target, uid_of(action.target),
+                    stamp ? Expect::HoldSinceSet : Expect::HoldSinceCleared);
+        }
         if (stamp) {
           (void)events_.record(apikey_object, EventType::Normal, "ConsumerHeld",
                                "pod " + action.target + " holds key version " +
@@ -358,7 +394,7 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
           if (evicted.error().http_status == 404) continue;
           return fail(evicted.error());
         }
-        wrote_pod(ns, action.target, based_on(action.target));
+        wrote_pod(ns, action.target, uid_of(action.target), Expect::Terminating);
         ++report.restarts;
         if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "Evict"}});
         (void)events_.record(apikey_object, EventType::Normal, "ConsumerEvicted",

@@ -64,7 +64,7 @@ struct PodView {
   std::optional<SystemTime> hold_since;
   bool has_hold_since = false;     // the annotation exists (even after the hold was released)
   std::optional<OwnerView> owner;  // null: a bare pod (or one whose owner cannot roll)
-  std::string resource_version;    // as read: what a write of ours is based on
+  std::string uid;                 // metadata.uid: a recreated pod of the same name is another
 };
 
 struct RestartSettings {
@@ -132,18 +132,27 @@ class ConsumerRestarter {
   Logger logger_;
   EventRecorder& events_;
   OperatorMetrics* metrics_;
-  // A cached pod still at the resourceVersion it had when we evicted or patched it: the cache has
-  // not seen our write, so it is read from the API instead (never evicted twice, never counted
-  // as ready while it terminates).
+  // What a write of ours makes visible on a pod: until the cached copy of that pod (same uid)
+  // shows it, the cache has not seen the write and the pod is read from the API instead (never
+  // evicted twice, never counted ready while it terminates, a hold never stamped twice).
+  enum class Expect { Terminating, HoldSinceSet, HoldSinceCleared };
+  struct Written {
+    std::string uid;
+    Expect expect;
+  };
+  static bool shows(const kube::Object& pod, const Written& written);
   bool cache_behind_our_write(const std::string& ns, const kube::Object& cached);
-  void wrote_pod(const std::string& ns, const std::string& pod, const std::string& based_on);
+  void wrote_pod(const std::string& ns, const std::string& pod, const std::string& uid,
+                 Expect expect);
+  // Drops the records of pods in ns that are no longer in the cache.
+  void prune_written(const std::string& ns, const std::vector<kube::ObjectPtr>& in_cache);
 
   std::mutex mu_;  // guards escalated_ and written_
   // "<ns>/<pod>@<deadline>" already escalated: one Warning event per hold deadline (best effort;
   // after an operator restart the event is aggregated into the same Event object anyway).
   std::set<std::string> escalated_;
-  // "<ns>/<pod>" -> the resourceVersion our last write to it was based on, until the cache moves.
-  std::map<std::string, std::string> written_;
+  // "<ns>/<pod>" -> what our last write to it makes visible, until the cache shows it.
+  std::map<std::string, Written> written_;
 };
 
 }  // namespace keyward::controller

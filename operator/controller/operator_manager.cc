@@ -93,6 +93,7 @@ void OperatorManager::add_leadership_listener(std::function<void(bool)> listener
 }
 
 void OperatorManager::notify_leadership(bool leading) {
+  if (leading) reconciler_.distrust_cache();
   for (const auto& listener : leadership_listeners_) listener(leading);
 }
 

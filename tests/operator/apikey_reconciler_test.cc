@@ -591,6 +591,26 @@ TEST_F(ReconcilerTest, ASecretCacheBehindOurOwnWriteIsNotTrusted) {
   EXPECT_EQ(requests("GET", "/secrets/"), gets);
 }
 
+// A key Secret write that failed (refused, or its outcome unknown): the server may hold a newer
+// Secret than the cache, so the next pass reads the API before trusting the cache again.
+TEST_F(ReconcilerTest, AFailedSecretWriteMakesTheNextPassReadTheApi) {
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
+  kube::Store cache;
+  secret_cache = &cache;
+  auto r = make_reconciler();
+  settle(*r);
+  cache.apply(*secret());
+  const auto gets = requests("GET", "/secrets/keyward-alpha");
+  ASSERT_TRUE(reconcile(*r));
+  EXPECT_EQ(requests("GET", "/secrets/keyward-alpha"), gets) << "in order: read from the cache";
+  clock.advance(hours(1));
+  server->fail_next(1, 500, "PUT", "/secrets/keyward-alpha");
+  EXPECT_FALSE(reconcile(*r));  // the rotation's write fails
+  ASSERT_TRUE(reconcile(*r));
+  EXPECT_GT(requests("GET", "/secrets/keyward-alpha"), gets) << "trusted the cache after a failure";
+  EXPECT_EQ(key_version(), 2);
+}
+
 TEST_F(ReconcilerTest, ConflictStormConvergesWithOneRotation) {
   put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 3600}}}}));
   auto r = make_reconciler();
