@@ -292,12 +292,13 @@ void ConsumerRestarter::wrote_pod(const std::string& ns, const std::string& pod,
 
 void ConsumerRestarter::prune_written(const std::string& ns,
                                       const std::vector<kube::ObjectPtr>& in_cache) {
-  std::set<std::string> cached;
-  for (const auto& pod : in_cache) cached.insert(ns + "/" + kube::metadata_string(*pod, "name"));
   const std::string prefix = ns + "/";
   std::lock_guard lock(mu_);
-  for (auto it = written_.lower_bound(prefix);
-       it != written_.end() && it->first.starts_with(prefix);) {
+  const auto first = written_.lower_bound(prefix);
+  if (first == written_.end() || !first->first.starts_with(prefix)) return;  // the usual pass
+  std::set<std::string> cached;
+  for (const auto& pod : in_cache) cached.insert(prefix + kube::metadata_string(*pod, "name"));
+  for (auto it = first; it != written_.end() && it->first.starts_with(prefix);) {
     it = cached.contains(it->first) ? std::next(it) : written_.erase(it);
   }
 }

@@ -9,7 +9,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "common/core/base64.h"
 #include "common/core/http_transport_httplib.h"
@@ -20,6 +19,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/fake_random.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/wait_and_files.h"
 #include "tests/webhook/fixtures.h"
 
 namespace keyward::webhook {
@@ -134,9 +134,8 @@ TEST_F(WebhookWithFakeApiServer, AdmissionsReadTheCachesAndFallBackToTheApi) {
                             make_null_logger());
   apikeys.start();
   namespaces.start();
-  for (int i = 0; i < 500 && !(apikeys.has_synced() && namespaces.has_synced()); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(apikeys.has_synced() && namespaces.has_synced());
+  ASSERT_TRUE(keyward::testing::eventually(
+      [&] { return apikeys.has_synced() && namespaces.has_synced(); }));
   start_webhook(AdmissionCaches{&apikeys.store(), &namespaces.store()});
 
   const auto key_gets = server_->request_count("GET", "/apikeys/alpha");
