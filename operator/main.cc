@@ -394,7 +394,7 @@ int run(const std::vector<std::string>& args, const Environment& env) {
     }
     admission = std::make_unique<webhook::Webhook>(
         **client, clock, logger.child("webhook"), *webhook_settings,
-        webhook::AdmissionCaches{&runner.apikey_store(), &runner.namespace_store()});
+        webhook::AdmissionCaches{&runner.apikey_store(), &runner.namespace_store()}, &registry);
     if (auto st = admission->start(); !st) {
       logger.error("cannot start the webhook", {{"error", st.error().message}});
       return 1;

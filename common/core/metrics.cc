@@ -78,6 +78,21 @@ void Gauge::inc(const Labels& labels, double v) {
   values_[labels] += v;
 }
 
+void Gauge::erase_matching(const Labels& subset) {
+  std::lock_guard lock(mu_);
+  std::erase_if(values_, [&](const auto& entry) {
+    return std::ranges::all_of(subset, [&](const auto& kv) {
+      auto it = entry.first.find(kv.first);
+      return it != entry.first.end() && it->second == kv.second;
+    });
+  });
+}
+
+bool Gauge::has(const Labels& labels) const {
+  std::lock_guard lock(mu_);
+  return values_.contains(labels);
+}
+
 double Gauge::value(const Labels& labels) const {
   std::lock_guard lock(mu_);
   auto it = values_.find(labels);

@@ -30,7 +30,12 @@ class Gauge {
   void set(double v) { set({}, v); }
   void inc(const Labels& labels = {}, double v = 1);
   void dec(const Labels& labels = {}, double v = 1) { inc(labels, -v); }
+  // Drops every series whose labels include all of `subset` (an ApiKey's series when it goes,
+  // or its old condition when a new one replaces it).
+  void erase_matching(const Labels& subset);
   [[nodiscard]] double value(const Labels& labels = {}) const;
+  // Whether a series with exactly these labels exists (set and not erased).
+  [[nodiscard]] bool has(const Labels& labels) const;
 
  private:
   friend class MetricsRegistry;

@@ -30,7 +30,7 @@ TokenRefresher::TokenRefresher(TokenSource& source, TokenSink& sink, Random& ran
       failures_(metrics.counter(options_.metric_prefix + "_refresh_failures_total",
                                 "Failed attempts to obtain or write a token, by reason")),
       penalties_(metrics.counter(options_.metric_prefix + "_penalties_total",
-                                 "Provider penalties (p-ticket) and captchas received")),
+                                 "Provider penalties received, by kind (p-ticket, p-captcha)")),
       expiry_seconds_(
           metrics.gauge(options_.metric_prefix + "_token_expiry_seconds",
                         "Seconds until the delivered token expires (negative: expired)")),
@@ -357,7 +357,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
       unwritten_renewed_ = result->renewed;
       return on_token(now, std::move(*result));
     case FetchResult::Kind::RetryLater:
-      if (result->penalty) penalties_.inc(labels());
+      if (result->penalty) penalties_.inc(labels({{"kind", "p-ticket"}}));
       status_.last_error = result->message;
       next_attempt_ = now + result->retry_after;
       if (result->penalty) hold_until_ = next_attempt_;
@@ -369,7 +369,7 @@ SystemTime TokenRefresher::step(SystemTime now) {
                    {{"message", result->message}, {"retryAt", format_rfc3339(next_attempt_)}});
       return wake_bound(next_attempt_);
     case FetchResult::Kind::NeedsPerson:
-      penalties_.inc(labels({{"captcha", "true"}}));
+      penalties_.inc(labels({{"kind", "p-captcha"}}));
       needs_person_ = true;
       status_.needs_person = true;
       status_.last_error = "CaptchaRequired: " + result->message;

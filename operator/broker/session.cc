@@ -1,5 +1,7 @@
 #include "operator/broker/session.h"
 
+#include <utility>
+
 #include "common/token/provider_factory.h"
 
 namespace keyward::broker {
@@ -119,6 +121,7 @@ Status Session::build() {
       deps_.budgets
           ? deps_.budgets->for_account(account, limits)
           : std::make_shared<RequestBudget>(limits.logins_per_hour, limits.renewals_per_hour);
+  budget_ = budget;
   provider_ =
       std::make_unique<BudgetedProvider>(*upstream_, std::move(budget), deps_.clock, account);
   source_ = std::make_unique<ProviderTokenSource>(
@@ -172,6 +175,7 @@ SystemTime Session::step(SystemTime now) {
   const SystemTime next = refresher_->step(now);
   sink_->store_pending();
   refresher_->update_gauges(deps_.clock.now());
+  update_budget_gauges(deps_.clock.now());
   if (deps_.provider_states) {
     const std::string key = config_.ns + "/" + config_.name;
     if (deps_.provider_states->set(key, refresher_->status().provider_state) &&
@@ -180,6 +184,20 @@ SystemTime Session::step(SystemTime now) {
     }
   }
   return next;
+}
+
+void Session::update_budget_gauges(SystemTime now) const {
+  auto& spent = deps_.metrics.gauge("keyward_broker_upstream_requests_last_hour",
+                                    "Logins and renewals sent in the last rolling hour, by kind.");
+  auto& limit = deps_.metrics.gauge(
+      "keyward_broker_upstream_requests_per_hour_limit",
+      "The request budget per rolling hour Keyward allows itself for the account, by kind.");
+  for (const auto& [kind, label] : {std::pair{RequestBudget::Kind::Login, "login"},
+                                    std::pair{RequestBudget::Kind::Renewal, "renewal"}}) {
+    const Labels labels{{"namespace", config_.ns}, {"name", config_.name}, {"kind", label}};
+    spent.set(labels, budget_->spent(kind, now));
+    limit.set(labels, budget_->limit(kind));
+  }
 }
 
 void Session::stop() {

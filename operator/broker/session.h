@@ -149,6 +149,8 @@ class Session {
   std::unique_ptr<HttpTransport> transport_;
   std::unique_ptr<TokenProvider> upstream_;  // the provider client
   std::unique_ptr<TokenProvider> provider_;  // ... behind its account's request budget
+  std::shared_ptr<RequestBudget> budget_;    // that budget, for its gauges
+  void update_budget_gauges(SystemTime now) const;
   std::unique_ptr<ProviderTokenSource> source_;
   TokenSlot slot_;
   std::unique_ptr<StoringSink> sink_;

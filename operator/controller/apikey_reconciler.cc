@@ -149,6 +149,9 @@ void ApiKeyReconciler::forget(const std::string& key) {
   key_conditions_.erase(key);
   revoke_retry_at_.erase(key);
   if (deps_.metrics != nullptr) {
+    if (const auto slash = key.find('/'); slash != std::string::npos) {
+      forget_apikey_metrics(*deps_.metrics, key.substr(0, slash), key.substr(slash + 1));
+    }
     std::map<std::string, int> counts{
         {"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
     for (const auto& [k, c] : key_conditions_) ++counts[c];
@@ -156,9 +159,25 @@ void ApiKeyReconciler::forget(const std::string& key) {
   }
 }
 
-void ApiKeyReconciler::record_condition_metric(const std::string& key,
-                                               const std::string& condition) {
+void ApiKeyReconciler::record_condition_metric(const Pass& pass, const std::string& condition) {
   if (deps_.metrics == nullptr) return;
+  // The reason that decided the condition: Degraded's, Ready's when not ready, else Rotating's
+  // (AsExpected, RestartingConsumers, ConsumersHeld, WaitingForWindow, RotationPending).
+  const auto reason_of = [&](std::string_view type) -> std::string {
+    for (const auto& c : pass.desired.conditions) {
+      if (c.type == type) return c.reason;
+    }
+    return "";
+  };
+  ApiKeyMetricState state;
+  state.condition = condition;
+  state.reason = condition == "Degraded"                              ? reason_of(ct::kDegraded)
+                 : condition == "NotReady" || condition == "Inactive" ? reason_of(ct::kReady)
+                                                                      : reason_of(ct::kRotating);
+  state.next_rotation = pass.desired.next_rotation_time;
+  state.consumers = pass.desired.consumers;
+  record_apikey_metrics(*deps_.metrics, pass.meta.ns, pass.meta.name, state);
+  const std::string& key = pass.key;
   std::lock_guard lock(mu_);
   key_conditions_[key] = condition;
   std::map<std::string, int> counts{
@@ -227,8 +246,14 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   pass.secret = std::move(*secret);
 
   if (pass.spec->active && pass.secret) {
-    // 5. Rotation.
-    if (auto st = rotate_if_due(pass); !st) return fail(st.error());
+    // 5. Rotation. A failure here (an error, or a key source that newly degrades the pass) is
+    // counted per ApiKey for the RotationFailing alert; a write conflict is retried, not counted.
+    const bool was_degraded = pass.degraded.has_value();
+    if (auto rotated = rotate_if_due(pass); !rotated) {
+      count_rotation_failure(pass, rotated.error());
+      return fail(rotated.error());
+    }
+    if (!was_degraded && pass.degraded) count_rotation_failure(pass, *pass.degraded);
     // 6. Grace period.
     if (auto st = drop_expired_previous(pass); !st) return fail(st.error());
   }
@@ -341,7 +366,7 @@ Result<Action> ApiKeyReconciler::report_invalid_spec(Pass& pass, const Error& er
       condition(ct::kRotating, false, error.reason, "nothing rotates while the spec is invalid",
                 pass.meta.generation),
       pass.now);
-  record_condition_metric(pass.key, "Degraded");
+  record_condition_metric(pass, "Degraded");
   if (pass.desired != pass.status_in) {
     (void)deps_.events.record(pass.object, EventType::Warning, error.reason, error.message);
     if (auto st = step(step::kWriteStatus); !st) return fail(st.error());
@@ -592,7 +617,9 @@ Status ApiKeyReconciler::rotate_with_key(Pass& pass, const apikey::KeyMaterial& 
   auto reread = read_secret(pass, *written);
   if (!reread) return fail(reread.error());
   pass.secret = std::move(*reread);
-  if (deps_.metrics != nullptr) deps_.metrics->rotations_total.inc();
+  if (deps_.metrics != nullptr) {
+    deps_.metrics->rotations_total.inc({{"namespace", pass.meta.ns}, {"name", pass.meta.name}});
+  }
   deps_.logger.info("rotated the key",
                     {{"object", pass.key}, {"keyVersion", version}, {"why", why}});
   std::string message = "rotated to key version " + std::to_string(version) + " (" + why + ")";
@@ -880,6 +907,13 @@ void ApiKeyReconciler::provider_ready_events(const Pass& pass) {
   }
 }
 
+void ApiKeyReconciler::count_rotation_failure(const Pass& pass, const Error& error) const {
+  if (deps_.metrics == nullptr) return;
+  if (error.http_status == 409 || error.reason == rs::kWindowNeverOpens) return;
+  deps_.metrics->rotation_failures_total.inc(
+      {{"namespace", pass.meta.ns}, {"name", pass.meta.name}, {"reason", error.reason}});
+}
+
 // What the status should say, from the pass alone: no API request, no event, no metric.
 // Returns the keyward_apikeys condition label of the key.
 std::string ApiKeyReconciler::compute_status(Pass& pass) const {
@@ -998,7 +1032,7 @@ std::string ApiKeyReconciler::compute_status(Pass& pass) const {
 }
 
 Status ApiKeyReconciler::write_status(Pass& pass) {
-  record_condition_metric(pass.key, compute_status(pass));
+  record_condition_metric(pass, compute_status(pass));
   provider_ready_events(pass);
   const auto& st = pass.desired;
   const auto gen = pass.meta.generation;

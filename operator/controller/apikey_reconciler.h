@@ -161,7 +161,9 @@ class ApiKeyReconciler {
   void provider_ready_events(const Pass& pass);
   Status write_status(Pass& pass);  // compute_status, events, metric, and the write
   Result<apikey::KeyMaterial> obtain_key(Pass& pass, const std::string& idempotency_key);
-  void record_condition_metric(const std::string& key, const std::string& condition);
+  // The keyward_apikeys counts and the ApiKey's own series (operator_metrics.h).
+  void record_condition_metric(const Pass& pass, const std::string& condition);
+  void count_rotation_failure(const Pass& pass, const Error& error) const;
 
   ReconcilerDeps deps_;
   ConsumerRestarter restarter_;

@@ -364,7 +364,10 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         auto patched = api_.patch(type, ns, action.target, kube::PatchType::Merge, patch);
         if (!patched) return fail(patched.error());
         ++report.restarts;
-        if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "RolloutRestart"}});
+        if (metrics_ != nullptr) {
+          metrics_->restarts_total.inc(
+              {{"namespace", ns}, {"name", name}, {"strategy", "RolloutRestart"}});
+        }
         logger_.info("rollout restart for a new key version",
                      {{"object", ns + "/" + name},
                       {"owner", action.owner_kind + "/" + action.target},
@@ -397,7 +400,9 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
         }
         wrote_pod(ns, action.target, uid_of(action.target), Expect::Terminating);
         ++report.restarts;
-        if (metrics_ != nullptr) metrics_->restarts_total.inc({{"strategy", "Evict"}});
+        if (metrics_ != nullptr) {
+          metrics_->restarts_total.inc({{"namespace", ns}, {"name", name}, {"strategy", "Evict"}});
+        }
         (void)events_.record(apikey_object, EventType::Normal, "ConsumerEvicted",
                              "evicted pod " + action.target + " for key version " +
                                  std::to_string(settings.key_version));
@@ -410,6 +415,8 @@ Result<RestartReport> ConsumerRestarter::run(const kube::Object& apikey_object,
       std::lock_guard lock(mu_);
       if (!escalated_.insert(ns + "/" + e.pod + "@" + format_rfc3339(e.deadline)).second) continue;
     }
+    if (metrics_ != nullptr)
+      metrics_->hold_escalations_total.inc({{"namespace", ns}, {"name", name}});
     (void)events_.record(apikey_object, EventType::Warning, "HoldEscalated",
                          "pod " + e.pod + " still holds the old key (" + e.reason +
                              "); it will be restarted at " + format_rfc3339(e.deadline) +

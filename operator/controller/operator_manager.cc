@@ -43,6 +43,7 @@ OperatorManager::OperatorManager(kube::KubeApi& api, Clock& clock, Random& rando
       controller_(
           "apikey", queue_, [this](const std::string& key) { return reconcile_key(key); },
           kube::honour_retry_after, std::max(1, options_.workers), logger_.child("controller")) {
+  metrics_.leader.set(0);  // a standby says so; notify_leadership sets 1
   if (options_.leader_elect) {
     elector_ =
         std::make_unique<LeaderElector>(api, clock, logger_.child("leader"), options_.leader);
@@ -94,6 +95,7 @@ void OperatorManager::add_leadership_listener(std::function<void(bool)> listener
 
 void OperatorManager::notify_leadership(bool leading) {
   if (leading) reconciler_.distrust_cache();
+  metrics_.leader.set(leading ? 1 : 0);
   for (const auto& listener : leadership_listeners_) listener(leading);
 }
 

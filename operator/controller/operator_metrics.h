@@ -1,7 +1,13 @@
 #pragma once
 // The operator's Prometheus metrics, registered once in a MetricsRegistry owned by main().
+// docs/monitoring.md lists them with their labels; the chart's alerts and dashboard use them.
 
+#include <optional>
+#include <string>
+
+#include "common/core/clock.h"
 #include "common/core/metrics.h"
+#include "operator/apikey/apikey.h"
 
 namespace keyward::controller {
 
@@ -12,9 +18,31 @@ struct OperatorMetrics {
   Counter& reconcile_errors_total;  // {reason}
   Histogram& reconcile_duration_seconds;
   Gauge& workqueue_depth;
-  Counter& rotations_total;
-  Counter& restarts_total;  // {strategy="RolloutRestart"|"Evict"}
-  Gauge& apikeys;           // {condition="Ready"|"NotReady"|"Degraded"|"Inactive"}
+  Counter& rotations_total;  // {namespace, name}
+  Counter& restarts_total;   // {namespace, name, strategy="RolloutRestart"|"Evict"}
+  Gauge& apikeys;            // {condition="Ready"|"NotReady"|"Degraded"|"Inactive"}: counts
+  // Per ApiKey, {namespace, name, ...}: one series each, replaced when the key's state changes.
+  Gauge& apikey_condition;                 // {condition, reason} = 1
+  Gauge& next_rotation_timestamp_seconds;  // absent when no rotation is planned
+  Gauge& consumers;                        // {state="current"|"stale"|"held"}
+  Counter& rotation_failures_total;        // {reason}: a due rotation that did not happen
+  Counter& hold_escalations_total;         // a held pod escalated before its forced restart
+  Gauge& leader;                           // 1 while this replica reconciles (holds the lease)
 };
+
+// What the per-ApiKey series say after one pass.
+struct ApiKeyMetricState {
+  std::string condition;  // Ready, NotReady, Degraded or Inactive
+  std::string reason;     // the CamelCase reason that decided it
+  std::optional<SystemTime> next_rotation;
+  apikey::ConsumerCounts consumers;
+};
+
+// Replaces the ApiKey's per-key series with `state`.
+void record_apikey_metrics(OperatorMetrics& metrics, const std::string& ns, const std::string& name,
+                           const ApiKeyMetricState& state);
+// Drops every per-key series of the ApiKey (it was deleted).
+void forget_apikey_metrics(OperatorMetrics& metrics, const std::string& ns,
+                           const std::string& name);
 
 }  // namespace keyward::controller

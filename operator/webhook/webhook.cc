@@ -118,14 +118,14 @@ Result<WebhookSettings> load_webhook_settings(const std::string& path) {
 }
 
 Webhook::Webhook(kube::KubeApi& api, Clock& clock, const Logger& logger, WebhookSettings settings,
-                 AdmissionCaches caches)
+                 AdmissionCaches caches, MetricsRegistry* metrics)
     : settings_(std::move(settings)),
       source_(settings_.cert_file, settings_.key_file),
       certificates_(source_, logger.child("webhook-tls")),
       versions_(api, clock, logger),
       pods_(api, versions_, settings_.injection, logger, caches),
       apikeys_(api, logger),
-      server_(settings_.server, certificates_, pods_, apikeys_, clock, logger) {}
+      server_(settings_.server, certificates_, pods_, apikeys_, clock, logger, metrics) {}
 
 Webhook::~Webhook() { stop(); }
 

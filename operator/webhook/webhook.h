@@ -43,8 +43,9 @@ class Webhook {
  public:
   // caches: the operator's ApiKey and Namespace caches, read before the API (see
   // pod_admission_handler.h).
+  // metrics: the admission counter and latency (webhook_server.h); none in tests.
   Webhook(kube::KubeApi& api, Clock& clock, const Logger& logger, WebhookSettings settings,
-          AdmissionCaches caches = {});
+          AdmissionCaches caches = {}, MetricsRegistry* metrics = nullptr);
   Webhook(const Webhook&) = delete;
   Webhook& operator=(const Webhook&) = delete;
   ~Webhook();

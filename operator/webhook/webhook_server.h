@@ -14,6 +14,7 @@
 #include "common/core/clock.h"
 #include "common/core/https_server.h"
 #include "common/core/log.h"
+#include "common/core/metrics.h"
 #include "common/core/result.h"
 #include "operator/webhook/apikey_validator.h"
 #include "operator/webhook/pod_admission_handler.h"
@@ -29,9 +30,11 @@ struct WebhookServerConfig {
 
 class WebhookServer {
  public:
+  // metrics: where keyward_webhook_admissions_total{result="allowed"|"refused"|"error"} and
+  // keyward_webhook_admission_duration_seconds go (none in tests that do not look).
   WebhookServer(const WebhookServerConfig& config, CertificateStore& certificates,
                 const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys, Clock& clock,
-                Logger logger);
+                Logger logger, MetricsRegistry* metrics = nullptr);
   WebhookServer(const WebhookServer&) = delete;
   WebhookServer& operator=(const WebhookServer&) = delete;
   ~WebhookServer();
@@ -50,6 +53,8 @@ class WebhookServer {
   CertificateStore& certificates_;
   const PodAdmissionHandler& pods_;
   const ApiKeyValidator& apikeys_;
+  Counter* admissions_ = nullptr;
+  Histogram* admission_seconds_ = nullptr;
   HttpsServer server_;
 };
 

@@ -80,6 +80,9 @@ TEST_F(SessionTest, LogsInAtStartAndRenewsAt85Of90Minutes) {
   EXPECT_EQ(token->key_version, 1);
   EXPECT_EQ(token->provider, "tradovate");
   EXPECT_EQ(next, t0 + 85min);  // 90-minute token, 5-minute lead, no jitter
+  EXPECT_EQ(metrics.gauge("keyward_broker_upstream_requests_last_hour", "")
+                .value({{"namespace", "bots"}, {"name", "alpha"}, {"kind", "login"}}),
+            1);
 
   clock.advance(85min);
   EXPECT_EQ(s->step(clock.now()), clock.now() + 85min);
@@ -91,6 +94,16 @@ TEST_F(SessionTest, LogsInAtStartAndRenewsAt85Of90Minutes) {
   EXPECT_EQ(metrics.counter("keyward_broker_upstream_refreshes_total", "")
                 .value({{"kind", "renew"}, {"namespace", "bots"}, {"name", "alpha"}}),
             1);
+  // The account's budget for the dashboard: the login left the rolling hour, the renewal is in.
+  auto& spent = metrics.gauge("keyward_broker_upstream_requests_last_hour", "");
+  auto& limit = metrics.gauge("keyward_broker_upstream_requests_per_hour_limit", "");
+  const auto of = [](const char* kind) {
+    return Labels{{"namespace", "bots"}, {"name", "alpha"}, {"kind", kind}};
+  };
+  EXPECT_EQ(spent.value(of("login")), 0);
+  EXPECT_EQ(spent.value(of("renewal")), 1);
+  EXPECT_EQ(limit.value(of("login")), 5);
+  EXPECT_GT(limit.value(of("renewal")), 0);
   expect_no_secrets();
 }
 
@@ -171,7 +184,7 @@ TEST_F(SessionTest, PenaltyIsHonouredToTheSecond) {
   EXPECT_EQ(s->step(t0), t0 + 30s);
   EXPECT_FALSE(s->token(t0));
   EXPECT_EQ(metrics.counter("keyward_broker_upstream_penalties_total", "")
-                .value({{"namespace", "bots"}, {"name", "alpha"}}),
+                .value({{"namespace", "bots"}, {"name", "alpha"}, {"kind", "p-ticket"}}),
             1);
   clock.advance(29s);
   EXPECT_EQ(s->step(clock.now()), t0 + 30s) << "not before p-time";

@@ -205,7 +205,7 @@ TEST_F(ReconcilerTest, IntervalRotationKeepsPreviousForGraceThenDropsIt) {
   EXPECT_EQ(action.requeue_after, seconds(600));  // grace end comes before the next rotation
   EXPECT_EQ(apikey()["status"]["lastRotationTime"], format_rfc3339(clock.now()));
   EXPECT_EQ(apikey()["status"]["nextRotationTime"], format_rfc3339(clock.now() + seconds(7200)));
-  EXPECT_EQ(metrics.rotations_total.value(), 1);
+  EXPECT_EQ(metrics.rotations_total.value({{"namespace", "bots"}, {"name", "alpha"}}), 1);
 
   clock.advance(seconds(600));
   action = settle(*r);
@@ -630,7 +630,7 @@ TEST_F(ReconcilerTest, ConflictStormConvergesWithOneRotation) {
   EXPECT_EQ(key_version(), 2);
   EXPECT_EQ(generator.count(), 1 + 1 + 6);  // first key, the rotation, one per failed attempt
   EXPECT_EQ(apikey()["status"]["keyVersion"], 2);
-  EXPECT_EQ(metrics.rotations_total.value(), 1);
+  EXPECT_EQ(metrics.rotations_total.value({{"namespace", "bots"}, {"name", "alpha"}}), 1);
 }
 
 TEST_F(ReconcilerTest, InactiveKeyIsNotDeliveredAndRestartsNothing) {
@@ -670,6 +670,61 @@ TEST_F(ReconcilerTest, DeactivatingStopsRotationAndRestarts) {
   EXPECT_EQ(secret_field("active"), "true");
   // The rotation that fell due while the key was inactive happens once, now.
   EXPECT_EQ(key_version(), 2);
+}
+
+TEST_F(ReconcilerTest, PerKeyMetricsFollowTheStatusAndGoWithTheKey) {
+  put(make_apikey("alpha", {{"rotation", {{"intervalSeconds", 7200}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  const Labels key{{"namespace", "bots"}, {"name", "alpha"}};
+  const auto with = [&](Labels extra) {
+    extra.insert(key.begin(), key.end());
+    return extra;
+  };
+  EXPECT_EQ(
+      metrics.apikey_condition.value(with({{"condition", "Ready"}, {"reason", "AsExpected"}})), 1);
+  EXPECT_EQ(
+      metrics.next_rotation_timestamp_seconds.value(key),
+      std::chrono::duration<double>((clock.now() + seconds(7200)).time_since_epoch()).count());
+  EXPECT_TRUE(metrics.consumers.has(with({{"state", "stale"}})));
+
+  // Turned off: the old condition's series is replaced, and no rotation is planned any more.
+  Json off = *find("apikeys", "bots", "alpha");
+  off["spec"]["active"] = false;
+  put(off);
+  settle(*r);
+  EXPECT_FALSE(
+      metrics.apikey_condition.has(with({{"condition", "Ready"}, {"reason", "AsExpected"}})));
+  EXPECT_EQ(
+      metrics.apikey_condition.value(with({{"condition", "Inactive"}, {"reason", "Inactive"}})), 1);
+  EXPECT_FALSE(metrics.next_rotation_timestamp_seconds.has(key));
+
+  r->forget("bots/alpha");
+  EXPECT_FALSE(
+      metrics.apikey_condition.has(with({{"condition", "Inactive"}, {"reason", "Inactive"}})));
+  EXPECT_FALSE(metrics.consumers.has(with({{"state", "current"}})));
+}
+
+TEST_F(ReconcilerTest, AKeySourceThatFailsAtRotationIsCountedAsARotationFailure) {
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "user-key"}, {"namespace", "bots"}}},
+           {"data", {{"key", keyward::base64_encode("user-key-0001")}}}});
+  put(make_apikey(
+      "alpha", {{"source",
+                 {{"generate", nullptr}, {"secretRef", {{"name", "user-key"}, {"key", "key"}}}}}}));
+  auto r = make_reconciler();
+  settle(*r);
+  const Labels failed{{"namespace", "bots"}, {"name", "alpha"}, {"reason", "SourceSecretNotFound"}};
+  EXPECT_EQ(metrics.rotation_failures_total.value(failed), 0);
+  ASSERT_TRUE(api.remove(kube::ResourceType::secrets(), "bots", "user-key", {}));
+  r->reconcile(*find("apikeys", "bots", "alpha"));
+  EXPECT_EQ(metrics.rotation_failures_total.value(failed), 1);
+  EXPECT_EQ(metrics.apikey_condition.value({{"namespace", "bots"},
+                                            {"name", "alpha"},
+                                            {"condition", "Degraded"},
+                                            {"reason", "SourceSecretNotFound"}}),
+            1);
 }
 
 TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {

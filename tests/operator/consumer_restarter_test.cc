@@ -99,7 +99,9 @@ TEST_F(RestartTest, DeploymentPodsGetOneRolloutRestartPerKeyVersion) {
     settle(*r);
   }
   EXPECT_EQ(requests("PATCH", "/deployments/") + requests("PUT", "/deployments/"), 1u);
-  EXPECT_EQ(metrics.restarts_total.value({{"strategy", "RolloutRestart"}}), 1);
+  EXPECT_EQ(metrics.restarts_total.value(
+                {{"namespace", "bots"}, {"name", "alpha"}, {"strategy", "RolloutRestart"}}),
+            1);
   EXPECT_EQ(events_with("ConsumersRestarted").size(), 1u);
 
   // The Deployment rolled: new pods on version 2.
@@ -186,7 +188,9 @@ TEST_F(RestartTest, HeldPodWaitsUntilReleased) {
   put(released);
   settle(*r);
   EXPECT_FALSE(find("pods", "bots", "bare"));
-  EXPECT_EQ(metrics.restarts_total.value({{"strategy", "Evict"}}), 1);
+  EXPECT_EQ(metrics.restarts_total.value(
+                {{"namespace", "bots"}, {"name", "alpha"}, {"strategy", "Evict"}}),
+            1);
 }
 
 TEST_F(RestartTest, HeldPodEscalatesBeforeTheKeyExpiresAndIsRestartedThen) {
@@ -209,8 +213,19 @@ TEST_F(RestartTest, HeldPodEscalatesBeforeTheKeyExpiresAndIsRestartedThen) {
   EXPECT_EQ(escalated[0]["type"], "Warning");
   EXPECT_EQ(condition("Degraded")["status"], "True");
   EXPECT_EQ(condition("Degraded")["reason"], "HoldEscalated");
+  const Labels key{{"namespace", "bots"}, {"name", "alpha"}};
+  EXPECT_EQ(metrics.hold_escalations_total.value(key), 1);
+  EXPECT_EQ(metrics.apikey_condition.value({{"namespace", "bots"},
+                                            {"name", "alpha"},
+                                            {"condition", "Degraded"},
+                                            {"reason", "HoldEscalated"}}),
+            1);
+  EXPECT_EQ(metrics.consumers.value({{"namespace", "bots"}, {"name", "alpha"}, {"state", "held"}}),
+            1);
   ASSERT_TRUE(action.requeue_after);
   EXPECT_EQ(clock.now() + *action.requeue_after, rotated + minutes(20));
+  settle(*r);
+  EXPECT_EQ(metrics.hold_escalations_total.value(key), 1) << "escalated once, not per pass";
 
   clock.set(rotated + minutes(20));
   settle(*r);

@@ -79,13 +79,15 @@ class OperatorIntegrationTest : public ::testing::Test {
   }
 
   std::unique_ptr<controller::OperatorManager> runner(kube::KubeApi& api,
-                                                      const std::string& identity) {
+                                                      const std::string& identity,
+                                                      MetricsRegistry* metrics = nullptr) {
     controller::OperatorOptions options;
     options.watch_namespace = "bots";
     options.leader.lease_namespace = "bots";
     options.leader.identity = identity;
     return std::make_unique<controller::OperatorManager>(api, clock, random, logger.child(identity),
-                                                         registry, generator, nullptr, options);
+                                                         metrics ? *metrics : registry, generator,
+                                                         nullptr, options);
   }
 
   std::string tail_of_logs() {
@@ -253,18 +255,26 @@ TEST_F(OperatorIntegrationTest, StandbyTakesOverAfterTheLeaderStopsWithoutDouble
   apply_workload();
   auto api_a = client();
   auto api_b = client();
-  auto a = runner(*api_a, "op-a");
+  MetricsRegistry metrics_a;
+  MetricsRegistry metrics_b;
+  auto a = runner(*api_a, "op-a", &metrics_a);
   a->start();
   ASSERT_TRUE(eventually([&] { return a->leading(); }));
-  auto b = runner(*api_b, "op-b");
+  auto b = runner(*api_b, "op-b", &metrics_b);
   b->start();
   ASSERT_TRUE(eventually([&] { return version() == 1; }));
   EXPECT_FALSE(b->leading());
+  // keyward_leader: what the KeywardBrokerWithoutLeader alert sums over the replicas.
+  const auto leader = [](MetricsRegistry& m) { return m.gauge("keyward_leader", "").value(); };
+  EXPECT_EQ(leader(metrics_a), 1);
+  EXPECT_EQ(leader(metrics_b), 0);
   a->stop();  // graceful: the Lease is released
   ASSERT_TRUE(eventually([&] {
     clock.advance(seconds(2));  // b's retry period
     return b->leading();
   }));
+  EXPECT_EQ(leader(metrics_a), 0);
+  EXPECT_EQ(leader(metrics_b), 1);
   clock.advance(hours(1));
   ASSERT_TRUE(ticking(clock, [&] { return version() == 2; }))
       << tail_of_logs() << "\nSECRET " << secret()->dump() << "\nNOW "

@@ -238,7 +238,8 @@ TEST_F(RefresherTest, PenaltyIsHonouredAndRetriedWithTheTicket) {
   EXPECT_EQ(sim.requests("alice"), 2);
   EXPECT_EQ(sim.failed_requests("alice"), 1) << "the retry with the ticket succeeded";
   EXPECT_TRUE(s.refresher.ready(clock.now()));
-  EXPECT_EQ(s.metrics.counter("keyward_sidecar_penalties_total", "").value(), 1);
+  EXPECT_EQ(s.metrics.counter("keyward_sidecar_penalties_total", "").value({{"kind", "p-ticket"}}),
+            1);
 }
 
 TEST_F(RefresherTest, CaptchaStopsRetriesAndSaysAPersonMustLogIn) {

@@ -75,7 +75,8 @@ class WebhookHttpsTest : public ::testing::Test {
     WebhookServerConfig sc;
     sc.host = "127.0.0.1";
     sc.port = 0;
-    server_ = std::make_unique<WebhookServer>(sc, *store_, *pods_, *apikeys_, clock_, *logger_);
+    server_ = std::make_unique<WebhookServer>(sc, *store_, *pods_, *apikeys_, clock_, *logger_,
+                                              &registry_);
     ASSERT_TRUE(server_->start());
     api_.put(apikey::apikey_resource(), apikey("bots", "alpha"));
   }
@@ -146,6 +147,7 @@ class WebhookHttpsTest : public ::testing::Test {
   std::unique_ptr<ServerVersionCache> versions_;
   std::unique_ptr<PodAdmissionHandler> pods_;
   std::unique_ptr<ApiKeyValidator> apikeys_;
+  MetricsRegistry registry_;
   std::unique_ptr<WebhookServer> server_;
 };
 
@@ -437,6 +439,22 @@ TEST_F(WebhookHttpsTest, RefusalsSayWhatToFix) {
   // "ns/name" naming the pod's own namespace is fine.
   json same_ns = admit_and_apply(annotated_pod("bots/alpha", json::array({container("app")})));
   EXPECT_EQ(same_ns["metadata"]["labels"]["keyward.dev/apikey"], "alpha");
+}
+
+TEST_F(WebhookHttpsTest, AdmissionsAreCountedByResultAndTimed) {
+  auto& admissions = registry_.counter("keyward_webhook_admissions_total", "");
+  admit_and_apply(annotated_pod("alpha", json::array({container("app")})));
+  admit(json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "plain"}}}});
+  admit(annotated_pod("nope", json::array({container("app")})));
+  (void)client()->Post("/mutate-pods", R"({"kind":"AdmissionReview"})", "application/json");
+  EXPECT_EQ(admissions.value({{"result", "allowed"}}), 2);
+  EXPECT_EQ(admissions.value({{"result", "refused"}}), 1);
+  EXPECT_EQ(admissions.value({{"result", "error"}}), 1);
+  EXPECT_EQ(registry_.histogram("keyward_webhook_admission_duration_seconds", "").count(), 4u);
+  const std::string exposition = registry_.render();
+  EXPECT_NE(exposition.find("keyward_webhook_admissions_total{result=\"refused\"} 1"),
+            std::string::npos)
+      << exposition;
 }
 
 TEST_F(WebhookHttpsTest, MalformedReviewIsABadRequest) {
