@@ -22,6 +22,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -43,8 +44,8 @@
 #include "operator/apikey/kek_ring.h"
 #include "operator/apikey/key_generator.h"
 #include "operator/apikey/key_sealer.h"
+#include "operator/cli/kubectl_plugin.h"
 #include "operator/controller/operator_manager.h"
-#include "operator/controller/rotate_request.h"
 #if KEYWARD_HAVE_WEBHOOK
 #include "operator/broker/broker.h"
 #include "operator/webhook/inject_command.h"
@@ -436,71 +437,13 @@ int run(const std::vector<std::string>& args, const Environment& env) {
   return 0;
 }
 
-// keyward-operator rotate NAMESPACE/NAME [--end-grace] [--requested-by WHO] [--kubeconfig F]:
-// asks the operator for an emergency rotation (controller/rotate_request.h). Exit 0 when asked,
-// 1 when the cluster refused (no such ApiKey, no kubeconfig), 2 for bad arguments.
-int rotate(std::vector<std::string> args, const Environment& env) {
-  Logger logger = make_stderr_logger("keyward-operator-rotate");
-  kube::KubeConfigOptions kube_options;
-  for (auto it = args.begin(); it != args.end();) {
-    if (*it == "--kubeconfig" && it + 1 != args.end()) {
-      kube_options.kubeconfig_path = *(it + 1);
-      it = args.erase(it, it + 2);
-    } else if (it->starts_with("--kubeconfig=")) {
-      kube_options.kubeconfig_path = it->substr(std::string("--kubeconfig=").size());
-      it = args.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  auto request = controller::parse_rotate_arguments(args);
-  if (!request) {
-    std::cerr << "keyward-operator rotate: " << request.error().message << "\n";
-    return 2;
-  }
-  RealClock clock;
-  SystemRandom random;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, "%08x",
-                static_cast<unsigned>(random.uniform01() * 4294967295.0));
-  request->value = format_rfc3339(clock.now()) + "-" + suffix;
-  if (request->requested_by.empty()) {
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    auto user = env.find("USER");
-    request->requested_by =
-        (user != env.end() ? user->second : std::string("unknown")) + "@" + host;
-  }
-  PosixFilesystem fs;
-  auto kube_config = kube::load_kube_config(env, fs, kube_options);
-  if (!kube_config) {
-    std::cerr << "keyward-operator rotate: cannot load the Kubernetes configuration: "
-              << kube_config.error().message << "\n";
-    return 1;
-  }
-  auto client = kube::make_kube_client(*kube_config, fs, clock, logger.child("kube"));
-  if (!client) {
-    std::cerr << "keyward-operator rotate: " << client.error().message << "\n";
-    return 1;
-  }
-  if (auto s = controller::request_rotation(**client, *request); !s) {
-    std::cerr << "keyward-operator rotate: " << s.error().message << "\n";
-    return 1;
-  }
-  std::cout << "rotation of ApiKey " << request->ns << "/" << request->name << " requested ("
-            << "keyward.dev/rotate=" << request->value << ", by " << request->requested_by
-            << (request->end_grace ? ", the previous key's grace ends at once" : "")
-            << "); the operator rotates at once, outside windows. Watch it with: kubectl -n "
-            << request->ns << " get apikey " << request->name << " -w\n";
-  return 0;
-}
-
 void usage() {
   std::cerr << "usage: keyward-operator run [flags]   (the controller; --help lists flags)\n"
                "       keyward-operator inject ...    (add the sidecar to manifests offline)\n"
                "       keyward-operator rotate NAMESPACE/NAME [--end-grace] [--requested-by WHO] "
                "[--kubeconfig F]\n"
-               "       keyward-operator version\n";
+               "       keyward-operator version\n"
+               "installed as kubectl-keyward: the kubectl plugin (kubectl keyward --help)\n";
 }
 
 }  // namespace
@@ -509,6 +452,34 @@ int main(int argc, char** argv, char** envp) {
   // No core file and not dumpable before anything reads a key or a KEK.
   if (auto s = keyward::harden_process(); !s) {
     keyward::make_stderr_logger("keyward-operator").warn(s.error().message);
+  }
+  // Installed as kubectl-keyward (and kubectl_complete-keyward): the kubectl plugin.
+  const std::string program = std::filesystem::path(argv[0]).filename().string();
+  if (program == keyward::cli::kCompletionName) {
+    return keyward::cli::complete_kubectl_plugin(std::vector<std::string>(argv + 1, argv + argc),
+                                                 keyward::environment_from(envp), std::cout);
+  }
+  if (program == keyward::cli::kPluginName) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "__complete") {
+      return keyward::cli::complete_kubectl_plugin(
+          std::vector<std::string>(args.begin() + 1, args.end()), keyward::environment_from(envp),
+          std::cout);
+    }
+    if (!args.empty() && (args[0] == "version" || args[0] == "--version")) {
+      std::cout << "kubectl-keyward " << kVersion << "\n";
+      return 0;
+    }
+    if (!args.empty() && args[0] == "inject") {
+#if KEYWARD_HAVE_WEBHOOK
+      return keyward::webhook::run_inject_command(argc, argv);
+#else
+      std::cerr << "kubectl-keyward: this build has no inject command\n";
+      return 2;
+#endif
+    }
+    return keyward::cli::run_kubectl_plugin(args, keyward::environment_from(envp), std::cout,
+                                            std::cerr);
   }
   if (argc < 2) {
     usage();
@@ -552,7 +523,8 @@ int main(int argc, char** argv, char** envp) {
     return run(args, keyward::environment_from(envp));
   }
   if (command == "rotate") {
-    return rotate(std::vector<std::string>(argv + 2, argv + argc), keyward::environment_from(envp));
+    return keyward::cli::run_rotate_command(std::vector<std::string>(argv + 2, argv + argc),
+                                            keyward::environment_from(envp), std::cout, std::cerr);
   }
   usage();
   return 2;

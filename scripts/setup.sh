@@ -16,8 +16,10 @@ if [[ ${1:-} == "--bench" ]]; then
   APT_PACKAGES+=(wrk nginx-light curl)
 fi
 # Commands that may come from another package source on a prepared machine: install the Debian
-# package only when the command is missing.
-declare -A COMMANDS=([kubectl]=kubernetes-client [npm]=npm [node]=nodejs)
+# package only when the command is missing. promtool (the chart's alert tests, tests/chart) comes
+# with the Debian package prometheus; on a machine run by systemd that package also enables a
+# local Prometheus server (`systemctl disable --now prometheus` if it is not wanted).
+declare -A COMMANDS=([kubectl]=kubernetes-client [npm]=npm [node]=nodejs [promtool]=prometheus)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -96,6 +96,7 @@ void OperatorManager::add_leadership_listener(std::function<void(bool)> listener
 void OperatorManager::notify_leadership(bool leading) {
   if (leading) reconciler_.distrust_cache();
   metrics_.leader.set(leading ? 1 : 0);
+  if (!leading) forget_all_apikey_metrics(metrics_);  // the new leader reports them
   for (const auto& listener : leadership_listeners_) listener(leading);
 }
 
@@ -156,6 +157,12 @@ kube::ReconcileResult OperatorManager::reconcile_key(const std::string& key) {
   }
   const SystemTime started = clock_.now();
   auto action = reconciler_.reconcile(*object);
+  if (!leading()) {
+    // Leadership went while the pass ran: its per-ApiKey series belong to the new leader.
+    if (const auto slash = key.find('/'); slash != std::string::npos) {
+      forget_apikey_metrics(metrics_, key.substr(0, slash), key.substr(slash + 1));
+    }
+  }
   // Actions are relative to the pass's start; the queue counts from now. Take off the time the
   // pass took (or the clock jumped meanwhile) so the key comes back at the intended moment.
   const auto elapsed =
@@ -215,6 +222,7 @@ void OperatorManager::stop() {
     notify_leadership(false);
   queue_.shutdown();
   controller_.stop();
+  forget_all_apikey_metrics(metrics_);  // a pass in flight may have reported after the handover
   apikeys_.stop();
   secrets_.stop();
   pods_.stop();

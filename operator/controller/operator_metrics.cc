@@ -62,6 +62,13 @@ void record_apikey_metrics(OperatorMetrics& metrics, const std::string& ns, cons
   set_consumers("held", state.consumers.held);
 }
 
+void forget_all_apikey_metrics(OperatorMetrics& metrics) {
+  metrics.apikey_condition.erase_matching({});
+  metrics.next_rotation_timestamp_seconds.erase_matching({});
+  metrics.consumers.erase_matching({});
+  metrics.apikeys.erase_matching({});
+}
+
 void forget_apikey_metrics(OperatorMetrics& metrics, const std::string& ns,
                            const std::string& name) {
   const Labels key{{"namespace", ns}, {"name", name}};

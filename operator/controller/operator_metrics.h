@@ -41,6 +41,9 @@ struct ApiKeyMetricState {
 // Replaces the ApiKey's per-key series with `state`.
 void record_apikey_metrics(OperatorMetrics& metrics, const std::string& ns, const std::string& name,
                            const ApiKeyMetricState& state);
+// Drops every per-key series of every ApiKey and the condition counts: a replica that stops
+// leading stops reporting them (the new leader does).
+void forget_all_apikey_metrics(OperatorMetrics& metrics);
 // Drops every per-key series of the ApiKey (it was deleted).
 void forget_apikey_metrics(OperatorMetrics& metrics, const std::string& ns,
                            const std::string& name);

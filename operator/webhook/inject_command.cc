@@ -6,8 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/core/yaml_json.h"
 #include "common/kube/object_meta.h"
-#include "operator/webhook/yaml_json.h"
 
 namespace keyward::webhook {
 namespace {

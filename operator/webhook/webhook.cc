@@ -4,7 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include "operator/webhook/yaml_json.h"
+#include "common/core/yaml_json.h"
 
 namespace keyward::webhook {
 namespace {

@@ -23,9 +23,9 @@
 #include <thread>
 
 #include "common/core/http_transport_httplib.h"
+#include "common/core/yaml_json.h"
 #include "operator/apikey/key_generator.h"
 #include "operator/webhook/pod_mutator.h"
-#include "operator/webhook/yaml_json.h"
 #include "tests/broker/broker_test_support.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 #include "tests/support/child_process.h"
@@ -164,9 +164,9 @@ spec:
     workloadRef: {kind: Deployment, name: gamma}
     restartStrategy: )" + restart_strategy +
                                     "\n";
-    auto docs = webhook::load_yaml_documents(apikey_yaml);
+    auto docs = load_yaml_documents(apikey_yaml);
     ASSERT_TRUE(docs);
-    auto apikey = webhook::yaml_to_json((*docs)[0]);
+    auto apikey = yaml_to_json((*docs)[0]);
     ASSERT_TRUE(apikey);
     set_apikey_for_admission(*apikey);
     ASSERT_TRUE(write(tmp_ / "gamma.yaml", apikey_yaml + "---\n" + deployment_yaml("gamma", 2)));

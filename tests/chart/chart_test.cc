@@ -19,8 +19,8 @@
 
 #include "common/core/base64.h"
 #include "common/core/openssl_ptr.h"
+#include "common/core/yaml_json.h"
 #include "operator/webhook/webhook.h"
-#include "operator/webhook/yaml_json.h"
 #include "tests/chart/helm_runner.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 
@@ -67,11 +67,11 @@ Rendered render(const std::vector<std::string>& sets = {}, const std::string& re
   // user would see on every install.
   EXPECT_EQ(r.err, "") << "helm template printed warnings";
   Rendered out;
-  auto nodes = webhook::load_yaml_documents(r.out);
+  auto nodes = load_yaml_documents(r.out);
   EXPECT_TRUE(nodes) << (nodes ? "" : nodes.error().message);
   if (!nodes) return out;
   for (const auto& n : *nodes) {
-    auto j = webhook::yaml_to_json(n);
+    auto j = yaml_to_json(n);
     EXPECT_TRUE(j);
     if (j && !j->is_null()) out.docs.push_back(*j);
   }
@@ -413,10 +413,10 @@ TEST_F(ChartTest, ImageValuesReachOperatorAndInjectedSidecar) {
        "image.sidecar.repository=registry.example/kw/sidecar", "image.sidecar.digest=" + digest});
   EXPECT_EQ(custom.one("Deployment")["spec"]["template"]["spec"]["containers"][0]["image"],
             "registry.example/kw/operator:9.9.9");
-  auto cfg_docs = webhook::load_yaml_documents(
-      custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
+  auto cfg_docs =
+      load_yaml_documents(custom.one("ConfigMap")["data"]["webhook.yaml"].get<std::string>());
   ASSERT_TRUE(cfg_docs);
-  json cfg = *webhook::yaml_to_json((*cfg_docs)[0]);
+  json cfg = *yaml_to_json((*cfg_docs)[0]);
   EXPECT_EQ(cfg["sidecarImage"], "registry.example/kw/sidecar@" + digest);
   EXPECT_EQ(cfg["mode"], "broker") << "the operator's token broker is the default";
   EXPECT_EQ(cfg["brokerUrl"], "https://rel-keyward-webhook.keyward-system.svc:8444");
@@ -466,9 +466,9 @@ TEST_F(ChartTest, CrdTemplateIsIdenticalToTheSingleSource) {
   ASSERT_TRUE(in) << "crds/apikey.yaml missing";
   std::stringstream text;
   text << in.rdbuf();
-  auto src_docs = webhook::load_yaml_documents(text.str());
+  auto src_docs = load_yaml_documents(text.str());
   ASSERT_TRUE(src_docs);
-  json source = *webhook::yaml_to_json((*src_docs)[0]);
+  json source = *yaml_to_json((*src_docs)[0]);
 
   Rendered r = render();
   json crd = r.one("CustomResourceDefinition");

@@ -275,6 +275,8 @@ TEST_F(OperatorIntegrationTest, StandbyTakesOverAfterTheLeaderStopsWithoutDouble
   }));
   EXPECT_EQ(leader(metrics_a), 0);
   EXPECT_EQ(leader(metrics_b), 1);
+  EXPECT_EQ(metrics_a.render().find("keyward_apikey_condition{"), std::string::npos)
+      << "a replica that stopped leading still reports per-ApiKey state";
   clock.advance(hours(1));
   ASSERT_TRUE(ticking(clock, [&] { return version() == 2; }))
       << tail_of_logs() << "\nSECRET " << secret()->dump() << "\nNOW "

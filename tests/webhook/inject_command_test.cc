@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "operator/webhook/yaml_json.h"
+#include "common/core/yaml_json.h"
 #include "tests/webhook/fixtures.h"
 
 namespace keyward::webhook {

@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "common/core/base64.h"
+#include "common/core/yaml_json.h"
 #include "operator/apikey/names.h"
 #include "operator/webhook/inject_command.h"
-#include "operator/webhook/yaml_json.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/memory_kube_api.h"
 #include "tests/support/test_pki.h"

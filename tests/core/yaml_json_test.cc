@@ -1,8 +1,8 @@
-#include "operator/webhook/yaml_json.h"
+#include "common/core/yaml_json.h"
 
 #include <gtest/gtest.h>
 
-namespace keyward::webhook {
+namespace keyward {
 namespace {
 
 using nlohmann::json;
@@ -52,4 +52,4 @@ TEST(YamlJson, InvalidYamlIsAnError) {
 }
 
 }  // namespace
-}  // namespace keyward::webhook
+}  // namespace keyward

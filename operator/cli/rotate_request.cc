@@ -1,8 +1,8 @@
-#include "operator/controller/rotate_request.h"
+#include "operator/cli/rotate_request.h"
 
 #include "operator/apikey/names.h"
 
-namespace keyward::controller {
+namespace keyward::cli {
 
 Result<RotateRequest> parse_rotate_arguments(const std::vector<std::string>& args) {
   RotateRequest r;
@@ -57,4 +57,4 @@ Status request_rotation(kube::KubeApi& api, const RotateRequest& request) {
   return ok();
 }
 
-}  // namespace keyward::controller
+}  // namespace keyward::cli

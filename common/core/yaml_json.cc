@@ -1,9 +1,9 @@
-#include "operator/webhook/yaml_json.h"
+#include "common/core/yaml_json.h"
 
 #include <charconv>
 #include <regex>
 
-namespace keyward::webhook {
+namespace keyward {
 namespace {
 
 using nlohmann::json;
@@ -185,4 +185,4 @@ Result<std::vector<YAML::Node>> load_yaml_documents(const std::string& text) {
   }
 }
 
-}  // namespace keyward::webhook
+}  // namespace keyward

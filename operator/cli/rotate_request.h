@@ -11,7 +11,7 @@
 #include "common/core/result.h"
 #include "common/kube/kube_api.h"
 
-namespace keyward::controller {
+namespace keyward::cli {
 
 struct RotateRequest {
   std::string ns;
@@ -29,4 +29,4 @@ Result<RotateRequest> parse_rotate_arguments(const std::vector<std::string>& arg
 // lists the ApiKeys), otherwise the API's error.
 Status request_rotation(kube::KubeApi& api, const RotateRequest& request);
 
-}  // namespace keyward::controller
+}  // namespace keyward::cli

@@ -11,7 +11,7 @@
 
 #include "common/core/result.h"
 
-namespace keyward::webhook {
+namespace keyward {
 
 Result<nlohmann::json> yaml_to_json(const YAML::Node& node);
 // Emits one document (no leading "---").
@@ -19,4 +19,4 @@ std::string json_to_yaml(const nlohmann::json& value);
 // All documents of a multi-document stream; Error{"InvalidYaml"} with yaml-cpp's line/column.
 Result<std::vector<YAML::Node>> load_yaml_documents(const std::string& text);
 
-}  // namespace keyward::webhook
+}  // namespace keyward
