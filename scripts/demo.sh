@@ -306,6 +306,7 @@ YAML
 
 heading "Installing what the demo needs (scripts/setup.sh; quick when already installed)"
 "$ROOT/scripts/setup.sh" || die "setup failed; the message above says what to fix"
+export PATH="$ROOT/.tools/bin:$PATH"  # kubectl and helm as setup.sh installs them
 command -v kubectl >/dev/null || die "kubectl not found on PATH; run scripts/setup.sh"
 
 heading "Building keyward-operator and keyward-fake-apiserver into $BUILD"
@@ -318,6 +319,9 @@ mapfile -t TARGETS < <(printf '%s\n' "${TARGETS[@]}" | sort -u)
 cmake --build "$BUILD" -j"$(nproc)" --target "${TARGETS[@]}" >"$WORK/build.log" 2>&1 \
   || { grep -m5 -E 'error' "$WORK/build.log"; die "build failed (log: $WORK/build.log)"; }
 OPERATOR="$BUILD/operator/keyward-operator"
+# The kubectl plugin (kubectl keyward ...): keyward-operator under the name kubectl-keyward,
+# found by kubectl on PATH.
+export PATH="$BUILD/operator:$PATH"
 FAKE="$BUILD/tests/fake_apiserver/keyward-fake-apiserver"
 note "ok"
 
@@ -488,8 +492,9 @@ note "the new pods started on key version 2 and were not restarted again"
 heading "A held pod (open positions) survives the next rotation; its unheld sibling moves"
 HELD="$(alpha_pods | sed -n 1p)"
 SIBLING="$(alpha_pods | tail -1)"
-kubectl -n bots annotate pod "$HELD" keyward.dev/hold="open positions" >/dev/null
-note "kubectl annotate pod $HELD keyward.dev/hold='open positions'  (the bot does this itself)"
+note "kubectl keyward hold $HELD -n bots --reason 'open positions'  (a bot sets keyward.dev/hold itself)"
+kubectl keyward hold "$HELD" -n bots --reason "open positions" | sed 's/^/   /' \
+  || die "kubectl keyward hold failed"
 wait_for 80 "key version 3" bash -c "[ \"\$(kubectl -n bots get secret keyward-alpha-bot -o jsonpath='{.metadata.annotations.keyward\.dev/key-version}')\" -ge 3 ]"
 sibling_replaced() { ! alpha_pods | grep -qx "$SIBLING" && [ "$(alpha_pods | wc -l)" = 2 ]; }
 wait_for 30 "the unheld sibling to be evicted and replaced" sibling_replaced
@@ -509,8 +514,12 @@ note "consumers: $(kubectl -n bots get apikey alpha-bot -o jsonpath='{.status.co
 [ "$(kubectl -n bots get deployment alpha-bot -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')" = "$ROLLOUT" ] \
   || die "the Deployment was rolled although a pod held; see $WORK/operator.log"
 note "$HELD still runs key version 2 with its positions; no rollout (it would replace the held pod)"
-kubectl -n bots annotate pod "$HELD" keyward.dev/hold- >/dev/null
-note "positions closed: kubectl annotate pod $HELD keyward.dev/hold-"
+note "kubectl keyward status alpha-bot -n bots"
+kubectl keyward status alpha-bot -n bots | sed 's/^/   /' || die "kubectl keyward status failed"
+note "kubectl keyward explain alpha-bot -n bots  (why the pod is not restarted now)"
+kubectl keyward explain alpha-bot -n bots | sed 's/^/   /' || die "kubectl keyward explain failed"
+note "positions closed: kubectl keyward release $HELD -n bots"
+kubectl keyward release "$HELD" -n bots | sed 's/^/   /' || die "kubectl keyward release failed"
 held_gone() { ! alpha_pods | grep -qx "$HELD" && [ "$(alpha_pods | wc -l)" = 2 ]; }
 wait_for 30 "the released pod to move to the new key" held_gone
 stop_gone_alpha_sidecars
