@@ -61,9 +61,11 @@ for i in "${images[@]}"; do
   trap - EXIT
   archive=$out/$name-$tag.oci.tar
   rm -f "$archive"
-  buildah "${storage[@]}" push --quiet "$image" "oci-archive:$archive:$name:$tag"
+  # The archive names the image in full (localhost/...): kind and k3d import it under that name,
+  # and the chart's image.*.repository can say the same (docs/quickstart.md).
+  buildah "${storage[@]}" push --quiet "$image" "oci-archive:$archive:$image"
 
   rootfs_bytes=$(du -sb "$rootfs" | cut -f1)
   archive_bytes=$(stat -c %s "$archive")
-  echo "build-images: $name:$tag -> $archive (root filesystem $(human "$rootfs_bytes"), archive with compressed layer $(human "$archive_bytes"))"
+  echo "build-images: $image -> $archive (root filesystem $(human "$rootfs_bytes"), archive with compressed layer $(human "$archive_bytes"))"
 done

@@ -6,6 +6,7 @@
 #include "common/kube/object_meta.h"
 #include "operator/apikey/conditions.h"
 #include "operator/apikey/names.h"
+#include "operator/apikey/pod_assignment.h"
 #include "operator/apikey/rotation_planner.h"
 
 namespace keyward::cli {
@@ -82,14 +83,7 @@ ConsumerPod consumer_pod(const kube::Object& pod, const ApiKeyReport& r) {
   ConsumerPod p;
   p.name = pod.value("metadata", json::object()).value("name", "");
   p.terminating = pod["metadata"].contains("deletionTimestamp");
-  const std::string version = kube::annotation(pod, apikey::annotation::kKeyVersion);
-  if (!version.empty()) {
-    try {
-      p.key_version = std::stoll(version);
-    } catch (const std::exception&) {
-      p.key_version.reset();
-    }
-  }
+  p.key_version = apikey::recorded_key_version(pod);
   p.hold_reason = kube::annotation(pod, apikey::annotation::kHold);
   p.held_since = time_annotation(pod, apikey::annotation::kHoldSince);
   const std::int64_t current = r.status.key_version;
@@ -161,7 +155,9 @@ Result<ApiKeyReport> make_report(const kube::Object& apikey_object,
     if (!value.empty()) r.rotate_annotations.push_back(std::string(*key) + "=" + value);
   }
   r.windows = window_state(r.spec, now);
-  for (const auto& pod : pods) r.pods.push_back(consumer_pod(pod, r));
+  for (const auto& pod : pods) {
+    if (apikey::assigned_apikey(pod) == r.name) r.pods.push_back(consumer_pod(pod, r));
+  }
   std::ranges::sort(r.pods, {}, &ConsumerPod::name);
   return r;
 }

@@ -46,8 +46,9 @@ struct ApiKeyReport {
   SystemTime now{};
 };
 
-// Error{"InvalidApiKey"} when the object is not a readable ApiKey (its spec fails the
-// operator's checks): the message names the field.
+// pods: the pods of the ApiKey's namespace; those that consume it (apikey/pod_assignment.h, the
+// restarter's rule) are reported. Error{"InvalidApiKey"} when the object is not a readable
+// ApiKey (its spec fails the operator's checks): the message names the field.
 Result<ApiKeyReport> make_report(const kube::Object& apikey_object,
                                  const std::vector<kube::Object>& pods, SystemTime now);
 

@@ -16,6 +16,7 @@
 #include "common/kube/kube_config.h"
 #include "operator/apikey/apikey.h"
 #include "operator/apikey/names.h"
+#include "operator/apikey/pod_assignment.h"
 #include "operator/cli/apikey_report.h"
 #include "operator/cli/pod_hold.h"
 #include "operator/cli/rotate_request.h"
@@ -169,9 +170,8 @@ Result<ApiKeyReport> report_of(kube::KubeApi& api, const std::string& ns, const 
                                Clock& clock) {
   auto object = read_apikey(api, ns, name);
   if (!object) return fail(object.error());
-  kube::ListOptions options;
-  options.label_selector = std::string(apikey::kApiKeyLabel) + "=" + name;
-  auto pods = api.list(kube::ResourceType::pods(), ns, options);
+  // Every pod of the namespace: a consumer is one that names the ApiKey by annotation or label.
+  auto pods = api.list(kube::ResourceType::pods(), ns, {});
   if (!pods) return fail(pods.error());
   return make_report(*object, pods->items, clock.now());
 }
@@ -362,23 +362,22 @@ int complete_kubectl_plugin(const std::vector<std::string>& args, const Environm
   const std::string previous = before.empty() ? "" : before.back();
   std::vector<std::string> candidates;
   auto inv = parse(before);
-  const auto names_of = [&](const kube::ResourceType& type, const std::string& selector) {
+  const auto names_of = [&](const kube::ResourceType& type) {
     if (!inv) return;
     RealClock clock;
     auto cluster = connect(*inv, env, clock);
     if (!cluster) return;
-    kube::ListOptions options;
-    options.label_selector = selector;
-    auto list = cluster->api->list(type, type.kind == "Namespace" ? "" : cluster->ns, options);
+    auto list = cluster->api->list(type, type.kind == "Namespace" ? "" : cluster->ns, {});
     if (!list) return;
     for (const auto& o : list->items) {
+      if (type.kind == "Pod" && !apikey::assigned_apikey(o)) continue;  // not a consumer
       candidates.push_back(o.value("metadata", json::object()).value("name", ""));
     }
   };
   if (previous == "-o" || previous == "--output") {
     candidates = {"text", "json", "yaml"};
   } else if (previous == "-n" || previous == "--namespace") {
-    names_of(kube::ResourceType::namespaces(), "");
+    names_of(kube::ResourceType::namespaces());
   } else if (previous == "--kubeconfig" || previous == "-f") {
     out << ":0\n";  // files
     return kOk;
@@ -388,9 +387,9 @@ int complete_kubectl_plugin(const std::vector<std::string>& args, const Environm
     candidates = verbs();
   } else if (inv->positional.empty()) {
     if (inv->verb == "status" || inv->verb == "explain" || inv->verb == "rotate") {
-      names_of(apikey::apikey_resource(), "");
+      names_of(apikey::apikey_resource());
     } else if (inv->verb == "hold" || inv->verb == "release") {
-      names_of(kube::ResourceType::pods(), std::string(apikey::kApiKeyLabel));
+      names_of(kube::ResourceType::pods());
     } else if (inv->verb == "completion") {
       candidates = {"bash", "zsh"};
     }

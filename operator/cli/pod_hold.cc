@@ -2,6 +2,7 @@
 
 #include "common/kube/object_meta.h"
 #include "operator/apikey/names.h"
+#include "operator/apikey/pod_assignment.h"
 
 namespace keyward::cli {
 namespace {
@@ -17,11 +18,13 @@ Result<kube::Object> consumer_pod(kube::KubeApi& api, const std::string& ns,
     }
     return fail(found.error());
   }
-  if (kube::label(*found, apikey::kApiKeyLabel).empty()) {
-    return fail("NotAConsumer", "pod " + ns + "/" + pod + " is not a Keyward consumer (no " +
+  if (!apikey::assigned_apikey(*found)) {
+    return fail("NotAConsumer", "pod " + ns + "/" + pod +
+                                    " is not a Keyward consumer (no keyward.dev/inject "
+                                    "annotation or " +
                                     std::string(apikey::kApiKeyLabel) +
-                                    " label): no key rotation restarts it, so a hold would "
-                                    "protect nothing");
+                                    " label naming an ApiKey of its namespace): no key rotation "
+                                    "restarts it, so a hold would protect nothing");
   }
   return found;
 }
@@ -30,7 +33,7 @@ Result<HoldChange> annotate(kube::KubeApi& api, const std::string& ns, const std
                             const kube::Object& annotations) {
   auto found = consumer_pod(api, ns, pod);
   if (!found) return fail(found.error());
-  HoldChange change{kube::label(*found, apikey::kApiKeyLabel),
+  HoldChange change{apikey::assigned_apikey(*found).value_or(""),
                     kube::annotation(*found, apikey::annotation::kHold)};
   const kube::Object patch = {{"metadata", {{"annotations", annotations}}}};
   auto patched = api.patch(kube::ResourceType::pods(), ns, pod, kube::PatchType::Merge, patch);

@@ -1,8 +1,9 @@
 #pragma once
 // `kubectl keyward hold POD --reason TEXT` and `release POD`: the keyward.dev/hold annotation a
 // bot sets itself while it has open positions (docs/operator.md, "Holds"), set or removed by a
-// person. Only a consumer pod (labelled keyward.dev/apikey by the webhook) can be held: a hold
-// on any other pod would protect nothing and mislead whoever reads it.
+// person. Only a consumer pod (one that names an ApiKey, apikey/pod_assignment.h, as the
+// restarter reads it) can be held: a hold on any other pod would protect nothing and mislead
+// whoever reads it.
 
 #include <string>
 

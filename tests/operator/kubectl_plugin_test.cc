@@ -58,7 +58,10 @@ class KubectlPluginTest : public ::testing::Test {
     server_->apply(pod("alpha-bot-2", "2",
                        {{"keyward.dev/hold", "open positions"},
                         {"keyward.dev/hold-since", "2026-12-01T14:00:00Z"}}));
-    server_->apply(pod("alpha-bot-3", "2", {}));
+    // Named by the inject annotation only (a pod the webhook has not labelled): a consumer too.
+    json unlabelled = pod("alpha-bot-3", "2", {{"keyward.dev/inject", "alpha"}});
+    unlabelled["metadata"].erase("labels");
+    server_->apply(unlabelled);
     json web = pod("web", "", {});
     web["metadata"].erase("labels");
     server_->apply(web);
