@@ -329,9 +329,10 @@ std::vector<std::string> explain(const ApiKeyReport& r) {
       why.push_back("No rotation is scheduled (spec.rotation is not set); rotate on demand with " +
                     self + " rotate " + ref + ".");
     } else if (r.status.next_rotation_time && *r.status.next_rotation_time > r.now) {
-      why.push_back("The next rotation is due " + when(r.status.next_rotation_time, r.now, "") +
-                    " (" + schedule_text(r.spec) + "); rotate now with " + self + " rotate " + ref +
-                    ".");
+      const SystemTime due = *r.status.next_rotation_time;
+      why.push_back("The next rotation is due " + format_rfc3339(due) + " (" +
+                    relative(due, r.now) + "; " + schedule_text(r.spec) + "); rotate now with " +
+                    self + " rotate " + ref + ".");
     }
     if (r.windows.any && !r.windows.open_now) {
       if (r.windows.next_open) {
