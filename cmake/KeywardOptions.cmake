@@ -14,7 +14,10 @@ if(KEYWARD_WERROR)
 endif()
 
 if(KEYWARD_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  # -O1 -g1 after the build type's -O2 -g: a sanitizer build that compiles in about half the time
+  # and still reports file:line in every stack (scripts/test.sh runs it after the main build).
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+                      -O1 -g1)
   add_link_options(-fsanitize=address,undefined)
 endif()
 

