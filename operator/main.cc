@@ -466,10 +466,6 @@ int main(int argc, char** argv, char** envp) {
           std::vector<std::string>(args.begin() + 1, args.end()), keyward::environment_from(envp),
           std::cout);
     }
-    if (!args.empty() && (args[0] == "version" || args[0] == "--version")) {
-      std::cout << "kubectl-keyward " << kVersion << "\n";
-      return 0;
-    }
     if (!args.empty() && args[0] == "inject") {
 #if KEYWARD_HAVE_WEBHOOK
       return keyward::webhook::run_inject_command(argc, argv);
@@ -478,8 +474,8 @@ int main(int argc, char** argv, char** envp) {
       return 2;
 #endif
     }
-    return keyward::cli::run_kubectl_plugin(args, keyward::environment_from(envp), std::cout,
-                                            std::cerr);
+    return keyward::cli::run_kubectl_plugin(args, keyward::environment_from(envp), kVersion,
+                                            std::cout, std::cerr);
   }
   if (argc < 2) {
     usage();

@@ -207,6 +207,13 @@ void Session::stop() {
     loop_.join();
   }
   slot_.wipe();  // a fetch that was in flight may have delivered meanwhile
+  const Labels mine{{"namespace", config_.ns}, {"name", config_.name}};
+  for (const char* gauge :
+       {"keyward_broker_upstream_token_valid", "keyward_broker_upstream_token_expiry_seconds",
+        "keyward_broker_upstream_clock_skew_seconds", "keyward_broker_upstream_requests_last_hour",
+        "keyward_broker_upstream_requests_per_hour_limit"}) {
+    deps_.metrics.gauge(gauge, "").erase_matching(mine);
+  }
 }
 
 bool Session::update_credentials(const Credentials& credentials) {

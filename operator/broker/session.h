@@ -123,8 +123,14 @@ class Session {
 
   // Runs the refresher on its own thread until stop() (or destruction).
   void start();
-  // Wipes the token from memory, then stops the run loop (waits for a request in flight).
+  // Wipes the token from memory, then stops the run loop (waits for a request in flight), and
+  // drops the session's gauges (token validity, expiry, skew, budget): a stopped session reports
+  // nothing rather than its last token for ever.
   void stop();
+  // Sets keyward_broker_upstream_requests_last_hour / _per_hour_limit{namespace, name, kind} from
+  // the account's budget (shared by the sessions of one upstream account). The session manager
+  // calls it with every broker answer; each step calls it too.
+  void update_budget_gauges(SystemTime now) const;
   // One step of the run loop (tests drive it with a FakeClock instead of start()).
   SystemTime step(SystemTime now);
 
@@ -150,7 +156,6 @@ class Session {
   std::unique_ptr<TokenProvider> upstream_;  // the provider client
   std::unique_ptr<TokenProvider> provider_;  // ... behind its account's request budget
   std::shared_ptr<RequestBudget> budget_;    // that budget, for its gauges
-  void update_budget_gauges(SystemTime now) const;
   std::unique_ptr<ProviderTokenSource> source_;
   TokenSlot slot_;
   std::unique_ptr<StoringSink> sink_;

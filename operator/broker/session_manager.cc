@@ -231,7 +231,10 @@ void SessionManager::update_gauge(SystemTime now) const {
   {
     std::lock_guard lock(mu_);
     total = sessions_.size();
-    for (const auto& [key, s] : sessions_) valid += s->token(now) ? 1 : 0;
+    for (const auto& [key, s] : sessions_) {
+      valid += s->token(now) ? 1 : 0;
+      s->update_budget_gauges(now);
+    }
   }
   sessions_gauge_.set({{"state", "valid"}}, static_cast<double>(valid));
   sessions_gauge_.set({{"state", "waiting"}}, static_cast<double>(total - valid));

@@ -52,10 +52,18 @@ json time_json(const std::optional<SystemTime>& t) {
 }
 
 const apikey::Condition* find_condition(const ApiKeyReport& r, std::string_view type) {
-  for (const auto& c : r.status.conditions) {
-    if (c.type == type) return &c;
-  }
-  return nullptr;
+  return apikey::find_condition(r.status.conditions, type);
+}
+
+// Whether keyward.dev/rotate=<value> still waits: `kubectl keyward rotate` values start with the
+// RFC 3339 time of the request, so a rotation since then handled it (the operator records the
+// value it handled on the key Secret, which a desk may not be allowed to read). A value of
+// another form is reported as set, not as pending.
+std::optional<bool> rotate_request_pending(const std::string& value,
+                                           const std::optional<SystemTime>& last_rotation) {
+  const auto t = parse_rfc3339(value.substr(0, std::min<std::size_t>(value.size(), 20)));
+  if (!t) return std::nullopt;
+  return !last_rotation || *last_rotation < *t;
 }
 
 WindowState window_state(const apikey::ApiKeySpec& spec, SystemTime now) {
@@ -84,6 +92,7 @@ ConsumerPod consumer_pod(const kube::Object& pod, const ApiKeyReport& r) {
   p.name = pod.value("metadata", json::object()).value("name", "");
   p.terminating = pod["metadata"].contains("deletionTimestamp");
   p.key_version = apikey::recorded_key_version(pod);
+  p.held = kube::has_annotation(pod, apikey::annotation::kHold);  // "" is a hold too
   p.hold_reason = kube::annotation(pod, apikey::annotation::kHold);
   p.held_since = time_annotation(pod, apikey::annotation::kHoldSince);
   const std::int64_t current = r.status.key_version;
@@ -91,12 +100,12 @@ ConsumerPod consumer_pod(const kube::Object& pod, const ApiKeyReport& r) {
     p.state = "pending";
   } else if (*p.key_version >= current) {
     p.state = "current";
-  } else if (!p.hold_reason.empty()) {
+  } else if (p.held) {
     p.state = "held";
   } else {
     p.state = "stale";
   }
-  if (!p.hold_reason.empty() && p.held_since) {
+  if (p.held && p.held_since) {
     SystemTime deadline =
         *p.held_since + std::chrono::seconds(r.spec.consumers.hold_timeout_seconds);
     if (r.status.previous_key && r.status.previous_key->revoked_by) {
@@ -128,6 +137,11 @@ std::string schedule_text(const apikey::ApiKeySpec& spec) {
   return "none";
 }
 
+json pending_json(const ApiKeyReport& r) {
+  const auto pending = rotate_request_pending(r.rotate_request, r.status.last_rotation_time);
+  return pending ? json(*pending) : json(nullptr);
+}
+
 }  // namespace
 
 Result<ApiKeyReport> make_report(const kube::Object& apikey_object,
@@ -149,11 +163,8 @@ Result<ApiKeyReport> make_report(const kube::Object& apikey_object,
     // A status the operator has not written yet (or written by someone else) reads as empty.
     if (auto st = apikey::parse_apikey_status(apikey_object["status"])) r.status = std::move(*st);
   }
-  for (const auto* key : {&apikey::kRotateAnnotation, &apikey::kRotateRequestedByAnnotation,
-                          &apikey::kRotateEndGraceAnnotation}) {
-    const std::string value = kube::annotation(apikey_object, *key);
-    if (!value.empty()) r.rotate_annotations.push_back(std::string(*key) + "=" + value);
-  }
+  r.rotate_request = kube::annotation(apikey_object, apikey::kRotateAnnotation);
+  r.rotate_requested_by = kube::annotation(apikey_object, apikey::kRotateRequestedByAnnotation);
   r.windows = window_state(r.spec, now);
   for (const auto& pod : pods) {
     if (apikey::assigned_apikey(pod) == r.name) r.pods.push_back(consumer_pod(pod, r));
@@ -169,7 +180,7 @@ json to_json(const ApiKeyReport& r) {
               {"keyVersion", p.key_version ? json(*p.key_version) : json(nullptr)},
               {"state", p.state},
               {"terminating", p.terminating}};
-    if (!p.hold_reason.empty()) {
+    if (p.held) {
       j["hold"] = {{"reason", p.hold_reason},
                    {"since", time_json(p.held_since)},
                    {"deadline", time_json(p.hold_deadline)}};
@@ -184,11 +195,10 @@ json to_json(const ApiKeyReport& r) {
                           {"message", c.message},
                           {"lastTransitionTime", format_rfc3339(c.last_transition_time)}});
   }
-  json counts = {{"upToDate", 0}, {"stale", 0}, {"held", 0}, {"pending", 0}};
-  for (const auto& p : r.pods) {
-    counts[p.state == "current" ? "upToDate" : p.state] =
-        counts[p.state == "current" ? "upToDate" : p.state].get<int>() + 1;
-  }
+  const json counts = {{"upToDate", r.status.consumers.up_to_date},
+                       {"stale", r.status.consumers.stale},
+                       {"held", r.status.consumers.held},
+                       {"pending", r.status.consumers.pending}};
   json provider = nullptr;
   if (const auto* c = find_condition(r, ct::kProviderReady)) {
     provider = {{"ready", c->status}, {"reason", c->reason}, {"message", c->message}};
@@ -220,7 +230,10 @@ json to_json(const ApiKeyReport& r) {
           {"consumers", counts},
           {"pods", pods},
           {"provider", provider},
-          {"rotateRequest", r.rotate_annotations},
+          {"rotateRequest", r.rotate_request.empty() ? json(nullptr)
+                                                     : json{{"value", r.rotate_request},
+                                                            {"requestedBy", r.rotate_requested_by},
+                                                            {"pending", pending_json(r)}}},
           {"conditions", conditions},
           {"explain", explain(r)}};
 }
@@ -254,21 +267,21 @@ std::string render_status(const ApiKeyReport& r) {
                              ", valid until " +
                              when(r.status.previous_key->revoked_by, r.now, "its grace ends"));
   }
-  int counts[4] = {0, 0, 0, 0};
-  for (const auto& p : r.pods) {
-    counts[p.state == "current" ? 0 : p.state == "stale" ? 1 : p.state == "held" ? 2 : 3]++;
-  }
-  row("Consumers:", std::to_string(counts[0]) + " up to date, " + std::to_string(counts[1]) +
-                        " stale, " + std::to_string(counts[2]) + " held, " +
-                        std::to_string(counts[3]) + " pending");
+  const auto& n = r.status.consumers;  // the operator's own count (it decides the restarts)
+  row("Consumers:", std::to_string(n.up_to_date) + " up to date, " + std::to_string(n.stale) +
+                        " stale, " + std::to_string(n.held) + " held, " +
+                        std::to_string(n.pending) + " pending (the operator's count)");
   for (const auto& p : r.pods) {
     out << "    " << p.name << "  key version "
         << (p.key_version ? std::to_string(*p.key_version) : std::string("-")) << "  " << p.state
         << (p.terminating ? " (terminating)" : "");
-    if (!p.hold_reason.empty()) {
+    if (p.held) {
       out << "  hold \"" << p.hold_reason << "\" since "
           << when(p.held_since, r.now, "(not seen by the operator yet)");
-      if (p.hold_deadline) out << ", protected until " << format_rfc3339(*p.hold_deadline);
+      if (p.hold_deadline) {
+        out << (*p.hold_deadline > r.now ? ", protected until " : ", timed out at ")
+            << format_rfc3339(*p.hold_deadline);
+      }
     }
     out << "\n";
   }
@@ -278,7 +291,14 @@ std::string render_status(const ApiKeyReport& r) {
   } else {
     row("Provider:", "no broker session reported");
   }
-  for (const auto& a : r.rotate_annotations) row("Rotate request:", a);
+  if (!r.rotate_request.empty()) {
+    const auto pending = rotate_request_pending(r.rotate_request, r.status.last_rotation_time);
+    row("Rotate request:", r.rotate_request + " by " +
+                               (r.rotate_requested_by.empty() ? "?" : r.rotate_requested_by) +
+                               (!pending   ? ""
+                                : *pending ? " (pending)"
+                                           : " (handled)"));
+  }
   out << "  Conditions:\n";
   for (const auto& c : r.status.conditions) {
     out << "    " << c.type << "=" << c.status << " " << c.reason
@@ -311,9 +331,11 @@ std::vector<std::string> explain(const ApiKeyReport& r) {
   if (const auto* c = find_condition(r, ct::kDegraded); c != nullptr && c->status == "True") {
     why.push_back("It is Degraded (" + c->reason + "): " + c->message + ".");
   }
-  if (!r.rotate_annotations.empty()) {
-    why.push_back("A rotation was requested (" + r.rotate_annotations.front() +
-                  ") and the operator handles it at its next pass, outside windows.");
+  if (!r.rotate_request.empty() &&
+      rotate_request_pending(r.rotate_request, r.status.last_rotation_time).value_or(false)) {
+    why.push_back("A rotation was requested (keyward.dev/rotate=" + r.rotate_request +
+                  ") and not done yet: the operator does it at its next pass, outside windows" +
+                  (r.spec.active ? std::string(".") : std::string(", once the key is active.")));
   }
   if (const auto* c = find_condition(r, ct::kRotating);
       c != nullptr && c->reason == apikey::reason::kRotationPending) {
@@ -350,9 +372,14 @@ std::vector<std::string> explain(const ApiKeyReport& r) {
                     (p.key_version ? std::to_string(*p.key_version) : std::string("?")) + " (\"" +
                     p.hold_reason + "\"";
     if (p.held_since) s += " since " + format_rfc3339(*p.held_since);
+    if (p.hold_deadline && *p.hold_deadline <= r.now) {
+      why.push_back(s + "): its hold timed out at " + format_rfc3339(*p.hold_deadline) +
+                    ", so the operator restarts it despite the hold.");
+      continue;
+    }
     s += "): it is not restarted until it is released (" + self + " release " + p.name + " -n " +
          r.ns + ")";
-    if (p.hold_deadline) s += " or its hold times out at " + format_rfc3339(*p.hold_deadline);
+    if (p.hold_deadline) s += " or, at the latest, at " + format_rfc3339(*p.hold_deadline);
     why.push_back(s + ".");
   }
   const auto stale = std::ranges::count(r.pods, std::string("stale"), &ConsumerPod::state);
@@ -365,14 +392,23 @@ std::vector<std::string> explain(const ApiKeyReport& r) {
       why.push_back(std::to_string(stale) +
                     " pod(s) run an older key version and are not restarted while the key is "
                     "inactive.");
+    } else if (const auto* rot = find_condition(r, ct::kRotating);
+               rot != nullptr && rot->reason == apikey::reason::kWaitingForWindow) {
+      why.push_back(std::to_string(stale) +
+                    " pod(s) run an older key version and wait for the maintenance window to be "
+                    "restarted.");
+    } else if (r.spec.consumers.restart_strategy == apikey::RestartStrategy::Evict) {
+      why.push_back(std::to_string(stale) +
+                    " pod(s) run an older key version and are being evicted, at most " +
+                    std::to_string(r.spec.consumers.max_unavailable) +
+                    " at a time, as their PodDisruptionBudgets allow; see kubectl get events -n " +
+                    r.ns + " for refusals.");
     } else {
       why.push_back(std::to_string(stale) +
-                    " pod(s) run an older key version and are being "
-                    "restarted (" +
-                    std::string(apikey::to_string(r.spec.consumers.restart_strategy)) +
-                    ", at most " + std::to_string(r.spec.consumers.max_unavailable) +
-                    " at a time, PodDisruptionBudgets respected); see kubectl get events -n " +
-                    r.ns + " for refusals.");
+                    " pod(s) run an older key version and their workload is being rolled "
+                    "(rollout restart; pods without a Deployment, StatefulSet or DaemonSet are "
+                    "evicted); see kubectl get events -n " +
+                    r.ns + ".");
     }
   }
   const auto pending = std::ranges::count(r.pods, std::string("pending"), &ConsumerPod::state);

@@ -21,9 +21,12 @@ struct ConsumerPod {
   std::string name;
   std::optional<std::int64_t> key_version;  // keyward.dev/key-version; none: not delivered yet
   std::string state;                        // current | stale | held | pending
-  std::string hold_reason;                  // keyward.dev/hold
+  bool held = false;                        // keyward.dev/hold is set (an empty value too)
+  std::string hold_reason;                  // its value
   std::optional<SystemTime> held_since;     // keyward.dev/hold-since (set by the operator)
-  std::optional<SystemTime> hold_deadline;  // when a hold stops protecting it
+  // When the hold stops protecting it: hold-since + holdTimeoutSeconds, or the previous key's
+  // end when sooner (the restarter's rule, from what the status shows).
+  std::optional<SystemTime> hold_deadline;
   bool terminating = false;
 };
 
@@ -40,7 +43,8 @@ struct ApiKeyReport {
   apikey::ApiKeySpec spec;
   apikey::ApiKeyStatus status;
   std::int64_t generation = 0;
-  std::vector<std::string> rotate_annotations;  // keyward.dev/rotate* as "key=value"
+  std::string rotate_request;       // keyward.dev/rotate ("" for none)
+  std::string rotate_requested_by;  // keyward.dev/rotate-requested-by
   WindowState windows;
   std::vector<ConsumerPod> pods;
   SystemTime now{};

@@ -102,6 +102,8 @@ Result<Invocation> parse(const std::vector<std::string>& args) {
       return fail("InvalidArguments", error);
     } else if (a == "--end-grace") {
       inv.end_grace = true;
+    } else if (a == "--version") {
+      inv.verb = "version";
     } else if (a == "-h" || a == "--help") {
       inv.verb = "help";
     } else if (a.starts_with("-")) {
@@ -111,6 +113,12 @@ Result<Invocation> parse(const std::vector<std::string>& args) {
     } else {
       inv.positional.push_back(a);
     }
+  }
+  if ((inv.end_grace || !inv.requested_by.empty()) && inv.verb != "rotate") {
+    return fail("InvalidArguments", "--end-grace and --requested-by belong to rotate");
+  }
+  if (inv.reason_given && inv.verb != "hold") {
+    return fail("InvalidArguments", "--reason belongs to hold");
   }
   if (inv.output != "text" && inv.output != "json" && inv.output != "yaml") {
     return fail("InvalidArguments", "--output " + inv.output + " is not one of text, json, yaml");
@@ -229,16 +237,32 @@ Result<Printed> rotate_verb(const Invocation& inv, const Environment& env, Clock
   if (!name) return fail(name.error());
   auto cluster = connect(inv, env, clock);
   if (!cluster) return fail(cluster.error());
+  auto object = read_apikey(*cluster->api, cluster->ns, *name);
+  if (!object) return fail(object.error());
+  auto spec = apikey::parse_apikey_spec(object->value("spec", json::object()));
+  if (spec) {
+    if (const auto* ref = std::get_if<apikey::SecretRefSource>(&spec->source)) {
+      // The operator would only record a RotateNotPossible Event: say so here, at once.
+      return fail("RotateNotPossible",
+                  "ApiKey " + cluster->ns + "/" + *name + " takes its key from Secret " +
+                      ref->name +
+                      " (spec.source.secretRef), which Keyward does not issue: put the new key "
+                      "into that Secret and the operator rotates to it");
+    }
+  }
+  const bool inactive = spec && !spec->active;
   RotateRequest request{cluster->ns, *name, inv.end_grace,
                         inv.requested_by.empty() ? who_am_i(env) : inv.requested_by,
                         rotate_value(clock)};
   if (auto st = request_rotation(*cluster->api, request); !st) return fail(st.error());
-  const std::string text =
-      "rotation of ApiKey " + request.ns + "/" + request.name +
-      " requested (keyward.dev/rotate=" + request.value + ", by " + request.requested_by +
-      (request.end_grace ? ", the previous key's grace ends at once" : "") +
-      "); the operator rotates at once, outside windows. Watch it with: kubectl -n " + request.ns +
-      " get apikey " + request.name + " -w\n";
+  std::string text = "rotation of ApiKey " + request.ns + "/" + request.name +
+                     " requested (keyward.dev/rotate=" + request.value + ", by " +
+                     request.requested_by;
+  if (request.end_grace) text += ", the previous key's grace ends at once";
+  text += inactive ? "); the key is inactive (spec.active is false): it rotates when it is active "
+                     "again. "
+                   : "); the operator rotates at once, outside windows. ";
+  text += "Watch it with: kubectl -n " + request.ns + " get apikey " + request.name + " -w\n";
   return Printed{{{"namespace", request.ns},
                   {"name", request.name},
                   {"rotate", request.value},
@@ -250,7 +274,7 @@ Result<Printed> rotate_verb(const Invocation& inv, const Environment& env, Clock
 Result<Printed> hold_verb(const Invocation& inv, const Environment& env, Clock& clock) {
   auto pod = one_name(inv, "POD");
   if (!pod) return fail(pod.error());
-  if (inv.verb == "hold" && !inv.reason_given) {
+  if (inv.verb == "hold" && inv.reason.empty()) {
     return fail("InvalidArguments",
                 "hold needs --reason: kubectl keyward hold POD --reason \"open positions\"");
   }
@@ -306,7 +330,7 @@ int execute(const Invocation& inv, const Environment& env, std::ostream& out, st
 }  // namespace
 
 int run_kubectl_plugin(const std::vector<std::string>& args, const Environment& env,
-                       std::ostream& out, std::ostream& err) {
+                       const std::string& version, std::ostream& out, std::ostream& err) {
   auto inv = parse(args);
   if (!inv) {
     err << "kubectl keyward: " << inv.error().message << "\n" << kUsageText;
@@ -315,6 +339,10 @@ int run_kubectl_plugin(const std::vector<std::string>& args, const Environment& 
   if (inv->verb.empty() || inv->verb == "help") {
     (inv->verb.empty() ? err : out) << kUsageText;
     return inv->verb.empty() ? kUsage : kOk;
+  }
+  if (inv->verb == "version") {
+    print(out, inv->output, {{"version", version}}, "kubectl-keyward " + version + "\n");
+    return kOk;
   }
   if (inv->verb == "completion") {
     if (inv->positional.size() != 1 ||
@@ -361,7 +389,17 @@ int complete_kubectl_plugin(const std::vector<std::string>& args, const Environm
   const std::vector<std::string> before(args.begin(), args.empty() ? args.end() : args.end() - 1);
   const std::string previous = before.empty() ? "" : before.back();
   std::vector<std::string> candidates;
-  auto inv = parse(before);
+  // A flag that waits for its value does not parse on its own: read the words before it.
+  const bool wants_value = previous == "-n" || previous == "--namespace" || previous == "-o" ||
+                           previous == "--output" || previous == "--kubeconfig" ||
+                           previous == "--context" || previous == "--reason" ||
+                           previous == "--requested-by";
+  auto inv =
+      parse(wants_value ? std::vector<std::string>(before.begin(), before.end() - 1) : before);
+  if (std::ranges::find(before, "inject") != before.end()) {
+    out << ":0\n";  // inject takes keyward-operator inject's flags and files
+    return kOk;
+  }
   const auto names_of = [&](const kube::ResourceType& type) {
     if (!inv) return;
     RealClock clock;

@@ -29,7 +29,7 @@ inline constexpr const char* kCompletionName = "kubectl_complete-keyward";
 
 // args: what follows the program name. inject is not handled here (main composes it).
 int run_kubectl_plugin(const std::vector<std::string>& args, const Environment& env,
-                       std::ostream& out, std::ostream& err);
+                       const std::string& version, std::ostream& out, std::ostream& err);
 
 // `keyward-operator rotate NAMESPACE/NAME [--end-grace] [--requested-by WHO] [--kubeconfig F]`.
 int run_rotate_command(const std::vector<std::string>& args, const Environment& env,

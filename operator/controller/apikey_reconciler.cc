@@ -68,6 +68,7 @@ struct ApiKeyReconciler::Pass {
   std::optional<apikey::KeySecret> secret;
   std::optional<SystemTime> next_rotation;
   std::optional<Error> degraded;  // the first problem that needs a person
+  bool rotation_failed = false;   // the key source failed this pass: try again on its own clock
   bool revoke_attempted = false;  // the provider's revoke endpoint was called in this pass
   std::optional<SystemTime> wake_at;
   std::optional<RestartReport> restarts;
@@ -148,14 +149,20 @@ void ApiKeyReconciler::forget(const std::string& key) {
   std::lock_guard lock(mu_);
   key_conditions_.erase(key);
   revoke_retry_at_.erase(key);
+  rotation_failures_.erase(key);
+  forget_metrics(key);
   if (deps_.metrics != nullptr) {
-    if (const auto slash = key.find('/'); slash != std::string::npos) {
-      forget_apikey_metrics(*deps_.metrics, key.substr(0, slash), key.substr(slash + 1));
-    }
     std::map<std::string, int> counts{
         {"Ready", 0}, {"NotReady", 0}, {"Degraded", 0}, {"Inactive", 0}};
     for (const auto& [k, c] : key_conditions_) ++counts[c];
     for (const auto& [c, n] : counts) deps_.metrics->apikeys.set({{"condition", c}}, n);
+  }
+}
+
+void ApiKeyReconciler::forget_metrics(const std::string& key) {
+  if (deps_.metrics == nullptr) return;
+  if (const auto slash = key.find('/'); slash != std::string::npos) {
+    forget_apikey_metrics(*deps_.metrics, key.substr(0, slash), key.substr(slash + 1));
   }
 }
 
@@ -164,17 +171,20 @@ void ApiKeyReconciler::record_condition_metric(const Pass& pass, const std::stri
   // The reason that decided the condition: Degraded's, Ready's when not ready, else Rotating's
   // (AsExpected, RestartingConsumers, ConsumersHeld, WaitingForWindow, RotationPending).
   const auto reason_of = [&](std::string_view type) -> std::string {
-    for (const auto& c : pass.desired.conditions) {
-      if (c.type == type) return c.reason;
-    }
-    return "";
+    const auto* c = apikey::find_condition(pass.desired.conditions, type);
+    return c != nullptr ? c->reason : "";
   };
   ApiKeyMetricState state;
   state.condition = condition;
   state.reason = condition == "Degraded"                              ? reason_of(ct::kDegraded)
                  : condition == "NotReady" || condition == "Inactive" ? reason_of(ct::kReady)
                                                                       : reason_of(ct::kRotating);
-  state.next_rotation = pass.desired.next_rotation_time;
+  // The planned time from the last rotation, not the status's (which never lies in the past): an
+  // overdue rotation keeps a time in the past here until it happens (KeywardRotationOverdue).
+  if (pass.spec && pass.spec->active && pass.planner && pass.secret && pass.secret->rotated_at) {
+    const SystemTime last = *pass.secret->rotated_at;
+    if (auto planned = pass.planner->next_rotation(last, last)) state.next_rotation = *planned;
+  }
   state.consumers = pass.desired.consumers;
   record_apikey_metrics(*deps_.metrics, pass.meta.ns, pass.meta.name, state);
   const std::string& key = pass.key;
@@ -246,14 +256,14 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
   pass.secret = std::move(*secret);
 
   if (pass.spec->active && pass.secret) {
-    // 5. Rotation. A failure here (an error, or a key source that newly degrades the pass) is
-    // counted per ApiKey for the RotationFailing alert; a write conflict is retried, not counted.
-    const bool was_degraded = pass.degraded.has_value();
+    // 5. Rotation. A failure (an error, or a key source that degrades the pass) starts a failure
+    // episode for the RotationFailing alert, counted once per reason until a pass succeeds.
     if (auto rotated = rotate_if_due(pass); !rotated) {
-      count_rotation_failure(pass, rotated.error());
+      note_rotation_outcome(pass, &rotated.error());
       return fail(rotated.error());
     }
-    if (!was_degraded && pass.degraded) count_rotation_failure(pass, *pass.degraded);
+    pass.rotation_failed = pass.degraded && pass.degraded->reason != rs::kWindowNeverOpens;
+    note_rotation_outcome(pass, pass.rotation_failed ? &*pass.degraded : nullptr);
     // 6. Grace period.
     if (auto st = drop_expired_previous(pass); !st) return fail(st.error());
   }
@@ -307,6 +317,13 @@ Result<Action> ApiKeyReconciler::reconcile_once(const kube::Object& apikey_objec
     earliest(pass.wake_at, pass.now + kWindowNeverOpensRecheck);
   }
   if (pass.spec->active && !pass.secret) earliest(pass.wake_at, pass.now + kSeedKeyRecheck);
+  if (pass.rotation_failed) {
+    // The key source is asked again on its own clock (a provider's Retry-After when later), not
+    // only when something changes: a failure nothing retries would never rotate the key.
+    earliest(
+        pass.wake_at,
+        pass.now + std::max(kKeySourceRetry, pass.degraded->retry_after.value_or(kKeySourceRetry)));
+  }
   if (!pass.wake_at) return Action::await_change();
   const auto delay = std::chrono::ceil<std::chrono::seconds>(*pass.wake_at - pass.now);
   return Action::requeue(std::max(delay, std::chrono::seconds(1)));
@@ -907,11 +924,26 @@ void ApiKeyReconciler::provider_ready_events(const Pass& pass) {
   }
 }
 
-void ApiKeyReconciler::count_rotation_failure(const Pass& pass, const Error& error) const {
-  if (deps_.metrics == nullptr) return;
-  if (error.http_status == 409 || error.reason == rs::kWindowNeverOpens) return;
-  deps_.metrics->rotation_failures_total.inc(
-      {{"namespace", pass.meta.ns}, {"name", pass.meta.name}, {"reason", error.reason}});
+void ApiKeyReconciler::note_rotation_outcome(const Pass& pass, const Error* error) {
+  if (error != nullptr && error->http_status == 409) return;  // a conflict is retried at once
+  const Labels key{{"namespace", pass.meta.ns}, {"name", pass.meta.name}};
+  std::lock_guard lock(mu_);
+  if (error == nullptr) {
+    if (rotation_failures_.erase(pass.key) > 0 && deps_.metrics != nullptr) {
+      deps_.metrics->rotation_failing.erase_matching(key);
+    }
+    return;
+  }
+  auto [it, inserted] = rotation_failures_.try_emplace(pass.key, error->reason);
+  if (!inserted && it->second == error->reason) return;  // the same episode, counted already
+  it->second = error->reason;
+  if (deps_.metrics != nullptr) {
+    Labels failing = key;
+    failing["reason"] = error->reason;
+    deps_.metrics->rotation_failures_total.inc(failing);
+    deps_.metrics->rotation_failing.erase_matching(key);
+    deps_.metrics->rotation_failing.set(failing, 1);
+  }
 }
 
 // What the status should say, from the pass alone: no API request, no event, no metric.

@@ -113,6 +113,8 @@ class ApiKeyReconciler {
 
   // Forget per-key state (the ApiKey is gone).
   void forget(const std::string& key);
+  // Drops the key's per-ApiKey series only ("namespace/name"; operator_metrics.h).
+  void forget_metrics(const std::string& key);
 
   // This replica has just become the leader: its caches may still miss the previous leader's
   // last writes, so each key Secret is read from the API once before its cached copy is trusted.
@@ -123,6 +125,8 @@ class ApiKeyReconciler {
   static constexpr std::chrono::seconds kProviderRevokeRetry{30};
   static constexpr std::chrono::seconds kDeletionRecheck{30};
   static constexpr std::chrono::seconds kWindowNeverOpensRecheck{3600};
+  // A key source that failed (unreachable, rejected, a missing source Secret) is asked again.
+  static constexpr std::chrono::seconds kKeySourceRetry{300};
 
  private:
   struct Pass;
@@ -163,13 +167,16 @@ class ApiKeyReconciler {
   Result<apikey::KeyMaterial> obtain_key(Pass& pass, const std::string& idempotency_key);
   // The keyward_apikeys counts and the ApiKey's own series (operator_metrics.h).
   void record_condition_metric(const Pass& pass, const std::string& condition);
-  void count_rotation_failure(const Pass& pass, const Error& error) const;
+  // Counts keyward_rotation_failures_total once when a failure episode starts (or its reason
+  // changes); error null: the rotation step succeeded, the episode ends.
+  void note_rotation_outcome(const Pass& pass, const Error* error);
 
   ReconcilerDeps deps_;
   ConsumerRestarter restarter_;
 
-  std::mutex mu_;  // guards key_conditions_ and revoke_retry_at_
-  std::map<std::string, std::string> key_conditions_;  // per key: the keyward_apikeys label
+  std::mutex mu_;  // guards key_conditions_, rotation_failures_ and revoke_retry_at_
+  std::map<std::string, std::string> key_conditions_;     // per key: the keyward_apikeys label
+  std::map<std::string, std::string> rotation_failures_;  // per key: the failing reason
   // Per key: the earliest next call of the provider's revoke endpoint after a failed one (a
   // restart forgets it: one early retry).
   struct PendingRevoke {

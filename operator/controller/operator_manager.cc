@@ -96,7 +96,10 @@ void OperatorManager::add_leadership_listener(std::function<void(bool)> listener
 void OperatorManager::notify_leadership(bool leading) {
   if (leading) reconciler_.distrust_cache();
   metrics_.leader.set(leading ? 1 : 0);
-  if (!leading) forget_all_apikey_metrics(metrics_);  // the new leader reports them
+  if (!leading) {
+    leadership_losses_.fetch_add(1);
+    forget_all_apikey_metrics(metrics_);  // the new leader reports them
+  }
   for (const auto& listener : leadership_listeners_) listener(leading);
 }
 
@@ -135,6 +138,9 @@ bool OperatorManager::leading() const { return !elector_ || elector_->is_leader(
 kube::ReconcileResult OperatorManager::reconcile_key(const std::string& key) {
   metrics_.workqueue_depth.set(static_cast<double>(queue_.depth()));
   if (!leading()) {
+    // A key deleted while this replica stands by is forgotten here too, so its condition is not
+    // counted again when this replica leads.
+    if (!apikeys_.store().get(key)) reconciler_.forget(key);
     logger_.debug("not leading; looking again later", {{"object", key}});
     // A standby (or a leader whose renewal is late) never writes. Look again after the retry
     // period rather than dropping the key: a leader that only lapsed gets no new
@@ -156,12 +162,12 @@ kube::ReconcileResult OperatorManager::reconcile_key(const std::string& key) {
     return {};
   }
   const SystemTime started = clock_.now();
+  const std::uint64_t losses = leadership_losses_.load();
   auto action = reconciler_.reconcile(*object);
-  if (!leading()) {
-    // Leadership went while the pass ran: its per-ApiKey series belong to the new leader.
-    if (const auto slash = key.find('/'); slash != std::string::npos) {
-      forget_apikey_metrics(metrics_, key.substr(0, slash), key.substr(slash + 1));
-    }
+  if (leadership_losses_.load() != losses) {
+    // Leadership went while the pass ran: its per-ApiKey series belong to the new leader. (A
+    // renewal that is only late is no loss: the series stay.)
+    reconciler_.forget_metrics(key);
   }
   // Actions are relative to the pass's start; the queue counts from now. Take off the time the
   // pass took (or the clock jumped meanwhile) so the key comes back at the intended moment.

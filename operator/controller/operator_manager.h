@@ -109,6 +109,7 @@ class OperatorManager {
   Clock& clock_;
   Logger logger_;
   OperatorOptions options_;
+  std::atomic<std::uint64_t> leadership_losses_{0};  // notify_leadership(false) calls
   OperatorMetrics metrics_;
   EventRecorder events_;
   apikey::LastUsedTimes last_used_;         // before reconciler_, which reads it

@@ -23,12 +23,20 @@ OperatorMetrics::OperatorMetrics(MetricsRegistry& registry)
           "1 for each ApiKey's condition (Ready, NotReady, Degraded, Inactive) and its reason.")),
       next_rotation_timestamp_seconds(
           registry.gauge("keyward_apikey_next_rotation_timestamp_seconds",
-                         "Unix time of the ApiKey's next planned rotation.")),
+                         "Unix time the ApiKey's next rotation is planned for, from its last "
+                         "rotation (window-aware; in the past while an overdue rotation has not "
+                         "happened).")),
       consumers(registry.gauge("keyward_consumers",
                                "Pods using the ApiKey by state (current, stale, held).")),
       rotation_failures_total(
           registry.counter("keyward_rotation_failures_total",
-                           "Rotations (or key reads) that failed, by ApiKey and reason.")),
+                           "Rotation failure episodes by ApiKey and reason: counted when the key "
+                           "source starts failing (or fails for another reason), once until a "
+                           "rotation step succeeds.")),
+      rotation_failing(registry.gauge(
+          "keyward_rotation_failing",
+          "1 while the ApiKey's rotation step keeps failing, with the reason (the operator asks "
+          "its key source again every 5 minutes or after its Retry-After).")),
       hold_escalations_total(registry.counter(
           "keyward_hold_escalations_total",
           "Held pods escalated: their hold will time out or their key expire within minutes.")),
@@ -66,6 +74,7 @@ void forget_all_apikey_metrics(OperatorMetrics& metrics) {
   metrics.apikey_condition.erase_matching({});
   metrics.next_rotation_timestamp_seconds.erase_matching({});
   metrics.consumers.erase_matching({});
+  metrics.rotation_failing.erase_matching({});
   metrics.apikeys.erase_matching({});
 }
 
@@ -75,6 +84,7 @@ void forget_apikey_metrics(OperatorMetrics& metrics, const std::string& ns,
   metrics.apikey_condition.erase_matching(key);
   metrics.next_rotation_timestamp_seconds.erase_matching(key);
   metrics.consumers.erase_matching(key);
+  metrics.rotation_failing.erase_matching(key);
 }
 
 }  // namespace keyward::controller

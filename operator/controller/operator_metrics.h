@@ -23,9 +23,10 @@ struct OperatorMetrics {
   Gauge& apikeys;            // {condition="Ready"|"NotReady"|"Degraded"|"Inactive"}: counts
   // Per ApiKey, {namespace, name, ...}: one series each, replaced when the key's state changes.
   Gauge& apikey_condition;                 // {condition, reason} = 1
-  Gauge& next_rotation_timestamp_seconds;  // absent when no rotation is planned
+  Gauge& next_rotation_timestamp_seconds;  // from the last rotation; absent when none is planned
   Gauge& consumers;                        // {state="current"|"stale"|"held"}
-  Counter& rotation_failures_total;        // {reason}: a due rotation that did not happen
+  Counter& rotation_failures_total;        // {reason}: failure episodes, once per reason
+  Gauge& rotation_failing;                 // {reason} = 1 while an episode lasts
   Counter& hold_escalations_total;         // a held pod escalated before its forced restart
   Gauge& leader;                           // 1 while this replica reconciles (holds the lease)
 };

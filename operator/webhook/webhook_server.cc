@@ -35,7 +35,8 @@ WebhookServer::WebhookServer(const WebhookServerConfig& config, CertificateStore
       admissions_(metrics == nullptr
                       ? nullptr
                       : &metrics->counter("keyward_webhook_admissions_total",
-                                          "AdmissionReviews answered, by result (allowed, "
+                                          "AdmissionReviews answered, by webhook "
+                                          "(mutate-pods, validate-apikeys) and result (allowed, "
                                           "refused, error).")),
       admission_seconds_(metrics == nullptr
                              ? nullptr
@@ -65,7 +66,10 @@ WebhookServer::~WebhookServer() { stop(); }
 HttpResponse WebhookServer::review(const std::string& path, const std::string& body) const {
   const auto started = std::chrono::steady_clock::now();  // the duration metric only
   const auto count = [&](const char* result) {
-    if (admissions_ != nullptr) admissions_->inc({{"result", result}});
+    if (admissions_ != nullptr) {
+      admissions_->inc({{"webhook", path == "/mutate-pods" ? "mutate-pods" : "validate-apikeys"},
+                        {"result", result}});
+    }
     if (admission_seconds_ != nullptr) {
       admission_seconds_->observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -30,7 +30,8 @@ struct WebhookServerConfig {
 
 class WebhookServer {
  public:
-  // metrics: where keyward_webhook_admissions_total{result="allowed"|"refused"|"error"} and
+  // metrics: where keyward_webhook_admissions_total{webhook="mutate-pods"|"validate-apikeys",
+  // result="allowed"|"refused"|"error"} and
   // keyward_webhook_admission_duration_seconds go (none in tests that do not look).
   WebhookServer(const WebhookServerConfig& config, CertificateStore& certificates,
                 const PodAdmissionHandler& pods, const ApiKeyValidator& apikeys, Clock& clock,

@@ -104,6 +104,12 @@ TEST_F(SessionTest, LogsInAtStartAndRenewsAt85Of90Minutes) {
   EXPECT_EQ(spent.value(of("renewal")), 1);
   EXPECT_EQ(limit.value(of("login")), 5);
   EXPECT_GT(limit.value(of("renewal")), 0);
+  // A stopped session reports nothing (not its last token for ever).
+  s->stop();
+  const Labels key{{"namespace", "bots"}, {"name", "alpha"}};
+  EXPECT_FALSE(metrics.gauge("keyward_broker_upstream_token_valid", "").has(key));
+  EXPECT_FALSE(metrics.gauge("keyward_broker_upstream_token_expiry_seconds", "").has(key));
+  EXPECT_FALSE(spent.has(of("login")));
   expect_no_secrets();
 }
 

@@ -718,13 +718,28 @@ TEST_F(ReconcilerTest, AKeySourceThatFailsAtRotationIsCountedAsARotationFailure)
   const Labels failed{{"namespace", "bots"}, {"name", "alpha"}, {"reason", "SourceSecretNotFound"}};
   EXPECT_EQ(metrics.rotation_failures_total.value(failed), 0);
   ASSERT_TRUE(api.remove(kube::ResourceType::secrets(), "bots", "user-key", {}));
-  r->reconcile(*find("apikeys", "bots", "alpha"));
-  EXPECT_EQ(metrics.rotation_failures_total.value(failed), 1);
+  auto action = r->reconcile(*find("apikeys", "bots", "alpha"));
+  ASSERT_TRUE(action);
+  EXPECT_EQ(action->requeue_after, controller::ApiKeyReconciler::kKeySourceRetry)
+      << "a failing key source is asked again on its own clock";
+  for (int i = 0; i < 3; ++i) r->reconcile(*find("apikeys", "bots", "alpha"));
+  EXPECT_EQ(metrics.rotation_failures_total.value(failed), 1) << "one episode, counted once";
+  EXPECT_EQ(metrics.rotation_failing.value(failed), 1);
   EXPECT_EQ(metrics.apikey_condition.value({{"namespace", "bots"},
                                             {"name", "alpha"},
                                             {"condition", "Degraded"},
                                             {"reason", "SourceSecretNotFound"}}),
             1);
+  // The source comes back: the episode ends; a second outage is a second episode.
+  put(Json{{"apiVersion", "v1"},
+           {"kind", "Secret"},
+           {"metadata", {{"name", "user-key"}, {"namespace", "bots"}}},
+           {"data", {{"key", keyward::base64_encode("user-key-0001")}}}});
+  r->reconcile(*find("apikeys", "bots", "alpha"));
+  EXPECT_FALSE(metrics.rotation_failing.has(failed)) << "the episode ended";
+  ASSERT_TRUE(api.remove(kube::ResourceType::secrets(), "bots", "user-key", {}));
+  r->reconcile(*find("apikeys", "bots", "alpha"));
+  EXPECT_EQ(metrics.rotation_failures_total.value(failed), 2);
 }
 
 TEST_F(ReconcilerTest, SecretRefContentChangeIsARotation) {

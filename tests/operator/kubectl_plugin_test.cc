@@ -54,10 +54,15 @@ class KubectlPluginTest : public ::testing::Test {
     ASSERT_TRUE(write((dir_ / "kubeconfig").string(), render_kubeconfig(server_->url(), "", "")));
     server_->apply({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "bots"}}}});
     server_->apply(apikey());
+    json user_keyed = apikey();
+    user_keyed["metadata"]["name"] = "user-keyed";
+    user_keyed["spec"]["source"] = {{"secretRef", {{"name", "desk-key"}}}};
+    user_keyed.erase("status");
+    server_->apply(user_keyed);
     server_->apply(pod("alpha-bot-1", "3", {}));
     server_->apply(pod("alpha-bot-2", "2",
                        {{"keyward.dev/hold", "open positions"},
-                        {"keyward.dev/hold-since", "2026-12-01T14:00:00Z"}}));
+                        {"keyward.dev/hold-since", format_rfc3339(held_since())}}));
     // Named by the inject annotation only (a pod the webhook has not labelled): a consumer too.
     json unlabelled = pod("alpha-bot-3", "2", {{"keyward.dev/inject", "alpha"}});
     unlabelled["metadata"].erase("labels");
@@ -71,6 +76,17 @@ class KubectlPluginTest : public ::testing::Test {
     server_->stop();
     std::error_code ec;
     fs::remove_all(dir_, ec);
+  }
+
+  // Ten minutes ago: the hold (holdTimeoutSeconds 3600) protects the pod for 50 more minutes.
+  static SystemTime held_since() {
+    static const SystemTime t =
+        std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) -
+        std::chrono::minutes(10);
+    return t;
+  }
+  static std::string hold_deadline() {
+    return format_rfc3339(held_since() + std::chrono::hours(1));
   }
 
   // An ApiKey as the operator reports it: key version 3 rotated an hour ago, the next rotation in
@@ -152,14 +168,15 @@ class KubectlPluginTest : public ::testing::Test {
 TEST_F(KubectlPluginTest, StatusShowsKeyScheduleWindowConsumersAndProvider) {
   auto r = plugin({"status", "alpha", "-n", "bots"});
   ASSERT_EQ(r.code, 0) << r.output;
-  for (const char* want :
-       {"ApiKey bots/alpha (demo)", "version 3, hint nt_A…x9, Secret keyward-alpha",
-        "every 86400 s", "2027-01-01T00:00:00Z", "closed; next opens 2027-01-01T00:00:00Z",
-        "1 up to date, 1 stale, 1 held, 0 pending",
-        "alpha-bot-2  key version 2  held  hold \"open positions\" since "
-        "2026-12-01T14:00:00Z",
-        "protected until 2026-12-01T15:00:00Z",
-        "NOT READY (CaptchaRequired): the provider asks for a captcha"}) {
+  const std::string since = format_rfc3339(held_since());
+  for (const std::string& want :
+       {std::string("ApiKey bots/alpha (demo)"),
+        std::string("version 3, hint nt_A…x9, Secret keyward-alpha"), std::string("every 86400 s"),
+        std::string("2027-01-01T00:00:00Z"), std::string("closed; next opens 2027-01-01T00:00:00Z"),
+        std::string("1 up to date, 1 stale, 1 held, 0 pending (the operator's count)"),
+        "alpha-bot-2  key version 2  held  hold \"open positions\" since " + since,
+        "protected until " + hold_deadline(),
+        std::string("NOT READY (CaptchaRequired): the provider asks for a captcha")}) {
     EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
   }
   EXPECT_EQ(r.output.find("web"), std::string::npos) << "a pod that is not a consumer is listed";
@@ -184,15 +201,18 @@ TEST_F(KubectlPluginTest, StatusShowsKeyScheduleWindowConsumersAndProvider) {
 TEST_F(KubectlPluginTest, ExplainGivesOneSentencePerCause) {
   auto r = plugin({"explain", "alpha", "-n", "bots"});
   ASSERT_EQ(r.code, 0) << r.output;
-  for (const char* want :
-       {"- The next rotation is due 2027-01-01T00:00:00Z",
-        "- Rotations and restarts wait for a maintenance window; the next opens "
-        "2027-01-01T00:00:00Z",
-        "- Pod alpha-bot-2 holds key version 2 (\"open positions\" since 2026-12-01T14:00:00Z): "
-        "it is not restarted until it is released (kubectl keyward release alpha-bot-2 -n bots) "
-        "or its hold times out at 2026-12-01T15:00:00Z.",
-        "- 1 pod(s) run an older key version and are being restarted (Evict",
-        "- The provider session is not ready (CaptchaRequired)"}) {
+  for (const std::string& want :
+       {std::string("- The next rotation is due 2027-01-01T00:00:00Z"),
+        std::string("- Rotations and restarts wait for a maintenance window; the next opens "
+                    "2027-01-01T00:00:00Z"),
+        "- Pod alpha-bot-2 holds key version 2 (\"open positions\" since " +
+            format_rfc3339(held_since()) +
+            "): it is not restarted until it is released (kubectl keyward release alpha-bot-2 "
+            "-n bots) or, at the latest, at " +
+            hold_deadline() + ".",
+        std::string("- 1 pod(s) run an older key version and are being evicted, at most 1 at a "
+                    "time"),
+        std::string("- The provider session is not ready (CaptchaRequired)")}) {
     EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
   }
   auto j = plugin({"explain", "alpha", "-n", "bots", "-o", "json"});
@@ -243,6 +263,9 @@ TEST_F(KubectlPluginTest, BadInputGetsAClearErrorAndExitCode) {
       {{"status", "alpha", "-o", "xml"}, 2, "--output xml is not one of text, json, yaml"},
       {{"frobnicate"}, 2, "unknown verb frobnicate"},
       {{"status", "alpha", "--bogus"}, 2, "unknown flag --bogus"},
+      {{"status", "alpha", "--end-grace"}, 2, "--end-grace and --requested-by belong to rotate"},
+      {{"rotate", "alpha", "-n", "bots", "--reason", "x"}, 2, "--reason belongs to hold"},
+      {{"rotate", "user-keyed", "-n", "bots"}, 1, "which Keyward does not issue"},
       {{}, 2, "usage: kubectl keyward VERB"},
   };
   for (const auto& c : cases) {
@@ -260,6 +283,11 @@ TEST_F(KubectlPluginTest, BadInputGetsAClearErrorAndExitCode) {
   EXPECT_EQ(
       plugin({"status", "alpha", "-n", "bots", "--kubeconfig", (dir_ / "missing").string()}).code,
       1);
+  // An empty reason is refused before any cluster is asked.
+  EXPECT_EQ(plugin({"hold", "alpha-bot-1", "--reason", ""}, {"KUBECONFIG=/nonexistent"}).code, 2);
+  auto version = plugin({"-o", "json", "version"});
+  EXPECT_EQ(version.code, 0) << version.output;
+  EXPECT_TRUE(json::parse(version.output, nullptr, false).contains("version")) << version.output;
 }
 
 TEST_F(KubectlPluginTest, CompletionNamesVerbsApiKeysAndConsumerPods) {
@@ -269,12 +297,15 @@ TEST_F(KubectlPluginTest, CompletionNamesVerbsApiKeysAndConsumerPods) {
   auto keys = plugin({"__complete", "status", ""});
   EXPECT_EQ(keys.output, ":4\n") << "the context's namespace is default: no ApiKey there";
   keys = plugin({"__complete", "-n", "bots", "status", ""});
-  EXPECT_EQ(keys.output, "alpha\n:4\n");
+  EXPECT_EQ(keys.output, "alpha\nuser-keyed\n:4\n");
   // What kubectl itself calls: kubectl_complete-keyward.
   auto pods = run_program(
       {(fs::path(KEYWARD_OPERATOR_BINARY).parent_path() / "kubectl_complete-keyward").string(),
        "hold", "-n", "bots", ""});
   EXPECT_EQ(pods.output, "alpha-bot-1\nalpha-bot-2\nalpha-bot-3\n:4\n") << pods.output;
+  auto namespaces = plugin({"__complete", "status", "-n", ""});
+  EXPECT_NE(namespaces.output.find("bots\n"), std::string::npos) << namespaces.output;
+  EXPECT_EQ(plugin({"__complete", "inject", "-f", ""}).output, ":0\n") << "files for inject";
   auto script = plugin({"completion", "bash"});
   ASSERT_EQ(script.code, 0);
   EXPECT_NE(script.output.find("complete -F _kubectl_keyward kubectl-keyward"), std::string::npos);

@@ -447,12 +447,16 @@ TEST_F(WebhookHttpsTest, AdmissionsAreCountedByResultAndTimed) {
   admit(json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "plain"}}}});
   admit(annotated_pod("nope", json::array({container("app")})));
   (void)client()->Post("/mutate-pods", R"({"kind":"AdmissionReview"})", "application/json");
-  EXPECT_EQ(admissions.value({{"result", "allowed"}}), 2);
-  EXPECT_EQ(admissions.value({{"result", "refused"}}), 1);
-  EXPECT_EQ(admissions.value({{"result", "error"}}), 1);
+  const auto mutate = [](const char* result) {
+    return Labels{{"webhook", "mutate-pods"}, {"result", result}};
+  };
+  EXPECT_EQ(admissions.value(mutate("allowed")), 2);
+  EXPECT_EQ(admissions.value(mutate("refused")), 1);
+  EXPECT_EQ(admissions.value(mutate("error")), 1);
   EXPECT_EQ(registry_.histogram("keyward_webhook_admission_duration_seconds", "").count(), 4u);
   const std::string exposition = registry_.render();
-  EXPECT_NE(exposition.find("keyward_webhook_admissions_total{result=\"refused\"} 1"),
+  EXPECT_NE(exposition.find(
+                "keyward_webhook_admissions_total{result=\"refused\",webhook=\"mutate-pods\"} 1"),
             std::string::npos)
       << exposition;
 }
