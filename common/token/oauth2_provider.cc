@@ -76,7 +76,8 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
                            ? answer->at("error").get<std::string>()
                            : "";
     std::string error = code.empty() ? std::string("HTTP ") + std::to_string(resp->status) : code;
-    const std::string description = answer->value("error_description", std::string());
+    const auto described = provider_detail::string_member(*answer, "error_description", where);
+    const std::string description = described ? *described : std::string();
     if (!description.empty()) error += ": " + description;
     // RFC 6749 5.2: these mean the client's credentials are wrong; retrying cannot help.
     if (code == "invalid_client" || code == "unauthorized_client" || resp->status == 401) {
@@ -96,7 +97,9 @@ Result<TokenGrant> OAuth2ClientCredentialsProvider::request(
                 resp->status);
   }
   AccessToken t;
-  t.token = answer->value("access_token", std::string());
+  auto token = provider_detail::string_member(*answer, "access_token", where);
+  if (!token) return fail(token.error().reason, token.error().message, resp->status);
+  t.token = std::move(*token);
   if (t.token.empty()) {
     return fail("InvalidProviderAnswer",
                 where + " answered without access_token; retrying with backoff", resp->status);

@@ -8,6 +8,18 @@ std::string provider_text(const std::string& text, const Redactor& redactor) {
   return out;
 }
 
+Result<std::string> string_member(const nlohmann::json& body, const char* key,
+                                  const std::string& where, bool numbers_as_text) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::string();
+  if (it->is_string()) return it->get<std::string>();
+  if (numbers_as_text && it->is_number_integer()) return it->dump();
+  return fail("InvalidProviderAnswer", where + " answered " + std::string(key) + " as " +
+                                           it->type_name() +
+                                           ", not a string; the provider's API may have changed "
+                                           "(retrying with backoff)");
+}
+
 std::string body_shape(const HttpResponse& response) {
   const std::string& body = response.body;
   const auto first = body.find_first_not_of(" \t\r\n");

@@ -22,6 +22,13 @@ Result<nlohmann::json> json_body(const HttpResponse& response, const std::string
 // "JSON cut off or malformed", "a JSON array", "text"). "1234 bytes of text/html (HTML)".
 std::string body_shape(const HttpResponse& response);
 
+// A member of a provider's JSON answer that must be text: "" when absent or null, the string,
+// or (numbers_as_text) a number's digits (Tradovate's userId). Any other type (a number where
+// text belongs, an object, an array) is Error{"InvalidProviderAnswer"} naming the member and the
+// type it had, never its content: a misbehaving provider gets a clear error, not a crash.
+Result<std::string> string_member(const nlohmann::json& body, const char* key,
+                                  const std::string& where, bool numbers_as_text = false);
+
 // Text from the provider, as written, but with any registered secret scrubbed and cut to a
 // readable length.
 std::string provider_text(const std::string& text, const Redactor& redactor);

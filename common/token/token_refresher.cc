@@ -208,6 +208,22 @@ SystemTime TokenRefresher::on_token(SystemTime now, FetchResult result) {
                                      " is already past; check the clocks",
                                  0});
   }
+  if (t.expires() && local_exp - now > options_.max_token_lifetime) {
+    // A token "valid" for years would never be refreshed, so a session the provider ended
+    // would go unnoticed until the bot's next order fails: refuse it, keep the one in place.
+    return on_failure(
+        now,
+        Error{"InvalidProviderAnswer",
+              "the new token's expirationTime " + format_rfc3339(t.expires_at) + " is " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::hours>(local_exp - now).count()) +
+                  " h ahead, beyond the " +
+                  std::to_string(
+                      std::chrono::duration_cast<std::chrono::hours>(options_.max_token_lifetime)
+                          .count()) +
+                  " h Keyward accepts; check the provider's answer and clock",
+              0});
+  }
   Delivery record{t, DeliveryState::Valid, source_.fingerprint()};
   if (!deliver(record, now)) return wake_bound(next_attempt_);
   current_ = t;

@@ -49,6 +49,9 @@ struct RefresherOptions {
   Seconds backoff_initial{2};
   Seconds backoff_max{60};
   Seconds skew_warning{30};
+  // A new token whose expiry lies further ahead is refused (InvalidProviderAnswer) and the
+  // current one kept: tokens of the supported providers live minutes to a day.
+  Seconds max_token_lifetime{std::chrono::hours(24 * 31)};
   Seconds inactive_poll{60};  // how often an inactive key is asked about again
   // Ask the source at least this often while the token in place is valid (0: only at refresh
   // time). An answer with the token in place is not delivered again. For the broker, which

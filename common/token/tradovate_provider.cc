@@ -10,14 +10,15 @@ namespace keyward {
 
 using provider_detail::json_body;
 using provider_detail::provider_text;
+using provider_detail::string_member;
 
 namespace {
 
-std::string string_field(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();  // userId is a number
+// A text member read leniently (a number's digits; "" for another type, which parse_token or
+// the caller then reports): p-ticket and errorText.
+std::string text_member(const nlohmann::json& body, const char* key) {
+  auto text = string_member(body, key, "", /*numbers_as_text=*/true);
+  return text ? *text : std::string();
 }
 
 // cid is a number in Tradovate's API; send it as one when it looks like one.
@@ -76,12 +77,19 @@ Result<AccessToken> TradovateProvider::parse_token(const nlohmann::json& body,
                                                    const HttpResponse& response,
                                                    const std::string& where) const {
   AccessToken t;
-  t.token = string_field(body, "accessToken");
-  t.md_token = string_field(body, "mdAccessToken");
-  t.user_id = string_field(body, "userId");
+  auto token = string_member(body, "accessToken", where);
+  auto md_token = string_member(body, "mdAccessToken", where);
+  auto user_id = string_member(body, "userId", where, /*numbers_as_text=*/true);
+  auto expiry_text = string_member(body, "expirationTime", where);
+  for (const auto* field : {&token, &md_token, &user_id, &expiry_text}) {
+    if (!*field) return fail(field->error().reason, field->error().message, response.status);
+  }
+  t.token = std::move(*token);
+  t.md_token = std::move(*md_token);
+  t.user_id = std::move(*user_id);
   t.provider = name();
   t.issued_at = clock_.now();
-  const std::string expiry = string_field(body, "expirationTime");
+  const std::string expiry = *expiry_text;
   if (t.token.empty() || expiry.empty()) {
     return fail("InvalidProviderAnswer",
                 where + " answered HTTP " + std::to_string(response.status) +
@@ -129,7 +137,7 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
 
   if (answer->contains("p-ticket")) {
     Penalty p;
-    p.ticket = string_field(*answer, "p-ticket");
+    p.ticket = text_member(*answer, "p-ticket");
     logger_.redactor().add(p.ticket);
     if (auto it = answer->find("p-time"); it != answer->end() && it->is_number()) {
       p.wait = Seconds(std::max<long long>(0, it->get<long long>()));
@@ -137,10 +145,10 @@ Result<TokenGrant> TradovateProvider::request(const Credentials& c,
     if (auto it = answer->find("p-captcha"); it != answer->end() && it->is_boolean()) {
       p.captcha = it->get<bool>();
     }
-    p.error_text = provider_text(string_field(*answer, "errorText"), logger_.redactor());
+    p.error_text = provider_text(text_member(*answer, "errorText"), logger_.redactor());
     return TokenGrant{std::move(p)};
   }
-  if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
+  if (const std::string error_text = text_member(*answer, "errorText"); !error_text.empty()) {
     return fail("CredentialsRejected",
                 "Tradovate refused the login: \"" + provider_text(error_text, logger_.redactor()) +
                     "\": fix " + fields_to_fix(error_text) +
@@ -185,7 +193,7 @@ Result<AccessToken> TradovateProvider::renew(const AccessToken& current) {
   }
   auto answer = json_body(*resp, where, limits(), clock_.now());
   if (!answer) return fail(answer.error());
-  if (const std::string error_text = string_field(*answer, "errorText"); !error_text.empty()) {
+  if (const std::string error_text = text_member(*answer, "errorText"); !error_text.empty()) {
     return fail("RenewalRejected",
                 "Tradovate refused to renew the token: \"" +
                     provider_text(error_text, logger_.redactor()) + "\"; logging in again",

@@ -132,6 +132,35 @@ class MemorySource final : public TokenSource {
   int fetches = 0;
 };
 
+// A token said to live ten years is refused and the one in place kept (it would never be
+// refreshed, so a session the provider ended would go unnoticed); so is one already expired.
+TEST_F(RefresherTest, ATokenTenYearsAheadOrAlreadyPastIsRefusedAndTheOldOneKept) {
+  MemorySource source(clock);
+  source.expires_at = clock.now() + 90min;
+  AtomicWriter writer(fs, clock, tmp / "tokens", logger);
+  TokenFileWriter files(writer, {});
+  MetricsRegistry metrics;
+  RefresherOptions options;
+  options.recheck = 30s;
+  FileTokenSink file_sink(files);
+  TokenRefresher refresher(source, file_sink, random, metrics, logger, options);
+  refresher.step(clock.now());
+  ASSERT_EQ(token_file(), "broker-token-one");
+  for (const auto expiry : {clock.now() + std::chrono::hours(24 * 3650), clock.now() - 1min}) {
+    source.token = "broker-token-bad";
+    source.expires_at = expiry;
+    clock.advance(30s);
+    refresher.step(clock.now());
+    EXPECT_EQ(token_file(), "broker-token-one") << "the old token was replaced";
+    EXPECT_EQ(on_disk().state, TokenState::Valid);
+  }
+  EXPECT_EQ(metrics.counter("keyward_sidecar_refresh_failures_total", "")
+                .value({{"reason", "InvalidProviderAnswer"}}),
+            2);
+  EXPECT_NE(sink->joined().find("h Keyward accepts; check the provider's answer and clock"),
+            std::string::npos);
+}
+
 // options.recheck (broker mode): the source is asked at least every 30 s while the token is
 // fresh; the same token is not written again, a new one or a deactivation is taken at once.
 TEST_F(RefresherTest, RecheckAsksTheBrokerOftenAndWritesOnlyWhatChanged) {

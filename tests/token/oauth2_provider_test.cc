@@ -85,6 +85,29 @@ TEST_F(OAuth2Test, RefusalQuotesErrorAndDescription) {
   EXPECT_EQ(g.error().http_status, 401);
 }
 
+// A provider answering the right JSON with the wrong types: a clear error naming the member and
+// its type, never an exception out of the provider (it would end the sidecar or the operator).
+TEST_F(OAuth2Test, WrongTypesInTheAnswerAreErrorsNotCrashes) {
+  for (const char* body :
+       {R"({"access_token":12345,"token_type":"Bearer"})", R"({"access_token":{"v":"x"}})",
+        R"({"access_token":["a"]})", R"({"error":"invalid_request","error_description":404})"}) {
+    SCOPED_TRACE(body);
+    keyward::testing::ScriptedTransport scripted;
+    scripted.push(200, body);
+    OAuth2ClientCredentialsProvider p(scripted, {.token_path = "/t"}, clock, logger);
+    Result<TokenGrant> g = fail("NotRun", "");
+    EXPECT_NO_THROW(g = p.request(client()));
+    ASSERT_FALSE(g);
+    if (std::string(body).find("error_description") != std::string::npos) {
+      EXPECT_EQ(g.error().reason, "ProviderRejected") << g.error().message;
+    } else {
+      EXPECT_EQ(g.error().reason, "InvalidProviderAnswer");
+      EXPECT_NE(g.error().message.find("answered access_token as "), std::string::npos)
+          << g.error().message;
+    }
+  }
+}
+
 TEST_F(OAuth2Test, MissingClientIdIsClear) {
   OAuth2ClientCredentialsProvider p(transport, {.token_path = "/oauth2/token"}, clock, logger);
   EXPECT_EQ(p.request(Credentials{}).error().reason, "CredentialsIncomplete");

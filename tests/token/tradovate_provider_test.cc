@@ -52,6 +52,30 @@ TEST_F(TradovateTest, RequestReadsTokenExpiryAndUser) {
   EXPECT_EQ(redactor().redact(t.token), "[REDACTED]") << "new tokens are registered as secrets";
 }
 
+TEST_F(TradovateTest, WrongTypesInTheAnswerAreErrorsNotTokens) {
+  // A number or an object where the token belongs was once delivered as its JSON text.
+  for (const char* body : {R"({"accessToken":12345,"expirationTime":"2027-01-15T12:00:00Z"})",
+                           R"({"accessToken":{"t":"x"},"expirationTime":"2027-01-15T12:00:00Z"})",
+                           R"({"accessToken":"tok-abcdef","expirationTime":1768478400})"}) {
+    SCOPED_TRACE(body);
+    keyward::testing::ScriptedTransport scripted;
+    scripted.push(200, body);
+    TradovateProvider p(scripted, "/v1", clock, logger);
+    auto g = p.request(alice(), std::nullopt);
+    ASSERT_FALSE(g);
+    EXPECT_EQ(g.error().reason, "InvalidProviderAnswer");
+    EXPECT_NE(g.error().message.find(", not a string"), std::string::npos) << g.error().message;
+  }
+  // userId is a number in Tradovate's API: still read as text.
+  keyward::testing::ScriptedTransport scripted;
+  scripted.push(
+      200, R"({"accessToken":"tok-abcdef","expirationTime":"2027-01-15T12:00:00Z","userId":7})");
+  TradovateProvider p(scripted, "/v1", clock, logger);
+  auto g = p.request(alice(), std::nullopt);
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(std::get<AccessToken>(*g).user_id, "7");
+}
+
 TEST_F(TradovateTest, SendsTheDocumentedFieldsWithCidAsNumber) {
   keyward::testing::ScriptedTransport scripted;
   scripted.push(200, R"({"accessToken":"tok-abcdef","expirationTime":"2027-01-15T12:00:00Z"})");
