@@ -94,6 +94,29 @@ TEST(HttplibTransport, ErrorStatusIsAResponseNotAnError) {
   EXPECT_EQ(r->body, R"({"kind":"Status","code":404})");
 }
 
+// A provider answering 10 MiB: the read stops at the request's limit with a clear error, and the
+// next request on the same transport works (the connection it gave up on is not reused).
+TEST(HttplibTransport, ABodyPastTheLimitIsResponseTooLargeNotHeldInMemory) {
+  TestHttpServer server;
+  server.server().Get("/huge", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(std::size_t{10} << 20, 'x'), "application/json");
+  });
+  server.server().Get("/small", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"ok":true})", "application/json");
+  });
+  auto t = make("http", server.start());
+  HttpRequest huge = get_request("/huge");
+  huge.max_response_bytes = std::size_t{1} << 20;
+  auto r = t->send(huge);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().reason, "ResponseTooLarge");
+  EXPECT_NE(r.error().message.find(std::to_string(std::size_t{1} << 20)), std::string::npos)
+      << r.error().message;
+  auto small = t->send(get_request("/small"));
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(small->body, R"({"ok":true})");
+}
+
 TEST(HttplibTransport, ClosedPortIsUnreachableWithHelpfulMessage) {
   const int port = keyward::testing::closed_port();
   auto t = make("http", port);
