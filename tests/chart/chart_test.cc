@@ -21,6 +21,7 @@
 #include "common/core/openssl_ptr.h"
 #include "common/core/yaml_json.h"
 #include "operator/webhook/webhook.h"
+#include "tests/chart/chart_render.h"
 #include "tests/chart/helm_runner.h"
 #include "tests/fake_apiserver/fake_apiserver.h"
 
@@ -29,54 +30,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-constexpr const char* kNamespace = "keyward-system";
-
-fs::path source_dir() { return KEYWARD_SOURCE_DIR; }
-std::string chart_dir() { return (source_dir() / "charts" / "keyward").string(); }
-
-struct Rendered {
-  std::vector<json> docs;
-  [[nodiscard]] std::vector<json> of_kind(const std::string& kind) const {
-    std::vector<json> out;
-    for (const auto& d : docs) {
-      if (d.value("kind", "") == kind) out.push_back(d);
-    }
-    return out;
-  }
-  [[nodiscard]] json one(const std::string& kind) const {
-    auto all = of_kind(kind);
-    EXPECT_EQ(all.size(), 1u) << "expected exactly one " << kind;
-    return all.empty() ? json() : all.front();
-  }
-};
-
-std::vector<std::string> with_sets(std::vector<std::string> args,
-                                   const std::vector<std::string>& sets) {
-  for (const auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  return args;
-}
-
-Rendered render(const std::vector<std::string>& sets = {}, const std::string& release = "rel") {
-  auto r = run_helm(with_sets({"template", release, chart_dir(), "--namespace", kNamespace}, sets));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  // A render is silent: Helm warns on stderr about symlinks in the chart and other oddities a
-  // user would see on every install.
-  EXPECT_EQ(r.err, "") << "helm template printed warnings";
-  Rendered out;
-  auto nodes = load_yaml_documents(r.out);
-  EXPECT_TRUE(nodes) << (nodes ? "" : nodes.error().message);
-  if (!nodes) return out;
-  for (const auto& n : *nodes) {
-    auto j = yaml_to_json(n);
-    EXPECT_TRUE(j);
-    if (j && !j->is_null()) out.docs.push_back(*j);
-  }
-  return out;
-}
 
 using openssl::X509Ptr;
 

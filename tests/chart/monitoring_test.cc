@@ -19,6 +19,7 @@
 
 #include "common/core/yaml_json.h"
 #include "operator/webhook/pod_mutator.h"
+#include "tests/chart/chart_render.h"
 #include "tests/chart/helm_runner.h"
 #include "tests/chart/metric_names.h"
 
@@ -28,56 +29,10 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-constexpr const char* kNamespace = "keyward-system";
 constexpr const char* kDefaultRunbookBase =
     "https://github.com/keyward/keyward/blob/main/docs/monitoring.md";
 // The sidecar's container port (operator/webhook/pod_mutator.cc, add_status_probes).
 constexpr const char* kSidecarStatusPort = "keyward-status";
-
-fs::path source_dir() { return KEYWARD_SOURCE_DIR; }
-std::string chart_dir() { return (source_dir() / "charts" / "keyward").string(); }
-
-// The render helpers of chart_test.cc (a copy; see the report on moving them to a header).
-struct Rendered {
-  std::vector<json> docs;
-  [[nodiscard]] std::vector<json> of_kind(const std::string& kind) const {
-    std::vector<json> out;
-    for (const auto& d : docs) {
-      if (d.value("kind", "") == kind) out.push_back(d);
-    }
-    return out;
-  }
-  [[nodiscard]] json one(const std::string& kind) const {
-    auto all = of_kind(kind);
-    EXPECT_EQ(all.size(), 1u) << "expected exactly one " << kind;
-    return all.empty() ? json() : all.front();
-  }
-};
-
-std::vector<std::string> with_sets(std::vector<std::string> args,
-                                   const std::vector<std::string>& sets) {
-  for (const auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  return args;
-}
-
-Rendered render(const std::vector<std::string>& sets = {}, const std::string& release = "rel") {
-  auto r = run_helm(with_sets({"template", release, chart_dir(), "--namespace", kNamespace}, sets));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err, "") << "helm template printed warnings";
-  Rendered out;
-  auto nodes = load_yaml_documents(r.out);
-  EXPECT_TRUE(nodes) << (nodes ? "" : nodes.error().message);
-  if (!nodes) return out;
-  for (const auto& n : *nodes) {
-    auto j = yaml_to_json(n);
-    EXPECT_TRUE(j);
-    if (j && !j->is_null()) out.docs.push_back(*j);
-  }
-  return out;
-}
 
 // Every part of monitoring switched on.
 std::vector<std::string> all_on(std::vector<std::string> more = {}) {
