@@ -207,7 +207,11 @@ void Informer::run(std::stop_token stop) {
       continue;
     }
     previous_was_gone = gone;
-    const auto delay = backoff_.next();
+    // An overloaded API server's Retry-After (429, 503) is honoured: never sooner than it asks.
+    auto delay = backoff_.next();
+    if (const auto& after = status.error().retry_after) {
+      delay = std::max(delay, std::chrono::duration_cast<std::chrono::milliseconds>(*after));
+    }
     logger_.warn("watch failed; retrying", {{"reason", status.error().reason},
                                             {"error", status.error().message},
                                             {"state", std::string(to_string(watcher_.state()))},

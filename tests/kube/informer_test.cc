@@ -103,6 +103,22 @@ class DownKubeApi final : public testing::ListWatchOnlyApi {
   }
 };
 
+// An overloaded API server: 429 with Retry-After on every list.
+class ThrottlingKubeApi final : public testing::ListWatchOnlyApi {
+ public:
+  std::atomic<int> lists{0};
+  Result<ObjectList> list(const ResourceType&, const std::string&, const ListOptions&) override {
+    ++lists;
+    Error e{"TooManyRequests", "the server is overloaded", 429};
+    e.retry_after = std::chrono::seconds(7);
+    return fail(e);
+  }
+  Status watch(const ResourceType&, const std::string&, const ListOptions&,
+               const std::function<bool(const WatchEvent&)>&, std::stop_token) override {
+    return fail("Unreachable", "down");
+  }
+};
+
 class HalfRandom final : public Random {
  public:
   double uniform01() override { return 0.5; }
@@ -122,6 +138,22 @@ TEST(Informer, ANeverAnsweringServerLeavesItUnsyncedRetryingWithBackoff) {
   const auto before = std::chrono::steady_clock::now();
   informer.stop();  // ends the backoff sleep at once
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+}
+
+TEST(Informer, AnOverloadedServersRetryAfterIsHonouredNotTheShorterBackoff) {
+  FakeClock clock;
+  HalfRandom random;
+  ThrottlingKubeApi api;
+  Informer informer(api, ResourceType::pods(), "", {}, clock, random, make_null_logger());
+  informer.start();
+  ASSERT_TRUE(eventually([&] { return api.lists == 1 && clock.sleepers() == 1; }));
+  EXPECT_EQ(clock.next_deadline(), clock.now() + std::chrono::seconds(7))
+      << "the 800 ms backoff was used instead of the server's Retry-After";
+  clock.advance(std::chrono::seconds(6));
+  EXPECT_EQ(api.lists, 1) << "listed again before Retry-After";
+  clock.advance(std::chrono::seconds(1));
+  ASSERT_TRUE(eventually([&] { return api.lists == 2; }));
+  informer.stop();
 }
 
 }  // namespace
