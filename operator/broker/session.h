@@ -128,8 +128,8 @@ class Session {
   // nothing rather than its last token for ever.
   void stop();
   // Sets keyward_broker_upstream_requests_last_hour / _per_hour_limit{namespace, name, kind} from
-  // the account's budget (shared by the sessions of one upstream account). The session manager
-  // calls it with every broker answer; each step calls it too.
+  // the account's budget (shared by the sessions of one upstream account). Each step calls it,
+  // and the session manager at most every 10 s while the broker answers.
   void update_budget_gauges(SystemTime now) const;
   // One step of the run loop (tests drive it with a FakeClock instead of start()).
   SystemTime step(SystemTime now);

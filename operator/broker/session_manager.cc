@@ -231,9 +231,13 @@ void SessionManager::update_gauge(SystemTime now) const {
   {
     std::lock_guard lock(mu_);
     total = sessions_.size();
+    // The budgets move by the minute (a rolling hour): refreshed at most every 10 s, not with
+    // every answer, which would walk every session's budget per request.
+    const bool budgets = now - budgets_updated_ >= kBudgetGaugeInterval;
+    if (budgets) budgets_updated_ = now;
     for (const auto& [key, s] : sessions_) {
       valid += s->token(now) ? 1 : 0;
-      s->update_budget_gauges(now);
+      if (budgets) s->update_budget_gauges(now);
     }
   }
   sessions_gauge_.set({{"state", "valid"}}, static_cast<double>(valid));

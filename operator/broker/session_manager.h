@@ -81,7 +81,10 @@ class SessionManager {
   SessionDeps deps_;
   bool run_sessions_;
   Gauge& sessions_gauge_;
-  mutable std::mutex mu_;  // guards leading_, sessions_ and reasons_ (not the sessions' insides)
+  static constexpr std::chrono::seconds kBudgetGaugeInterval{10};
+  mutable std::mutex mu_;  // guards leading_, sessions_, reasons_ and budgets_updated_ (not the
+                           // sessions' insides)
+  mutable SystemTime budgets_updated_{};  // when update_gauge last refreshed the budget gauges
   bool leading_ = false;
   std::map<std::string, std::unique_ptr<Session>> sessions_;
   std::map<std::string, std::pair<TokenLookup::Kind, std::string>> reasons_;  // keys w/o session

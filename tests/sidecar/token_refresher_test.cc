@@ -132,18 +132,34 @@ class MemorySource final : public TokenSource {
   int fetches = 0;
 };
 
+// A refresher in broker mode (options.recheck 30 s) fed by `source`, writing token files to dir.
+struct Rechecking {
+  Rechecking(Filesystem& fs, Clock& clock, Random& random, Logger& logger, const std::string& dir,
+             MemorySource& source)
+      : writer(fs, clock, dir, logger),
+        files(writer, {}),
+        sink(files),
+        refresher(source, sink, random, metrics, logger, options()) {}
+  static RefresherOptions options() {
+    RefresherOptions o;
+    o.recheck = 30s;
+    return o;
+  }
+  AtomicWriter writer;
+  TokenFileWriter files;
+  MetricsRegistry metrics;
+  FileTokenSink sink;
+  TokenRefresher refresher;
+};
+
 // A token said to live ten years is refused and the one in place kept (it would never be
 // refreshed, so a session the provider ended would go unnoticed); so is one already expired.
 TEST_F(RefresherTest, ATokenTenYearsAheadOrAlreadyPastIsRefusedAndTheOldOneKept) {
   MemorySource source(clock);
   source.expires_at = clock.now() + 90min;
-  AtomicWriter writer(fs, clock, tmp / "tokens", logger);
-  TokenFileWriter files(writer, {});
-  MetricsRegistry metrics;
-  RefresherOptions options;
-  options.recheck = 30s;
-  FileTokenSink file_sink(files);
-  TokenRefresher refresher(source, file_sink, random, metrics, logger, options);
+  Rechecking broker(fs, clock, random, logger, tmp / "tokens", source);
+  auto& refresher = broker.refresher;
+  auto& metrics = broker.metrics;
   refresher.step(clock.now());
   ASSERT_EQ(token_file(), "broker-token-one");
   for (const auto expiry : {clock.now() + std::chrono::hours(24 * 3650), clock.now() - 1min}) {
@@ -166,13 +182,9 @@ TEST_F(RefresherTest, ATokenTenYearsAheadOrAlreadyPastIsRefusedAndTheOldOneKept)
 TEST_F(RefresherTest, RecheckAsksTheBrokerOftenAndWritesOnlyWhatChanged) {
   MemorySource source(clock);
   source.expires_at = clock.now() + 90min;
-  AtomicWriter writer(fs, clock, tmp / "tokens", logger);
-  TokenFileWriter files(writer, {});
-  MetricsRegistry metrics;
-  RefresherOptions options;
-  options.recheck = 30s;
-  FileTokenSink file_sink(files);
-  TokenRefresher refresher(source, file_sink, random, metrics, logger, options);
+  Rechecking broker(fs, clock, random, logger, tmp / "tokens", source);
+  auto& refresher = broker.refresher;
+  auto& metrics = broker.metrics;
   SystemTime next = refresher.step(clock.now());
   EXPECT_EQ(source.fetches, 1);
   EXPECT_EQ(token_file(), "broker-token-one");
@@ -201,7 +213,7 @@ TEST_F(RefresherTest, RecheckAsksTheBrokerOftenAndWritesOnlyWhatChanged) {
   RefresherOptions quiet;
   MemorySource once(clock);
   once.expires_at = clock.now() + 90min;
-  FileTokenSink direct_sink(files);
+  FileTokenSink direct_sink(broker.files);
   TokenRefresher direct(once, direct_sink, random, metrics, logger, quiet);
   direct.step(clock.now());
   clock.advance(30min);
